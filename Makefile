@@ -1,0 +1,44 @@
+# Two entry points for a fresh machine (Python 3.11+, git, make, Node):
+#   make demo  - set up, generate sample tenants' exports, run the whole pipeline, print where the tables are
+#   make test  - set up (incl. the pinned Azurite emulator) and run every test, with `dg check defs`
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+AZURITE_VERSION := 3.37.0
+AZURITE_DIR := .tools/azurite
+AZURITE_BIN := $(AZURITE_DIR)/node_modules/.bin/azurite-blob
+export CLOUDMONITOR_AZURITE_BIN := $(abspath $(AZURITE_BIN))
+
+.PHONY: setup demo test test-fast ui check-defs bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==26.3
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+$(AZURITE_BIN):
+	mkdir -p $(AZURITE_DIR)
+	npm install --silent --no-audit --no-fund --prefix $(AZURITE_DIR) azurite@$(AZURITE_VERSION)
+
+demo: $(STAMP)
+	$(BIN)/cloudmonitor-pipelines demo
+
+check-defs: $(STAMP)
+	$(BIN)/dg check defs
+
+test: $(STAMP) $(AZURITE_BIN)
+	$(BIN)/dg check defs
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+ui: $(STAMP)
+	$(BIN)/cloudmonitor-pipelines ui
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/ingest_benchmark.py
+
+clean:
+	rm -rf $(VENV) .tools .cloudmonitor
