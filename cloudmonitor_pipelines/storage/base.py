@@ -104,6 +104,10 @@ class Workspace(Protocol):
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         ...
 
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Create or replace one object (used for Delta data files before they are committed)."""
+        ...
+
     def delete(self, path: str) -> None:
         """Delete one object (missing objects are fine)."""
         ...

@@ -99,6 +99,11 @@ class LocalWorkspace:
             for name in sorted(filenames):
                 yield _info(self.root, Path(dirpath) / name)
 
+    def write_bytes(self, path: str, data: bytes) -> None:
+        target = self.root / safe_relative_path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
     def delete(self, path: str) -> None:
         (self.root / safe_relative_path(path)).unlink(missing_ok=True)
 

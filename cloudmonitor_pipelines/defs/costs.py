@@ -1,0 +1,172 @@
+"""The `costs` asset (tenant x month) and its blocking checks: thin wrappers over pipeline.ingest_month."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import polars as pl
+
+from cloudmonitor_pipelines.focus import lineage
+from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
+from cloudmonitor_pipelines.focus.validate import FocusValidationError, validate_canonical
+from cloudmonitor_pipelines.lake.audit import latest_ingestion
+from cloudmonitor_pipelines.lake.delta import read_table
+from cloudmonitor_pipelines.pipeline import COSTS, IngestResult, ingest_month
+from cloudmonitor_pipelines.defs.partitions import split_partition
+from cloudmonitor_pipelines.defs.resources import CloudMonitor
+
+COSTS_KEY = dg.AssetKey(COSTS)
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def column_schema() -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in CANONICAL_SCHEMA.items()])
+
+
+def _totals_metadata(totals: dict[str, dict[str, float]]) -> dict[str, dg.MetadataValue]:
+    return {
+        f"billed_cost_{currency}": dg.MetadataValue.float(round(sums["billed"], 2)) for currency, sums in sorted(totals.items())
+    } | {
+        f"effective_cost_{currency}": dg.MetadataValue.float(round(sums["effective"], 2))
+        for currency, sums in sorted(totals.items())
+    }
+
+
+def result_metadata(result: IngestResult) -> dict[str, object]:
+    metadata: dict[str, object] = {
+        "status": result.status,
+        "dagster/partition_row_count": result.rows if result.status == "loaded" else None,
+        "dagster/uri": dg.MetadataValue.path(result.table_uri),
+        "table_version": result.table_version,
+        "winning_run_ids": ", ".join(result.run_ids) or "none",
+        "export_data_versions": ", ".join(sorted({m.data_version for m in result.winners})) or "none",
+        "source_rows": result.source_rows,
+        "files_read": len(result.files),
+        "bytes_read": result.bytes_read,
+        "seconds": round(result.seconds, 2),
+        "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in result.notes) or "none"),
+    }
+    if result.status == "loaded":
+        metadata["rows_per_second"] = int(result.rows / result.seconds) if result.seconds else None
+        metadata.update(_totals_metadata(result.totals))
+        if result.validation is not None and result.validation.failures:
+            metadata.update(result.validation.to_metadata())
+    return {k: v for k, v in metadata.items() if v is not None}
+
+
+def build_costs_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=COSTS_KEY,
+        partitions_def=partitions_def,
+        group_name="focus",
+        kinds={"polars", "deltalake", "azure"},
+        owners=["team:finops"],
+        retry_policy=TRANSIENT_RETRY,
+        metadata={"dagster/column_schema": column_schema(), "partition_column": lineage.BILLING_MONTH},
+        description=(
+            "FOCUS cost rows of one tenant and billing month, from the newest complete Cost Management export run "
+            "of each scope, validated against the FOCUS spec for its dataVersion and harmonized to one canonical "
+            "schema. The month is replaced in a single Delta commit."
+        ),
+    )
+    def costs(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+        tenant_key, month = split_partition(context)
+        tenant = cloudmonitor.tenant(tenant_key)
+        try:
+            result = ingest_month(
+                tenant,
+                month,
+                source=cloudmonitor.source(tenant),
+                workspace=cloudmonitor.workspace(tenant),
+                dagster_run_id=context.run.run_id,
+                on_file=lambda path, rows: context.log.info(f"{tenant_key} {month}: {path} ({rows} rows) validated"),
+            )
+        except FocusValidationError as exc:
+            # Not retryable: the export itself is bad. Metadata shows every failing rule in the UI.
+            raise dg.Failure(description=str(exc), metadata=exc.report.to_metadata(), allow_retries=False) from exc
+        if result.status == "unchanged":
+            context.log.info(f"{tenant_key} {month}: winning run already loaded; no new Delta version written")
+        return dg.MaterializeResult(metadata=result_metadata(result))
+
+    return costs
+
+
+def _month_frame(cloudmonitor: CloudMonitor, tenant_key: str, month: str) -> pl.LazyFrame | None:
+    costs = read_table(cloudmonitor.workspace(cloudmonitor.tenant(tenant_key)), COSTS)
+    return None if costs is None else costs.filter(pl.col(lineage.BILLING_MONTH) == month)
+
+
+def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+    @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
+                    description="Rows and Σ BilledCost / Σ EffectiveCost per currency equal the source files' (to the cent).")
+    def costs_reconcile_with_source(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
+        tenant_key, month = split_partition(context)
+        workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
+        expected = latest_ingestion(workspace, month)
+        frame = _month_frame(cloudmonitor, tenant_key, month)
+        if expected is None:
+            return dg.AssetCheckResult(passed=True, metadata={"note": "month has no loaded export run"})
+        actual = (
+            frame.group_by("BillingCurrency")
+            .agg(pl.len().alias("rows"), pl.col("BilledCost").sum().alias("billed"), pl.col("EffectiveCost").sum().alias("effective"))
+            .collect()
+            if frame is not None
+            else pl.DataFrame()
+        )
+        actual_rows = int(actual["rows"].sum()) if actual.height else 0
+        actual_totals = {r["BillingCurrency"]: r for r in actual.iter_rows(named=True)} if actual.height else {}
+        expected_totals = json.loads(expected["totals_by_currency"] or "{}")
+        mismatches = []
+        if expected["source_rows"] is not None and actual_rows != expected["source_rows"]:
+            mismatches.append(f"rows: table {actual_rows} vs source {expected['source_rows']}")
+        for currency in sorted(set(expected_totals) | set(actual_totals)):
+            want, got = expected_totals.get(currency, {}), actual_totals.get(currency, {})
+            for measure in ("billed", "effective"):
+                a, b = round(got.get(measure) or 0.0, 2), round(want.get(measure) or 0.0, 2)
+                if a != b:
+                    mismatches.append(f"{measure} {currency}: table {a} vs source {b}")
+        return dg.AssetCheckResult(
+            passed=not mismatches,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "table_rows": actual_rows,
+                "source_rows": expected["source_rows"],
+                "mismatches": dg.MetadataValue.md("\n".join(f"- {m}" for m in mismatches) or "none"),
+                **{f"table_billed_{c}": round(r["billed"], 2) for c, r in actual_totals.items()},
+            },
+        )
+
+    @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
+                    description="The month holds rows of its winning export runs only: no superseded or mixed runs.")
+    def costs_has_only_winning_runs(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
+        tenant_key, month = split_partition(context)
+        workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
+        expected = latest_ingestion(workspace, month)
+        frame = _month_frame(cloudmonitor, tenant_key, month)
+        in_table = set() if frame is None else set(frame.select(pl.col(lineage.SOURCE_RUN_ID).unique()).collect()[lineage.SOURCE_RUN_ID].to_list())
+        winners = set(filter(None, (expected or {}).get("winning_run_ids", "").split(","))) if expected else set()
+        extra = sorted(in_table - winners)
+        return dg.AssetCheckResult(
+            passed=not extra,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"runs_in_table": ", ".join(sorted(in_table)) or "none", "winning_runs": ", ".join(sorted(winners)) or "none",
+                      "superseded_runs_found": ", ".join(extra) or "none"},
+        )
+
+    @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
+                    description="The written month conforms to the canonical FOCUS rules (types, allowed values, money rules).")
+    def costs_conform_to_focus(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
+        tenant_key, month = split_partition(context)
+        frame = _month_frame(cloudmonitor, tenant_key, month)
+        if frame is None:
+            return dg.AssetCheckResult(passed=True, metadata={"note": "no costs table yet"})
+        report = validate_canonical(frame)
+        return dg.AssetCheckResult(
+            passed=not report.has_errors,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"rows_checked": report.rows_checked, "failed_rules": len(report.errors),
+                      "warnings": len(report.warnings), **report.to_metadata()},
+        )
+
+    return [costs_reconcile_with_source, costs_has_only_winning_runs, costs_conform_to_focus]

@@ -1,0 +1,125 @@
+"""Read exactly the blobs a manifest lists, in place, one file at a time.
+
+Every blob name is resolved inside the tenant's source root first; a listed blob that is missing, or whose size
+differs from the manifest's byteCount, or whose row count differs from the manifest's per-blob dataRowCount, fails
+the partition with an error naming the file. Files are opened read-only through polars/object_store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import polars as pl
+
+from cloudmonitor_pipelines.exports.manifest import BlobRef, Manifest
+from cloudmonitor_pipelines.storage.base import (
+    ObjectInfo,
+    PathEscapesRootError,
+    Source,
+    StorageError,
+    safe_relative_path,
+)
+
+
+class ExportReadError(StorageError):
+    """A listed export file that cannot be used; the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class BlobRead:
+    """One export file read into memory, with what the audit log needs."""
+
+    manifest: Manifest
+    blob: BlobRef
+    path: str  # relative to the source root
+    uri: str
+    info: ObjectInfo
+    frame: pl.DataFrame
+    read_at: datetime
+
+
+def resolve_blob_name(blob_name: str, manifest_folder: str, container_prefix: str | None) -> str:
+    """Map a manifest's container-relative blobName to a path relative to the source root, or refuse it.
+
+    With a known container prefix (Azure sources) the blob must lie below it. For local folders the mount point
+    inside the container is unknown: a blob in the manifest's own run folder (the normal case) maps next to the
+    manifest; anything else is taken relative to the source root. Both stay inside the root by construction.
+    """
+    name = safe_relative_path(blob_name, what="manifest blobName")
+    if container_prefix is not None:
+        prefix = container_prefix.strip("/")
+        if prefix and not (name == prefix or name.startswith(prefix + "/")):
+            raise PathEscapesRootError(
+                f"manifest blobName {blob_name!r} is outside the tenant's export root {prefix!r}; refused"
+            )
+        return name[len(prefix) + 1:] if prefix else name
+    blob_folder, _, file_name = name.rpartition("/")
+    if manifest_folder and (blob_folder == manifest_folder or blob_folder.endswith("/" + manifest_folder)):
+        return f"{manifest_folder}/{file_name}"
+    return name
+
+
+def file_kind(path: str) -> str:
+    lowered = path.lower()
+    if lowered.endswith(".parquet") or lowered.endswith(".snappy.parquet"):
+        return "parquet"
+    if lowered.endswith(".csv.gz") or lowered.endswith(".csv.gzip"):
+        return "csv.gz"
+    if lowered.endswith(".csv"):
+        return "csv"
+    raise ExportReadError(f"{path}: unsupported export file type (expected .parquet, .csv or .csv.gz)")
+
+
+def read_frame(source: Source, path: str, kind: str) -> pl.DataFrame:
+    """Read one export file in place. CSV columns are all read as strings; typing is the harmonizer's job."""
+    uri = source.object_uri(path)
+    options = source.storage_options()
+    try:
+        if kind == "parquet":
+            return pl.read_parquet(uri, storage_options=options)
+        # Headers are kept verbatim so a duplicated or BOM-prefixed column is reported, not silently renamed.
+        return pl.read_csv(
+            uri,
+            storage_options=options,
+            infer_schema=False,
+            encoding="utf8",
+            raise_if_empty=False,
+            truncate_ragged_lines=False,
+        )
+    except StorageError:
+        raise
+    except PermissionError as exc:
+        raise StorageError(f"{path}: access denied while reading ({type(exc).__name__})") from None
+    except Exception as exc:  # polars/object_store raise many types; name the file and keep the cause
+        raise ExportReadError(f"{path}: cannot read {kind} file: {exc}") from exc
+
+
+def iter_blob_reads(source: Source, manifest: Manifest) -> Iterator[BlobRead]:
+    """Yield the manifest's blobs one by one, after checking existence, size and (when given) row count."""
+    for blob in manifest.blobs:
+        path = resolve_blob_name(blob.name, manifest.folder, source.container_prefix)
+        kind = file_kind(path)
+        info = source.stat(path)
+        if blob.byte_count is not None and info.size != blob.byte_count:
+            raise ExportReadError(
+                f"{path}: size is {info.size} bytes but the manifest {manifest.path} says byteCount {blob.byte_count}; "
+                "the file changed after export or is incomplete"
+            )
+        if info.size == 0:
+            raise ExportReadError(f"{path}: zero-byte file listed in manifest {manifest.path}")
+        frame = read_frame(source, path, kind)
+        if blob.row_count is not None and frame.height != blob.row_count:
+            raise ExportReadError(
+                f"{path}: holds {frame.height} rows but the manifest {manifest.path} says dataRowCount {blob.row_count}"
+            )
+        yield BlobRead(
+            manifest=manifest,
+            blob=blob,
+            path=path,
+            uri=source.object_uri(path),
+            info=info,
+            frame=frame,
+            read_at=datetime.now(UTC),
+        )

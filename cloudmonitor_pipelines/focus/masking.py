@@ -1,0 +1,56 @@
+"""Masking of values that may be personal data before they leave the pipeline as validation examples.
+
+Example rows end up in Dagster metadata and the validation_results table, which far more people can read than the
+cost data itself. Emails and phone numbers are masked wherever they appear; columns Azure documents as holding a
+person's name or email (the EA account owner) are masked entirely.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+
+# Columns whose whole value identifies a person (Azure: EA enrollment account owner name and email).
+PERSONAL_COLUMNS: frozenset[str] = frozenset({"x_AccountName", "x_AccountOwnerId"})
+
+MASK = "***"
+
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
+# International numbers ('+49 30 1234567') or North-American style ('(425) 555-0100', '425-555-0100'). Narrow on
+# purpose: cost figures, GUIDs and ISO dates must not look like phone numbers.
+_PHONE = re.compile(
+    r"(?<![\w.])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,5}){1,4}"
+    r"|\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4})(?![\w.])"
+)
+
+
+def mask_text(text: str) -> str:
+    """Mask emails (keeping the domain, which helps debugging) and phone numbers inside free text."""
+    masked = _EMAIL.sub(lambda m: f"{MASK}@{m.group(1)}", text)
+    return _PHONE.sub(MASK, masked)
+
+
+def mask_name(text: str) -> str:
+    """Keep only the first character of each word: 'Jane Doe' -> 'J*** D***'; emails keep their domain."""
+    if "@" in text:
+        return mask_text(text)
+    return " ".join(f"{word[0]}{MASK}" for word in text.split() if word) or MASK
+
+
+def mask_value(column: str, value: object) -> object:
+    """Mask one cell for display; JSON-friendly output (datetimes become ISO strings)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        return value
+    if column in PERSONAL_COLUMNS:
+        return mask_name(value)
+    return mask_text(value)
+
+
+def mask_row(row: Mapping[str, object]) -> dict[str, object]:
+    """Mask every cell of an example row."""
+    return {column: mask_value(column, value) for column, value in row.items()}

@@ -1,0 +1,262 @@
+"""Ingest one tenant-month: the whole path from export runs to the `costs` Delta table, with no Dagster inside.
+
+    discover manifests -> choose winners -> (unchanged? stop) -> per file: read in place, validate, harmonize,
+    write a data file -> all valid? commit the month in one Delta transaction : delete the files and fail
+
+Memory is bounded by one export file (Cost Management splits large runs into parts). The audit tables record every
+object read and every attempt, including failed ones.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import polars as pl
+
+from cloudmonitor_pipelines.exports.manifest import Manifest
+from cloudmonitor_pipelines.exports.reader import iter_blob_reads
+from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, discover, select_month
+from cloudmonitor_pipelines.focus import lineage
+from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
+from cloudmonitor_pipelines.focus.harmonize import harmonize
+from cloudmonitor_pipelines.focus.validate import FocusValidationError, ValidationReport, validate_export_frame
+from cloudmonitor_pipelines.focus.versions import normalize_data_version
+from cloudmonitor_pipelines.lake.audit import ReadRecord, append_ingestion_log, append_read_log
+from cloudmonitor_pipelines.lake.delta import PartitionWriter, append_rows, read_table, table_version
+from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
+from cloudmonitor_pipelines.tenants import Tenant
+
+COSTS = "costs"
+VALIDATION_RESULTS = "validation_results"
+
+log = logging.getLogger(__name__)
+
+
+class MonthBlockedError(StorageError):
+    """The month's export manifests can't be trusted (unparseable, legacy); nothing is written."""
+
+
+@dataclass
+class IngestResult:
+    tenant_key: str
+    billing_month: str
+    status: str  # loaded | unchanged | no_data
+    rows: int
+    source_rows: int
+    table_uri: str
+    table_version: int | None
+    winners: tuple[Manifest, ...]
+    totals: dict[str, dict[str, float]]  # currency -> {"billed": .., "effective": ..} as read from the source
+    files: list[str] = field(default_factory=list)
+    bytes_read: int = 0
+    validation: ValidationReport | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def run_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(m.run_id for m in self.winners))
+
+
+def source_totals(frame: pl.DataFrame) -> dict[str, dict[str, float]]:
+    """Σ BilledCost and Σ EffectiveCost per billing currency, straight from an export file's own values."""
+    if frame.height == 0 or not {"BillingCurrency", "BilledCost", "EffectiveCost"} <= set(frame.columns):
+        return {}
+    sums = frame.group_by("BillingCurrency").agg(
+        pl.col("BilledCost").cast(pl.Float64, strict=False).sum().alias("billed"),
+        pl.col("EffectiveCost").cast(pl.Float64, strict=False).sum().alias("effective"),
+    )
+    return {str(r["BillingCurrency"]): {"billed": r["billed"], "effective": r["effective"]} for r in sums.iter_rows(named=True)}
+
+
+def add_totals(into: dict[str, dict[str, float]], more: dict[str, dict[str, float]]) -> None:
+    for currency, sums in more.items():
+        target = into.setdefault(currency, {"billed": 0.0, "effective": 0.0})
+        target["billed"] += sums["billed"]
+        target["effective"] += sums["effective"]
+
+
+def loaded_run_ids(workspace: Workspace, billing_month: str) -> set[str] | None:
+    """Run ids present in the costs table for the month; None when the table doesn't exist."""
+    costs = read_table(workspace, COSTS)
+    if costs is None:
+        return None
+    ids = (
+        costs.filter(pl.col(lineage.BILLING_MONTH) == billing_month)
+        .select(pl.col(lineage.SOURCE_RUN_ID).unique())
+        .collect()
+    )
+    return set(ids[lineage.SOURCE_RUN_ID].to_list())
+
+
+def _manifest_reads(source: Source, manifests: list[Manifest], month: str) -> list[ReadRecord]:
+    records = []
+    now = datetime.now(UTC)
+    for m in manifests:
+        records.append(
+            ReadRecord(
+                billing_month=month, object_kind="manifest", path=m.path, uri=source.object_uri(m.path), bytes=0,
+                rows=None, etag=None, last_modified=None, manifest_path=m.path, export_run_id=m.run_id, read_at=now,
+            )
+        )
+    return records
+
+
+def ingest_month(
+    tenant: Tenant,
+    billing_month: str,
+    *,
+    source: Source,
+    workspace: Workspace,
+    dagster_run_id: str | None = None,
+    discovery: Discovery | None = None,
+    on_file: Callable[[str, int], None] | None = None,
+) -> IngestResult:
+    """Load the winning export runs of one billing month into `<workspace>/costs`, replacing the month atomically."""
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    discovery = discovery or discover(source)
+    selection: MonthSelection = select_month(discovery, billing_month)
+    table_uri = workspace.table_uri(COSTS)
+    month_manifests = [m for m in discovery.manifests if m.billing_month == billing_month]
+    reads: list[ReadRecord] = _manifest_reads(source, month_manifests, billing_month)
+    base = dict(tenant_key=tenant.key, billing_month=billing_month, table_uri=table_uri, winners=selection.winners)
+
+    def finish(status: str, result: IngestResult | None = None, error: str | None = None) -> None:
+        append_read_log(workspace, tenant.key, reads, dagster_run_id, source.principal())
+        append_ingestion_log(
+            workspace,
+            {
+                "tenant_key": tenant.key,
+                "billing_month": billing_month,
+                "status": status,
+                "winning_run_ids": ",".join(selection.run_ids),
+                "source_rows": result.source_rows if result else None,
+                "rows_written": result.rows if result and status == "loaded" else 0,
+                "totals_by_currency": json.dumps(result.totals, sort_keys=True) if result else None,
+                "table_version": result.table_version if result else None,
+                "dagster_run_id": dagster_run_id,
+                "error": error,
+                "started_at": started,
+                "finished_at": datetime.now(UTC),
+            },
+        )
+
+    if selection.problems:
+        message = "; ".join(f"{p.path}: {p.message}" for p in selection.problems)
+        finish("failed", error=message)
+        raise MonthBlockedError(f"tenant {tenant.key} month {billing_month}: unusable export manifest(s): {message}")
+
+    if not selection.winners:
+        result = IngestResult(**base, status="no_data", rows=0, source_rows=0,
+                              table_version=table_version(workspace, COSTS), totals={},
+                              notes=[*selection.notes, "no non-empty FocusCost export run for this month"])
+        finish("no_data", result)
+        return result
+
+    if loaded_run_ids(workspace, billing_month) == set(selection.run_ids):
+        result = IngestResult(**base, status="unchanged", rows=0, source_rows=0,
+                              table_version=table_version(workspace, COSTS), totals={},
+                              notes=[*selection.notes, f"winning run(s) {', '.join(selection.run_ids)} already loaded; nothing written"])
+        finish("unchanged", result)
+        result.seconds = time.perf_counter() - clock
+        return result
+
+    writer = PartitionWriter(workspace, COSTS, CANONICAL_SCHEMA, lineage.BILLING_MONTH, billing_month)
+    report = ValidationReport(rows_checked=0, failures=[], data_version=None)
+    totals: dict[str, dict[str, float]] = {}
+    source_rows = bytes_read = 0
+    files: list[str] = []
+    ingestion_time = datetime.now(UTC)
+    try:
+        for manifest in selection.winners:
+            data_version = normalize_data_version(manifest.data_version)
+            for read in iter_blob_reads(source, manifest):
+                file_totals = source_totals(read.frame)
+                reads.append(
+                    ReadRecord(
+                        billing_month=billing_month, object_kind="data", path=read.path, uri=read.uri,
+                        bytes=read.info.size, rows=read.frame.height, etag=read.info.etag,
+                        last_modified=read.info.last_modified, manifest_path=manifest.path,
+                        export_run_id=manifest.run_id, read_at=read.read_at, totals_by_currency=file_totals,
+                    )
+                )
+                source_rows += read.frame.height
+                bytes_read += read.info.size
+                files.append(read.path)
+                add_totals(totals, file_totals)
+                file_report = validate_export_frame(read.frame, data_version, source_file=read.path)
+                report = report.merge(file_report)
+                if report.has_errors:
+                    continue  # keep validating the remaining files so the report lists every failure
+                canonical = harmonize(
+                    read.frame,
+                    data_version,
+                    lineage={
+                        lineage.BILLING_MONTH: billing_month,
+                        lineage.TENANT_KEY: tenant.key,
+                        lineage.SOURCE_RUN_ID: manifest.run_id,
+                        lineage.SOURCE_FILE: read.path,
+                        lineage.SOURCE_DATA_VERSION: data_version,
+                        lineage.SOURCE_SCOPE: manifest.scope,
+                        lineage.SOURCE_EXPORT_NAME: manifest.export_name,
+                        lineage.INGESTION_TIME: ingestion_time,
+                    },
+                )
+                writer.write(canonical)
+                if on_file:
+                    on_file(read.path, read.frame.height)
+                del canonical
+        if report.has_errors:
+            raise FocusValidationError(report)
+        version = writer.commit(
+            {
+                "cloudmonitor.tenant": tenant.key,
+                "cloudmonitor.billing_month": billing_month,
+                "cloudmonitor.export_run_ids": ",".join(selection.run_ids),
+                "cloudmonitor.dagster_run_id": dagster_run_id or "",
+            }
+        )
+    except BaseException as exc:
+        writer.abort()
+        partial = IngestResult(**base, status="failed", rows=0, source_rows=source_rows, table_version=None,
+                               totals=totals)
+        finish("failed", partial, error=str(exc)[:4000])
+        if report.failures:
+            _append_validation_results(workspace, tenant.key, billing_month, selection, report, dagster_run_id)
+        raise
+
+    result = IngestResult(
+        **base, status="loaded", rows=writer.rows, source_rows=source_rows, table_version=version, totals=totals,
+        files=files, bytes_read=bytes_read, validation=report, notes=list(selection.notes),
+        seconds=time.perf_counter() - clock,
+    )
+    finish("loaded", result)
+    _append_validation_results(workspace, tenant.key, billing_month, selection, report, dagster_run_id)
+    return result
+
+
+def _append_validation_results(
+    workspace: Workspace,
+    tenant_key: str,
+    billing_month: str,
+    selection: MonthSelection,
+    report: ValidationReport,
+    dagster_run_id: str | None,
+) -> None:
+    records = report.to_records(
+        tenant=tenant_key,
+        month=billing_month,
+        run_id=",".join(selection.run_ids),
+        data_version=",".join(sorted({m.data_version for m in selection.winners})),
+        checked_at=datetime.now(UTC),
+    )
+    for record in records:
+        record.setdefault("dagster_run_id", dagster_run_id)
+    if records:
+        append_rows(workspace, VALIDATION_RESULTS, pl.DataFrame(records))

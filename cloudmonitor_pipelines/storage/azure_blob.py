@@ -1,0 +1,435 @@
+"""Azure storage (ADLS Gen2 or OneLake, addressed as abfss://) as a read-only export source and as a workspace.
+
+Two clients touch Azure, both with the tenant's Entra ID `TokenCredential` and nothing else:
+
+* azure-storage-blob's `ContainerClient` for discovery (list, stat, read a manifest) and workspace housekeeping
+  (list, delete). It talks to the Blob endpoint, which serves hierarchical-namespace accounts, OneLake and the Azurite
+  emulator alike; the DFS-only SDK is deliberately not used (Azurite cannot serve it, so it could not be tested).
+* object_store (inside polars and deltalake) for the data itself: callers read `object_uri(path)` with
+  `storage_options()`, so export files are streamed from where Cost Management wrote them, never copied.
+
+The source side is read-only by construction: `AzureBlobSource` has no method that writes, and its HTTP pipeline
+carries `_ReadOnlyPolicy`, which refuses any request that is not GET/HEAD before it leaves the process.
+
+Every failure leaves as a `StorageError` built by `translate_storage_error`: redacted (no token, signature or key can
+survive), naming the tenant, account and operation, and for 401/403 saying which role to grant.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+)
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+
+from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
+from cloudmonitor_pipelines.azure.redact import redact
+from cloudmonitor_pipelines.storage.base import (
+    ObjectInfo,
+    ObjectNotFoundError,
+    PathEscapesRootError,
+    StorageAuthError,
+    StorageError,
+    safe_relative_path,
+)
+from cloudmonitor_pipelines.tenants import AbfssLocation, TenantConfigError, parse_abfss
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.storage.blob import BlobProperties, ContainerClient
+
+BLOB_ENDPOINT_ENV = "CLOUDMONITOR_BLOB_ENDPOINT"
+VERIFY_TLS_ENV = "CLOUDMONITOR_STORAGE_VERIFY_TLS"
+
+READER_ROLE = "Storage Blob Data Reader"
+CONTRIBUTOR_ROLE = "Storage Blob Data Contributor"
+
+Access = Literal["read", "write"]
+
+# Storage error codes that mean "who you are" or "what you may do" was refused, not that something is missing.
+_AUTH_ERROR_CODES = frozenset(
+    {
+        "AuthenticationFailed",
+        "AuthorizationFailure",
+        "AuthorizationPermissionMismatch",
+        "AuthorizationResourceTypeMismatch",
+        "AuthorizationServiceMismatch",
+        "AuthorizationProtocolMismatch",
+        "AuthorizationSourceIPMismatch",
+        "InvalidAuthenticationInfo",
+        "InsufficientAccountPermissions",
+        "NoAuthenticationInformation",
+    }
+)
+_FIREWALL_ERROR_CODES = frozenset({"AuthorizationSourceIPMismatch"})
+_AUTH_TEXT_MARKERS = ("401 Unauthorized", "403 Forbidden", "lacked the necessary privileges")
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where the Blob endpoint of an account lives and whether its TLS certificate is checked.
+
+    `blob_endpoint` is a template with `{account}`, e.g. `https://127.0.0.1:10010/{account}` for the Azurite emulator
+    or a private-endpoint / sovereign-cloud host. Unset, the endpoint follows the abfss host (`<account>.dfs.<suffix>`
+    → `https://<account>.blob.<suffix>`), which covers the public and sovereign clouds and OneLake
+    (`onelake.blob.fabric.microsoft.com`). The template never applies to OneLake, which has no emulator.
+    `verify_tls=False` exists only for the test emulator's self-signed certificate.
+    """
+
+    blob_endpoint: str | None = None
+    verify_tls: bool = True
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> StorageSettings:
+        """Settings from env CLOUDMONITOR_BLOB_ENDPOINT / CLOUDMONITOR_STORAGE_VERIFY_TLS (so subprocess runs match)."""
+        env = os.environ if environ is None else environ
+        endpoint = env.get(BLOB_ENDPOINT_ENV, "").strip() or None
+        verify_raw = env.get(VERIFY_TLS_ENV, "1").strip().lower()
+        if verify_raw not in ("0", "1", "true", "false", "yes", "no", ""):
+            raise StorageError(f"env {VERIFY_TLS_ENV}={verify_raw!r} is not a boolean; use 1 or 0")
+        if endpoint is not None and "{account}" not in endpoint:
+            raise StorageError(
+                f"env {BLOB_ENDPOINT_ENV}={endpoint!r} must contain '{{account}}', e.g. https://127.0.0.1:10010/{{account}}"
+            )
+        return cls(blob_endpoint=endpoint, verify_tls=verify_raw not in ("0", "false", "no"))
+
+    def account_url(self, location: AbfssLocation) -> str:
+        """Blob service URL of the account behind `location` (no container)."""
+        if self.blob_endpoint and not location.is_onelake:
+            return self.blob_endpoint.format(account=location.account).rstrip("/")
+        host = location.account_host
+        # Same host suffix, Blob service instead of DFS: works for every cloud and for OneLake's regional hosts.
+        blob_host = host.replace(".dfs.", ".blob.", 1)
+        return f"https://{blob_host}"
+
+    def object_store_options(self, location: AbfssLocation, bearer_token: str) -> dict[str, str]:
+        """object_store options (polars, deltalake) reaching `location` with `bearer_token`; never a key."""
+        options = {"account_name": location.account, "bearer_token": bearer_token}
+        if location.is_onelake:
+            options["use_fabric_endpoint"] = "true"
+        elif self.blob_endpoint:
+            endpoint = self.account_url(location)
+            options["endpoint"] = endpoint
+            if endpoint.startswith("http://"):
+                options["allow_http"] = "true"
+        if not self.verify_tls:
+            options["allow_invalid_certificates"] = "true"
+        return options
+
+
+class _ReadOnlyPolicy(SansIOHTTPPolicy):
+    """Refuses every request but GET/HEAD: a source can never be changed, whatever code holds its client."""
+
+    def on_request(self, request) -> None:  # type: ignore[no-untyped-def]
+        method = request.http_request.method.upper()
+        if method not in ("GET", "HEAD"):
+            raise PermissionError(
+                f"refusing {method} {request.http_request.url.split('?', 1)[0]}: export sources are read-only"
+            )
+
+
+def translate_storage_error(
+    exc: BaseException,
+    tenant_key: str,
+    account: str,
+    operation: str,
+    *,
+    access: Access = "read",
+    container: str | None = None,
+    secrets: tuple[str, ...] = (),
+) -> StorageError:
+    """Turn any storage failure (azure-core, azure-identity, polars/object_store, deltalake) into a StorageError.
+
+    Auth failures become `StorageAuthError` naming tenant, account and the role to grant (`access="read"`: Storage
+    Blob Data Reader on the export container; `"write"`: Storage Blob Data Contributor on the workspace).
+    Missing objects become `ObjectNotFoundError`. The message is redacted; `secrets` are removed verbatim too.
+    Callers should `raise translate_storage_error(...) from None`: the original's type and (redacted) message are in
+    the new message, while its own text, which we do not control, stays out of logs.
+    """
+    if isinstance(exc, StorageError):
+        return type(exc)(redact(str(exc), *secrets))
+    where = f"storage account {account!r}" + (f", container {container!r}" if container else "")
+    detail = _describe(exc)
+    prefix = f"tenant {tenant_key!r}: {operation} failed on {where}"
+    if _is_auth_failure(exc):
+        if _error_code(exc) in _FIREWALL_ERROR_CODES:
+            hint = (
+                "the storage firewall does not admit this host; allow its egress IP or use a private endpoint "
+                "(see docs/security.md)"
+            )
+        elif access == "read":
+            hint = (
+                f"the pipeline's Entra ID principal needs the '{READER_ROLE}' role on the export container "
+                "(or the token was expired or rejected; see docs/security.md)"
+            )
+        else:
+            hint = (
+                f"the pipeline's Entra ID principal needs the '{CONTRIBUTOR_ROLE}' role on the workspace container "
+                "(or the token was expired or rejected; see docs/security.md)"
+            )
+        return StorageAuthError(redact(f"{prefix}: access denied ({detail}); {hint}", *secrets))
+    if isinstance(exc, (ResourceNotFoundError, FileNotFoundError)):
+        return ObjectNotFoundError(redact(f"{prefix}: not found ({detail})", *secrets))
+    return StorageError(redact(f"{prefix}: {detail}", *secrets))
+
+
+def _is_auth_failure(exc: BaseException) -> bool:
+    if isinstance(exc, (ClientAuthenticationError, PermissionError)):
+        return True
+    if isinstance(exc, HttpResponseError):
+        return exc.status_code in (401, 403) or _error_code(exc) in _AUTH_ERROR_CODES
+    # deltalake surfaces object_store failures as OSError/DeltaError text; recognise the status in it.
+    text = str(exc)
+    return any(marker in text for marker in _AUTH_TEXT_MARKERS)
+
+
+def _error_code(exc: BaseException) -> str | None:
+    code = getattr(exc, "error_code", None)
+    # azure-storage-blob gives a StorageErrorCode enum; compare and print its wire value.
+    return None if code is None else str(getattr(code, "value", code))
+
+
+def _describe(exc: BaseException) -> str:
+    status = getattr(exc, "status_code", None)
+    code = _error_code(exc)
+    parts = [type(exc).__name__]
+    if status:
+        parts.append(f"HTTP {status}")
+    if code:
+        parts.append(str(code))
+    # azure-core messages repeat the whole response body; its first line is the useful part.
+    message = (getattr(exc, "reason", None) if isinstance(exc, HttpResponseError) else None) or str(exc)
+    first_line = message.strip().splitlines()[0] if message.strip() else ""
+    return " ".join(parts) + (f": {first_line[:500]}" if first_line else "")
+
+
+def _info(props: BlobProperties, relative: str) -> ObjectInfo:
+    return ObjectInfo(path=relative, size=props.size, etag=props.etag, last_modified=props.last_modified)
+
+
+def _is_directory_marker(props: BlobProperties) -> bool:
+    # Hierarchical-namespace accounts list directories as empty blobs flagged hdi_isfolder.
+    metadata = props.metadata or {}
+    return str(metadata.get("hdi_isfolder", "")).lower() == "true"
+
+
+class _AzureRoot:
+    """Shared plumbing: parsed location, settings, token fetching and error translation. Not a public API."""
+
+    _access: Access = "read"
+    _kind = "source"
+
+    def __init__(
+        self, uri: str, *, credential: TokenCredential, tenant_key: str, settings: StorageSettings | None = None
+    ) -> None:
+        try:
+            self._location = parse_abfss(uri)
+        except TenantConfigError as exc:
+            raise StorageError(f"tenant {tenant_key!r}: {self._kind} {exc}") from None
+        self.uri = self._location.uri
+        self.tenant_key = tenant_key
+        self.account = self._location.account
+        self.container = self._location.container
+        self._prefix = self._location.path  # '' = container root
+        self._credential = credential
+        self.settings = settings if settings is not None else StorageSettings.from_env()
+        self._client: ContainerClient | None = None
+        # Every token we handed out, so error text echoing one can still be scrubbed.
+        self._issued: list[str] = []
+
+    # -- credentials ------------------------------------------------------------------------------------------------
+
+    def _fresh_token(self) -> str:
+        try:
+            token = self._credential.get_token(STORAGE_SCOPE).token
+        except Exception as exc:  # noqa: BLE001 - every credential failure is translated, none swallowed
+            raise self._error(exc, "get an Entra ID token for storage") from None
+        self._issued.append(token)
+        del self._issued[:-4]  # a few recent ones suffice; older tokens cannot be in a new error
+        return token
+
+    def storage_options(self) -> dict[str, str]:
+        """object_store options with a token fetched now (deltalake cannot refresh; call this per operation)."""
+        return self.settings.object_store_options(self._location, self._fresh_token())
+
+    def principal(self) -> str:
+        """Who reads/writes: the credential type and tenant, never a token."""
+        return f"entra:{type(self._credential).__name__}@{self.tenant_key}"
+
+    # -- paths ------------------------------------------------------------------------------------------------------
+
+    def _blob_name(self, path: str, what: str) -> str:
+        rel = safe_relative_path(path, what=what)
+        return f"{self._prefix}/{rel}" if self._prefix else rel
+
+    def _relative(self, blob_name: str) -> str:
+        return blob_name[len(self._prefix) + 1 :] if self._prefix else blob_name
+
+    def _abfss(self, blob_name: str) -> str:
+        return f"abfss://{self.container}@{self._location.account_host}/{blob_name}"
+
+    def _list_prefix(self, rel_prefix: str) -> str | None:
+        """Blob-name prefix for listing everything below `rel_prefix` ('' = the root)."""
+        if rel_prefix:
+            return self._blob_name(rel_prefix, "prefix") + "/"
+        return f"{self._prefix}/" if self._prefix else None
+
+    # -- client -----------------------------------------------------------------------------------------------------
+
+    def _container_client(self) -> ContainerClient:
+        if self._client is None:
+            from azure.storage.blob import ContainerClient
+
+            policies = [_ReadOnlyPolicy()] if self._access == "read" else []
+            self._client = ContainerClient(
+                self.settings.account_url(self._location),
+                self.container,
+                credential=self._credential,
+                connection_verify=self.settings.verify_tls,
+                per_call_policies=policies,
+            )
+        return self._client
+
+    def _error(self, exc: BaseException, operation: str) -> StorageError:
+        return translate_storage_error(
+            exc,
+            self.tenant_key,
+            self.account,
+            operation,
+            access=self._access,
+            container=self.container,
+            secrets=tuple(self._issued),
+        )
+
+    def _iter_blobs(self, list_prefix: str | None, operation: str) -> Iterator[BlobProperties]:
+        try:
+            for props in self._container_client().list_blobs(name_starts_with=list_prefix, include=["metadata"]):
+                if not _is_directory_marker(props):
+                    yield props
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, operation) from None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r}, tenant_key={self.tenant_key!r})"
+
+
+class AzureBlobSource(_AzureRoot):
+    """A tenant's export folder on ADLS Gen2 or OneLake, read in place with Entra ID. Read-only by construction.
+
+    Public surface: list, stat, read_bytes (manifests), object_uri + storage_options (data files, read by polars),
+    resolve_blob_name (manifest blob names), principal. There is no write, delete, rename, lease or metadata method,
+    and the HTTP pipeline refuses anything but GET/HEAD.
+    """
+
+    _access: Access = "read"
+    _kind = "source"
+
+    @property
+    def container_prefix(self) -> str:
+        """Path of the source root inside its container ('' = the container root)."""
+        return self._prefix
+
+    def resolve_blob_name(self, blob_name: str) -> str:
+        """Map a manifest's container-relative `blobName` to a path relative to this source's root.
+
+        Refuses names that are URLs, absolute, contain '..', or lie outside this root (e.g. another tenant's folder).
+        """
+        name = safe_relative_path(blob_name, what="manifest blobName")
+        if not self._prefix:
+            return name
+        if not name.startswith(self._prefix + "/"):
+            raise PathEscapesRootError(
+                f"tenant {self.tenant_key!r}: manifest blobName {blob_name!r} is outside the export root "
+                f"{self._prefix!r} of container {self.container!r}; refusing to read it"
+            )
+        return name[len(self._prefix) + 1 :]
+
+    def list(self, suffix: str | None = None) -> Iterator[ObjectInfo]:
+        for props in self._iter_blobs(self._list_prefix(""), "list export files"):
+            if suffix is None or props.name.endswith(suffix):
+                yield _info(props, self._relative(props.name))
+
+    def stat(self, path: str) -> ObjectInfo:
+        name = self._blob_name(path, "source path")
+        try:
+            props = self._container_client().get_blob_client(name).get_blob_properties()
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"stat {path}") from None
+        return _info(props, self._relative(name))
+
+    def read_bytes(self, path: str) -> bytes:
+        name = self._blob_name(path, "source path")
+        try:
+            return self._container_client().get_blob_client(name).download_blob().readall()
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"read {path}") from None
+
+    def object_uri(self, path: str) -> str:
+        return self._abfss(self._blob_name(path, "source path"))
+
+
+class AzureWorkspace(_AzureRoot):
+    """A tenant's workspace folder on ADLS Gen2 (or OneLake) holding its Delta tables, written with Entra ID.
+
+    deltalake and polars write through `table_uri(name)` + `storage_options()`; `list`/`delete`/`delete_prefix` use
+    azure-storage-blob with the same credential (retention and offboarding).
+    """
+
+    _access: Access = "write"
+    _kind = "workspace"
+
+    def table_uri(self, table: str) -> str:
+        return self._abfss(self._blob_name(table, "table name"))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        for props in self._iter_blobs(self._list_prefix(prefix), f"list workspace {prefix or '/'}"):
+            yield _info(props, self._relative(props.name))
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Create or replace one object (Delta data files staged before their commit)."""
+        name = self._blob_name(path, "workspace path")
+        try:
+            self._container_client().upload_blob(name, data, overwrite=True)
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"write {path}") from None
+
+    def delete(self, path: str) -> None:
+        name = self._blob_name(path, "workspace path")
+        try:
+            self._container_client().delete_blob(name)
+        except ResourceNotFoundError:
+            return  # already gone is what the caller wanted
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"delete {path}") from None
+
+    def delete_prefix(self, prefix: str) -> int:
+        list_prefix = self._list_prefix(prefix)
+        # Without the trailing '/' so an HNS account's directory blob for `prefix` itself is listed (and removed) too.
+        folder = list_prefix[:-1] if list_prefix else None
+        try:
+            listed = [
+                props
+                for props in self._container_client().list_blobs(name_starts_with=folder, include=["metadata"])
+                if folder is None or props.name == folder or props.name.startswith(list_prefix)
+            ]
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"list workspace {prefix or '/'} for deletion") from None
+        deleted = 0
+        # Deepest names first: an HNS directory can only be deleted once it is empty.
+        for props in sorted(listed, key=lambda p: p.name, reverse=True):
+            try:
+                self._container_client().delete_blob(props.name)
+            except ResourceNotFoundError:
+                continue
+            except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+                raise self._error(exc, f"delete {self._relative(props.name)}") from None
+            if not _is_directory_marker(props):
+                deleted += 1
+        return deleted

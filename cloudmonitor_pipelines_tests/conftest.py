@@ -1,0 +1,33 @@
+"""Shared pytest fixtures. Keep each fixture small and documented; heavy helpers live in `fakes/`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from cloudmonitor_pipelines_tests.fakes.azurite import AzuriteServer, AzuriteUnavailable, start_azurite
+from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
+
+
+@pytest.fixture(scope="session")
+def azurite() -> Iterator[AzuriteServer]:
+    """One Azurite Blob emulator (HTTPS, bearer tokens) per test session/worker; FAILS if it is not installed.
+
+    Tests using it should carry `pytest.mark.azurite` and `pytest.mark.xdist_group("azurite")` so that under
+    `-n 2 --dist loadgroup` they share a single emulator.
+    """
+    try:
+        server = start_azurite()
+    except AzuriteUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_credential() -> FakeCredential:
+    """A fresh FakeCredential (valid tokens) whose calls each test can inspect."""
+    return FakeCredential()

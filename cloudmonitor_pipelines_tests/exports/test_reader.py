@@ -1,0 +1,115 @@
+"""Reading exactly the listed blobs: containment, existence, size, format."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+import pytest
+
+from cloudmonitor_pipelines.exports.reader import ExportReadError, iter_blob_reads, resolve_blob_name
+from cloudmonitor_pipelines.exports.runs import discover
+from cloudmonitor_pipelines.storage.base import ObjectNotFoundError, PathEscapesRootError
+from cloudmonitor_pipelines.storage.local import LocalSource
+from cloudmonitor_pipelines_tests.exports.manifests import write_run
+
+RUN = "00000000-0000-0000-0000-000000000001"
+
+
+def _parquet(frame: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.write_parquet(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../other-tenant/part.parquet", "/etc/passwd", "https://evil.blob.core.windows.net/c/part.parquet",
+     "abfss://b@acct.dfs.core.windows.net/x.parquet", "a/../../b.parquet", "..\\b.parquet", "C:/x.parquet", ""],
+)
+def test_blob_names_that_escape_the_root_are_refused(name):
+    with pytest.raises(PathEscapesRootError):
+        resolve_blob_name(name, "exports/e/r/t/run", container_prefix=None)
+
+
+def test_container_prefix_must_match_for_azure_sources():
+    assert resolve_blob_name("tenant-a/exports/run/part.parquet", "exports/run", "tenant-a") == "exports/run/part.parquet"
+    with pytest.raises(PathEscapesRootError, match="outside the tenant's export root"):
+        resolve_blob_name("tenant-b/exports/run/part.parquet", "exports/run", "tenant-a")
+    with pytest.raises(PathEscapesRootError):
+        resolve_blob_name("tenant-ab/exports/run/part.parquet", "exports/run", "tenant-a")
+
+
+def test_local_source_maps_container_relative_names_next_to_the_manifest():
+    assert resolve_blob_name("root/folder/exports/e/run/part_0_0001.csv", "exports/e/run", None) == "exports/e/run/part_0_0001.csv"
+
+
+def test_symlink_escaping_the_source_is_refused(tmp_path):
+    outside = tmp_path / "outside.parquet"
+    outside.write_bytes(_parquet(pl.DataFrame({"a": [1]})))
+    root = tmp_path / "src"
+    root.mkdir()
+    (root / "link.parquet").symlink_to(outside)
+    with pytest.raises(PathEscapesRootError):
+        LocalSource(root).stat("link.parquet")
+
+
+def test_reads_exactly_the_listed_blobs(tmp_path):
+    listed = _parquet(pl.DataFrame({"BilledCost": [1.0, 2.0]}))
+    write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.parquet": listed})
+    # A stray file in the same run folder that the manifest does not list must not be read.
+    stray = next(tmp_path.rglob("manifest.json")).parent / "part_9_9999.parquet"
+    stray.write_bytes(_parquet(pl.DataFrame({"BilledCost": [100.0]})))
+    manifest = discover(LocalSource(tmp_path)).manifests[0]
+    reads = list(iter_blob_reads(LocalSource(tmp_path), manifest))
+    assert [r.path.rsplit("/", 1)[-1] for r in reads] == ["part_0_0001.parquet"]
+    assert reads[0].frame["BilledCost"].sum() == 3.0
+
+
+def test_missing_blob_fails_naming_the_file(tmp_path):
+    path = write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.parquet": b"abc"})
+    (path.parent / "part_0_0001.parquet").unlink()
+    manifest = discover(LocalSource(tmp_path)).manifests[0]
+    with pytest.raises(ObjectNotFoundError, match="part_0_0001.parquet"):
+        list(iter_blob_reads(LocalSource(tmp_path), manifest))
+
+
+def test_size_differing_from_byte_count_fails(tmp_path):
+    path = write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.parquet": _parquet(pl.DataFrame({"a": [1]}))})
+    (path.parent / "part_0_0001.parquet").write_bytes(_parquet(pl.DataFrame({"a": [1, 2, 3, 4]})))
+    manifest = discover(LocalSource(tmp_path)).manifests[0]
+    with pytest.raises(ExportReadError, match="byteCount"):
+        list(iter_blob_reads(LocalSource(tmp_path), manifest))
+
+
+def test_csv_and_gzip_csv_are_read_as_strings(tmp_path):
+    import gzip
+
+    csv = b"BilledCost,BillingCurrency\n1.5,EUR\n2.25,EUR\n"
+    write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.csv": csv, "part_1_0001.csv.gz": gzip.compress(csv)})
+    manifest = discover(LocalSource(tmp_path)).manifests[0]
+    frames = [r.frame for r in iter_blob_reads(LocalSource(tmp_path), manifest)]
+    assert all(f.schema["BilledCost"] == pl.String for f in frames)
+    assert [f.height for f in frames] == [2, 2]
+
+
+def test_unsupported_extension_is_refused(tmp_path):
+    write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.json": b"{}"})
+    manifest = discover(LocalSource(tmp_path)).manifests[0]
+    with pytest.raises(ExportReadError, match="unsupported export file type"):
+        list(iter_blob_reads(LocalSource(tmp_path), manifest))
+
+
+def test_source_is_opened_read_only(tmp_path):
+    import os
+    import stat
+
+    write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.parquet": _parquet(pl.DataFrame({"a": [1]}))})
+    for path in [tmp_path, *tmp_path.rglob("*")]:
+        os.chmod(path, stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP if path.is_dir() else stat.S_IRUSR)
+    try:
+        manifest = discover(LocalSource(tmp_path)).manifests[0]
+        assert [r.frame.height for r in iter_blob_reads(LocalSource(tmp_path), manifest)] == [1]
+    finally:
+        for path in [tmp_path, *tmp_path.rglob("*")]:
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)

@@ -1,0 +1,1 @@
+"""Test doubles: Azurite emulator helpers, fake Entra ID credentials."""

@@ -1,0 +1,1 @@
+"""Tests for cloudmonitor_pipelines.storage."""

@@ -1,0 +1,184 @@
+"""Unit tests of the Azure source/workspace that need no emulator: URIs, endpoints, options, path containment."""
+
+from __future__ import annotations
+
+import inspect
+import re
+
+import pytest
+from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline.transport import HttpRequest
+
+from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
+from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_workspace
+from cloudmonitor_pipelines.storage.azure_blob import (
+    AzureBlobSource,
+    AzureWorkspace,
+    StorageSettings,
+    _ReadOnlyPolicy,
+)
+from cloudmonitor_pipelines.storage.base import PathEscapesRootError, StorageError
+from cloudmonitor_pipelines.tenants import parse_abfss
+from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
+
+ADLS = "abfss://msexports@contosoexports.dfs.core.windows.net/billing/focus"
+ONELAKE = "abfss://FinOps@onelake.dfs.fabric.microsoft.com/Costs.Lakehouse/Files/exports"
+
+
+def _source(uri: str = ADLS, credential: FakeCredential | None = None, **kw) -> AzureBlobSource:
+    return AzureBlobSource(uri, credential=credential or FakeCredential(), tenant_key="contoso", **kw)
+
+
+def test_source_maps_paths_to_abfss_uris_inside_its_root():
+    source = _source(settings=StorageSettings())
+    assert source.container_prefix == "billing/focus"
+    assert source.account == "contosoexports"
+    assert source.object_uri("daily/20260101-20260131/202601020304/run/part_0_0001.parquet") == (
+        "abfss://msexports@contosoexports.dfs.core.windows.net/billing/focus/daily/20260101-20260131/202601020304/run/"
+        "part_0_0001.parquet"
+    )
+
+
+def test_public_cloud_options_carry_a_fresh_bearer_token_and_nothing_else():
+    credential = FakeCredential()
+    source = _source(credential=credential, settings=StorageSettings())
+    first, second = source.storage_options(), source.storage_options()
+    assert first == {"account_name": "contosoexports", "bearer_token": credential.issued[0]}
+    # A new token per call: deltalake cannot refresh one, so every operation must start with a fresh one.
+    assert second["bearer_token"] == credential.issued[1] != first["bearer_token"]
+    assert credential.requested_scopes == [(STORAGE_SCOPE,), (STORAGE_SCOPE,)]
+    assert not any("key" in name or "sas" in name for name in first)
+
+
+def test_endpoint_template_and_tls_switch_reach_an_emulator():
+    settings = StorageSettings(blob_endpoint="https://127.0.0.1:10010/{account}", verify_tls=False)
+    options = _source(settings=settings).storage_options()
+    assert options["endpoint"] == "https://127.0.0.1:10010/contosoexports"
+    assert options["allow_invalid_certificates"] == "true"
+    assert "allow_http" not in options
+    assert settings.account_url(parse_abfss(ADLS)) == "https://127.0.0.1:10010/contosoexports"
+
+
+@pytest.mark.parametrize(
+    ("uri", "blob_url"),
+    [
+        (ADLS, "https://contosoexports.blob.core.windows.net"),
+        (ONELAKE, "https://onelake.blob.fabric.microsoft.com"),
+    ],
+)
+def test_default_blob_endpoint_follows_the_dfs_host(uri, blob_url):
+    assert StorageSettings().account_url(parse_abfss(uri)) == blob_url
+
+
+def test_onelake_source_uses_the_workspace_as_container_and_the_fabric_endpoint():
+    settings = StorageSettings(blob_endpoint="https://127.0.0.1:1/{account}", verify_tls=True)
+    source = _source(ONELAKE, settings=settings)
+    assert source.container == "FinOps"
+    assert source.container_prefix == "Costs.Lakehouse/Files/exports"
+    assert source.object_uri("a/manifest.json") == (
+        "abfss://FinOps@onelake.dfs.fabric.microsoft.com/Costs.Lakehouse/Files/exports/a/manifest.json"
+    )
+    options = source.storage_options()
+    # The emulator template never redirects OneLake.
+    assert options["use_fabric_endpoint"] == "true" and "endpoint" not in options
+    assert options["account_name"] == "onelake"
+
+
+def test_settings_from_env():
+    settings = StorageSettings.from_env(
+        {"CLOUDMONITOR_BLOB_ENDPOINT": "https://127.0.0.1:9/{account}", "CLOUDMONITOR_STORAGE_VERIFY_TLS": "0"}
+    )
+    assert settings == StorageSettings(blob_endpoint="https://127.0.0.1:9/{account}", verify_tls=False)
+    assert StorageSettings.from_env({}) == StorageSettings()
+    with pytest.raises(StorageError, match=r"\{account\}"):
+        StorageSettings.from_env({"CLOUDMONITOR_BLOB_ENDPOINT": "https://127.0.0.1:9/devstoreaccount1"})
+    with pytest.raises(StorageError, match="CLOUDMONITOR_STORAGE_VERIFY_TLS"):
+        StorageSettings.from_env({"CLOUDMONITOR_STORAGE_VERIFY_TLS": "maybe"})
+
+
+def test_source_settings_default_to_the_environment(monkeypatch):
+    monkeypatch.setenv("CLOUDMONITOR_BLOB_ENDPOINT", "https://127.0.0.1:7/{account}")
+    monkeypatch.setenv("CLOUDMONITOR_STORAGE_VERIFY_TLS", "0")
+    source = open_source(ADLS, credential=FakeCredential(), tenant_key="contoso")
+    assert source.storage_options()["endpoint"] == "https://127.0.0.1:7/contosoexports"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["../other/x.parquet", "/billing/x", "https://evil.blob.core.windows.net/c/x", "a/../../b", "a\\b", ""],
+)
+def test_source_refuses_paths_leaving_its_root(path):
+    source = _source(settings=StorageSettings())
+    for call in (source.object_uri, source.read_bytes, source.stat):
+        with pytest.raises(PathEscapesRootError):
+            call(path)
+
+
+def test_manifest_blob_names_resolve_only_inside_the_root():
+    source = _source(settings=StorageSettings())
+    assert source.resolve_blob_name("billing/focus/daily/r/part_0_0001.parquet") == "daily/r/part_0_0001.parquet"
+    for outside in (
+        "billing/other-tenant/daily/r/part_0_0001.parquet",  # sibling folder
+        "billing/focusx/part_0_0001.parquet",  # shares the prefix string, not the folder
+        "billing/focus/../other/x.parquet",
+        "https://contosoexports.blob.core.windows.net/othercontainer/x.parquet",
+        "/othercontainer/x.parquet",
+    ):
+        with pytest.raises(PathEscapesRootError):
+            source.resolve_blob_name(outside)
+
+
+def test_source_at_container_root_accepts_container_relative_names():
+    source = _source("abfss://msexports@contosoexports.dfs.core.windows.net", settings=StorageSettings())
+    assert source.container_prefix == ""
+    assert source.resolve_blob_name("a/b.csv") == "a/b.csv"
+    assert source.object_uri("a/b.csv") == "abfss://msexports@contosoexports.dfs.core.windows.net/a/b.csv"
+
+
+_MUTATING = re.compile(r"write|upload|put|delete|remove|rename|move|copy|lease|set_|create|append|truncate|undelete")
+
+
+def test_source_class_has_no_mutating_method():
+    public = [name for name, _ in inspect.getmembers(AzureBlobSource) if not name.startswith("_")]
+    assert not [name for name in public if _MUTATING.search(name)], public
+    assert {"list", "stat", "read_bytes", "object_uri", "storage_options", "resolve_blob_name"} <= set(public)
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "POST", "PATCH"])
+def test_source_http_pipeline_refuses_non_read_requests(method):
+    request = PipelineRequest(HttpRequest(method, "https://a.blob.core.windows.net/c/x?comp=lease"), context=None)
+    with pytest.raises(PermissionError, match="read-only"):
+        _ReadOnlyPolicy().on_request(request)
+    _ReadOnlyPolicy().on_request(PipelineRequest(HttpRequest("GET", "https://a/c/x"), context=None))
+
+
+def test_open_source_and_workspace_dispatch_on_abfss():
+    settings = StorageSettings()
+    source = open_source(ADLS, credential=FakeCredential(), tenant_key="contoso", settings=settings)
+    workspace = open_workspace(
+        "abfss://lake@contosolake.dfs.core.windows.net/tenants/contoso",
+        credential=FakeCredential(),
+        tenant_key="contoso",
+        settings=settings,
+    )
+    assert isinstance(source, AzureBlobSource) and isinstance(source, Source)
+    assert isinstance(workspace, AzureWorkspace) and isinstance(workspace, Workspace)
+    assert workspace.table_uri("costs") == "abfss://lake@contosolake.dfs.core.windows.net/tenants/contoso/costs"
+    with pytest.raises(StorageError, match="no credential"):
+        open_source(ADLS, tenant_key="contoso")
+    with pytest.raises(PathEscapesRootError):
+        workspace.table_uri("../other-tenant/costs")
+
+
+def test_bad_uri_is_a_storage_error_naming_the_tenant():
+    with pytest.raises(StorageError, match="contoso"):
+        _source("abfss://msexports@contosoexports.blob.core.windows.net/x")
+
+
+def test_principal_and_repr_never_contain_a_token():
+    credential = FakeCredential()
+    source = _source(credential=credential, settings=StorageSettings())
+    source.storage_options()
+    token = credential.issued[-1]
+    assert token not in source.principal() and token not in repr(source)
+    assert "contoso" in source.principal()
