@@ -58,8 +58,19 @@ _DEFAULTABLE_FIELDS: tuple[str, ...] = (
     "freshness_hours",
     "auth",
 )
+_NULLABLE_FIELDS: frozenset[str] = frozenset({"display_name", "schedule", "partner", "retention_months"})
 _TOP_LEVEL_FIELDS: tuple[str, ...] = ("defaults", "tenants")
 _AUTH_FIELDS: tuple[str, ...] = ("mode", "client_id")
+
+_AUTH_MODES_NEEDING_CLIENT_ID: dict[str, str] = {
+    "client_assertion": "the application (client) ID of the multi-tenant app registration the customer consented to",
+    "workload_identity": "the client ID of the identity federated with the Kubernetes service account",
+}
+_AUTH_MODES_WITHOUT_CLIENT_ID: dict[str, str] = {
+    "default": "DefaultAzureCredential takes its identity from the environment (AZURE_CLIENT_ID, …); remove it, "
+    "or use mode managed_identity to pin a user-assigned identity",
+    "azure_cli": "it acts as the user signed in with `az login`; remove it",
+}
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -423,8 +434,11 @@ def _parse_document(
         raise document.fail(None, f"expected a mapping with 'tenants:' (and optional 'defaults:'), got {_kind(data)}")
     for name in data:
         if name not in _TOP_LEVEL_FIELDS:
-            raise document.fail(str(name), f"unknown top-level field{_did_you_mean(name, _TOP_LEVEL_FIELDS)}; "
-                                f"allowed: {', '.join(_TOP_LEVEL_FIELDS)}")
+            raise document.fail(
+                str(name),
+                f"unknown top-level field{_did_you_mean(name, _TOP_LEVEL_FIELDS)}; "
+                f"allowed: {', '.join(_TOP_LEVEL_FIELDS)}",
+            )
     if "tenants" not in data or data["tenants"] is None:
         raise document.fail("tenants", "missing; add a 'tenants:' list with one entry per customer tenant")
     entries = data["tenants"]
@@ -512,12 +526,8 @@ def _parse_tenant(
             raise where.fail(name, f"missing required field ({_DOCS_HINT})")
 
     values = {name: _FIELD_PARSERS[name](value, where, name, base_dir) for name, value in merged.items()}
-    if values.get("freshness_hours") is None:
-        values.pop("freshness_hours", None)
-    for optional_with_default in ("required_tags", "auth"):
-        if values.get(optional_with_default) is None:
-            values.pop(optional_with_default, None)
-    return Tenant(**values)
+    # null means "not set": let Tenant's own defaults (48 h, no tags, default auth) apply.
+    return Tenant(**{name: value for name, value in values.items() if value is not None or name in _NULLABLE_FIELDS})
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -647,14 +657,11 @@ def _parse_auth(value: Any, where: _Where, name: str, _base: Path) -> AuthSettin
     client_id = value.get("client_id")
     if client_id is not None:
         client_id = _parse_guid(client_id, where, f"{name}.client_id", _base)
-    if mode == "client_assertion" and client_id is None:
-        raise where.fail(
-            f"{name}.client_id",
-            "required for mode client_assertion: the application (client) ID of the multi-tenant app registration "
-            "the customer consented to",
-        )
-    if mode == "azure_cli" and client_id is not None:
-        raise where.fail(f"{name}.client_id", "not used by mode azure_cli (it acts as the signed-in user); remove it")
+    # Match what cloudmonitor_pipelines.azure.credentials builds, so a client_id is never silently ignored.
+    if client_id is None and mode in _AUTH_MODES_NEEDING_CLIENT_ID:
+        raise where.fail(f"{name}.client_id", f"required for mode {mode}: {_AUTH_MODES_NEEDING_CLIENT_ID[mode]}")
+    if client_id is not None and mode in _AUTH_MODES_WITHOUT_CLIENT_ID:
+        raise where.fail(f"{name}.client_id", f"not used by mode {mode}; {_AUTH_MODES_WITHOUT_CLIENT_ID[mode]}")
     return AuthSettings(mode=mode, client_id=client_id)
 
 

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 import pytest
 
 from cloudmonitor_pipelines_tests.fakes.azurite import AzuriteServer, AzuriteUnavailable, start_azurite
-from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
 
 
 @pytest.fixture(scope="session")
@@ -20,14 +19,13 @@ def azurite() -> Iterator[AzuriteServer]:
     try:
         server = start_azurite()
     except AzuriteUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+        problem = str(exc)
+    else:
+        problem = None
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)  # outside `except`: the message alone, no chained traceback
     try:
         yield server
     finally:
         server.stop()
 
-
-@pytest.fixture
-def fake_credential() -> FakeCredential:
-    """A fresh FakeCredential (valid tokens) whose calls each test can inspect."""
-    return FakeCredential()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import os
+import pickle
+import random
 import uuid
 from pathlib import Path
 from typing import Any
@@ -277,7 +279,8 @@ def test_a_thousand_generated_tenants_load(tmp_path: Path) -> None:
         for index in range(1000)
     ]
     tenants_file = tmp_path / "tenants.yaml"
-    tenants_file.write_text(yaml.safe_dump({"defaults": {"timezone": "UTC"}, "tenants": tenants}))
+    document = {"defaults": {"timezone": "UTC"}, "tenants": tenants}
+    tenants_file.write_text(yaml.dump(document, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper)))
     registry = load_tenants(tenants_file, environ={})
     assert len(registry) == 1000
     assert registry.get("tenant-0999").source == str(tmp_path / "exports" / "tenant-0999")
@@ -417,12 +420,33 @@ def test_unknown_auth_mode() -> None:
     assert "did you mean 'managed_identity'" in str(error)
 
 
-def test_client_assertion_needs_a_client_id() -> None:
-    assert_names(refusal(contoso(auth={"mode": "client_assertion"})), "contoso", "auth.client_id")
+@pytest.mark.parametrize("mode", ["client_assertion", "workload_identity"])
+def test_modes_that_need_a_client_id(mode: str) -> None:
+    error = refusal(contoso(auth={"mode": mode}))
+    assert_names(error, "contoso", "auth.client_id")
+    assert f"required for mode {mode}" in str(error)
 
 
-def test_azure_cli_takes_no_client_id() -> None:
-    assert_names(refusal(contoso(auth={"mode": "azure_cli", "client_id": FABRIKAM_GUID})), "contoso", "auth.client_id")
+@pytest.mark.parametrize("mode", ["default", "azure_cli"])
+def test_modes_that_take_no_client_id(mode: str) -> None:
+    error = refusal(contoso(auth={"mode": mode, "client_id": FABRIKAM_GUID}))
+    assert_names(error, "contoso", "auth.client_id")
+    assert f"not used by mode {mode}" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("auth", "expected"),
+    [
+        ({"mode": "default"}, AuthSettings()),
+        ({"mode": "managed_identity"}, AuthSettings(mode="managed_identity")),
+        ({"mode": "managed_identity", "client_id": FABRIKAM_GUID}, AuthSettings("managed_identity", FABRIKAM_GUID)),
+        ({"mode": "workload_identity", "client_id": FABRIKAM_GUID}, AuthSettings("workload_identity", FABRIKAM_GUID)),
+        ({"mode": "azure_cli"}, AuthSettings(mode="azure_cli")),
+        ({}, AuthSettings()),
+    ],
+)
+def test_valid_auth_settings(auth: dict, expected: AuthSettings) -> None:
+    assert parse(contoso(auth=auth)).get("contoso").auth == expected
 
 
 def test_malformed_client_id() -> None:
@@ -490,6 +514,27 @@ def test_nested_sources_of_two_tenants() -> None:
     # Tenant contoso would read fabrikam's exports.
     error = refusal(contoso(source=f"{ADLS}/exports"), fabrikam(source=f"{ADLS}/exports/fabrikam"))
     assert_names(error, "fabrikam", "source")
+
+
+def test_overlap_check_agrees_with_comparing_every_pair() -> None:
+    """The sorted single-pass check must refuse exactly when some pair of locations is equal or nested."""
+    rng = random.Random(20260101)
+    segments = ["a", "b", "ab", "a-b", "c", "bc"]
+    for _ in range(300):
+        paths = ["/" + "/".join(rng.choice(segments) for _ in range(rng.randint(2, 3))) for _ in range(6)]
+        tenants = [
+            contoso(key=f"t{index}", source=paths[2 * index], workspace=paths[2 * index + 1]) for index in range(3)
+        ]
+        parts = [tuple(path.strip("/").split("/")) for path in paths]
+        expected_refusal = any(
+            parts[j][: len(parts[i])] == parts[i] for i in range(6) for j in range(6) if i != j
+        )
+        try:
+            parse(*tenants)
+            refused = False
+        except TenantConfigError:
+            refused = True
+        assert refused == expected_refusal, paths
 
 
 @pytest.mark.parametrize("field", ["source", "workspace"])
@@ -683,8 +728,6 @@ def test_missing_file_named_by_env(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_error_is_a_value_error_and_survives_pickling() -> None:
-    import pickle
-
     error = refusal(contoso(region="atlantis"))
     assert isinstance(error, ValueError)
     copied = pickle.loads(pickle.dumps(error))

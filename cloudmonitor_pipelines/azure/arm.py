@@ -33,6 +33,7 @@ from azure.core.pipeline.policies import (
 )
 from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 from azure.core.rest import HttpRequest
+from azure.core.utils import case_insensitive_dict
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class RetryConfig:
 
 @dataclass(frozen=True)
 class ArmPage:
-    """One successful JSON response."""
+    """One successful JSON response; `headers` are case-insensitive."""
 
     url: str
     body: Any
@@ -210,7 +211,6 @@ class ArmClient:
         self._sleep = sleep
         self._not_before = 0.0  # monotonic time before which no request may be sent (quota exhausted)
         self._pace_lock = threading.Lock()
-        self._owns_transport = transport is None
         self._transport = transport or RequestsTransport(connection_verify=connection_verify)
         policies = [
             HeadersPolicy({"Accept": "application/json"}),
@@ -260,16 +260,15 @@ class ArmClient:
         self._note_quota(response.headers)
         shown_url = str(response.request.url) if response.request is not None else url
         if response.status_code >= 400:
-            raise ArmResponseError(
-                shown_url, page, f"HTTP {response.status_code}: {_arm_error_text(response.text())}", response.status_code
-            )
+            problem = f"HTTP {response.status_code}: {_arm_error_text(response.text())}"
+            raise ArmResponseError(shown_url, page, problem, response.status_code)
         try:
             payload = json.loads(response.content)
         except (ValueError, UnicodeDecodeError) as err:
             snippet = response.content[:120].decode("utf-8", errors="replace")
             raise ArmResponseError(shown_url, page, f"body is not JSON ({err}); starts with {snippet!r}") from err
         stats.pages += 1
-        return ArmPage(url=shown_url, body=payload, headers=dict(response.headers))
+        return ArmPage(url=shown_url, body=payload, headers=case_insensitive_dict(response.headers))
 
     def _wait_for_quota(self, stats: FetchStats) -> None:
         with self._pace_lock:

@@ -152,11 +152,13 @@ class RecordedArmTransport(HttpTransport):
         self.tenant: str | None = index.get("tenant")
         self._pages: dict[str, str] = dict(index.get("pages") or {})
         self.requested_keys: list[str] = []
+        self.saw_bearer_token: list[bool] = []  # per request: did auth run exactly as it does live?
 
     def send(self, request: HttpRequest, **kwargs: Any) -> RecordedResponse:  # type: ignore[override]
         body = request.content if isinstance(request.content, (bytes, str)) else None
         key = request_key(request.method, request.url, body)
         self.requested_keys.append(key)
+        self.saw_bearer_token.append(str(request.headers.get("Authorization", "")).startswith("Bearer "))
         relative = self._pages.get(key)
         if relative is None:
             error = {"error": {"code": "NotRecorded", "message": f"no recorded response for {key}"}}

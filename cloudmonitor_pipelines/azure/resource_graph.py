@@ -2,7 +2,8 @@
 
 `query_resource_graph` pages with `options.$skipToken` (same query and scopes every page), splits subscriptions
 into batches Resource Graph accepts, and refuses anything that would silently lose rows: a truncated result, a page
-whose `count` disagrees with its `data`, a repeated `$skipToken`, or a total that disagrees with `totalRecords`.
+whose `count` disagrees with its `data`, a repeated `$skipToken`, a total that disagrees with `totalRecords`, or a tenant-scope query that hit the
+subscription limit.
 Either every page is read and checked, or `ArmResponseError` is raised and no rows are returned.
 """
 
@@ -16,6 +17,8 @@ from cloudmonitor_pipelines.azure.arm import ArmClient, ArmResponseError, FetchR
 ARG_PATH = "/providers/Microsoft.ResourceGraph/resources"
 ARG_API_VERSION = "2024-04-01"
 MAX_PAGE_SIZE = 1000  # the API maximum for $top
+# Set when a tenant-scope query covered only the first 10,000 subscriptions: the result would be partial.
+SUBSCRIPTION_LIMIT_HEADER = "x-ms-tenant-subscription-limit-hit"
 MAX_SUBSCRIPTIONS_PER_QUERY = 300  # Microsoft's throttling guidance: fewer than 300 subscriptions per query
 # `order by id asc` keeps pages stable; projecting `id` is what makes $skipToken paging possible at all.
 RESOURCES_QUERY = (
@@ -108,6 +111,11 @@ def _query_one_scope(
             "POST", url, params={"api-version": ARG_API_VERSION}, body=body, stats=stats, page=page_number
         )
         data, page_total, next_token = _check_page(page.body, page.url, page_number)
+        if str(page.headers.get(SUBSCRIPTION_LIMIT_HEADER, "")).lower() == "true":
+            raise ArmResponseError(
+                page.url, page_number, "the principal sees more subscriptions than Resource Graph covers in one query "
+                "(x-ms-tenant-subscription-limit-hit); pass explicit subscriptions so they are batched"
+            )
         if total_records is None:
             total_records = page_total
         rows.extend(data)

@@ -1,6 +1,8 @@
-"""The `costs` asset (tenant x month) and its blocking checks: thin wrappers over pipeline.ingest_month."""
+"""The `costs` asset (tenant x month) and its blocking checks: thin wrappers over pipeline.ingest_month.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Dagster inspects the context annotations at definition time.
+"""
+
 
 import json
 
@@ -38,6 +40,7 @@ def result_metadata(result: IngestResult) -> dict[str, object]:
         "status": result.status,
         "dagster/partition_row_count": result.rows if result.status == "loaded" else None,
         "dagster/uri": dg.MetadataValue.path(result.table_uri),
+        "dagster/column_schema": column_schema(),
         "table_version": result.table_version,
         "winning_run_ids": ", ".join(result.run_ids) or "none",
         "export_data_versions": ", ".join(sorted({m.data_version for m in result.winners})) or "none",

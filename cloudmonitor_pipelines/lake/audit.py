@@ -109,12 +109,14 @@ def append_ingestion_log(workspace: Workspace, row: dict) -> None:
 
 
 def latest_ingestion(workspace: Workspace, billing_month: str) -> dict | None:
-    """Newest ingestion_log row of a month whose outcome left data in place (loaded or unchanged)."""
+    """Newest ingestion_log row that wrote the month: the attempt the table's current content came from.
+
+    'unchanged' and 'failed' attempts leave the table as the last 'loaded' one wrote it."""
     log = read_table(workspace, INGESTION_LOG)
     if log is None:
         return None
     rows = (
-        log.filter(pl.col("billing_month") == billing_month, pl.col("status").is_in(["loaded", "unchanged"]))
+        log.filter(pl.col("billing_month") == billing_month, pl.col("status") == "loaded")
         .sort("finished_at", descending=True)
         .head(1)
         .collect()

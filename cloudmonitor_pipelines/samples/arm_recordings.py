@@ -1,7 +1,7 @@
 """Recorded Resource Graph and Advisor responses for sample tenants, consistent with the sample exports.
 
 Sample tenants have no Azure access, so their enrichment runs the live client code against recordings (see
-`azure/recorded.py`). The recordings are built from `samples.generator.sample_inventory` - the same estate the
+`azure/recorded.py`). The recordings are built from `samples.profiles.sample_inventory` - the same estate the
 sample FOCUS exports bill - in the exact ARM response shapes:
 - Resource Graph inventory (`RESOURCES_QUERY`), in small pages so `$skipToken` paging is exercised; resources the
   inventory marks deleted are absent (they still appear in the costs, as in real life, and stay unmatched);
@@ -44,7 +44,7 @@ _NAMESPACE = uuid.UUID("5d0c7f0e-2f7b-4a8e-9a57-1c0f3f6b8a11")  # for determinis
 
 
 class InventoryItem(Protocol):
-    """What `samples.generator.sample_inventory` yields per resource."""
+    """What `samples.profiles.sample_inventory` yields per resource (`SampleResource`)."""
 
     arm_id: str
     name: str
@@ -136,8 +136,7 @@ def write_sample_recordings(
     out_dir: Path, tenant: str, seed: int = 0, *, as_of: datetime | None = None
 ) -> RecordingSummary:
     """Write the ARM recording of sample tenant `tenant` into `out_dir` (the tenant's own recording directory)."""
-    from cloudmonitor_pipelines.samples.generator import sample_inventory  # imported late: a sibling module
-    from cloudmonitor_pipelines.samples.profiles import tenant_profile
+    from cloudmonitor_pipelines.samples.profiles import sample_inventory, tenant_profile  # late: numpy-heavy
 
     currency = tenant_profile(tenant).billing_currency
     return write_recordings_for_inventory(
@@ -261,7 +260,12 @@ def _record_advisor_rest(writer: RecordingWriter, subscription_id: str, items: S
 
 def _rest_item(row: dict[str, Any]) -> dict[str, Any]:
     # REST items carry the ARM-cased type and no subscriptionId member; properties are identical to ARG.
-    return {"id": row["id"], "name": row["name"], "type": "Microsoft.Advisor/recommendations", "properties": row["properties"]}
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "type": "Microsoft.Advisor/recommendations",
+        "properties": row["properties"],
+    }
 
 
 def _money(value: float) -> str:

@@ -13,7 +13,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-import numpy as np
+import random
 
 # ARM location -> (display name, meter region as Azure prices write it).
 REGIONS: dict[str, tuple[str, str]] = {
@@ -113,12 +113,13 @@ def stable_int(*parts: object) -> int:
     return int.from_bytes(digest[:8], "little")
 
 
-def rng_for(*parts: object) -> np.random.Generator:
-    return np.random.default_rng(stable_int(*parts))
+def rng_for(*parts: object) -> random.Random:
+    """A Python RNG seeded from the parts (per-resource choices are few; the per-row ones are vectorized)."""
+    return random.Random(stable_int(*parts))
 
 
-def guid(rng: np.random.Generator) -> str:
-    return str(uuid.UUID(bytes=rng.bytes(16), version=4))
+def guid(rng: random.Random) -> str:
+    return str(uuid.UUID(bytes=rng.randbytes(16), version=4))
 
 
 def _check_tenant_key(tenant: str) -> None:
@@ -143,28 +144,28 @@ def tenant_profile(tenant: str) -> TenantProfile:
     if tenant in _KNOWN:
         display, domain, currency, agreement, home, others = _KNOWN[tenant]
     else:
-        home = str(rng.choice(sorted(_HOME_CURRENCY)))
+        home = rng.choice(sorted(_HOME_CURRENCY))
         currency = _HOME_CURRENCY[home]
-        agreement = str(rng.choice(["EA", "MCA"]))
+        agreement = rng.choice(["EA", "MCA"])
         others = _SECOND_REGIONS[home]
         display = tenant.replace("-", " ").title()
         domain = f"{tenant.replace('-', '')}.example"
     regions = (home, *others)
-    n_subs = 3 + int(rng.integers(0, 2))
+    n_subs = 3 + rng.randrange(0, 2)
     sub_rng = rng_for("subscriptions", tenant)
     if agreement == "EA":
-        enrollment = str(int(sub_rng.integers(10_000_000, 99_999_999)))
+        enrollment = str(sub_rng.randrange(10_000_000, 99_999_999))
         account_id = f"/providers/Microsoft.Billing/billingAccounts/{enrollment}"
         profile_id = account_id
         account_name = f"{display} Enterprise Agreement"
         profile_name = account_name
         scope = account_id
         owner = f"azure-billing@{domain}"
-        departments = [(str(int(sub_rng.integers(100_000, 999_999))), team.title()) for team in ("Engineering", "Data")]
+        departments = [(str(sub_rng.randrange(100_000, 999_999)), team) for team in ("Engineering", "Data")]
     else:
         account_guid = f"{guid(sub_rng)}:{guid(sub_rng)}_2019-05-31"
         account_id = f"/providers/Microsoft.Billing/billingAccounts/{account_guid}"
-        profile_code = "-".join("".join(sub_rng.choice(list("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"), n)) for n in (4, 4, 3, 3))
+        profile_code = _billing_code(sub_rng)
         profile_id = f"{account_id}/billingProfiles/{profile_code}"
         account_name = display
         profile_name = f"{display} {currency} billing"
@@ -172,7 +173,7 @@ def tenant_profile(tenant: str) -> TenantProfile:
         owner = None
         departments = []
         for team in ("Engineering", "Data"):
-            code = "-".join("".join(sub_rng.choice(list("ABCDEFGHJKLMNPQRSTUVWXYZ23456789"), n)) for n in (4, 4, 3, 3))
+            code = _billing_code(sub_rng)
             departments.append((f"{profile_id}/invoiceSections/{code}", team))
     sub_names = ("prod", "dev", "shared", "sandbox")
     subscriptions = []
@@ -384,9 +385,9 @@ class SampleResource:
     marketplace: bool = False  # also billed by a third-party publisher
 
 
-def _sku_and_kind(key: str, rng: np.random.Generator) -> tuple[dict | None, str | None]:
+def _sku_and_kind(key: str, rng: random.Random) -> tuple[dict | None, str | None]:
     if key == "vm":
-        return {"name": "Standard_" + str(rng.choice(list(VM_SIZES)))}, None
+        return {"name": "Standard_" + rng.choice(list(VM_SIZES))}, None
     return {
         "disk": ({"name": "Premium_LRS", "tier": "Premium"}, None),
         "storage": ({"name": "Standard_LRS", "tier": "Standard"}, "StorageV2"),
@@ -403,7 +404,7 @@ def _sku_and_kind(key: str, rng: np.random.Generator) -> tuple[dict | None, str 
     }[key]
 
 
-def _tags(rng: np.random.Generator, profile: TenantProfile, env: str, team: str) -> dict:
+def _tags(rng: random.Random, profile: TenantProfile, env: str, team: str) -> dict:
     tags: dict = {}
     roll = rng.random()
     if roll < 0.12:
@@ -411,12 +412,12 @@ def _tags(rng: np.random.Generator, profile: TenantProfile, env: str, team: str)
     tags["env"] = env
     tags["team"] = team
     if rng.random() < 0.5:
-        tags["costCenter"] = str(int(rng.integers(1000, 1100)))
+        tags["costCenter"] = str(rng.randrange(1000, 1100))
     if rng.random() < 0.35:
         # personal data in tags is common in real estates; the PII check must find it
         tags["owner"] = f"{rng.choice(FIRST_NAMES)}.{rng.choice(LAST_NAMES)}@{profile.email_domain}"
     if rng.random() < 0.2:
-        tags["Project"] = str(rng.choice(["Apollo", "Orion", "Zenith", "Atlas"]))
+        tags["Project"] = rng.choice(["Apollo", "Orion", "Zenith", "Atlas"])
     return tags
 
 
@@ -433,19 +434,19 @@ def sample_inventory(tenant: str, seed: int = 0) -> list[SampleResource]:
     for sub_index, sub in enumerate(profile.subscriptions):
         env = ENVIRONMENTS[sub_index % len(ENVIRONMENTS)]
         groups = []
-        for team in rng.choice(TEAMS, size=3, replace=False):
+        for team in rng.sample(TEAMS, 3):
             # ARM keeps whatever casing the creator used; mixed case is normal
-            style = int(rng.integers(0, 3))
+            style = rng.randrange(0, 3)
             base = f"rg-{team}-{env}"
             groups.append((base.upper() if style == 0 else base if style == 1 else f"RG-{team.title()}-{env}", team))
         for key, count in TYPE_MIX:
-            for _ in range(count + int(rng.integers(0, 2))):
+            for _ in range(count + rng.randrange(0, 2)):
                 service = SERVICE_TYPES[key]
-                group, team = groups[int(rng.integers(0, len(groups)))]
-                location = profile.regions[int(rng.choice(len(profile.regions), p=_region_weights(profile)))]
+                group, team = rng.choice(groups)
+                location = rng.choices(profile.regions, weights=[3] + [1] * (len(profile.regions) - 1))[0]
                 name = _unique_name(rng, service, team, env, used_names)
                 if key == "sqldb":
-                    server = f"sql-{team}-{env}-{int(rng.integers(1, 99)):02d}"
+                    server = f"sql-{team}-{env}-{rng.randrange(1, 99):02d}"
                     arm_id = (f"/subscriptions/{sub.subscription_id}/resourceGroups/{group}/providers/"
                               f"Microsoft.Sql/servers/{server}/databases/{name}")
                 else:
@@ -491,18 +492,18 @@ def sample_inventory(tenant: str, seed: int = 0) -> list[SampleResource]:
     return resources
 
 
-def _region_weights(profile: TenantProfile) -> np.ndarray:
-    weights = np.array([3.0] + [1.0] * (len(profile.regions) - 1))
-    return weights / weights.sum()
+def _billing_code(rng: random.Random) -> str:
+    """An MCA billing-profile / invoice-section code such as 'AB12-CD34-EF5-GH6'."""
+    return "-".join("".join(rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZ23456789", k=n)) for n in (4, 4, 3, 3))
 
 
-def _unique_name(rng: np.random.Generator, service: ServiceType, team: str, env: str, used: set[str]) -> str:
+def _unique_name(rng: random.Random, service: ServiceType, team: str, env: str, used: set[str]) -> str:
     while True:
         if service.prefix == "st":
             # storage account names: lower-case alphanumerics only, globally unique
-            name = f"st{team}{env}{int(rng.integers(0, 10**6)):06d}"[:24]
+            name = f"st{team}{env}{rng.randrange(0, 10**6):06d}"[:24]
         else:
-            name = f"{service.prefix}-{team}-{env}-{int(rng.integers(1, 100)):02d}"
+            name = f"{service.prefix}-{team}-{env}-{rng.randrange(1, 100):02d}"
             if rng.random() < 0.25:
                 name = name.upper()  # some estates use upper-case names; ARM preserves them
         if name.lower() not in used:

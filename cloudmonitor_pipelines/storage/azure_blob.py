@@ -9,7 +9,7 @@ Two clients touch Azure, both with the tenant's Entra ID `TokenCredential` and n
   `storage_options()`, so export files are streamed from where Cost Management wrote them, never copied.
 
 The source side is read-only by construction: `AzureBlobSource` has no method that writes, and its HTTP pipeline
-carries `_ReadOnlyPolicy`, which refuses any request that is not GET/HEAD before it leaves the process.
+uses `_ReadOnlyTransport`, which refuses any request that is not GET/HEAD before it leaves the process.
 
 Every failure leaves as a `StorageError` built by `translate_storage_error`: redacted (no token, signature or key can
 survive), naming the tenant, account and operation, and for 401/403 saying which role to grant.
@@ -17,8 +17,10 @@ survive), naming the tenant, account and operation, and for 401/403 saying which
 
 from __future__ import annotations
 
+import base64
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -27,7 +29,7 @@ from azure.core.exceptions import (
     HttpResponseError,
     ResourceNotFoundError,
 )
-from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline.transport import RequestsTransport
 
 from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
 from cloudmonitor_pipelines.azure.redact import redact
@@ -86,18 +88,22 @@ class StorageSettings:
     blob_endpoint: str | None = None
     verify_tls: bool = True
 
+    def __post_init__(self) -> None:
+        # Without the placeholder every account would silently map to one endpoint.
+        if self.blob_endpoint is not None and "{account}" not in self.blob_endpoint:
+            raise StorageError(
+                f"Blob endpoint template {self.blob_endpoint!r} (env {BLOB_ENDPOINT_ENV}) must contain '{{account}}', "
+                "e.g. https://127.0.0.1:10010/{account}"
+            )
+
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> StorageSettings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
         """Settings from env CLOUDMONITOR_BLOB_ENDPOINT / CLOUDMONITOR_STORAGE_VERIFY_TLS (so subprocess runs match)."""
         env = os.environ if environ is None else environ
         endpoint = env.get(BLOB_ENDPOINT_ENV, "").strip() or None
         verify_raw = env.get(VERIFY_TLS_ENV, "1").strip().lower()
         if verify_raw not in ("0", "1", "true", "false", "yes", "no", ""):
             raise StorageError(f"env {VERIFY_TLS_ENV}={verify_raw!r} is not a boolean; use 1 or 0")
-        if endpoint is not None and "{account}" not in endpoint:
-            raise StorageError(
-                f"env {BLOB_ENDPOINT_ENV}={endpoint!r} must contain '{{account}}', e.g. https://127.0.0.1:10010/{{account}}"
-            )
         return cls(blob_endpoint=endpoint, verify_tls=verify_raw not in ("0", "false", "no"))
 
     def account_url(self, location: AbfssLocation) -> str:
@@ -124,15 +130,15 @@ class StorageSettings:
         return options
 
 
-class _ReadOnlyPolicy(SansIOHTTPPolicy):
-    """Refuses every request but GET/HEAD: a source can never be changed, whatever code holds its client."""
+class _ReadOnlyTransport(RequestsTransport):
+    """HTTP transport that refuses every request but GET/HEAD, so a source can never be changed, whatever code holds
+    its client. (A transport rather than a policy: azure-storage-blob ignores caller-supplied pipeline policies.)"""
 
-    def on_request(self, request) -> None:  # type: ignore[no-untyped-def]
-        method = request.http_request.method.upper()
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def,override]
+        method = request.method.upper()
         if method not in ("GET", "HEAD"):
-            raise PermissionError(
-                f"refusing {method} {request.http_request.url.split('?', 1)[0]}: export sources are read-only"
-            )
+            raise PermissionError(f"refusing {method} {request.url.split('?', 1)[0]}: export sources are read-only")
+        return super().send(request, **kwargs)
 
 
 def translate_storage_error(
@@ -154,7 +160,14 @@ def translate_storage_error(
     the new message, while its own text, which we do not control, stays out of logs.
     """
     if isinstance(exc, StorageError):
-        return type(exc)(redact(str(exc), *secrets))
+        redacted = redact(str(exc), *secrets)
+        if redacted == str(exc):
+            return exc  # already ours and clean
+        # Keep the kind callers branch on; other subclasses may need more constructor arguments than a message.
+        kind = next(
+            (k for k in (StorageAuthError, ObjectNotFoundError, PathEscapesRootError) if isinstance(exc, k)), StorageError
+        )
+        return kind(redacted)
     where = f"storage account {account!r}" + (f", container {container!r}" if container else "")
     detail = _describe(exc)
     prefix = f"tenant {tenant_key!r}: {operation} failed on {where}"
@@ -197,21 +210,43 @@ def _error_code(exc: BaseException) -> str | None:
 
 
 def _describe(exc: BaseException) -> str:
+    """Type, status, error code, first message line, and the request id / auth detail Azure support asks for."""
     status = getattr(exc, "status_code", None)
     code = _error_code(exc)
     parts = [type(exc).__name__]
     if status:
         parts.append(f"HTTP {status}")
     if code:
-        parts.append(str(code))
+        parts.append(code)
+    lines = str(exc).strip().splitlines()
     # azure-core messages repeat the whole response body; its first line is the useful part.
-    message = (getattr(exc, "reason", None) if isinstance(exc, HttpResponseError) else None) or str(exc)
-    first_line = message.strip().splitlines()[0] if message.strip() else ""
-    return " ".join(parts) + (f": {first_line[:500]}" if first_line else "")
+    summary = " ".join(parts) + (f": {lines[0][:500]}" if lines else "")
+    extras = [
+        line.strip()[:300]
+        for line in lines[1:20]
+        if line.lower().startswith(("requestid:", "authenticationerrordetail:"))
+    ]
+    return summary + (f" [{'; '.join(extras)}]" if extras else "")
+
+
+def _identity_claims(token: str) -> dict[str, str]:
+    """tid/oid/appid of an access token (its payload is readable base64 JSON; signature not needed for a label)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:  # not base64 JSON: an opaque token, so there is nothing to label with
+        return {}
+    if not isinstance(payload, dict):
+        return {}
+    return {name: str(payload[name]) for name in ("tid", "oid", "appid") if payload.get(name)}
 
 
 def _info(props: BlobProperties, relative: str) -> ObjectInfo:
-    return ObjectInfo(path=relative, size=props.size, etag=props.etag, last_modified=props.last_modified)
+    # Listing returns ETags bare, GetBlobProperties quoted; strip so the same version always compares equal.
+    etag = props.etag.strip('"') if props.etag else None
+    return ObjectInfo(path=relative, size=props.size, etag=etag, last_modified=props.last_modified)
 
 
 def _is_directory_marker(props: BlobProperties) -> bool:
@@ -260,8 +295,14 @@ class _AzureRoot:
         return self.settings.object_store_options(self._location, self._fresh_token())
 
     def principal(self) -> str:
-        """Who reads/writes: the credential type and tenant, never a token."""
-        return f"entra:{type(self._credential).__name__}@{self.tenant_key}"
+        """Who reads/writes, for the audit log: identity claims of the last token we used (never the token itself).
+
+        Falls back to the credential type before any token was fetched or when the token is not a JWT.
+        """
+        claims = _identity_claims(self._issued[-1]) if self._issued else {}
+        if claims:
+            return "entra:" + " ".join(f"{name}={value}" for name, value in claims.items())
+        return f"entra:{type(self._credential).__name__} tenant_key={self.tenant_key}"
 
     # -- paths ------------------------------------------------------------------------------------------------------
 
@@ -287,13 +328,12 @@ class _AzureRoot:
         if self._client is None:
             from azure.storage.blob import ContainerClient
 
-            policies = [_ReadOnlyPolicy()] if self._access == "read" else []
+            transport_type = _ReadOnlyTransport if self._access == "read" else RequestsTransport
             self._client = ContainerClient(
                 self.settings.account_url(self._location),
                 self.container,
                 credential=self._credential,
-                connection_verify=self.settings.verify_tls,
-                per_call_policies=policies,
+                transport=transport_type(connection_verify=self.settings.verify_tls),
             )
         return self._client
 
@@ -325,7 +365,7 @@ class AzureBlobSource(_AzureRoot):
 
     Public surface: list, stat, read_bytes (manifests), object_uri + storage_options (data files, read by polars),
     resolve_blob_name (manifest blob names), principal. There is no write, delete, rename, lease or metadata method,
-    and the HTTP pipeline refuses anything but GET/HEAD.
+    and its HTTP transport refuses anything but GET/HEAD.
     """
 
     _access: Access = "read"

@@ -1,1 +1,1 @@
-"""Test doubles: Azurite emulator helpers, fake Entra ID credentials."""
+"""Test doubles: Azurite emulator helpers, fake Entra ID credentials, a fake Azure Resource Manager."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from cloudmonitor_pipelines.reports.resource_costs import build_resource_costs
 from cloudmonitor_pipelines.reports.savings_opportunities import (
     SAVINGS_OPPORTUNITIES_SCHEMA,
     build_savings_opportunities,
@@ -13,6 +14,7 @@ from cloudmonitor_pipelines_tests.reports.fixtures import (
     VM_ID,
     realistic_costs,
     realistic_recommendations,
+    realistic_resources,
 )
 
 
@@ -57,3 +59,13 @@ def test_subscription_scope_spend_in_single_currency_and_months() -> None:
 def test_no_costs_gives_empty_table() -> None:
     table = build_savings_opportunities(realistic_costs().clear(), realistic_recommendations())
     assert table.is_empty() and table.schema == pl.Schema(SAVINGS_OPPORTUNITIES_SCHEMA)
+
+
+def test_resource_spend_matches_resource_costs_table() -> None:
+    costs = realistic_costs()
+    opportunities = build_savings_opportunities(costs, realistic_recommendations(), months=["2026-02"])
+    resources = build_resource_costs(costs, realistic_resources(), realistic_recommendations(), months=["2026-02"])
+    rightsize = opportunities.filter(pl.col("recommendation_id") == "rightsize-vm").row(0, named=True)
+    vm = resources.filter(pl.col("resource_id") == rightsize["resource_id"]).row(0, named=True)
+    assert rightsize["spend_effective_cost"] == pytest.approx(vm["effective_cost"])
+    assert rightsize["billing_currency"] == vm["billing_currency"]

@@ -6,8 +6,7 @@ import inspect
 import re
 
 import pytest
-from azure.core.pipeline import PipelineRequest
-from azure.core.pipeline.transport import HttpRequest
+from azure.core.rest import HttpRequest
 
 from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
 from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_workspace
@@ -15,7 +14,7 @@ from cloudmonitor_pipelines.storage.azure_blob import (
     AzureBlobSource,
     AzureWorkspace,
     StorageSettings,
-    _ReadOnlyPolicy,
+    _ReadOnlyTransport,
 )
 from cloudmonitor_pipelines.storage.base import PathEscapesRootError, StorageError
 from cloudmonitor_pipelines.tenants import parse_abfss
@@ -145,11 +144,10 @@ def test_source_class_has_no_mutating_method():
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "POST", "PATCH"])
-def test_source_http_pipeline_refuses_non_read_requests(method):
-    request = PipelineRequest(HttpRequest(method, "https://a.blob.core.windows.net/c/x?comp=lease"), context=None)
-    with pytest.raises(PermissionError, match="read-only"):
-        _ReadOnlyPolicy().on_request(request)
-    _ReadOnlyPolicy().on_request(PipelineRequest(HttpRequest("GET", "https://a/c/x"), context=None))
+def test_source_transport_refuses_non_read_requests_before_sending(method):
+    # Port 9 on 127.0.0.1 has no listener: had the request been sent, this would be a connection error instead.
+    with pytest.raises(PermissionError, match=f"refusing {method} https://127.0.0.1:9/c/x: export sources are read-only"):
+        _ReadOnlyTransport().send(HttpRequest(method, "https://127.0.0.1:9/c/x?comp=lease"))
 
 
 def test_open_source_and_workspace_dispatch_on_abfss():
@@ -178,7 +176,14 @@ def test_bad_uri_is_a_storage_error_naming_the_tenant():
 def test_principal_and_repr_never_contain_a_token():
     credential = FakeCredential()
     source = _source(credential=credential, settings=StorageSettings())
+    assert source.principal() == "entra:FakeCredential tenant_key=contoso"  # no token fetched yet
     source.storage_options()
     token = credential.issued[-1]
+    assert source.principal() == (
+        f"entra:tid={credential.tenant_id} oid=11111111-1111-1111-1111-111111111111"
+    )
     assert token not in source.principal() and token not in repr(source)
-    assert "contoso" in source.principal()
+    garbage = FakeCredential(mode="garbage")
+    opaque = _source(credential=garbage, settings=StorageSettings())
+    opaque.storage_options()
+    assert opaque.principal() == "entra:FakeCredential tenant_key=contoso"

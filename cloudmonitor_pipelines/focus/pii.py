@@ -1,0 +1,269 @@
+"""Personal data in cost data: find emails and phone numbers, report where (never what), optionally mask them.
+
+Cost exports are about resources, not people, but people leak in: resource tags such as `owner: jane@contoso.com`
+or `contact: +49 30 1234567`, resources named after their creator, EA account owner emails (`x_AccountOwnerId`) and
+account/subscription names. `scan_personal_data` counts, per column, the rows holding an email or a phone number,
+and for `Tags` which tag KEYS carry them. Findings never contain a value: they end up in Dagster metadata, which
+more people can read than the cost data. A tag key that is itself an email or phone number is reported masked.
+
+Everything is vectorized polars (Rust regex over string columns). Tags are scanned as their JSON text: decoding
+would need one struct schema across rows whose keys all differ. A 1M-row frame scans in about a second.
+
+Masking (`mask_personal_data`) replaces each email with `***@<domain>` and each phone number with `***`. The domain
+is kept because it tells an internal owner from a partner's without naming anyone; a hash was rejected because
+unsalted hashes of emails are reversible by guessing, and a salted one needs a managed secret. Inside `Tags` the
+replacement happens in the JSON text; the replacement holds no quote or backslash and never starts inside an
+escape sequence, so the JSON stays valid.
+
+Patterns (deliberately narrow — a false alarm on every row would train people to ignore the check):
+- email: `local@domain.tld` with a letters-only TLD of at least 2 characters;
+- phone: `+` country code followed by 7-14 more digits, optionally grouped by single spaces, dots or dashes and an
+  area code in parentheses (`+49 30 1234567`, `+1 (425) 555-0100`, `+4915112345678`), or North-American
+  `(425) 555-0100` / `425-555-0100` / `425.555.0100`. A match must not touch letters, digits, `.`, `/`, `-` or `+`
+  on either side, so GUIDs, ARM ids, ISO dates and times, version numbers, IP addresses and prices do not match.
+  Plain digit runs without separators or `+` (IDs, cost centers) are not flagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+# Columns that may hold people's names, emails or phone numbers, scanned when present.
+TAGS_COLUMN = "Tags"
+CANDIDATE_COLUMNS: tuple[str, ...] = (
+    TAGS_COLUMN,
+    "ResourceName",
+    "x_AccountOwnerId",
+    "x_AccountName",
+    "SubAccountName",
+    "BillingAccountName",
+    "x_BillingAccountName",
+    "x_BillingProfileName",
+    "x_InvoiceSectionName",
+    "x_CustomerName",
+    "x_ResellerName",
+)
+# Columns Azure documents as identifying a person (EA enrollment account owner name and email). Reported with their
+# non-null counts even when no email is recognised in them (a name cannot be recognised by pattern).
+PERSONAL_BY_DEFINITION: tuple[str, ...] = ("x_AccountOwnerId", "x_AccountName")
+
+MASK = "***"
+
+_DOMAIN = r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+EMAIL_PATTERN = r"[A-Za-z0-9._%+-]+@" + _DOMAIN
+# Masking variant: group 1 keeps a JSON escape sequence directly before the local part (`\n`, `\\`, `\u00e9`), so
+# the replacement never splits an escape; group 2 is the domain, kept.
+_EMAIL_MASK_PATTERN = r"((?:\\u[0-9A-Fa-f]{4}|\\[\"\\/bfnrt])?)[A-Za-z0-9._%+-]+@(" + _DOMAIN + ")"
+
+_PHONE_BODY = (
+    r"(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d(?:[ .-]?\d){6,13}"
+    r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}"
+    r"|\d{3}[ .-]\d{3}[ .-]\d{4})"
+)
+# Rust's regex has no look-around, so the boundaries are matched as groups 1 and 2 (and put back when masking).
+_PHONE_BEFORE = r"(^|[^\w.+/-])"
+_PHONE_AFTER = r"($|[^\w.+/-]|\.$|\.[^\w])"
+PHONE_PATTERN = _PHONE_BEFORE + _PHONE_BODY + _PHONE_AFTER
+
+# One `"key": "value"` pair of a JSON object with string values (escapes allowed).
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+_TAG_PAIR = _JSON_STRING + r"\s*:\s*" + _JSON_STRING
+_TAG_KEY = r'^"((?:[^"\\]|\\.)*)"'
+_TAG_VALUE = r':\s*"((?:[^"\\]|\\.)*)"$'
+
+
+@dataclass(frozen=True)
+class ColumnFinding:
+    column: str
+    email_rows: int
+    phone_rows: int
+    rows: int  # rows with an email or a phone number (or both)
+
+
+@dataclass(frozen=True)
+class TagKeyFinding:
+    key: str  # as written in the data; masked when the key itself is personal data
+    email_rows: int
+    phone_rows: int
+    key_is_personal: bool = False
+
+
+@dataclass(frozen=True)
+class PiiFindings:
+    """Where personal data was found: counts per column and the tag keys involved. Never a value."""
+
+    rows_scanned: int
+    columns_scanned: tuple[str, ...]
+    columns: tuple[ColumnFinding, ...] = ()  # only columns with at least one finding
+    tag_keys: tuple[TagKeyFinding, ...] = ()
+    personal_by_definition: dict[str, int] = field(default_factory=dict)  # column -> non-null rows
+
+    @property
+    def found(self) -> bool:
+        """True when an email or phone number was recognised somewhere (drives the warning)."""
+        return bool(self.columns)
+
+    def column(self, name: str) -> ColumnFinding | None:
+        return next((c for c in self.columns if c.column == name), None)
+
+    def tag_key(self, key: str) -> TagKeyFinding | None:
+        return next((k for k in self.tag_keys if k.key == key), None)
+
+    def summary(self) -> str:
+        if not self.found:
+            return f"no emails or phone numbers recognised in {', '.join(self.columns_scanned) or 'no columns'}"
+        parts = []
+        for finding in self.columns:
+            text = f"{finding.column}: {finding.rows} row(s) ({finding.email_rows} email, {finding.phone_rows} phone)"
+            if finding.column == TAGS_COLUMN and self.tag_keys:
+                text += f", tag keys {', '.join(k.key for k in self.tag_keys)}"
+            parts.append(text)
+        return f"personal data in {self.rows_scanned} scanned rows — " + "; ".join(parts)
+
+    def to_metadata(self) -> dict[str, object]:
+        """JSON-friendly metadata for a Dagster (warning) asset check; holds counts and key names only."""
+        return {
+            "personal_data_found": self.found,
+            "rows_scanned": self.rows_scanned,
+            "columns_scanned": list(self.columns_scanned),
+            "findings_by_column": {
+                c.column: {"rows": c.rows, "email_rows": c.email_rows, "phone_rows": c.phone_rows}
+                for c in self.columns
+            },
+            "tag_keys": {
+                k.key: {"email_rows": k.email_rows, "phone_rows": k.phone_rows, "key_is_personal": k.key_is_personal}
+                for k in self.tag_keys
+            },
+            "personal_by_definition": dict(self.personal_by_definition),
+            "summary": self.summary(),
+        }
+
+
+def _string_columns(lf: pl.LazyFrame, wanted: Sequence[str]) -> list[str]:
+    """The wanted columns present in the frame as text (String or Categorical)."""
+    schema = lf.collect_schema()
+    return [c for c in wanted if c in schema and isinstance(schema[c], pl.String | pl.Categorical)]
+
+
+def _as_text(column: str) -> pl.Expr:
+    return pl.col(column).cast(pl.String)
+
+
+def scan_personal_data(lf: pl.LazyFrame, columns: Sequence[str] | None = None) -> PiiFindings:
+    """Count rows holding emails or phone numbers per column, and the tag keys holding them.
+
+    `columns` defaults to CANDIDATE_COLUMNS; columns absent from the frame (or not text) are skipped.
+    """
+    scanned = _string_columns(lf, CANDIDATE_COLUMNS if columns is None else columns)
+    schema = lf.collect_schema()
+    by_definition = [c for c in PERSONAL_BY_DEFINITION if c in schema]
+    flags: list[pl.Expr] = []
+    for column in scanned:
+        text = _as_text(column)
+        flags.append(text.str.contains(EMAIL_PATTERN).fill_null(False).alias(f"e:{column}"))
+        flags.append(text.str.contains(PHONE_PATTERN).fill_null(False).alias(f"p:{column}"))
+    sums: list[pl.Expr] = [pl.len().alias("rows")]
+    for column in scanned:
+        sums += [
+            pl.col(f"e:{column}").sum().alias(f"e:{column}"),
+            pl.col(f"p:{column}").sum().alias(f"p:{column}"),
+            (pl.col(f"e:{column}") | pl.col(f"p:{column}")).sum().alias(f"a:{column}"),
+        ]
+    sums += [pl.col(c).is_not_null().sum().alias(f"d:{c}") for c in by_definition]
+    totals = lf.select(*flags, *[pl.col(c) for c in by_definition]).select(sums).collect().row(0, named=True)
+
+    findings = tuple(
+        ColumnFinding(column, int(totals[f"e:{column}"]), int(totals[f"p:{column}"]), int(totals[f"a:{column}"]))
+        for column in scanned
+        if totals[f"a:{column}"]
+    )
+    tag_keys: tuple[TagKeyFinding, ...] = ()
+    if any(f.column == TAGS_COLUMN for f in findings):
+        tag_keys = _tag_key_findings(lf)
+    return PiiFindings(
+        rows_scanned=int(totals["rows"]),
+        columns_scanned=tuple(scanned),
+        columns=findings,
+        tag_keys=tag_keys,
+        personal_by_definition={c: int(totals[f"d:{c}"]) for c in by_definition},
+    )
+
+
+def _tag_key_findings(lf: pl.LazyFrame) -> tuple[TagKeyFinding, ...]:
+    # Only rows already known to hold something are split into pairs, so the common (clean) case costs nothing here.
+    text = _as_text(TAGS_COLUMN)
+    pairs = (
+        lf.select(text.alias("tags"))
+        .filter(pl.col("tags").str.contains(EMAIL_PATTERN) | pl.col("tags").str.contains(PHONE_PATTERN))
+        .with_row_index("row")
+        .select("row", pl.col("tags").str.extract_all(_TAG_PAIR).alias("pair"))
+        .explode("pair")
+        .drop_nulls("pair")
+        .with_columns(
+            pl.col("pair").str.extract(_TAG_KEY, 1).alias("key"),
+            pl.col("pair").str.extract(_TAG_VALUE, 1).alias("value"),
+        )
+        .with_columns(
+            pl.col("key").str.contains(EMAIL_PATTERN).alias("key_email"),
+            pl.col("key").str.contains(PHONE_PATTERN).alias("key_phone"),
+            pl.col("value").str.contains(EMAIL_PATTERN).alias("value_email"),
+            pl.col("value").str.contains(PHONE_PATTERN).alias("value_phone"),
+        )
+        .filter(pl.any_horizontal("key_email", "key_phone", "value_email", "value_phone"))
+        .with_columns(
+            (pl.col("key_email") | pl.col("key_phone")).alias("key_is_personal"),
+            (pl.col("key_email") | pl.col("value_email")).alias("email"),
+            (pl.col("key_phone") | pl.col("value_phone")).alias("phone"),
+            mask_text_expr(pl.col("key")).alias("shown_key"),
+        )
+        .group_by("shown_key")
+        .agg(
+            pl.col("row").filter(pl.col("email")).n_unique().alias("email_rows"),
+            pl.col("row").filter(pl.col("phone")).n_unique().alias("phone_rows"),
+            pl.col("key_is_personal").any().alias("key_is_personal"),
+        )
+        .sort("shown_key")
+        .collect()
+    )
+    return tuple(
+        TagKeyFinding(r["shown_key"], int(r["email_rows"]), int(r["phone_rows"]), bool(r["key_is_personal"]))
+        for r in pairs.iter_rows(named=True)
+    )
+
+
+def mask_text_expr(expr: pl.Expr) -> pl.Expr:
+    """Replace emails with `***@<domain>` and phone numbers with `***` inside a string expression."""
+    masked = expr.str.replace_all(_EMAIL_MASK_PATTERN, "${1}" + MASK + "@${2}")
+    # A match consumes the character after it, so two numbers separated by one character need a second pass.
+    for _ in range(2):
+        masked = masked.str.replace_all(PHONE_PATTERN, "${1}" + MASK + "${2}")
+    return masked
+
+
+def mask_personal_data(
+    lf: pl.LazyFrame,
+    columns: Sequence[str] | None = None,
+    *,
+    redact_columns: Sequence[str] = (),
+) -> pl.LazyFrame:
+    """Mask emails and phone numbers in `columns` (default: CANDIDATE_COLUMNS present in the frame).
+
+    `redact_columns` are replaced entirely by `***` where not null (e.g. `x_AccountName`, which can hold a person's
+    name that no pattern recognises). Column order and types are kept; Tags stays valid JSON.
+    """
+    schema = lf.collect_schema()
+    missing = [c for c in [*(columns or ()), *redact_columns] if c not in schema]
+    if missing:
+        raise ValueError(f"mask_personal_data: column(s) {', '.join(missing)} not in the frame")
+    targets = [c for c in _string_columns(lf, CANDIDATE_COLUMNS if columns is None else columns)
+               if c not in redact_columns]
+    expressions = [mask_text_expr(_as_text(c)).cast(schema[c]).alias(c) if schema[c] != pl.String
+                   else mask_text_expr(pl.col(c)).alias(c) for c in targets]
+    expressions += [
+        pl.when(pl.col(c).is_not_null()).then(pl.lit(MASK)).otherwise(None).cast(schema[c]).alias(c)
+        for c in redact_columns
+    ]
+    return lf.with_columns(expressions) if expressions else lf

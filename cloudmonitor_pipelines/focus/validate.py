@@ -1,0 +1,383 @@
+"""Validate FOCUS data: Azure export part files, pure FOCUS files, and the canonical `costs` table.
+
+One export file is checked in a fixed number of passes, whatever the number of rules:
+1. column names (duplicates, unknown columns, missing export columns) - no data pass;
+2. one `select` of failure counts for the format rules on the raw text (numbers, date/times, booleans, JSON,
+   placeholders), then exact re-checks only on the few candidate rows;
+3. one `select` that parses text into the typed frame;
+4. pandera (polars backend) on the typed frame: presence of Mandatory columns, dtype, nullability, allowed values;
+5. one `select` of failure counts for the cross-column rules (rules.conditional_rules);
+6. example rows (<= 5, masked) fetched only for rules that failed.
+All failures are collected (never stop at the first); each names the file, the column and the rule.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaErrors
+
+from cloudmonitor_pipelines.focus import canonical, catalog, lineage, rules, schemas, versions
+from cloudmonitor_pipelines.focus.masking import mask_row
+from cloudmonitor_pipelines.focus.rules import RowRule
+
+MAX_EXAMPLES = 5
+_ROW = "row"  # example rows carry their 0-based position in the file
+_DUPLICATE_SUFFIX = re.compile(r"^(?P<base>.+)_duplicated_\d+$")  # how polars names repeated CSV headers
+
+
+@dataclass
+class RuleFailure:
+    rule: str
+    column: str | None
+    severity: Literal["error", "warning"]
+    failing_rows: int
+    message: str
+    source_file: str | None = None
+    examples: list[dict] = field(default_factory=list)  # <= 5 masked rows, relevant columns only
+
+    def describe(self) -> str:
+        where = self.source_file or "<unnamed input>"
+        column = self.column or "-"
+        return f"{self.severity.upper()} file={where} column={column} rule={self.rule} rows={self.failing_rows}: {self.message}"
+
+
+@dataclass
+class ValidationReport:
+    rows_checked: int
+    failures: list[RuleFailure] = field(default_factory=list)
+    data_version: str | None = None
+
+    @property
+    def errors(self) -> list[RuleFailure]:
+        return [f for f in self.failures if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[RuleFailure]:
+        return [f for f in self.failures if f.severity == "warning"]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.severity == "error" for f in self.failures)
+
+    def rule_ids(self, severity: str | None = None) -> set[str]:
+        return {f.rule for f in self.failures if severity is None or f.severity == severity}
+
+    def merge(self, other: ValidationReport) -> ValidationReport:
+        """Combine the reports of two files (rows add up, failures are kept per file)."""
+        data_version = self.data_version if self.data_version == other.data_version else (
+            self.data_version or other.data_version if None in (self.data_version, other.data_version) else None
+        )
+        return ValidationReport(self.rows_checked + other.rows_checked, [*self.failures, *other.failures], data_version)
+
+    def summary(self) -> str:
+        head = (f"{self.rows_checked} rows checked: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"
+                + (f" [dataVersion {self.data_version}]" if self.data_version else ""))
+        ordered = sorted(self.failures, key=lambda f: (f.severity != "error", f.source_file or "", f.rule, f.column or ""))
+        return "\n".join([head, *(f"  {f.describe()}" for f in ordered)])
+
+    def to_records(self, tenant: str, month: str, run_id: str | None, data_version: str | None,
+                   checked_at: datetime, include_summary: bool = True) -> list[dict]:
+        """Rows for the append-only validation_results table (schema: VALIDATION_RESULTS_SCHEMA).
+
+        One row per failure; with include_summary, also one 'validation-summary' row (severity 'info') so a run
+        that found nothing still leaves a trace of having been checked.
+        """
+        base = {"tenant": tenant, "billing_month": month, "run_id": run_id,
+                "data_version": data_version or self.data_version, "checked_at": checked_at,
+                "rows_checked": self.rows_checked}
+        records = [
+            {**base, "rule": f.rule, "column": f.column, "severity": f.severity, "failing_rows": f.failing_rows,
+             "message": f.message, "source_file": f.source_file, "examples": json.dumps(f.examples, default=str)}
+            for f in self.failures
+        ]
+        if include_summary:
+            records.append({**base, "rule": "validation-summary", "column": None, "severity": "info",
+                            "failing_rows": sum(f.failing_rows for f in self.errors),
+                            "message": f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)",
+                            "source_file": None, "examples": "[]"})
+        return records
+
+    def to_metadata(self) -> dict:
+        """JSON-ready summary for Dagster metadata: per failing rule/column, rows, files and <= 5 masked examples."""
+        grouped: dict[str, dict] = {}
+        for f in self.failures:
+            key = f"{f.rule}:{f.column}" if f.column else f.rule
+            entry = grouped.setdefault(key, {"rule": f.rule, "column": f.column, "severity": f.severity,
+                                             "failing_rows": 0, "message": f.message, "files": [], "examples": []})
+            entry["failing_rows"] += f.failing_rows
+            if f.source_file and f.source_file not in entry["files"]:
+                entry["files"].append(f.source_file)
+            room = MAX_EXAMPLES - len(entry["examples"])
+            entry["examples"].extend({"source_file": f.source_file, **e} for e in f.examples[:room])
+        return {"rows_checked": self.rows_checked, "data_version": self.data_version,
+                "errors": len(self.errors), "warnings": len(self.warnings), "failures": grouped}
+
+
+VALIDATION_RESULTS_SCHEMA: dict[str, pl.DataType] = {
+    "tenant": pl.String(), "billing_month": pl.String(), "run_id": pl.String(), "data_version": pl.String(),
+    "source_file": pl.String(), "rule": pl.String(), "column": pl.String(), "severity": pl.String(),
+    "failing_rows": pl.Int64(), "rows_checked": pl.Int64(), "message": pl.String(), "examples": pl.String(),
+    "checked_at": pl.Datetime("us", "UTC"),
+}
+
+
+class FocusValidationError(Exception):
+    """Raised by the ingest when a report has errors; str() names file, column and rule of every error."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        self.report = report
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        errors = self.report.errors
+        files = {f.source_file for f in errors}
+        lines = [f"FOCUS validation failed: {len(errors)} error(s) in {len(files)} file(s)"
+                 f" ({len(self.report.warnings)} warning(s) not listed)"]
+        lines += [f"  file={f.source_file or '<unnamed input>'} column={f.column or '-'} rule={f.rule}: "
+                  f"{f.failing_rows} row(s) - {f.message}" for f in errors]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rule evaluation engine
+
+
+def _examples(raw: pl.DataFrame, indices: Iterable[int], columns: Iterable[str]) -> list[dict]:
+    wanted = [c for c in dict.fromkeys(columns) if c in raw.columns]
+    rows = raw.select(wanted).with_row_index(_ROW)[list(indices)[:MAX_EXAMPLES]]
+    return [mask_row(row) for row in rows.to_dicts()]
+
+
+def _failure(rule: str, column: str | None, rows: int, message: str, source_file: str | None,
+             examples: list[dict] | None = None) -> RuleFailure:
+    return RuleFailure(rule, column, rules.severity(rule), rows, message, source_file, examples or [])
+
+
+def _evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], source_file: str | None,
+              example_source: pl.DataFrame | None) -> list[RuleFailure]:
+    """Count failures of all rules in one pass, refine candidates, fetch examples for failing rules."""
+    if not row_rules:
+        return []
+    lazy = frame.lazy()
+    first = [(r.probe.cast(pl.Int64) if r.probe is not None
+              else (r.candidate if r.candidate is not None else r.failing).fill_null(False).sum()).alias(f"r{i}")
+             for i, r in enumerate(row_rules)]
+    counts = lazy.select(first).collect().row(0)
+    failures: list[RuleFailure] = []
+    indexed = lazy.with_row_index(_ROW)
+    for rule, count in zip(row_rules, counts, strict=True):
+        if not count:
+            continue
+        mask = rule.failing.fill_null(False)
+        if rule.candidate is not None:
+            mask = rule.candidate.fill_null(False) & mask
+            if rule.refine is not None:
+                values = indexed.filter(mask).select(pl.col(rule.column).unique()).collect().to_series()
+                bad = [v for v in values.to_list() if rule.refine(v)]
+                mask = mask & pl.col(rule.column).is_in(bad)
+        failing = indexed.filter(mask)
+        count = failing.select(pl.len()).collect().item()
+        if not count:
+            continue
+        sample = failing.head(MAX_EXAMPLES)
+        if example_source is not None:
+            examples = _examples(example_source, sample.select(_ROW).collect().to_series().to_list(), rule.columns)
+        else:
+            cols = [c for c in dict.fromkeys(rule.columns)]
+            examples = [mask_row(r) for r in sample.select(_ROW, *cols).collect().to_dicts()]
+        failures.append(_failure(rule.rule, rule.column, count, rule.message, source_file, examples))
+    return failures
+
+
+def _pandera_failures(schema: pa.DataFrameSchema, typed: pl.DataFrame, raw: pl.DataFrame,
+                      source_file: str | None) -> list[RuleFailure]:
+    try:
+        schema.validate(typed, lazy=True)
+        return []
+    except SchemaErrors as exc:
+        cases = exc.failure_cases
+    failures: list[RuleFailure] = []
+    grouped = cases.group_by(["column", "check"], maintain_order=True).agg(
+        pl.len().alias("n"), pl.col("index").drop_nulls().head(MAX_EXAMPLES).alias("idx"),
+        pl.col("failure_case").head(MAX_EXAMPLES).alias("values"),
+    )
+    for column, check, n, idx, values in grouped.iter_rows():
+        if check == "column_in_dataframe":
+            for missing in values:
+                failures.append(_failure("column-presence", missing, 0,
+                                         f"mandatory column {missing} is missing", source_file))
+            continue
+        if check.startswith("dtype"):
+            failures.append(_failure("column-dtype", column, typed.height,
+                                     f"{column} has type {typed.schema[column]}, expected {check}", source_file))
+        elif check == "not_nullable":
+            failures.append(_failure("not-null", column, n, f"{column} must not be null", source_file,
+                                     _examples(raw, idx, [column])))
+        elif check.startswith("isin"):
+            allowed = schema.columns[column].checks[0].statistics.get("allowed_values")
+            failures.append(_failure("allowed-values", column, n, f"{column} has values outside {list(allowed)}",
+                                     source_file, _examples(raw, idx, [column])))
+        else:  # a pandera check this module does not know how to name must not vanish silently
+            failures.append(_failure("column-dtype", column, n, f"{column} failed pandera check {check}", source_file))
+    return failures
+
+
+def _columns_with(failures: list[RuleFailure], rule: str) -> set[str]:
+    return {f.column for f in failures if f.rule == rule and f.column}
+
+
+def _name_checks(df: pl.DataFrame, known: Mapping[str, object], source_file: str | None, *,
+                 flag_unknown_x: bool) -> tuple[pl.DataFrame, list[RuleFailure]]:
+    failures: list[RuleFailure] = []
+    duplicates: dict[str, int] = {}
+    for name in df.columns:
+        match = _DUPLICATE_SUFFIX.match(name)
+        if match and match.group("base") in df.columns:
+            duplicates[match.group("base")] = duplicates.get(match.group("base"), 1) + 1
+    for base, times in duplicates.items():
+        failures.append(_failure("duplicate-column", base, df.height, f"column {base} appears {times} times",
+                                 source_file))
+    kept = [n for n in df.columns if not (_DUPLICATE_SUFFIX.match(n) and _DUPLICATE_SUFFIX.match(n).group("base")
+                                          in duplicates)]
+    known_x = set(canonical.X_COLUMNS) | set(canonical.PROMOTED_X_COLUMNS)
+    for name in kept:
+        if name in known:
+            continue
+        if not name.startswith("x_"):
+            failures.append(_failure("unknown-column", name, 0, f"column {name} is not a FOCUS column of this version "
+                                     "and has no x_ prefix; it is not loaded", source_file))
+        elif flag_unknown_x and name not in known_x:
+            failures.append(_failure("unknown-x-column", name, 0, f"column {name} is not exported by any known "
+                                     "FocusCost dataVersion; it is not loaded", source_file))
+    return df.select(kept), failures
+
+
+def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str | None, data_version: str | None,
+              rules_focus_version: str, precision: Literal["minutes", "seconds"], partial: bool, preview: bool,
+              export_columns: tuple[str, ...] | None) -> ValidationReport:
+    df, failures = _name_checks(df, schema.columns, source_file, flag_unknown_x=export_columns is not None)
+    present = [n for n in schema.columns if n in df.columns]
+    if not partial and export_columns is not None:
+        for name in export_columns:
+            if name not in df.columns and not schema.columns[name].required and not name.startswith("x_"):
+                failures.append(_failure("export-column-missing", name, 0,
+                                         f"column {name} is part of this export schema but missing; it will be null",
+                                         source_file))
+    logical = schemas.logical_types(schema)
+    json_objects = [n for n in present if logical[n] == "JSON" and n not in rules.KEY_VALUE_COLUMNS]
+    raw_schema = dict(df.schema)
+    all_null = [n for n in present if df.get_column(n).null_count() == df.height]
+    failures += _evaluate(df, rules.format_rules(raw_schema, {n: logical[n] for n in present}, precision,
+                                                 json_objects, all_null), source_file, df)
+
+    clean = _columns_with(failures, "null-handling")
+    lenient = _columns_with(failures, "datetime-format")
+    typed_exprs, dtype_ok = [], {}
+    for name in present:
+        expr, ok, note = rules.typed_expression(name, logical[name], raw_schema[name], clean, lenient)
+        typed_exprs.append(expr.alias(name))
+        dtype_ok[name] = ok
+        if note:
+            failures.append(_failure("datetime-timezone", name, df.height, f"{name}: {note}", source_file))
+    typed = df.select(typed_exprs)
+
+    # Values already reported as unparseable are null in the typed frame; don't report them again as nulls.
+    unparseable = _columns_with(failures, "numeric-format") | lenient | _columns_with(failures, "boolean-format")
+    overrides = {n: {"nullable": True} for n in unparseable if n in schema.columns}
+    if partial:
+        overrides.update({n: {**overrides.get(n, {}), "required": False} for n in schema.columns})
+    effective = schema.update_columns(overrides) if overrides else schema
+    failures += _pandera_failures(effective, typed, df, source_file)
+
+    usable = {n: typed.schema[n] for n in present if dtype_ok[n]}
+    failures += _evaluate(typed, rules.conditional_rules(usable, rules_focus_version, preview=preview), source_file, df)
+    return ValidationReport(df.height, failures, data_version)
+
+
+def validate_export_frame(df: pl.DataFrame, data_version: str, source_file: str | None = None, *,
+                          partial: bool = False) -> ValidationReport:
+    """Validate one Azure FocusCost part file (raw frame as read: native parquet types or all-String CSV)."""
+    versions.require_known(data_version)
+    return _validate(
+        df, schemas.export_schema(data_version), source_file=source_file, data_version=data_version,
+        rules_focus_version=versions.rules_focus_version(data_version),
+        precision=versions.datetime_precision(data_version), partial=partial,
+        preview=versions.is_preview(data_version),
+        export_columns=tuple(c.name for c in catalog.export_columns(data_version)),
+    )
+
+
+def validate_focus_frame(df: pl.DataFrame, focus_version: str, source_file: str | None = None, *,
+                         partial: bool = False) -> ValidationReport:
+    """Validate a pure FOCUS dataset (any provider) against FOCUS 1.0/1.1/1.2/1.3.
+
+    partial=True checks only the columns present (spec examples carry a subset of columns).
+    """
+    if focus_version not in catalog.focus_versions():
+        raise ValueError(f"unknown FOCUS version {focus_version!r}; known: {', '.join(catalog.focus_versions())}")
+    return _validate(
+        df, schemas.focus_schema(focus_version), source_file=source_file, data_version=None,
+        rules_focus_version=focus_version, precision="seconds", partial=partial, preview=False, export_columns=None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Canonical table
+
+# Columns that are not null in every FOCUS version we ingest (1.2-only not-null columns such as ServiceSubcategory
+# are null for months exported as 1.0).
+_CANONICAL_NOT_NULL = tuple(
+    n for n, spec in catalog.focus_columns("1.0").items()
+    if not spec.allows_nulls and not catalog.focus_columns("1.2")[n].allows_nulls
+)
+_LINEAGE_NOT_NULL = (lineage.BILLING_MONTH, lineage.TENANT_KEY)
+
+
+def _canonical_rules(usable: dict[str, pl.DataType]) -> list[RowRule]:
+    row_rules: list[RowRule] = []
+    for name in _CANONICAL_NOT_NULL:
+        if name in usable:
+            row_rules.append(RowRule("not-null", name, (name,), pl.col(name).is_null(), f"{name} must not be null"))
+    for name in usable:
+        allowed = catalog.enumeration(name, canonical.CANONICAL_FOCUS_VERSION)
+        if allowed and name in canonical.FOCUS_COLUMNS:
+            row_rules.append(RowRule("allowed-values", name, (name,),
+                                     pl.col(name).is_not_null() & ~pl.col(name).is_in(allowed),
+                                     f"{name} has values outside {list(allowed)}"))
+    for name in _LINEAGE_NOT_NULL:
+        if name in usable:
+            row_rules.append(RowRule("lineage-not-null", name, (name,), pl.col(name).is_null(),
+                                     f"lineage column {name} must not be null"))
+    if lineage.BILLING_MONTH in usable:
+        month = pl.col(lineage.BILLING_MONTH)
+        row_rules.append(RowRule("billing-month-format", lineage.BILLING_MONTH, (lineage.BILLING_MONTH,),
+                                 month.is_not_null() & ~month.str.contains(r"^\d{4}-(0[1-9]|1[0-2])$"),
+                                 f"{lineage.BILLING_MONTH} must be 'YYYY-MM'"))
+    return row_rules + rules.conditional_rules(usable, canonical.CANONICAL_FOCUS_VERSION)
+
+
+def validate_canonical(lf: pl.LazyFrame) -> ValidationReport:
+    """Re-check canonical `costs` data (e.g. a written Delta month): schema plus the rules that still apply."""
+    actual = lf.collect_schema()
+    failures: list[RuleFailure] = []
+    for name, dtype in canonical.CANONICAL_SCHEMA.items():
+        if name not in actual:
+            failures.append(_failure("canonical-schema", name, 0, f"canonical column {name} is missing", None))
+        elif actual[name] != dtype:
+            failures.append(_failure("canonical-schema", name, 0, f"{name} has type {actual[name]}, expected {dtype}",
+                                     None))
+    for name in actual:
+        if name not in canonical.CANONICAL_SCHEMA:
+            failures.append(_failure("canonical-schema", name, 0, f"unexpected column {name}", None))
+    usable = {n: d for n, d in actual.items() if canonical.CANONICAL_SCHEMA.get(n) == d}
+    rows = lf.select(pl.len()).collect().item()
+    failures += _evaluate(lf, _canonical_rules(usable), None, None)
+    return ValidationReport(rows, failures, None)

@@ -1,0 +1,1 @@
+"""Tests of cloudmonitor_pipelines.enrich."""
