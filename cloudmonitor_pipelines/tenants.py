@@ -46,6 +46,9 @@ _TENANT_FIELDS: tuple[str, ...] = (
     "retention_months",
     "freshness_hours",
     "auth",
+    "workspace_account",
+    "subscriptions",
+    "arm_recordings",
 )
 _REQUIRED_FIELDS: tuple[str, ...] = ("key", "entra_tenant_id", "region", "source", "workspace", "timezone")
 # Identity and location fields are per tenant by nature; everything else may be shared through `defaults:`.
@@ -58,7 +61,9 @@ _DEFAULTABLE_FIELDS: tuple[str, ...] = (
     "freshness_hours",
     "auth",
 )
-_NULLABLE_FIELDS: frozenset[str] = frozenset({"display_name", "schedule", "partner", "retention_months"})
+_NULLABLE_FIELDS: frozenset[str] = frozenset(
+    {"display_name", "schedule", "partner", "retention_months", "workspace_account", "arm_recordings"}
+)
 _TOP_LEVEL_FIELDS: tuple[str, ...] = ("defaults", "tenants")
 _AUTH_FIELDS: tuple[str, ...] = ("mode", "client_id")
 
@@ -160,6 +165,13 @@ class Tenant:
     retention_months: int | None = None
     freshness_hours: int = DEFAULT_FRESHNESS_HOURS
     auth: AuthSettings = AuthSettings()
+    # Storage account that hosts the workspace, for the residency check. Taken from an abfss:// workspace URI;
+    # for a local (mounted) workspace it can be declared here so the check still runs.
+    workspace_account: str | None = None
+    # Subscriptions to query in Resource Graph / Advisor; empty means the whole tenant (every subscription we see).
+    subscriptions: tuple[str, ...] = ()
+    # Folder of recorded Resource Graph / Advisor responses served instead of live ARM (sample tenants, demos).
+    arm_recordings: str | None = None
 
     @property
     def source_is_azure(self) -> bool:
@@ -168,6 +180,14 @@ class Tenant:
     @property
     def workspace_is_azure(self) -> bool:
         return _is_abfss(self.workspace)
+
+    @property
+    def residency_account(self) -> str | None:
+        """The storage account whose location must equal `region`, if the workspace is on one."""
+        if self.workspace_is_azure:
+            location = parse_abfss(self.workspace)
+            return None if location.is_onelake else location.account
+        return self.workspace_account
 
 
 @dataclass(frozen=True)
@@ -665,6 +685,35 @@ def _parse_auth(value: Any, where: _Where, name: str, _base: Path) -> AuthSettin
     return AuthSettings(mode=mode, client_id=client_id)
 
 
+def _parse_storage_account(value: Any, where: _Where, name: str, _base: Path) -> str | None:
+    if value is None:
+        return None
+    text = _require_text(value, where, name).strip()
+    if not _STORAGE_ACCOUNT.fullmatch(text):
+        raise where.fail(name, "must be a storage account name: 3-24 lower-case letters and digits")
+    return text
+
+
+def _parse_subscriptions(value: Any, where: _Where, name: str, base: Path) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise where.fail(name, f"must be a list of subscription GUIDs, got {_kind(value)}")
+    subscriptions = tuple(_parse_guid(item, where, name, base) for item in value)
+    if len(set(subscriptions)) != len(subscriptions):
+        raise where.fail(name, "lists the same subscription twice")
+    return subscriptions
+
+
+def _parse_local_folder(value: Any, where: _Where, name: str, base_dir: Path) -> str | None:
+    if value is None:
+        return None
+    location = _parse_location(value, where, name, base_dir)
+    if _is_abfss(location):
+        raise where.fail(name, "must be a local folder of recorded responses, not an abfss:// URI")
+    return location
+
+
 def _parse_location(value: Any, where: _Where, name: str, base_dir: Path) -> str:
     text = _require_text(value, where, name).strip()
     if not text:
@@ -703,6 +752,9 @@ _FIELD_PARSERS = {
     "retention_months": _parse_positive_int,
     "freshness_hours": _parse_positive_int,
     "auth": _parse_auth,
+    "workspace_account": _parse_storage_account,
+    "subscriptions": _parse_subscriptions,
+    "arm_recordings": _parse_local_folder,
 }
 assert set(_FIELD_PARSERS) == set(_TENANT_FIELDS)
 

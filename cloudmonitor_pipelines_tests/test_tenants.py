@@ -800,3 +800,32 @@ def test_yaml_merge_keys_may_be_overridden(tmp_path: Path) -> None:
     registry = load_tenants(tenants_file, environ={})
     assert registry.get("fabrikam").region == "westeurope"
     assert registry.get("fabrikam").source == os.path.normpath("/data/exports/fabrikam")
+
+
+def test_enrichment_fields_are_parsed_and_validated(tmp_path):
+    from cloudmonitor_pipelines.tenants import parse_tenants
+
+    base = {
+        "key": "contoso", "entra_tenant_id": "6f1c2a3b-8d4e-4f5a-9b6c-7d8e9f0a1b2c", "region": "westeurope",
+        "source": str(tmp_path / "src"), "workspace": str(tmp_path / "ws"), "timezone": "UTC",
+    }
+    tenant = parse_tenants(
+        {"tenants": [{**base, "workspace_account": "cmcontosows", "arm_recordings": "rec",
+                      "subscriptions": ["AAAAAAAA-1111-2222-3333-444444444444"]}]},
+        base_dir=tmp_path,
+    ).get("contoso")
+    assert tenant.residency_account == "cmcontosows"
+    assert tenant.arm_recordings == str(tmp_path / "rec")
+    assert tenant.subscriptions == ("aaaaaaaa-1111-2222-3333-444444444444",)
+    azure = parse_tenants(
+        {"tenants": [{**base, "workspace": "abfss://workspaces@cmacct.dfs.core.windows.net/contoso"}]}, base_dir=tmp_path
+    ).get("contoso")
+    assert azure.residency_account == "cmacct"
+    for field, value, message in [
+        ("workspace_account", "Not_An_Account", "storage account name"),
+        ("subscriptions", ["nope"], "is not a GUID"),
+        ("arm_recordings", "abfss://c@a.dfs.core.windows.net/x", "local folder"),
+    ]:
+        with pytest.raises(TenantConfigError) as exc:
+            parse_tenants({"tenants": [{**base, field: value}]}, base_dir=tmp_path)
+        assert "contoso" in str(exc.value) and field in str(exc.value) and message in str(exc.value)

@@ -90,9 +90,19 @@ def read_frame(source: Source, path: str, kind: str) -> pl.DataFrame:
         )
     except StorageError:
         raise
-    except PermissionError as exc:
-        raise StorageError(f"{path}: access denied while reading ({type(exc).__name__})") from None
-    except Exception as exc:  # polars/object_store raise many types; name the file and keep the cause
+    except Exception as exc:  # polars/object_store raise many types
+        account = getattr(source, "account", None)
+        if account is not None:
+            # Azure: name tenant, account and the missing role on auth failures, never a token; keep foreign text
+            # out of the chain.
+            from cloudmonitor_pipelines.storage.azure_blob import translate_storage_error
+
+            translated = translate_storage_error(exc, getattr(source, "tenant_key", ""), account, f"read {path}")
+            if not type(translated) is StorageError:
+                raise translated from None
+            raise ExportReadError(f"{path}: cannot read {kind} file: {translated}") from None
+        if isinstance(exc, PermissionError):
+            raise StorageError(f"{path}: access denied while reading ({exc})") from None
         raise ExportReadError(f"{path}: cannot read {kind} file: {exc}") from exc
 
 

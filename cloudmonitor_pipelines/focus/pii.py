@@ -155,7 +155,8 @@ def _as_text(column: str) -> pl.Expr:
 def scan_personal_data(lf: pl.LazyFrame, columns: Sequence[str] | None = None) -> PiiFindings:
     """Count rows holding emails or phone numbers per column, and the tag keys holding them.
 
-    `columns` defaults to CANDIDATE_COLUMNS; columns absent from the frame (or not text) are skipped.
+    `columns` defaults to CANDIDATE_COLUMNS; columns absent from the frame (or not text) are skipped. One pass over
+    the data: the Tags strings that hold something come back with the counts and are split into pairs afterwards.
     """
     scanned = _string_columns(lf, CANDIDATE_COLUMNS if columns is None else columns)
     schema = lf.collect_schema()
@@ -165,39 +166,38 @@ def scan_personal_data(lf: pl.LazyFrame, columns: Sequence[str] | None = None) -
         text = _as_text(column)
         flags.append(text.str.contains(EMAIL_PATTERN).fill_null(False).alias(f"e:{column}"))
         flags.append(text.str.contains(PHONE_PATTERN).fill_null(False).alias(f"p:{column}"))
+    carried = [pl.col(c).is_not_null().alias(f"d:{c}") for c in by_definition]
+    if TAGS_COLUMN in scanned:
+        carried.append(_as_text(TAGS_COLUMN).alias("tags"))
     sums: list[pl.Expr] = [pl.len().alias("rows")]
     for column in scanned:
-        sums += [
-            pl.col(f"e:{column}").sum().alias(f"e:{column}"),
-            pl.col(f"p:{column}").sum().alias(f"p:{column}"),
-            (pl.col(f"e:{column}") | pl.col(f"p:{column}")).sum().alias(f"a:{column}"),
-        ]
-    sums += [pl.col(c).is_not_null().sum().alias(f"d:{c}") for c in by_definition]
-    totals = lf.select(*flags, *[pl.col(c) for c in by_definition]).select(sums).collect().row(0, named=True)
+        either = pl.col(f"e:{column}") | pl.col(f"p:{column}")
+        sums += [pl.col(f"e:{column}").sum(), pl.col(f"p:{column}").sum(), either.sum().alias(f"a:{column}")]
+    sums += [pl.col(f"d:{c}").sum() for c in by_definition]
+    if TAGS_COLUMN in scanned:
+        hit = pl.col(f"e:{TAGS_COLUMN}") | pl.col(f"p:{TAGS_COLUMN}")
+        sums.append(pl.col("tags").filter(hit).implode().alias("tag_hits"))
+    totals = lf.select(*flags, *carried).select(sums).collect().row(0, named=True)
 
     findings = tuple(
         ColumnFinding(column, int(totals[f"e:{column}"]), int(totals[f"p:{column}"]), int(totals[f"a:{column}"]))
         for column in scanned
         if totals[f"a:{column}"]
     )
-    tag_keys: tuple[TagKeyFinding, ...] = ()
-    if any(f.column == TAGS_COLUMN for f in findings):
-        tag_keys = _tag_key_findings(lf)
+    tag_hits = totals.get("tag_hits") or []
     return PiiFindings(
         rows_scanned=int(totals["rows"]),
         columns_scanned=tuple(scanned),
         columns=findings,
-        tag_keys=tag_keys,
+        tag_keys=_tag_key_findings(pl.Series("tags", tag_hits, dtype=pl.String)) if tag_hits else (),
         personal_by_definition={c: int(totals[f"d:{c}"]) for c in by_definition},
     )
 
 
-def _tag_key_findings(lf: pl.LazyFrame) -> tuple[TagKeyFinding, ...]:
-    # Only rows already known to hold something are split into pairs, so the common (clean) case costs nothing here.
-    text = _as_text(TAGS_COLUMN)
+def _tag_key_findings(tags: pl.Series) -> tuple[TagKeyFinding, ...]:
+    """Split the Tags JSON strings that hold personal data into pairs and count rows per tag key."""
     pairs = (
-        lf.select(text.alias("tags"))
-        .filter(pl.col("tags").str.contains(EMAIL_PATTERN) | pl.col("tags").str.contains(PHONE_PATTERN))
+        tags.to_frame()
         .with_row_index("row")
         .select("row", pl.col("tags").str.extract_all(_TAG_PAIR).alias("pair"))
         .explode("pair")
@@ -217,7 +217,7 @@ def _tag_key_findings(lf: pl.LazyFrame) -> tuple[TagKeyFinding, ...]:
             (pl.col("key_email") | pl.col("key_phone")).alias("key_is_personal"),
             (pl.col("key_email") | pl.col("value_email")).alias("email"),
             (pl.col("key_phone") | pl.col("value_phone")).alias("phone"),
-            mask_text_expr(pl.col("key")).alias("shown_key"),
+            pl.col("key").map_batches(_mask_series, return_dtype=pl.String, is_elementwise=True).alias("shown_key"),
         )
         .group_by("shown_key")
         .agg(
@@ -226,7 +226,6 @@ def _tag_key_findings(lf: pl.LazyFrame) -> tuple[TagKeyFinding, ...]:
             pl.col("key_is_personal").any().alias("key_is_personal"),
         )
         .sort("shown_key")
-        .collect()
     )
     return tuple(
         TagKeyFinding(r["shown_key"], int(r["email_rows"]), int(r["phone_rows"]), bool(r["key_is_personal"]))
@@ -234,13 +233,27 @@ def _tag_key_findings(lf: pl.LazyFrame) -> tuple[TagKeyFinding, ...]:
     )
 
 
-def mask_text_expr(expr: pl.Expr) -> pl.Expr:
-    """Replace emails with `***@<domain>` and phone numbers with `***` inside a string expression."""
-    masked = expr.str.replace_all(_EMAIL_MASK_PATTERN, "${1}" + MASK + "@${2}")
-    # A match consumes the character after it, so two numbers separated by one character need a second pass.
+def _replace_where_found(series: pl.Series, find: str, pattern: str, replacement: str) -> pl.Series:
+    # polars' replace_all builds a new string for every row; only rows with a match need it (usually very few).
+    hit = series.str.contains(find).fill_null(False)
+    positions = hit.arg_true()
+    if positions.len() == 0:
+        return series
+    return series.scatter(positions, series.filter(hit).str.replace_all(pattern, replacement))
+
+
+def _mask_series(series: pl.Series) -> pl.Series:
+    """Replace emails with `***@<domain>` and phone numbers with `***` in a String series."""
+    masked = _replace_where_found(series, EMAIL_PATTERN, _EMAIL_MASK_PATTERN, "${1}" + MASK + "@${2}")
+    # A phone match consumes the character after it, so numbers separated by one character need a second pass.
     for _ in range(2):
-        masked = masked.str.replace_all(PHONE_PATTERN, "${1}" + MASK + "${2}")
+        masked = _replace_where_found(masked, PHONE_PATTERN, PHONE_PATTERN, "${1}" + MASK + "${2}")
     return masked
+
+
+def mask_text_expr(expr: pl.Expr) -> pl.Expr:
+    """Expression form of the masking for a String expression (elementwise, runs on whole batches)."""
+    return expr.map_batches(_mask_series, return_dtype=pl.String, is_elementwise=True)
 
 
 def mask_personal_data(
@@ -258,10 +271,13 @@ def mask_personal_data(
     missing = [c for c in [*(columns or ()), *redact_columns] if c not in schema]
     if missing:
         raise ValueError(f"mask_personal_data: column(s) {', '.join(missing)} not in the frame")
-    targets = [c for c in _string_columns(lf, CANDIDATE_COLUMNS if columns is None else columns)
-               if c not in redact_columns]
-    expressions = [mask_text_expr(_as_text(c)).cast(schema[c]).alias(c) if schema[c] != pl.String
-                   else mask_text_expr(pl.col(c)).alias(c) for c in targets]
+    not_text = [f"{c} ({schema[c]})" for c in columns or () if not isinstance(schema[c], pl.String | pl.Categorical)]
+    if not_text:
+        raise ValueError(f"mask_personal_data: only text columns can be masked, not {', '.join(not_text)}")
+    targets = [
+        c for c in _string_columns(lf, CANDIDATE_COLUMNS if columns is None else columns) if c not in redact_columns
+    ]
+    expressions = [mask_text_expr(_as_text(c)).cast(schema[c]).alias(c) for c in targets]
     expressions += [
         pl.when(pl.col(c).is_not_null()).then(pl.lit(MASK)).otherwise(None).cast(schema[c]).alias(c)
         for c in redact_columns

@@ -4,7 +4,7 @@ One tenant-month of `costs` is materialized through a DagsterInstance built from
 event log and schedule storage all in PostgreSQL, TLS required), then read back twice: through a second, fresh
 DagsterInstance (what the webserver and daemon would see) and with plain SQL (proof the rows are in PostgreSQL,
 not in some SQLite fallback). A second test switches the same file to Entra ID authentication, as the file's
-comment documents, and proves the token really is what opens the connection.
+comment documents, and proves the Entra token really is what opens the connection.
 
 The server binaries come from `scripts/ci-system-deps.sh`; without them these tests FAIL with install instructions.
 """
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import psycopg2
 import pytest
 import yaml
 from azure.core.credentials import AccessToken
@@ -176,25 +177,7 @@ def test_entra_id_variant_connects_with_the_token_instead_of_a_password(
         assert instance.get_run_by_id(run.run_id) is not None
     assert _TokenAsPassword.scopes and set(_TokenAsPassword.scopes) == {ENTRA_POSTGRES_SCOPE}
     assert _query(postgres, "select count(*) from runs where run_id = %s", run.run_id) == [(1,)]
-
-
-def test_wrong_token_is_refused_by_the_server(
-    postgres: PostgresServer, production_home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Guards the test above: the server really checks the credential, so a bad token cannot open the instance."""
-    config = yaml.safe_load(PRODUCTION_CONFIG.read_text())
-    del config["storage"]["postgres"]["postgres_db"]["password"]
-    config["storage"]["postgres"]["auth_provider"] = {"azure_wif": {}}
-    (production_home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    monkeypatch.delenv("DAGSTER_PG_PASSWORD")
-    monkeypatch.setattr(_TokenAsPassword, "password", "not-the-password")
-    monkeypatch.setattr(_TokenAsPassword, "scopes", [])
-    import azure.identity
-
-    monkeypatch.setattr(azure.identity, "DefaultAzureCredential", _TokenAsPassword)
-
-    # dagster-postgres retries the connection a few times, then gives up; the server's reason is in the log.
-    with pytest.raises(Exception, match="too many retries for DB connection"):
-        with dg.DagsterInstance.from_config(str(production_home)) as instance:
-            instance.get_runs(limit=1)
-    assert 'password authentication failed for user "dagster"' in caplog.text
+    # The server really checks the credential (scram-sha-256, not trust), so only the right token got in.
+    wrong = postgres.url.replace(f":{postgres.password}@", ":not-the-token@")
+    with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+        psycopg2.connect(wrong).close()
