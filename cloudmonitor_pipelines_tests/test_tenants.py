@@ -824,7 +824,7 @@ def test_enrichment_fields_are_parsed_and_validated(tmp_path):
     for field, value, message in [
         ("workspace_account", "Not_An_Account", "storage account name"),
         ("subscriptions", ["nope"], "is not a GUID"),
-        ("arm_recordings", "abfss://c@a.dfs.core.windows.net/x", "local folder"),
+        ("arm_recordings", "abfss://recordings@cmacct.dfs.core.windows.net/x", "local folder"),
     ]:
         with pytest.raises(TenantConfigError) as exc:
             parse_tenants({"tenants": [{**base, field: value}]}, base_dir=tmp_path)

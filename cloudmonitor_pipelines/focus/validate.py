@@ -243,7 +243,7 @@ def _name_checks(df: pl.DataFrame, known: Mapping[str, object], source_file: str
         if match and match.group("base") in df.columns:
             duplicates[match.group("base")] = duplicates.get(match.group("base"), 1) + 1
     for base, times in duplicates.items():
-        failures.append(_failure("duplicate-column", base, df.height, f"column {base} appears {times} times",
+        failures.append(_failure("duplicate-column", base, 0, f"column {base} appears {times} times",
                                  source_file))
     kept = [n for n in df.columns if not (_DUPLICATE_SUFFIX.match(n) and _DUPLICATE_SUFFIX.match(n).group("base")
                                           in duplicates)]
