@@ -73,7 +73,6 @@ def generate(rows: int, seed: int = 0) -> pl.DataFrame:
     types = {"String": pl.String, "Decimal": pl.Float64, "DateTimeOffset": pl.Datetime("us", "UTC"), "Boolean": pl.Boolean}
     exprs = [(values[c.name] if c.name in values else pl.lit(None)).cast(types[c.azure_type]).alias(c.name)
              for c in catalog.export_columns(DATA_VERSION)]
-    # the format string above needs literal braces; polars.format uses {} placeholders only
     return pl.select(i.alias("i")).select(exprs)
 
 

@@ -65,8 +65,12 @@ class PartitionOutcome:
 
 
 def run_partitions(tenants_file: str | None, tenant_keys: Sequence[str] | None, months: Sequence[str] | None,
-                   *, echo=print) -> list[PartitionOutcome]:
-    """Materialize `costs` (with its checks) for the selected partitions against the persistent instance."""
+                   *, echo=print, inventory: bool = True, portfolio: bool = True) -> list[PartitionOutcome]:
+    """Materialize the selected tenant-months against the persistent instance.
+
+    Per tenant: the inventory (Resource Graph, Advisor) first, then for each month `costs_job` (costs with its
+    blocking checks, enriched costs, reports); finally the portfolios of the partners involved.
+    """
     import dagster as dg
 
     from cloudmonitor_pipelines.defs.partitions import partition_key
@@ -79,38 +83,51 @@ def run_partitions(tenants_file: str | None, tenant_keys: Sequence[str] | None, 
     resource = CloudMonitor(tenants_file=str(registry.path))
     selected = [registry.get(k) for k in tenant_keys] if tenant_keys else list(registry)
     instance = dg.DagsterInstance.get()
-    job = defs.resolve_implicit_global_asset_job_def()
+    costs_job = defs.resolve_job_def("costs_job")
+    # The CLI prints its own summary per partition; the full event log is in the instance (and the UI).
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     outcomes = []
     for tenant in selected:
+        tags = {"tenant": tenant.key, "cloudmonitor/trigger": "cli"}
+        if inventory:
+            result = defs.resolve_job_def("inventory_job").execute_in_process(
+                instance=instance, partition_key=tenant.key, tags=tags, raise_on_error=False, run_config=quiet)
+            echo(f"{tenant.key}: inventory " + ("refreshed" if result.success else "FAILED: " + _failure(result)))
         tenant_months = list(months) if months else months_in_source(resource.source(tenant))
         if not tenant_months:
             echo(f"{tenant.key}: no export runs found in {tenant.source}")
         for month in tenant_months:
-            result = job.execute_in_process(
-                instance=instance,
-                partition_key=partition_key(tenant.key, month),
-                tags={"tenant": tenant.key, "cloudmonitor/trigger": "cli"},
-                raise_on_error=False,
-            )
+            result = costs_job.execute_in_process(
+                instance=instance, partition_key=partition_key(tenant.key, month), tags=tags, raise_on_error=False,
+                run_config=quiet)
             outcomes.append(_outcome(tenant.key, month, result))
             echo(_describe(outcomes[-1]))
+    if portfolio:
+        for partner in sorted({t.partner for t in selected if t.partner}):
+            result = defs.resolve_job_def("portfolio_job").execute_in_process(
+                instance=instance, partition_key=partner, tags={"cloudmonitor/trigger": "cli"}, raise_on_error=False,
+                run_config=quiet)
+            echo(f"portfolio {partner}: " + ("written" if result.success else "FAILED: " + _failure(result)))
     return outcomes
+
+
+def _failure(result) -> str:
+    failures = [e for e in result.all_events if e.is_step_failure]
+    return failures[0].step_failure_data.error.message.strip() if failures else "run failed"
 
 
 def _outcome(tenant: str, month: str, result) -> PartitionOutcome:
     metadata = {}
     for event in result.get_asset_materialization_events():
-        metadata = {k: v.value for k, v in event.materialization.metadata.items()}
+        if event.asset_key and event.asset_key.path == ["costs"]:
+            metadata = {k: v.value for k, v in event.materialization.metadata.items()}
     failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     totals = {}
     for key, value in metadata.items():
         if key.startswith("billed_cost_"):
             currency = key.removeprefix("billed_cost_")
             totals[currency] = (value, metadata.get(f"effective_cost_{currency}"))
-    error = None
-    if not result.success:
-        failures = [e for e in result.all_events if e.is_step_failure]
-        error = failures[0].step_failure_data.error.message.strip() if failures else "run failed"
+    error = None if result.success else _failure(result)
     return PartitionOutcome(
         tenant=tenant, month=month, success=result.success and not failed_checks,
         status=str(metadata.get("status", "failed")), rows=metadata.get("dagster/partition_row_count"),
@@ -180,13 +197,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
         summary = generate_sample_exports(target, tenant.key, months, args.rows, fmt=fmt, data_version=version,
                                           seed=1000 + i)
         print(f"{tenant.key}: generated {len(summary.runs)} export runs ({fmt}, dataVersion {version}) in {target}")
+    for i, tenant in enumerate(registry):
+        if tenant.arm_recordings:
+            from cloudmonitor_pipelines.samples.arm_recordings import write_sample_recordings
+
+            recording = write_sample_recordings(Path(tenant.arm_recordings), tenant.key, seed=1000 + i)
+            print(f"{tenant.key}: recorded Resource Graph/Advisor responses ({recording.resources} resources) "
+                  f"in {recording.directory}")
     ensure_dagster_home()
     outcomes = run_partitions(str(registry.path), None, months)
     failed = [o for o in outcomes if not o.success]
     print()
     print("Delta tables:")
     for tenant in registry:
-        print(f"  {tenant.key}: {tenant.workspace}/costs  (read with: polars.read_delta('{tenant.workspace}/costs'))")
+        print(f"  {tenant.key}: {tenant.workspace}/  costs, costs_enriched, resources, recommendations, reports")
+        print(f"      e.g. polars.read_delta('{tenant.workspace}/costs')")
     print(f"Dagster runs are recorded in {os.environ['DAGSTER_HOME']}.")
     print("Open the UI with:  make ui   (then http://127.0.0.1:3000)")
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} partitions succeeded")

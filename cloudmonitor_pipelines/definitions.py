@@ -6,9 +6,20 @@ import warnings
 
 import dagster as dg
 
-from cloudmonitor_pipelines.defs.automation import build_export_sensor, build_tenant_schedule
+from cloudmonitor_pipelines.defs.automation import (
+    build_export_sensor,
+    build_inventory_schedule,
+    build_tenant_schedule,
+)
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY, build_costs_asset, build_costs_checks
-from cloudmonitor_pipelines.defs.partitions import tenant_month_partitions
+from cloudmonitor_pipelines.defs.enrichment import (
+    COSTS_ENRICHED_KEY,
+    RECOMMENDATIONS_KEY,
+    RESOURCES_KEY,
+    build_enrichment_assets,
+)
+from cloudmonitor_pipelines.defs.partitions import tenant_month_partitions, tenant_partitions
+from cloudmonitor_pipelines.defs.reports import PORTFOLIO_KEY, build_portfolio_asset, build_report_assets
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.tenants import TenantRegistry, load_tenants
 
@@ -19,17 +30,33 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 def build_definitions(registry: TenantRegistry, tenants_file: str | None = None) -> dg.Definitions:
     partitions = tenant_month_partitions(registry)
+    by_tenant = tenant_partitions(registry)
     costs = build_costs_asset(partitions)
+    enrichment = build_enrichment_assets(by_tenant, partitions)
+    reports = build_report_assets(partitions)
+    partners = sorted(registry.partners())
+    portfolio = [build_portfolio_asset(partners)] if partners else []
+    month_assets = [COSTS_KEY, COSTS_ENRICHED_KEY, *(r.key for r in reports)]
     costs_job = dg.define_asset_job(
         "costs_job",
-        selection=dg.AssetSelection.assets(COSTS_KEY),
-        description="Ingest one tenant-month of FOCUS exports into its costs table, with its checks.",
+        selection=dg.AssetSelection.assets(*month_assets),
+        description="One tenant-month: ingest the FOCUS exports (with the blocking checks), enrich, rebuild reports.",
     )
+    inventory_job = dg.define_asset_job(
+        "inventory_job",
+        selection=dg.AssetSelection.assets(RESOURCES_KEY, RECOMMENDATIONS_KEY),
+        description="One tenant: refresh the Resource Graph inventory and Advisor cost recommendations.",
+    )
+    jobs = [costs_job, inventory_job]
+    if portfolio:
+        jobs.append(dg.define_asset_job("portfolio_job", selection=dg.AssetSelection.assets(PORTFOLIO_KEY),
+                                        description="Roll one partner's tenants up into its portfolio."))
     schedules = [build_tenant_schedule(t, costs_job) for t in registry if t.schedule]
+    schedules.append(build_inventory_schedule(registry, inventory_job))
     return dg.Definitions(
-        assets=[costs],
+        assets=[costs, *enrichment, *reports, *portfolio],
         asset_checks=build_costs_checks(partitions),
-        jobs=[costs_job],
+        jobs=jobs,
         schedules=schedules,
         sensors=[build_export_sensor(registry, costs_job)],
         resources={"cloudmonitor": CloudMonitor(tenants_file=tenants_file or str(registry.path))},

@@ -20,7 +20,7 @@ import polars as pl
 
 from cloudmonitor_pipelines.exports.manifest import Manifest
 from cloudmonitor_pipelines.exports.reader import iter_blob_reads
-from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, discover, select_month
+from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, discover, latest_submitted, select_month
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.harmonize import harmonize
@@ -140,6 +140,7 @@ def ingest_month(
                 "rows_written": result.rows if result and status == "loaded" else 0,
                 "totals_by_currency": json.dumps(result.totals, sort_keys=True) if result else None,
                 "table_version": result.table_version if result else None,
+                "newest_export_submitted": latest_submitted(selection.winners),
                 "dagster_run_id": dagster_run_id,
                 "error": error,
                 "started_at": started,

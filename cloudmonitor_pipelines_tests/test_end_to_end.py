@@ -34,7 +34,7 @@ def world(tmp_path_factory):
     for path in sources.values():
         make_read_only(path)  # the pipeline must work on a source it cannot write to
     defs = build_definitions(registry)
-    job = defs.resolve_implicit_global_asset_job_def()
+    job = defs.resolve_job_def("costs_job")
     with dg.instance_for_test() as instance:
         results = {
             (t, m): job.execute_in_process(instance=instance, partition_key=partition_key(t, m),

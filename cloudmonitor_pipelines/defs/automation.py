@@ -97,3 +97,17 @@ def build_export_sensor(registry: TenantRegistry, job: "dg.JobDefinition | objec
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))
 
     return new_export_runs_sensor
+
+
+def build_inventory_schedule(registry: TenantRegistry, job) -> dg.ScheduleDefinition:
+    """Daily inventory refresh (Resource Graph + Advisor) for every tenant, one run each."""
+
+    @dg.schedule(name="inventory_daily_schedule", cron_schedule="0 4 * * *", execution_timezone="UTC", job=job,
+                 description="Refresh every tenant's resources and Advisor cost recommendations daily at 04:00 UTC.")
+    def inventory_daily_schedule(context: dg.ScheduleEvaluationContext):
+        day = context.scheduled_execution_time.strftime("%Y-%m-%d")
+        for tenant in registry:
+            yield dg.RunRequest(run_key=f"{tenant.key}:inventory:{day}", partition_key=tenant.key,
+                                tags={"tenant": tenant.key, "cloudmonitor/trigger": "schedule"})
+
+    return inventory_daily_schedule

@@ -81,7 +81,7 @@ def build_costs_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
                 tenant,
                 month,
                 source=cloudmonitor.source(tenant),
-                workspace=cloudmonitor.workspace(tenant),
+                workspace=cloudmonitor.workspace_for_write(tenant),
                 dagster_run_id=context.run.run_id,
                 on_file=lambda path, rows: context.log.info(f"{tenant_key} {month}: {path} ({rows} rows) validated"),
             )

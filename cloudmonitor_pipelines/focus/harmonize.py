@@ -41,6 +41,13 @@ _OPERATING_SYSTEM = {"Canonical": "Linux", "Windows Server BYOL": "Windows Serve
 _FOCUS_SKU_KEYS = frozenset(catalog._raw()["skupricedetails_keys"]["1.2"])  # catalog.py has no accessor yet
 
 
+def _legacy_logical_types() -> dict[str, str]:
+    """Logical type of each promoted legacy x_ column, from the dataVersions that export it."""
+    logical = {"String": "String", "Decimal": "Decimal", "DateTimeOffset": "DateTime", "Boolean": "Boolean"}
+    return {c.name: logical[c.azure_type] for dv in catalog.KNOWN_DATA_VERSIONS for c in catalog.export_columns(dv)
+            if c.name in canonical.PROMOTED_X_COLUMNS}
+
+
 def _compact_json(text: str) -> str:
     return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
 
@@ -136,8 +143,9 @@ def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object]
     """Turn one raw export frame into a frame with exactly CANONICAL_SCHEMA (column order and types)."""
     versions.require_known(data_version)
     schema = schemas.export_schema(data_version)
-    logical = schemas.logical_types(schema)
-    present = [c for c in df.columns if c in schema.columns]
+    logical = {**_legacy_logical_types(), **schemas.logical_types(schema)}
+    # Legacy columns are coalesced whenever they appear, even in a version that no longer exports them.
+    present = [c for c in df.columns if c in schema.columns or c in canonical.PROMOTED_X_COLUMNS]
     raw = df.select(present)
 
     strings = [c for c in present if raw.schema[c] == pl.String and logical[c] in ("String", "JSON")]

@@ -290,11 +290,13 @@ def format_rules(
     datetime_precision: Literal["minutes", "seconds"],
     json_object_columns: Iterable[str] = (),
     all_null: Iterable[str] = (),
+    parsed: Callable[[str], pl.Expr] | None = None,
 ) -> list[RowRule]:
     """Rules on the raw text of a file: placeholders, numbers, date/times, booleans, JSON.
 
     `expected` maps each known present column to its logical type: String, Decimal, DateTime, JSON, Boolean.
     Only text columns get format rules; native parquet types are checked by the typed schema.
+    `parsed(name)` may point at an already parsed copy of the column (strict parse) so text is parsed once.
     """
     json_objects = set(json_object_columns)
     skip = set(all_null)  # columns without a single value cannot break a format rule (null counts are free)
@@ -310,7 +312,7 @@ def format_rules(
         ))
         not_placeholder = ~c.is_in(PLACEHOLDER_LITERALS)
         if logical == "Decimal":
-            cast_failed = c.is_not_null() & not_placeholder & parse_decimal(name).is_null()
+            cast_failed = c.is_not_null() & not_placeholder & (parsed(name) if parsed else parse_decimal(name)).is_null()
             suspicious = c.str.contains_any(["n", "N", "+", "i", "I"])  # inf/NaN/'+' that a cast would accept
             rules.append(RowRule(
                 "numeric-format", name, (name,), real_text(name) & ~c.str.contains(_NUMERIC_PATTERN),
@@ -318,7 +320,7 @@ def format_rules(
                 candidate=cast_failed | (c.is_not_null() & suspicious),
             ))
         elif logical == "DateTime":
-            strict = parse_datetime_strict(name)
+            strict = parsed(name) if parsed else parse_datetime_strict(name)
             rules.append(RowRule(
                 "datetime-format", name, (name,), real_text(name) & strict.is_null(),
                 f"{name} is not an ISO 8601 UTC date/time 'YYYY-MM-DDTHH:mm[:ss]Z'",

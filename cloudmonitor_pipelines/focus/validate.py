@@ -30,6 +30,7 @@ from cloudmonitor_pipelines.focus.rules import RowRule
 
 MAX_EXAMPLES = 5
 _ROW = "row"  # example rows carry their 0-based position in the file
+_PARSED = "__parsed__"
 _DUPLICATE_SUFFIX = re.compile(r"^(?P<base>.+)_duplicated_\d+$")  # how polars names repeated CSV headers
 
 
@@ -72,9 +73,8 @@ class ValidationReport:
 
     def merge(self, other: ValidationReport) -> ValidationReport:
         """Combine the reports of two files (rows add up, failures are kept per file)."""
-        data_version = self.data_version if self.data_version == other.data_version else (
-            self.data_version or other.data_version if None in (self.data_version, other.data_version) else None
-        )
+        known = {v for v in (self.data_version, other.data_version) if v is not None}
+        data_version = known.pop() if len(known) == 1 else None  # None when the files disagree
         return ValidationReport(self.rows_checked + other.rows_checked, [*self.failures, *other.failures], data_version)
 
     def summary(self) -> str:
@@ -275,19 +275,27 @@ def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str 
     json_objects = [n for n in present if logical[n] == "JSON" and n not in rules.KEY_VALUE_COLUMNS]
     raw_schema = dict(df.schema)
     all_null = [n for n in present if df.get_column(n).null_count() == df.height]
-    failures += _evaluate(df, rules.format_rules(raw_schema, {n: logical[n] for n in present}, precision,
-                                                 json_objects, all_null), source_file, df)
+
+    # Parse once (strict), then let the format rules compare raw text with its parsed value side by side.
+    typed_exprs, dtype_ok = {}, {}
+    for name in present:
+        expr, ok, note = rules.typed_expression(name, logical[name], raw_schema[name], set(), set())
+        typed_exprs[name], dtype_ok[name] = expr.alias(name), ok
+        if note:
+            failures.append(_failure("datetime-timezone", name, df.height, f"{name}: {note}", source_file))
+    typed = df.select(typed_exprs.values())
+    side_by_side = pl.concat([df, typed.select(pl.all().name.prefix(_PARSED))], how="horizontal")
+    format_rules = rules.format_rules(raw_schema, {n: logical[n] for n in present}, precision, json_objects, all_null,
+                                      parsed=lambda n: pl.col(f"{_PARSED}{n}"))
+    failures += _evaluate(side_by_side, format_rules, source_file, df)
+    del side_by_side
 
     clean = _columns_with(failures, "null-handling")
     lenient = _columns_with(failures, "datetime-format")
-    typed_exprs, dtype_ok = [], {}
-    for name in present:
-        expr, ok, note = rules.typed_expression(name, logical[name], raw_schema[name], clean, lenient)
-        typed_exprs.append(expr.alias(name))
-        dtype_ok[name] = ok
-        if note:
-            failures.append(_failure("datetime-timezone", name, df.height, f"{name}: {note}", source_file))
-    typed = df.select(typed_exprs)
+    redo = [rules.typed_expression(n, logical[n], raw_schema[n], clean, lenient)[0].alias(n)
+            for n in present if n in clean or n in lenient]
+    if redo:  # placeholders -> null and lenient date parsing, only for the columns that need it
+        typed = typed.with_columns(df.select(redo).get_columns())
 
     # Values already reported as unparseable are null in the typed frame; don't report them again as nulls.
     unparseable = _columns_with(failures, "numeric-format") | lenient | _columns_with(failures, "boolean-format")

@@ -47,6 +47,7 @@ INGESTION_LOG_SCHEMA: dict[str, pl.DataType] = {
     "rows_written": pl.Int64(),
     "totals_by_currency": pl.String(),
     "table_version": pl.Int64(),
+    "newest_export_submitted": pl.Datetime("us", "UTC"),  # newest runInfo.submittedTime among the winners
     "dagster_run_id": pl.String(),
     "error": pl.String(),
     "started_at": pl.Datetime("us", "UTC"),
@@ -122,3 +123,17 @@ def latest_ingestion(workspace: Workspace, billing_month: str) -> dict | None:
         .collect()
     )
     return rows.row(0, named=True) if rows.height else None
+
+
+def tenant_freshness(workspace: Workspace) -> tuple[datetime | None, datetime | None]:
+    """(newest export submittedTime loaded, newest successful ingestion time) of a tenant, for freshness reporting."""
+    log = read_table(workspace, INGESTION_LOG)
+    if log is None:
+        return None, None
+    row = (
+        log.filter(pl.col("status").is_in(["loaded", "unchanged"]))
+        .select(pl.col("newest_export_submitted").max(), pl.col("finished_at").max())
+        .collect()
+        .row(0)
+    )
+    return row[0], row[1]

@@ -28,6 +28,14 @@ from cloudmonitor_pipelines.storage.base import Workspace
 _STATS_COLUMNS = ("ChargePeriodStart", "ChargePeriodEnd", "BillingCurrency", "SubAccountId", "x_SourceRunId")
 
 
+_UNSIGNED = (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+
+
+def delta_schema(schema: Mapping[str, pl.DataType]) -> dict[str, pl.DataType]:
+    """Delta has no unsigned integers: readers would see Int32 where files hold UInt32. Store them as Int64."""
+    return {name: pl.Int64() if isinstance(dtype, _UNSIGNED) else dtype for name, dtype in schema.items()}
+
+
 def arrow_schema(schema: Mapping[str, pl.DataType]):
     """The pyarrow schema polars writes for `schema` (what the Delta table is declared with)."""
     return pl.DataFrame(schema=dict(schema)).to_arrow().schema
@@ -91,6 +99,9 @@ class PartitionWriter:
     rows: int = 0
     bytes_written: int = 0
 
+    def __post_init__(self) -> None:
+        self.schema = delta_schema(self.schema)
+
     def _relative(self, file_name: str) -> str:
         return f"{self.table}/{self.partition_column}={self.partition_value}/{file_name}"
 
@@ -99,6 +110,7 @@ class PartitionWriter:
             raise ValueError(f"{self.table}: frame columns differ from the table schema")
         if frame.height == 0:
             return
+        frame = frame.cast({c: t for c, t in self.schema.items() if frame.schema[c] != t})
         # Partition values live in the folder name; Delta readers add the column back from partitionValues.
         data = frame.drop(self.partition_column)
         buffer = io.BytesIO()

@@ -146,8 +146,8 @@ def _check_locations(tenant: Tenant, workspace: Workspace, records_location: str
         raise OffboardingError(f"tenant {tenant.key!r}: cannot compare workspace locations: {exc}") from exc
     if not same:
         raise OffboardingError(
-            f"tenant {tenant.key!r}: refusing to offboard — the workspace given ({workspace.uri}) is not the tenant's "
-            f"configured workspace ({tenant.workspace}); open the workspace from the tenants file and retry"
+            f"tenant {tenant.key!r}: refusing to offboard — the workspace given ({workspace.uri}) is not the "
+            f"tenant's configured workspace ({tenant.workspace}); open the workspace from the tenants file and retry"
         )
     if overlaps(tenant.source, tenant.workspace):
         raise OffboardingError(
@@ -183,7 +183,8 @@ def _delta_inventory(workspace: Workspace, name: str, objects: int, size: int) -
         elif "num_records" in actions.columns and actions["num_records"].null_count() == 0:
             rows = int(actions["num_records"].sum())
         else:  # files committed without stats: count by reading (only parquet footers are needed)
-            rows = int(pl.scan_delta(uri, storage_options=workspace.storage_options()).select(pl.len()).collect().item())
+            counted = pl.scan_delta(uri, storage_options=workspace.storage_options()).select(pl.len()).collect()
+            rows = int(counted.item())
         partitions: tuple[str, ...] = ()
         if partition_columns and actions.height:
             column = f"partition.{partition_columns[0]}"
@@ -226,10 +227,8 @@ def _records_location(records_dir: str | os.PathLike[str] | Workspace) -> str:
     return records_dir.uri
 
 
-def _write_record(records_dir: str | os.PathLike[str] | Workspace, record: OffboardingRecord) -> str:
-    """Write the record as a new file; never replaces an existing one (the deletion history is append-only)."""
-    stamp = record.started_at.strftime("%Y%m%dT%H%M%S%fZ")
-    relative = f"{DELETIONS_DIRNAME}/{record.tenant_key}-{stamp}.json"
+def _prepare_records_dir(records_dir: str | os.PathLike[str] | Workspace) -> None:
+    """Fail before anything is deleted if the record could not be written afterwards."""
     if isinstance(records_dir, str | os.PathLike):
         text = os.fspath(records_dir)
         if "://" in text:
@@ -237,14 +236,35 @@ def _write_record(records_dir: str | os.PathLike[str] | Workspace, record: Offbo
                 f"records_dir {text.split('?', 1)[0]!r} is a URI; pass an opened Workspace for remote storage "
                 "(e.g. AzureWorkspace on the platform root) so the record is written with Entra credentials"
             )
-        target = Path(text) / relative
+        folder = Path(text) / DELETIONS_DIRNAME
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OffboardingError(f"cannot create the deletion records folder {folder}: {exc}") from exc
+        if not os.access(folder, os.W_OK):
+            raise OffboardingError(f"the deletion records folder {folder} is not writable")
+    else:
+        list(records_dir.list(DELETIONS_DIRNAME))  # proves the store is reachable with our credentials
+
+
+def write_deletion_record(records_dir: str | os.PathLike[str] | Workspace, record: OffboardingRecord) -> str:
+    """Write the record as a new file; never replaces an existing one (the deletion history is append-only)."""
+    stamp = record.started_at.strftime("%Y%m%dT%H%M%S%fZ")
+    relative = f"{DELETIONS_DIRNAME}/{record.tenant_key}-{stamp}.json"
+    if isinstance(records_dir, str | os.PathLike):
+        target = Path(records_dir) / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         record.record_uri = str(target)
-        with open(target, "x", encoding="utf-8") as handle:  # 'x': fail rather than overwrite an older record
-            handle.write(record.to_json())
+        try:
+            with open(target, "x", encoding="utf-8") as handle:  # 'x': fail rather than overwrite an older record
+                handle.write(record.to_json())
+        except FileExistsError as exc:
+            raise OffboardingError(f"deletion record {target} already exists; refusing to overwrite", record) from exc
         return str(target)
-    if any(True for _ in records_dir.list(relative)):
-        raise OffboardingError(f"deletion record {records_dir.uri}/{relative} already exists; refusing to overwrite")
+    if any(info.path == relative for info in records_dir.list(DELETIONS_DIRNAME)):
+        raise OffboardingError(
+            f"deletion record {records_dir.uri}/{relative} already exists; refusing to overwrite", record
+        )
     record.record_uri = f"{records_dir.uri.rstrip('/')}/{relative}"
     records_dir.write_bytes(relative, record.to_json().encode("utf-8"))
     return record.record_uri
@@ -261,6 +281,14 @@ def _delete_everything(workspace: Workspace, tables: tuple[TableInventory, ...])
             deleted += workspace.delete_prefix(f"{table.name}/{_DELTA_LOG}")
     deleted += workspace.delete_prefix("")
     return deleted
+
+
+def _acting_principal(workspace: Workspace) -> str:
+    # Azure workspaces know the Entra identity behind their last token (fetched by the inventory); local ones don't.
+    principal = getattr(workspace, "principal", None)
+    if callable(principal):
+        return str(principal())
+    return f"local:{getpass.getuser()}"
 
 
 def verify_workspace_empty(workspace: Workspace) -> Verification:
@@ -291,6 +319,8 @@ def offboard_tenant(
     """
     records_location = _records_location(records_dir)
     _check_locations(tenant, workspace, records_location)
+    started_at = datetime.now(UTC)
+    tables = inventory_workspace(workspace)
     record = OffboardingRecord(
         tenant_key=tenant.key,
         entra_tenant_id=tenant.entra_tenant_id,
@@ -298,10 +328,10 @@ def offboard_tenant(
         workspace_uri=workspace.uri,
         source_uri=tenant.source,
         dry_run=dry_run,
-        performed_by=performed_by or f"local:{getpass.getuser()}",
+        performed_by=performed_by or _acting_principal(workspace),
         reason=reason,
-        started_at=datetime.now(UTC),
-        tables=inventory_workspace(workspace),
+        started_at=started_at,
+        tables=tables,
     )
     if dry_run:
         record.status = "dry_run"
@@ -309,6 +339,7 @@ def offboard_tenant(
         record.notes.append("dry run: nothing deleted, Dagster history untouched, no record written")
         return record
 
+    _prepare_records_dir(records_dir)
     failure: BaseException | None = None
     try:
         record.objects_deleted = _delete_everything(workspace, record.tables)
@@ -331,7 +362,15 @@ def offboard_tenant(
         )
     record.status = "completed" if record.error is None else "failed"
     record.finished_at = datetime.now(UTC)
-    _write_record(records_dir, record)
+    try:
+        write_deletion_record(records_dir, record)
+    except Exception as exc:
+        # The deletion has happened; the record must not be lost with the exception: it travels on the error.
+        raise OffboardingError(
+            f"tenant {tenant.key!r}: offboarding ran (status {record.status}) but its deletion record could not be "
+            f"written: {exc}. The record is attached to this error; store it by hand:\n{record.to_json()}",
+            record,
+        ) from exc
     if record.status == "failed":
         raise OffboardingError(
             f"tenant {tenant.key!r}: offboarding incomplete — {record.error}; deletion record: {record.record_uri}. "

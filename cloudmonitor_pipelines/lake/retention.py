@@ -159,6 +159,8 @@ def apply_retention(
     for name in names:
         if not _TABLE_NAME.fullmatch(name):
             raise RetentionError(f"table name {name!r} is not a plain table folder name")
+    # Plan every table first: a table that would be refused stops the run before any table is changed.
+    plans = [_plan_table(workspace, name, cutoff) for name in names]
     metadata = {
         "cloudmonitor.tenant": tenant_key,
         "cloudmonitor.operation": "retention",
@@ -166,8 +168,11 @@ def apply_retention(
         "cloudmonitor.cutoff_month": cutoff,
     }
     results = [
-        _retain_table(workspace, name, cutoff, vacuum_retention_hours, enforce_retention_duration, metadata)
-        for name in names
+        _execute(workspace, plan, cutoff, vacuum_retention_hours, enforce_retention_duration, metadata)
+        if plan.kind != "skipped"
+        else TableRetention(table=plan.table, kind="skipped", version_before=plan.version,
+                            version_after=plan.version, note=plan.note)
+        for plan in plans
     ]
     return RetentionResult(
         tenant_key=tenant_key,
@@ -179,57 +184,66 @@ def apply_retention(
     )
 
 
-def _retain_table(
-    workspace: Workspace,
-    name: str,
-    cutoff: str,
-    vacuum_hours: int,
-    enforce: bool,
-    metadata: dict[str, str],
-) -> TableRetention:
+@dataclass(frozen=True)
+class _Plan:
+    table: str
+    kind: str  # month_partitioned | audit | skipped
+    version: int | None = None
+    months: tuple[str, ...] = ()  # month_partitioned: the months to drop
+    time_column: str | None = None  # audit: the column rows are trimmed by
+    note: str | None = None
+
+
+def _plan_table(workspace: Workspace, name: str, cutoff: str) -> _Plan:
     uri = workspace.table_uri(name)
     options = workspace.storage_options()
     if not DeltaTable.is_deltatable(uri, storage_options=options):
-        return TableRetention(table=name, kind="skipped", note="not a Delta table")
+        return _Plan(table=name, kind="skipped", note="not a Delta table")
     table = DeltaTable(uri, storage_options=options)
-    version_before = table.version()
-    partition_columns = table.metadata().partition_columns
-    commit = CommitProperties(custom_metadata=metadata)
-
-    if MONTH_PARTITION_COLUMN in partition_columns:
-        kind = "month_partitioned"
-        dropped = _months_before(table, name, cutoff)
-        if dropped:
-            metrics = table.delete(f"{MONTH_PARTITION_COLUMN} < '{cutoff}'", commit_properties=commit)
-            rows = _deleted_rows(metrics, uri, options, version_before, cutoff)
-            files = int(metrics["num_removed_files"])
-        else:
-            rows = files = 0
-    elif name in AUDIT_TIME_COLUMNS:
-        kind = "audit"
+    if MONTH_PARTITION_COLUMN in table.metadata().partition_columns:
+        return _Plan(table=name, kind="month_partitioned", version=table.version(),
+                     months=_months_before(table, name, cutoff))
+    if name in AUDIT_TIME_COLUMNS:
         column = AUDIT_TIME_COLUMNS[name]
         schema_names = [f.name for f in table.schema().fields]
         if column not in schema_names:
             raise RetentionError(
                 f"table {name} ({uri}): audit time column {column!r} is missing (columns: {', '.join(schema_names)}); "
-                "retention cannot tell old rows from new ones"
+                "retention cannot tell old rows from new ones; nothing was changed"
             )
-        dropped = ()
+        return _Plan(table=name, kind="audit", version=table.version(), time_column=column)
+    return _Plan(table=name, kind="skipped", version=table.version(),
+                 note=f"neither partitioned by {MONTH_PARTITION_COLUMN} nor an audit table; kept as is")
+
+
+def _execute(
+    workspace: Workspace,
+    plan: _Plan,
+    cutoff: str,
+    vacuum_hours: int,
+    enforce: bool,
+    metadata: dict[str, str],
+) -> TableRetention:
+    uri = workspace.table_uri(plan.table)
+    options = workspace.storage_options()  # fresh token per table: deltalake cannot refresh one
+    table = DeltaTable(uri, storage_options=options)
+    version_before = table.version()
+    commit = CommitProperties(custom_metadata=metadata)
+    rows = files = 0
+    if plan.kind == "month_partitioned" and plan.months:
+        metrics = table.delete(f"{MONTH_PARTITION_COLUMN} < '{cutoff}'", commit_properties=commit)
+        rows = _deleted_rows(metrics, uri, options, version_before, cutoff)
+        files = int(metrics["num_removed_files"])
+    elif plan.kind == "audit":
+        column = plan.time_column
         boundary = datetime(int(cutoff[:4]), int(cutoff[5:]), 1, tzinfo=UTC)
         old_rows = (
             pl.scan_delta(uri, storage_options=options).filter(pl.col(column) < boundary).select(pl.len()).collect()
         ).item()
-        if old_rows:
-            metrics = table.delete(f"{column} < '{boundary.isoformat().replace('+00:00', 'Z')}'",
-                                   commit_properties=commit)
+        if old_rows:  # delta-rs would not commit an empty delete either, but it would rewrite-scan the table
+            predicate = f"{column} < '{boundary.isoformat().replace('+00:00', 'Z')}'"
+            metrics = table.delete(predicate, commit_properties=commit)
             rows, files = int(metrics.get("num_deleted_rows", old_rows)), int(metrics["num_removed_files"])
-        else:
-            rows = files = 0
-    else:
-        return TableRetention(
-            table=name, kind="skipped", version_before=version_before, version_after=version_before,
-            note=f"neither partitioned by {MONTH_PARTITION_COLUMN} nor an audit table; kept as is",
-        )
 
     vacuumed = table.vacuum(
         retention_hours=vacuum_hours,
@@ -238,7 +252,7 @@ def _retain_table(
         commit_properties=CommitProperties(custom_metadata=metadata),
     )
     return TableRetention(
-        table=name, kind=kind, months_dropped=dropped, rows_removed=rows, files_removed=files,
+        table=plan.table, kind=plan.kind, months_dropped=plan.months, rows_removed=rows, files_removed=files,
         files_vacuumed=len(vacuumed), version_before=version_before,
         version_after=DeltaTable(uri, storage_options=options).version(),
     )
@@ -251,7 +265,7 @@ def _months_before(table: DeltaTable, name: str, cutoff: str) -> tuple[str, ...]
         # A month compared as text is only ordered when every value is 'YYYY-MM'; guessing would drop the wrong data.
         raise RetentionError(
             f"table {name}: partition column {MONTH_PARTITION_COLUMN} holds values that are not 'YYYY-MM' months: "
-            f"{', '.join(bad[:5])}; nothing was deleted"
+            f"{', '.join(bad[:5])}; nothing was changed"
         )
     return tuple(sorted(v for v in values if v < cutoff))
 

@@ -93,8 +93,11 @@ def test_tenant_month_run_is_stored_in_postgres_and_read_back(
         assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
         assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
         assert "sslmode=require" in instance.run_storage.postgres_url
-        result = job.execute_in_process(instance=instance, partition_key=key, tags={"tenant": "contoso"})
+        result = job.execute_in_process(
+            instance=instance, partition_key=key, asset_selection=[COSTS_KEY], tags={"tenant": "contoso"}
+        )
         assert result.success
+        assert [e.asset_key for e in result.get_asset_materialization_events()] == [COSTS_KEY]
         run_id = result.run_id
 
     # A separate instance object: a new engine and new connections, like the webserver or daemon.

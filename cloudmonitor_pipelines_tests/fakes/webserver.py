@@ -106,8 +106,12 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 self._signal_group(signal.SIGKILL)
                 self.process.wait(timeout=STOP_TIMEOUT_S)
-        # Children (code servers, run workers) may outlive their parent by a moment; end the rest of the group.
+        # Children (code servers, run workers) may outlive their parent by a moment; end the rest of the group
+        # and wait until the kernel has reaped them, so a test can assert nothing is left behind.
         self._signal_group(signal.SIGKILL)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while self.group_alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def _signal_group(self, sig: signal.Signals) -> None:
         try:
@@ -226,12 +230,14 @@ def start_dagster_ui(
             [str(_venv_tool("dagster-webserver")), "-w", workspace, "-h", "127.0.0.1", "-p", str(port)],
             cwd=project_root, env=full_env, log_dir=dagster_home,
         ))
+        ui._wait_until_ready(timeout_s)
         if with_daemon:
+            # Only after the webserver is up: on a fresh DAGSTER_HOME both would create the SQLite schema at once
+            # and race on alembic's version table ("more than one head present").
             ui.processes.append(_spawn(
                 "dagster-daemon", [str(_venv_tool("dagster-daemon")), "run", "-w", workspace],
                 cwd=project_root, env=full_env, log_dir=dagster_home,
             ))
-        ui._wait_until_ready(timeout_s)
     except BaseException:
         ui.stop()
         raise
@@ -247,30 +253,37 @@ def chromium_binary() -> Path:
     return binary
 
 
-def screenshot(url: str, out: Path, *, profile_dir: Path, budget_ms: int = 15000, timeout_s: float = 60.0) -> Path:
-    """Render `url` in headless Chromium and save a PNG to `out` (replacing an older one)."""
+def capture_page(url: str, out: Path, *, profile_dir: Path, budget_ms: int = 15000, timeout_s: float = 60.0) -> str:
+    """Render `url` in headless Chromium, save a PNG screenshot to `out` and return the rendered DOM (HTML).
+
+    `--virtual-time-budget` lets the single-page app fetch its GraphQL data and lay out before the capture.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     command = [
         str(chromium_binary()), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         "--disable-dev-shm-usage", f"--user-data-dir={profile_dir}", "--window-size=1400,900",
-        f"--virtual-time-budget={budget_ms}", f"--screenshot={out}", url,
+        f"--virtual-time-budget={budget_ms}", f"--screenshot={out}", "--dump-dom", url,
     ]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True) as browser:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True
+    ) as browser:
         try:
-            output, _ = browser.communicate(timeout=timeout_s)
+            dom, errors = browser.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             os.killpg(browser.pid, signal.SIGKILL)
-            output, _ = browser.communicate()
-            raise AssertionError(f"chromium did not finish within {timeout_s:.0f}s:\n{output.decode(errors='replace')[-3000:]}")
-        # Chromium's renderer/GPU helpers share the group; make sure none linger.
+            _, errors = browser.communicate()
+            raise AssertionError(
+                f"chromium did not finish within {timeout_s:.0f}s:\n{errors.decode(errors='replace')[-3000:]}"
+            ) from None
+        # Chromium's renderer/zygote helpers share the group; make sure none linger.
         try:
             os.killpg(browser.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
     if browser.returncode != 0 or not out.is_file():
         raise AssertionError(
-            f"chromium exited {browser.returncode} without writing {out}:\n{output.decode(errors='replace')[-3000:]}"
+            f"chromium exited {browser.returncode} without writing {out}:\n{errors.decode(errors='replace')[-3000:]}"
         )
-    return out
+    return dom.decode(errors="replace")

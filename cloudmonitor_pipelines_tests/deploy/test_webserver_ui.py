@@ -1,0 +1,206 @@
+"""The Dagster UI, for real: dagster-webserver + dagster-daemon on the project's workspace.yaml, driven over GraphQL
+and rendered in headless Chromium.
+
+The instance is a temporary DAGSTER_HOME holding a copy of the project's dagster.yaml (SQLite, queued run
+coordinator with the per-tenant limits), and the code location loads two tmp tenants via CLOUDMONITOR_TENANTS.
+A tenant-month run is launched exactly as the UI's "Materialize" button does (launchRun on the asset job with
+partition tags), goes through the daemon's queue and a run worker, and must succeed with its checks. The asset
+graph page is then saved as a screenshot under test-artifacts/ for humans to look at.
+
+Chromium comes from `scripts/ci-system-deps.sh`; without it the screenshot test FAILS with install instructions.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cloudmonitor_pipelines.defs.costs import COSTS_KEY
+from cloudmonitor_pipelines.defs.partitions import month_key
+from cloudmonitor_pipelines_tests.deploy import SAMPLE_MONTH, SAMPLE_TENANTS, write_sample_tenants
+from cloudmonitor_pipelines_tests.fakes.webserver import (
+    ChromiumUnavailable,
+    DagsterUI,
+    DagsterUIUnavailable,
+    capture_page,
+    chromium_binary,
+    start_dagster_ui,
+)
+
+# One server for the module, on one xdist worker (`-n 2 --dist loadgroup`).
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dagster_ui"), pytest.mark.timeout(180)]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+LOCATION = "cloudmonitor_pipelines"
+ASSET_JOB = "__ASSET_JOB"  # the implicit job over all assets; the UI launches single-asset runs through it
+RUN_TIMEOUT_S = 90.0
+
+_ASSETS_QUERY = "{ assetNodes { assetKey { path } groupName isPartitioned } }"
+
+_PARTITIONS_QUERY = """
+query Partitions($path: [String!]!) {
+  assetNodeOrError(assetKey: {path: $path}) {
+    __typename
+    ... on AssetNode { partitionKeys partitionKeysByDimension { name partitionKeys } }
+  }
+}
+"""
+
+_LAUNCH_RUN = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on PythonError { message }
+    ... on InvalidSubsetError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+
+_RUN_DETAILS = """
+query Run($runId: ID!) {
+  runOrError(runId: $runId) {
+    ... on Run {
+      status
+      tags { key value }
+      stepStats { stepKey status }
+      assetMaterializations { assetKey { path } partition }
+    }
+  }
+}
+"""
+
+_CHECKS_QUERY = """
+query Checks($path: [String!]!) {
+  assetNodeOrError(assetKey: {path: $path}) {
+    ... on AssetNode {
+      assetChecksOrError {
+        __typename
+        ... on AssetChecks { checks { name executionForLatestMaterialization { status runId } } }
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def tenants_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_sample_tenants(tmp_path_factory.mktemp("ui-data"))
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(tmp_path_factory: pytest.TempPathFactory, tenants_file: Path) -> Iterator[DagsterUI]:
+    home = tmp_path_factory.mktemp("dagster-home")
+    shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    try:
+        ui = start_dagster_ui(REPO_ROOT, home, {"CLOUDMONITOR_TENANTS": str(tenants_file)})
+    except DagsterUIUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        # What the dialog's "Skip" button does; otherwise the first page load shows a newsletter prompt.
+        ui.graphql("mutation { setNuxSeen }")
+        yield ui
+    finally:
+        ui.stop()
+    leftovers = [p.name for p in ui.processes if p.group_alive()]
+    assert not leftovers, f"processes still running after stop(): {leftovers}"
+
+
+def _partition_key(tenant: str) -> str:
+    return f"{month_key(SAMPLE_MONTH)}|{tenant}"  # MultiPartitionKey string: dimensions in name order
+
+
+def test_graphql_lists_the_assets_and_the_tenant_month_partitions(dagster_ui: DagsterUI) -> None:
+    nodes = dagster_ui.graphql(_ASSETS_QUERY)["assetNodes"]
+    by_key = {tuple(n["assetKey"]["path"]): n for n in nodes}
+    costs = by_key[tuple(COSTS_KEY.path)]
+    assert costs["isPartitioned"] and costs["groupName"] == "focus"
+
+    partitions = dagster_ui.graphql(_PARTITIONS_QUERY, {"path": COSTS_KEY.path})["assetNodeOrError"]
+    assert partitions["__typename"] == "AssetNode"
+    dimensions = {d["name"]: d["partitionKeys"] for d in partitions["partitionKeysByDimension"]}
+    # Tenants come from CLOUDMONITOR_TENANTS, not the bundled samples: the env reached the code server.
+    assert dimensions["tenant"] == sorted(SAMPLE_TENANTS)
+    assert dimensions["month"][0] == "2024-01-01"
+    assert month_key(SAMPLE_MONTH) in dimensions["month"]
+    assert len(partitions["partitionKeys"]) == len(dimensions["tenant"]) * len(dimensions["month"])
+    assert {_partition_key(t) for t in SAMPLE_TENANTS} <= set(partitions["partitionKeys"])
+
+
+def test_launched_tenant_month_run_is_queued_then_succeeds_with_its_checks(
+    dagster_ui: DagsterUI, tenants_file: Path
+) -> None:
+    key = _partition_key("contoso")
+    params = {
+        "selector": {
+            "repositoryLocationName": LOCATION,
+            "repositoryName": "__repository__",
+            "jobName": ASSET_JOB,
+            "assetSelection": [{"path": COSTS_KEY.path}],
+        },
+        "mode": "default",
+        "runConfigData": {},
+        "executionMetadata": {
+            "tags": [
+                {"key": "dagster/partition", "value": key},
+                {"key": "dagster/partition/month", "value": month_key(SAMPLE_MONTH)},
+                {"key": "dagster/partition/tenant", "value": "contoso"},
+                {"key": "tenant", "value": "contoso"},
+            ]
+        },
+    }
+    launched = dagster_ui.graphql(_LAUNCH_RUN, {"params": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    # The project's dagster.yaml queues runs (tenant limits); only the daemon can start it.
+    assert launched["run"]["status"] == "QUEUED"
+    run_id = launched["run"]["runId"]
+
+    status = dagster_ui.wait_for_run(run_id, timeout_s=RUN_TIMEOUT_S)
+    run = dagster_ui.graphql(_RUN_DETAILS, {"runId": run_id})["runOrError"]
+    assert status == "SUCCESS", f"{run}\n{dagster_ui.logs()}"
+    assert {s["stepKey"]: s["status"] for s in run["stepStats"]}.get("costs") == "SUCCESS"
+    assert all(s["status"] == "SUCCESS" for s in run["stepStats"])
+    assert run["assetMaterializations"] == [{"assetKey": {"path": COSTS_KEY.path}, "partition": key}]
+
+    checks = dagster_ui.graphql(_CHECKS_QUERY, {"path": COSTS_KEY.path})["assetNodeOrError"]["assetChecksOrError"]
+    assert checks["__typename"] == "AssetChecks"
+    assert len(checks["checks"]) == 3
+    for check in checks["checks"]:
+        assert check["executionForLatestMaterialization"] == {"status": "SUCCEEDED", "runId": run_id}, check["name"]
+
+    # The run worker wrote contoso's workspace only.
+    workspaces = tenants_file.parent / "workspaces"
+    rows = pl.read_delta(str(workspaces / "contoso" / "costs"))
+    assert rows.height > 0
+    assert not (workspaces / "fabrikam" / "costs").exists()
+
+
+def test_asset_graph_page_renders_in_chromium(dagster_ui: DagsterUI, tmp_path: Path) -> None:
+    try:
+        chromium_binary()
+    except ChromiumUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    groups = {n["groupName"] for n in dagster_ui.graphql(_ASSETS_QUERY)["assetNodes"]}
+
+    out = ARTIFACTS / "dagster-asset-graph.png"
+    dom = capture_page(f"{dagster_ui.url}/asset-groups", out, profile_dir=tmp_path / "chromium")
+
+    png = out.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", png[16:24])  # IHDR follows the signature
+    assert (width, height) == (1400, 900)
+    assert len(png) > 30_000, "a blank or error page compresses to a few KB"
+    # The page the screenshot shows is the lineage graph of this code location, every asset group on it.
+    assert "Global asset lineage" in dom
+    missing = sorted(g for g in groups if f">{g}<" not in dom)
+    assert not missing, f"asset groups not rendered: {missing}"
+    assert "Join the Dagster community" not in dom
