@@ -20,8 +20,9 @@ Patterns (deliberately narrow — a false alarm on every row would train people 
 - phone: `+` country code followed by 7-14 more digits, optionally grouped by single spaces, dots or dashes and an
   area code in parentheses (`+49 30 1234567`, `+1 (425) 555-0100`, `+4915112345678`), or North-American
   `(425) 555-0100` / `425-555-0100` / `425.555.0100`. A match must not touch letters, digits, `.`, `/`, `-` or `+`
-  on either side, so GUIDs, ARM ids, ISO dates and times, version numbers, IP addresses and prices do not match.
-  Plain digit runs without separators or `+` (IDs, cost centers) are not flagged.
+  on either side (a sentence-ending period is fine), so GUIDs, ARM ids, ISO dates and times, version numbers, IP
+  addresses and prices do not match. Plain digit runs without separators or `+` (IDs, cost centers) are not
+  flagged.
 """
 
 from __future__ import annotations

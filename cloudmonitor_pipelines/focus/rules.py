@@ -198,6 +198,12 @@ def parse_datetime_strict(column: str) -> pl.Expr:
     ).dt.replace_time_zone("UTC")
 
 
+def parse_datetime_as(column: str, precision: Literal["minutes", "seconds"]) -> pl.Expr:
+    """Text -> Datetime(us, UTC) in exactly one of the two forms (one strptime; a failed parse is the slow path)."""
+    fmt = DATETIME_FORMAT_SECONDS if precision == "seconds" else DATETIME_FORMAT_MINUTES
+    return pl.col(column).str.strptime(pl.Datetime("us"), fmt, strict=False).dt.replace_time_zone("UTC")
+
+
 def parse_datetime_lenient(column: str) -> pl.Expr:
     c = pl.col(column)
     attempts = [c.str.strptime(pl.Datetime("us"), f, strict=False) for f in _LENIENT_DATETIME_FORMATS]
@@ -213,8 +219,13 @@ def parse_boolean(column: str) -> pl.Expr:
 
 
 def typed_expression(name: str, logical: str, raw_dtype: pl.DataType, clean_strings: set[str],
-                      lenient_datetimes: set[str]) -> tuple[pl.Expr, bool, str | None]:
-    """(expression, dtype ok, timezone note) turning one raw column into its typed form."""
+                      lenient_datetimes: set[str], precision: Literal["minutes", "seconds"] | None = None,
+                      ) -> tuple[pl.Expr, bool, str | None]:
+    """(expression, dtype ok, timezone note) turning one raw column into its typed form.
+
+    Date/time text: lenient parse for `lenient_datetimes`, else only the `precision` form when given, else both
+    FOCUS/Azure forms.
+    """
     c = pl.col(name)
     if logical in ("String", "JSON"):
         if raw_dtype == pl.String:
@@ -228,8 +239,9 @@ def typed_expression(name: str, logical: str, raw_dtype: pl.DataType, clean_stri
         return (c.cast(pl.Float64), True, None) if raw_dtype.is_numeric() else (c, False, None)
     if logical == "DateTime":
         if raw_dtype == pl.String:
-            parse = parse_datetime_lenient if name in lenient_datetimes else parse_datetime_strict
-            return parse(name), True, None
+            if name in lenient_datetimes:
+                return parse_datetime_lenient(name), True, None
+            return (parse_datetime_as(name, precision) if precision else parse_datetime_strict(name)), True, None
         if isinstance(raw_dtype, pl.Datetime):
             if raw_dtype.time_zone is None:
                 return c.dt.replace_time_zone("UTC").dt.cast_time_unit("us"), True, "naive timestamps read as UTC"
@@ -320,17 +332,18 @@ def format_rules(
                 candidate=cast_failed | (c.is_not_null() & suspicious),
             ))
         elif logical == "DateTime":
-            strict = parsed(name) if parsed else parse_datetime_strict(name)
+            # Clean data costs one strptime in the version's own form; only text that fails it is looked at again.
+            as_written = parsed(name) if parsed else parse_datetime_as(name, datetime_precision)
+            unparsed = c.is_not_null() & not_placeholder & as_written.is_null()
             rules.append(RowRule(
-                "datetime-format", name, (name,), real_text(name) & strict.is_null(),
-                f"{name} is not an ISO 8601 UTC date/time 'YYYY-MM-DDTHH:mm[:ss]Z'",
-                candidate=c.is_not_null() & not_placeholder & strict.is_null(),
+                "datetime-format", name, (name,), real_text(name) & parse_datetime_strict(name).is_null(),
+                f"{name} is not an ISO 8601 UTC date/time 'YYYY-MM-DDTHH:mm[:ss]Z'", candidate=unparsed,
             ))
-            other_length = _LEN_MINUTES if datetime_precision == "seconds" else _LEN_SECONDS
+            other = "minutes" if datetime_precision == "seconds" else "seconds"
             written = "with seconds" if datetime_precision == "seconds" else "without seconds"
             rules.append(RowRule(
-                "datetime-precision", name, (name,), strict.is_not_null() & (c.str.len_bytes() == other_length),
-                f"{name} is valid ISO 8601 but this version writes date/times {written}",
+                "datetime-precision", name, (name,), parse_datetime_as(name, other).is_not_null(),
+                f"{name} is valid ISO 8601 but this version writes date/times {written}", candidate=unparsed,
             ))
         elif logical == "Boolean":
             rules.append(RowRule(

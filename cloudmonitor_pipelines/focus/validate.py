@@ -279,7 +279,7 @@ def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str 
     # Parse once (strict), then let the format rules compare raw text with its parsed value side by side.
     typed_exprs, dtype_ok = {}, {}
     for name in present:
-        expr, ok, note = rules.typed_expression(name, logical[name], raw_schema[name], set(), set())
+        expr, ok, note = rules.typed_expression(name, logical[name], raw_schema[name], set(), set(), precision)
         typed_exprs[name], dtype_ok[name] = expr.alias(name), ok
         if note:
             failures.append(_failure("datetime-timezone", name, df.height, f"{name}: {note}", source_file))
@@ -291,14 +291,15 @@ def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str 
     del side_by_side
 
     clean = _columns_with(failures, "null-handling")
-    lenient = _columns_with(failures, "datetime-format")
+    lenient = _columns_with(failures, "datetime-format") | _columns_with(failures, "datetime-precision")
     redo = [rules.typed_expression(n, logical[n], raw_schema[n], clean, lenient)[0].alias(n)
             for n in present if n in clean or n in lenient]
     if redo:  # placeholders -> null and lenient date parsing, only for the columns that need it
         typed = typed.with_columns(df.select(redo).get_columns())
 
     # Values already reported as unparseable are null in the typed frame; don't report them again as nulls.
-    unparseable = _columns_with(failures, "numeric-format") | lenient | _columns_with(failures, "boolean-format")
+    unparseable = (_columns_with(failures, "numeric-format") | _columns_with(failures, "datetime-format")
+                   | _columns_with(failures, "boolean-format"))
     overrides = {n: {"nullable": True} for n in unparseable if n in schema.columns}
     if partial:
         overrides.update({n: {**overrides.get(n, {}), "required": False} for n in schema.columns})

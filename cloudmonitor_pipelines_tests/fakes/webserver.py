@@ -98,6 +98,11 @@ class ManagedProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def request_stop(self) -> None:
+        """Ask the process to shut down gracefully (SIGTERM to its group), without waiting."""
+        if self.process.poll() is None:
+            self._signal_group(signal.SIGTERM)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self._signal_group(signal.SIGTERM)
@@ -176,6 +181,9 @@ class DagsterUI:
         return "\n".join(f"----- {p.name} -----\n{p.log()[-4000:]}" for p in self.processes)
 
     def stop(self) -> None:
+        # Signal all first so their graceful shutdowns overlap, then wait for (or force) each one.
+        for process in reversed(self.processes):
+            process.request_stop()
         for process in reversed(self.processes):
             process.stop()
 

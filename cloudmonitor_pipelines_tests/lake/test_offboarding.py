@@ -291,3 +291,50 @@ def test_unwritable_records_dir_fails_before_deleting(setup, tmp_path):
     with pytest.raises(OffboardingError, match="cannot create the deletion records folder"):
         offboard_tenant(tenant, ws, records_dir=blocker, instance_cleanup=Cleanup())
     assert list(ws.list(""))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The same on Azure storage (Azurite): blob listing/deletion, Delta over abfss, records on a platform container
+
+
+@pytest.mark.azurite
+@pytest.mark.xdist_group("azurite")
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_offboarding_on_azure_storage(azurite):
+    from cloudmonitor_pipelines.storage.azure_blob import AzureWorkspace
+    from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
+
+    source_client = azurite.seed_client("offb-exports")
+    for name, data in (("contoso/focus/20260101-20260131/202602011200/run-1/manifest.json", b"{}"),
+                       ("contoso/focus/20260101-20260131/202602011200/run-1/part_0_0001.parquet", b"PAR1")):
+        source_client.upload_blob(name, data, overwrite=True)
+    azurite.seed_client("offb-lake")
+    azurite.seed_client("offb-platform")
+
+    def snapshot(container):
+        client = azurite.service_client().get_container_client(container)
+        return {b.name: (b.etag, b.size, b.last_modified) for b in client.list_blobs()}
+
+    def open_ws(uri, key="contoso"):
+        return AzureWorkspace(uri, credential=FakeCredential(), tenant_key=key, settings=azurite.settings())
+
+    ws = open_ws(azurite.abfss("offb-lake", "tenants/contoso"))
+    neighbour = open_ws(azurite.abfss("offb-lake", "tenants/contoso-2"), key="contoso-2")
+    write_month(ws, "costs", COSTS_SCHEMA, "2026-01", 3)
+    append_rows(ws, "read_log", pl.DataFrame({"read_at": [datetime(2026, 2, 1, tzinfo=UTC)]}))
+    neighbour.write_bytes("costs/keep.bin", b"another tenant")
+    tenant = Tenant(key="contoso", entra_tenant_id=ENTRA_ID, region="westeurope",
+                    source=azurite.abfss("offb-exports", "contoso"), workspace=ws.uri, timezone="UTC")
+    source_before = snapshot("offb-exports")
+    platform_store = open_ws(azurite.abfss("offb-platform", "records"), key="platform")
+
+    record = offboard_tenant(tenant, ws, records_dir=platform_store, instance_cleanup=Cleanup(removed=3))
+
+    assert record.status == "completed" and record.verification.workspace_empty
+    assert {t.name: t.rows for t in record.tables} == {"costs": 3, "read_log": 1}
+    assert record.performed_by.startswith("entra:")
+    assert list(ws.list("")) == []
+    assert [o.path for o in neighbour.list("")] == ["costs/keep.bin"]  # the sibling prefix is untouched
+    assert snapshot("offb-exports") == source_before
+    [stored] = list(platform_store.list("deletions"))
+    assert stored.path.startswith("deletions/contoso-") and record.record_uri.endswith(stored.path)

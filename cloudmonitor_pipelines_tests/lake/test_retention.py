@@ -183,3 +183,29 @@ def test_audit_table_without_its_time_column_is_refused(tmp_path):
     with pytest.raises(RetentionError, match="read_at"):
         apply_retention(ws, "contoso", 1, today=TODAY)
 
+
+
+@pytest.mark.azurite
+@pytest.mark.xdist_group("azurite")
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_retention_on_azure_storage(azurite):
+    from cloudmonitor_pipelines.storage.azure_blob import AzureWorkspace
+    from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
+
+    azurite.seed_client("retention-lake")
+    ws = AzureWorkspace(azurite.abfss("retention-lake", "tenants/contoso"), credential=FakeCredential(),
+                        tenant_key="contoso", settings=azurite.settings())
+    try:
+        for i, month in enumerate(MONTHS):
+            write_month(ws, "costs", month, rows=i + 1)
+        append_rows(ws, "read_log", pl.DataFrame({"read_at": [utc(2025, 1, 1), utc(2026, 1, 1)]}))
+        result = apply_retention(ws, "contoso", 12, today=TODAY, vacuum_retention_hours=0,
+                                 enforce_retention_duration=False)
+        assert result.table("costs").months_dropped == ("2025-04", "2025-05", "2025-06")
+        assert result.table("costs").files_vacuumed == 3
+        assert month_rows(ws, "costs") == {"2025-07": 4, "2025-08": 5}
+        kept_folders = {p.split("/")[1] for p in data_files(ws, "costs")}
+        assert kept_folders == {"x_BillingMonth=2025-07", "x_BillingMonth=2025-08"}
+        assert read_table(ws, "read_log").collect().height == 1
+    finally:
+        ws.delete_prefix("")
