@@ -4,6 +4,7 @@ sample exports, run the demo, open the UI."""
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import re
 import shutil
@@ -218,6 +219,57 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_offboard(args: argparse.Namespace) -> int:
+    """Delete a tenant's workspace tables and Dagster history; write a deletion record outside the workspace."""
+    import dagster as dg
+
+    from cloudmonitor_pipelines.defs.lifecycle import wipe_tenant_history
+    from cloudmonitor_pipelines.definitions import build_definitions
+    from cloudmonitor_pipelines.defs.resources import CloudMonitor
+    from cloudmonitor_pipelines.lake.offboarding import OffboardingError, offboard_tenant
+    from cloudmonitor_pipelines.platform import platform_root
+    from cloudmonitor_pipelines.tenants import load_tenants
+
+    registry = load_tenants(args.tenants)
+    tenant = registry.get(args.tenant)
+    if not args.dry_run and not args.yes:
+        print(f"This deletes every table in {tenant.workspace} and {tenant.key}'s Dagster history. "
+              "Re-run with --yes to proceed, or --dry-run to see what would be deleted.")
+        return 2
+    ensure_dagster_home()
+    defs = build_definitions(registry, tenants_file=str(registry.path))
+    resource = CloudMonitor(tenants_file=str(registry.path))
+    instance = dg.DagsterInstance.get()
+    try:
+        record = offboard_tenant(
+            tenant, resource.workspace(tenant), records_dir=platform_root(),
+            instance_cleanup=lambda key: wipe_tenant_history(instance, defs, key),
+            dry_run=args.dry_run, performed_by=f"cli:{getpass.getuser()}", reason=args.reason,
+        )
+    except OffboardingError as exc:
+        print(f"offboarding {tenant.key} FAILED: {exc}")
+        return 1
+    print(record.to_json())
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    from cloudmonitor_pipelines.defs.resources import CloudMonitor
+    from cloudmonitor_pipelines.lake.retention import apply_retention
+    from cloudmonitor_pipelines.tenants import load_tenants
+
+    registry = load_tenants(args.tenants)
+    resource = CloudMonitor(tenants_file=str(registry.path))
+    for tenant in [registry.get(k) for k in args.tenant] if args.tenant else list(registry):
+        if not tenant.retention_months:
+            print(f"{tenant.key}: no retention_months configured")
+            continue
+        result = apply_retention(resource.workspace(tenant), tenant.key, tenant.retention_months,
+                                 today=datetime.now(UTC).date())
+        print(f"{tenant.key}: {result.to_metadata()}")
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     home = cloudmonitor_home()
     os.environ.setdefault("CLOUDMONITOR_HOME", str(home))
@@ -252,6 +304,19 @@ def build_parser() -> argparse.ArgumentParser:
                    choices=["1.0-preview(v1)", "1.0", "1.0r2", "1.2-preview", "1.2"])
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_sample_exports)
+
+    p = sub.add_parser("offboard", help="delete a tenant's workspace tables and Dagster history (never the source)")
+    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS or the bundled sample tenants)")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
+    p.add_argument("--yes", action="store_true", help="confirm the deletion")
+    p.add_argument("--reason", help="recorded in the deletion record (e.g. contract cancelled)")
+    p.set_defaults(func=cmd_offboard)
+
+    p = sub.add_parser("retention", help="drop months past each tenant's retention_months and vacuum old files")
+    p.add_argument("--tenants")
+    p.add_argument("--tenant", action="append")
+    p.set_defaults(func=cmd_retention)
 
     p = sub.add_parser("ui", help="start the Dagster UI (dg dev) on this project's instance")
     p.add_argument("--host", default="127.0.0.1")

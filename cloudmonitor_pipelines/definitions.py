@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import dagster as dg
 
 from cloudmonitor_pipelines.defs.automation import (
@@ -19,13 +17,11 @@ from cloudmonitor_pipelines.defs.enrichment import (
     build_enrichment_assets,
 )
 from cloudmonitor_pipelines.defs.partitions import tenant_month_partitions, tenant_partitions
+from cloudmonitor_pipelines.defs.lifecycle import build_lifecycle_jobs, build_retention_schedule
 from cloudmonitor_pipelines.defs.reports import PORTFOLIO_KEY, build_portfolio_asset, build_report_assets
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.tenants import TenantRegistry, load_tenants
 
-# Per-partition check evaluations are a 1.13 preview feature; we pin the patch version and test the behaviour.
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 
 def build_definitions(registry: TenantRegistry, tenants_file: str | None = None) -> dg.Definitions:
@@ -51,9 +47,13 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     if portfolio:
         jobs.append(dg.define_asset_job("portfolio_job", selection=dg.AssetSelection.assets(PORTFOLIO_KEY),
                                         description="Roll one partner's tenants up into its portfolio."))
+    built: dict[str, dg.Definitions] = {}
+    offboard_job, retention_job = build_lifecycle_jobs(lambda: built["defs"])
+    jobs += [offboard_job, retention_job]
     schedules = [build_tenant_schedule(t, costs_job) for t in registry if t.schedule]
     schedules.append(build_inventory_schedule(registry, inventory_job))
-    return dg.Definitions(
+    schedules.append(build_retention_schedule(registry, retention_job))
+    built["defs"] = dg.Definitions(
         assets=[costs, *enrichment, *reports, *portfolio],
         asset_checks=build_costs_checks(partitions),
         jobs=jobs,
@@ -61,6 +61,7 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
         sensors=[build_export_sensor(registry, costs_job)],
         resources={"cloudmonitor": CloudMonitor(tenants_file=tenants_file or str(registry.path))},
     )
+    return built["defs"]
 
 
 defs = build_definitions(load_tenants())

@@ -24,6 +24,7 @@ from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, disco
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.harmonize import harmonize
+from cloudmonitor_pipelines.focus.pii import mask_personal_data
 from cloudmonitor_pipelines.focus.validate import FocusValidationError, ValidationReport, validate_export_frame
 from cloudmonitor_pipelines.focus.versions import normalize_data_version
 from cloudmonitor_pipelines.lake.audit import ReadRecord, append_ingestion_log, append_read_log
@@ -209,6 +210,8 @@ def ingest_month(
                         lineage.INGESTION_TIME: ingestion_time,
                     },
                 )
+                if tenant.mask_personal_data:
+                    canonical = mask_personal_data(canonical.lazy()).collect()
                 writer.write(canonical)
                 if on_file:
                     on_file(read.path, read.frame.height)

@@ -49,6 +49,7 @@ _TENANT_FIELDS: tuple[str, ...] = (
     "workspace_account",
     "subscriptions",
     "arm_recordings",
+    "mask_personal_data",
 )
 _REQUIRED_FIELDS: tuple[str, ...] = ("key", "entra_tenant_id", "region", "source", "workspace", "timezone")
 # Identity and location fields are per tenant by nature; everything else may be shared through `defaults:`.
@@ -60,6 +61,7 @@ _DEFAULTABLE_FIELDS: tuple[str, ...] = (
     "retention_months",
     "freshness_hours",
     "auth",
+    "mask_personal_data",
 )
 _NULLABLE_FIELDS: frozenset[str] = frozenset(
     {"display_name", "schedule", "partner", "retention_months", "workspace_account", "arm_recordings"}
@@ -172,6 +174,8 @@ class Tenant:
     subscriptions: tuple[str, ...] = ()
     # Folder of recorded Resource Graph / Advisor responses served instead of live ARM (sample tenants, demos).
     arm_recordings: str | None = None
+    # Mask values that look like personal data (emails, phone numbers) in the tables (focus/pii.py).
+    mask_personal_data: bool = False
 
     @property
     def source_is_azure(self) -> bool:
@@ -685,6 +689,12 @@ def _parse_auth(value: Any, where: _Where, name: str, _base: Path) -> AuthSettin
     return AuthSettings(mode=mode, client_id=client_id)
 
 
+def _parse_bool(value: Any, where: _Where, name: str, _base: Path) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise where.fail(name, f"must be true or false, got {_kind(value)}")
+
+
 def _parse_storage_account(value: Any, where: _Where, name: str, _base: Path) -> str | None:
     if value is None:
         return None
@@ -755,6 +765,7 @@ _FIELD_PARSERS = {
     "workspace_account": _parse_storage_account,
     "subscriptions": _parse_subscriptions,
     "arm_recordings": _parse_local_folder,
+    "mask_personal_data": _parse_bool,
 }
 assert set(_FIELD_PARSERS) == set(_TENANT_FIELDS)
 

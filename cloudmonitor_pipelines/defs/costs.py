@@ -5,12 +5,14 @@ No `from __future__ import annotations` here: Dagster inspects the context annot
 
 
 import json
+from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
 
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
+from cloudmonitor_pipelines.focus.pii import scan_personal_data
 from cloudmonitor_pipelines.focus.validate import FocusValidationError, validate_canonical
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
 from cloudmonitor_pipelines.lake.delta import read_table
@@ -172,4 +174,34 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
                       "warnings": len(report.warnings), **report.to_metadata()},
         )
 
-    return [costs_reconcile_with_source, costs_has_only_winning_runs, costs_conform_to_focus]
+    @dg.asset_check(asset=COSTS_KEY, blocking=False, partitions_def=partitions_def,
+                    description="Warns when values look like personal data (emails, phone numbers) in tags, resource "
+                    "names or account columns. Reports counts and tag keys, never the values.")
+    def costs_personal_data(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
+        tenant_key, month = split_partition(context)
+        frame = _month_frame(cloudmonitor, tenant_key, month)
+        if frame is None:
+            return dg.AssetCheckResult(passed=True, metadata={"note": "no costs table yet"})
+        findings = scan_personal_data(frame)
+        return dg.AssetCheckResult(passed=not findings.found, severity=dg.AssetCheckSeverity.WARN,
+                                   metadata=findings.to_metadata())
+
+    @dg.asset_check(asset=COSTS_KEY, blocking=False, partitions_def=partitions_def,
+                    description="Warns when the tenant's newest export run is older than its freshness_hours.")
+    def costs_exports_are_fresh(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
+        tenant_key, _month = split_partition(context)
+        tenant = cloudmonitor.tenant(tenant_key)
+        # Listing only (no content read): the newest manifest's last-modified time is when the last run landed.
+        newest = max((o.last_modified for o in cloudmonitor.source(tenant).list(suffix="manifest.json")
+                      if o.last_modified), default=None)
+        age_hours = None if newest is None else (datetime.now(UTC) - newest).total_seconds() / 3600
+        return dg.AssetCheckResult(
+            passed=age_hours is not None and age_hours <= tenant.freshness_hours,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"newest_export_run": newest.isoformat() if newest else "none",
+                      "age_hours": round(age_hours, 1) if age_hours is not None else -1,
+                      "freshness_hours": tenant.freshness_hours},
+        )
+
+    return [costs_reconcile_with_source, costs_has_only_winning_runs, costs_conform_to_focus, costs_personal_data,
+            costs_exports_are_fresh]

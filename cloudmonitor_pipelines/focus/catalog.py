@@ -50,7 +50,10 @@ def focus_columns(focus_version: str) -> dict[str, FocusColumn]:
             feature_level=spec["feature_level"],
             data_type=spec["data_type"],
             allows_nulls=spec["allows_nulls"],
-            allowed_values=tuple(spec["allowed_values"]) if spec["allowed_values"] else None,
+            # The catalogue stores allowed values as {value, description}; callers need the values.
+            allowed_values=tuple(v["value"] if isinstance(v, dict) else v for v in spec["allowed_values"])
+            if spec["allowed_values"]
+            else None,
             deprecated=spec["deprecated"],
         )
         for name, spec in columns.items()
@@ -79,3 +82,8 @@ def service_subcategory_parent() -> dict[str, str]:
 
 def x_column_descriptions() -> dict[str, str]:
     return dict(_raw()["x_column_descriptions"])
+
+
+def skupricedetails_keys(focus_version: str) -> tuple[str, ...]:
+    """FOCUS-defined SkuPriceDetails keys (1.2+); any other key must start with `x_`."""
+    return tuple(_raw()["skupricedetails_keys"].get(focus_version, ()))

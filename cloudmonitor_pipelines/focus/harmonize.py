@@ -38,7 +38,7 @@ _SUBCATEGORY_STATUS = {"Used Commitment": "Used", "Unused Commitment": "Unused"}
 _CORE_COUNT_KEYS = ("VCPUs", "VCores", "vCores")
 _INSTANCE_TYPE_KEYS = ("ServiceType", "ServerSku")
 _OPERATING_SYSTEM = {"Canonical": "Linux", "Windows Server BYOL": "Windows Server"}
-_FOCUS_SKU_KEYS = frozenset(catalog._raw()["skupricedetails_keys"]["1.2"])  # catalog.py has no accessor yet
+_FOCUS_SKU_KEYS = frozenset(catalog.skupricedetails_keys("1.2"))
 
 
 def _legacy_logical_types() -> dict[str, str]:

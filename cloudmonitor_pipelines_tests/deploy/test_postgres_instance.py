@@ -29,7 +29,8 @@ from cloudmonitor_pipelines.tenants import load_tenants
 from cloudmonitor_pipelines_tests.deploy import SAMPLE_MONTH, write_sample_tenants
 from cloudmonitor_pipelines_tests.fakes.postgres import PostgresServer, PostgresUnavailable, start_postgres
 
-pytestmark = [pytest.mark.postgres, pytest.mark.timeout(120)]
+# One server for the module, on one xdist worker (`-n 2 --dist loadgroup`).
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres"), pytest.mark.timeout(120)]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_CONFIG = REPO_ROOT / "deploy" / "dagster.postgres.yaml"
