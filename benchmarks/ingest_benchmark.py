@@ -331,7 +331,8 @@ def print_table(cases: list[dict], definitions: dict | None) -> None:
                           "not counted)",
             "ingest": f"costs step {costs_step}s; costs {ingest['costs_bytes'] / 2**20:.0f} MiB "
                       f"({ingest['costs_bytes'] / floor['bytes']:.2f}x floor); checks "
-                      f"{'pass' if ingest['checks'] and all(ingest['checks'].values()) else ingest['checks']}",
+                      f"{sum(ingest['checks'].values())}/{len(ingest['checks'])} passed"
+                      + "".join(f", {name} failed" for name, ok in ingest["checks"].items() if not ok),
             "rerun": f"status {c['rerun']['status']}, wrote nothing: {c['rerun']['wrote_nothing']}, "
                      f"dagster costs step {c['rerun']['dagster_costs_step_seconds']}s",
         }

@@ -63,6 +63,7 @@ class PartitionOutcome:
     totals: dict[str, tuple[float, float]]
     checks_failed: list[str]
     error: str | None
+    warnings: list[str]
 
 
 def run_partitions(tenants_file: str | None, tenant_keys: Sequence[str] | None, months: Sequence[str] | None,
@@ -118,11 +119,15 @@ def _failure(result) -> str:
 
 
 def _outcome(tenant: str, month: str, result) -> PartitionOutcome:
+    import dagster as dg
+
     metadata = {}
     for event in result.get_asset_materialization_events():
         if event.asset_key and event.asset_key.path == ["costs"]:
             metadata = {k: v.value for k, v in event.materialization.metadata.items()}
-    failed_checks = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    evaluations = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    failed_checks = [e.check_name for e in evaluations if e.severity == dg.AssetCheckSeverity.ERROR]
+    warnings = [e.check_name for e in evaluations if e.severity != dg.AssetCheckSeverity.ERROR]
     totals = {}
     for key, value in metadata.items():
         if key.startswith("billed_cost_"):
@@ -133,6 +138,7 @@ def _outcome(tenant: str, month: str, result) -> PartitionOutcome:
         tenant=tenant, month=month, success=result.success and not failed_checks,
         status=str(metadata.get("status", "failed")), rows=metadata.get("dagster/partition_row_count"),
         run_ids=str(metadata.get("winning_run_ids", "")), totals=totals, checks_failed=failed_checks, error=error,
+        warnings=warnings,
     )
 
 
@@ -146,7 +152,8 @@ def _describe(o: PartitionOutcome) -> str:
         return head + "no non-empty export run for this month"
     money = "; ".join(f"{c} billed {b:,.2f} effective {e:,.2f}" for c, (b, e) in sorted(o.totals.items()))
     checks = f"  CHECKS FAILED: {', '.join(o.checks_failed)}" if o.checks_failed else ""
-    return head + f"{o.rows:,} rows from run {o.run_ids} | {money}{checks}"
+    warned = f"  (warnings: {', '.join(o.warnings)})" if o.warnings else ""
+    return head + f"{o.rows:,} rows from run {o.run_ids} | {money}{checks}{warned}"
 
 
 def previous_months(today: date, count: int) -> list[str]:

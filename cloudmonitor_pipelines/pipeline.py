@@ -23,10 +23,10 @@ from cloudmonitor_pipelines.exports.reader import iter_blob_reads
 from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, discover, latest_submitted, select_month
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
-from cloudmonitor_pipelines.focus.harmonize import harmonize
+from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize
 from cloudmonitor_pipelines.focus.pii import mask_personal_data
 from cloudmonitor_pipelines.focus.validate import FocusValidationError, ValidationReport, validate_export_frame
-from cloudmonitor_pipelines.focus.versions import normalize_data_version
+from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError, normalize_data_version
 from cloudmonitor_pipelines.lake.audit import ReadRecord, append_ingestion_log, append_read_log
 from cloudmonitor_pipelines.lake.delta import PartitionWriter, append_rows, read_table, table_version
 from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
@@ -177,7 +177,13 @@ def ingest_month(
     ingestion_time = datetime.now(UTC)
     try:
         for manifest in selection.winners:
-            data_version = normalize_data_version(manifest.data_version)
+            try:
+                data_version = normalize_data_version(manifest.data_version)
+            except UnknownDataVersionError as exc:
+                raise MonthBlockedError(
+                    f"tenant {tenant.key} month {billing_month}: unusable export manifest(s): {manifest.path}: "
+                    f"exportConfig.dataVersion: {exc}"
+                ) from exc
             for read in iter_blob_reads(source, manifest):
                 file_totals = source_totals(read.frame)
                 reads.append(
@@ -195,27 +201,32 @@ def ingest_month(
                 file_report = validate_export_frame(read.frame, data_version, source_file=read.path)
                 report = report.merge(file_report)
                 if report.has_errors:
+                    del read
                     continue  # keep validating the remaining files so the report lists every failure
-                canonical = harmonize(
-                    read.frame,
-                    data_version,
-                    lineage={
-                        lineage.BILLING_MONTH: billing_month,
-                        lineage.TENANT_KEY: tenant.key,
-                        lineage.SOURCE_RUN_ID: manifest.run_id,
-                        lineage.SOURCE_FILE: read.path,
-                        lineage.SOURCE_DATA_VERSION: data_version,
-                        lineage.SOURCE_SCOPE: manifest.scope,
-                        lineage.SOURCE_EXPORT_NAME: manifest.export_name,
-                        lineage.INGESTION_TIME: ingestion_time,
-                    },
-                )
+                try:  # validation should have caught it; name the file when it did not
+                    canonical = harmonize(
+                        read.frame,
+                        data_version,
+                        lineage={
+                            lineage.BILLING_MONTH: billing_month,
+                            lineage.TENANT_KEY: tenant.key,
+                            lineage.SOURCE_RUN_ID: manifest.run_id,
+                            lineage.SOURCE_FILE: read.path,
+                            lineage.SOURCE_DATA_VERSION: data_version,
+                            lineage.SOURCE_SCOPE: manifest.scope,
+                            lineage.SOURCE_EXPORT_NAME: manifest.export_name,
+                            lineage.INGESTION_TIME: ingestion_time,
+                        },
+                    )
+                except HarmonizationError as exc:
+                    raise HarmonizationError(f"{read.path}: {exc}") from exc
                 if tenant.mask_personal_data:
                     canonical = mask_personal_data(canonical.lazy()).collect()
                 writer.write(canonical)
                 if on_file:
                     on_file(read.path, read.frame.height)
-                del canonical
+                # The loop variable would keep this file's frame alive while the next file is read.
+                del canonical, read
         if report.has_errors:
             raise FocusValidationError(report)
         version = writer.commit(

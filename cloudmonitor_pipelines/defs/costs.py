@@ -13,7 +13,8 @@ import polars as pl
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.pii import scan_personal_data
-from cloudmonitor_pipelines.focus.validate import FocusValidationError, validate_canonical
+from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
+from cloudmonitor_pipelines.focus.validate import validate_canonical
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
 from cloudmonitor_pipelines.lake.delta import read_table
 from cloudmonitor_pipelines.pipeline import COSTS, IngestResult, ingest_month
@@ -75,21 +76,18 @@ def build_costs_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
             "schema. The month is replaced in a single Delta commit."
         ),
     )
+    @fail_fast_on_permanent_errors  # a bad export fails at once; the UI shows every failing rule as metadata
     def costs(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
-        try:
-            result = ingest_month(
-                tenant,
-                month,
-                source=cloudmonitor.source(tenant),
-                workspace=cloudmonitor.workspace_for_write(tenant),
-                dagster_run_id=context.run.run_id,
-                on_file=lambda path, rows: context.log.info(f"{tenant_key} {month}: {path} ({rows} rows) validated"),
-            )
-        except FocusValidationError as exc:
-            # Not retryable: the export itself is bad. Metadata shows every failing rule in the UI.
-            raise dg.Failure(description=str(exc), metadata=exc.report.to_metadata(), allow_retries=False) from exc
+        result = ingest_month(
+            tenant,
+            month,
+            source=cloudmonitor.source(tenant),
+            workspace=cloudmonitor.workspace_for_write(tenant),
+            dagster_run_id=context.run.run_id,
+            on_file=lambda path, rows: context.log.info(f"{tenant_key} {month}: {path} ({rows} rows) validated"),
+        )
         if result.status == "unchanged":
             context.log.info(f"{tenant_key} {month}: winning run already loaded; no new Delta version written")
         return dg.MaterializeResult(metadata=result_metadata(result))

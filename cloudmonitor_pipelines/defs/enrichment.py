@@ -13,6 +13,7 @@ import polars as pl
 from cloudmonitor_pipelines.azure.advisor import fetch_cost_recommendations
 from cloudmonitor_pipelines.azure.resource_graph import fetch_resources
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY, TRANSIENT_RETRY
+from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.partitions import split_partition
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.enrich.inventory import merge_snapshot, recommendations_table, resources_table
@@ -50,6 +51,7 @@ def build_enrichment_assets(
         description="Every resource of the tenant from Azure Resource Graph (metadata only: id, type, region, tags, "
         "SKU), with first/last seen across daily snapshots. `id` is lower-cased for joins.",
     )
+    @fail_fast_on_permanent_errors
     def resources(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         tenant = cloudmonitor.tenant(context.partition_key)
         workspace = cloudmonitor.workspace_for_write(tenant)
@@ -81,6 +83,7 @@ def build_enrichment_assets(
         description="Azure Advisor Cost recommendations of the tenant (current snapshot), savings as numbers, "
         "suppressed ones marked, scoped to a resource or a subscription.",
     )
+    @fail_fast_on_permanent_errors
     def recommendations(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         tenant = cloudmonitor.tenant(context.partition_key)
         workspace = cloudmonitor.workspace_for_write(tenant)
@@ -118,6 +121,7 @@ def build_enrichment_assets(
         description="Cost rows of the month joined (case-insensitively on ResourceId) to their resource's current "
         "type, region, tags and SKU, and to open Advisor savings at resource and subscription level.",
     )
+    @fail_fast_on_permanent_errors
     def costs_enriched(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)

@@ -14,23 +14,22 @@ from cloudmonitor_pipelines.lake.retention import apply_retention
 from cloudmonitor_pipelines.platform import platform_root
 
 
-def wipe_tenant_history(instance: dg.DagsterInstance, defs: dg.Definitions, tenant_key: str) -> int:
-    """Remove the tenant's partitions' materialization history from the instance; returns how many were wiped."""
-    wiped = 0
-    graph = defs.resolve_asset_graph()
-    for key in graph.get_all_asset_keys():
-        node = graph.get(key)
-        partitions = node.partitions_def
-        if partitions is None:
-            continue
-        keys = [
-            k for k in partitions.get_partition_keys(dynamic_partitions_store=instance)
-            if k == tenant_key or k.split("|")[-1] == tenant_key
-        ]
-        if keys:
-            instance.wipe_asset_partitions(key, keys)
-            wiped += len(keys)
-    return wiped
+def wipe_tenant_history(instance: dg.DagsterInstance, defs: dg.Definitions | None, tenant_key: str) -> int:
+    """Delete every Dagster run of the tenant, and with it their events: materializations, check evaluations, logs.
+
+    Open-source event-log storages (SQLite, PostgreSQL) do not implement per-partition wipes, but every run this
+    project creates belongs to exactly one tenant (one tenant partition per run, plus the `tenant` tag), so deleting
+    the tenant's runs removes exactly its history. Returns how many runs were deleted.
+    """
+    filters = [
+        dg.RunsFilter(tags={"tenant": tenant_key}),
+        dg.RunsFilter(tags={"dagster/partition/tenant": tenant_key}),
+        dg.RunsFilter(tags={"dagster/partition": tenant_key}),  # tenant-partitioned assets (inventory)
+    ]
+    run_ids = {record.dagster_run.run_id for f in filters for record in instance.get_run_records(filters=f)}
+    for run_id in run_ids:
+        instance.delete_run(run_id)
+    return len(run_ids)
 
 
 class OffboardConfig(dg.Config):

@@ -13,6 +13,7 @@ import polars as pl
 from deltalake import DeltaTable, write_deltalake
 
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY
+from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.enrichment import BY_TENANT, RECOMMENDATIONS_KEY, RESOURCES_KEY
 from cloudmonitor_pipelines.defs.partitions import split_partition
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
@@ -75,6 +76,7 @@ def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefiniti
         deps=deps,
         description=(table.build.__doc__ or table.name).strip().split("\n")[0],
     )
+    @fail_fast_on_permanent_errors
     def report(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
@@ -122,6 +124,7 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
         description="Per-tenant aggregates (monthly totals, open savings, data freshness) of one partner's tenants. "
         "No row-level data of any tenant; written outside every tenant's workspace.",
     )
+    @fail_fast_on_permanent_errors
     def partner_portfolio(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         partner = context.partition_key
         members = cloudmonitor.registry.partners().get(partner, ())

@@ -171,6 +171,10 @@ def parse_manifest(content: bytes, path: str) -> Manifest:
     names = [b.name for b in blobs]
     if len(set(names)) != len(names):
         raise ManifestError(f"{path}: blobs lists the same blobName twice")
+    blob_count = _opt_int(doc.get("blobCount"), path=path, field="blobCount")
+    if blob_count is not None and blob_count != len(blobs):
+        # Either list may be the truncated one; reading only the listed blobs could silently drop part of a month.
+        raise ManifestError(f"{path}: blobCount is {blob_count} but blobs lists {len(blobs)} blob(s)")
 
     return Manifest(
         path=path,
@@ -186,7 +190,7 @@ def parse_manifest(content: bytes, path: str) -> Manifest:
         billing_month=start.strftime("%Y-%m"),
         time_folder=_time_folder(path),
         blobs=tuple(blobs),
-        blob_count=_opt_int(doc.get("blobCount"), path=path, field="blobCount"),
+        blob_count=blob_count,
         data_row_count=_opt_int(doc.get("dataRowCount"), path=path, field="dataRowCount"),
         execution_type=run_info.get("executionType"),
         time_frame=export_config.get("timeFrame"),

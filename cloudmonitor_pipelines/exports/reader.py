@@ -72,6 +72,48 @@ def file_kind(path: str) -> str:
     raise ExportReadError(f"{path}: unsupported export file type (expected .parquet, .csv or .csv.gz)")
 
 
+# Polars/object_store messages with a plain explanation an operator can act on (matched case-insensitively).
+_READ_HINTS: tuple[tuple[str, str], ...] = (
+    ("unexpected end of file", "the gzip stream ends early: the file is truncated (incomplete upload or copy)"),
+    ("invalid gzip", "the file is not a valid gzip stream although its name ends in .gz"),
+    ("invalid utf-8", "the file is not valid UTF-8 (Cost Management writes UTF-8; the file was re-encoded, e.g. "
+                      "saved as Windows-1252/Latin-1)"),
+    ("more fields than defined", "a row has more fields than the header (a ragged row, or an unquoted ',' inside a "
+                                 "value)"),
+    ("parquet", "the file is not a complete parquet file (corrupt or truncated footer, or not parquet at all)"),
+)
+_OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _explain(kind: str, error: object) -> str:
+    text = str(error)
+    lowered = text.lower()
+    for needle, hint in _READ_HINTS:
+        if needle in lowered and (needle != "parquet" or kind == "parquet"):
+            return f"{text} - {hint}"
+    return text
+
+
+def _delimiter_problem(header: list[str]) -> str | None:
+    """A one-column header holding ';', tab or '|' means the file is not comma-separated."""
+    if len(header) != 1:
+        return None
+    for delimiter, name in _OTHER_DELIMITERS.items():
+        if delimiter in header[0]:
+            return (f"the header is a single column containing {name} characters: the file is {name}-delimited, but "
+                    "FocusCost exports are comma-delimited (the file was re-saved by another tool)")
+    return None
+
+
+def _csv_header(uri: str, options: dict[str, str] | None) -> list[str] | None:
+    """The header alone, to diagnose a CSV that failed to parse; None when even that cannot be read."""
+    try:
+        return pl.read_csv(uri, storage_options=options, infer_schema=False, n_rows=0, encoding="utf8-lossy",
+                           raise_if_empty=False).columns
+    except Exception:  # noqa: BLE001 - only a diagnosis; the original error is raised either way
+        return None
+
+
 def read_frame(source: Source, path: str, kind: str) -> pl.DataFrame:
     """Read one export file in place. CSV columns are all read as strings; typing is the harmonizer's job."""
     uri = source.object_uri(path)
@@ -79,8 +121,9 @@ def read_frame(source: Source, path: str, kind: str) -> pl.DataFrame:
     try:
         if kind == "parquet":
             return pl.read_parquet(uri, storage_options=options)
-        # Headers are kept verbatim so a duplicated or BOM-prefixed column is reported, not silently renamed.
-        return pl.read_csv(
+        # Headers are kept verbatim (polars only drops a leading UTF-8 BOM) so a duplicated column is reported,
+        # not silently renamed.
+        frame = pl.read_csv(
             uri,
             storage_options=options,
             infer_schema=False,
@@ -100,16 +143,27 @@ def read_frame(source: Source, path: str, kind: str) -> pl.DataFrame:
             translated = translate_storage_error(exc, getattr(source, "tenant_key", ""), account, f"read {path}")
             if not type(translated) is StorageError:
                 raise translated from None
-            raise ExportReadError(f"{path}: cannot read {kind} file: {translated}") from None
+            raise ExportReadError(f"{path}: cannot read {kind} file: {_explain(kind, translated)}") from None
         if isinstance(exc, PermissionError):
             raise StorageError(f"{path}: access denied while reading ({exc})") from None
-        raise ExportReadError(f"{path}: cannot read {kind} file: {exc}") from exc
+        header = _csv_header(uri, options) if kind != "parquet" else None
+        problem = _delimiter_problem(header) if header is not None else None
+        if problem:
+            raise ExportReadError(f"{path}: {problem}") from exc
+        raise ExportReadError(f"{path}: cannot read {kind} file: {_explain(kind, exc)}") from exc
+    problem = _delimiter_problem(frame.columns)
+    if problem:
+        raise ExportReadError(f"{path}: {problem}")
+    return frame
 
 
 def iter_blob_reads(source: Source, manifest: Manifest) -> Iterator[BlobRead]:
     """Yield the manifest's blobs one by one, after checking existence, size and (when given) row count."""
     for blob in manifest.blobs:
-        path = resolve_blob_name(blob.name, manifest.folder, source.container_prefix)
+        try:
+            path = resolve_blob_name(blob.name, manifest.folder, source.container_prefix)
+        except PathEscapesRootError as exc:
+            raise PathEscapesRootError(f"{manifest.path}: {exc}") from exc
         kind = file_kind(path)
         info = source.stat(path)
         if blob.byte_count is not None and info.size != blob.byte_count:
@@ -133,3 +187,5 @@ def iter_blob_reads(source: Source, manifest: Manifest) -> Iterator[BlobRead]:
             frame=frame,
             read_at=datetime.now(UTC),
         )
+        # Drop our reference before reading the next blob: otherwise two files' frames are alive during that read.
+        del frame

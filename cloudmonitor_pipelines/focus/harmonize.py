@@ -147,17 +147,18 @@ def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object]
     # Legacy columns are coalesced whenever they appear, even in a version that no longer exports them.
     present = [c for c in df.columns if c in schema.columns or c in canonical.PROMOTED_X_COLUMNS]
     raw = df.select(present)
+    raw_schema = raw.schema  # DataFrame.schema builds a new Schema on every access; read it once
 
-    strings = [c for c in present if raw.schema[c] == pl.String and logical[c] in ("String", "JSON")]
+    strings = [c for c in present if raw_schema[c] == pl.String and logical[c] in ("String", "JSON")]
     clean = _placeholder_columns(raw, strings)
     typed_exprs = []
     for name in present:
-        expr, ok, _ = rules.typed_expression(name, logical[name], raw.schema[name], clean, set())
+        expr, ok, _ = rules.typed_expression(name, logical[name], raw_schema[name], clean, set())
         if not ok:
-            raise HarmonizationError(f"column {name}: type {raw.schema[name]} cannot hold FOCUS {logical[name]}")
+            raise HarmonizationError(f"column {name}: type {raw_schema[name]} cannot hold FOCUS {logical[name]}")
         typed_exprs.append(expr.alias(name))
     typed = raw.select(typed_exprs)
-    _check_lossless(raw, typed, [c for c in present if raw.schema[c] == pl.String
+    _check_lossless(raw, typed, [c for c in present if raw_schema[c] == pl.String
                                  and logical[c] in ("Decimal", "DateTime", "Boolean")])
 
     has = typed.columns.__contains__

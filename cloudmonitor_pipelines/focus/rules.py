@@ -149,6 +149,13 @@ PREVIEW_CHARGE_SUBCATEGORIES: tuple[str, ...] = (
 
 PLACEHOLDER_LITERALS: tuple[str, ...] = ("", "NULL", "null", "Null")
 _NUMERIC_PATTERN = r"^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$"
+# The JSON grammar of an object whose values are all scalars (RFC 8259 strings, numbers, literals). Text that matches
+# is a valid flat object, so only text that does not match needs the exact json.loads check.
+_JSON_STRING = r'"(?:[^"\\\x00-\x1f]+|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"'
+_JSON_SCALAR = rf'(?:{_JSON_STRING}|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?|true|false|null)'
+_JSON_PAIR = rf'{_JSON_STRING}[ \t\n\r]*:[ \t\n\r]*{_JSON_SCALAR}'
+FLAT_JSON_OBJECT_PATTERN = (rf'^[ \t\n\r]*\{{[ \t\n\r]*(?:{_JSON_PAIR}(?:[ \t\n\r]*,[ \t\n\r]*{_JSON_PAIR})*)?'
+                            r'[ \t\n\r]*\}[ \t\n\r]*$')
 DATETIME_FORMAT_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 DATETIME_FORMAT_MINUTES = "%Y-%m-%dT%H:%MZ"
 _LEN_SECONDS = len("2024-01-01T00:00:00Z")
@@ -314,9 +321,16 @@ def format_rules(
     skip = set(all_null)  # columns without a single value cannot break a format rule (null counts are free)
     rules: list[RowRule] = []
     for name, logical in expected.items():
-        if name not in raw_schema or raw_schema[name] != pl.String or name in skip:
+        if name not in raw_schema or name in skip:
             continue
         c = pl.col(name)
+        if logical == "Decimal" and raw_schema[name].is_float():
+            # A native float can hold NaN/inf, which no FOCUS number allows (CSV text gets the same rule below).
+            rules.append(RowRule("numeric-format", name, (name,), c.is_nan() | c.is_infinite(),
+                                 f"{name} holds NaN or infinity, which is not a decimal number"))
+            continue
+        if raw_schema[name] != pl.String:
+            continue
         rules.append(RowRule(
             "null-handling", name, (name,), placeholder_exact(name),
             f"{name} uses an empty/whitespace or 'NULL' string as a placeholder for null",
@@ -358,9 +372,9 @@ def format_rules(
             else:
                 rule, refine = "key-value-format", _flat_json_object_bad
                 message = f"{name} is not a JSON object with flat values"
-                # A flat object has exactly one '{' and no '['; anything else gets the exact json.loads check.
-                quick_bad = (~c.str.starts_with("{") | ~c.str.ends_with("}")
-                             | (c.str.count_matches("{", literal=True) != 1) | c.str.contains("[", literal=True))
+                # The grammar check is exact for valid text, so it is a true superset of the bad values (a cheaper
+                # brace/bracket check let '{"a": }' through to harmonize); json.loads confirms each candidate.
+                quick_bad = ~c.str.contains(FLAT_JSON_OBJECT_PATTERN)
             rules.append(RowRule(
                 rule, name, (name,), pl.lit(True), message,
                 candidate=c.is_not_null() & not_placeholder & quick_bad, refine=refine,

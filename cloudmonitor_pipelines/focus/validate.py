@@ -306,7 +306,8 @@ def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str 
     effective = schema.update_columns(overrides) if overrides else schema
     failures += _pandera_failures(effective, typed, df, source_file)
 
-    usable = {n: typed.schema[n] for n in present if dtype_ok[n]}
+    typed_schema = typed.schema  # DataFrame.schema builds a new Schema on every access; read it once
+    usable = {n: typed_schema[n] for n in present if dtype_ok[n]}
     failures += _evaluate(typed, rules.conditional_rules(usable, rules_focus_version, preview=preview), source_file, df)
     return ValidationReport(df.height, failures, data_version)
 
