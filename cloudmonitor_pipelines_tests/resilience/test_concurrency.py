@@ -113,7 +113,7 @@ def test_both_runs_succeed_and_their_ingests_overlap_in_separate_processes(two_t
     (a_start, a_end, a_pid), (b_start, b_end, b_pid) = windows.values()
     assert a_start < b_end and b_start < a_end, f"costs steps did not overlap: {windows}"
     # Each ingest ran in a step process of its own: not the test, not a run worker, not each other.
-    assert len({a_pid, b_pid, os.getpid(), *two_tenants["worker_pids"].values()}) == 4
+    assert len({a_pid, b_pid, os.getpid(), *two_tenants["worker_pids"].values()}) == 5
     # Both ingests were between their data files and their commit at the same moment (the barrier).
     arrivals = two_tenants["arrivals"]
     assert {a["pid"] for a in arrivals} == {a_pid, b_pid}
