@@ -134,12 +134,15 @@ def replacement_world(tmp_path: Path) -> World:
     assert len(new_run.blob_paths) == NEW_RUN_PARTS
     new_frame = pl.concat([read_export_file(p) for p in new_run.blob_paths], how="vertical_relaxed")
     old_rows, old_billed, old_run_id = expected_month(old_summary, MONTH)
+    new = Expected(new_frame.height, billed_by_currency(new_frame), new_run.run_id)
+    # Old and new month must differ in every measure the tests compare, or a stale month could pass for the new one.
+    assert new.rows == new_run.rows != old_rows and new.billed != old_billed and new.run_id != old_run_id
     return World(
         root=tmp_path,
         tenant=tenant,
         table_uri=table_uri,
         version_before=DeltaTable(table_uri).version(),
         old=Expected(old_rows, old_billed, old_run_id),
-        new=Expected(new_frame.height, billed_by_currency(new_frame), new_run.run_id),
+        new=new,
         new_run=new_run,
     )
