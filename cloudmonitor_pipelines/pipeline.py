@@ -27,7 +27,7 @@ from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize
 from cloudmonitor_pipelines.focus.pii import mask_personal_data
 from cloudmonitor_pipelines.focus.validate import FocusValidationError, ValidationReport, validate_export_frame
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError, normalize_data_version
-from cloudmonitor_pipelines.lake.audit import ReadRecord, append_ingestion_log, append_read_log
+from cloudmonitor_pipelines.lake.audit import ReadRecord, append_ingestion_log, append_read_log, latest_ingestion
 from cloudmonitor_pipelines.lake.delta import PartitionWriter, append_rows, read_table, table_version
 from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
 from cloudmonitor_pipelines.tenants import Tenant
@@ -150,7 +150,8 @@ def ingest_month(
         )
 
     if selection.problems:
-        message = "; ".join(f"{p.path}: {p.message}" for p in selection.problems)
+        message = "; ".join(p.message if p.message.startswith(p.path) else f"{p.path}: {p.message}"
+                            for p in selection.problems)
         finish("failed", error=message)
         raise MonthBlockedError(f"tenant {tenant.key} month {billing_month}: unusable export manifest(s): {message}")
 
@@ -161,7 +162,14 @@ def ingest_month(
         finish("no_data", result)
         return result
 
-    if loaded_run_ids(workspace, billing_month) == set(selection.run_ids):
+    recorded = latest_ingestion(workspace, billing_month)
+    # Unchanged only when the table AND the ingestion log both hold the winners: a crash between the Delta commit and
+    # the log append leaves the table right but the log behind, and the checks compare the two.
+    if (
+        loaded_run_ids(workspace, billing_month) == set(selection.run_ids)
+        and recorded is not None
+        and recorded["winning_run_ids"] == ",".join(selection.run_ids)
+    ):
         result = IngestResult(**base, status="unchanged", rows=0, source_rows=0,
                               table_version=table_version(workspace, COSTS), totals={},
                               notes=[*selection.notes, f"winning run(s) {', '.join(selection.run_ids)} already loaded; nothing written"])

@@ -37,5 +37,12 @@ def partition_key(tenant: str, billing_month_: str) -> dg.MultiPartitionKey:
 
 
 def split_partition(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[str, str]:
-    keys = context.partition_key.keys_by_dimension  # type: ignore[union-attr]
-    return keys["tenant"], billing_month(keys["month"])
+    key = context.partition_key
+    if isinstance(key, dg.MultiPartitionKey):
+        keys = key.keys_by_dimension
+        return keys["tenant"], billing_month(keys["month"])
+    # A run launched with only the `dagster/partition` tag carries the plain string: dimensions sorted by name.
+    month, _, tenant = str(key).partition("|")
+    if not tenant:
+        raise ValueError(f"partition key {key!r} is not '<month>|<tenant>'")
+    return tenant, billing_month(month)

@@ -16,6 +16,7 @@ import polars as pl
 from cloudmonitor_pipelines.exports.manifest import BlobRef, Manifest
 from cloudmonitor_pipelines.storage.base import (
     ObjectInfo,
+    ObjectNotFoundError,
     PathEscapesRootError,
     Source,
     StorageError,
@@ -90,7 +91,9 @@ def _explain(kind: str, error: object) -> str:
     lowered = text.lower()
     for needle, hint in _READ_HINTS:
         if needle in lowered and (needle != "parquet" or kind == "parquet"):
-            return f"{text} - {hint}"
+            # Polars' own advice on later lines ("Consider setting truncate_ragged_lines=True") is for its
+            # callers, not for an operator fixing the export.
+            return f"{text.strip().splitlines()[0]} - {hint}"
     return text
 
 
@@ -165,7 +168,10 @@ def iter_blob_reads(source: Source, manifest: Manifest) -> Iterator[BlobRead]:
         except PathEscapesRootError as exc:
             raise PathEscapesRootError(f"{manifest.path}: {exc}") from exc
         kind = file_kind(path)
-        info = source.stat(path)
+        try:
+            info = source.stat(path)
+        except ObjectNotFoundError as exc:
+            raise ObjectNotFoundError(f"{exc} (listed in manifest {manifest.path})") from exc
         if blob.byte_count is not None and info.size != blob.byte_count:
             raise ExportReadError(
                 f"{path}: size is {info.size} bytes but the manifest {manifest.path} says byteCount {blob.byte_count}; "

@@ -19,7 +19,7 @@ from datetime import date, datetime
 
 import polars as pl
 from deltalake import CommitProperties, DeltaTable, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from deltalake.transaction import AddAction
 
 from cloudmonitor_pipelines.storage.base import Workspace
@@ -34,6 +34,10 @@ _UNSIGNED = (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 def delta_schema(schema: Mapping[str, pl.DataType]) -> dict[str, pl.DataType]:
     """Delta has no unsigned integers: readers would see Int32 where files hold UInt32. Store them as Int64."""
     return {name: pl.Int64() if isinstance(dtype, _UNSIGNED) else dtype for name, dtype in schema.items()}
+
+
+class ConcurrentWriteError(RuntimeError):
+    """Another writer committed to the same table concurrently; transient, safe to retry."""
 
 
 def arrow_schema(schema: Mapping[str, pl.DataType]):
@@ -142,14 +146,22 @@ class PartitionWriter:
         options = self.workspace.storage_options()
         uri = self.workspace.table_uri(self.table)
         table = ensure_table(uri, self.schema, [self.partition_column], options)
-        table.create_write_transaction(
-            self.actions,
-            mode="overwrite",
-            schema=arrow_schema(self.schema),
-            partition_by=[self.partition_column],
-            partition_filters=[(self.partition_column, "=", self.partition_value)],
-            commit_properties=CommitProperties(custom_metadata=dict(metadata or {})),
-        )
+        try:
+            table.create_write_transaction(
+                self.actions,
+                mode="overwrite",
+                schema=arrow_schema(self.schema),
+                partition_by=[self.partition_column],
+                partition_filters=[(self.partition_column, "=", self.partition_value)],
+                # No silent rebase onto a concurrent commit: two first loads of a new month remove no files, so
+                # delta-rs would otherwise let both commit and the month would hold both copies.
+                commit_properties=CommitProperties(custom_metadata=dict(metadata or {}), max_commit_retries=0),
+            )
+        except CommitFailedError as exc:
+            raise ConcurrentWriteError(
+                f"{self.table} {self.partition_column}={self.partition_value}: another writer committed to the table "
+                f"while this one was writing ({exc}); nothing was committed — retry (the run is idempotent)"
+            ) from exc
         return DeltaTable(uri, storage_options=options).version()
 
 

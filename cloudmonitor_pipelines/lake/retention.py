@@ -249,6 +249,8 @@ def _execute(
         retention_hours=vacuum_hours,
         dry_run=False,
         enforce_retention_duration=enforce,
+        # Full mode also finds files no commit ever referenced: what a run killed before its commit leaves behind.
+        full=True,
         commit_properties=CommitProperties(custom_metadata=metadata),
     )
     return TableRetention(

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from cloudmonitor_pipelines.focus.rules import RULES
 from cloudmonitor_pipelines.focus.validate import FocusValidationError
 from cloudmonitor_pipelines.pipeline import COSTS, IngestResult, ingest_month
 from cloudmonitor_pipelines.lake.delta import table_version
@@ -31,8 +32,11 @@ from cloudmonitor_pipelines_tests.corpus.run_copies import RunCopy, copy_run, ta
 
 GOOD_MONTH, BAD_MONTH = "2026-09", "2026-10"
 ROWS = 20
-BAD_RUN, BAD_TIME, BAD_SUBMITTED = "ffffffff-0000-4000-8000-000000000001", "202611060800", "2026-11-06T08:00:00.0000000Z"
-NEXT_RUN, NEXT_TIME, NEXT_SUBMITTED = "eeeeeeee-0000-4000-8000-000000000003", "202611070800", "2026-11-07T08:00:00.0000000Z"
+# The corrupted run is newer than the generated winner (submitted 2026-11-0x); the fixed run is newer still.
+BAD_RUN, BAD_TIME = "ffffffff-0000-4000-8000-000000000001", "202611060800"
+BAD_SUBMITTED = "2026-11-06T08:00:00.0000000Z"
+NEXT_RUN, NEXT_TIME = "eeeeeeee-0000-4000-8000-000000000003", "202611070800"
+NEXT_SUBMITTED = "2026-11-07T08:00:00.0000000Z"
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,16 @@ def test_the_corpus_is_large_enough_and_ids_are_unique():
     ids = [case.id for case in CASES]
     assert len(ids) == len(set(ids)) >= 30
     assert {case.base for case in CASES} == {CSV, PARQUET}
+
+
+def test_every_case_is_explained_in_the_runbook():
+    runbook = (Path(__file__).parents[2] / "docs" / "runbooks" / "failed-checks.md").read_text()
+    missing = [case.id for case in CASES if case.id not in runbook]
+    assert missing == [], f"cases not described in docs/runbooks/failed-checks.md: {missing}"
+    rule_ids = {e.rule for e in (c.expect for c in CASES) if isinstance(e, Fails) and e.rule}
+    rule_ids |= {e.warning for e in (c.expect for c in CASES) if isinstance(e, Tolerated) and e.warning}
+    assert rule_ids <= set(RULES), rule_ids - set(RULES)
+    assert all(f"`{rule}`" in runbook for rule in rule_ids if RULES[rule].severity == "error")
 
 
 def _named_path(case: Case, run: RunCopy) -> str:

@@ -5,8 +5,8 @@ Nothing is installed here. The server binaries come from the Debian `postgresql`
 if they are missing, `PostgresUnavailable` says how to install them and the test fails rather than skips.
 
 The server is configured like Azure Database for PostgreSQL as far as a client can tell: TCP only on 127.0.0.1,
-SCRAM password authentication, and TLS on (a throwaway self-signed certificate), so the project's documented
-`sslmode: require` instance config is exercised unchanged. PostgreSQL refuses to run as root, so when the tests
+SCRAM password authentication, and TLS required (a throwaway self-signed certificate; unencrypted clients are
+refused), so the project's documented `sslmode: require` instance config is exercised unchanged. PostgreSQL refuses to run as root, so when the tests
 run as root (CI containers) initdb and the server run as the `postgres` system user the Debian package creates.
 Durability is switched off (fsync etc.): this database lives for one test module.
 """
@@ -163,6 +163,12 @@ def start_postgres(*, db_name: str = "dagster", username: str = "dagster",
     if initdb.returncode != 0:
         shutil.rmtree(base_dir, ignore_errors=True)
         raise PostgresUnavailable(f"initdb failed ({initdb.returncode}):\n{initdb.stdout}\n{initdb.stderr}")
+    # Like Azure's require_secure_transport: TCP clients without TLS are refused, so anything that connects at all
+    # connected encrypted. (Rewriting keeps the file's owner and mode; the server only reads it.)
+    (data_dir / "pg_hba.conf").write_text(
+        "local    all  all                scram-sha-256\n"
+        "hostssl  all  all  127.0.0.1/32  scram-sha-256\n"
+    )
     port = _free_port()
     log_file = (base_dir / "server.log").open("wb")
     process = subprocess.Popen(
