@@ -10,7 +10,7 @@ AZURITE_DIR := .tools/azurite
 AZURITE_BIN := $(AZURITE_DIR)/node_modules/.bin/azurite-blob
 export CLOUDMONITOR_AZURITE_BIN := $(abspath $(AZURITE_BIN))
 
-.PHONY: setup demo test test-fast ui check-defs bench clean
+.PHONY: setup demo test system-deps ui check-defs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,9 +30,13 @@ demo: $(STAMP)
 check-defs: $(STAMP)
 	$(BIN)/dg check defs
 
-test: $(STAMP) $(AZURITE_BIN)
+# PostgreSQL server binaries and Chromium (Debian packages) for the instance and UI tests; needs root or sudo.
+system-deps:
+	bash scripts/ci-system-deps.sh
+
+test: $(STAMP) $(AZURITE_BIN) system-deps
 	$(BIN)/dg check defs
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ui: $(STAMP)
 	$(BIN)/cloudmonitor-pipelines ui

@@ -281,6 +281,11 @@ def cmd_ui(args: argparse.Namespace) -> int:
     home = cloudmonitor_home()
     os.environ.setdefault("CLOUDMONITOR_HOME", str(home))
     ensure_dagster_home()
+    # Create/migrate the instance's storage once, before dg dev starts the webserver and daemon side by side: on an
+    # empty home they would race on schema creation.
+    import dagster as dg
+
+    dg.DagsterInstance.get().dispose()
     dg_bin = Path(sys.executable).with_name("dg")
     command = [str(dg_bin), "dev", "-w", "workspace.yaml", "--host", args.host, "--port", str(args.port)]
     return subprocess.call(command)
