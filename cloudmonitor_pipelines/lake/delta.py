@@ -114,7 +114,8 @@ class PartitionWriter:
             raise ValueError(f"{self.table}: frame columns differ from the table schema")
         if frame.height == 0:
             return
-        frame = frame.cast({c: t for c, t in self.schema.items() if frame.schema[c] != t})
+        current = frame.schema  # building a Schema is not free; read it once per file
+        frame = frame.cast({c: t for c, t in self.schema.items() if current[c] != t})
         # Partition values live in the folder name; Delta readers add the column back from partitionValues.
         data = frame.drop(self.partition_column)
         buffer = io.BytesIO()
