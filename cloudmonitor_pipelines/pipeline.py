@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from cloudmonitor_pipelines.exports.manifest import Manifest
-from cloudmonitor_pipelines.exports.reader import iter_blob_reads
+from cloudmonitor_pipelines.exports.reader import check_row_count, iter_blob_files, read_batches
 from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, discover, latest_submitted, select_month
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
@@ -192,49 +192,51 @@ def ingest_month(
                     f"tenant {tenant.key} month {billing_month}: unusable export manifest(s): {manifest.path}: "
                     f"exportConfig.dataVersion: {exc}"
                 ) from exc
-            for read in iter_blob_reads(source, manifest):
-                file_totals = source_totals(read.frame)
+            for file in iter_blob_files(source, manifest):
+                file_lineage = {
+                    lineage.BILLING_MONTH: billing_month,
+                    lineage.TENANT_KEY: tenant.key,
+                    lineage.SOURCE_RUN_ID: manifest.run_id,
+                    lineage.SOURCE_FILE: file.path,
+                    lineage.SOURCE_DATA_VERSION: data_version,
+                    lineage.SOURCE_SCOPE: manifest.scope,
+                    lineage.SOURCE_EXPORT_NAME: manifest.export_name,
+                    lineage.INGESTION_TIME: ingestion_time,
+                }
+                read_at = datetime.now(UTC)
+                file_rows = 0
+                file_totals: dict[str, dict[str, float]] = {}
+                # One batch at a time: memory follows the batch size, not the file or the month.
+                for batch in read_batches(source, file.path, file.kind):
+                    file_rows += batch.height
+                    add_totals(file_totals, source_totals(batch))
+                    report = report.merge(validate_export_frame(batch, data_version, source_file=file.path))
+                    if report.has_errors:
+                        continue  # keep validating the rest so the report lists every failure
+                    try:  # validation should have caught it; name the file when it did not
+                        canonical = harmonize(batch, data_version, lineage=file_lineage)
+                    except HarmonizationError as exc:
+                        raise HarmonizationError(f"{file.path}: {exc}") from exc
+                    del batch
+                    if tenant.mask_personal_data:
+                        canonical = mask_personal_data(canonical.lazy()).collect()
+                    writer.write(canonical)
+                    del canonical
+                check_row_count(file, file_rows)
                 reads.append(
                     ReadRecord(
-                        billing_month=billing_month, object_kind="data", path=read.path, uri=read.uri,
-                        bytes=read.info.size, rows=read.frame.height, etag=read.info.etag,
-                        last_modified=read.info.last_modified, manifest_path=manifest.path,
-                        export_run_id=manifest.run_id, read_at=read.read_at, totals_by_currency=file_totals,
+                        billing_month=billing_month, object_kind="data", path=file.path, uri=file.uri,
+                        bytes=file.info.size, rows=file_rows, etag=file.info.etag,
+                        last_modified=file.info.last_modified, manifest_path=manifest.path,
+                        export_run_id=manifest.run_id, read_at=read_at, totals_by_currency=file_totals,
                     )
                 )
-                source_rows += read.frame.height
-                bytes_read += read.info.size
-                files.append(read.path)
+                source_rows += file_rows
+                bytes_read += file.info.size
+                files.append(file.path)
                 add_totals(totals, file_totals)
-                file_report = validate_export_frame(read.frame, data_version, source_file=read.path)
-                report = report.merge(file_report)
-                if report.has_errors:
-                    del read
-                    continue  # keep validating the remaining files so the report lists every failure
-                try:  # validation should have caught it; name the file when it did not
-                    canonical = harmonize(
-                        read.frame,
-                        data_version,
-                        lineage={
-                            lineage.BILLING_MONTH: billing_month,
-                            lineage.TENANT_KEY: tenant.key,
-                            lineage.SOURCE_RUN_ID: manifest.run_id,
-                            lineage.SOURCE_FILE: read.path,
-                            lineage.SOURCE_DATA_VERSION: data_version,
-                            lineage.SOURCE_SCOPE: manifest.scope,
-                            lineage.SOURCE_EXPORT_NAME: manifest.export_name,
-                            lineage.INGESTION_TIME: ingestion_time,
-                        },
-                    )
-                except HarmonizationError as exc:
-                    raise HarmonizationError(f"{read.path}: {exc}") from exc
-                if tenant.mask_personal_data:
-                    canonical = mask_personal_data(canonical.lazy()).collect()
-                writer.write(canonical)
                 if on_file:
-                    on_file(read.path, read.frame.height)
-                # The loop variable would keep this file's frame alive while the next file is read.
-                del canonical, read
+                    on_file(file.path, file_rows)
         if report.has_errors:
             raise FocusValidationError(report)
         version = writer.commit(

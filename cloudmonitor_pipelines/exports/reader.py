@@ -117,51 +117,101 @@ def _csv_header(uri: str, options: dict[str, str] | None) -> list[str] | None:
         return None
 
 
-def read_frame(source: Source, path: str, kind: str) -> pl.DataFrame:
-    """Read one export file in place. CSV columns are all read as strings; typing is the harmonizer's job."""
+# Rows per batch: a 250k-row batch of a 104-column FocusCost export is ~450 MB in memory, so a file of any size is
+# read, validated, harmonized and written in bounded memory. Parquet slices of this size line up with the row
+# groups Cost Management and our writers use, so each slice decodes about one row group.
+BATCH_ROWS = 250_000
+
+
+def _read_error(source: Source, path: str, kind: str, exc: Exception, uri: str,
+                options: dict[str, str] | None) -> Exception:
+    """The error to raise for a failed read: names the file, explains the cause, never carries a token."""
+    if isinstance(exc, StorageError):
+        return exc
+    account = getattr(source, "account", None)
+    if account is not None:
+        # Azure: name tenant, account and the missing role on auth failures, never a token; keep foreign text
+        # out of the chain.
+        from cloudmonitor_pipelines.storage.azure_blob import translate_storage_error
+
+        translated = translate_storage_error(exc, getattr(source, "tenant_key", ""), account, f"read {path}")
+        if not type(translated) is StorageError:
+            return translated
+        return ExportReadError(f"{path}: cannot read {kind} file: {_explain(kind, translated)}")
+    if isinstance(exc, PermissionError):
+        return StorageError(f"{path}: access denied while reading ({exc})")
+    header = _csv_header(uri, options) if kind != "parquet" else None
+    problem = _delimiter_problem(header) if header is not None else None
+    if problem:
+        return ExportReadError(f"{path}: {problem}")
+    return ExportReadError(f"{path}: cannot read {kind} file: {_explain(kind, exc)}")
+
+
+def _scan(uri: str, kind: str, options: dict[str, str] | None) -> pl.LazyFrame:
+    if kind == "parquet":
+        return pl.scan_parquet(uri, storage_options=options)
+    # Headers are kept verbatim (polars only drops a leading UTF-8 BOM) so a duplicated column is reported, not
+    # silently renamed. Every column is text; typing is the harmonizer's job.
+    return pl.scan_csv(
+        uri,
+        storage_options=options,
+        infer_schema=False,
+        encoding="utf8",
+        raise_if_empty=False,
+        truncate_ragged_lines=False,
+    )
+
+
+def read_batches(source: Source, path: str, kind: str, batch_rows: int | None = None) -> Iterator[pl.DataFrame]:
+    """Read one export file in place as consecutive batches of at most `batch_rows` rows (default BATCH_ROWS; at
+    least one batch, possibly empty, so the header is always seen). Errors name the file, whichever batch fails."""
+    batch_rows = batch_rows or BATCH_ROWS
     uri = source.object_uri(path)
     options = source.storage_options()
+    scan = _scan(uri, kind, options)
+    yielded = False
     try:
         if kind == "parquet":
-            return pl.read_parquet(uri, storage_options=options)
-        # Headers are kept verbatim (polars only drops a leading UTF-8 BOM) so a duplicated column is reported,
-        # not silently renamed.
-        frame = pl.read_csv(
-            uri,
-            storage_options=options,
-            infer_schema=False,
-            encoding="utf8",
-            raise_if_empty=False,
-            truncate_ragged_lines=False,
-        )
-    except StorageError:
+            total = scan.select(pl.len()).collect().item()
+            batches = (scan.slice(offset, batch_rows).collect() for offset in range(0, total, batch_rows))
+        else:
+            batches = iter(scan.collect_batches(chunk_size=batch_rows))
+        for batch in batches:
+            if not yielded:
+                problem = _delimiter_problem(batch.columns)
+                if problem:
+                    raise ExportReadError(f"{path}: {problem}")
+            yielded = True
+            yield batch
+            del batch  # drop our reference before the next batch is decoded
+        if not yielded:
+            yield scan.head(0).collect()
+    except (ExportReadError, StorageError):
         raise
     except Exception as exc:  # polars/object_store raise many types
-        account = getattr(source, "account", None)
-        if account is not None:
-            # Azure: name tenant, account and the missing role on auth failures, never a token; keep foreign text
-            # out of the chain.
-            from cloudmonitor_pipelines.storage.azure_blob import translate_storage_error
-
-            translated = translate_storage_error(exc, getattr(source, "tenant_key", ""), account, f"read {path}")
-            if not type(translated) is StorageError:
-                raise translated from None
-            raise ExportReadError(f"{path}: cannot read {kind} file: {_explain(kind, translated)}") from None
-        if isinstance(exc, PermissionError):
-            raise StorageError(f"{path}: access denied while reading ({exc})") from None
-        header = _csv_header(uri, options) if kind != "parquet" else None
-        problem = _delimiter_problem(header) if header is not None else None
-        if problem:
-            raise ExportReadError(f"{path}: {problem}") from exc
-        raise ExportReadError(f"{path}: cannot read {kind} file: {_explain(kind, exc)}") from exc
-    problem = _delimiter_problem(frame.columns)
-    if problem:
-        raise ExportReadError(f"{path}: {problem}")
-    return frame
+        error = _read_error(source, path, kind, exc, uri, options)
+        raise error from (None if getattr(source, "account", None) is not None else exc)
 
 
-def iter_blob_reads(source: Source, manifest: Manifest) -> Iterator[BlobRead]:
-    """Yield the manifest's blobs one by one, after checking existence, size and (when given) row count."""
+def read_frame(source: Source, path: str, kind: str) -> pl.DataFrame:
+    """Read one whole export file in place (small files, tests); the pipeline reads in batches."""
+    return pl.concat(list(read_batches(source, path, kind)), how="vertical")
+
+
+@dataclass(frozen=True)
+class BlobFile:
+    """One listed export file, checked (inside the root, present, size as in the manifest) but not yet read."""
+
+    manifest: Manifest
+    blob: BlobRef
+    path: str  # relative to the source root
+    uri: str
+    kind: str
+    info: ObjectInfo
+
+
+def iter_blob_files(source: Source, manifest: Manifest) -> Iterator[BlobFile]:
+    """The manifest's blobs in order, each checked for containment, existence, size and emptiness."""
     for blob in manifest.blobs:
         try:
             path = resolve_blob_name(blob.name, manifest.folder, source.container_prefix)
@@ -179,19 +229,23 @@ def iter_blob_reads(source: Source, manifest: Manifest) -> Iterator[BlobRead]:
             )
         if info.size == 0:
             raise ExportReadError(f"{path}: zero-byte file listed in manifest {manifest.path}")
-        frame = read_frame(source, path, kind)
-        if blob.row_count is not None and frame.height != blob.row_count:
-            raise ExportReadError(
-                f"{path}: holds {frame.height} rows but the manifest {manifest.path} says dataRowCount {blob.row_count}"
-            )
-        yield BlobRead(
-            manifest=manifest,
-            blob=blob,
-            path=path,
-            uri=source.object_uri(path),
-            info=info,
-            frame=frame,
-            read_at=datetime.now(UTC),
+        yield BlobFile(manifest=manifest, blob=blob, path=path, uri=source.object_uri(path), kind=kind, info=info)
+
+
+def check_row_count(file: BlobFile, rows: int) -> None:
+    if file.blob.row_count is not None and rows != file.blob.row_count:
+        raise ExportReadError(
+            f"{file.path}: holds {rows} rows but the manifest {file.manifest.path} says dataRowCount "
+            f"{file.blob.row_count}"
         )
-        # Drop our reference before reading the next blob: otherwise two files' frames are alive during that read.
-        del frame
+
+
+def iter_blob_reads(source: Source, manifest: Manifest) -> Iterator[BlobRead]:
+    """Yield the manifest's blobs one by one as whole frames (small exports and tests; the pipeline uses
+    `iter_blob_files` + `read_batches` to keep memory bounded)."""
+    for file in iter_blob_files(source, manifest):
+        frame = read_frame(source, file.path, file.kind)
+        check_row_count(file, frame.height)
+        yield BlobRead(manifest=manifest, blob=file.blob, path=file.path, uri=file.uri, info=file.info, frame=frame,
+                       read_at=datetime.now(UTC))
+        del frame  # otherwise two files' frames are alive while the next one is read

@@ -16,7 +16,8 @@ from cloudmonitor_pipelines.focus.validate import (
 )
 from cloudmonitor_pipelines_tests.focus.export_fixtures import export_frame
 
-SAMPLES = Path("/work/shared/samples")
+# shared/ sits beside the project root (in CI too): <root>/../shared/samples
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 USAGE, PURCHASE, TAX = 0, 1, 2
 
 
