@@ -9,7 +9,7 @@ resident memory (`getrusage(RUSAGE_SELF).ru_maxrss`) is its own:
                fit in memory; the floor is the sum over files.
 - validation:  `validate_export_frame` over every winning file (reading is timed separately and not included).
 - ingest:      the Dagster `costs_job` in-process for the partition, restricted to `costs` (read, validate,
-               harmonize, write, one Delta commit), its three blocking checks, and `costs_enriched`.
+               harmonize, write, one Delta commit), its three blocking checks, and `cost_enrichment`.
 - rerun:       the same partition again with the winning run already loaded: `ingest_month` directly, then the
                `costs` step through Dagster; both must leave the costs table version and data files untouched.
 - definitions: `build_definitions(load_tenants(path))` with a generated 1,000-tenant tenants file.
@@ -175,12 +175,12 @@ def _costs_state(workspace: Path) -> dict:
 
 def phase_ingest(case: dict) -> dict:
     workspace = Path(case["workspace"])
-    figures, _ = _job_run(Path(case["tenants"]), ["costs", "costs_enriched"])
+    figures, _ = _job_run(Path(case["tenants"]), ["costs", "cost_enrichment"])
     month_folder = f"x_BillingMonth={MONTH}"
     figures.update(
         rows=case["rows"],
         costs_bytes=_dir_bytes(workspace / "costs" / month_folder),
-        costs_enriched_bytes=_dir_bytes(workspace / "costs_enriched" / month_folder),
+        cost_enrichment_bytes=_dir_bytes(workspace / "cost_enrichment" / month_folder),
         costs_files=len(list((workspace / "costs" / month_folder).glob("*.parquet"))),
         peak_rss_mib=_peak_rss_mib(),
     )

@@ -218,7 +218,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     print("Delta tables:")
     for tenant in registry:
-        print(f"  {tenant.key}: {tenant.workspace}/  costs, costs_enriched, resources, recommendations, reports")
+        print(f"  {tenant.key}: {tenant.workspace}/  costs, cost_enrichment, resources, recommendations, reports (enriched rows: lake.views.enriched_costs)")
         print(f"      e.g. polars.read_delta('{tenant.workspace}/costs')")
     print(f"Dagster runs are recorded in {os.environ['DAGSTER_HOME']}.")
     print("Open the UI with:  make ui   (then http://127.0.0.1:3000)")

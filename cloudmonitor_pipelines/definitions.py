@@ -11,7 +11,7 @@ from cloudmonitor_pipelines.defs.automation import (
 )
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY, build_costs_asset, build_costs_checks
 from cloudmonitor_pipelines.defs.enrichment import (
-    COSTS_ENRICHED_KEY,
+    COST_ENRICHMENT_KEY,
     RECOMMENDATIONS_KEY,
     RESOURCES_KEY,
     build_enrichment_assets,
@@ -32,7 +32,7 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     reports = build_report_assets(partitions)
     partners = sorted(registry.partners())
     portfolio = [build_portfolio_asset(partners)] if partners else []
-    month_assets = [COSTS_KEY, COSTS_ENRICHED_KEY, *(r.key for r in reports)]
+    month_assets = [COSTS_KEY, COST_ENRICHMENT_KEY, *(r.key for r in reports)]
     costs_job = dg.define_asset_job(
         "costs_job",
         selection=dg.AssetSelection.assets(*month_assets),

@@ -90,7 +90,7 @@ def loaded_run_ids(workspace: Workspace, billing_month: str) -> set[str] | None:
     ids = (
         costs.filter(pl.col(lineage.BILLING_MONTH) == billing_month)
         .select(pl.col(lineage.SOURCE_RUN_ID).unique())
-        .collect()
+        .collect(engine="streaming")
     )
     return set(ids[lineage.SOURCE_RUN_ID].to_list())
 

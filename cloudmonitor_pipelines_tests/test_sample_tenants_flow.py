@@ -78,13 +78,24 @@ def test_inventory_tables_are_non_empty(demo):
 
 
 def test_enriched_costs_keep_every_row_and_report_the_match_share(demo):
+    from cloudmonitor_pipelines.lake.views import enriched_costs
+    from cloudmonitor_pipelines.storage.local import LocalWorkspace
+
     with dg.DagsterInstance.get() as instance:
         for tenant in ("contoso", "fabrikam", "tailspin"):
-            costs, enriched = ws(demo, tenant, "costs"), ws(demo, tenant, "costs_enriched")
+            costs = ws(demo, tenant, "costs")
+            enriched = enriched_costs(LocalWorkspace(demo["home"] / "workspaces" / tenant)).collect()
             assert enriched.height == costs.height
             assert enriched["BilledCost"].sum() == pytest.approx(costs["BilledCost"].sum())
-            event = instance.get_latest_materialization_event(dg.AssetKey("costs_enriched"))
-            assert event is not None
+            # Every row with a ResourceId got the join; most of them found their resource (case-insensitively).
+            with_id = enriched.filter(pl.col("ResourceId").is_not_null())
+            assert with_id["x_ResourceFound"].null_count() == 0
+            assert with_id["x_ResourceFound"].mean() > 0.5
+            mixed_case = with_id.filter(pl.col("ResourceId") != pl.col("ResourceId").str.to_lowercase())
+            assert mixed_case.height and mixed_case["x_ResourceFound"].any()
+            # Stored once per key, not per row: much smaller than costs.
+            assert ws(demo, tenant, "cost_enrichment").height < costs.height
+        event = instance.get_latest_materialization_event(dg.AssetKey("cost_enrichment"))
         metadata = event.asset_materialization.metadata
         assert 0.5 < metadata["matched_row_share"].value <= 1.0
         assert 0.5 < metadata["matched_effective_cost_share"].value <= 1.0

@@ -113,7 +113,7 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         actual = (
             frame.group_by("BillingCurrency")
             .agg(pl.len().alias("rows"), pl.col("BilledCost").sum().alias("billed"), pl.col("EffectiveCost").sum().alias("effective"))
-            .collect()
+            .collect(engine="streaming")
             if frame is not None
             else pl.DataFrame()
         )
@@ -147,7 +147,9 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
         expected = latest_ingestion(workspace, month)
         frame = _month_frame(cloudmonitor, tenant_key, month)
-        in_table = set() if frame is None else set(frame.select(pl.col(lineage.SOURCE_RUN_ID).unique()).collect()[lineage.SOURCE_RUN_ID].to_list())
+        in_table = set() if frame is None else set(
+            frame.select(pl.col(lineage.SOURCE_RUN_ID).unique()).collect(engine="streaming")[lineage.SOURCE_RUN_ID]
+        )
         winners = set(filter(None, (expected or {}).get("winning_run_ids", "").split(","))) if expected else set()
         extra = sorted(in_table - winners)
         return dg.AssetCheckResult(

@@ -1,8 +1,9 @@
 """Enrichment assets: tenant inventory from Resource Graph, Advisor cost recommendations, and enriched costs.
 
-`resources` and `recommendations` are partitioned by tenant and refreshed daily; `costs_enriched` (tenant x month)
-joins them to `costs`. Enrichment lives in its own asset so the ingest path stays as lean as reading and writing the
-export (docs/enrichment.md).
+`resources` and `recommendations` are partitioned by tenant and refreshed daily; `cost_enrichment` (tenant x month)
+joins them to the month's distinct cost keys. Enrichment lives in its own asset, stored once per key rather than
+per cost row, so the ingest path stays as lean as reading and writing the export and costs are never written twice
+(docs/enrichment.md); `lake.views.enriched_costs` gives the enriched rows.
 """
 
 from datetime import UTC, datetime
@@ -17,24 +18,29 @@ from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.partitions import split_partition
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.enrich.inventory import merge_snapshot, recommendations_table, resources_table
-from cloudmonitor_pipelines.enrich.join import ENRICHMENT_COLUMNS, enrich_costs, match_share
+from cloudmonitor_pipelines.enrich.join import ENRICHMENT_COLUMNS, enrich_costs
 from cloudmonitor_pipelines.focus import lineage
-from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
-from cloudmonitor_pipelines.lake.delta import PartitionWriter, read_table
+from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
 from cloudmonitor_pipelines.lake.inventory_store import (
     RECOMMENDATIONS,
     RESOURCES,
-    month_files,
     overwrite_table,
     read_inventory,
 )
+from cloudmonitor_pipelines.lake.views import COST_ENRICHMENT, ENRICHMENT_KEYS
 from cloudmonitor_pipelines.pipeline import COSTS
 
 RESOURCES_KEY = dg.AssetKey(RESOURCES)
 RECOMMENDATIONS_KEY = dg.AssetKey(RECOMMENDATIONS)
-COSTS_ENRICHED = "costs_enriched"
-COSTS_ENRICHED_KEY = dg.AssetKey(COSTS_ENRICHED)
-ENRICHED_SCHEMA: dict[str, pl.DataType] = {**CANONICAL_SCHEMA, **ENRICHMENT_COLUMNS}
+COST_ENRICHMENT_KEY = dg.AssetKey(COST_ENRICHMENT)
+ENRICHMENT_SCHEMA: dict[str, pl.DataType] = {
+    lineage.BILLING_MONTH: pl.String(),
+    "ResourceId": pl.String(),
+    "SubAccountId": pl.String(),
+    "key_rows": pl.Int64(),
+    "key_effective_cost": pl.Float64(),
+    **ENRICHMENT_COLUMNS,
+}
 BY_TENANT = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="tenant")
 
 
@@ -109,7 +115,7 @@ def build_enrichment_assets(
         )
 
     @dg.asset(
-        key=COSTS_ENRICHED_KEY,
+        key=COST_ENRICHMENT_KEY,
         partitions_def=tenant_month_partitions,
         group_name="enrichment",
         kinds={"polars", "deltalake"},
@@ -118,47 +124,56 @@ def build_enrichment_assets(
             dg.AssetDep(RESOURCES_KEY, partition_mapping=BY_TENANT),
             dg.AssetDep(RECOMMENDATIONS_KEY, partition_mapping=BY_TENANT),
         ],
-        description="Cost rows of the month joined (case-insensitively on ResourceId) to their resource's current "
-        "type, region, tags and SKU, and to open Advisor savings at resource and subscription level.",
+        description="Enrichment of every cost row of the month, stored once per distinct (ResourceId, SubAccountId): "
+        "the resource's current type, region, tags and SKU (case-insensitive match) and open Advisor savings at "
+        "resource and subscription level. Read enriched rows with cloudmonitor_pipelines.lake.views.enriched_costs.",
     )
     @fail_fast_on_permanent_errors
-    def costs_enriched(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+    def cost_enrichment(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
         workspace = cloudmonitor.workspace_for_write(tenant)
-        inventory = read_inventory(workspace, RESOURCES)
-        recs = read_inventory(workspace, RECOMMENDATIONS)
         if read_table(workspace, RESOURCES) is None:
             context.log.warning(f"{tenant_key}: no resources snapshot yet; materialize `resources` to enrich")
-        writer = PartitionWriter(workspace, COSTS_ENRICHED, ENRICHED_SCHEMA, lineage.BILLING_MONTH, month)
-        matched_rows = rows = rows_with_id = 0
-        matched_cost = cost_with_id = 0.0
-        try:
-            for costs_file in month_files(workspace, COSTS, month):
-                enriched = enrich_costs(costs_file, inventory, recs).select(
-                    [pl.col(c).cast(t) for c, t in ENRICHED_SCHEMA.items()]
-                ).collect()
-                share = match_share(enriched)
-                rows += enriched.height
-                rows_with_id += share["rows_with_resource_id"]
-                matched_rows += share["matched_rows"]
-                matched_cost += share["matched_effective_cost"] or 0.0
-                cost_with_id += share["effective_cost_with_resource_id"] or 0.0
-                writer.write(enriched)
-            version = writer.commit({"cloudmonitor.tenant": tenant_key, "cloudmonitor.billing_month": month})
-        except BaseException:
-            writer.abort()
-            raise
+        costs = read_table(workspace, COSTS)
+        if costs is None:
+            raise LookupError(f"{tenant_key}: no costs table yet; materialize `costs` first")
+        # Only the key and cost columns of the month are read; one row per distinct key goes through the join.
+        keys = (
+            costs.filter(pl.col(lineage.BILLING_MONTH) == month)
+            .group_by(ENRICHMENT_KEYS)
+            .agg(pl.len().alias("key_rows"), pl.col("EffectiveCost").sum().alias("key_effective_cost"))
+        )
+        table = (
+            enrich_costs(keys.rename({"key_effective_cost": "EffectiveCost"}), read_inventory(workspace, RESOURCES),
+                         read_inventory(workspace, RECOMMENDATIONS))
+            .rename({"EffectiveCost": "key_effective_cost"})
+            .with_columns(pl.lit(month).alias(lineage.BILLING_MONTH))
+            .select([pl.col(c).cast(t) for c, t in ENRICHMENT_SCHEMA.items()])
+            .collect(engine="streaming")
+        )
+        version = replace_partition(workspace, COST_ENRICHMENT, table, lineage.BILLING_MONTH, month,
+                                    {"cloudmonitor.tenant": tenant_key, "cloudmonitor.billing_month": month})
+        has_id = pl.col("ResourceId").is_not_null() & (pl.col("ResourceId") != "")
+        share = table.select(
+            pl.col("key_rows").filter(has_id).sum().alias("rows_with_id"),
+            pl.col("key_rows").filter(has_id & pl.col("x_ResourceFound")).sum().alias("matched_rows"),
+            pl.col("key_effective_cost").filter(has_id).sum().alias("cost_with_id"),
+            pl.col("key_effective_cost").filter(has_id & pl.col("x_ResourceFound")).sum().alias("matched_cost"),
+        ).row(0, named=True)
         return dg.MaterializeResult(
             metadata={
-                "dagster/partition_row_count": rows,
-                "dagster/uri": dg.MetadataValue.path(workspace.table_uri(COSTS_ENRICHED)),
+                "dagster/partition_row_count": table.height,
+                "cost_rows": int(table["key_rows"].sum() or 0),
+                "dagster/uri": dg.MetadataValue.path(workspace.table_uri(COST_ENRICHMENT)),
                 "table_version": version,
-                # Shares over rows that carry a ResourceId (purchases, tax etc. have none and cannot match).
-                "rows_with_resource_id": rows_with_id,
-                "matched_row_share": round(matched_rows / rows_with_id, 4) if rows_with_id else 0.0,
-                "matched_effective_cost_share": round(matched_cost / cost_with_id, 4) if cost_with_id else 0.0,
+                # Shares over cost rows that carry a ResourceId (purchases, tax etc. have none and cannot match).
+                "rows_with_resource_id": int(share["rows_with_id"] or 0),
+                "matched_row_share": round(share["matched_rows"] / share["rows_with_id"], 4)
+                if share["rows_with_id"] else 0.0,
+                "matched_effective_cost_share": round(share["matched_cost"] / share["cost_with_id"], 4)
+                if share["cost_with_id"] else 0.0,
             }
         )
 
-    return [resources, recommendations, costs_enriched]
+    return [resources, recommendations, cost_enrichment]

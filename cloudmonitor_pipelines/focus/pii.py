@@ -156,51 +156,58 @@ def _as_text(column: str) -> pl.Expr:
 def scan_personal_data(lf: pl.LazyFrame, columns: Sequence[str] | None = None) -> PiiFindings:
     """Count rows holding emails or phone numbers per column, and the tag keys holding them.
 
-    `columns` defaults to CANDIDATE_COLUMNS; columns absent from the frame (or not text) are skipped. One pass over
-    the data: the Tags strings that hold something come back with the counts and are split into pairs afterwards.
+    `columns` defaults to CANDIDATE_COLUMNS; columns absent from the frame (or not text) are skipped. Cost data
+    repeats its strings (tags and names once per resource, account columns once per subscription), so each column is
+    first reduced to its distinct values with their row counts, and the patterns run on the distinct values only:
+    the counts are the same as row by row, at a fraction of the work, and memory follows the distinct values.
     """
     scanned = _string_columns(lf, CANDIDATE_COLUMNS if columns is None else columns)
     schema = lf.collect_schema()
     by_definition = [c for c in PERSONAL_BY_DEFINITION if c in schema]
-    flags: list[pl.Expr] = []
+    totals = lf.select(
+        pl.len().alias("rows"), *[pl.col(c).is_not_null().sum().alias(c) for c in by_definition]
+    ).collect(engine="streaming").row(0, named=True)
+    findings: list[ColumnFinding] = []
+    tag_hits: pl.DataFrame | None = None
     for column in scanned:
-        text = _as_text(column)
-        flags.append(text.str.contains(EMAIL_PATTERN).fill_null(False).alias(f"e:{column}"))
-        flags.append(text.str.contains(PHONE_PATTERN).fill_null(False).alias(f"p:{column}"))
-    carried = [pl.col(c).is_not_null().alias(f"d:{c}") for c in by_definition]
-    if TAGS_COLUMN in scanned:
-        carried.append(_as_text(TAGS_COLUMN).alias("tags"))
-    sums: list[pl.Expr] = [pl.len().alias("rows")]
-    for column in scanned:
-        either = pl.col(f"e:{column}") | pl.col(f"p:{column}")
-        sums += [pl.col(f"e:{column}").sum(), pl.col(f"p:{column}").sum(), either.sum().alias(f"a:{column}")]
-    sums += [pl.col(f"d:{c}").sum() for c in by_definition]
-    if TAGS_COLUMN in scanned:
-        hit = pl.col(f"e:{TAGS_COLUMN}") | pl.col(f"p:{TAGS_COLUMN}")
-        sums.append(pl.col("tags").filter(hit).implode().alias("tag_hits"))
-    totals = lf.select(*flags, *carried).select(sums).collect().row(0, named=True)
-
-    findings = tuple(
-        ColumnFinding(column, int(totals[f"e:{column}"]), int(totals[f"p:{column}"]), int(totals[f"a:{column}"]))
-        for column in scanned
-        if totals[f"a:{column}"]
-    )
-    tag_hits = totals.get("tag_hits") or []
+        distinct = (
+            lf.group_by(_as_text(column).alias("value"))
+            .agg(pl.len().alias("rows"))
+            .collect(engine="streaming")
+            .with_columns(
+                pl.col("value").str.contains(EMAIL_PATTERN).fill_null(False).alias("email"),
+                pl.col("value").str.contains(PHONE_PATTERN).fill_null(False).alias("phone"),
+            )
+        )
+        hits = distinct.filter(pl.col("email") | pl.col("phone"))
+        if hits.height:
+            findings.append(ColumnFinding(
+                column,
+                int(hits.filter(pl.col("email"))["rows"].sum()),
+                int(hits.filter(pl.col("phone"))["rows"].sum()),
+                int(hits["rows"].sum()),
+            ))
+            if column == TAGS_COLUMN:
+                tag_hits = hits
     return PiiFindings(
         rows_scanned=int(totals["rows"]),
         columns_scanned=tuple(scanned),
-        columns=findings,
-        tag_keys=_tag_key_findings(pl.Series("tags", tag_hits, dtype=pl.String)) if tag_hits else (),
-        personal_by_definition={c: int(totals[f"d:{c}"]) for c in by_definition},
+        columns=tuple(findings),
+        tag_keys=_tag_key_findings(tag_hits["value"], tag_hits["rows"]) if tag_hits is not None else (),
+        personal_by_definition={c: int(totals[c]) for c in by_definition},
     )
 
 
-def _tag_key_findings(tags: pl.Series) -> tuple[TagKeyFinding, ...]:
-    """Split the Tags JSON strings that hold personal data into pairs and count rows per tag key."""
+def _tag_key_findings(tags: pl.Series, weights: pl.Series | None = None) -> tuple[TagKeyFinding, ...]:
+    """Split the Tags JSON strings that hold personal data into pairs and count rows per tag key.
+
+    `weights` is how many cost rows carry each Tags string (1 each when omitted)."""
+    frame = tags.rename("tags").to_frame().with_columns(
+        (weights if weights is not None else pl.Series([1] * len(tags))).cast(pl.Int64).alias("weight")
+    )
     pairs = (
-        tags.to_frame()
-        .with_row_index("row")
-        .select("row", pl.col("tags").str.extract_all(_TAG_PAIR).alias("pair"))
+        frame.with_row_index("row")
+        .select("row", "weight", pl.col("tags").str.extract_all(_TAG_PAIR).alias("pair"))
         .explode("pair")
         .drop_nulls("pair")
         .with_columns(
@@ -220,10 +227,13 @@ def _tag_key_findings(tags: pl.Series) -> tuple[TagKeyFinding, ...]:
             (pl.col("key_phone") | pl.col("value_phone")).alias("phone"),
             pl.col("key").map_batches(_mask_series, return_dtype=pl.String, is_elementwise=True).alias("shown_key"),
         )
+        # A Tags string counts once per key even if the key's value matches twice; then weigh by its rows.
+        .group_by("row", "shown_key")
+        .agg(pl.col("weight").first(), pl.col("email").any(), pl.col("phone").any(), pl.col("key_is_personal").any())
         .group_by("shown_key")
         .agg(
-            pl.col("row").filter(pl.col("email")).n_unique().alias("email_rows"),
-            pl.col("row").filter(pl.col("phone")).n_unique().alias("phone_rows"),
+            pl.col("weight").filter(pl.col("email")).sum().alias("email_rows"),
+            pl.col("weight").filter(pl.col("phone")).sum().alias("phone_rows"),
             pl.col("key_is_personal").any().alias("key_is_personal"),
         )
         .sort("shown_key")

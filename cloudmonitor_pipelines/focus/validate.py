@@ -167,10 +167,12 @@ def _evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], sour
     if not row_rules:
         return []
     lazy = frame.lazy()
+    # A LazyFrame here is a scan of a stored month (asset checks): stream it so memory does not follow the month.
+    engine = "streaming" if isinstance(frame, pl.LazyFrame) else "auto"
     first = [(r.probe.cast(pl.Int64) if r.probe is not None
               else (r.candidate if r.candidate is not None else r.failing).fill_null(False).sum()).alias(f"r{i}")
              for i, r in enumerate(row_rules)]
-    counts = lazy.select(first).collect().row(0)
+    counts = lazy.select(first).collect(engine=engine).row(0)
     failures: list[RuleFailure] = []
     indexed = lazy.with_row_index(_ROW)
     for rule, count in zip(row_rules, counts, strict=True):
@@ -180,11 +182,11 @@ def _evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], sour
         if rule.candidate is not None:
             mask = rule.candidate.fill_null(False) & mask
             if rule.refine is not None:
-                values = indexed.filter(mask).select(pl.col(rule.column).unique()).collect().to_series()
+                values = indexed.filter(mask).select(pl.col(rule.column).unique()).collect(engine=engine).to_series()
                 bad = [v for v in values.to_list() if rule.refine(v)]
                 mask = mask & pl.col(rule.column).is_in(bad)
         failing = indexed.filter(mask)
-        count = failing.select(pl.len()).collect().item()
+        count = failing.select(pl.len()).collect(engine=engine).item()
         if not count:
             continue
         sample = failing.head(MAX_EXAMPLES)
@@ -388,6 +390,6 @@ def validate_canonical(lf: pl.LazyFrame) -> ValidationReport:
         if name not in canonical.CANONICAL_SCHEMA:
             failures.append(_failure("canonical-schema", name, 0, f"unexpected column {name}", None))
     usable = {n: d for n, d in actual.items() if canonical.CANONICAL_SCHEMA.get(n) == d}
-    rows = lf.select(pl.len()).collect().item()
+    rows = lf.select(pl.len()).collect(engine="streaming").item()
     failures += _evaluate(lf, _canonical_rules(usable), None, None)
     return ValidationReport(rows, failures, None)

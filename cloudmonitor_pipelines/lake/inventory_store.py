@@ -1,15 +1,12 @@
-"""Reading and replacing the per-tenant inventory tables (`resources`, `recommendations`) and enriched costs."""
+"""Reading and replacing the per-tenant inventory tables (`resources`, `recommendations`)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
 
 from cloudmonitor_pipelines.enrich.inventory import RECOMMENDATIONS_SCHEMA, RESOURCES_SCHEMA
-from cloudmonitor_pipelines.focus import lineage
-from cloudmonitor_pipelines.lake.delta import read_table, table_exists
+from cloudmonitor_pipelines.lake.delta import read_table
 from cloudmonitor_pipelines.storage.base import Workspace
 
 RESOURCES = "resources"
@@ -29,16 +26,3 @@ def read_inventory(workspace: Workspace, table: str) -> pl.LazyFrame:
     schema = RESOURCES_SCHEMA if table == RESOURCES else RECOMMENDATIONS_SCHEMA
     frame = read_table(workspace, table)
     return frame if frame is not None else pl.LazyFrame(schema=schema)
-
-
-def month_files(workspace: Workspace, table: str, billing_month: str) -> Iterator[pl.LazyFrame]:
-    """The month's data files of a month-partitioned table, one lazy frame each (memory follows one file)."""
-    uri = workspace.table_uri(table)
-    options = workspace.storage_options()
-    if not table_exists(uri, options):
-        return
-    dt = DeltaTable(uri, storage_options=options)
-    for file_uri in dt.file_uris(partition_filters=[(lineage.BILLING_MONTH, "=", billing_month)]):
-        yield pl.scan_parquet(file_uri, storage_options=options).with_columns(
-            pl.lit(billing_month).alias(lineage.BILLING_MONTH)
-        )

@@ -57,7 +57,7 @@ def test_schedule_requests_current_and_previous_month_in_tenant_timezone(tmp_pat
 def test_tenant_without_schedule_gets_none(tmp_path):
     registry = registry_for(tmp_path, [tenant("contoso", "UTC", None, tmp_path)])
     defs = build_definitions(registry, tenants_file=str(tmp_path / "t.yaml"))
-    assert [s.name for s in defs.schedules or []] == ["inventory_daily_schedule"]
+    assert sorted(s.name for s in defs.schedules or []) == ["inventory_daily_schedule", "retention_weekly_schedule"]
 
 
 def test_new_runs_since_cursor():
