@@ -25,7 +25,12 @@ from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize
 from cloudmonitor_pipelines.focus.pii import mask_personal_data
-from cloudmonitor_pipelines.focus.validate import FocusValidationError, ValidationReport, validate_export_frame
+from cloudmonitor_pipelines.focus.validate import (
+    FocusValidationError,
+    ValidationReport,
+    placeholder_columns,
+    validate_export_frame,
+)
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError, normalize_data_version
 from cloudmonitor_pipelines.lake.audit import ReadRecord, append_ingestion_log, append_read_log, latest_ingestion
 from cloudmonitor_pipelines.lake.delta import PartitionWriter, append_rows, read_table, table_version
@@ -95,14 +100,20 @@ def loaded_run_ids(workspace: Workspace, billing_month: str) -> set[str] | None:
     return set(ids[lineage.SOURCE_RUN_ID].to_list())
 
 
-def _manifest_reads(source: Source, manifests: list[Manifest], month: str) -> list[ReadRecord]:
+def _manifest_reads(source: Source, discovery: Discovery, month: str) -> list[ReadRecord]:
+    """Audit rows for the month's manifests, which discovery read (size, ETag and time from the listing)."""
     records = []
     now = datetime.now(UTC)
-    for m in manifests:
+    for m in discovery.manifests:
+        if m.billing_month != month:
+            continue
+        info = discovery.objects.get(m.path)
         records.append(
             ReadRecord(
-                billing_month=month, object_kind="manifest", path=m.path, uri=source.object_uri(m.path), bytes=0,
-                rows=None, etag=None, last_modified=None, manifest_path=m.path, export_run_id=m.run_id, read_at=now,
+                billing_month=month, object_kind="manifest", path=m.path, uri=source.object_uri(m.path),
+                bytes=info.size if info else 0, rows=None, etag=info.etag if info else None,
+                last_modified=info.last_modified if info else None, manifest_path=m.path, export_run_id=m.run_id,
+                read_at=now,
             )
         )
     return records
@@ -124,8 +135,7 @@ def ingest_month(
     discovery = discovery or discover(source)
     selection: MonthSelection = select_month(discovery, billing_month)
     table_uri = workspace.table_uri(COSTS)
-    month_manifests = [m for m in discovery.manifests if m.billing_month == billing_month]
-    reads: list[ReadRecord] = _manifest_reads(source, month_manifests, billing_month)
+    reads: list[ReadRecord] = _manifest_reads(source, discovery, billing_month)
     base = dict(tenant_key=tenant.key, billing_month=billing_month, table_uri=table_uri, winners=selection.winners)
 
     def finish(status: str, result: IngestResult | None = None, error: str | None = None) -> None:
@@ -210,11 +220,13 @@ def ingest_month(
                 for batch in read_batches(source, file.path, file.kind):
                     file_rows += batch.height
                     add_totals(file_totals, source_totals(batch))
-                    report = report.merge(validate_export_frame(batch, data_version, source_file=file.path))
+                    batch_report = validate_export_frame(batch, data_version, source_file=file.path)
+                    report = report.merge(batch_report)
                     if report.has_errors:
                         continue  # keep validating the rest so the report lists every failure
                     try:  # validation should have caught it; name the file when it did not
-                        canonical = harmonize(batch, data_version, lineage=file_lineage)
+                        canonical = harmonize(batch, data_version, lineage=file_lineage,
+                                              placeholder_columns=placeholder_columns(batch_report))
                     except HarmonizationError as exc:
                         raise HarmonizationError(f"{file.path}: {exc}") from exc
                     del batch

@@ -116,6 +116,9 @@ def test_read_log_lists_exactly_the_winning_runs_blobs(world):
         assert data["dagster_run_id"].null_count() == 0 and data["etag"].null_count() == 0
         assert (data["bytes"] > 0).all() and (data["rows"] > 0).all()
         assert data["principal"].str.starts_with("local:").all()
+        manifests = log.filter(pl.col("object_kind") == "manifest")
+        assert manifests.height >= len(MONTHS) and (manifests["bytes"] > 0).all()
+        assert manifests["etag"].null_count() == 0 and manifests["path"].str.ends_with("manifest.json").all()
 
 
 def test_tenants_write_only_their_own_workspace(world):

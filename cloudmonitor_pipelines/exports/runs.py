@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -23,7 +23,7 @@ from cloudmonitor_pipelines.exports.manifest import (
     ManifestError,
     parse_manifest,
 )
-from cloudmonitor_pipelines.storage.base import Source
+from cloudmonitor_pipelines.storage.base import ObjectInfo, Source
 
 FOCUS_DATASET = "focuscost"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -44,6 +44,7 @@ class ManifestProblem:
 class Discovery:
     manifests: tuple[Manifest, ...]
     problems: tuple[ManifestProblem, ...]
+    objects: Mapping[str, ObjectInfo] = field(default_factory=dict)  # listing info of every manifest read
 
     def months(self, dataset: str = FOCUS_DATASET) -> list[str]:
         return sorted({m.billing_month for m in self.manifests if m.dataset_type.lower() == dataset})
@@ -77,10 +78,12 @@ def discover(source: Source) -> Discovery:
     """Read every manifest below the source root. Unusable manifests become problems, not exceptions."""
     manifests: list[Manifest] = []
     problems: list[ManifestProblem] = []
+    objects: dict[str, ObjectInfo] = {}
     for info in source.list(suffix="manifest.json"):
         name = info.path.rsplit("/", 1)[-1]
         if name not in (MANIFEST_NAME, LEGACY_MANIFEST_NAME):
             continue
+        objects[info.path] = info
         try:
             manifests.append(parse_manifest(source.read_bytes(info.path), info.path))
         except ManifestError as exc:
@@ -93,7 +96,7 @@ def discover(source: Source) -> Discovery:
                     legacy=isinstance(exc, LegacyManifestError),
                 )
             )
-    return Discovery(tuple(manifests), tuple(problems))
+    return Discovery(tuple(manifests), tuple(problems), objects)
 
 
 def _rank(m: Manifest) -> tuple:

@@ -139,8 +139,13 @@ def _lineage_columns(data_version: str, values: Mapping[str, object] | None) -> 
     return exprs
 
 
-def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object] | None = None) -> pl.DataFrame:
-    """Turn one raw export frame into a frame with exactly CANONICAL_SCHEMA (column order and types)."""
+def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object] | None = None,
+              placeholder_columns: set[str] | None = None) -> pl.DataFrame:
+    """Turn one raw export frame into a frame with exactly CANONICAL_SCHEMA (column order and types).
+
+    `placeholder_columns`: the text columns holding 'NULL'/empty placeholders, when the caller already knows them
+    (validate_export_frame reports them as `null-handling` warnings); otherwise they are found here.
+    """
     versions.require_known(data_version)
     schema = schemas.export_schema(data_version)
     logical = {**_legacy_logical_types(), **schemas.logical_types(schema)}
@@ -150,7 +155,11 @@ def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object]
     raw_schema = raw.schema  # DataFrame.schema builds a new Schema on every access; read it once
 
     strings = [c for c in present if raw_schema[c] == pl.String and logical[c] in ("String", "JSON")]
-    clean = _placeholder_columns(raw, strings)
+    if placeholder_columns is None:
+        clean = _placeholder_columns(raw, strings)
+    else:  # validation examined the version's own columns; legacy columns it did not see are still checked here
+        unexamined = [c for c in strings if c not in schema.columns]
+        clean = (placeholder_columns & set(strings)) | _placeholder_columns(raw, unexamined)
     typed_exprs = []
     for name in present:
         expr, ok, _ = rules.typed_expression(name, logical[name], raw_schema[name], clean, set())

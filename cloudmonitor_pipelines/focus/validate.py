@@ -129,6 +129,11 @@ VALIDATION_RESULTS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+def placeholder_columns(report: "ValidationReport") -> set[str]:
+    """Columns in which the report found placeholder strings ('NULL', empty): what harmonize turns into nulls."""
+    return {f.column for f in report.failures if f.rule == "null-handling" and f.column}
+
+
 class FocusValidationError(Exception):
     """Raised by the ingest when a report has errors; str() names file, column and rule of every error."""
 

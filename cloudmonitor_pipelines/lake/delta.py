@@ -110,10 +110,14 @@ class PartitionWriter:
         return f"{self.table}/{self.partition_column}={self.partition_value}/{file_name}"
 
     def write(self, frame: pl.DataFrame) -> None:
+        """Write one data file of the partition (not yet visible to readers: see commit)."""
         if frame.columns != list(self.schema):
             raise ValueError(f"{self.table}: frame columns differ from the table schema")
-        if frame.height == 0:
-            return
+        if frame.height:
+            self._write_file(frame)
+
+    def _write_file(self, frame: pl.DataFrame) -> None:
+        """Encode and store one data file, and remember its AddAction for the commit."""
         current = frame.schema  # building a Schema is not free; read it once per file
         frame = frame.cast({c: t for c, t in self.schema.items() if current[c] != t})
         # Partition values live in the folder name; Delta readers add the column back from partitionValues.
@@ -121,6 +125,7 @@ class PartitionWriter:
         buffer = io.BytesIO()
         data.write_parquet(buffer, compression="zstd", statistics=True, row_group_size=256_000)
         payload = buffer.getvalue()
+        del data, buffer
         file_name = f"part-{len(self.actions):05d}-{uuid.uuid4()}.zstd.parquet"
         self.workspace.write_bytes(self._relative(file_name), payload)
         self.actions.append(

@@ -102,3 +102,16 @@ def test_unknown_version_and_lineage_keys_are_refused():
         harmonize(export_frame("1.2", "csv"), "1.1", LINEAGE)
     with pytest.raises(ValueError, match="x_Tenant"):
         harmonize(export_frame("1.2", "csv"), "1.2", {"x_Tenant": "contoso"})
+
+
+def test_placeholder_hint_from_validation_gives_the_same_result():
+    """The pipeline passes validation's null-handling columns to harmonize; the result must not change."""
+    from cloudmonitor_pipelines.focus.validate import placeholder_columns, validate_export_frame
+
+    raw = pl.DataFrame({c.name: ["NULL"] * 3 for c in catalog.export_columns("1.0r2") if c.azure_type == "String"})
+    full = {c.name: (raw[c.name] if c.name in raw.columns else pl.Series([None] * 3, dtype=pl.String))
+            for c in catalog.export_columns("1.0r2")}
+    frame = pl.DataFrame(full)
+    hint = placeholder_columns(validate_export_frame(frame, "1.0r2"))
+    assert hint  # every text column holds 'NULL'
+    assert harmonize(frame, "1.0r2", placeholder_columns=hint).equals(harmonize(frame, "1.0r2"))
