@@ -220,3 +220,18 @@ def replace_partition(
     except BaseException:
         writer.abort()
         raise
+
+
+def partition_files(workspace: Workspace, table: str, partition_column: str, value: str) -> list[pl.LazyFrame]:
+    """The data files of one partition as lazy frames, with the partition column added back: for work that must
+    stay bounded by a file rather than by the month (each file we write holds at most one ingest batch)."""
+    uri = workspace.table_uri(table)
+    options = workspace.storage_options()
+    if not table_exists(uri, options):
+        return []
+    files = DeltaTable(uri, storage_options=options).file_uris(
+        file_pruning_predicate=[(partition_column, "=", value)]
+    )
+    return [
+        pl.scan_parquet(f, storage_options=options).with_columns(pl.lit(value).alias(partition_column)) for f in files
+    ]
