@@ -7,11 +7,18 @@ the partition with an error naming the file. Files are opened read-only through 
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from cloudmonitor_pipelines.exports.manifest import BlobRef, Manifest
 from cloudmonitor_pipelines.storage.base import (
@@ -74,20 +81,35 @@ def file_kind(path: str) -> str:
 
 
 # Polars/object_store messages with a plain explanation an operator can act on (matched case-insensitively).
+_NOT_UTF8 = ("the file is not valid UTF-8 (Cost Management writes UTF-8; the file was re-encoded, e.g. saved as "
+             "Windows-1252/Latin-1)")
 _READ_HINTS: tuple[tuple[str, str], ...] = (
     ("unexpected end of file", "the gzip stream ends early: the file is truncated (incomplete upload or copy)"),
+    ("ended before the end-of-stream", "the gzip stream ends early: the file is truncated (incomplete upload or copy)"),
+    ("not a gzipped file", "the file is not a valid gzip stream although its name ends in .gz"),
     ("invalid gzip", "the file is not a valid gzip stream although its name ends in .gz"),
-    ("invalid utf-8", "the file is not valid UTF-8 (Cost Management writes UTF-8; the file was re-encoded, e.g. "
-                      "saved as Windows-1252/Latin-1)"),
+    ("invalid utf-8", _NOT_UTF8),
+    ("invalid utf8", _NOT_UTF8),
     ("more fields than defined", "a row has more fields than the header (a ragged row, or an unquoted ',' inside a "
                                  "value)"),
+    ("columns, got", "a row has a different number of fields than the header (a ragged row, or an unquoted ',' "
+                     "inside a value)"),
     ("parquet", "the file is not a complete parquet file (corrupt or truncated footer, or not parquet at all)"),
 )
 _OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
+_FIELD_COUNT = re.compile(r"Expected (\d+) columns, got (\d+)")
+
+
 def _explain(kind: str, error: object) -> str:
     text = str(error)
+    counted = _FIELD_COUNT.search(text)
+    if counted:  # pyarrow quotes the offending row after the counts: values stay out of messages and logs
+        expected, got = int(counted.group(1)), int(counted.group(2))
+        side = "more" if got > expected else "fewer"
+        return (f"CSV parse error: a row has {got} fields, the header {expected} - a row has {side} fields than the "
+                "header (a ragged row, or an unquoted ',' inside a value)")
     lowered = text.lower()
     for needle, hint in _READ_HINTS:
         if needle in lowered and (needle != "parquet" or kind == "parquet"):
@@ -162,6 +184,126 @@ def _scan(uri: str, kind: str, options: dict[str, str] | None) -> pl.LazyFrame:
     )
 
 
+class _Prefixed(io.RawIOBase):
+    """`prefix` bytes, then the rest of `stream`: hands the CSV parser what the header reader already consumed."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+        self._prefix = prefix
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        if self._prefix:
+            size = min(len(target), len(self._prefix))
+            target[:size] = self._prefix[:size]
+            self._prefix = self._prefix[size:]
+            return size
+        data = self._stream.read(len(target))
+        target[: len(data)] = data
+        return len(data)
+
+
+def _split_header(stream: BinaryIO) -> tuple[bytes, bytes]:
+    """Read up to the end of the first record (a newline outside quotes): (header bytes, bytes read past it)."""
+    buffer = b""
+    while True:
+        chunk = stream.read(1 << 16)
+        start = len(buffer)
+        buffer += chunk
+        quotes = buffer[:start].count(b'"')
+        for i in range(start, len(buffer)):
+            byte = buffer[i]
+            if byte == 0x22:
+                quotes += 1
+            elif byte == 0x0A and quotes % 2 == 0:
+                return buffer[: i + 1], buffer[i + 1:]
+        if not chunk:
+            return buffer, b""
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Duplicate headers renamed as polars does (`name_duplicated_0`, ...), so validation reports them."""
+    seen: dict[str, int] = {}
+    unique = []
+    for name in names:
+        if name in seen:
+            unique.append(f"{name}_duplicated_{seen[name]}")
+            seen[name] += 1
+        else:
+            seen[name] = 0
+            unique.append(name)
+    return unique
+
+
+def _csv_batches(source: Source, path: str, kind: str, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """Stream a CSV (optionally gzip) file: inflate and parse incrementally, every column as text, empty -> null.
+
+    polars would inflate a whole .csv.gz in memory before parsing; pyarrow's streaming reader over a gzip stream
+    keeps memory at one batch whatever the file size. Semantics match polars' read_csv as the pipeline used it:
+    unquoted empty fields are null, quoted empty fields are '', a leading BOM is dropped, duplicated headers are
+    renamed `<name>_duplicated_<n>`.
+    """
+    raw = source.open_stream(path)
+    try:
+        stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if kind == "csv.gz" else raw
+        header, rest = _split_header(stream)
+        try:
+            text = header.decode("utf-8-sig").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            raise ExportReadError(f"{path}: cannot read {kind} file: invalid utf-8 in the header - {_NOT_UTF8}") from exc
+        names = next(csv.reader([text]), []) if text else []
+        problem = _delimiter_problem(names)
+        if problem:
+            raise ExportReadError(f"{path}: {problem}")
+        columns = _unique_names(names)
+        empty = pl.DataFrame(schema={name: pl.String for name in columns})
+        if not columns:
+            yield empty
+            return
+        try:
+            reader = _open_csv(_Prefixed(rest, stream), columns)
+        except pa.ArrowInvalid as exc:
+            if "Empty CSV file" in str(exc):  # a header and no rows
+                yield empty
+                return
+            raise
+        pending: list = []
+        rows = 0
+        produced = False
+        for record_batch in reader:
+            pending.append(record_batch)
+            rows += record_batch.num_rows
+            while rows >= batch_rows:
+                table = pa.Table.from_batches(pending)
+                frame = pl.from_arrow(table.slice(0, batch_rows))  # copies: the arrow buffers can go now
+                remainder = table.slice(batch_rows)
+                pending, rows = remainder.to_batches(), remainder.num_rows
+                del table, remainder, record_batch
+                yield frame
+                produced = True
+                del frame
+        if rows or not produced:
+            frame = pl.from_arrow(pa.Table.from_batches(pending)) if rows else empty  # type: ignore[assignment]
+            del pending
+            yield frame
+    finally:
+        raw.close()
+
+
+def _open_csv(stream: BinaryIO, columns: list[str]):
+    return pa_csv.open_csv(
+            stream,
+            read_options=pa_csv.ReadOptions(column_names=columns, block_size=8 << 20, use_threads=True),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in columns}, strings_can_be_null=True, null_values=[""],
+                quoted_strings_can_be_null=False, check_utf8=True,
+            ),
+        )
+
+
 def read_batches(source: Source, path: str, kind: str, batch_rows: int | None = None) -> Iterator[pl.DataFrame]:
     """Read one export file in place as consecutive batches of at most `batch_rows` rows (default BATCH_ROWS; at
     least one batch, possibly empty, so the header is always seen). Errors name the file, whichever batch fails."""
@@ -175,7 +317,9 @@ def read_batches(source: Source, path: str, kind: str, batch_rows: int | None = 
             total = scan.select(pl.len()).collect().item()
             batches = (scan.slice(offset, batch_rows).collect() for offset in range(0, total, batch_rows))
         else:
-            batches = iter(scan.collect_batches(chunk_size=batch_rows))
+            # Every CSV column is text until harmonized and pyarrow assembles batches from many small blocks: CSV
+            # batches are a fifth of parquet ones to keep the same memory bound (measured: 250k CSV rows ~2.6 GB).
+            batches = _csv_batches(source, path, kind, max(1, batch_rows // 5))
         for batch in batches:
             if not yielded:
                 problem = _delimiter_problem(batch.columns)

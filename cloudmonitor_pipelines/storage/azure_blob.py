@@ -18,11 +18,12 @@ survive), naming the tenant, account and operation, and for 401/403 saying which
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -411,8 +412,42 @@ class AzureBlobSource(_AzureRoot):
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise self._error(exc, f"read {path}") from None
 
+    def open_stream(self, path: str) -> BinaryIO:
+        """The blob as a forward-only stream over the SDK's chunked download (GET requests only, nothing on disk)."""
+        name = self._blob_name(path, "source path")
+        try:
+            downloader = self._container_client().get_blob_client(name).download_blob()
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"read {path}") from None
+        return _ChunkStream(downloader.chunks(), lambda exc: self._error(exc, f"read {path}"))
+
     def object_uri(self, path: str) -> str:
         return self._abfss(self._blob_name(path, "source path"))
+
+
+class _ChunkStream(io.RawIOBase):
+    """Adapts an iterator of byte chunks to a readable binary stream (for gzip/CSV readers)."""
+
+    def __init__(self, chunks: Iterator[bytes], translate: Callable[[BaseException], BaseException]) -> None:
+        self._chunks = chunks
+        self._translate = translate
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        while not self._buffer:
+            try:
+                self._buffer = next(self._chunks)
+            except StopIteration:
+                return 0
+            except Exception as exc:  # noqa: BLE001 - translated (names tenant/account, no token), never swallowed
+                raise self._translate(exc) from None
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
 
 
 class AzureWorkspace(_AzureRoot):

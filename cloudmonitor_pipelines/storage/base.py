@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import BinaryIO, Protocol, runtime_checkable
 
 
 class StorageError(RuntimeError):
@@ -73,6 +73,11 @@ class Source(Protocol):
 
     def read_bytes(self, path: str) -> bytes:
         """Whole content of a small object (manifests)."""
+        ...
+
+    def open_stream(self, path: str) -> BinaryIO:
+        """A read-only, forward-only byte stream of an object, read in place (used to inflate csv.gz files
+        incrementally instead of holding a whole decompressed file in memory)."""
         ...
 
     def object_uri(self, path: str) -> str:

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from cloudmonitor_pipelines.storage.base import (
     ObjectInfo,
@@ -65,6 +66,13 @@ class LocalSource:
         try:
             with open(full, "rb") as fh:
                 return fh.read()
+        except FileNotFoundError as exc:
+            raise ObjectNotFoundError(f"{path} does not exist in {self.root}") from exc
+
+    def open_stream(self, path: str) -> BinaryIO:
+        full = self._resolve(path)
+        try:
+            return open(full, "rb")  # noqa: SIM115 - the caller closes it
         except FileNotFoundError as exc:
             raise ObjectNotFoundError(f"{path} does not exist in {self.root}") from exc
 
