@@ -280,7 +280,7 @@ def _csv_batches(source: Source, path: str, kind: str, batch_rows: int) -> Itera
                 frame = pl.from_arrow(table.slice(0, batch_rows))  # copies: the arrow buffers can go now
                 remainder = table.slice(batch_rows)
                 pending, rows = remainder.to_batches(), remainder.num_rows
-                del table, remainder, record_batch
+                del table, remainder
                 yield frame
                 produced = True
                 del frame
