@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
+from cloudmonitor_pipelines.enrich.inventory import RECOMMENDATIONS_SCHEMA, RESOURCES_SCHEMA
+
 TENANT = "contoso"
 SUB_A = "/subscriptions/0b1f6471-1bf0-4dda-aec3-111111111111"
 SUB_B = "/subscriptions/0b1f6471-1bf0-4dda-aec3-222222222222"
@@ -153,24 +155,6 @@ def realistic_costs() -> pl.LazyFrame:
     return costs_frame(rows)
 
 
-RESOURCES_SCHEMA: dict[str, pl.DataType] = {
-    "id": pl.String(),
-    "arm_id": pl.String(),
-    "name": pl.String(),
-    "type": pl.String(),
-    "location": pl.String(),
-    "resource_group": pl.String(),
-    "subscription_id": pl.String(),
-    "kind": pl.String(),
-    "tags": pl.String(),
-    "sku": pl.String(),
-    "first_seen": pl.Datetime("us", "UTC"),
-    "last_seen": pl.Datetime("us", "UTC"),
-    "snapshot_time": pl.Datetime("us", "UTC"),
-    "tenant_key": pl.String(),
-}
-
-
 def realistic_resources() -> pl.LazyFrame:
     """Inventory with the VM (two snapshots, the newer one wins) and the storage account; not the SQL db."""
     old = datetime(2026, 3, 1, tzinfo=UTC)
@@ -190,30 +174,6 @@ def realistic_resources() -> pl.LazyFrame:
         resource(SA_ID, "microsoft.storage/storageaccounts", '{"name":"Standard_LRS"}', new, "westeurope"),
     ]
     return pl.DataFrame(rows, schema=RESOURCES_SCHEMA, orient="row").lazy()
-
-
-RECOMMENDATIONS_SCHEMA: dict[str, pl.DataType] = {
-    "recommendation_id": pl.String(),
-    "name": pl.String(),
-    "resource_id": pl.String(),
-    "scope": pl.String(),
-    "subscription_id": pl.String(),
-    "category": pl.String(),
-    "impact": pl.String(),
-    "recommendation_type_id": pl.String(),
-    "impacted_field": pl.String(),
-    "impacted_value": pl.String(),
-    "problem": pl.String(),
-    "solution": pl.String(),
-    "monthly_savings": pl.Float64(),
-    "annual_savings": pl.Float64(),
-    "savings_currency": pl.String(),
-    "last_updated": pl.Datetime("us", "UTC"),
-    "suppressed": pl.Boolean(),
-    "extended_properties": pl.String(),
-    "snapshot_time": pl.Datetime("us", "UTC"),
-    "tenant_key": pl.String(),
-}
 
 
 def recommendation(
