@@ -12,8 +12,6 @@ included (it uses a `FakeCredential` token too).
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import os
 import shutil
 import socket
@@ -27,6 +25,7 @@ from azure.storage.blob import BlobServiceClient, ContainerClient
 
 from cloudmonitor_pipelines.storage.azure_blob import BLOB_ENDPOINT_ENV, VERIFY_TLS_ENV, StorageSettings
 from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
+from cloudmonitor_pipelines_tests.fakes.local_net import free_port, write_self_signed_cert
 
 AZURITE_VERSION = "3.37.0"
 AZURITE_BIN_ENV = "CLOUDMONITOR_AZURITE_BIN"
@@ -56,43 +55,6 @@ def azurite_binary() -> Path:
         source = f"${AZURITE_BIN_ENV}={configured}" if configured else f"the default {DEFAULT_BIN}"
         raise AzuriteUnavailable(f"Azurite not found at {source}; {_INSTALL_HINT}")
     return binary
-
-
-def write_self_signed_cert(directory: Path) -> tuple[Path, Path]:
-    """A throwaway certificate + key for https://127.0.0.1 (SAN IP:127.0.0.1), valid for one day."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -158,7 +120,7 @@ def start_azurite(*, timeout_s: float = START_TIMEOUT_S) -> AzuriteServer:
     binary = azurite_binary()
     workdir = Path(tempfile.mkdtemp(prefix="cloudmonitor-azurite-"))
     cert, key = write_self_signed_cert(workdir)
-    port = _free_port()
+    port = free_port()
     log_path = workdir / "azurite.log"
     command = [
         str(binary),

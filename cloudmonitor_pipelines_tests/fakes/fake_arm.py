@@ -15,8 +15,6 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import ipaddress
 import json
 import re
 import ssl
@@ -30,46 +28,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from cloudmonitor_pipelines.azure.arm import ArmClient, RetryConfig
 from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
+from cloudmonitor_pipelines_tests.fakes.local_net import write_self_signed_cert
 
 ARG_ROUTE = "arg"
 ADVISOR_ROUTE = "advisor"
 _ADVISOR_PATH = re.compile(r"^/subscriptions/([^/]+)/providers/microsoft\.advisor/recommendations$", re.IGNORECASE)
 _NAME_FILTER = re.compile(r"name =~ '([^']*)'")
-
-
-def write_self_signed_cert(directory: Path) -> tuple[Path, Path]:
-    """A P-256 certificate valid for IP 127.0.0.1 and 'localhost'; returns (cert_path, key_path)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "fake-arm-cert.pem", directory / "fake-arm-key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_path, key_path
 
 
 @dataclass

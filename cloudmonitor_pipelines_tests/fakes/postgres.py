@@ -19,7 +19,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
+from cloudmonitor_pipelines_tests.fakes.local_net import free_port, write_self_signed_cert
 
-from cloudmonitor_pipelines_tests.fakes.azurite import write_self_signed_cert
 
 PG_BIN_ENV = "CLOUDMONITOR_PG_BIN"
 SERVICE_USER = "postgres"  # created by the Debian postgresql package; used only when we are root
@@ -62,12 +61,6 @@ def postgres_bin_dir() -> Path:
             return candidate
     where = f"${PG_BIN_ENV}={configured}" if configured else "/usr/lib/postgresql/*/bin"
     raise PostgresUnavailable(f"PostgreSQL server binaries (initdb, postgres) not found in {where}; {INSTALL_HINT}")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _service_account() -> pwd.struct_passwd | None:
@@ -169,7 +162,7 @@ def start_postgres(*, db_name: str = "dagster", username: str = "dagster",
         "local    all  all                scram-sha-256\n"
         "hostssl  all  all  127.0.0.1/32  scram-sha-256\n"
     )
-    port = _free_port()
+    port = free_port()
     log_file = (base_dir / "server.log").open("wb")
     process = subprocess.Popen(
         [str(bin_dir / "postgres"), "-D", str(data_dir), "-k", str(socket_dir), "-h", "127.0.0.1", "-p", str(port),

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from cloudmonitor_pipelines_tests.fakes.local_net import free_port
 
 CHROMIUM_BIN_ENV = "CLOUDMONITOR_CHROMIUM_BIN"
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
@@ -70,12 +70,6 @@ class DagsterUIUnavailable(RuntimeError):
 
 class ChromiumUnavailable(RuntimeError):
     """Chromium is not installed where expected."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _venv_tool(name: str) -> Path:
