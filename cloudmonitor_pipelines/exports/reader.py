@@ -12,7 +12,7 @@ import gzip
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -33,19 +33,6 @@ from cloudmonitor_pipelines.storage.base import (
 
 class ExportReadError(StorageError):
     """A listed export file that cannot be used; the message names the file and what is wrong."""
-
-
-@dataclass(frozen=True)
-class BlobRead:
-    """One export file read into memory, with what the audit log needs."""
-
-    manifest: Manifest
-    blob: BlobRef
-    path: str  # relative to the source root
-    uri: str
-    info: ObjectInfo
-    frame: pl.DataFrame
-    read_at: datetime
 
 
 def resolve_blob_name(blob_name: str, manifest_folder: str, container_prefix: str | None) -> str:
@@ -130,23 +117,13 @@ def _delimiter_problem(header: list[str]) -> str | None:
     return None
 
 
-def _csv_header(uri: str, options: dict[str, str] | None) -> list[str] | None:
-    """The header alone, to diagnose a CSV that failed to parse; None when even that cannot be read."""
-    try:
-        return pl.read_csv(uri, storage_options=options, infer_schema=False, n_rows=0, encoding="utf8-lossy",
-                           raise_if_empty=False).columns
-    except Exception:  # noqa: BLE001 - only a diagnosis; the original error is raised either way
-        return None
-
-
 # Rows per batch: a 500k-row batch of a 104-column FocusCost export is ~900 MB in memory, so a file of any size is
 # read, validated, harmonized and written in bounded memory. Smaller batches cost more than they save: validation
 # has a fixed cost per batch (~0.3 s, mostly schema handling), which at 250k rows made the ingest 1.8x the raw I/O.
 BATCH_ROWS = 500_000
 
 
-def _read_error(source: Source, path: str, kind: str, exc: Exception, uri: str,
-                options: dict[str, str] | None) -> Exception:
+def _read_error(source: Source, path: str, kind: str, exc: Exception) -> Exception:
     """The error to raise for a failed read: names the file, explains the cause, never carries a token."""
     if isinstance(exc, StorageError):
         return exc
@@ -162,26 +139,7 @@ def _read_error(source: Source, path: str, kind: str, exc: Exception, uri: str,
         return ExportReadError(f"{path}: cannot read {kind} file: {_explain(kind, translated)}")
     if isinstance(exc, PermissionError):
         return StorageError(f"{path}: access denied while reading ({exc})")
-    header = _csv_header(uri, options) if kind != "parquet" else None
-    problem = _delimiter_problem(header) if header is not None else None
-    if problem:
-        return ExportReadError(f"{path}: {problem}")
     return ExportReadError(f"{path}: cannot read {kind} file: {_explain(kind, exc)}")
-
-
-def _scan(uri: str, kind: str, options: dict[str, str] | None) -> pl.LazyFrame:
-    if kind == "parquet":
-        return pl.scan_parquet(uri, storage_options=options)
-    # Headers are kept verbatim (polars only drops a leading UTF-8 BOM) so a duplicated column is reported, not
-    # silently renamed. Every column is text; typing is the harmonizer's job.
-    return pl.scan_csv(
-        uri,
-        storage_options=options,
-        infer_schema=False,
-        encoding="utf8",
-        raise_if_empty=False,
-        truncate_ragged_lines=False,
-    )
 
 
 class _Prefixed(io.RawIOBase):
@@ -308,33 +266,29 @@ def read_batches(source: Source, path: str, kind: str, batch_rows: int | None = 
     """Read one export file in place as consecutive batches of at most `batch_rows` rows (default BATCH_ROWS; at
     least one batch, possibly empty, so the header is always seen). Errors name the file, whichever batch fails."""
     batch_rows = batch_rows or BATCH_ROWS
-    uri = source.object_uri(path)
-    options = source.storage_options()
-    scan = _scan(uri, kind, options)
-    yielded = False
     try:
         if kind == "parquet":
-            total = scan.select(pl.len()).collect().item()
-            batches = (scan.slice(offset, batch_rows).collect() for offset in range(0, total, batch_rows))
+            yield from _parquet_batches(source, path, batch_rows)
         else:
             # Every CSV column is text until harmonized and pyarrow assembles batches from many small blocks: CSV
             # batches are a fifth of parquet ones to keep the same memory bound (measured: 250k CSV rows ~2.6 GB).
-            batches = _csv_batches(source, path, kind, max(1, batch_rows // 5))
-        for batch in batches:
-            if not yielded:
-                problem = _delimiter_problem(batch.columns)
-                if problem:
-                    raise ExportReadError(f"{path}: {problem}")
-            yielded = True
-            yield batch
-            del batch  # drop our reference before the next batch is decoded
-        if not yielded:
-            yield scan.head(0).collect()
+            yield from _csv_batches(source, path, kind, max(1, batch_rows // 5))
     except (ExportReadError, StorageError):
         raise
-    except Exception as exc:  # polars/object_store raise many types
-        error = _read_error(source, path, kind, exc, uri, options)
-        raise error from (None if getattr(source, "account", None) is not None else exc)
+    except Exception as exc:  # polars/pyarrow/object_store raise many types
+        raise _read_error(source, path, kind, exc) from (None if getattr(source, "account", None) is not None else exc)
+
+
+def _parquet_batches(source: Source, path: str, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """Row slices of a parquet file read in place; slices of BATCH_ROWS decode about two row groups each."""
+    scan = pl.scan_parquet(source.object_uri(path), storage_options=source.storage_options())
+    total = scan.select(pl.len()).collect().item()
+    if not total:
+        yield scan.head(0).collect()
+    for offset in range(0, total, batch_rows):
+        batch = scan.slice(offset, batch_rows).collect()
+        yield batch
+        del batch  # drop our reference before the next slice is decoded
 
 
 def read_frame(source: Source, path: str, kind: str) -> pl.DataFrame:
@@ -352,6 +306,14 @@ class BlobFile:
     uri: str
     kind: str
     info: ObjectInfo
+
+
+@dataclass(frozen=True)
+class BlobRead(BlobFile):
+    """One export file read whole into memory (small exports and tests), with the time it was read."""
+
+    frame: pl.DataFrame
+    read_at: datetime
 
 
 def iter_blob_files(source: Source, manifest: Manifest) -> Iterator[BlobFile]:
@@ -390,6 +352,5 @@ def iter_blob_reads(source: Source, manifest: Manifest) -> Iterator[BlobRead]:
     for file in iter_blob_files(source, manifest):
         frame = read_frame(source, file.path, file.kind)
         check_row_count(file, frame.height)
-        yield BlobRead(manifest=manifest, blob=file.blob, path=file.path, uri=file.uri, info=file.info, frame=frame,
-                       read_at=datetime.now(UTC))
+        yield BlobRead(**{f.name: getattr(file, f.name) for f in fields(file)}, frame=frame, read_at=datetime.now(UTC))
         del frame  # otherwise two files' frames are alive while the next one is read
