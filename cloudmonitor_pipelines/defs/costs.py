@@ -5,6 +5,7 @@ No `from __future__ import annotations` here: Dagster inspects the context annot
 
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -17,6 +18,7 @@ from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.focus.validate import ValidationReport, validate_canonical
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
 from cloudmonitor_pipelines.lake.delta import partition_files, read_table
+from cloudmonitor_pipelines.storage.base import Workspace
 from cloudmonitor_pipelines.pipeline import COSTS, IngestResult, ingest_month
 from cloudmonitor_pipelines.defs.partitions import split_partition
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
@@ -95,19 +97,30 @@ def build_costs_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
     return costs
 
 
-def _month_frame(cloudmonitor: CloudMonitor, tenant_key: str, month: str) -> pl.LazyFrame | None:
-    costs = read_table(cloudmonitor.workspace(cloudmonitor.tenant(tenant_key)), COSTS)
-    return None if costs is None else costs.filter(pl.col(lineage.BILLING_MONTH) == month)
+@dataclass(frozen=True)
+class _CheckedMonth:
+    """What the checks compare: the stored month (lazy) and the ingestion_log row of the load that wrote it."""
+
+    workspace: Workspace
+    month: str
+    frame: pl.LazyFrame | None  # None when there is no costs table yet
+    recorded: dict | None  # newest 'loaded' ingestion_log row of the month
+
+
+def _checked_month(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> _CheckedMonth:
+    tenant_key, month = split_partition(context)
+    workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
+    costs = read_table(workspace, COSTS)
+    frame = None if costs is None else costs.filter(pl.col(lineage.BILLING_MONTH) == month)
+    return _CheckedMonth(workspace, month, frame, latest_ingestion(workspace, month))
 
 
 def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
     @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
                     description="Rows and Σ BilledCost / Σ EffectiveCost per currency equal the source files' (to the cent).")
     def costs_reconcile_with_source(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
-        tenant_key, month = split_partition(context)
-        workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
-        expected = latest_ingestion(workspace, month)
-        frame = _month_frame(cloudmonitor, tenant_key, month)
+        checked = _checked_month(context, cloudmonitor)
+        expected, frame = checked.recorded, checked.frame
         if expected is None:
             return dg.AssetCheckResult(passed=True, metadata={"note": "month has no loaded export run"})
         actual = (
@@ -143,10 +156,8 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
     @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
                     description="The month holds rows of its winning export runs only: no superseded or mixed runs.")
     def costs_has_only_winning_runs(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
-        tenant_key, month = split_partition(context)
-        workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
-        expected = latest_ingestion(workspace, month)
-        frame = _month_frame(cloudmonitor, tenant_key, month)
+        checked = _checked_month(context, cloudmonitor)
+        expected, frame = checked.recorded, checked.frame
         in_table = set() if frame is None else set(
             frame.select(pl.col(lineage.SOURCE_RUN_ID).unique()).collect(engine="streaming")[lineage.SOURCE_RUN_ID]
         )
@@ -183,8 +194,7 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
                     description="Warns when values look like personal data (emails, phone numbers) in tags, resource "
                     "names or account columns. Reports counts and tag keys, never the values.")
     def costs_personal_data(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
-        tenant_key, month = split_partition(context)
-        frame = _month_frame(cloudmonitor, tenant_key, month)
+        frame = _checked_month(context, cloudmonitor).frame
         if frame is None:
             return dg.AssetCheckResult(passed=True, metadata={"note": "no costs table yet"})
         findings = scan_personal_data(frame)
