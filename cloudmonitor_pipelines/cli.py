@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-RANGE_FOLDER = re.compile(r"(?:^|/)(\d{4})(\d{2})\d{2}-\d{8}/")
 DEMO_FORMATS = {  # tenant -> (file format, dataVersion): the demo shows the version/format mix real customers have
     "contoso": ("parquet", "1.2"),
     "fabrikam": ("csv.gz", "1.0r2"),
@@ -44,12 +42,9 @@ def ensure_dagster_home() -> Path:
 
 def months_in_source(source) -> list[str]:
     """Billing months that have export runs, from folder names only (listing reads no blob content)."""
-    months = set()
-    for info in source.list(suffix="manifest.json"):
-        match = RANGE_FOLDER.search(info.path)
-        if match:
-            months.add(f"{match.group(1)}-{match.group(2)}")
-    return sorted(months)
+    from cloudmonitor_pipelines.exports.runs import infer_billing_month
+
+    return sorted({m for info in source.list(suffix="manifest.json") if (m := infer_billing_month(info.path))})
 
 
 @dataclass

@@ -10,7 +10,6 @@ object read and every attempt, including failed ones.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,9 +38,6 @@ from cloudmonitor_pipelines.tenants import Tenant
 
 COSTS = "costs"
 VALIDATION_RESULTS = "validation_results"
-
-log = logging.getLogger(__name__)
-
 
 class MonthBlockedError(StorageError):
     """The month's export manifests can't be trusted (unparseable, legacy); nothing is written."""

@@ -25,7 +25,6 @@ from cloudmonitor_pipelines.pipeline import COSTS
 from cloudmonitor_pipelines.platform import platform_root
 from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, ReportTable
 from cloudmonitor_pipelines.reports.portfolio import TenantSummaryInputs, build_partner_portfolio
-from cloudmonitor_pipelines.storage import open_workspace
 
 REPORT_BUILDS = "report_builds"
 PORTFOLIO_KEY = dg.AssetKey("partner_portfolio")

@@ -64,7 +64,8 @@ class MonthSelection:
         return tuple(sorted(m.run_id for m in self.winners))
 
 
-def _infer_month(path: str) -> str | None:
+def infer_billing_month(path: str) -> str | None:
+    """'YYYY-MM' from the run's yyyyMMdd-yyyyMMdd folder in a path, without reading the manifest."""
     match = _RANGE.search(path)
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
@@ -91,7 +92,7 @@ def discover(source: Source) -> Discovery:
                 ManifestProblem(
                     path=info.path,
                     message=str(exc),
-                    billing_month=_infer_month(info.path),
+                    billing_month=infer_billing_month(info.path),
                     time_folder=_infer_time_folder(info.path),
                     legacy=isinstance(exc, LegacyManifestError),
                 )
@@ -153,10 +154,6 @@ def select_month(discovery: Discovery, billing_month: str, dataset: str = FOCUS_
         problems=tuple(blocking),
         notes=tuple(notes),
     )
-
-
-def winners_by_month(discovery: Discovery, dataset: str = FOCUS_DATASET) -> dict[str, MonthSelection]:
-    return {month: select_month(discovery, month, dataset) for month in discovery.months(dataset)}
 
 
 def latest_submitted(manifests: Iterable[Manifest]) -> datetime | None:

@@ -85,7 +85,3 @@ def export_schema(data_version: str) -> pa.DataFrameSchema:
 def logical_types(schema: pa.DataFrameSchema) -> dict[str, str]:
     """Column -> logical type (String, Decimal, DateTime, JSON, Boolean) recorded in the schema metadata."""
     return {name: column.metadata["logical_type"] for name, column in schema.columns.items()}
-
-
-def required_columns(schema: pa.DataFrameSchema) -> tuple[str, ...]:
-    return tuple(name for name, column in schema.columns.items() if column.required)
