@@ -26,13 +26,15 @@ from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize
 from cloudmonitor_pipelines.focus.pii import mask_personal_data
 from cloudmonitor_pipelines.focus.validate import (
     FocusValidationError,
+    RuleFailure,
     ValidationReport,
     placeholder_columns,
+    validate_canonical,
     validate_export_frame,
 )
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError, normalize_data_version
 from cloudmonitor_pipelines.lake.audit import ReadRecord, append_ingestion_log, append_read_log, latest_ingestion
-from cloudmonitor_pipelines.lake.delta import PartitionWriter, append_rows, read_table, table_version
+from cloudmonitor_pipelines.lake.delta import DataFile, PartitionWriter, append_rows, read_table, table_version
 from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
 from cloudmonitor_pipelines.tenants import Tenant
 
@@ -57,6 +59,8 @@ class IngestResult:
     files: list[str] = field(default_factory=list)
     bytes_read: int = 0
     validation: ValidationReport | None = None
+    conformance: ValidationReport | None = None  # the canonical rules, checked on every batch before it was written
+    written: list[DataFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -150,6 +154,7 @@ def ingest_month(
                 "newest_export_submitted": latest_submitted(selection.winners),
                 "dagster_run_id": dagster_run_id,
                 "error": error,
+                "conformance": conformance_record(result) if result and status == "loaded" else None,
                 "started_at": started,
                 "finished_at": datetime.now(UTC),
             },
@@ -185,6 +190,7 @@ def ingest_month(
 
     writer = PartitionWriter(workspace, COSTS, CANONICAL_SCHEMA, lineage.BILLING_MONTH, billing_month)
     report = ValidationReport(rows_checked=0, failures=[], data_version=None)
+    conformance = ValidationReport(rows_checked=0, failures=[], data_version=None)
     totals: dict[str, dict[str, float]] = {}
     source_rows = bytes_read = 0
     files: list[str] = []
@@ -228,6 +234,11 @@ def ingest_month(
                     del batch
                     if tenant.mask_personal_data:
                         canonical = mask_personal_data(canonical.lazy()).collect()
+                    # The canonical rules on exactly the rows about to be stored (in memory, no re-read): a
+                    # harmonization fault fails the month here, before anything is committed.
+                    conformance = conformance.merge(validate_canonical(canonical, source_file=file.path))
+                    if conformance.has_errors:
+                        raise FocusValidationError(conformance)
                     writer.write(canonical)
                     del canonical
                 check_row_count(file, file_rows)
@@ -260,18 +271,51 @@ def ingest_month(
         partial = IngestResult(**base, status="failed", rows=0, source_rows=source_rows, table_version=None,
                                totals=totals)
         finish("failed", partial, error=str(exc)[:4000])
-        if report.failures:
-            _append_validation_results(workspace, tenant.key, billing_month, selection, report, dagster_run_id)
+        if report.failures or conformance.failures:
+            _append_validation_results(workspace, tenant.key, billing_month, selection, report.merge(conformance),
+                                       dagster_run_id)
         raise
 
     result = IngestResult(
         **base, status="loaded", rows=writer.rows, source_rows=source_rows, table_version=version, totals=totals,
-        files=files, bytes_read=bytes_read, validation=report, notes=list(selection.notes),
+        files=files, bytes_read=bytes_read, validation=report, conformance=conformance,
+        written=writer.written_files(), notes=list(selection.notes),
         seconds=time.perf_counter() - clock,
     )
     finish("loaded", result)
     _append_validation_results(workspace, tenant.key, billing_month, selection, report, dagster_run_id)
     return result
+
+
+def conformance_record(result: IngestResult) -> str:
+    """What the ingest checked of the rows it stored, and where it stored them (JSON for ingestion_log)."""
+    report = result.conformance or ValidationReport(rows_checked=0, failures=[], data_version=None)
+    return json.dumps(
+        {
+            "rows_checked": report.rows_checked,
+            "errors": len(report.errors),
+            "warnings": len(report.warnings),
+            "failures": report.to_metadata()["failures"],
+            "files": [[f.path, f.size, f.rows] for f in sorted(result.written)],
+        },
+        sort_keys=True,
+        default=str,
+    )
+
+
+def recorded_conformance(recorded: dict | None) -> tuple[ValidationReport, list[DataFile]] | None:
+    """The conformance an ingestion_log row recorded, and the files it covers; None for rows without one."""
+    raw = (recorded or {}).get("conformance")
+    if not raw:
+        return None
+    data = json.loads(raw)
+    failures = [
+        RuleFailure(f["rule"], f["column"], f["severity"], f["failing_rows"], f["message"],
+                    (f["files"] or [None])[0], f["examples"])
+        for f in data["failures"].values()
+    ]
+    files = sorted(DataFile(path, size, rows) for path, size, rows in data["files"])
+    return ValidationReport(data["rows_checked"], failures, None), files
 
 
 def _append_validation_results(

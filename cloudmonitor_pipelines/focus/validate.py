@@ -381,20 +381,30 @@ def _canonical_rules(usable: dict[str, pl.DataType]) -> list[RowRule]:
     return row_rules + rules.conditional_rules(usable, canonical.CANONICAL_FOCUS_VERSION)
 
 
-def validate_canonical(lf: pl.LazyFrame) -> ValidationReport:
-    """Re-check canonical `costs` data (e.g. a written Delta month): schema plus the rules that still apply."""
-    actual = lf.collect_schema()
+def canonical_schema_failures(actual: Mapping[str, pl.DataType], source_file: str | None = None) -> list[RuleFailure]:
+    """Columns missing from, foreign to, or typed differently than the canonical schema (no data read)."""
     failures: list[RuleFailure] = []
     for name, dtype in canonical.CANONICAL_SCHEMA.items():
         if name not in actual:
-            failures.append(_failure("canonical-schema", name, 0, f"canonical column {name} is missing", None))
+            failures.append(_failure("canonical-schema", name, 0, f"canonical column {name} is missing", source_file))
         elif actual[name] != dtype:
             failures.append(_failure("canonical-schema", name, 0, f"{name} has type {actual[name]}, expected {dtype}",
-                                     None))
+                                     source_file))
     for name in actual:
         if name not in canonical.CANONICAL_SCHEMA:
-            failures.append(_failure("canonical-schema", name, 0, f"unexpected column {name}", None))
+            failures.append(_failure("canonical-schema", name, 0, f"unexpected column {name}", source_file))
+    return failures
+
+
+def validate_canonical(frame: pl.DataFrame | pl.LazyFrame, source_file: str | None = None) -> ValidationReport:
+    """Check canonical `costs` data: schema plus the rules that still apply after harmonization.
+
+    The ingest checks every harmonized batch in memory before writing it (a DataFrame); a LazyFrame (a stored Delta
+    file) is streamed, so memory follows the engine's chunks rather than the file.
+    """
+    actual = frame.collect_schema()
+    failures = canonical_schema_failures(actual, source_file)
     usable = {n: d for n, d in actual.items() if canonical.CANONICAL_SCHEMA.get(n) == d}
-    rows = lf.select(pl.len()).collect(engine="streaming").item()
-    failures += _evaluate(lf, _canonical_rules(usable), None, None)
+    rows = frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect(engine="streaming").item()
+    failures += _evaluate(frame, _canonical_rules(usable), source_file, None)
     return ValidationReport(rows, failures, None)

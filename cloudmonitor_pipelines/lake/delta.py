@@ -9,7 +9,6 @@ before its commit are deleted, and are invisible to readers in any case because 
 
 from __future__ import annotations
 
-import io
 import json
 import time
 import uuid
@@ -90,6 +89,28 @@ def file_stats(frame: pl.DataFrame) -> str:
     return json.dumps(stats)
 
 
+@dataclass(frozen=True, order=True)
+class DataFile:
+    """One data file of a Delta table as its log lists it (path relative to the table root)."""
+
+    path: str
+    size: int
+    rows: int
+
+
+def partition_data_files(workspace: Workspace, table: str, partition_column: str, value: str) -> list[DataFile]:
+    """The current data files of one partition, read from the Delta log alone (no data file is opened)."""
+    uri = workspace.table_uri(table)
+    options = workspace.storage_options()
+    if not table_exists(uri, options):
+        return []
+    actions = pl.DataFrame(DeltaTable(uri, storage_options=options).get_add_actions(flatten=True))
+    if actions.height == 0:
+        return []
+    month = actions.filter(pl.col(f"partition.{partition_column}") == value)
+    return sorted(DataFile(p, s, n) for p, s, n in month.select("path", "size_bytes", "num_records").iter_rows())
+
+
 @dataclass
 class PartitionWriter:
     """Writes the data files of one partition of one table, then commits them as a single overwrite."""
@@ -122,16 +143,15 @@ class PartitionWriter:
         frame = frame.cast({c: t for c, t in self.schema.items() if current[c] != t})
         # Partition values live in the folder name; Delta readers add the column back from partitionValues.
         data = frame.drop(self.partition_column)
-        buffer = io.BytesIO()
-        data.write_parquet(buffer, compression="zstd", statistics=True, row_group_size=256_000)
-        payload = buffer.getvalue()
-        del data, buffer
         file_name = f"part-{len(self.actions):05d}-{uuid.uuid4()}.zstd.parquet"
-        self.workspace.write_bytes(self._relative(file_name), payload)
+        size = self.workspace.write_parquet(
+            self._relative(file_name), data, compression="zstd", statistics=True, row_group_size=256_000
+        )
+        del data
         self.actions.append(
             AddAction(
                 path=f"{self.partition_column}={self.partition_value}/{file_name}",
-                size=len(payload),
+                size=size,
                 partition_values={self.partition_column: self.partition_value},
                 modification_time=int(time.time() * 1000),
                 data_change=True,
@@ -139,7 +159,11 @@ class PartitionWriter:
             )
         )
         self.rows += frame.height
-        self.bytes_written += len(payload)
+        self.bytes_written += size
+
+    def written_files(self) -> list[DataFile]:
+        """The files this writer wrote (what its commit adds), as the Delta log will list them."""
+        return [DataFile(a.path, a.size, json.loads(a.stats)["numRecords"]) for a in self.actions]
 
     def abort(self) -> None:
         """Remove the files this writer created; nothing references them, so this only saves space."""

@@ -45,6 +45,7 @@ from cloudmonitor_pipelines.storage.base import (
 from cloudmonitor_pipelines.tenants import AbfssLocation, TenantConfigError, parse_abfss
 
 if TYPE_CHECKING:
+    import polars as pl
     from azure.core.credentials import TokenCredential
     from azure.storage.blob import BlobProperties, ContainerClient
 
@@ -474,6 +475,14 @@ class AzureWorkspace(_AzureRoot):
             self._container_client().upload_blob(name, data, overwrite=True)
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise self._error(exc, f"write {path}") from None
+
+    def write_parquet(self, path: str, frame: pl.DataFrame, **options: object) -> int:
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer, **options)
+        payload = buffer.getvalue()
+        del buffer
+        self.write_bytes(path, payload)
+        return len(payload)
 
     def delete(self, path: str) -> None:
         name = self._blob_name(path, "workspace path")

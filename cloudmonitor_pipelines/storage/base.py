@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 class StorageError(RuntimeError):
@@ -111,6 +114,10 @@ class Workspace(Protocol):
 
     def write_bytes(self, path: str, data: bytes) -> None:
         """Create or replace one object (used for Delta data files before they are committed)."""
+        ...
+
+    def write_parquet(self, path: str, frame: pl.DataFrame, **options: object) -> int:
+        """Encode `frame` as one parquet object (polars `write_parquet` options); returns its size in bytes."""
         ...
 
     def delete(self, path: str) -> None:

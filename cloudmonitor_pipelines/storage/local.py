@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from cloudmonitor_pipelines.storage.base import (
     ObjectInfo,
@@ -17,6 +17,9 @@ from cloudmonitor_pipelines.storage.base import (
     StorageError,
     safe_relative_path,
 )
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def _info(root: Path, file: Path) -> ObjectInfo:
@@ -111,6 +114,13 @@ class LocalWorkspace:
         target = self.root / safe_relative_path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+
+    def write_parquet(self, path: str, frame: pl.DataFrame, **options: object) -> int:
+        # Straight into the file: no in-memory copy of the encoded bytes.
+        target = self.root / safe_relative_path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(target, **options)
+        return target.stat().st_size
 
     def delete(self, path: str) -> None:
         (self.root / safe_relative_path(path)).unlink(missing_ok=True)

@@ -1,0 +1,109 @@
+"""The blocking `costs_conform_to_focus` check: trusts the ingest's in-memory check only while the month holds exactly
+the files that check covered, and re-validates the stored files otherwise (or on request)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+from deltalake import DeltaTable
+
+from cloudmonitor_pipelines.definitions import build_definitions
+from cloudmonitor_pipelines.defs.partitions import partition_key
+from cloudmonitor_pipelines.focus import harmonize as harmonize_module
+from cloudmonitor_pipelines.focus.validate import FocusValidationError
+from cloudmonitor_pipelines.lake.audit import latest_ingestion
+from cloudmonitor_pipelines.lake.delta import partition_data_files, replace_partition
+from cloudmonitor_pipelines import pipeline
+from cloudmonitor_pipelines.storage import open_source, open_workspace
+from cloudmonitor_pipelines_tests.conftest_helpers import generate, write_tenants_file
+
+MONTH = "2026-09"
+CHECK = "costs_conform_to_focus"
+CHECK_KEY = dg.AssetCheckKey(dg.AssetKey("costs"), CHECK)
+
+
+@pytest.fixture
+def loaded(tmp_path):
+    generate(tmp_path, "contoso", [MONTH], 3000, "parquet", "1.2", seed=21)
+    registry = write_tenants_file(tmp_path, ["contoso"])
+    job = build_definitions(registry).resolve_job_def("costs_job")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance, partition_key=partition_key("contoso", MONTH),
+                                        tags={"tenant": "contoso"}, raise_on_error=False)
+        assert result.success
+        yield {"root": tmp_path, "job": job, "instance": instance, "result": result,
+               "workspace": open_workspace(str(tmp_path / "workspaces" / "contoso"))}
+
+
+def _evaluation(result: dg.ExecuteInProcessResult) -> dg.AssetCheckEvaluation:
+    return next(e for e in result.get_asset_check_evaluations() if e.check_name == CHECK)
+
+
+def _run_check(world, revalidate: bool = False) -> dg.AssetCheckEvaluation:
+    only_check = world["job"].get_subset(asset_selection=set(), asset_check_selection={CHECK_KEY})
+    (step,) = only_check.graph.node_defs
+    result = only_check.execute_in_process(
+        instance=world["instance"], partition_key=partition_key("contoso", MONTH), tags={"tenant": "contoso"},
+        raise_on_error=False, run_config={"ops": {step.name: {"config": {"revalidate_stored_files": revalidate}}}},
+    )
+    return _evaluation(result)
+
+
+def test_the_ingest_records_what_it_checked_and_where_it_wrote_it(loaded):
+    evaluation = _evaluation(loaded["result"])
+    assert evaluation.passed
+    assert evaluation.metadata["how"].text.startswith("checked at ingest")
+    assert evaluation.metadata["rows_checked"].value == 3000
+    stored = partition_data_files(loaded["workspace"], "costs", "x_BillingMonth", MONTH)
+    assert stored and sum(f.rows for f in stored) == 3000
+    assert evaluation.metadata["files_checked"].value == len(stored)
+    record = json.loads(latest_ingestion(loaded["workspace"], MONTH)["conformance"])
+    assert record["errors"] == 0 and record["rows_checked"] == 3000
+    assert [tuple(f) for f in record["files"]] == [(f.path, f.size, f.rows) for f in stored]
+
+
+def test_a_month_rewritten_outside_the_ingest_is_revalidated_and_a_bad_stored_value_fails(loaded):
+    workspace = loaded["workspace"]
+    month = pl.read_delta(workspace.table_uri("costs")).filter(pl.col("x_BillingMonth") == MONTH)
+    tampered = month.with_columns(
+        pl.when(pl.int_range(pl.len()) == 7).then(pl.lit("Bogus")).otherwise(pl.col("ChargeCategory"))
+        .alias("ChargeCategory")
+    )
+    replace_partition(workspace, "costs", tampered, "x_BillingMonth", MONTH)  # e.g. a hand-made "fix"
+
+    evaluation = _run_check(loaded)
+    assert not evaluation.passed
+    assert "differ" in evaluation.metadata["how"].text
+    failures = evaluation.metadata["failures"].data
+    assert failures["allowed-values:ChargeCategory"]["failing_rows"] == 1
+
+
+def test_revalidation_of_the_stored_files_on_request(loaded):
+    evaluation = _run_check(loaded, revalidate=True)
+    assert evaluation.passed
+    assert evaluation.metadata["how"].text == "re-validated the stored files (requested)"
+    assert evaluation.metadata["rows_checked"].value == 3000
+
+
+def test_a_harmonization_fault_fails_the_month_before_anything_is_committed(loaded, monkeypatch):
+    workspace = loaded["workspace"]
+    version = DeltaTable(workspace.table_uri("costs")).version()
+    files_before = sorted(p.name for p in Path(workspace.table_uri("costs")).rglob("*.parquet"))
+
+    def faulty(batch, data_version, **kwargs):
+        frame = harmonize_module.harmonize(batch, data_version, **kwargs)
+        return frame.with_columns(pl.lit("Bogus").alias("ChargeCategory"))
+
+    monkeypatch.setattr(pipeline, "harmonize", faulty)
+    monkeypatch.setattr(pipeline, "latest_ingestion", lambda *_: None)  # force a reload of the loaded month
+    tenant = write_tenants_file(loaded["root"], ["contoso"]).get("contoso")
+    with pytest.raises(FocusValidationError) as error:
+        pipeline.ingest_month(tenant, MONTH, source=open_source(tenant.source), workspace=workspace)
+    message = str(error.value)
+    assert "column=ChargeCategory rule=allowed-values" in message and "file=exports/" in message
+    assert DeltaTable(workspace.table_uri("costs")).version() == version
+    assert sorted(p.name for p in Path(workspace.table_uri("costs")).rglob("*.parquet")) == files_before
