@@ -117,10 +117,11 @@ def _delimiter_problem(header: list[str]) -> str | None:
     return None
 
 
-# Rows per batch: a 500k-row batch of a 104-column FocusCost export is ~900 MB in memory, so a file of any size is
-# read, validated, harmonized and written in bounded memory. Smaller batches cost more than they save: validation
-# has a fixed cost per batch (~0.3 s, mostly schema handling), which at 250k rows made the ingest 1.8x the raw I/O.
-BATCH_ROWS = 500_000
+# Rows per parquet batch. A 104-column FocusCost batch takes ~1.5 KB per row in memory (polars keeps 16 bytes per
+# string value), so a file of any size is read, validated, harmonized and written in bounded memory. Measured on
+# 10M rows (docs/performance.md): 500k-row batches peaked at 1.45-1.67 GB for the ingest alone, 300k at 1.06-1.11 GB,
+# for about 2% more CPU (validation has a fixed cost per batch, mostly pandera's schema handling).
+BATCH_ROWS = 300_000
 
 
 def _read_error(source: Source, path: str, kind: str, exc: Exception) -> Exception:
@@ -271,8 +272,8 @@ def read_batches(source: Source, path: str, kind: str, batch_rows: int | None = 
             yield from _parquet_batches(source, path, batch_rows)
         else:
             # Every CSV column is text until harmonized and pyarrow assembles batches from many small blocks: CSV
-            # batches are a fifth of parquet ones to keep the same memory bound (measured: 250k CSV rows ~2.6 GB).
-            yield from _csv_batches(source, path, kind, max(1, batch_rows // 5))
+            # batches are a third of parquet ones to keep the same memory bound (measured: 250k CSV rows ~2.6 GB).
+            yield from _csv_batches(source, path, kind, max(1, batch_rows // 3))
     except (ExportReadError, StorageError):
         raise
     except Exception as exc:  # polars/pyarrow/object_store raise many types
@@ -280,7 +281,7 @@ def read_batches(source: Source, path: str, kind: str, batch_rows: int | None = 
 
 
 def _parquet_batches(source: Source, path: str, batch_rows: int) -> Iterator[pl.DataFrame]:
-    """Row slices of a parquet file read in place; slices of BATCH_ROWS decode about two row groups each."""
+    """Row slices of a parquet file read in place; polars decodes only the row groups a slice overlaps."""
     scan = pl.scan_parquet(source.object_uri(path), storage_options=source.storage_options())
     total = scan.select(pl.len()).collect().item()
     if not total:

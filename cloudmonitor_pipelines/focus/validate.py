@@ -22,6 +22,7 @@ from typing import Literal
 
 import pandera.polars as pa
 import polars as pl
+from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaErrors
 
 from cloudmonitor_pipelines.focus import canonical, catalog, lineage, rules, schemas, versions
@@ -204,10 +205,34 @@ def _evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], sour
     return failures
 
 
+class _SchemaOnceLazyFrame(pl.LazyFrame):
+    """A LazyFrame that works out its schema once.
+
+    pandera's polars backend asks the frame for its schema inside per-column loops (about 4 x columns calls per
+    validation), and polars builds a new Schema object each time: O(columns^2), ~0.05 s per batch of a 104-column
+    export. A LazyFrame is an immutable plan, so caching its schema per instance cannot go stale.
+    """
+
+    _schema_once: pl.Schema | None = None
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame) -> _SchemaOnceLazyFrame:
+        lazy = cls.__new__(cls)
+        lazy._ldf = frame.lazy()._ldf
+        return lazy
+
+    def collect_schema(self) -> pl.Schema:
+        if self._schema_once is None:
+            self._schema_once = super().collect_schema()
+        return self._schema_once
+
+
 def _pandera_failures(schema: pa.DataFrameSchema, typed: pl.DataFrame, raw: pl.DataFrame,
                       source_file: str | None) -> list[RuleFailure]:
     try:
-        schema.validate(typed, lazy=True)
+        # A LazyFrame gets schema-only validation by default; ask for the data checks (nulls, allowed values) too.
+        with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+            schema.validate(_SchemaOnceLazyFrame.of(typed), lazy=True)
         return []
     except SchemaErrors as exc:
         cases = exc.failure_cases
