@@ -118,10 +118,11 @@ def _delimiter_problem(header: list[str]) -> str | None:
 
 
 # Rows per parquet batch. A 104-column FocusCost batch takes ~1.5 KB per row in memory (polars keeps 16 bytes per
-# string value), so a file of any size is read, validated, harmonized and written in bounded memory. Measured on
-# 10M rows (docs/performance.md): 500k-row batches peaked at 1.45-1.67 GB for the ingest alone, 300k at 1.06-1.11 GB,
-# for about 2% more CPU (validation has a fixed cost per batch, mostly pandera's schema handling).
-BATCH_ROWS = 300_000
+# string value), so a file of any size is read, validated, harmonized and written in bounded memory. Measured
+# (docs/performance.md): 500k-row batches peaked at 1.45-1.67 GB for a 10M-row ingest alone, 250k at ~1.0 GB for
+# about the same CPU. Slices that cut across row groups decode those row groups twice (300k slices of 250k-row
+# groups cost 10% more), and 250k is a whole number of the row groups polars and most writers produce.
+BATCH_ROWS = 250_000
 
 
 def _read_error(source: Source, path: str, kind: str, exc: Exception) -> Exception:
@@ -272,8 +273,8 @@ def read_batches(source: Source, path: str, kind: str, batch_rows: int | None = 
             yield from _parquet_batches(source, path, batch_rows)
         else:
             # Every CSV column is text until harmonized and pyarrow assembles batches from many small blocks: CSV
-            # batches are a third of parquet ones to keep the same memory bound (measured: 250k CSV rows ~2.6 GB).
-            yield from _csv_batches(source, path, kind, max(1, batch_rows // 3))
+            # batches are 2/5 of parquet ones to keep the same memory bound (measured: 250k CSV rows ~2.6 GB).
+            yield from _csv_batches(source, path, kind, max(1, batch_rows * 2 // 5))
     except (ExportReadError, StorageError):
         raise
     except Exception as exc:  # polars/pyarrow/object_store raise many types
