@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 import polars as pl
@@ -289,13 +289,11 @@ def ingest_month(
 
 def conformance_record(result: IngestResult) -> str:
     """What the ingest checked of the rows it stored, and where it stored them (JSON for ingestion_log)."""
-    report = result.conformance or ValidationReport(rows_checked=0, failures=[], data_version=None)
+    report = result.conformance
     return json.dumps(
         {
             "rows_checked": report.rows_checked,
-            "errors": len(report.errors),
-            "warnings": len(report.warnings),
-            "failures": report.to_metadata()["failures"],
+            "failures": [asdict(f) for f in report.failures],
             "files": [[f.path, f.size, f.rows] for f in sorted(result.written)],
         },
         sort_keys=True,
@@ -309,13 +307,8 @@ def recorded_conformance(recorded: dict | None) -> tuple[ValidationReport, list[
     if not raw:
         return None
     data = json.loads(raw)
-    failures = [
-        RuleFailure(f["rule"], f["column"], f["severity"], f["failing_rows"], f["message"],
-                    (f["files"] or [None])[0], f["examples"])
-        for f in data["failures"].values()
-    ]
-    files = sorted(DataFile(path, size, rows) for path, size, rows in data["files"])
-    return ValidationReport(data["rows_checked"], failures, None), files
+    report = ValidationReport(data["rows_checked"], [RuleFailure(**f) for f in data["failures"]], None)
+    return report, sorted(DataFile(path, size, rows) for path, size, rows in data["files"])
 
 
 def _append_validation_results(

@@ -17,7 +17,7 @@ from cloudmonitor_pipelines.focus.pii import scan_personal_data
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.focus.validate import ValidationReport, canonical_schema_failures, validate_canonical
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
-from cloudmonitor_pipelines.lake.delta import partition_data_files, partition_files, read_table
+from cloudmonitor_pipelines.lake.delta import DataFile, partition_data_files, partition_files, read_table
 from cloudmonitor_pipelines.storage.base import Workspace
 from cloudmonitor_pipelines.pipeline import COSTS, IngestResult, ingest_month, recorded_conformance
 from cloudmonitor_pipelines.defs.partitions import split_partition
@@ -119,11 +119,11 @@ class ConformanceCheckConfig(dg.Config):
     revalidate_stored_files: bool = False  # re-read and re-check every stored file instead of the ingest's record
 
 
-def _revalidate_stored_month(workspace: Workspace, month: str) -> ValidationReport:
+def _revalidate_stored_files(workspace: Workspace, month: str, stored: list[DataFile]) -> ValidationReport:
     """The canonical rules over the stored files, file by file (each at most one ingest batch): memory follows a
     file, not the month."""
     report = ValidationReport(rows_checked=0, failures=[], data_version=None)
-    for frame in partition_files(workspace, COSTS, lineage.BILLING_MONTH, month):
+    for frame in partition_files(workspace, COSTS, lineage.BILLING_MONTH, month, stored):
         ordered = frame.select([c for c in CANONICAL_SCHEMA if c in frame.collect_schema()])
         report = report.merge(validate_canonical(ordered))
     return report
@@ -203,7 +203,7 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         else:
             how = ("re-validated the stored files" + (" (requested)" if config.revalidate_stored_files else
                    " (the month's files differ from those the newest load recorded)"))
-            report = _revalidate_stored_month(workspace, month)
+            report = _revalidate_stored_files(workspace, month, stored)
         report = ValidationReport(report.rows_checked, [*schema_failures, *report.failures], None)
         return dg.AssetCheckResult(
             passed=not report.has_errors,

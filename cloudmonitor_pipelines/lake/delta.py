@@ -246,16 +246,16 @@ def replace_partition(
         raise
 
 
-def partition_files(workspace: Workspace, table: str, partition_column: str, value: str) -> list[pl.LazyFrame]:
-    """The data files of one partition as lazy frames, with the partition column added back: for work that must
-    stay bounded by a file rather than by the month (each file we write holds at most one ingest batch)."""
-    uri = workspace.table_uri(table)
+def partition_files(workspace: Workspace, table: str, partition_column: str, value: str,
+                    files: Sequence[DataFile] | None = None) -> list[pl.LazyFrame]:
+    """The data files of one partition (`files`, or the current ones from the log) as lazy frames, with the
+    partition column added back: for work that must stay bounded by a file rather than by the month (each file we
+    write holds at most one ingest batch)."""
+    if files is None:
+        files = partition_data_files(workspace, table, partition_column, value)
+    uri = workspace.table_uri(table).rstrip("/")
     options = workspace.storage_options()
-    if not table_exists(uri, options):
-        return []
-    files = DeltaTable(uri, storage_options=options).file_uris(
-        file_pruning_predicate=[(partition_column, "=", value)]
-    )
     return [
-        pl.scan_parquet(f, storage_options=options).with_columns(pl.lit(value).alias(partition_column)) for f in files
+        pl.scan_parquet(f"{uri}/{f.path}", storage_options=options).with_columns(pl.lit(value).alias(partition_column))
+        for f in files
     ]

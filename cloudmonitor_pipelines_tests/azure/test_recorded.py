@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from cloudmonitor_pipelines.enrich.residency import (
     lookup_storage_account,
 )
 from cloudmonitor_pipelines.samples.arm_recordings import write_recordings_for_inventory, write_sample_recordings
-from cloudmonitor_pipelines.samples.profiles import sample_inventory, tenant_profile, workspace_account_name
+from cloudmonitor_pipelines.samples.profiles import SampleResource, sample_inventory, tenant_profile, workspace_account_name
 
 AS_OF = datetime(2026, 5, 2, 6, 0, tzinfo=timezone.utc)
 
@@ -86,30 +85,15 @@ def test_sample_tenant_round_trip(tmp_path: Path):
     assert enriched["x_SubscriptionRecommendationCount"].min() >= 1  # every sample subscription has a VM RI rec
 
 
-@dataclass
-class _Item:
-    arm_id: str
-    name: str
-    type: str
-    location: str
-    resource_group: str
-    subscription_id: str
-    tags: dict
-    sku: dict | None
-    kind: str | None
-    billed: bool
-    deleted: bool
-
-
-def _own_inventory() -> list[_Item]:
+def _own_inventory() -> list[SampleResource]:
     sub = "33333333-cccc-4ccc-8ccc-333333333333"
     items = [
-        _Item(f"/subscriptions/{sub}/resourceGroups/RG-A/providers/Microsoft.Compute/virtualMachines/vm{i}",
+        SampleResource(f"/subscriptions/{sub}/resourceGroups/RG-A/providers/Microsoft.Compute/virtualMachines/vm{i}",
               f"vm{i}", "Microsoft.Compute/virtualMachines", "uksouth", "RG-A", sub, {"env": "prod"},
               {"name": "Standard_D2s_v5"}, None, True, i == 0)
         for i in range(30)
     ]
-    items.append(_Item(f"/subscriptions/{sub}/resourceGroups/rg-ws/providers/Microsoft.Storage/storageAccounts/cmownws",
+    items.append(SampleResource(f"/subscriptions/{sub}/resourceGroups/rg-ws/providers/Microsoft.Storage/storageAccounts/cmownws",
                        "cmownws", "Microsoft.Storage/storageAccounts", "uksouth", "rg-ws", sub, {},
                        {"name": "Standard_LRS"}, "StorageV2", False, False))
     return items
