@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -22,6 +23,7 @@ import pyarrow.csv as pa_csv
 
 from cloudmonitor_pipelines.exports.manifest import BlobRef, Manifest
 from cloudmonitor_pipelines.storage.base import (
+    ChunkStream,
     ObjectInfo,
     ObjectNotFoundError,
     PathEscapesRootError,
@@ -45,7 +47,7 @@ def resolve_blob_name(blob_name: str, manifest_folder: str, container_prefix: st
     name = safe_relative_path(blob_name, what="manifest blobName")
     if container_prefix is not None:
         prefix = container_prefix.strip("/")
-        if prefix and not (name == prefix or name.startswith(prefix + "/")):
+        if prefix and not name.startswith(prefix + "/"):
             raise PathEscapesRootError(
                 f"manifest blobName {blob_name!r} is outside the tenant's export root {prefix!r}; refused"
             )
@@ -144,27 +146,6 @@ def _read_error(source: Source, path: str, kind: str, exc: Exception) -> Excepti
     return ExportReadError(f"{path}: cannot read {kind} file: {_explain(kind, exc)}")
 
 
-class _Prefixed(io.RawIOBase):
-    """`prefix` bytes, then the rest of `stream`: hands the CSV parser what the header reader already consumed."""
-
-    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
-        self._prefix = prefix
-        self._stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target) -> int:  # type: ignore[override]
-        if self._prefix:
-            size = min(len(target), len(self._prefix))
-            target[:size] = self._prefix[:size]
-            self._prefix = self._prefix[size:]
-            return size
-        data = self._stream.read(len(target))
-        target[: len(data)] = data
-        return len(data)
-
-
 def _split_header(stream: BinaryIO) -> tuple[bytes, bytes]:
     """Read up to the end of the first record (a newline outside quotes): (header bytes, bytes read past it)."""
     buffer = b""
@@ -223,7 +204,10 @@ def _csv_batches(source: Source, path: str, kind: str, batch_rows: int) -> Itera
             yield empty
             return
         try:
-            reader = _open_csv(_Prefixed(rest, stream), columns)
+            # The CSV parser gets back what the header reader consumed past the header, then the rest of the stream;
+            # buffered, because pyarrow takes each read as a whole block and a row may not straddle two blocks.
+            rest_of_file = ChunkStream(itertools.chain([rest], iter(lambda: stream.read(1 << 20), b"")))
+            reader = _open_csv(io.BufferedReader(rest_of_file), columns)
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc):  # a header and no rows
                 yield empty

@@ -21,7 +21,7 @@ import base64
 import io
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
@@ -35,6 +35,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
 from cloudmonitor_pipelines.azure.redact import redact
 from cloudmonitor_pipelines.storage.base import (
+    ChunkStream,
     ObjectInfo,
     ObjectNotFoundError,
     PathEscapesRootError,
@@ -365,8 +366,9 @@ class _AzureRoot:
 class AzureBlobSource(_AzureRoot):
     """A tenant's export folder on ADLS Gen2 or OneLake, read in place with Entra ID. Read-only by construction.
 
-    Public surface: list, stat, read_bytes (manifests), object_uri + storage_options (data files, read by polars),
-    resolve_blob_name (manifest blob names), principal. There is no write, delete, rename, lease or metadata method,
+    Public surface: list, stat, read_bytes (manifests), open_stream (CSV data files), object_uri + storage_options
+    (parquet data files, read by polars), container_prefix (manifest blob names resolve below it, see
+    exports.reader.resolve_blob_name), principal. There is no write, delete, rename, lease or metadata method,
     and its HTTP transport refuses anything but GET/HEAD.
     """
 
@@ -377,21 +379,6 @@ class AzureBlobSource(_AzureRoot):
     def container_prefix(self) -> str:
         """Path of the source root inside its container ('' = the container root)."""
         return self._prefix
-
-    def resolve_blob_name(self, blob_name: str) -> str:
-        """Map a manifest's container-relative `blobName` to a path relative to this source's root.
-
-        Refuses names that are URLs, absolute, contain '..', or lie outside this root (e.g. another tenant's folder).
-        """
-        name = safe_relative_path(blob_name, what="manifest blobName")
-        if not self._prefix:
-            return name
-        if not name.startswith(self._prefix + "/"):
-            raise PathEscapesRootError(
-                f"tenant {self.tenant_key!r}: manifest blobName {blob_name!r} is outside the export root "
-                f"{self._prefix!r} of container {self.container!r}; refusing to read it"
-            )
-        return name[len(self._prefix) + 1 :]
 
     def list(self, suffix: str | None = None) -> Iterator[ObjectInfo]:
         for props in self._iter_blobs(self._list_prefix(""), "list export files"):
@@ -420,35 +407,10 @@ class AzureBlobSource(_AzureRoot):
             downloader = self._container_client().get_blob_client(name).download_blob()
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise self._error(exc, f"read {path}") from None
-        return _ChunkStream(downloader.chunks(), lambda exc: self._error(exc, f"read {path}"))
+        return ChunkStream(downloader.chunks(), lambda exc: self._error(exc, f"read {path}"))
 
     def object_uri(self, path: str) -> str:
         return self._abfss(self._blob_name(path, "source path"))
-
-
-class _ChunkStream(io.RawIOBase):
-    """Adapts an iterator of byte chunks to a readable binary stream (for gzip/CSV readers)."""
-
-    def __init__(self, chunks: Iterator[bytes], translate: Callable[[BaseException], BaseException]) -> None:
-        self._chunks = chunks
-        self._translate = translate
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target) -> int:  # type: ignore[override]
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-            except Exception as exc:  # noqa: BLE001 - translated (names tenant/account, no token), never swallowed
-                raise self._translate(exc) from None
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size
 
 
 class AzureWorkspace(_AzureRoot):
@@ -468,7 +430,7 @@ class AzureWorkspace(_AzureRoot):
         for props in self._iter_blobs(self._list_prefix(prefix), f"list workspace {prefix or '/'}"):
             yield _info(props, self._relative(props.name))
 
-    def write_bytes(self, path: str, data: bytes) -> None:
+    def write_bytes(self, path: str, data: bytes | BinaryIO) -> None:
         """Create or replace one object (Delta data files staged before their commit)."""
         name = self._blob_name(path, "workspace path")
         try:
@@ -479,10 +441,10 @@ class AzureWorkspace(_AzureRoot):
     def write_parquet(self, path: str, frame: pl.DataFrame, **options: object) -> int:
         buffer = io.BytesIO()
         frame.write_parquet(buffer, **options)
-        payload = buffer.getvalue()
-        del buffer
-        self.write_bytes(path, payload)
-        return len(payload)
+        size = buffer.tell()
+        buffer.seek(0)
+        self.write_bytes(path, buffer)  # uploaded from the buffer itself: no second copy of the encoded file
+        return size
 
     def delete(self, path: str) -> None:
         name = self._blob_name(path, "workspace path")

@@ -6,7 +6,8 @@ through `safe_relative_path`, so nothing can name a location outside the root it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import io
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
@@ -127,3 +128,39 @@ class Workspace(Protocol):
     def delete_prefix(self, prefix: str) -> int:
         """Delete every object below `prefix` ('' = the whole workspace); returns how many were deleted."""
         ...
+
+
+class ChunkStream(io.RawIOBase):
+    """A forward-only binary stream over an iterable of byte chunks (a chunked download, a prefix then a stream).
+
+    Reads are served from a view of the current chunk, so a consumer that asks for a few KB at a time (gzip reads
+    8 KB) costs a copy of what it reads, not of the rest of a multi-MB chunk on every call. `translate` turns an
+    error raised while fetching the next chunk into the caller's error type.
+    """
+
+    def __init__(self, chunks: Iterable[bytes],
+                 translate: Callable[[BaseException], BaseException] | None = None) -> None:
+        self._chunks = iter(chunks)
+        self._translate = translate
+        self._view = memoryview(b"")
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        while self._offset >= len(self._view):
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                return 0
+            except Exception as exc:  # noqa: BLE001 - translated by the caller's rule, never swallowed
+                if self._translate is None:
+                    raise
+                raise self._translate(exc) from None
+            self._view, self._offset = memoryview(chunk), 0
+        size = min(len(target), len(self._view) - self._offset)
+        target[:size] = self._view[self._offset:self._offset + size]
+        self._offset += size
+        return size
+

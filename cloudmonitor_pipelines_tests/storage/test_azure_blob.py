@@ -8,6 +8,7 @@ import re
 import pytest
 from azure.core.rest import HttpRequest
 
+from cloudmonitor_pipelines.exports.reader import resolve_blob_name
 from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
 from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_workspace
 from cloudmonitor_pipelines.storage.azure_blob import (
@@ -115,7 +116,7 @@ def test_source_refuses_paths_leaving_its_root(path):
 
 def test_manifest_blob_names_resolve_only_inside_the_root():
     source = _source(settings=StorageSettings())
-    assert source.resolve_blob_name("billing/focus/daily/r/part_0_0001.parquet") == "daily/r/part_0_0001.parquet"
+    assert resolve_blob_name("billing/focus/daily/r/part_0_0001.parquet", "", source.container_prefix) == "daily/r/part_0_0001.parquet"
     for outside in (
         "billing/other-tenant/daily/r/part_0_0001.parquet",  # sibling folder
         "billing/focusx/part_0_0001.parquet",  # shares the prefix string, not the folder
@@ -124,13 +125,13 @@ def test_manifest_blob_names_resolve_only_inside_the_root():
         "/othercontainer/x.parquet",
     ):
         with pytest.raises(PathEscapesRootError):
-            source.resolve_blob_name(outside)
+            resolve_blob_name(outside, "", source.container_prefix)
 
 
 def test_source_at_container_root_accepts_container_relative_names():
     source = _source("abfss://msexports@contosoexports.dfs.core.windows.net", settings=StorageSettings())
     assert source.container_prefix == ""
-    assert source.resolve_blob_name("a/b.csv") == "a/b.csv"
+    assert resolve_blob_name("a/b.csv", "", source.container_prefix) == "a/b.csv"
     assert source.object_uri("a/b.csv") == "abfss://msexports@contosoexports.dfs.core.windows.net/a/b.csv"
 
 
@@ -140,7 +141,7 @@ _MUTATING = re.compile(r"write|upload|put|delete|remove|rename|move|copy|lease|s
 def test_source_class_has_no_mutating_method():
     public = [name for name, _ in inspect.getmembers(AzureBlobSource) if not name.startswith("_")]
     assert not [name for name in public if _MUTATING.search(name)], public
-    assert {"list", "stat", "read_bytes", "object_uri", "storage_options", "resolve_blob_name"} <= set(public)
+    assert {"list", "stat", "read_bytes", "object_uri", "storage_options"} <= set(public)
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "POST", "PATCH"])

@@ -21,6 +21,7 @@ import polars as pl
 import pytest
 from deltalake.transaction import AddAction
 
+from cloudmonitor_pipelines.exports.reader import resolve_blob_name
 from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
 from cloudmonitor_pipelines.storage.azure_blob import (
     CONTRIBUTOR_ROLE,
@@ -110,7 +111,7 @@ def test_lists_stats_and_reads_manifest(azurite, tenants):
     assert stat.size == len(source.read_bytes(f"{RUN}/manifest.json")) == listed[stat.path].size
     assert stat.etag and stat.etag == listed[stat.path].etag and stat.last_modified is not None
     # Manifest blob names are container-relative; they resolve to exactly the listed files.
-    resolved = {source.resolve_blob_name(blob["blobName"]) for blob in manifest["blobs"]}
+    resolved = {resolve_blob_name(blob["blobName"], "", source.container_prefix) for blob in manifest["blobs"]}
     assert resolved == {f"{RUN}/part_0_0001.parquet", f"{RUN}/part_1_0001.csv.gz"}
 
     with pytest.raises(ObjectNotFoundError, match="tenant-a"):
@@ -183,7 +184,7 @@ def test_a_tenants_source_never_reaches_another_tenants_files(azurite, tenants):
         azurite.abfss(tenants.container_b, b_blob),
     ):
         with pytest.raises(PathEscapesRootError):
-            source_a.resolve_blob_name(hostile)
+            resolve_blob_name(hostile, "", source_a.container_prefix)
     for hostile in (f"../../{tenants.container_b}/{b_blob}", f"../tenant-b/focus/{RUN}/part_0_0001.parquet"):
         for call in (source_a.read_bytes, source_a.stat, source_a.object_uri):
             with pytest.raises(PathEscapesRootError):
