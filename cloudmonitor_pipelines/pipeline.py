@@ -220,9 +220,9 @@ def ingest_month(
                 file_totals: dict[str, dict[str, float]] = {}
                 # One batch at a time: memory follows the batch size, not the file or the month.
                 for batch in read_batches(source, file.path, file.kind):
-                    file_rows += batch.height
+                    first_row, file_rows = file_rows, file_rows + batch.height
                     add_totals(file_totals, source_totals(batch))
-                    batch_report = validate_export_frame(batch, data_version, source_file=file.path)
+                    batch_report = validate_export_frame(batch, data_version, source_file=file.path).rows_from(first_row)
                     report = report.merge(batch_report)
                     if report.has_errors:
                         continue  # keep validating the rest so the report lists every failure
@@ -236,7 +236,9 @@ def ingest_month(
                         canonical = mask_personal_data(canonical.lazy()).collect()
                     # The canonical rules on exactly the rows about to be stored (in memory, no re-read): a
                     # harmonization fault fails the month here, before anything is committed.
-                    conformance = conformance.merge(validate_canonical(canonical, source_file=file.path))
+                    conformance = conformance.merge(
+                        validate_canonical(canonical, source_file=file.path).rows_from(first_row)
+                    )
                     if conformance.has_errors:
                         raise FocusValidationError(conformance)
                     writer.write(canonical)

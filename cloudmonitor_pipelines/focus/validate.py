@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -73,10 +73,25 @@ class ValidationReport:
         return {f.rule for f in self.failures if severity is None or f.severity == severity}
 
     def merge(self, other: ValidationReport) -> ValidationReport:
-        """Combine the reports of two files (rows add up, failures are kept per file)."""
+        """Combine the reports of two files or two batches of one file: rows add up, and a rule that failed in
+        several batches of a file is one failure (rows summed, at most MAX_EXAMPLES examples)."""
         known = {v for v in (self.data_version, other.data_version) if v is not None}
         data_version = known.pop() if len(known) == 1 else None  # None when the files disagree
-        return ValidationReport(self.rows_checked + other.rows_checked, [*self.failures, *other.failures], data_version)
+        combined: dict[tuple, RuleFailure] = {}
+        for f in [*self.failures, *other.failures]:
+            key = (f.rule, f.column, f.severity, f.source_file, f.message)
+            seen = combined.get(key)
+            combined[key] = f if seen is None else replace(
+                seen, failing_rows=seen.failing_rows + f.failing_rows,
+                examples=[*seen.examples, *f.examples][:MAX_EXAMPLES],
+            )
+        return ValidationReport(self.rows_checked + other.rows_checked, list(combined.values()), data_version)
+
+    def rows_from(self, first_row: int) -> ValidationReport:
+        """The report of a batch that starts at row `first_row` of its file: example rows renumbered to the file."""
+        failures = [replace(f, examples=[{**e, _ROW: e[_ROW] + first_row} if _ROW in e else e for e in f.examples])
+                    for f in self.failures]
+        return ValidationReport(self.rows_checked, failures, self.data_version)
 
     def summary(self) -> str:
         head = (f"{self.rows_checked} rows checked: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"

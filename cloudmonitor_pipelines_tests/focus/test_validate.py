@@ -207,6 +207,16 @@ def test_report_merge_summary_records_metadata_and_error():
     assert "part_2.csv" in message and "column=BilledCost" in message and "rule=numeric-format" in message
 
 
+def test_batches_of_one_file_merge_into_one_failure_with_rows_numbered_in_the_file():
+    first = _check(_set(export_frame("1.2", "csv"), "BilledCost", TAX, "x"))
+    second = _check(_set(export_frame("1.2", "csv"), "BilledCost", USAGE, "y")).rows_from(first.rows_checked)
+    merged = first.merge(second)
+    (failure,) = [f for f in merged.failures if f.rule == "numeric-format"]
+    assert failure.failing_rows == 2
+    assert [e["row"] for e in failure.examples] == [TAX, first.rows_checked + USAGE]
+    assert [e["BilledCost"] for e in failure.examples] == ["x", "y"]
+
+
 def test_unknown_data_version_is_refused():
     with pytest.raises(ValueError, match="1.1"):
         validate_export_frame(export_frame("1.2", "csv"), "1.1")
