@@ -25,6 +25,7 @@ from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize
 from cloudmonitor_pipelines.focus.pii import mask_personal_data
 from cloudmonitor_pipelines.focus.validate import (
+    VALIDATION_RESULTS_SCHEMA,
     FocusValidationError,
     RuleFailure,
     ValidationReport,
@@ -176,10 +177,10 @@ def ingest_month(
     recorded = latest_ingestion(workspace, billing_month)
     # Unchanged only when the table AND the ingestion log both hold the winners: a crash between the Delta commit and
     # the log append leaves the table right but the log behind, and the checks compare the two.
-    if (
-        loaded_run_ids(workspace, billing_month) == set(selection.run_ids)
-        and recorded is not None
+    if (  # the log row first: after a new export run it differs, and the table's run ids need a scan
+        recorded is not None
         and recorded["winning_run_ids"] == ",".join(selection.run_ids)
+        and loaded_run_ids(workspace, billing_month) == set(selection.run_ids)
     ):
         result = IngestResult(**base, status="unchanged", rows=0, source_rows=0,
                               table_version=table_version(workspace, COSTS), totals={},
@@ -196,14 +197,18 @@ def ingest_month(
     files: list[str] = []
     ingestion_time = datetime.now(UTC)
     try:
+        # Every winner's dataVersion first: an unknown one blocks the month before any file is read.
+        data_versions: dict[str, str] = {}
         for manifest in selection.winners:
             try:
-                data_version = normalize_data_version(manifest.data_version)
+                data_versions[manifest.path] = normalize_data_version(manifest.data_version)
             except UnknownDataVersionError as exc:
                 raise MonthBlockedError(
                     f"tenant {tenant.key} month {billing_month}: unusable export manifest(s): {manifest.path}: "
                     f"exportConfig.dataVersion: {exc}"
                 ) from exc
+        for manifest in selection.winners:
+            data_version = data_versions[manifest.path]
             for file in iter_blob_files(source, manifest):
                 file_lineage = {
                     lineage.BILLING_MONTH: billing_month,
@@ -281,7 +286,7 @@ def ingest_month(
     result = IngestResult(
         **base, status="loaded", rows=writer.rows, source_rows=source_rows, table_version=version, totals=totals,
         files=files, bytes_read=bytes_read, validation=report, conformance=conformance,
-        written=writer.written_files(), notes=list(selection.notes),
+        written=list(writer.files), notes=list(selection.notes),
         seconds=time.perf_counter() - clock,
     )
     finish("loaded", result)
@@ -329,6 +334,6 @@ def _append_validation_results(
         checked_at=datetime.now(UTC),
     )
     for record in records:
-        record.setdefault("dagster_run_id", dagster_run_id)
-    if records:
-        append_rows(workspace, VALIDATION_RESULTS, pl.DataFrame(records))
+        record["dagster_run_id"] = dagster_run_id
+    # Typed by the schema: a first append of only a summary row would otherwise create Null-typed columns.
+    append_rows(workspace, VALIDATION_RESULTS, pl.DataFrame(records, schema=VALIDATION_RESULTS_SCHEMA))

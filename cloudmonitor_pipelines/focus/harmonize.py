@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from functools import cache
 
 import polars as pl
 
@@ -41,11 +42,11 @@ _OPERATING_SYSTEM = {"Canonical": "Linux", "Windows Server BYOL": "Windows Serve
 _FOCUS_SKU_KEYS = frozenset(catalog.skupricedetails_keys("1.2"))
 
 
+@cache  # the catalogue does not change; harmonize runs once per batch
 def _legacy_logical_types() -> dict[str, str]:
     """Logical type of each promoted legacy x_ column, from the dataVersions that export it."""
-    logical = {"String": "String", "Decimal": "Decimal", "DateTimeOffset": "DateTime", "Boolean": "Boolean"}
-    return {c.name: logical[c.azure_type] for dv in catalog.KNOWN_DATA_VERSIONS for c in catalog.export_columns(dv)
-            if c.name in canonical.PROMOTED_X_COLUMNS}
+    return {c.name: schemas.AZURE_TO_LOGICAL[c.azure_type] for dv in catalog.KNOWN_DATA_VERSIONS
+            for c in catalog.export_columns(dv) if c.name in canonical.PROMOTED_X_COLUMNS}
 
 
 def _compact_json(text: str) -> str:

@@ -20,7 +20,7 @@ from cloudmonitor_pipelines.focus import catalog, rules, versions
 from cloudmonitor_pipelines.focus.canonical import polars_type_for_azure, polars_type_for_focus
 
 # Azure types as FOCUS logical types (the logical type decides which parser and format rules apply).
-_AZURE_TO_LOGICAL = {"String": "String", "Decimal": "Decimal", "DateTimeOffset": "DateTime", "Boolean": "Boolean"}
+AZURE_TO_LOGICAL = {"String": "String", "Decimal": "Decimal", "DateTimeOffset": "DateTime", "Boolean": "Boolean"}
 
 
 def _column(name: str, dtype: pl.DataType, *, nullable: bool, required: bool, allowed: tuple[str, ...] | None,
@@ -74,7 +74,7 @@ def export_schema(data_version: str) -> pa.DataFrameSchema:
         else:
             columns[name] = _column(
                 name, polars_type_for_azure(export_column.azure_type), nullable=True, required=False, allowed=None,
-                logical=_AZURE_TO_LOGICAL[export_column.azure_type], feature_level=None,
+                logical=AZURE_TO_LOGICAL[export_column.azure_type], feature_level=None,
             )
     for name in focus:
         if name not in columns:

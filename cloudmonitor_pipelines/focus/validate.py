@@ -141,13 +141,13 @@ VALIDATION_RESULTS_SCHEMA: dict[str, pl.DataType] = {
     "tenant": pl.String(), "billing_month": pl.String(), "run_id": pl.String(), "data_version": pl.String(),
     "source_file": pl.String(), "rule": pl.String(), "column": pl.String(), "severity": pl.String(),
     "failing_rows": pl.Int64(), "rows_checked": pl.Int64(), "message": pl.String(), "examples": pl.String(),
-    "checked_at": pl.Datetime("us", "UTC"),
+    "checked_at": pl.Datetime("us", "UTC"), "dagster_run_id": pl.String(),
 }
 
 
 def placeholder_columns(report: "ValidationReport") -> set[str]:
     """Columns in which the report found placeholder strings ('NULL', empty): what harmonize turns into nulls."""
-    return {f.column for f in report.failures if f.rule == "null-handling" and f.column}
+    return _columns_with(report.failures, "null-handling")
 
 
 class FocusValidationError(Exception):
@@ -207,9 +207,10 @@ def _evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], sour
                 bad = [v for v in values.to_list() if rule.refine(v)]
                 mask = mask & pl.col(rule.column).is_in(bad)
         failing = indexed.filter(mask)
-        count = failing.select(pl.len()).collect(engine=engine).item()
-        if not count:
-            continue
+        if rule.probe is not None or rule.candidate is not None:  # the first pass counted a superset (or any())
+            count = failing.select(pl.len()).collect(engine=engine).item()
+            if not count:
+                continue
         sample = failing.head(MAX_EXAMPLES)
         if example_source is not None:
             examples = _examples(example_source, sample.select(_ROW).collect().to_series().to_list(), rule.columns)

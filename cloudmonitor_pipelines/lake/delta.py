@@ -98,13 +98,20 @@ class DataFile:
     rows: int
 
 
+def open_table(workspace: Workspace, table: str) -> DeltaTable | None:
+    """The table at its current version (one load of the log), or None when it does not exist yet."""
+    try:
+        return DeltaTable(workspace.table_uri(table), storage_options=workspace.storage_options())
+    except TableNotFoundError:
+        return None
+
+
 def partition_data_files(workspace: Workspace, table: str, partition_column: str, value: str) -> list[DataFile]:
     """The current data files of one partition, read from the Delta log alone (no data file is opened)."""
-    uri = workspace.table_uri(table)
-    options = workspace.storage_options()
-    if not table_exists(uri, options):
+    delta = open_table(workspace, table)
+    if delta is None:
         return []
-    actions = pl.DataFrame(DeltaTable(uri, storage_options=options).get_add_actions(flatten=True))
+    actions = pl.DataFrame(delta.get_add_actions(flatten=True))
     if actions.height == 0:
         return []
     month = actions.filter(pl.col(f"partition.{partition_column}") == value)
@@ -121,8 +128,7 @@ class PartitionWriter:
     partition_column: str
     partition_value: str
     actions: list[AddAction] = field(default_factory=list)
-    rows: int = 0
-    bytes_written: int = 0
+    files: list[DataFile] = field(default_factory=list)  # what the commit adds, as the Delta log will list it
 
     def __post_init__(self) -> None:
         self.schema = delta_schema(self.schema)
@@ -158,18 +164,18 @@ class PartitionWriter:
                 stats=file_stats(frame),
             )
         )
-        self.rows += frame.height
-        self.bytes_written += size
+        self.files.append(DataFile(self.actions[-1].path, size, frame.height))
 
-    def written_files(self) -> list[DataFile]:
-        """The files this writer wrote (what its commit adds), as the Delta log will list them."""
-        return [DataFile(a.path, a.size, json.loads(a.stats)["numRecords"]) for a in self.actions]
+    @property
+    def rows(self) -> int:
+        return sum(f.rows for f in self.files)
 
     def abort(self) -> None:
         """Remove the files this writer created; nothing references them, so this only saves space."""
         for action in self.actions:
             self.workspace.delete(f"{self.table}/{action.path}")
         self.actions.clear()
+        self.files.clear()
 
     def commit(self, metadata: Mapping[str, str] | None = None) -> int:
         """Replace the partition with exactly the written files in one Delta commit; returns the new version."""
@@ -221,11 +227,8 @@ def read_table(workspace: Workspace, table: str) -> pl.LazyFrame | None:
 
 
 def table_version(workspace: Workspace, table: str) -> int | None:
-    uri = workspace.table_uri(table)
-    options = workspace.storage_options()
-    if not table_exists(uri, options):
-        return None
-    return DeltaTable(uri, storage_options=options).version()
+    delta = open_table(workspace, table)
+    return None if delta is None else delta.version()
 
 
 def replace_partition(
