@@ -75,15 +75,6 @@ class FetchStats:
     retries: int = 0
     retry_backoff_seconds: float = 0.0
 
-    def merge(self, other: FetchStats) -> FetchStats:
-        return FetchStats(
-            pages=self.pages + other.pages,
-            requests=self.requests + other.requests,
-            throttle_wait_seconds=self.throttle_wait_seconds + other.throttle_wait_seconds,
-            retries=self.retries + other.retries,
-            retry_backoff_seconds=self.retry_backoff_seconds + other.retry_backoff_seconds,
-        )
-
     def as_metadata(self) -> dict[str, int | float]:
         values = asdict(self)
         values["throttle_wait_seconds"] = round(self.throttle_wait_seconds, 3)

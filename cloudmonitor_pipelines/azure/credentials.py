@@ -35,7 +35,6 @@ from azure.core.credentials import TokenCredential
 from cloudmonitor_pipelines.tenants import AUTH_MODES, Tenant
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
-ARM_SCOPE = "https://management.azure.com/.default"
 TOKEN_EXCHANGE_SCOPE = "api://AzureADTokenExchange/.default"
 ASSERTION_IDENTITY_ENV = "CLOUDMONITOR_ASSERTION_IDENTITY_CLIENT_ID"
 

@@ -15,7 +15,6 @@ MANIFEST_NAME = "manifest.json"
 LEGACY_MANIFEST_NAME = "_manifest.json"
 _EXPORTS_SEGMENT = "/providers/microsoft.costmanagement/exports/"
 _TIME_FOLDER = re.compile(r"^\d{12}$")
-_RANGE_FOLDER = re.compile(r"^\d{8}-\d{8}$")
 
 
 class ManifestError(ValueError):
@@ -61,13 +60,7 @@ class Manifest:
     @property
     def is_empty(self) -> bool:
         """Hubs' rule: no blobs, or a dataRowCount of 0, means the run holds no data."""
-        if self.data_row_count == 0 or self.blob_count == 0:
-            return True
-        return not self.blobs
-
-    @property
-    def selection_key(self) -> tuple[str, str, str]:
-        return (self.scope, self.dataset_type.lower(), self.billing_month)
+        return self.data_row_count == 0 or not self.blobs  # blob_count is checked to equal len(blobs)
 
 
 def _parse_time(value: object, *, path: str, field: str, required: bool) -> datetime | None:
@@ -103,7 +96,7 @@ def _opt_int(value: object, *, path: str, field: str) -> int | None:
     return number
 
 
-def _time_folder(path: str) -> str | None:
+def time_folder_of(path: str) -> str | None:
     parts = path.split("/")
     # .../{yyyyMMdd-yyyyMMdd}/{yyyyMMddHHmm}/{runId}/manifest.json
     if len(parts) >= 3 and _TIME_FOLDER.match(parts[-3]):
@@ -188,7 +181,7 @@ def parse_manifest(content: bytes, path: str) -> Manifest:
         start_date=start,
         end_date=_parse_time(run_info.get("endDate"), path=path, field="runInfo.endDate", required=False),
         billing_month=start.strftime("%Y-%m"),
-        time_folder=_time_folder(path),
+        time_folder=time_folder_of(path),
         blobs=tuple(blobs),
         blob_count=blob_count,
         data_row_count=_opt_int(doc.get("dataRowCount"), path=path, field="dataRowCount"),

@@ -60,7 +60,7 @@ def resolve_blob_name(blob_name: str, manifest_folder: str, container_prefix: st
 
 def file_kind(path: str) -> str:
     lowered = path.lower()
-    if lowered.endswith(".parquet") or lowered.endswith(".snappy.parquet"):
+    if lowered.endswith(".parquet"):
         return "parquet"
     if lowered.endswith(".csv.gz") or lowered.endswith(".csv.gzip"):
         return "csv.gz"

@@ -22,13 +22,13 @@ from cloudmonitor_pipelines.exports.manifest import (
     Manifest,
     ManifestError,
     parse_manifest,
+    time_folder_of,
 )
 from cloudmonitor_pipelines.storage.base import ObjectInfo, Source
 
 FOCUS_DATASET = "focuscost"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RANGE = re.compile(r"(?:^|/)(\d{4})(\d{2})\d{2}-\d{8}(?:/|$)")
-_TIME = re.compile(r"(?:^|/)(\d{12})(?:/|$)")
 
 
 @dataclass(frozen=True)
@@ -70,11 +70,6 @@ def infer_billing_month(path: str) -> str | None:
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
 
-def _infer_time_folder(path: str) -> str | None:
-    match = _TIME.search(path)
-    return match.group(1) if match else None
-
-
 def discover(source: Source) -> Discovery:
     """Read every manifest below the source root. Unusable manifests become problems, not exceptions."""
     manifests: list[Manifest] = []
@@ -93,7 +88,7 @@ def discover(source: Source) -> Discovery:
                     path=info.path,
                     message=str(exc),
                     billing_month=infer_billing_month(info.path),
-                    time_folder=_infer_time_folder(info.path),
+                    time_folder=time_folder_of(info.path),  # the rule manifests use, so the two compare
                     legacy=isinstance(exc, LegacyManifestError),
                 )
             )

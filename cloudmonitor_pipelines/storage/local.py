@@ -129,6 +129,6 @@ class LocalWorkspace:
         base = self.root / safe_relative_path(prefix) if prefix else self.root
         if not base.exists():
             return 0
-        count = sum(1 for _ in self.list(prefix))
+        count = sum(len(files) for _, _, files in os.walk(base))
         shutil.rmtree(base)
         return count
