@@ -133,7 +133,7 @@ def ingest_month(
     """Load the winning export runs of one billing month into `<workspace>/costs`, replacing the month atomically."""
     started = datetime.now(UTC)
     clock = time.perf_counter()
-    discovery = discovery or discover(source)
+    discovery = discovery or discover(source, billing_month)
     selection: MonthSelection = select_month(discovery, billing_month)
     table_uri = workspace.table_uri(COSTS)
     reads: list[ReadRecord] = _manifest_reads(source, discovery, billing_month)

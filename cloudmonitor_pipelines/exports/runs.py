@@ -70,14 +70,21 @@ def infer_billing_month(path: str) -> str | None:
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
 
-def discover(source: Source) -> Discovery:
-    """Read every manifest below the source root. Unusable manifests become problems, not exceptions."""
+def discover(source: Source, billing_month: str | None = None) -> Discovery:
+    """Read the manifests below the source root. Unusable manifests become problems, not exceptions.
+
+    With `billing_month`, manifests whose run folder (`yyyyMMdd-yyyyMMdd`, the export's period) names another month
+    are not read: one partition's ingest does not pay for every month's daily runs. Manifests without such a folder
+    are always read.
+    """
     manifests: list[Manifest] = []
     problems: list[ManifestProblem] = []
     objects: dict[str, ObjectInfo] = {}
     for info in source.list(suffix="manifest.json"):
         name = info.path.rsplit("/", 1)[-1]
         if name not in (MANIFEST_NAME, LEGACY_MANIFEST_NAME):
+            continue
+        if billing_month is not None and infer_billing_month(info.path) not in (None, billing_month):
             continue
         objects[info.path] = info
         try:

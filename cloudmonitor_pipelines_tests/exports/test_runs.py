@@ -108,3 +108,24 @@ def test_legacy_manifest_only_is_reported(tmp_path):
     sel = select_month(discover(LocalSource(tmp_path)), "2026-09")
     assert sel.winners == () and sel.problems[0].legacy
     assert "legacy _manifest.json" in sel.problems[0].message
+
+
+class _CountingSource(LocalSource):
+    def __init__(self, root):
+        super().__init__(root)
+        self.read: list[str] = []
+
+    def read_bytes(self, path: str) -> bytes:
+        self.read.append(path)
+        return super().read_bytes(path)
+
+
+def test_discovery_for_one_month_reads_only_that_months_manifests(tmp_path):
+    write_run(tmp_path, run_id=_run(1), month="2026-08", time_folder="202608100600", submitted="2026-08-10T06:00:00Z",
+              end="2026-08-10T00:00:00Z", blobs=PART)
+    write_run(tmp_path, run_id=_run(2), month="2026-09", blobs=PART)
+    source = _CountingSource(tmp_path)
+    sel = select_month(discover(source, "2026-09"), "2026-09")
+    assert sel.run_ids == (_run(2),)
+    assert len(source.read) == 1 and "20260901-20260930" in source.read[0]
+    assert select_month(discover(LocalSource(tmp_path)), "2026-08").run_ids == (_run(1),)
