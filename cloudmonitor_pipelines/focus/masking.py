@@ -7,28 +7,21 @@ person's name or email (the EA account owner) are masked entirely.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date, datetime
 
+import polars as pl
+
+from cloudmonitor_pipelines.focus.pii import MASK, PERSONAL_BY_DEFINITION, mask_text_expr
+
 # Columns whose whole value identifies a person (Azure: EA enrollment account owner name and email).
-PERSONAL_COLUMNS: frozenset[str] = frozenset({"x_AccountName", "x_AccountOwnerId"})
-
-MASK = "***"
-
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
-# International numbers ('+49 30 1234567') or North-American style ('(425) 555-0100', '425-555-0100'). Narrow on
-# purpose: cost figures, GUIDs and ISO dates must not look like phone numbers.
-_PHONE = re.compile(
-    r"(?<![\w.])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?\d{2,4}(?:[\s.-]?\d{2,5}){1,4}"
-    r"|\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4})(?![\w.])"
-)
+PERSONAL_COLUMNS: frozenset[str] = frozenset(PERSONAL_BY_DEFINITION)
 
 
 def mask_text(text: str) -> str:
-    """Mask emails (keeping the domain, which helps debugging) and phone numbers inside free text."""
-    masked = _EMAIL.sub(lambda m: f"{MASK}@{m.group(1)}", text)
-    return _PHONE.sub(MASK, masked)
+    """Mask emails (keeping the domain, which helps debugging) and phone numbers inside free text: the same
+    patterns the personal-data check and the table masking use (focus.pii)."""
+    return pl.select(mask_text_expr(pl.lit(text, dtype=pl.String))).item()
 
 
 def mask_name(text: str) -> str:
