@@ -58,7 +58,7 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
         asset_checks=build_costs_checks(partitions),
         jobs=jobs,
         schedules=schedules,
-        sensors=[build_export_sensor(registry, costs_job)],
+        sensors=[build_export_sensor(costs_job)],
         resources={"cloudmonitor": CloudMonitor(tenants_file=tenants_file or str(registry.path))},
     )
     return built["defs"]

@@ -69,7 +69,7 @@ def new_runs_since(paths: list[str], seen: dict[str, str]) -> tuple[dict[str, li
     return fresh, newest
 
 
-def build_export_sensor(registry: TenantRegistry, job: "dg.JobDefinition | object") -> dg.SensorDefinition:
+def build_export_sensor(job: "dg.JobDefinition | object") -> dg.SensorDefinition:
     @dg.sensor(
         name="new_export_runs_sensor",
         job=job,

@@ -19,7 +19,7 @@ from cloudmonitor_pipelines.focus.validate import ValidationReport, canonical_sc
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
 from cloudmonitor_pipelines.lake.delta import DataFile, partition_data_files, partition_files, read_table
 from cloudmonitor_pipelines.storage.base import Workspace
-from cloudmonitor_pipelines.pipeline import COSTS, IngestResult, ingest_month, recorded_conformance
+from cloudmonitor_pipelines.pipeline import COSTS, IngestResult, ingest_month, loaded_run_ids, recorded_conformance
 from cloudmonitor_pipelines.defs.partitions import split_partition
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 
@@ -170,12 +170,11 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
     @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
                     description="The month holds rows of its winning export runs only: no superseded or mixed runs.")
     def costs_has_only_winning_runs(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
-        checked = _checked_month(context, cloudmonitor)
-        expected, frame = checked.recorded, checked.frame
-        in_table = set() if frame is None else set(
-            frame.select(pl.col(lineage.SOURCE_RUN_ID).unique()).collect(engine="streaming")[lineage.SOURCE_RUN_ID]
-        )
-        winners = set(filter(None, (expected or {}).get("winning_run_ids", "").split(","))) if expected else set()
+        tenant_key, month = split_partition(context)
+        workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
+        in_table = loaded_run_ids(workspace, month) or set()
+        expected = latest_ingestion(workspace, month)
+        winners = set(filter(None, expected["winning_run_ids"].split(","))) if expected else set()
         extra = sorted(in_table - winners)
         return dg.AssetCheckResult(
             passed=not extra,

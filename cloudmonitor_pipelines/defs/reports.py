@@ -22,22 +22,18 @@ from cloudmonitor_pipelines.lake.audit import latest_ingestion, tenant_freshness
 from cloudmonitor_pipelines.lake.delta import append_rows, read_table, replace_partition, table_version
 from cloudmonitor_pipelines.lake.inventory_store import RECOMMENDATIONS, RESOURCES, read_inventory
 from cloudmonitor_pipelines.pipeline import COSTS
-from cloudmonitor_pipelines.platform import platform_root
+from cloudmonitor_pipelines.platform import assert_outside_workspaces, platform_root
 from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, ReportTable
+from cloudmonitor_pipelines.reports._common import previous_month
 from cloudmonitor_pipelines.reports.portfolio import TenantSummaryInputs, build_partner_portfolio
 
 REPORT_BUILDS = "report_builds"
 PORTFOLIO_KEY = dg.AssetKey("partner_portfolio")
 
 
-def previous_month(month: str) -> str:
-    year, number = int(month[:4]), int(month[5:])
-    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
-
-
-def _build_fingerprint(workspace, table: ReportTable, month: str) -> str:
+def _build_fingerprint(workspace, table: ReportTable, month: str, params: dict) -> str:
     loaded = latest_ingestion(workspace, month)
-    parts = {"costs": loaded["finished_at"].isoformat() if loaded else None}
+    parts = {"costs": loaded["finished_at"].isoformat() if loaded else None, "params": params}
     if table.reads_previous_month:
         before = latest_ingestion(workspace, previous_month(month))
         parts["previous"] = before["finished_at"].isoformat() if before else None
@@ -80,21 +76,21 @@ def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefiniti
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
         workspace = cloudmonitor.workspace_for_write(tenant)
-        fingerprint = _build_fingerprint(workspace, table, month)
+        params = {name: getattr(tenant, name) for name in table.params}
+        fingerprint = _build_fingerprint(workspace, table, month, params)
         uri = workspace.table_uri(table.name)
         if _last_fingerprint(workspace, table.name, month) == fingerprint:
             return dg.MaterializeResult(metadata={"status": "unchanged", "dagster/uri": dg.MetadataValue.path(uri)})
         costs = read_table(workspace, COSTS)
-        months = [previous_month(month), month] if table.reads_previous_month else [month]
         if costs is None:
-            costs = pl.LazyFrame(schema={lineage.BILLING_MONTH: pl.String()})
-        inputs = {
-            "costs": costs.filter(pl.col(lineage.BILLING_MONTH).is_in(months)),
-            "resources": read_inventory(workspace, RESOURCES),
-            "recommendations": read_inventory(workspace, RECOMMENDATIONS),
+            raise LookupError(f"{tenant_key}: no costs table yet; materialize costs first")
+        months = [previous_month(month), month] if table.reads_previous_month else [month]
+        loaders = {
+            "costs": lambda: costs.filter(pl.col(lineage.BILLING_MONTH).is_in(months)),
+            "resources": lambda: read_inventory(workspace, RESOURCES),
+            "recommendations": lambda: read_inventory(workspace, RECOMMENDATIONS),
         }
-        params = {"required_tags": tenant.required_tags} if "required_tags" in table.params else {}
-        frame = table.build(**{name: inputs[name] for name in table.inputs}, months=[month], **params)
+        frame = table.build(**{name: loaders[name]() for name in table.inputs}, months=[month], **params)
         version = replace_partition(workspace, table.name, frame, PARTITION_COLUMN, month,
                                     {"cloudmonitor.tenant": tenant_key, "cloudmonitor.billing_month": month})
         append_rows(workspace, REPORT_BUILDS, pl.DataFrame(
@@ -126,6 +122,9 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
     @fail_fast_on_permanent_errors
     def partner_portfolio(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         partner = context.partition_key
+        target = f"{platform_root()}/portfolios/{partner}"
+        # Refused inside any tenant's workspace or source, before any tenant's data is read.
+        assert_outside_workspaces(target, cloudmonitor.registry)
         members = cloudmonitor.registry.partners().get(partner, ())
         per_tenant = {}
         for tenant in members:
@@ -140,11 +139,6 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
                 newest_export_submitted_time=submitted, newest_ingestion_time=ingested,
             )
         frame = build_partner_portfolio(per_tenant)
-        target = f"{platform_root()}/portfolios/{partner}"
-        # The platform root is refused inside any tenant's workspace or source (platform.assert_outside_workspaces).
-        from cloudmonitor_pipelines.platform import assert_outside_workspaces
-
-        assert_outside_workspaces(target, cloudmonitor.registry)
         write_deltalake(target, frame.to_arrow(), mode="overwrite", schema_mode="overwrite")
         return dg.MaterializeResult(
             metadata={"dagster/row_count": frame.height, "tenants": len(per_tenant),

@@ -41,7 +41,8 @@ class ReportTable:
     """One per-tenant reporting table as the orchestration layer sees it.
 
     ``build`` is called as ``build(**{name: frame for name in inputs}, months=..., **params)`` where ``params``
-    are the names in ``params`` (tenant-specific settings such as ``required_tags``).
+    names tenant settings (attributes of ``Tenant``, such as ``required_tags``) passed by those names; they are part
+    of the build fingerprint, so changing one rebuilds the table.
     ``reads_previous_month`` tells that rebuilding month M also reads M-1 from costs (so the caller must not
     prune it away); ``months=None`` on ``savings_opportunities`` means the newest month only.
     """
@@ -52,8 +53,6 @@ class ReportTable:
     inputs: tuple[str, ...]
     params: tuple[str, ...] = ()
     reads_previous_month: bool = False
-    partition_column: str = PARTITION_COLUMN
-    tenant_column: str = TENANT_COLUMN
 
 
 REPORT_TABLES: Mapping[str, ReportTable] = MappingProxyType(
@@ -72,8 +71,6 @@ REPORT_TABLES: Mapping[str, ReportTable] = MappingProxyType(
             ReportTable("commitment_utilization", build_commitment_utilization, COMMITMENT_UTILIZATION_SCHEMA,
                         ("costs",)),
             ReportTable("cost_anomalies", build_cost_anomalies, COST_ANOMALIES_SCHEMA, ("costs",),
-                        params=("by_subscription", "window_days", "min_baseline_days", "mad_multiplier",
-                                "relative_threshold", "absolute_floor"),
                         reads_previous_month=True),
         )
     }
