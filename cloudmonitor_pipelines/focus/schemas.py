@@ -1,10 +1,10 @@
 """pandera (polars backend) schemas derived from the FOCUS catalog: one per Azure dataVersion, one per FOCUS version.
 
 The schemas describe the *typed* frame (after validate.py has parsed CSV text): column presence (Mandatory ->
-required), polars dtype, nullability and allowed values. They are the column-level half of validation; the
-cross-column rules live in rules.py as polars expressions because pandera runs each check as its own pass and
-reports every failing value, which is fine for four kinds of column checks but not for dozens of conditional rules
-on a million rows (see docs/data-dictionary-costs.md, "Validation design").
+required), polars dtype, nullability and allowed values. They are the column-level half of validation. pandera
+checks presence and dtypes; the data checks the schemas declare (nullable=False, Check.isin) are evaluated by
+validate.py in the same single polars query as the cross-column rules of rules.py, because pandera's polars backend
+runs each column check as a query of its own (see docs/data-dictionary-costs.md, "Validation design").
 
 Each Column carries `metadata={"focus_type": ..., "feature_level": ...}` so tests and docs can read the facts back.
 """

@@ -5,8 +5,9 @@ One export file is checked in a fixed number of passes, whatever the number of r
 2. one `select` of failure counts for the format rules on the raw text (numbers, date/times, booleans, JSON,
    placeholders), then exact re-checks only on the few candidate rows;
 3. one `select` that parses text into the typed frame;
-4. pandera (polars backend) on the typed frame: presence of Mandatory columns, dtype, nullability, allowed values;
-5. one `select` of failure counts for the cross-column rules (rules.conditional_rules);
+4. pandera (polars backend) on the typed frame's schema: presence of Mandatory columns and dtypes;
+5. one `select` of failure counts for the data checks the pandera schema declares (nullability, allowed values)
+   together with the cross-column rules (rules.conditional_rules);
 6. example rows (<= 5, masked) fetched only for rules that failed.
 All failures are collected (never stop at the first); each names the file, the column and the rule.
 """
@@ -243,39 +244,52 @@ class _SchemaOnceLazyFrame(pl.LazyFrame):
         return self._schema_once
 
 
-def _pandera_failures(schema: pa.DataFrameSchema, typed: pl.DataFrame, raw: pl.DataFrame,
-                      source_file: str | None) -> list[RuleFailure]:
+def _pandera_failures(schema: pa.DataFrameSchema, typed: pl.DataFrame, source_file: str | None) -> list[RuleFailure]:
+    """Presence and dtype of every column: pandera on the typed frame's schema (no pass over the data)."""
     try:
-        # A LazyFrame gets schema-only validation by default; ask for the data checks (nulls, allowed values) too.
-        with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
+        with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
             schema.validate(_SchemaOnceLazyFrame.of(typed), lazy=True)
         return []
     except SchemaErrors as exc:
         cases = exc.failure_cases
     failures: list[RuleFailure] = []
-    grouped = cases.group_by(["column", "check"], maintain_order=True).agg(
-        pl.len().alias("n"), pl.col("index").drop_nulls().head(MAX_EXAMPLES).alias("idx"),
-        pl.col("failure_case").head(MAX_EXAMPLES).alias("values"),
-    )
-    for column, check, n, idx, values in grouped.iter_rows():
+    grouped = cases.group_by(["column", "check"], maintain_order=True).agg(pl.col("failure_case").alias("values"))
+    for column, check, values in grouped.iter_rows():
         if check == "column_in_dataframe":
             for missing in values:
                 failures.append(_failure("column-presence", missing, 0,
                                          f"mandatory column {missing} is missing", source_file))
-            continue
-        if check.startswith("dtype"):
+        elif check.startswith("dtype"):
             failures.append(_failure("column-dtype", column, typed.height,
                                      f"{column} has type {typed.schema[column]}, expected {check}", source_file))
-        elif check == "not_nullable":
-            failures.append(_failure("not-null", column, n, f"{column} must not be null", source_file,
-                                     _examples(raw, idx, [column])))
-        elif check.startswith("isin"):
-            allowed = schema.columns[column].checks[0].statistics.get("allowed_values")
-            failures.append(_failure("allowed-values", column, n, f"{column} has values outside {list(allowed)}",
-                                     source_file, _examples(raw, idx, [column])))
         else:  # a pandera check this module does not know how to name must not vanish silently
-            failures.append(_failure("column-dtype", column, n, f"{column} failed pandera check {check}", source_file))
+            failures.append(_failure("column-dtype", column, typed.height, f"{column} failed pandera check {check}",
+                                     source_file))
     return failures
+
+
+def _column_rules(schema: pa.DataFrameSchema, usable: Mapping[str, pl.DataType],
+                  nullable_anyway: set[str]) -> list[RowRule]:
+    """The data checks the pandera schema declares (nullable=False, Check.isin), as row rules.
+
+    They run in the same single query as the cross-column rules: pandera's polars backend runs each column check as
+    a query of its own (46 per batch of a 1.2 export, ~0.05 s per 250k rows), one query runs them all at once.
+    """
+    row_rules: list[RowRule] = []
+    for name, column in schema.columns.items():
+        if name not in usable:
+            continue
+        if not column.nullable and name not in nullable_anyway:
+            row_rules.append(RowRule("not-null", name, (name,), pl.col(name).is_null(), f"{name} must not be null"))
+        for check in column.checks:
+            allowed = check.statistics.get("allowed_values")
+            if check.name != "isin" or allowed is None:
+                raise TypeError(f"{schema.name}: column {name} declares pandera check {check.name!r}, which "
+                                "validate.py cannot evaluate")
+            row_rules.append(RowRule("allowed-values", name, (name,),
+                                     pl.col(name).is_not_null() & ~pl.col(name).is_in(list(allowed)),
+                                     f"{name} has values outside {list(allowed)}"))
+    return row_rules
 
 
 def _columns_with(failures: list[RuleFailure], rule: str) -> set[str]:
@@ -348,15 +362,15 @@ def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str 
     # Values already reported as unparseable are null in the typed frame; don't report them again as nulls.
     unparseable = (_columns_with(failures, "numeric-format") | _columns_with(failures, "datetime-format")
                    | _columns_with(failures, "boolean-format"))
-    overrides = {n: {"nullable": True} for n in unparseable if n in schema.columns}
-    if partial:
-        overrides.update({n: {**overrides.get(n, {}), "required": False} for n in schema.columns})
-    effective = schema.update_columns(overrides) if overrides else schema
-    failures += _pandera_failures(effective, typed, df, source_file)
+    effective = schema.update_columns({n: {"required": False} for n in schema.columns}) if partial else schema
+    failures += _pandera_failures(effective, typed, source_file)
 
     typed_schema = typed.schema  # DataFrame.schema builds a new Schema on every access; read it once
     usable = {n: typed_schema[n] for n in present if dtype_ok[n]}
-    failures += _evaluate(typed, rules.conditional_rules(usable, rules_focus_version, preview=preview), source_file, df)
+    wrong_dtype = _columns_with(failures, "column-dtype")
+    row_rules = [*_column_rules(schema, {n: d for n, d in usable.items() if n not in wrong_dtype}, unparseable),
+                 *rules.conditional_rules(usable, rules_focus_version, preview=preview)]
+    failures += _evaluate(typed, row_rules, source_file, df)
     return ValidationReport(df.height, failures, data_version)
 
 
