@@ -31,7 +31,7 @@ from cloudmonitor_pipelines.focus.validate import (
     ValidationReport,
     placeholder_columns,
     validate_canonical,
-    validate_export_frame,
+    validate_export_batch,
 )
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError, normalize_data_version
 from cloudmonitor_pipelines.lake.audit import ReadRecord, append_ingestion_log, append_read_log, latest_ingestion
@@ -226,17 +226,20 @@ def ingest_month(
                 # One batch at a time: memory follows the batch size, not the file or the month.
                 for batch in read_batches(source, file.path, file.kind):
                     first_row, file_rows = file_rows, file_rows + batch.height
-                    add_totals(file_totals, source_totals(batch))
-                    batch_report = validate_export_frame(batch, data_version, source_file=file.path).rows_from(first_row)
+                    validated = validate_export_batch(batch, data_version, source_file=file.path)
+                    # The export's own values as parsed by validation (CSV text is parsed once, not per use).
+                    add_totals(file_totals, source_totals(validated.typed))
+                    batch_report = validated.report.rows_from(first_row)
                     report = report.merge(batch_report)
                     if report.has_errors:
                         continue  # keep validating the rest so the report lists every failure
                     try:  # validation should have caught it; name the file when it did not
                         canonical = harmonize(batch, data_version, lineage=file_lineage,
-                                              placeholder_columns=placeholder_columns(batch_report))
+                                              placeholder_columns=placeholder_columns(batch_report),
+                                              typed=validated.typed)
                     except HarmonizationError as exc:
                         raise HarmonizationError(f"{file.path}: {exc}") from exc
-                    del batch
+                    del batch, validated
                     if tenant.mask_personal_data:
                         canonical = mask_personal_data(canonical.lazy()).collect()
                     # The canonical rules on exactly the rows about to be stored (in memory, no re-read): a

@@ -141,35 +141,42 @@ def _lineage_columns(data_version: str, values: Mapping[str, object] | None) -> 
 
 
 def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object] | None = None,
-              placeholder_columns: set[str] | None = None) -> pl.DataFrame:
+              placeholder_columns: set[str] | None = None, typed: pl.DataFrame | None = None) -> pl.DataFrame:
     """Turn one raw export frame into a frame with exactly CANONICAL_SCHEMA (column order and types).
 
     `placeholder_columns`: the text columns holding 'NULL'/empty placeholders, when the caller already knows them
     (validate_export_frame reports them as `null-handling` warnings); otherwise they are found here.
+    `typed`: the typed frame of a validation without errors (validate.ValidatedBatch.typed); its columns are taken
+    as they are and only the others are parsed here (for CSV, parsing the text is most of harmonize's work).
     """
     versions.require_known(data_version)
     schema = schemas.export_schema(data_version)
     logical = {**_legacy_logical_types(), **schemas.logical_types(schema)}
     # Legacy columns are coalesced whenever they appear, even in a version that no longer exports them.
     present = [c for c in df.columns if c in schema.columns or c in canonical.PROMOTED_X_COLUMNS]
-    raw = df.select(present)
+    pretyped = [c for c in present if typed is not None and c in typed.columns]
+    raw = df.select(c for c in present if c not in pretyped)
     raw_schema = raw.schema  # DataFrame.schema builds a new Schema on every access; read it once
 
-    strings = [c for c in present if raw_schema[c] == pl.String and logical[c] in ("String", "JSON")]
+    strings = [c for c in raw.columns if raw_schema[c] == pl.String and logical[c] in ("String", "JSON")]
     if placeholder_columns is None:
         clean = _placeholder_columns(raw, strings)
     else:  # validation examined the version's own columns; legacy columns it did not see are still checked here
         unexamined = [c for c in strings if c not in schema.columns]
         clean = (placeholder_columns & set(strings)) | _placeholder_columns(raw, unexamined)
     typed_exprs = []
-    for name in present:
+    for name in raw.columns:
         expr, ok, _ = rules.typed_expression(name, logical[name], raw_schema[name], clean, set())
         if not ok:
             raise HarmonizationError(f"column {name}: type {raw_schema[name]} cannot hold FOCUS {logical[name]}")
         typed_exprs.append(expr.alias(name))
-    typed = raw.select(typed_exprs)
-    _check_lossless(raw, typed, [c for c in present if raw_schema[c] == pl.String
-                                 and logical[c] in ("Decimal", "DateTime", "Boolean")])
+    parsed = raw.select(typed_exprs)
+    _check_lossless(raw, parsed, [c for c in raw.columns if raw_schema[c] == pl.String
+                                  and logical[c] in ("Decimal", "DateTime", "Boolean")])
+    if pretyped:
+        typed = pl.concat([typed.select(pretyped), parsed], how="horizontal") if parsed.width else typed.select(pretyped)
+    else:
+        typed = parsed
 
     has = typed.columns.__contains__
     mapped: dict[str, pl.Expr] = {}

@@ -322,9 +322,20 @@ def _name_checks(df: pl.DataFrame, known: Mapping[str, object], source_file: str
     return df.select(kept), failures
 
 
+@dataclass(frozen=True)
+class ValidatedBatch:
+    """A validated export frame and its typed form: the version's columns present in the frame, parsed (text to
+    numbers, UTC date/times and booleans; placeholder strings null). When the report has no errors, no value was
+    lost in parsing (the format rules compare each text value with its parsed value), so harmonize can start from
+    `typed` instead of parsing the text again."""
+
+    report: ValidationReport
+    typed: pl.DataFrame
+
+
 def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str | None, data_version: str | None,
               rules_focus_version: str, precision: Literal["minutes", "seconds"], partial: bool, preview: bool,
-              export_columns: tuple[str, ...] | None) -> ValidationReport:
+              export_columns: tuple[str, ...] | None) -> ValidatedBatch:
     df, failures = _name_checks(df, schema.columns, source_file, flag_unknown_x=export_columns is not None)
     present = [n for n in schema.columns if n in df.columns]
     if not partial and export_columns is not None:
@@ -371,12 +382,18 @@ def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str 
     row_rules = [*_column_rules(schema, {n: d for n, d in usable.items() if n not in wrong_dtype}, unparseable),
                  *rules.conditional_rules(usable, rules_focus_version, preview=preview)]
     failures += _evaluate(typed, row_rules, source_file, df)
-    return ValidationReport(df.height, failures, data_version)
+    return ValidatedBatch(ValidationReport(df.height, failures, data_version), typed)
 
 
 def validate_export_frame(df: pl.DataFrame, data_version: str, source_file: str | None = None, *,
                           partial: bool = False) -> ValidationReport:
     """Validate one Azure FocusCost part file (raw frame as read: native parquet types or all-String CSV)."""
+    return validate_export_batch(df, data_version, source_file, partial=partial).report
+
+
+def validate_export_batch(df: pl.DataFrame, data_version: str, source_file: str | None = None, *,
+                          partial: bool = False) -> ValidatedBatch:
+    """validate_export_frame, also returning the typed frame it built (the ingest hands it to harmonize)."""
     versions.require_known(data_version)
     return _validate(
         df, schemas.export_schema(data_version), source_file=source_file, data_version=data_version,
@@ -398,7 +415,7 @@ def validate_focus_frame(df: pl.DataFrame, focus_version: str, source_file: str 
     return _validate(
         df, schemas.focus_schema(focus_version), source_file=source_file, data_version=None,
         rules_focus_version=focus_version, precision="seconds", partial=partial, preview=False, export_columns=None,
-    )
+    ).report
 
 
 # ---------------------------------------------------------------------------------------------------------------

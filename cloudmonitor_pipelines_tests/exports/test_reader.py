@@ -93,6 +93,23 @@ def test_csv_and_gzip_csv_are_read_as_strings(tmp_path):
     assert [f.height for f in frames] == [2, 2]
 
 
+def test_corrupt_gzip_body_fails_naming_the_file_and_the_damage(tmp_path):
+    import gzip
+    import zlib
+
+    csv = b"BilledCost,BillingCurrency\n" + b"1.5,EUR\n" * 5000
+    packed = bytearray(gzip.compress(csv))
+    packed[20:40] = bytes(20)  # zeroes inside the first deflate block; header and trailer intact
+    with pytest.raises(zlib.error):  # control: zlib agrees the stream is damaged
+        gzip.decompress(bytes(packed))
+    write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.csv.gz": bytes(packed)})
+    manifest = discover(LocalSource(tmp_path)).manifests[0]
+    with pytest.raises(ExportReadError) as caught:
+        list(iter_blob_reads(LocalSource(tmp_path), manifest))
+    assert "part_0_0001.csv.gz" in str(caught.value)
+    assert "corrupt" in str(caught.value)
+
+
 def test_unsupported_extension_is_refused(tmp_path):
     write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.json": b"{}"})
     manifest = discover(LocalSource(tmp_path)).manifests[0]
