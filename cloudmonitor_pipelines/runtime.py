@@ -5,8 +5,9 @@ polars puts its defaults first in that variable (`dirty_decay_ms:500,muzzy_decay
 quickly: pola-rs/polars#18088) and keeps anything already there after them, so an earlier value wins. For a batch
 ingest those defaults cost a fifth of the CPU time in the kernel: every batch frees a few hundred MB of column
 buffers, jemalloc returns the pages to the OS within half a second, and the next batch faults the same pages back
-in. Keeping freed pages for 10 s lets the next batch reuse them; one arena keeps what is kept to about one batch's
-worth, so peak memory stays where it was (docs/performance.md has the measurements).
+in. Keeping freed pages for 5 s lets the next batch reuse them; one arena keeps what is kept to about one batch's
+worth, and returning them at once after those 5 s (`muzzy_decay_ms:0`) keeps the peak near where it was; a 10 s
+decay or lazily returned pages (`muzzy_decay_ms` > 0) measured up to 0.5 GB more (docs/performance.md).
 
 An operator's own `_RJEM_MALLOC_CONF` always wins. The value is set in the environment, so processes this one starts
 (Dagster's run and step workers) inherit it, also when polars was imported before this package.
@@ -18,7 +19,7 @@ import os
 from collections.abc import MutableMapping
 
 ALLOCATOR_ENV = "_RJEM_MALLOC_CONF"
-ALLOCATOR_CONF = "narenas:1,dirty_decay_ms:10000,muzzy_decay_ms:10000"
+ALLOCATOR_CONF = "narenas:1,dirty_decay_ms:5000,muzzy_decay_ms:0"
 # What polars' __init__ writes when the variable was unset: its own defaults, nobody else's choice.
 _POLARS_DEFAULTS = "dirty_decay_ms:500,muzzy_decay_ms:1000"
 

@@ -261,8 +261,9 @@ def read_batches(source: Source, path: str, kind: str, batch_rows: int | None = 
             yield from _parquet_batches(source, path, batch_rows)
         else:
             # Every CSV column is text until harmonized and pyarrow assembles batches from many small blocks: CSV
-            # batches are 2/5 of parquet ones to keep the same memory bound (measured: 250k CSV rows ~2.6 GB).
-            yield from _csv_batches(source, path, kind, max(1, batch_rows * 2 // 5))
+            # batches are 1/3 of parquet ones to keep the same memory bound (measured: 250k CSV rows ~2.6 GB; 100k
+            # rows peaked at 1.5 GB once freed pages are kept for reuse, runtime.py).
+            yield from _csv_batches(source, path, kind, max(1, batch_rows // 3))
     except (ExportReadError, StorageError):
         raise
     except Exception as exc:  # polars/pyarrow/object_store raise many types
