@@ -17,7 +17,9 @@ resident memory (`getrusage(RUSAGE_SELF).ru_maxrss`) is its own:
     .venv/bin/python benchmarks/ingest_benchmark.py                       # 1M rows, parquet and csv.gz
     .venv/bin/python benchmarks/ingest_benchmark.py --rows 1000000,10000000 --formats parquet,csv.gz --keep
 
-Results are printed as a table and written to `<out>/results.json`. See benchmarks/README.md and docs/performance.md.
+Floor and ingest alternate `--repeat` times (default 3) and their medians are compared; every phase runs with the
+pipeline's allocator setting (cloudmonitor_pipelines/runtime.py). Results are printed as a table and written to
+`<out>/results-<timestamp>.json`. See benchmarks/README.md and docs/performance.md.
 """
 
 from __future__ import annotations
