@@ -29,7 +29,6 @@ from cloudmonitor_pipelines.focus.validate import (
     FocusValidationError,
     RuleFailure,
     ValidationReport,
-    placeholder_columns,
     validate_canonical,
     validate_export_batch,
 )
@@ -234,9 +233,7 @@ def ingest_month(
                     if report.has_errors:
                         continue  # keep validating the rest so the report lists every failure
                     try:  # validation should have caught it; name the file when it did not
-                        canonical = harmonize(batch, data_version, lineage=file_lineage,
-                                              placeholder_columns=placeholder_columns(batch_report),
-                                              typed=validated.typed)
+                        canonical = harmonize(batch, data_version, lineage=file_lineage, typed=validated.typed)
                     except HarmonizationError as exc:
                         raise HarmonizationError(f"{file.path}: {exc}") from exc
                     del batch, validated

@@ -141,29 +141,25 @@ def _lineage_columns(data_version: str, values: Mapping[str, object] | None) -> 
 
 
 def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object] | None = None,
-              placeholder_columns: set[str] | None = None, typed: pl.DataFrame | None = None) -> pl.DataFrame:
+              typed: pl.DataFrame | None = None) -> pl.DataFrame:
     """Turn one raw export frame into a frame with exactly CANONICAL_SCHEMA (column order and types).
 
-    `placeholder_columns`: the text columns holding 'NULL'/empty placeholders, when the caller already knows them
-    (validate_export_frame reports them as `null-handling` warnings); otherwise they are found here.
-    `typed`: the typed frame of a validation without errors (validate.ValidatedBatch.typed); its columns are taken
-    as they are and only the others are parsed here (for CSV, parsing the text is most of harmonize's work).
+    `typed`: the typed frame of a validation without errors (validate.ValidatedBatch.typed), placeholders already
+    null; its columns are taken as they are and only the others (legacy columns the version does not export) are
+    parsed here. Without it every column is parsed here (for CSV, parsing the text is most of harmonize's work).
     """
     versions.require_known(data_version)
     schema = schemas.export_schema(data_version)
     logical = {**_legacy_logical_types(), **schemas.logical_types(schema)}
     # Legacy columns are coalesced whenever they appear, even in a version that no longer exports them.
     present = [c for c in df.columns if c in schema.columns or c in canonical.PROMOTED_X_COLUMNS]
-    pretyped = [c for c in present if typed is not None and c in typed.columns]
-    raw = df.select(c for c in present if c not in pretyped)
+    typed_names = set(typed.columns) if typed is not None else set()
+    pretyped = [c for c in present if c in typed_names]
+    raw = df.select(c for c in present if c not in typed_names)
     raw_schema = raw.schema  # DataFrame.schema builds a new Schema on every access; read it once
 
     strings = [c for c in raw.columns if raw_schema[c] == pl.String and logical[c] in ("String", "JSON")]
-    if placeholder_columns is None:
-        clean = _placeholder_columns(raw, strings)
-    else:  # validation examined the version's own columns; legacy columns it did not see are still checked here
-        unexamined = [c for c in strings if c not in schema.columns]
-        clean = (placeholder_columns & set(strings)) | _placeholder_columns(raw, unexamined)
+    clean = _placeholder_columns(raw, strings)
     typed_exprs = []
     for name in raw.columns:
         expr, ok, _ = rules.typed_expression(name, logical[name], raw_schema[name], clean, set())
@@ -173,10 +169,7 @@ def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object]
     parsed = raw.select(typed_exprs)
     _check_lossless(raw, parsed, [c for c in raw.columns if raw_schema[c] == pl.String
                                   and logical[c] in ("Decimal", "DateTime", "Boolean")])
-    if pretyped:
-        typed = pl.concat([typed.select(pretyped), parsed], how="horizontal") if parsed.width else typed.select(pretyped)
-    else:
-        typed = parsed
+    typed = typed.select(pretyped).hstack(parsed.get_columns()) if pretyped else parsed
 
     has = typed.columns.__contains__
     mapped: dict[str, pl.Expr] = {}

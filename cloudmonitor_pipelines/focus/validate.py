@@ -146,11 +146,6 @@ VALIDATION_RESULTS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def placeholder_columns(report: "ValidationReport") -> set[str]:
-    """Columns in which the report found placeholder strings ('NULL', empty): what harmonize turns into nulls."""
-    return _columns_with(report.failures, "null-handling")
-
-
 class FocusValidationError(Exception):
     """Raised by the ingest when a report has errors; str() names file, column and rule of every error."""
 

@@ -104,24 +104,26 @@ def test_unknown_version_and_lineage_keys_are_refused():
         harmonize(export_frame("1.2", "csv"), "1.2", {"x_Tenant": "contoso"})
 
 
-def test_placeholder_hint_from_validation_gives_the_same_result():
-    """The pipeline passes validation's null-handling columns to harmonize; the result must not change."""
-    from cloudmonitor_pipelines.focus.validate import placeholder_columns, validate_export_frame
+def test_every_text_column_a_placeholder_gives_the_same_result_from_validations_typed_frame():
+    """Validation nulls the placeholders in its typed frame; harmonize must not need to find them again."""
+    from cloudmonitor_pipelines.focus.validate import validate_export_batch
 
     raw = pl.DataFrame({c.name: ["NULL"] * 3 for c in catalog.export_columns("1.0r2") if c.azure_type == "String"})
     full = {c.name: (raw[c.name] if c.name in raw.columns else pl.Series([None] * 3, dtype=pl.String))
             for c in catalog.export_columns("1.0r2")}
     frame = pl.DataFrame(full)
-    hint = placeholder_columns(validate_export_frame(frame, "1.0r2"))
-    assert hint  # every text column holds 'NULL'
-    assert harmonize(frame, "1.0r2", placeholder_columns=hint).equals(harmonize(frame, "1.0r2"))
+    validated = validate_export_batch(frame, "1.0r2")
+    assert "null-handling" in validated.report.rule_ids()  # every text column holds 'NULL'
+    reused = harmonize(frame, "1.0r2", typed=validated.typed)
+    assert reused.equals(harmonize(frame, "1.0r2"))
+    assert reused["ResourceName"].null_count() == 3
 
 
 @pytest.mark.parametrize("dv", catalog.KNOWN_DATA_VERSIONS)
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_starting_from_validations_typed_frame_gives_the_same_result(dv, fmt):
     """The ingest hands validation's typed frame to harmonize instead of parsing the text twice."""
-    from cloudmonitor_pipelines.focus.validate import placeholder_columns, validate_export_batch
+    from cloudmonitor_pipelines.focus.validate import validate_export_batch
 
     frame = export_frame(dv, fmt)
     if fmt == "csv":  # placeholders and the other date precision: the columns validation re-parses
@@ -130,8 +132,7 @@ def test_starting_from_validations_typed_frame_gives_the_same_result(dv, fmt):
         frame = frame.with_columns(pl.col("ChargePeriodStart").str.replace(r"(T\d{2}:\d{2}):00Z$", "${1}Z"))
     validated = validate_export_batch(frame, dv)
     assert not validated.report.has_errors, validated.report.summary()
-    hint = placeholder_columns(validated.report)
-    reused = harmonize(frame, dv, LINEAGE, placeholder_columns=hint, typed=validated.typed)
+    reused = harmonize(frame, dv, LINEAGE, typed=validated.typed)
     assert reused.equals(harmonize(frame, dv, LINEAGE))
     if fmt == "csv":
         assert reused["ResourceName"].null_count() == reused.height
