@@ -356,11 +356,12 @@ def print_table(cases: list[dict], definitions: dict | None) -> None:
         floor, ingest = c["floor"], c["ingest"]
         costs_step = next((v for k, v in ingest["steps"].items() if k == "costs"), None)
         notes = {
-            "floor": f"median of {floor['all_seconds']}; read {floor['read_seconds']:.2f}s + write {floor['write_seconds']:.2f}s, "
+            "floor": f"median of {floor['all_seconds']}; read {floor['read_seconds']:.2f}s + write "
+                     f"{floor['write_seconds']:.2f}s, "
                      f"{floor['bytes'] / 2**20:.0f} MiB parquet",
             "validation": f"{c['validation']['failed_rules']} failed rules (read {c['validation']['read_seconds']:.2f}s "
                           "not counted)",
-            "ingest": f"median of {c['ingest']['all_seconds']} (x floor per pair: {c['ingest_to_floor_per_pair']}); "
+            "ingest": f"median of {ingest['all_seconds']} (x floor per pair: {c['ingest_to_floor_per_pair']}); "
                       f"costs step {costs_step}s; costs {ingest['costs_bytes'] / 2**20:.0f} MiB "
                       f"({ingest['costs_bytes'] / floor['bytes']:.2f}x floor); checks "
                       f"{sum(ingest['checks'].values())}/{len(ingest['checks'])} passed"

@@ -78,7 +78,7 @@ _READ_HINTS: tuple[tuple[str, str], ...] = (
     ("not a gzipped file", "the file is not a valid gzip stream although its name ends in .gz"),
     ("invalid gzip", "the file is not a valid gzip stream although its name ends in .gz"),
     ("invalid deflate", "the gzip stream is corrupt (damaged in transfer or storage)"),
-    ("while decompressing", "the gzip stream is corrupt (damaged in transfer or storage)"),
+    ("crc check failed", "the gzip stream is corrupt (damaged in transfer or storage)"),
     ("invalid utf-8", _NOT_UTF8),
     ("invalid utf8", _NOT_UTF8),
     ("more fields than defined", "a row has more fields than the header (a ragged row, or an unquoted ',' inside a "

@@ -163,4 +163,3 @@ class ChunkStream(io.RawIOBase):
         target[:size] = self._view[self._offset:self._offset + size]
         self._offset += size
         return size
-

@@ -110,6 +110,18 @@ def test_corrupt_gzip_body_fails_naming_the_file_and_the_damage(tmp_path):
     assert "corrupt" in str(caught.value)
 
 
+def test_gzip_with_a_wrong_checksum_is_named_corrupt(tmp_path):
+    import gzip
+
+    packed = bytearray(gzip.compress(b"BilledCost,BillingCurrency\n1.5,EUR\n"))
+    packed[-8:-4] = bytes(4)  # CRC32 of the trailer zeroed; the deflate data itself is intact
+    write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.csv.gz": bytes(packed)})
+    manifest = discover(LocalSource(tmp_path)).manifests[0]
+    with pytest.raises(ExportReadError, match="corrupt") as caught:
+        list(iter_blob_reads(LocalSource(tmp_path), manifest))
+    assert "part_0_0001.csv.gz" in str(caught.value)
+
+
 def test_unsupported_extension_is_refused(tmp_path):
     write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.json": b"{}"})
     manifest = discover(LocalSource(tmp_path)).manifests[0]
