@@ -286,3 +286,35 @@ def test_spec_examples_pass_column_level_rules_for_present_columns(path):
         # SaaS examples were authored in a spreadsheet: m/d/yy dates, '$1,000.00' amounts, 'Database' category.
         assert report.rule_ids("error") <= {"datetime-format", "numeric-format", "allowed-values", "not-null"}
         assert "datetime-format" in report.rule_ids("error")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# per-batch shortcuts (probe, memoized schema checks) must not change a verdict
+
+
+@pytest.mark.parametrize(("values", "detected"), [
+    (["Usage", None], False), (["", "Usage"], True), (["   ", "Usage"], True), (["\tx", "Usage"], True),
+    (["NULL", "Usage"], True), (["null"], True), (["Null"], True), ([None, None], False),
+    (["NUL", "NULLS", "nul1", "Nulll", "abcd"], False),
+    # documented trade (rules.placeholder_probe): rare spellings with trailing blanks or mixed case are not probed
+    (["NULL ", "x"], False), (["NuLL"], False),
+])
+def test_placeholder_probe_is_the_candidate_superset(values, detected):
+    frame = pl.DataFrame({"c": values}, schema={"c": pl.String})
+    probe = frame.select(rules.placeholder_probe("c")).item()
+    candidate = frame.select(rules.placeholder_candidate("c").fill_null(False).any()).item()
+    assert probe is detected and candidate is detected
+
+
+def test_schema_checks_are_remembered_per_column_set_not_per_file():
+    clean = export_frame("1.2", "parquet")
+    assert _check(clean).failures == []
+    wrong = clean.with_columns(pl.col("BilledCost").cast(pl.Boolean))
+    first, again = _check(wrong), _check(wrong.head(2))
+    for report, rows in ((first, 3), (again, 2)):
+        failure = _failure(report, "column-dtype", "BilledCost")
+        assert failure is not None and failure.failing_rows == rows
+        assert failure.source_file == "exports/test/1.2/part_0_0001.csv"
+    missing = _check(clean.drop("BilledCost"))
+    assert _failure(missing, "column-presence", "BilledCost") is not None
+    assert _check(clean).failures == []  # the clean column set still passes after the others were remembered
