@@ -22,10 +22,11 @@ from cloudmonitor_pipelines.exports.reader import check_row_count, iter_blob_fil
 from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, discover, latest_submitted, select_month
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
-from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize
+from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize_batch
 from cloudmonitor_pipelines.focus.pii import mask_personal_data
 from cloudmonitor_pipelines.focus.validate import (
     VALIDATION_RESULTS_SCHEMA,
+    AlreadyChecked,
     FocusValidationError,
     RuleFailure,
     ValidationReport,
@@ -233,16 +234,19 @@ def ingest_month(
                     if report.has_errors:
                         continue  # keep validating the rest so the report lists every failure
                     try:  # validation should have caught it; name the file when it did not
-                        canonical = harmonize(batch, data_version, lineage=file_lineage, typed=validated.typed)
+                        harmonized = harmonize_batch(batch, data_version, lineage=file_lineage, typed=validated.typed)
                     except HarmonizationError as exc:
                         raise HarmonizationError(f"{file.path}: {exc}") from exc
-                    del batch, validated
-                    if tenant.mask_personal_data:
-                        canonical = mask_personal_data(canonical.lazy()).collect()
+                    canonical = harmonized.frame
+                    # Rules validation passed on columns harmonize carried over unchanged are not evaluated twice.
+                    checked = AlreadyChecked(validated.passed_rules, harmonized.unchanged)
+                    del batch, validated, harmonized
+                    if tenant.mask_personal_data:  # masking rewrites columns: every canonical rule runs again
+                        canonical, checked = mask_personal_data(canonical.lazy()).collect(), None
                     # The canonical rules on exactly the rows about to be stored (in memory, no re-read): a
                     # harmonization fault fails the month here, before anything is committed.
                     conformance = conformance.merge(
-                        validate_canonical(canonical, source_file=file.path).rows_from(first_row)
+                        validate_canonical(canonical, source_file=file.path, checked=checked).rows_from(first_row)
                     )
                     if conformance.has_errors:
                         raise FocusValidationError(conformance)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cache
 
@@ -140,6 +141,15 @@ def _lineage_columns(data_version: str, values: Mapping[str, object] | None) -> 
     return exprs
 
 
+@dataclass(frozen=True)
+class Harmonized:
+    """A harmonized batch, and the canonical columns that hold exactly the values of validation's typed frame
+    (taken over without a mapping or a cast): a rule validation already evaluated on them needs no second pass."""
+
+    frame: pl.DataFrame
+    unchanged: frozenset[str]
+
+
 def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object] | None = None,
               typed: pl.DataFrame | None = None) -> pl.DataFrame:
     """Turn one raw export frame into a frame with exactly CANONICAL_SCHEMA (column order and types).
@@ -148,6 +158,12 @@ def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object]
     null; its columns are taken as they are and only the others (legacy columns the version does not export) are
     parsed here. Without it every column is parsed here (for CSV, parsing the text is most of harmonize's work).
     """
+    return harmonize_batch(df, data_version, lineage, typed).frame
+
+
+def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object] | None = None,
+                    typed: pl.DataFrame | None = None) -> Harmonized:
+    """harmonize, also naming the columns carried over unchanged from `typed`."""
     versions.require_known(data_version)
     schema = schemas.export_schema(data_version)
     logical = {**_legacy_logical_types(), **schemas.logical_types(schema)}
@@ -210,9 +226,13 @@ def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object]
         mapped["x_PartnerCreditApplied"] = pl.col("x_PartnerCreditApplied").cast(pl.String).str.to_lowercase()
 
     out = []
+    typed_schema = typed.schema
+    unchanged = []
     for name, dtype in canonical.CANONICAL_SCHEMA.items():
         if name in lineage_columns.LINEAGE_SCHEMA:
             continue
+        if name in typed_names and name not in mapped and typed_schema[name] == dtype:
+            unchanged.append(name)
         out.append(current(name).cast(dtype).alias(name))
     out += _lineage_columns(data_version, lineage)
-    return typed.select(out)
+    return Harmonized(typed.select(out), frozenset(unchanged))

@@ -366,6 +366,7 @@ class ValidatedBatch:
 
     report: ValidationReport
     typed: pl.DataFrame
+    passed_rules: tuple[RowRule, ...] = ()  # row rules evaluated on `typed` without a single failing row
 
 
 def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str | None, data_version: str | None,
@@ -415,8 +416,10 @@ def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str 
     wrong_dtype = _columns_with(failures, "column-dtype")
     row_rules = [*_column_rules(schema, {n: d for n, d in usable.items() if n not in wrong_dtype}, unparseable),
                  *rules.conditional_rules(usable, rules_focus_version, preview=preview)]
-    failures += _evaluate(typed, row_rules, source_file, df)
-    return ValidatedBatch(ValidationReport(df.height, failures, data_version), typed)
+    row_failures = _evaluate(typed, row_rules, source_file, df)
+    failed = {(f.rule, f.column) for f in row_failures}
+    passed = tuple(r for r in row_rules if (r.rule, r.column) not in failed)
+    return ValidatedBatch(ValidationReport(df.height, failures + row_failures, data_version), typed, passed)
 
 
 def validate_export_frame(df: pl.DataFrame, data_version: str, source_file: str | None = None, *,
@@ -502,15 +505,54 @@ def canonical_schema_failures(actual: Mapping[str, pl.DataType], source_file: st
     return failures
 
 
-def validate_canonical(frame: pl.DataFrame | pl.LazyFrame, source_file: str | None = None) -> ValidationReport:
+@dataclass(frozen=True)
+class AlreadyChecked:
+    """What validation proved about a batch before harmonizing it: the row rules it evaluated without a failing row
+    (ValidatedBatch.passed_rules) and the canonical columns that hold exactly the values it evaluated them on
+    (harmonize.Harmonized.unchanged)."""
+
+    rules: tuple[RowRule, ...]
+    columns: frozenset[str]
+
+
+def _same_expr(a: pl.Expr | None, b: pl.Expr | None) -> bool:
+    return a is None and b is None or a is not None and b is not None and a.meta.eq(b)
+
+
+def _read_columns(rule: RowRule) -> set[str]:
+    return {n for e in (rule.failing, rule.candidate, rule.probe) if e is not None for n in e.meta.root_names()}
+
+
+def _still_to_check(row_rules: list[RowRule], checked: AlreadyChecked | None) -> list[RowRule]:
+    """Drop a canonical rule when validation evaluated the identical expression (same rule, column, predicate) on
+    the identical values (every column it reads unchanged by harmonize) and no row failed: its count is 0 again."""
+    if checked is None:
+        return row_rules
+    passed: dict[tuple[str, str | None], list[RowRule]] = {}
+    for rule in checked.rules:
+        passed.setdefault((rule.rule, rule.column), []).append(rule)
+    remaining = []
+    for rule in row_rules:
+        proven = _read_columns(rule) <= checked.columns and any(
+            _same_expr(rule.failing, p.failing) and _same_expr(rule.candidate, p.candidate) and rule.refine is p.refine
+            for p in passed.get((rule.rule, rule.column), ())
+        )
+        if not proven:
+            remaining.append(rule)
+    return remaining
+
+
+def validate_canonical(frame: pl.DataFrame | pl.LazyFrame, source_file: str | None = None, *,
+                       checked: AlreadyChecked | None = None) -> ValidationReport:
     """Check canonical `costs` data: schema plus the rules that still apply after harmonization.
 
-    The ingest checks every harmonized batch in memory before writing it (a DataFrame); a LazyFrame (a stored Delta
-    file) is streamed, so memory follows the engine's chunks rather than the file.
+    The ingest checks every harmonized batch in memory before writing it (a DataFrame), skipping what `checked`
+    proves validation already found clean; a LazyFrame (a stored Delta file) is streamed, so memory follows the
+    engine's chunks rather than the file.
     """
     actual = frame.collect_schema()
     failures = canonical_schema_failures(actual, source_file)
     usable = {n: d for n, d in actual.items() if canonical.CANONICAL_SCHEMA.get(n) == d}
     rows = frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect(engine="streaming").item()
-    failures += _evaluate(frame, _canonical_rules(usable), source_file, None)
+    failures += _evaluate(frame, _still_to_check(_canonical_rules(usable), checked), source_file, None)
     return ValidationReport(rows, failures, None)

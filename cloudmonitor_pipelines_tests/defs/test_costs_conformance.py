@@ -96,10 +96,12 @@ def test_a_harmonization_fault_fails_the_month_before_anything_is_committed(load
     files_before = sorted(p.name for p in Path(workspace.table_uri("costs")).rglob("*.parquet"))
 
     def faulty(batch, data_version, **kwargs):
-        frame = harmonize_module.harmonize(batch, data_version, **kwargs)
-        return frame.with_columns(pl.lit("Bogus").alias("ChargeCategory"))
+        done = harmonize_module.harmonize_batch(batch, data_version, **kwargs)
+        # A mapping fault: a column harmonize computes is never one it reports as carried over unchanged.
+        return harmonize_module.Harmonized(done.frame.with_columns(pl.lit("Bogus").alias("ChargeCategory")),
+                                           done.unchanged - {"ChargeCategory"})
 
-    monkeypatch.setattr(pipeline, "harmonize", faulty)
+    monkeypatch.setattr(pipeline, "harmonize_batch", faulty)
     monkeypatch.setattr(pipeline, "latest_ingestion", lambda *_: None)  # force a reload of the loaded month
     tenant = write_tenants_file(loaded["root"], ["contoso"]).get("contoso")
     with pytest.raises(FocusValidationError) as error:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import polars as pl
 import pytest
 
-from cloudmonitor_pipelines.focus import canonical, catalog
+from cloudmonitor_pipelines.focus import canonical, catalog, lineage
 from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize, sku_details_to_price_details
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError
 from cloudmonitor_pipelines_tests.focus.export_fixtures import (
@@ -136,3 +136,22 @@ def test_starting_from_validations_typed_frame_gives_the_same_result(dv, fmt):
     assert reused.equals(harmonize(frame, dv, LINEAGE))
     if fmt == "csv":
         assert reused["ResourceName"].null_count() == reused.height
+
+
+@pytest.mark.parametrize("dv", catalog.KNOWN_DATA_VERSIONS)
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_columns_reported_unchanged_hold_validations_typed_values(dv, fmt):
+    """The canonical check skips rules validation passed on these columns, so the claim must be exact."""
+    from cloudmonitor_pipelines.focus.harmonize import harmonize_batch
+    from cloudmonitor_pipelines.focus.validate import validate_export_batch
+
+    frame = export_frame(dv, fmt)
+    validated = validate_export_batch(frame, dv)
+    done = harmonize_batch(frame, dv, LINEAGE, typed=validated.typed)
+    assert done.unchanged, "nothing carried over: the canonical check would re-run every rule"
+    for name in done.unchanged:
+        assert done.frame[name].equals(validated.typed[name]), name
+    # computed columns are never claimed: JSON is compacted, PricingCategory mapped, lineage added
+    assert not done.unchanged & {"Tags", "SkuPriceDetails", "PricingCategory", *lineage.LINEAGE_SCHEMA}
+    if dv == "1.0-preview":  # ChargeCategory/ChargeClass are derived from ChargeSubcategory
+        assert not done.unchanged & {"ChargeCategory", "ChargeClass", "CommitmentDiscountStatus"}
