@@ -234,7 +234,8 @@ def ingest_month(
                     if report.has_errors:
                         continue  # keep validating the rest so the report lists every failure
                     try:  # validation should have caught it; name the file when it did not
-                        harmonized = harmonize_batch(batch, data_version, lineage=file_lineage, typed=validated.typed)
+                        harmonized = harmonize_batch(batch, data_version, lineage=file_lineage, typed=validated.typed,
+                                                     distinct=validated.distinct)
                     except HarmonizationError as exc:
                         raise HarmonizationError(f"{file.path}: {exc}") from exc
                     canonical = harmonized.frame

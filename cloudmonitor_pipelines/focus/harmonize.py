@@ -84,9 +84,11 @@ def sku_details_to_price_details(text: str) -> str:
     return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
 
 
-def _map_unique(frame: pl.DataFrame, column: str, convert) -> pl.Expr:
-    """Apply a Python conversion once per distinct value (JSON columns repeat heavily per SKU/resource)."""
-    values = frame.get_column(column).drop_nulls().unique().to_list()
+def _map_unique(frame: pl.DataFrame, column: str, convert, distinct: pl.Series | None = None) -> pl.Expr:
+    """Apply a Python conversion once per distinct value (JSON columns repeat heavily per SKU/resource).
+
+    `distinct`: the column's distinct non-null values when the caller already has them (validation computes them)."""
+    values = (distinct if distinct is not None else frame.get_column(column).drop_nulls().unique()).to_list()
     try:
         mapping = {v: convert(v) for v in values}
     except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
@@ -151,18 +153,20 @@ class Harmonized:
 
 
 def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object] | None = None,
-              typed: pl.DataFrame | None = None) -> pl.DataFrame:
+              typed: pl.DataFrame | None = None, distinct: Mapping[str, pl.Series] | None = None) -> pl.DataFrame:
     """Turn one raw export frame into a frame with exactly CANONICAL_SCHEMA (column order and types).
 
     `typed`: the typed frame of a validation without errors (validate.ValidatedBatch.typed), placeholders already
     null; its columns are taken as they are and only the others (legacy columns the version does not export) are
     parsed here. Without it every column is parsed here (for CSV, parsing the text is most of harmonize's work).
+    `distinct`: distinct values of `typed`'s JSON columns (validate.ValidatedBatch.distinct), so they are not
+    worked out twice.
     """
-    return harmonize_batch(df, data_version, lineage, typed).frame
+    return harmonize_batch(df, data_version, lineage, typed, distinct).frame
 
 
 def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object] | None = None,
-                    typed: pl.DataFrame | None = None) -> Harmonized:
+                    typed: pl.DataFrame | None = None, distinct: Mapping[str, pl.Series] | None = None) -> Harmonized:
     """harmonize, also naming the columns carried over unchanged from `typed`."""
     versions.require_known(data_version)
     schema = schemas.export_schema(data_version)
@@ -186,6 +190,8 @@ def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, o
     _check_lossless(raw, parsed, [c for c in raw.columns if raw_schema[c] == pl.String
                                   and logical[c] in ("Decimal", "DateTime", "Boolean")])
     typed = typed.select(pretyped).hstack(parsed.get_columns()) if pretyped else parsed
+    # Distinct values handed over apply only to columns taken from the typed frame they were computed on.
+    known = {n: v for n, v in (distinct or {}).items() if n in typed_names}
 
     has = typed.columns.__contains__
     mapped: dict[str, pl.Expr] = {}
@@ -217,11 +223,14 @@ def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, o
         if not has(legacy):
             continue
         source = _map_unique(typed, legacy, sku_details_to_price_details) if legacy == "x_SkuDetails" else pl.col(legacy)
-        base = _map_unique(typed, target, _compact_json) if target == "SkuPriceDetails" and has(target) else current(target)
+        if target == "SkuPriceDetails" and has(target):
+            base = _map_unique(typed, target, _compact_json, known.get(target))
+        else:
+            base = current(target)
         mapped[target] = pl.coalesce(base, source)
     for name in ("Tags", "SkuPriceDetails"):
         if has(name) and name not in mapped:
-            mapped[name] = _map_unique(typed, name, _compact_json)
+            mapped[name] = _map_unique(typed, name, _compact_json, known.get(name))
     if has("x_PartnerCreditApplied") and typed.schema["x_PartnerCreditApplied"] == pl.Boolean:
         mapped["x_PartnerCreditApplied"] = pl.col("x_PartnerCreditApplied").cast(pl.String).str.to_lowercase()
 

@@ -130,9 +130,13 @@ def test_starting_from_validations_typed_frame_gives_the_same_result(dv, fmt):
         frame = frame.with_columns(pl.lit("NULL").alias("ResourceName"))
         # seconds -> minutes: the other precision for the versions that write seconds (validation parses leniently)
         frame = frame.with_columns(pl.col("ChargePeriodStart").str.replace(r"(T\d{2}:\d{2}):00Z$", "${1}Z"))
+    if fmt == "csv":  # a placeholder in a JSON column: validation's distinct values must leave it out
+        frame = frame.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("NULL"))
+                                   .otherwise(pl.col("Tags")).alias("Tags"))
     validated = validate_export_batch(frame, dv)
     assert not validated.report.has_errors, validated.report.summary()
-    reused = harmonize(frame, dv, LINEAGE, typed=validated.typed)
+    assert "Tags" in validated.distinct
+    reused = harmonize(frame, dv, LINEAGE, typed=validated.typed, distinct=validated.distinct)
     assert reused.equals(harmonize(frame, dv, LINEAGE))
     if fmt == "csv":
         assert reused["ResourceName"].null_count() == reused.height

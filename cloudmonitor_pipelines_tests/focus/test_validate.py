@@ -362,3 +362,17 @@ def test_a_changed_column_is_checked_again_even_when_validation_passed_it():
     honest = validate_canonical(canonical_rows,
                                 checked=AlreadyChecked(validated.passed_rules, everything - {"ChargeCategory"}))
     assert _failure(honest, "allowed-values", "ChargeCategory").failing_rows == 3
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_bad_tags_found_through_distinct_values_are_counted_per_row(fmt):
+    """The key-value rule's first pass looks at distinct values; the report still counts and shows rows."""
+    frame = export_frame("1.2", fmt)
+    bad = '{"env": {"nested": 1}}'
+    frame = frame.with_columns(pl.when(pl.col("ChargeCategory") != "Tax").then(pl.lit(bad))
+                               .otherwise(pl.col("Tags")).alias("Tags"))
+    report = _check(frame)
+    failure = _failure(report, "key-value-format", "Tags")
+    assert failure is not None and failure.failing_rows == 2  # two rows, one distinct value
+    assert [e["row"] for e in failure.examples] == [USAGE, PURCHASE]
+    assert _failure(_check(export_frame("1.2", fmt)), "key-value-format", "Tags") is None
