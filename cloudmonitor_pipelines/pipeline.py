@@ -23,7 +23,14 @@ from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, disco
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize_batch
-from cloudmonitor_pipelines.focus.pii import mask_personal_data
+from cloudmonitor_pipelines.focus.pii import (
+    PiiFindings,
+    findings_from_record,
+    findings_record,
+    mask_personal_data,
+    merge_findings,
+    scan_batch,
+)
 from cloudmonitor_pipelines.focus.validate import (
     VALIDATION_RESULTS_SCHEMA,
     AlreadyChecked,
@@ -64,6 +71,7 @@ class IngestResult:
     written: list[DataFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    personal_data: PiiFindings | None = None  # scanned on every batch as written (after masking, if masked)
 
     @property
     def run_ids(self) -> tuple[str, ...]:
@@ -192,6 +200,7 @@ def ingest_month(
     writer = PartitionWriter(workspace, COSTS, CANONICAL_SCHEMA, lineage.BILLING_MONTH, billing_month)
     report = ValidationReport(rows_checked=0, failures=[], data_version=None)
     conformance = ValidationReport(rows_checked=0, failures=[], data_version=None)
+    personal: PiiFindings | None = None
     totals: dict[str, dict[str, float]] = {}
     source_rows = bytes_read = 0
     files: list[str] = []
@@ -251,6 +260,8 @@ def ingest_month(
                     )
                     if conformance.has_errors:
                         raise FocusValidationError(conformance)
+                    # The personal-data scan of exactly these rows, so the warning check needs no re-read either.
+                    personal = merge_findings(personal, scan_batch(canonical))
                     writer.write(canonical)
                     del canonical
                 check_row_count(file, file_rows)
@@ -292,7 +303,7 @@ def ingest_month(
         **base, status="loaded", rows=writer.rows, source_rows=source_rows, table_version=version, totals=totals,
         files=files, bytes_read=bytes_read, validation=report, conformance=conformance,
         written=list(writer.files), notes=list(selection.notes),
-        seconds=time.perf_counter() - clock,
+        seconds=time.perf_counter() - clock, personal_data=personal,
     )
     finish("loaded", result)
     _append_validation_results(workspace, tenant.key, billing_month, selection, report, dagster_run_id)
@@ -307,6 +318,7 @@ def conformance_record(result: IngestResult) -> str:
             "rows_checked": report.rows_checked,
             "failures": [asdict(f) for f in report.failures],
             "files": [[f.path, f.size, f.rows] for f in sorted(result.written)],
+            "personal_data": findings_record(result.personal_data) if result.personal_data else None,
         },
         sort_keys=True,
         default=str,
@@ -321,6 +333,16 @@ def recorded_conformance(recorded: dict | None) -> tuple[ValidationReport, list[
     data = json.loads(raw)
     report = ValidationReport(data["rows_checked"], [RuleFailure(**f) for f in data["failures"]], None)
     return report, sorted(DataFile(path, size, rows) for path, size, rows in data["files"])
+
+
+def recorded_personal_data(recorded: dict | None) -> tuple[PiiFindings, list[DataFile]] | None:
+    """The personal-data findings an ingestion_log row recorded, and the files they cover; None without them."""
+    raw = (recorded or {}).get("conformance")
+    data = json.loads(raw) if raw else {}
+    if not data.get("personal_data"):
+        return None
+    return (findings_from_record(data["personal_data"]),
+            sorted(DataFile(path, size, rows) for path, size, rows in data["files"]))
 
 
 def _append_validation_results(

@@ -11,6 +11,7 @@ from cloudmonitor_pipelines.exports.runs import discover, select_month
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.catalog import KNOWN_DATA_VERSIONS
 from cloudmonitor_pipelines.focus.harmonize import harmonize
+from cloudmonitor_pipelines.focus.pii import scan_personal_data
 from cloudmonitor_pipelines.focus.validate import validate_export_frame
 from cloudmonitor_pipelines.focus.versions import normalize_data_version
 from cloudmonitor_pipelines.pipeline import ingest_month
@@ -51,11 +52,14 @@ def test_all_versions_land_in_one_table_schema(tmp_path):
 
 def test_masking_option_removes_emails_from_the_table(tmp_path):
     registry = write_tenants_file(tmp_path, ["masked", "plain"], masked={"mask_personal_data": True})
-    summaries = {}
+    summaries, results = {}, {}
     for key in ("masked", "plain"):
         summaries[key] = generate(tmp_path, key, ["2026-09"], 800, "parquet", "1.2", seed=8)
         tenant = registry.get(key)
-        ingest_month(tenant, "2026-09", source=LocalSource(tenant.source), workspace=LocalWorkspace(tenant.workspace))
+        results[key] = ingest_month(tenant, "2026-09", source=LocalSource(tenant.source),
+                                    workspace=LocalWorkspace(tenant.workspace))
+    # The ingest's own personal-data scan covers the rows as written: nothing left once masked.
+    assert results["plain"].personal_data.found and not results["masked"].personal_data.found
     email = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
     plain = pl.read_delta(f"{registry.get('plain').workspace}/costs")
     masked = pl.read_delta(f"{registry.get('masked').workspace}/costs")
@@ -92,3 +96,5 @@ def test_files_read_in_small_batches_give_the_same_month(tmp_path, monkeypatch, 
     log = pl.read_delta(f"{tenant.workspace}/read_log").filter(pl.col("object_kind") == "data")
     assert log["rows"].sum() == rows  # per-file rows add up across batches
     assert len(batches) >= 8 and max(batches) <= 370 and sum(batches) == rows
+    # Scanned batch by batch, the personal-data findings are those of the whole stored month.
+    assert result.personal_data == scan_personal_data(table.lazy())

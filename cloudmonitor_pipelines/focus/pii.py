@@ -28,7 +28,7 @@ Patterns (deliberately narrow — a false alarm on every row would train people 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
@@ -195,6 +195,78 @@ def scan_personal_data(lf: pl.LazyFrame, columns: Sequence[str] | None = None) -
         columns=tuple(findings),
         tag_keys=_tag_key_findings(tag_hits["value"], tag_hits["rows"]) if tag_hits is not None else (),
         personal_by_definition={c: int(totals[c]) for c in by_definition},
+    )
+
+
+def scan_batch(frame: pl.DataFrame, columns: Sequence[str] | None = None) -> PiiFindings:
+    """scan_personal_data for one in-memory batch (the ingest scans each batch it writes; merge_findings adds them).
+
+    The patterns run on each column's distinct values, and rows are counted only for the values that match -
+    usually none - so the work is one hash pass per column. Counting over batches gives what a scan of the stored
+    month would: every count is a sum over rows, and a Tags string in two batches is weighed in each."""
+    scanned = _string_columns(frame.lazy(), CANDIDATE_COLUMNS if columns is None else columns)
+    by_definition = {c: frame.height - frame.get_column(c).null_count() for c in PERSONAL_BY_DEFINITION
+                     if c in frame.columns}
+    distinct = frame.select(_as_text(c).drop_nulls().unique().implode() for c in scanned).row(0) if scanned else ()
+    findings: list[ColumnFinding] = []
+    tag_keys: tuple[TagKeyFinding, ...] = ()
+    for column, values in zip(scanned, distinct, strict=True):
+        hits = pl.DataFrame({"value": values}, schema={"value": pl.String}).with_columns(
+            pl.col("value").str.contains(EMAIL_PATTERN).alias("email"),
+            pl.col("value").str.contains(PHONE_PATTERN).alias("phone"),
+        ).filter(pl.col("email") | pl.col("phone"))
+        if not hits.height:
+            continue
+        text = _as_text(column)
+        email_rows, phone_rows, rows = frame.select(
+            text.is_in(hits.filter("email")["value"].to_list()).sum().alias("email"),
+            text.is_in(hits.filter("phone")["value"].to_list()).sum().alias("phone"),
+            text.is_in(hits["value"].to_list()).sum().alias("rows"),
+        ).row(0)
+        findings.append(ColumnFinding(column, int(email_rows), int(phone_rows), int(rows)))
+        if column == TAGS_COLUMN:
+            weights = (frame.filter(text.is_in(hits["value"].to_list())).group_by(text.alias("value"))
+                       .agg(pl.len().alias("rows")))
+            tag_keys = _tag_key_findings(weights["value"], weights["rows"])
+    return PiiFindings(frame.height, tuple(scanned), tuple(findings), tag_keys, by_definition)
+
+
+def merge_findings(first: PiiFindings | None, second: PiiFindings) -> PiiFindings:
+    """The findings of two batches of one month as if scanned together (counts add up; order as a single scan)."""
+    if first is None:
+        return second
+    scanned = tuple(dict.fromkeys(first.columns_scanned + second.columns_scanned))
+    columns: dict[str, ColumnFinding] = {}
+    for finding in first.columns + second.columns:
+        seen = columns.get(finding.column)
+        columns[finding.column] = finding if seen is None else ColumnFinding(
+            finding.column, seen.email_rows + finding.email_rows, seen.phone_rows + finding.phone_rows,
+            seen.rows + finding.rows)
+    keys: dict[str, TagKeyFinding] = {}
+    for key in first.tag_keys + second.tag_keys:
+        seen = keys.get(key.key)
+        keys[key.key] = key if seen is None else TagKeyFinding(
+            key.key, seen.email_rows + key.email_rows, seen.phone_rows + key.phone_rows,
+            seen.key_is_personal or key.key_is_personal)
+    by_definition = dict(first.personal_by_definition)
+    for column, rows in second.personal_by_definition.items():
+        by_definition[column] = by_definition.get(column, 0) + rows
+    return PiiFindings(
+        first.rows_scanned + second.rows_scanned, scanned,
+        tuple(columns[c] for c in scanned if c in columns), tuple(keys[k] for k in sorted(keys)), by_definition,
+    )
+
+
+def findings_record(findings: PiiFindings) -> dict:
+    """JSON-ready form of findings (counts and key names only, like to_metadata) for the ingestion log."""
+    return asdict(findings)
+
+
+def findings_from_record(record: dict) -> PiiFindings:
+    return PiiFindings(
+        record["rows_scanned"], tuple(record["columns_scanned"]),
+        tuple(ColumnFinding(**c) for c in record["columns"]), tuple(TagKeyFinding(**k) for k in record["tag_keys"]),
+        dict(record["personal_by_definition"]),
     )
 
 

@@ -14,6 +14,7 @@ from deltalake import DeltaTable
 from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.defs.partitions import partition_key
 from cloudmonitor_pipelines.focus import harmonize as harmonize_module
+from cloudmonitor_pipelines.focus.pii import scan_personal_data
 from cloudmonitor_pipelines.focus.validate import FocusValidationError
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
 from cloudmonitor_pipelines.lake.delta import partition_data_files, replace_partition
@@ -110,3 +111,43 @@ def test_a_harmonization_fault_fails_the_month_before_anything_is_committed(load
     assert "column=ChargeCategory rule=allowed-values" in message and "file=exports/" in message
     assert DeltaTable(workspace.table_uri("costs")).version() == version
     assert sorted(p.name for p in Path(workspace.table_uri("costs")).rglob("*.parquet")) == files_before
+
+
+# The warning check for personal data follows the same rule: the ingest's scan while the month is unchanged.
+PII_CHECK = "costs_personal_data"
+
+
+def _run_pii_check(world) -> dg.AssetCheckEvaluation:
+    only_check = world["job"].get_subset(asset_selection=set(),
+                                         asset_check_selection={dg.AssetCheckKey(dg.AssetKey("costs"), PII_CHECK)})
+    result = only_check.execute_in_process(instance=world["instance"], partition_key=partition_key("contoso", MONTH),
+                                           tags={"tenant": "contoso"}, raise_on_error=False)
+    return next(e for e in result.get_asset_check_evaluations() if e.check_name == PII_CHECK)
+
+
+def _stored_scan(workspace) -> dict:
+    month = pl.scan_delta(workspace.table_uri("costs")).filter(pl.col("x_BillingMonth") == MONTH)
+    return scan_personal_data(month).to_metadata()
+
+
+def test_the_personal_data_check_uses_the_ingests_scan_while_the_month_is_unchanged(loaded):
+    evaluation = next(e for e in loaded["result"].get_asset_check_evaluations() if e.check_name == PII_CHECK)
+    assert evaluation.metadata["how"].text.startswith("scanned at ingest")
+    expected = _stored_scan(loaded["workspace"])
+    assert expected["personal_data_found"]  # the generated tags carry owner emails
+    for key in ("rows_scanned", "findings_by_column", "tag_keys", "personal_by_definition", "summary"):
+        value = evaluation.metadata[key]
+        assert getattr(value, "data", getattr(value, "value", getattr(value, "text", None))) == expected[key], key
+
+
+def test_the_personal_data_check_rescans_a_month_rewritten_outside_the_ingest(loaded):
+    workspace = loaded["workspace"]
+    month = pl.read_delta(workspace.table_uri("costs")).filter(pl.col("x_BillingMonth") == MONTH)
+    leaked = month.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit("vm-of-jane.doe@contoso.com"))
+                                .otherwise(pl.col("ResourceName")).alias("ResourceName"))
+    replace_partition(workspace, "costs", leaked, "x_BillingMonth", MONTH)
+
+    evaluation = _run_pii_check(loaded)
+    assert evaluation.metadata["how"].text == "scanned the stored month"
+    assert evaluation.metadata["findings_by_column"].data["ResourceName"]["email_rows"] == 1
+    assert evaluation.metadata["findings_by_column"].data == _stored_scan(workspace)["findings_by_column"]

@@ -11,7 +11,11 @@ import pytest
 
 from cloudmonitor_pipelines.focus.pii import (
     CANDIDATE_COLUMNS,
+    findings_from_record,
+    findings_record,
     mask_personal_data,
+    merge_findings,
+    scan_batch,
     scan_personal_data,
 )
 
@@ -215,3 +219,42 @@ def test_scan_is_fast_on_a_large_frame():
     assert findings.tag_key("owner").email_rows == rows // 10
     # ~0.25 s on a quiet 2-core machine; the bound leaves room for a busy CI runner.
     assert elapsed < 3.0, f"scan of {rows} rows took {elapsed:.2f}s"
+
+
+def _month_with_personal_data() -> pl.DataFrame:
+    return frame(
+        Tags=[
+            tags(owner="jane.doe@contoso.com", env="prod"),
+            tags(owner="john@contoso.com", contact="+49 30 1234567"),
+            tags(**{"alice@fabrikam.com": "approver", "env": "dev"}),
+            tags(env="prod", CostCenter="1234"),
+            None,
+            tags(owner="jane.doe@contoso.com", env="prod"),  # the same Tags string again, in another batch
+            tags(owner="john@contoso.com", contact="+49 30 1234567"),
+        ],
+        ResourceName=["vm-01", "vm-02", "425-555-0100", "vm-04", None, "425-555-0100", "vm-07"],
+        x_AccountOwnerId=["owner@contoso.com", "owner@contoso.com", None, "other@contoso.com", None, None, "a@b.io"],
+        x_AccountName=["Jane Doe", None, None, "Finance", None, "Jane Doe", None],
+        BilledCost=["1.0", "2.0", "3.0", "4.0", "5.0", "6.0", "7.0"],
+    ).collect()
+
+
+@pytest.mark.parametrize("cuts", [(7,), (2, 5), (1, 3, 4, 6), (4,)])
+def test_batches_scanned_one_by_one_and_merged_give_the_scan_of_the_whole_month(cuts):
+    month = _month_with_personal_data()
+    whole = scan_personal_data(month.lazy())
+    merged, start = None, 0
+    for end in (*cuts, month.height):
+        if end > start:
+            merged = merge_findings(merged, scan_batch(month.slice(start, end - start)))
+        start = end
+    assert merged == whole
+    assert findings_from_record(json.loads(json.dumps(findings_record(merged)))) == whole
+
+
+def test_a_batch_without_personal_data_adds_only_its_rows():
+    clean = scan_batch(frame(ResourceName=["vm-01"], Tags=[tags(env="prod")]).collect())
+    assert not clean.found and clean.rows_scanned == 1
+    month = _month_with_personal_data()
+    merged = merge_findings(scan_batch(month), clean)
+    assert merged.rows_scanned == month.height + 1 and merged.columns == scan_batch(month).columns
