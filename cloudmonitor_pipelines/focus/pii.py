@@ -225,8 +225,8 @@ def scan_batch(frame: pl.DataFrame, columns: Sequence[str] | None = None) -> Pii
         ).row(0)
         findings.append(ColumnFinding(column, int(email_rows), int(phone_rows), int(rows)))
         if column == TAGS_COLUMN:
-            weights = (frame.filter(text.is_in(hits["value"].to_list())).group_by(text.alias("value"))
-                       .agg(pl.len().alias("rows")))
+            weights = (frame.select(text.alias("value")).filter(pl.col("value").is_in(hits["value"].to_list()))
+                       .group_by("value").agg(pl.len().alias("rows")))  # one column, not the whole batch
             tag_keys = _tag_key_findings(weights["value"], weights["rows"])
     return PiiFindings(frame.height, tuple(scanned), tuple(findings), tag_keys, by_definition)
 
