@@ -99,6 +99,21 @@ def test_file_stats_let_readers_skip_files(tmp_path):
     assert "min.ChargePeriodStart" in columns
 
 
+def test_data_files_carry_delta_stats_and_no_parquet_column_statistics(tmp_path):
+    """The Delta log holds the statistics readers skip files by; the files do not repeat them (write cost)."""
+    import pyarrow.parquet as pq
+
+    ws = LocalWorkspace(tmp_path)
+    write(ws, "2026-09", frame("2026-09", 3, 1.0, run="run-a"))
+    actions = pl.DataFrame(DeltaTable(ws.table_uri("costs")).get_add_actions(flatten=True))
+    assert actions["min.BillingCurrency"].to_list() == ["EUR"] and actions["max.x_SourceRunId"].to_list() == ["run-a"]
+    assert actions["null_count.ChargePeriodStart"].to_list() == [0]
+    (path,) = [p for p in (tmp_path / "costs").rglob("*.parquet")]
+    metadata = pq.ParquetFile(path).metadata
+    assert metadata.num_row_groups == 1
+    assert all(metadata.row_group(0).column(i).statistics is None for i in range(metadata.num_columns))
+
+
 def test_replace_partition_for_small_tables(tmp_path):
     ws = LocalWorkspace(tmp_path)
     replace_partition(ws, "costs", frame("2026-09", 2, 1.0), "x_BillingMonth", "2026-09")
