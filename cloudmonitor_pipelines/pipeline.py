@@ -42,7 +42,14 @@ from cloudmonitor_pipelines.focus.validate import (
 )
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError, normalize_data_version
 from cloudmonitor_pipelines.lake.audit import ReadRecord, append_ingestion_log, append_read_log, latest_ingestion
-from cloudmonitor_pipelines.lake.delta import DataFile, PartitionWriter, append_rows, read_table, table_version
+from cloudmonitor_pipelines.lake.delta import (
+    DataFile,
+    PartitionWriter,
+    append_rows,
+    partition_single_values,
+    read_table,
+    table_version,
+)
 from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
 from cloudmonitor_pipelines.tenants import Tenant
 
@@ -101,6 +108,10 @@ def loaded_run_ids(workspace: Workspace, billing_month: str) -> set[str] | None:
     costs = read_table(workspace, COSTS)
     if costs is None:
         return None
+    # Every file is written from one export file, so its stats usually prove its single run id: no data read.
+    proven = partition_single_values(workspace, COSTS, lineage.BILLING_MONTH, billing_month, lineage.SOURCE_RUN_ID)
+    if proven is not None:
+        return proven
     ids = (
         costs.filter(pl.col(lineage.BILLING_MONTH) == billing_month)
         .select(pl.col(lineage.SOURCE_RUN_ID).unique())

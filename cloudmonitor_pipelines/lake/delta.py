@@ -61,12 +61,15 @@ def ensure_table(
 ) -> DeltaTable:
     """Create the table empty if it doesn't exist yet (concurrent first writes would otherwise race)."""
     if not table_exists(table_uri, storage_options):
+        stats_columns = [c for c in _STATS_COLUMNS if c in schema]
         DeltaTable.create(
             table_uri,
             schema=arrow_schema(schema),
             partition_by=list(partition_by),
             mode="ignore",
             storage_options=storage_options,
+            # Readers use the stats of the first 32 columns unless told which: name the ones file_stats writes.
+            configuration={"delta.dataSkippingStatsColumns": ",".join(stats_columns)} if stats_columns else None,
         )
     return DeltaTable(table_uri, storage_options=storage_options)
 
@@ -121,6 +124,25 @@ def partition_data_files(workspace: Workspace, table: str, partition_column: str
         return []
     month = actions.filter(pl.col(f"partition.{partition_column}") == value)
     return sorted(DataFile(p, s, n) for p, s, n in month.select("path", "size_bytes", "num_records").iter_rows())
+
+
+def partition_single_values(workspace: Workspace, table: str, partition_column: str, value: str,
+                            column: str) -> set | None:
+    """The distinct values of `column` in one partition, from the Delta log's file stats alone, when every file's
+    stats prove it holds one value (min == max, no nulls); None when a file's stats cannot prove it (no stats for
+    the column, or a file mixes values or holds nulls): the caller then reads the data."""
+    delta = open_table(workspace, table)
+    if delta is None:
+        return None
+    actions = pl.DataFrame(delta.get_add_actions(flatten=True))
+    if actions.height == 0:
+        return set()
+    low, high, nulls = f"min.{column}", f"max.{column}", f"null_count.{column}"
+    if not {low, high, nulls} <= set(actions.columns):
+        return None
+    files = actions.filter((pl.col(f"partition.{partition_column}") == value) & (pl.col("num_records") > 0))
+    proven = files.filter(pl.col(low).is_not_null() & (pl.col(low) == pl.col(high)) & (pl.col(nulls) == 0))
+    return set(proven[low].to_list()) if proven.height == files.height else None
 
 
 @dataclass

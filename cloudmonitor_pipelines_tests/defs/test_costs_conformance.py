@@ -17,7 +17,12 @@ from cloudmonitor_pipelines.focus import harmonize as harmonize_module
 from cloudmonitor_pipelines.focus.pii import scan_personal_data
 from cloudmonitor_pipelines.focus.validate import FocusValidationError
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
-from cloudmonitor_pipelines.lake.delta import partition_data_files, replace_partition
+from cloudmonitor_pipelines.lake.delta import (
+    PartitionWriter,
+    partition_data_files,
+    partition_single_values,
+    replace_partition,
+)
 from cloudmonitor_pipelines import pipeline
 from cloudmonitor_pipelines.storage import open_source, open_workspace
 from cloudmonitor_pipelines_tests.conftest_helpers import generate, write_tenants_file
@@ -117,12 +122,16 @@ def test_a_harmonization_fault_fails_the_month_before_anything_is_committed(load
 PII_CHECK = "costs_personal_data"
 
 
-def _run_pii_check(world) -> dg.AssetCheckEvaluation:
+def _run_named_check(world, name: str) -> dg.AssetCheckEvaluation:
     only_check = world["job"].get_subset(asset_selection=set(),
-                                         asset_check_selection={dg.AssetCheckKey(dg.AssetKey("costs"), PII_CHECK)})
+                                         asset_check_selection={dg.AssetCheckKey(dg.AssetKey("costs"), name)})
     result = only_check.execute_in_process(instance=world["instance"], partition_key=partition_key("contoso", MONTH),
                                            tags={"tenant": "contoso"}, raise_on_error=False)
-    return next(e for e in result.get_asset_check_evaluations() if e.check_name == PII_CHECK)
+    return next(e for e in result.get_asset_check_evaluations() if e.check_name == name)
+
+
+def _run_pii_check(world) -> dg.AssetCheckEvaluation:
+    return _run_named_check(world, PII_CHECK)
 
 
 def _stored_scan(workspace) -> dict:
@@ -151,3 +160,23 @@ def test_the_personal_data_check_rescans_a_month_rewritten_outside_the_ingest(lo
     assert evaluation.metadata["how"].text == "scanned the stored month"
     assert evaluation.metadata["findings_by_column"].data["ResourceName"]["email_rows"] == 1
     assert evaluation.metadata["findings_by_column"].data == _stored_scan(workspace)["findings_by_column"]
+
+
+@pytest.mark.parametrize("layout", ["own file", "mixed into a file"])
+def test_a_superseded_run_in_the_month_fails_the_winning_runs_check(loaded, layout):
+    """Run ids come from the Delta stats when each file holds one run, from the data otherwise; both must catch it."""
+    workspace = loaded["workspace"]
+    month = pl.read_delta(workspace.table_uri("costs")).filter(pl.col("x_BillingMonth") == MONTH)
+    stale = month.head(5).with_columns(pl.lit("superseded-run").alias("x_SourceRunId"))
+    if layout == "own file":
+        writer = PartitionWriter(workspace, "costs", dict(month.schema), "x_BillingMonth", MONTH)
+        writer.write(month)
+        writer.write(stale)
+        writer.commit({})
+        assert partition_single_values(workspace, "costs", "x_BillingMonth", MONTH, "x_SourceRunId") is not None
+    else:
+        replace_partition(workspace, "costs", pl.concat([month, stale]), "x_BillingMonth", MONTH)
+        assert partition_single_values(workspace, "costs", "x_BillingMonth", MONTH, "x_SourceRunId") is None
+    evaluation = _run_named_check(loaded, "costs_has_only_winning_runs")
+    assert not evaluation.passed
+    assert evaluation.metadata["superseded_runs_found"].text == "superseded-run"
