@@ -95,6 +95,6 @@ def test_files_read_in_small_batches_give_the_same_month(tmp_path, monkeypatch, 
     assert {c: round(v, 2) for c, v in table.group_by("BillingCurrency").agg(pl.col("BilledCost").sum()).iter_rows()} == billed
     log = pl.read_delta(f"{tenant.workspace}/read_log").filter(pl.col("object_kind") == "data")
     assert log["rows"].sum() == rows  # per-file rows add up across batches
-    assert len(batches) >= 8 and max(batches) <= 370 and sum(batches) == rows
+    assert len(batches) >= 8 and max(batches) <= 370 + 370 // 20 and sum(batches) == rows
     # Scanned batch by batch, the personal-data findings are those of the whole stored month.
     assert result.personal_data == scan_personal_data(table.lazy())

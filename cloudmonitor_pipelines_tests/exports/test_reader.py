@@ -142,3 +142,28 @@ def test_source_is_opened_read_only(tmp_path):
     finally:
         for path in [tmp_path, *tmp_path.rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
+@pytest.mark.parametrize("kind", ["parquet", "csv.gz"])
+@pytest.mark.parametrize(("rows", "expected"), [
+    (2004, [1000, 1004]),  # a 4-row tail (< 5% of a batch) stays with the last batch: no batch of its own
+    (2000, [1000, 1000]),
+    (2060, [1000, 1000, 60]),  # 6% is a batch of its own
+    (999, [999]),
+])
+def test_a_short_tail_joins_the_last_batch(tmp_path, kind, rows, expected):
+    import gzip
+
+    from cloudmonitor_pipelines.exports.reader import read_batches
+
+    frame = pl.DataFrame({"BilledCost": [f"{i}.5" for i in range(rows)], "ResourceName": [f"vm-{i}" for i in range(rows)]})
+    if kind == "parquet":
+        (tmp_path / "part.parquet").write_bytes(_parquet(frame))
+    else:
+        buffer = io.BytesIO()
+        frame.write_csv(buffer)
+        (tmp_path / "part.csv.gz").write_bytes(gzip.compress(buffer.getvalue()))
+    batch_rows = 1000 if kind == "parquet" else 3000  # CSV batches are a third of the parquet batch size
+    batches = list(read_batches(LocalSource(tmp_path), f"part.{kind}", kind, batch_rows=batch_rows))
+    assert [b.height for b in batches] == expected
+    assert pl.concat(batches)["ResourceName"].to_list() == frame["ResourceName"].to_list()
