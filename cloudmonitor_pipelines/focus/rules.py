@@ -337,14 +337,21 @@ def format_rules(
             continue
         if raw_schema[name] != pl.String:
             continue
+        # With the parsed copy at hand, text that did not parse is the cheap superset for the number, date/time and
+        # boolean columns: a placeholder never parses, so it is also their placeholder probe, and the candidates
+        # need no per-row placeholder lookup (the exact checks on the candidates leave placeholders out).
+        unparsed_text = (c.is_not_null() & parsed(name).is_null()
+                         if parsed is not None and logical in ("Decimal", "DateTime", "Boolean") else None)
         rules.append(RowRule(
             "null-handling", name, (name,), placeholder_exact(name),
             f"{name} uses an empty/whitespace or 'NULL' string as a placeholder for null",
-            candidate=placeholder_candidate(name), probe=placeholder_probe(name),
+            candidate=placeholder_candidate(name),
+            probe=unparsed_text.any() if unparsed_text is not None else placeholder_probe(name),
         ))
         not_placeholder = ~c.is_in(PLACEHOLDER_LITERALS)
         if logical == "Decimal":
-            cast_failed = c.is_not_null() & not_placeholder & (parsed(name) if parsed else parse_decimal(name)).is_null()
+            cast_failed = (unparsed_text if unparsed_text is not None
+                           else c.is_not_null() & not_placeholder & parse_decimal(name).is_null())
             suspicious = c.str.contains_any(["n", "N", "+", "i", "I"])  # inf/NaN/'+' that a cast would accept
             rules.append(RowRule(
                 "numeric-format", name, (name,), real_text(name) & ~c.str.contains(_NUMERIC_PATTERN),
@@ -353,8 +360,8 @@ def format_rules(
             ))
         elif logical == "DateTime":
             # Clean data costs one strptime in the version's own form; only text that fails it is looked at again.
-            as_written = parsed(name) if parsed else parse_datetime_as(name, datetime_precision)
-            unparsed = c.is_not_null() & not_placeholder & as_written.is_null()
+            unparsed = (unparsed_text if unparsed_text is not None
+                        else c.is_not_null() & not_placeholder & parse_datetime_as(name, datetime_precision).is_null())
             rules.append(RowRule(
                 "datetime-format", name, (name,), real_text(name) & parse_datetime_strict(name).is_null(),
                 f"{name} is not an ISO 8601 UTC date/time 'YYYY-MM-DDTHH:mm[:ss]Z'", candidate=unparsed,
@@ -369,7 +376,8 @@ def format_rules(
             rules.append(RowRule(
                 "boolean-format", name, (name,), real_text(name) & ~c.is_in(list(BOOLEAN_TEXT)),
                 f"{name} is not a boolean (true/false)",
-                candidate=c.is_not_null() & not_placeholder & ~c.is_in(list(BOOLEAN_TEXT)),
+                candidate=(unparsed_text if unparsed_text is not None
+                           else c.is_not_null() & not_placeholder & ~c.is_in(list(BOOLEAN_TEXT))),
             ))
         elif logical == "JSON":
             if name in json_objects:

@@ -376,3 +376,28 @@ def test_bad_tags_found_through_distinct_values_are_counted_per_row(fmt):
     assert failure is not None and failure.failing_rows == 2  # two rows, one distinct value
     assert [e["row"] for e in failure.examples] == [USAGE, PURCHASE]
     assert _failure(_check(export_frame("1.2", fmt)), "key-value-format", "Tags") is None
+
+
+@pytest.mark.parametrize(("column", "placeholder"), [
+    ("x_BilledUnitPrice", "NULL"), ("x_BilledUnitPrice", ""), ("x_ServicePeriodEnd", "  "),
+    ("x_SkuIsCreditEligible", "null"), ("x_BillingExchangeRateDate", "Null"),
+])
+def test_placeholders_in_number_date_and_boolean_text_are_null_handling_warnings_only(column, placeholder):
+    # For these columns "did not parse" is both the placeholder probe and the format rules' candidate set.
+    frame = _set(export_frame("1.2", "csv"), column, USAGE, placeholder)
+    frame = _set(frame, column, PURCHASE, placeholder)
+    report = _check(frame)
+    warning = _failure(report, "null-handling", column)
+    assert warning is not None and warning.failing_rows == 2 and warning.severity == "warning"
+    assert not report.has_errors, report.summary()
+
+
+@pytest.mark.parametrize(("column", "bad", "rule"), [
+    ("x_BilledUnitPrice", "1,5", "numeric-format"), ("x_ServicePeriodEnd", "2026-09-01 00:00", "datetime-format"),
+    ("x_SkuIsCreditEligible", "yes", "boolean-format"),
+])
+def test_unparseable_text_next_to_a_placeholder_is_still_an_error(column, bad, rule):
+    frame = _set(_set(export_frame("1.2", "csv"), column, USAGE, "NULL"), column, PURCHASE, bad)
+    report = _check(frame)
+    assert _failure(report, rule, column).failing_rows == 1
+    assert _failure(report, "null-handling", column).failing_rows == 1
