@@ -343,7 +343,11 @@ def recorded_conformance(recorded: dict | None) -> tuple[ValidationReport, list[
         return None
     data = json.loads(raw)
     report = ValidationReport(data["rows_checked"], [RuleFailure(**f) for f in data["failures"]], None)
-    return report, sorted(DataFile(path, size, rows) for path, size, rows in data["files"])
+    return report, _recorded_files(data)
+
+
+def _recorded_files(data: dict) -> list[DataFile]:
+    return sorted(DataFile(path, size, rows) for path, size, rows in data["files"])
 
 
 def recorded_personal_data(recorded: dict | None) -> tuple[PiiFindings, list[DataFile]] | None:
@@ -352,8 +356,7 @@ def recorded_personal_data(recorded: dict | None) -> tuple[PiiFindings, list[Dat
     data = json.loads(raw) if raw else {}
     if not data.get("personal_data"):
         return None
-    return (findings_from_record(data["personal_data"]),
-            sorted(DataFile(path, size, rows) for path, size, rows in data["files"]))
+    return findings_from_record(data["personal_data"]), _recorded_files(data)
 
 
 def _append_validation_results(

@@ -10,6 +10,11 @@ One export file is checked in a fixed number of passes, whatever the number of r
    together with the cross-column rules (rules.conditional_rules);
 6. example rows (<= 5, masked) fetched only for rules that failed.
 All failures are collected (never stop at the first); each names the file, the column and the rule.
+
+The batches of a file share what depends only on their columns (pandera's schema-level result, the format rule
+expressions). Key-value JSON columns get their first pass on distinct values, which harmonize reuses; the rules
+that pass are returned with the typed frame so the canonical check does not evaluate them again on columns
+harmonize leaves unchanged.
 """
 
 from __future__ import annotations
