@@ -82,15 +82,18 @@ def test_benign_cost_values_are_not_flagged(value):
     assert findings.columns == () and findings.tag_keys == ()
 
 
+TAGS_WITH_PERSONAL_DATA = [
+    tags(owner="jane.doe@contoso.com", env="prod"),
+    tags(owner="john@contoso.com", contact="+49 30 1234567"),
+    tags(**{"alice@fabrikam.com": "approver", "env": "dev"}),
+    tags(env="prod", CostCenter="1234"),
+    None,
+]
+
+
 def test_counts_per_column_and_tag_keys_without_values():
     lf = frame(
-        Tags=[
-            tags(owner="jane.doe@contoso.com", env="prod"),
-            tags(owner="john@contoso.com", contact="+49 30 1234567"),
-            tags(**{"alice@fabrikam.com": "approver", "env": "dev"}),
-            tags(env="prod", CostCenter="1234"),
-            None,
-        ],
+        Tags=TAGS_WITH_PERSONAL_DATA,
         ResourceName=["vm-01", "vm-02", "425-555-0100", "vm-04", None],
         x_AccountOwnerId=["owner@contoso.com", "owner@contoso.com", None, "other@contoso.com", None],
         x_AccountName=["Jane Doe", None, None, "Finance", None],
@@ -223,15 +226,8 @@ def test_scan_is_fast_on_a_large_frame():
 
 def _month_with_personal_data() -> pl.DataFrame:
     return frame(
-        Tags=[
-            tags(owner="jane.doe@contoso.com", env="prod"),
-            tags(owner="john@contoso.com", contact="+49 30 1234567"),
-            tags(**{"alice@fabrikam.com": "approver", "env": "dev"}),
-            tags(env="prod", CostCenter="1234"),
-            None,
-            tags(owner="jane.doe@contoso.com", env="prod"),  # the same Tags string again, in another batch
-            tags(owner="john@contoso.com", contact="+49 30 1234567"),
-        ],
+        # the same Tags strings again at the end, so they fall into two batches
+        Tags=[*TAGS_WITH_PERSONAL_DATA, *TAGS_WITH_PERSONAL_DATA[:2]],
         ResourceName=["vm-01", "vm-02", "425-555-0100", "vm-04", None, "425-555-0100", "vm-07"],
         x_AccountOwnerId=["owner@contoso.com", "owner@contoso.com", None, "other@contoso.com", None, None, "a@b.io"],
         x_AccountName=["Jane Doe", None, None, "Finance", None, "Jane Doe", None],
