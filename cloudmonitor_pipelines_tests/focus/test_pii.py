@@ -4,7 +4,6 @@ keeps Tags valid JSON; GUIDs, ARM ids, dates, prices and plain names are not fla
 from __future__ import annotations
 
 import json
-import time
 
 import polars as pl
 import pytest
@@ -201,7 +200,7 @@ def test_candidate_columns_cover_the_documented_set():
         assert column in CANDIDATE_COLUMNS
 
 
-def test_scan_is_fast_on_a_large_frame():
+def test_scan_of_a_large_repetitive_frame_counts_rows_not_distinct_values():
     rows = 200_000
     pattern = [
         tags(env="prod", org="trey", CostCenter="1234", link="/subscriptions/9ec51cfd-5ca7-4d76-8101-dd0a4abc5674"),
@@ -215,13 +214,11 @@ def test_scan_is_fast_on_a_large_frame():
             "x_AccountOwnerId": ["owner@contoso.com", None] * (rows // 2),
         }
     )
-    started = time.perf_counter()
     findings = scan_personal_data(lf)
-    elapsed = time.perf_counter() - started
     assert findings.column("Tags").email_rows == rows // 10
     assert findings.tag_key("owner").email_rows == rows // 10
-    # ~0.25 s on a quiet 2-core machine; the bound leaves room for a busy CI runner.
-    assert elapsed < 3.0, f"scan of {rows} rows took {elapsed:.2f}s"
+    assert scan_batch(lf.collect()) == findings  # the ingest's batch scan, on the same rows
+    # Speed is measured by benchmarks/ingest_benchmark.py, not asserted here.
 
 
 def _month_with_personal_data() -> pl.DataFrame:
