@@ -105,13 +105,13 @@ def add_totals(into: dict[str, dict[str, float]], more: dict[str, dict[str, floa
 
 def loaded_run_ids(workspace: Workspace, billing_month: str) -> set[str] | None:
     """Run ids present in the costs table for the month; None when the table doesn't exist."""
-    costs = read_table(workspace, COSTS)
-    if costs is None:
-        return None
     # Every file is written from one export file, so its stats usually prove its single run id: no data read.
     proven = partition_single_values(workspace, COSTS, lineage.BILLING_MONTH, billing_month, lineage.SOURCE_RUN_ID)
     if proven is not None:
         return proven
+    costs = read_table(workspace, COSTS)
+    if costs is None:
+        return None
     ids = (
         costs.filter(pl.col(lineage.BILLING_MONTH) == billing_month)
         .select(pl.col(lineage.SOURCE_RUN_ID).unique())

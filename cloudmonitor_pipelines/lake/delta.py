@@ -114,33 +114,40 @@ def open_table(workspace: Workspace, table: str) -> DeltaTable | None:
         return None
 
 
-def partition_data_files(workspace: Workspace, table: str, partition_column: str, value: str) -> list[DataFile]:
-    """The current data files of one partition, read from the Delta log alone (no data file is opened)."""
+def _partition_actions(workspace: Workspace, table: str, partition_column: str, value: str) -> pl.DataFrame | None:
+    """The add actions (path, size, rows, file stats) of one partition's current files, from the Delta log alone;
+    None when the table does not exist."""
     delta = open_table(workspace, table)
     if delta is None:
-        return []
+        return None
     actions = pl.DataFrame(delta.get_add_actions(flatten=True))
     if actions.height == 0:
+        return actions
+    return actions.filter(pl.col(f"partition.{partition_column}") == value)
+
+
+def partition_data_files(workspace: Workspace, table: str, partition_column: str, value: str) -> list[DataFile]:
+    """The current data files of one partition, read from the Delta log alone (no data file is opened)."""
+    actions = _partition_actions(workspace, table, partition_column, value)
+    if actions is None or actions.height == 0:
         return []
-    month = actions.filter(pl.col(f"partition.{partition_column}") == value)
-    return sorted(DataFile(p, s, n) for p, s, n in month.select("path", "size_bytes", "num_records").iter_rows())
+    return sorted(DataFile(p, s, n) for p, s, n in actions.select("path", "size_bytes", "num_records").iter_rows())
 
 
 def partition_single_values(workspace: Workspace, table: str, partition_column: str, value: str,
                             column: str) -> set | None:
     """The distinct values of `column` in one partition, from the Delta log's file stats alone, when every file's
-    stats prove it holds one value (min == max, no nulls); None when a file's stats cannot prove it (no stats for
-    the column, or a file mixes values or holds nulls): the caller then reads the data."""
-    delta = open_table(workspace, table)
-    if delta is None:
+    stats prove it holds one value (min == max, no nulls); None when the table does not exist or a file's stats
+    cannot prove it (no stats for the column, or a file mixes values or holds nulls): the caller reads the data."""
+    actions = _partition_actions(workspace, table, partition_column, value)
+    if actions is None:
         return None
-    actions = pl.DataFrame(delta.get_add_actions(flatten=True))
     if actions.height == 0:
         return set()
     low, high, nulls = f"min.{column}", f"max.{column}", f"null_count.{column}"
     if not {low, high, nulls} <= set(actions.columns):
         return None
-    files = actions.filter((pl.col(f"partition.{partition_column}") == value) & (pl.col("num_records") > 0))
+    files = actions.filter(pl.col("num_records") > 0)
     proven = files.filter(pl.col(low).is_not_null() & (pl.col(low) == pl.col(high)) & (pl.col(nulls) == 0))
     return set(proven[low].to_list()) if proven.height == files.height else None
 
