@@ -222,17 +222,19 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
                     description="Warns when values look like personal data (emails, phone numbers) in tags, resource "
                     "names or account columns. Reports counts and tag keys, never the values.")
     def costs_personal_data(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
-        checked = _checked_month(context, cloudmonitor)
-        if checked.frame is None:
-            return dg.AssetCheckResult(passed=True, metadata={"note": "no costs table yet"})
+        tenant_key, month = split_partition(context)
+        workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
         # Like the conformance check: the ingest scanned every batch it wrote; trust that only while the month
-        # still consists of exactly those files.
-        recorded = recorded_personal_data(checked.recorded)
-        stored = partition_data_files(checked.workspace, COSTS, lineage.BILLING_MONTH, checked.month)
-        if recorded is not None and recorded[1] == stored:
+        # still consists of exactly those files, and open the table for a scan only otherwise.
+        recorded = recorded_personal_data(latest_ingestion(workspace, month))
+        if recorded is not None and recorded[1] == partition_data_files(workspace, COSTS, lineage.BILLING_MONTH, month):
             findings, how = recorded[0], "scanned at ingest; the month holds exactly the files written then"
         else:
-            findings, how = scan_personal_data(checked.frame), "scanned the stored month"
+            costs = read_table(workspace, COSTS)
+            if costs is None:
+                return dg.AssetCheckResult(passed=True, metadata={"note": "no costs table yet"})
+            findings = scan_personal_data(costs.filter(pl.col(lineage.BILLING_MONTH) == month))
+            how = "scanned the stored month"
         return dg.AssetCheckResult(passed=not findings.found, severity=dg.AssetCheckSeverity.WARN,
                                    metadata={**findings.to_metadata(), "how": how})
 

@@ -153,6 +153,14 @@ def _as_text(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.String)
 
 
+def _pattern_hits(distinct: pl.DataFrame) -> pl.DataFrame:
+    """The rows of a frame of distinct text `value`s that hold an email or a phone number, flagged `email`/`phone`."""
+    return distinct.with_columns(
+        pl.col("value").str.contains(EMAIL_PATTERN).fill_null(False).alias("email"),
+        pl.col("value").str.contains(PHONE_PATTERN).fill_null(False).alias("phone"),
+    ).filter(pl.col("email") | pl.col("phone"))
+
+
 def scan_personal_data(lf: pl.LazyFrame, columns: Sequence[str] | None = None) -> PiiFindings:
     """Count rows holding emails or phone numbers per column, and the tag keys holding them.
 
@@ -174,12 +182,8 @@ def scan_personal_data(lf: pl.LazyFrame, columns: Sequence[str] | None = None) -
             lf.group_by(_as_text(column).alias("value"))
             .agg(pl.len().alias("rows"))
             .collect(engine="streaming")
-            .with_columns(
-                pl.col("value").str.contains(EMAIL_PATTERN).fill_null(False).alias("email"),
-                pl.col("value").str.contains(PHONE_PATTERN).fill_null(False).alias("phone"),
-            )
         )
-        hits = distinct.filter(pl.col("email") | pl.col("phone"))
+        hits = _pattern_hits(distinct)
         if hits.height:
             findings.append(ColumnFinding(
                 column,
@@ -211,10 +215,7 @@ def scan_batch(frame: pl.DataFrame, columns: Sequence[str] | None = None) -> Pii
     findings: list[ColumnFinding] = []
     tag_keys: tuple[TagKeyFinding, ...] = ()
     for column, values in zip(scanned, distinct, strict=True):
-        hits = pl.DataFrame({"value": values}, schema={"value": pl.String}).with_columns(
-            pl.col("value").str.contains(EMAIL_PATTERN).alias("email"),
-            pl.col("value").str.contains(PHONE_PATTERN).alias("phone"),
-        ).filter(pl.col("email") | pl.col("phone"))
+        hits = _pattern_hits(pl.DataFrame({"value": values}, schema={"value": pl.String}))
         if not hits.height:
             continue
         text = _as_text(column)
