@@ -283,12 +283,11 @@ def _parquet_batches(source: Source, path: str, batch_rows: int) -> Iterator[pl.
     total = scan.select(pl.len()).collect().item()
     if not total:
         yield scan.head(0).collect()
-    offsets = list(range(0, total, batch_rows))
-    if len(offsets) > 1 and total - offsets[-1] < _tail_allowance(batch_rows):
-        offsets.pop()  # a short tail stays with the last batch
-    for index, offset in enumerate(offsets):
-        end = offsets[index + 1] if index + 1 < len(offsets) else total
-        batch = scan.slice(offset, end - offset).collect()
+    bounds = [*range(0, total, batch_rows), total]
+    if len(bounds) > 2 and total - bounds[-2] < _tail_allowance(batch_rows):
+        del bounds[-2]  # a short tail stays with the last batch
+    for start, end in itertools.pairwise(bounds):
+        batch = scan.slice(start, end - start).collect()
         yield batch
         del batch  # drop our reference before the next slice is decoded
 

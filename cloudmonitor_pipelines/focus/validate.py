@@ -421,8 +421,7 @@ def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str 
     # Key-value JSON columns (Tags, SkuPriceDetails): the format rule's first pass runs on the distinct values,
     # which harmonize needs anyway (it compacts each distinct value once). A regex over every row cost ~45 ms per
     # 250k-row batch; tags repeat per resource, so the distinct values are a small fraction of the rows.
-    on_distinct = [r for r in format_rules if r.rule == "key-value-format" and r.refine is not None
-                   and r.candidate is not None and r.probe is None and raw_schema[r.column] == pl.String]
+    on_distinct = [r for r in format_rules if r.rule == "key-value-format"]  # text columns, candidate + refine
     distinct = _distinct_values(df, [r.column for r in on_distinct])
     probed = {id(r): _probed_on_distinct(r, distinct[r.column]) for r in on_distinct}
     row_format_rules = [probed.get(id(r), r) for r in format_rules]
