@@ -202,13 +202,13 @@ def scan_personal_data(lf: pl.LazyFrame, columns: Sequence[str] | None = None) -
     )
 
 
-def scan_batch(frame: pl.DataFrame, columns: Sequence[str] | None = None) -> PiiFindings:
+def scan_batch(frame: pl.DataFrame) -> PiiFindings:
     """scan_personal_data for one in-memory batch (the ingest scans each batch it writes; merge_findings adds them).
 
     The patterns run on each column's distinct values, and rows are counted only for the values that match -
     usually none - so the work is one hash pass per column. Counting over batches gives what a scan of the stored
     month would: every count is a sum over rows, and a Tags string in two batches is weighed in each."""
-    scanned = _string_columns(frame.lazy(), CANDIDATE_COLUMNS if columns is None else columns)
+    scanned = _string_columns(frame.lazy(), CANDIDATE_COLUMNS)
     by_definition = {c: frame.height - frame.get_column(c).null_count() for c in PERSONAL_BY_DEFINITION
                      if c in frame.columns}
     distinct = frame.select(_as_text(c).drop_nulls().unique().implode() for c in scanned).row(0) if scanned else ()
