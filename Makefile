@@ -1,6 +1,6 @@
 # Two entry points for a fresh machine (Python 3.11+, git, make, Node):
 #   make demo  - set up, generate sample tenants' exports, run the whole pipeline, print where the tables are
-#   make test  - set up (incl. the pinned Azurite emulator) and run every test, with `dg check defs`
+#   make test  - set up (incl. the pinned Azurite emulator), `make lint`, `dg check defs`, then every test
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -10,12 +10,12 @@ AZURITE_DIR := .tools/azurite
 AZURITE_BIN := $(AZURITE_DIR)/node_modules/.bin/azurite-blob
 export CLOUDMONITOR_AZURITE_BIN := $(abspath $(AZURITE_BIN))
 
-.PHONY: setup demo test system-deps ui check-defs bench clean
+.PHONY: setup demo test lint system-deps ui check-defs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==26.3
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -34,7 +34,12 @@ check-defs: $(STAMP)
 system-deps:
 	bash scripts/ci-system-deps.sh
 
-test: $(STAMP) $(AZURITE_BIN) system-deps
+# ruff (pyflakes, isort, bugbear, pyupgrade) over everything; mypy strict on the core packages (pyproject [tool.mypy]).
+lint: $(STAMP)
+	$(BIN)/ruff check cloudmonitor_pipelines cloudmonitor_pipelines_tests benchmarks scripts
+	$(BIN)/mypy
+
+test: $(STAMP) $(AZURITE_BIN) system-deps lint
 	$(BIN)/dg check defs
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
