@@ -29,21 +29,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cloudmonitor_pipelines.focus import catalog
-from cloudmonitor_pipelines.samples import profiles
 from cloudmonitor_pipelines.samples.profiles import (
-    MARKETPLACE_PUBLISHERS,
-    REGIONS,
-    SERVICE_TYPES,
-    VM_SIZES,
     SampleResource,
     TenantProfile,
     guid,
-    meters_for,
     rng_for,
     sample_inventory,
     stable_int,
     tenant_profile,
 )
+from cloudmonitor_pipelines.samples.templates import CORRECTION, MONTHLY, Templates
 
 __all__ = [
     "SUPPORTED_FORMATS",
@@ -87,13 +82,6 @@ _PHYSICAL = {
     "Boolean": pl.Boolean,
 }
 
-# Row kinds. Body kinds are drawn per row; the others sit at the head of the month.
-USAGE, RI_USED, SP_USED, MARKET_USAGE, RI_UNUSED, SP_UNUSED = 0, 1, 2, 3, 4, 5
-CORRECTION, TAX, CREDIT, ADJUSTMENT = 6, 7, 8, 9
-RI_PURCHASE, SP_PURCHASE, SAAS_PURCHASE, ONE_TIME_PURCHASE = 10, 11, 12, 13
-_BODY_WEIGHTS = {USAGE: 0.905, RI_USED: 0.035, SP_USED: 0.035, MARKET_USAGE: 0.02, RI_UNUSED: 0.003, SP_UNUSED: 0.002}
-# Period modes of a template: one day of the month, the whole month, one day of the previous month.
-_DAILY, _MONTHLY, _PREVIOUS_MONTH = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -152,7 +140,7 @@ def generate_sample_exports(
     profile = tenant_profile(tenant)
     out = Path(out)
     part_size = part_rows or max(1, min(_LARGE_PART_ROWS, math.ceil(rows / 2)))
-    templates = _Templates.build(profile, seed, catalog.export_focus_version(dv))
+    templates = Templates.build(profile, seed, catalog.export_focus_version(dv))
     columns = catalog.export_columns(dv)
     runs: list[GeneratedRun] = []
     for month_start in parsed_months:
@@ -201,393 +189,6 @@ def _parse_months(months: Sequence[str]) -> list[date]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Templates: one row per distinct (kind, resource, meter, commitment) line, with every string already final.
-
-
-def _sku_id(*parts: object) -> str:
-    alphabet = "0123456789BCDFGHJKLMNPQRSTVWXZ"
-    n = stable_int("sku", *parts)
-    chars = []
-    for _ in range(16):
-        n, r = divmod(n, len(alphabet))
-        chars.append(alphabet[r])
-    return f"DZH318Z0{''.join(chars[:4])}/{''.join(chars[4:8])}"
-
-
-def _meter_guid(*parts: object) -> str:
-    return guid(rng_for("meter", *parts))
-
-
-def _id_casing(arm_id: str, variant: int) -> str:
-    """Cost data keeps ARM casing for some lines and lower-cases others, so joins must ignore case."""
-    if variant == 1:
-        return arm_id.lower()
-    if variant == 2:
-        head, _, name = arm_id.rpartition("/")
-        return f"{head.lower()}/{name}"
-    return arm_id
-
-
-@dataclass
-class _Templates:
-    frame: pl.DataFrame  # one row per template, `_id` = its position
-    body_ids: pl.Series  # template ids of body kinds, and their cumulative draw probabilities
-    body_cum: pl.Series
-    correction_ids: pl.Series
-    correction_cum: pl.Series
-    fixed_head: list[int]  # month-start rows guaranteeing every kind, in priority order
-    extra_head: list[int]  # further month-level rows (one tax line per subscription)
-
-    @staticmethod
-    def build(profile: TenantProfile, seed: int, focus_version: str) -> _Templates:
-        return _TemplateBuilder(profile, seed, focus_version).build()
-
-
-class _TemplateBuilder:
-    def __init__(self, profile: TenantProfile, seed: int, focus_version: str) -> None:
-        self.p = profile
-        self.seed = seed
-        self.fv = focus_version
-        self.rng = rng_for("templates", profile.key, seed)
-        self.rows: list[dict[str, Any]] = []
-        self.fx = profile.pricing_to_billing_rate  # pricing currency -> billing currency
-        self.subs = {s.subscription_id: s for s in profile.subscriptions}
-
-    # -- helpers -------------------------------------------------------------------------------------------------
-    def _add(self, kind: int, weight: float, *layers: dict[str, Any]) -> int:
-        """Add a template from value layers; later layers override earlier ones."""
-        row: dict[str, Any] = {"_kind": kind, "_weight": weight}
-        for layer in layers:
-            row.update(layer)
-        self.rows.append(row)
-        return len(self.rows) - 1
-
-    def _account(self, subscription_id: str | None) -> dict[str, Any]:
-        p = self.p
-        sub = self.subs.get(subscription_id) if subscription_id else None
-        values: dict[str, Any] = {
-            "SubAccountId": f"/subscriptions/{subscription_id}" if subscription_id else None,
-            "SubAccountName": sub.name if sub else None,
-            "SubAccountType": "Subscription" if sub else None,
-            "x_InvoiceSectionId": sub.invoice_section_id if sub else None,
-            "x_InvoiceSectionName": sub.invoice_section_name if sub else None,
-            "x_CostCenter": sub.cost_center if sub else None,
-        }
-        if p.agreement == "EA" and sub:
-            values |= {
-                "x_AccountName": f"{p.display_name} Azure Operations",
-                "x_AccountOwnerId": p.account_owner_email,
-                "x_AccountId": str(stable_int("account", p.key) % 10_000_000),
-                "x_SkuOfferId": "MS-AZR-0017P",
-            }
-        elif sub:
-            values |= {
-                "x_SkuOrderId": guid(rng_for("order", p.key, subscription_id)),
-                "x_SkuOrderName": "Azure plan",
-                "x_SkuOfferId": "MS-AZR-0017G",
-            }
-        return values
-
-    def _resource(self, res: SampleResource, variant: int) -> dict[str, Any]:
-        service = SERVICE_TYPES[res.service_key]
-        region = res.location if res.location in REGIONS else None
-        return {
-            "ResourceId": _id_casing(res.arm_id, variant),
-            "ResourceName": res.name,
-            "ResourceType": service.display,
-            "x_ResourceType": service.full_type,
-            "x_ResourceGroupName": res.resource_group.lower() if variant == 1 else res.resource_group,
-            "RegionId": region,
-            "RegionName": REGIONS[region][0] if region else None,
-            "Tags": json.dumps(res.tags),
-            "ServiceName": service.service_name,
-            "ServiceCategory": service.service_category,
-            "ServiceSubcategory": service.service_subcategory,
-            "x_ServiceModel": service.service_model,
-            **self._account(res.subscription_id),
-        }
-
-    def _meter(self, meter: profiles.Meter, region: str, price_tag: str) -> dict[str, Any]:
-        meter_region = REGIONS[region][1] if meter.regional else "Intercontinental"
-        sku_id = _sku_id(meter.category, meter.subcategory, meter.name, meter_region)
-        description = f"{meter.category} {meter.subcategory} - {meter.name}"
-        if meter.regional:
-            description += f" - {meter_region}"
-        price_details = {**meter.price_details}
-        return {
-            "ChargeDescription": description,
-            "SkuId": sku_id,
-            "SkuPriceId": f"{sku_id}/{price_tag}",
-            "SkuMeter": meter.name,
-            "x_SkuMeterCategory": meter.category,
-            "x_SkuMeterSubcategory": meter.subcategory,
-            "x_SkuMeterId": _meter_guid(meter.category, meter.subcategory, meter.name, meter_region),
-            "x_SkuDescription": f"{meter.subcategory} {meter.name}",
-            "x_SkuPartNumber": f"AAA-{stable_int('part', sku_id) % 100_000:05d}",
-            "x_SkuRegion": meter_region,
-            "x_SkuServiceFamily": meter.service_family,
-            "x_SkuDetails": json.dumps(meter.sku_details) if meter.sku_details else None,
-            "SkuPriceDetails": json.dumps(price_details) if price_details else None,
-            "PricingUnit": meter.pricing_unit,
-            "x_PricingUnitDescription": meter.unit_description,
-            "ConsumedUnit": meter.consumed_unit,
-            "_block": float(meter.block_size),
-            "_qty": float(meter.daily_quantity),
-            "_cap": 24.0 if meter.pricing_unit == "Hours" and meter.daily_quantity == 24.0 else None,
-            "_sigma": 0.08 if meter.pricing_unit in ("Hours", "Units/Month") else 0.6,
-        }
-
-    def _prices(self, list_usd: float, effective_factor: float, billed: bool) -> dict[str, Any]:
-        list_price = list_usd * self.fx
-        contracted = list_price * (1 - self.p.negotiated_discount)
-        effective = contracted * effective_factor
-        return {
-            "_list": list_price,
-            "_contracted": contracted,
-            "_effective": effective,
-            "_billed": effective if billed else 0.0,
-        }
-
-    @staticmethod
-    def _usage_flags(pricing: str, preview_sub: str) -> dict[str, Any]:
-        return {
-            "ChargeCategory": "Usage",
-            "_PreviewChargeCategory": "Usage",
-            "ChargeSubcategory": preview_sub,
-            "ChargeFrequency": "Usage-Based",
-            "PricingCategory": pricing,
-            "_PreviewPricingCategory": "Commitment-Based" if pricing == "Committed" else "On-Demand",
-            "x_PricingSubcategory": {"Standard": "Standard", "Committed": None}[pricing],
-            "_consumed": True,
-            "_period": _DAILY,
-        }
-
-    # -- the estate ----------------------------------------------------------------------------------------------
-    def build(self) -> _Templates:
-        p = self.p
-        inventory = [r for r in sample_inventory(p.key, self.seed) if r.billed]
-        vms = [r for r in inventory if r.service_key == "vm" and not r.marketplace]
-        sizes = sorted({r.sku["name"] for r in vms if r.sku})
-        reserved_size = max(sizes, key=lambda s: (sum(r.sku["name"] == s for r in vms), s)) if sizes else None
-        ri_id = (f"/providers/Microsoft.Capacity/reservationOrders/{guid(self.rng)}/reservations/{guid(self.rng)}")
-        sp_id = (f"/providers/Microsoft.BillingBenefits/savingsPlanOrders/{guid(self.rng)}/savingsPlans/"
-                 f"{guid(self.rng)}")
-        sql_ri_id = (f"/providers/Microsoft.Capacity/reservationOrders/{guid(self.rng)}/reservations/"
-                     f"{guid(self.rng)}")
-        ri_name = f"VM_RI_{(reserved_size or 'Standard_D2s_v5').removeprefix('Standard_')}_{p.home_region}"
-        sp_name = f"{p.display_name.split()[0]}_Compute_SavingsPlan"
-        ri = {
-            "CommitmentDiscountId": ri_id, "CommitmentDiscountName": ri_name, "CommitmentDiscountCategory": "Usage",
-            "CommitmentDiscountType": "Reservation", "x_SkuTerm": "12",
-        }
-        sp = {
-            "CommitmentDiscountId": sp_id, "CommitmentDiscountName": sp_name, "CommitmentDiscountCategory": "Spend",
-            "CommitmentDiscountType": "Savings Plan", "x_SkuTerm": "36",
-        }
-        ri_discount, sp_discount = 0.62, 0.72  # amortized rate as a share of the contracted price
-        third_party_billed_zero = self.fv == "1.2"  # FOCUS 1.2: BilledCost 0 when a third party is paid
-        usage_ids: list[int] = []
-        microsoft = {"PublisherName": "Microsoft", "x_PublisherCategory": "Cloud Provider",
-                     "InvoiceIssuerName": "Microsoft"}
-        for res in inventory:
-            if res.service_key == "saas":
-                continue
-            # Heavier resources get more lines, like real estates where a few resources dominate.
-            weight = math.exp(self.rng.gauss(0, 1))
-            region = res.location
-            meters = meters_for(res.service_key, region, res.sku)
-            for meter in meters:
-                variant = self.rng.choices((0, 1, 2), weights=(6, 3, 1))[0]
-                base = {**self._resource(res, variant), **self._meter(meter, region, "Consumption"), **microsoft,
-                        "x_SkuIsCreditEligible": True}
-                usage_ids.append(self._add(
-                    USAGE, weight / len(meters), base, self._usage_flags("Standard", "On-Demand"),
-                    self._prices(meter.unit_price_usd, 1.0, True),
-                ))
-                is_compute = meter.category in ("Virtual Machines", "Azure App Service") and meter.pricing_unit == "Hours"
-                if not is_compute:
-                    continue
-                used = self._usage_flags("Committed", "Used Commitment")
-                if res.service_key == "vm" and not res.marketplace and res.sku and res.sku["name"] == reserved_size:
-                    self._add(RI_USED, weight, base, used, ri, self._prices(meter.unit_price_usd, ri_discount, False), {
-                        "CommitmentDiscountStatus": "Used", "x_PricingSubcategory": "Committed Usage",
-                        "x_AmortizationClass": "Amortized Charge", "SkuPriceId": f"{base['SkuId']}/Reservation-1Y",
-                    })
-                else:
-                    self._add(SP_USED, weight, base, used, sp, self._prices(meter.unit_price_usd, sp_discount, False), {
-                        "CommitmentDiscountStatus": "Used", "x_PricingSubcategory": "Committed Spend",
-                        "x_AmortizationClass": "Amortized Charge", "SkuPriceId": f"{base['SkuId']}/SavingsPlan-3Y",
-                    })
-                if res.marketplace:
-                    publisher, publisher_id, plan, meter_name, price = MARKETPLACE_PUBLISHERS["fortigate"]
-                    sku_id = _sku_id("marketplace", publisher_id, plan)
-                    self._add(
-                        MARKET_USAGE, weight * 4, base, self._usage_flags("Standard", "On-Demand"),
-                        self._prices(price, 1.0, not third_party_billed_zero),
-                        {
-                            "PublisherName": publisher, "x_PublisherCategory": "Vendor", "x_PublisherId": publisher_id,
-                            "x_SkuPlanName": plan, "SkuMeter": meter_name,
-                            "x_SkuMeterCategory": "Virtual Machine Licenses",
-                            "x_SkuMeterSubcategory": f"{publisher} {plan}", "x_SkuDescription": meter_name,
-                            "ChargeDescription": f"{publisher} - {meter_name}", "SkuId": sku_id,
-                            "SkuPriceId": f"{sku_id}/Marketplace", "x_SkuIsCreditEligible": False,
-                            "x_SkuDetails": None, "SkuPriceDetails": None,
-                        },
-                    )
-        if not any(r["_kind"] == RI_USED for r in self.rows):
-            raise ValueError(f"sample estate of tenant {p.key!r} has no billed VM of the reserved size")
-        # Unused commitment hours: the commitment itself is the resource; no subscription is known.
-        size = (reserved_size or "Standard_D2s_v5").removeprefix("Standard_")
-        ri_hourly = VM_SIZES[size][2]
-        commitment_common = {
-            **microsoft, "x_SkuIsCreditEligible": False, "x_AmortizationClass": "Amortized Charge",
-            "ServiceName": "Virtual Machines", "ServiceCategory": "Compute", "ServiceSubcategory": "Virtual Machines",
-            "x_ServiceModel": "IaaS", "PricingUnit": "Hours", "x_PricingUnitDescription": "1 Hour", "_block": 1.0,
-            "_cap": 24.0, "_sigma": 0.7, "x_SkuServiceFamily": "Compute",
-        }
-        unused = self._usage_flags("Committed", "Unused Commitment")
-        ri_sku = _sku_id("Virtual Machines", size, "Reservation")
-        self._add(RI_UNUSED, 1.0, commitment_common, unused, ri, self._prices(ri_hourly, ri_discount, False), {
-            "CommitmentDiscountStatus": "Unused", "x_PricingSubcategory": "Committed Usage", "_consumed": False,
-            "ResourceId": ri_id.lower(), "ResourceName": ri_name, "ResourceType": "Reservation",
-            "x_ResourceType": "Microsoft.Capacity/reservationOrders/reservations",
-            "ChargeDescription": f"Unused reservation - {size.replace('_', ' ')}", "SkuId": ri_sku,
-            "SkuPriceId": f"{ri_sku}/Reservation-1Y", "SkuMeter": size.replace("_", " "), "_qty": 6.0,
-            "RegionId": p.home_region, "RegionName": REGIONS[p.home_region][0],
-        })
-        sp_sku = _sku_id("Savings Plan", "Compute")
-        self._add(SP_UNUSED, 1.0, commitment_common, unused, sp, self._prices(5.0, 1.0, False), {
-            "CommitmentDiscountStatus": "Unused", "x_PricingSubcategory": "Committed Spend", "_consumed": False,
-            "ResourceId": sp_id.lower(), "ResourceName": sp_name, "ResourceType": "Savings plan",
-            "x_ResourceType": "Microsoft.BillingBenefits/savingsPlanOrders/savingsPlans",
-            "ChargeDescription": "Unused savings plan commitment", "SkuId": sp_sku,
-            "SkuPriceId": f"{sp_sku}/SavingsPlan-3Y", "SkuMeter": "Compute Savings Plan", "_qty": 3.0,
-        })
-        # Corrections: refunds of earlier-invoiced usage, dated in the previous month.
-        correction_ids = []
-        for template_id in usage_ids[: max(1, len(usage_ids) // 3)]:
-            correction_ids.append(self._add(CORRECTION, 1.0, self.rows[template_id], {
-                "_kind": CORRECTION, "ChargeClass": "Correction", "ChargeSubcategory": "Refund",
-                "_period": _PREVIOUS_MONTH,
-            }))
-        # Purchases: commitments (EffectiveCost 0, amortized into usage) and a third-party SaaS plan.
-        purchase_common = {
-            **microsoft, "ChargeCategory": "Purchase", "_PreviewChargeCategory": "Purchase",
-            "PricingCategory": "Standard", "_PreviewPricingCategory": "On-Demand", "x_PricingSubcategory": "Standard",
-            "PricingUnit": "Units", "x_PricingUnitDescription": "1 Unit", "_block": 1.0, "_qty": 1.0, "_sigma": 0.0,
-            "_consumed": False, "x_SkuIsCreditEligible": False, "ServiceCategory": "Compute",
-            "ServiceSubcategory": "Virtual Machines", "ServiceName": "Virtual Machines", "x_ServiceModel": "IaaS",
-            "x_AmortizationClass": "Principal", "_effective_zero": True, "_period": _MONTHLY,
-            "ChargeFrequency": "Recurring", **self._account(p.subscriptions[0].subscription_id),
-        }
-        ri_monthly = 2 * 730 * ri_hourly * ri_discount
-        kinds = [r["_kind"] for r in self.rows]
-        fixed = [
-            self._add(RI_PURCHASE, 1.0, purchase_common, ri, self._prices(ri_monthly, 1.0, True), {
-                "ResourceId": ri_id.lower(), "ResourceName": ri_name, "ResourceType": "Reservation",
-                "ChargeDescription": f"Reserved VM Instance, {size.replace('_', ' ')}, {p.home_region}, 1 Year "
-                                     "(monthly payment)",
-                "SkuId": ri_sku, "SkuPriceId": f"{ri_sku}/Reservation-1Y-Monthly",
-            }),
-            kinds.index(RI_USED),
-            kinds.index(RI_UNUSED),
-            self._add(SP_PURCHASE, 1.0, purchase_common, sp, self._prices(5.0 * 730, 1.0, True), {
-                "ResourceId": sp_id.lower(), "ResourceName": sp_name, "ResourceType": "Savings plan",
-                "ChargeDescription": "Compute savings plan, 3 Years (monthly payment)", "SkuId": sp_sku,
-                "SkuPriceId": f"{sp_sku}/SavingsPlan-3Y-Monthly",
-            }),
-        ]
-        fixed += [kinds.index(kind) for kind in (SP_USED, SP_UNUSED, MARKET_USAGE) if kind in kinds]
-        saas = next(r for r in inventory if r.service_key == "saas")
-        publisher, publisher_id, plan, meter_name, price = MARKETPLACE_PUBLISHERS["saas"]
-        saas_sku = _sku_id("marketplace", publisher_id, plan)
-        fixed.append(self._add(
-            SAAS_PURCHASE, 1.0, purchase_common, self._resource(saas, 0),
-            self._prices(price, 1.0, not third_party_billed_zero),
-            {
-                "ChargeCategory": "Purchase", "PublisherName": publisher, "x_PublisherCategory": "Vendor",
-                "x_PublisherId": publisher_id, "x_SkuPlanName": plan, "ChargeDescription": f"{publisher} - {meter_name}",
-                "SkuId": saas_sku, "SkuPriceId": f"{saas_sku}/Marketplace", "SkuMeter": meter_name,
-                "x_AmortizationClass": None, "_effective_zero": False, "x_SkuTerm": "1",
-            },
-        ))
-        sql_sku = _sku_id("SQL Database", "Reserved vCore", "1 Year")
-        sql_name = f"SQL_RI_GP_Gen5_{p.home_region}"
-        fixed.append(self._add(
-            ONE_TIME_PURCHASE, 1.0, purchase_common, self._prices(2 * 8760 * 0.2522 * 0.67, 1.0, True),
-            {
-                "ServiceName": "Azure SQL Database", "ServiceCategory": "Databases",
-                "ServiceSubcategory": "Relational Databases", "x_ServiceModel": "PaaS", "ChargeFrequency": "One-Time",
-                "_period": _DAILY, "CommitmentDiscountId": sql_ri_id, "CommitmentDiscountName": sql_name,
-                "CommitmentDiscountCategory": "Usage", "CommitmentDiscountType": "Reservation", "x_SkuTerm": "12",
-                "ResourceId": sql_ri_id.lower(), "ResourceName": sql_name, "ResourceType": "Reservation",
-                "ChargeDescription": "SQL Database Reserved vCore, General Purpose Gen5, 1 Year (upfront)",
-                "SkuId": sql_sku, "SkuPriceId": f"{sql_sku}/Reservation-1Y-Upfront",
-            },
-        ))
-        # Cost-only lines: tax (one per subscription), credit, rounding adjustment.
-        cost_only = {**microsoft, "ServiceCategory": "Other", "ServiceSubcategory": "Other (Other)",
-                     "x_SkuIsCreditEligible": False, "_consumed": False, "_period": _MONTHLY, "_sigma": 0.3}
-        tax_description = f"{p.tax_name} {p.tax_rate * 100:g}%"
-        taxes = [
-            self._add(TAX, 1.0, cost_only, self._account(sub.subscription_id), {
-                "ChargeCategory": "Tax", "_PreviewChargeCategory": "Tax", "ChargeFrequency": "Recurring",
-                "ServiceName": "Tax", "ChargeDescription": tax_description,
-                "_amount": 3600.0 * p.exchange_rate_from_usd * p.tax_rate,
-            })
-            for sub in p.subscriptions
-        ]
-        credit = self._add(CREDIT, 1.0, cost_only, self._account(p.subscriptions[0].subscription_id), {
-            "ChargeCategory": "Credit", "_PreviewChargeCategory": "Adjustment", "ChargeSubcategory": "Credit",
-            "ChargeFrequency": "One-Time", "ServiceName": "Azure Credits", "ChargeDescription": "Azure credit applied",
-            "_amount": -250.0 * p.exchange_rate_from_usd,
-        })
-        adjustment = self._add(ADJUSTMENT, 1.0, cost_only, {
-            "ChargeCategory": "Adjustment", "_PreviewChargeCategory": "Adjustment", "ChargeSubcategory": "Rounding Error",
-            "ChargeFrequency": "One-Time", "ServiceName": "Rounding Adjustment",
-            "ChargeDescription": "Rounding adjustment", "_amount": -0.01, "_sigma": 0.0,
-        })
-        head = [taxes[0], credit, adjustment, *fixed]
-        frame = self._frame().with_row_index("_id").with_columns(pl.col("_id").cast(pl.Int64))
-        body_ids, body_cum = _cumulative(frame, [k for k in _BODY_WEIGHTS], _BODY_WEIGHTS)
-        corr_ids, corr_cum = _cumulative(frame, [CORRECTION], {CORRECTION: 1.0})
-        return _Templates(frame, body_ids, body_cum, corr_ids, corr_cum, head, taxes[1:])
-
-    def _frame(self) -> pl.DataFrame:
-        floats = {"_weight", "_list", "_contracted", "_effective", "_billed", "_block", "_qty", "_cap", "_sigma",
-                  "_amount"}
-        keys: dict[str, None] = {}
-        for row in self.rows:
-            keys.update(dict.fromkeys(row))
-        schema: dict[str, pl.DataType] = {}
-        for key in keys:
-            if key in floats:
-                schema[key] = pl.Float64()
-            elif key in ("_kind", "_period"):
-                schema[key] = pl.Int32()
-            elif key in ("_consumed", "x_SkuIsCreditEligible", "_effective_zero"):
-                schema[key] = pl.Boolean()
-            else:
-                schema[key] = pl.String()
-        data = {key: [row.get(key) for row in self.rows] for key in keys}
-        frame = pl.DataFrame(data, schema=schema)
-        return frame.with_columns(pl.col("_effective_zero").fill_null(False), pl.col("_consumed").fill_null(False))
-
-
-def _cumulative(frame: pl.DataFrame, kinds: list[int], kind_weights: dict[int, float]) -> tuple[pl.Series, pl.Series]:
-    """Template ids of the given kinds and the cumulative probabilities to draw them by."""
-    chosen = frame.filter(pl.col("_kind").is_in(kinds))
-    present = chosen["_kind"].unique().to_list()
-    total_kind_weight = sum(kind_weights[k] for k in present)
-    probs = chosen.select(
-        (pl.col("_weight") / pl.col("_weight").sum().over("_kind")
-         * pl.col("_kind").replace_strict(kind_weights, return_dtype=pl.Float64) / total_kind_weight).alias("p")
-    )["p"]
-    cum = probs.cum_sum()
-    return chosen["_id"].cast(pl.Int64), cum / cum[-1]
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # One month
 
 
@@ -609,7 +210,7 @@ def _month_end(month_start: date) -> date:
 
 def _generate_month(
     out: Path, profile: TenantProfile, seed: int, month_start: date, rows: int, fmt: str, dv: str,
-    columns: tuple[catalog.ExportColumn, ...], templates: _Templates, daily_runs: int, part_size: int,
+    columns: tuple[catalog.ExportColumn, ...], templates: Templates, daily_runs: int, part_size: int,
     root: str, include_empty_run: bool,
 ) -> list[GeneratedRun]:
     month = f"{month_start:%Y-%m}"
@@ -748,7 +349,7 @@ class _MonthLayout:
         return self.corrections + len(self.fixed)
 
     @staticmethod
-    def plan(templates: _Templates, rows: int, days: int, seed: int) -> _MonthLayout:
+    def plan(templates: Templates, rows: int, days: int, seed: int) -> _MonthLayout:
         fixed = [*templates.fixed_head, *templates.extra_head]
         extra_credits = max(0, round(rows * 2e-5) - 1)
         fixed += [templates.fixed_head[1]] * extra_credits  # more credit lines on large months
@@ -764,7 +365,7 @@ class _MonthLayout:
         body = self.rows - self.head
         return self.head + min(body, math.ceil(cutoff * body / self.days))
 
-    def batch(self, templates: _Templates, start: int, end: int, month_start: date, seed: int) -> pl.DataFrame:
+    def batch(self, templates: Templates, start: int, end: int, month_start: date, seed: int) -> pl.DataFrame:
         """Template id, day offset and random draws of global rows [start, end)."""
         body = self.rows - self.head
         index = pl.int_range(start, end, dtype=pl.Int64, eager=True).alias("_i")
@@ -824,7 +425,7 @@ def _export_frame(
     rows = rows.with_columns(
         _q=quantity,
         ChargePeriodStart=start,
-        ChargePeriodEnd=pl.when(pl.col("_period") == _MONTHLY)
+        ChargePeriodEnd=pl.when(pl.col("_period") == MONTHLY)
         .then(pl.lit(month_end_dt, pl.Datetime("us", "UTC")))
         .otherwise(start + pl.duration(days=1)),
         _amount_row=pl.col("_amount") * (pl.col("_sigma") * normal).exp(),
