@@ -415,6 +415,30 @@ def _export_frame(
     rows = draws.join(frame, left_on="_t", right_on="_id", how="left", maintain_order="left")
     month_start_dt = datetime(month_start.year, month_start.month, month_start.day, tzinfo=UTC)
     month_end_dt = datetime.combine(_month_end(month_start), datetime.min.time(), tzinfo=UTC)
+    rows = _with_costs(_with_quantities(rows, month_start_dt, month_end_dt), profile.exchange_rate_from_usd)
+    if dv == "1.0-preview(v1)":
+        rows = rows.with_columns(
+            ChargeCategory=pl.col("_PreviewChargeCategory"), PricingCategory=pl.col("_PreviewPricingCategory")
+        )
+    constants = _month_constants(profile, month_start_dt, month_end_dt)
+    selected = []
+    for column in columns:
+        dtype = _PHYSICAL[column.azure_type]
+        source = _SOURCE_COLUMN.get(column.name, column.name)
+        if column.name == "InvoiceId" or column.name == "x_InvoiceId":
+            expr = pl.lit(None, dtype)  # invoiced only once the month closes (set on the closing run)
+        elif source in constants:
+            expr = pl.lit(constants[source]).cast(dtype)
+        elif source in rows.columns:
+            expr = pl.col(source).cast(dtype)
+        else:
+            expr = pl.lit(None, dtype)
+        selected.append(expr.alias(column.name))
+    return rows.select(selected)
+
+
+def _with_quantities(rows: pl.DataFrame, month_start_dt: datetime, month_end_dt: datetime) -> pl.DataFrame:
+    """Charge periods and log-normal quantities (refunds negative), from the row's uniforms."""
     # Box-Muller: a standard normal from two uniforms, for log-normal quantities.
     normal = (-2.0 * (1.0 - pl.col("_u2")).log()).sqrt() * (2 * math.pi * pl.col("_u3")).cos()
     quantity = (pl.col("_qty") * (pl.col("_sigma") * normal).exp()).round(6)
@@ -422,7 +446,7 @@ def _export_frame(
     refund_share = 0.1 + 0.9 * pl.col("_u1")
     quantity = pl.when(pl.col("_kind") == CORRECTION).then(-quantity * refund_share).otherwise(quantity)
     start = pl.lit(month_start_dt, pl.Datetime("us", "UTC")) + pl.duration(days=pl.col("_day"))
-    rows = rows.with_columns(
+    return rows.with_columns(
         _q=quantity,
         ChargePeriodStart=start,
         ChargePeriodEnd=pl.when(pl.col("_period") == MONTHLY)
@@ -430,12 +454,14 @@ def _export_frame(
         .otherwise(start + pl.duration(days=1)),
         _amount_row=pl.col("_amount") * (pl.col("_sigma") * normal).exp(),
     )
+
+
+def _with_costs(rows: pl.DataFrame, usd: float) -> pl.DataFrame:
+    """Unit prices, the four costs (priced lines: price x quantity; cost-only lines: their amount) and USD twins."""
     priced = pl.col("_list").is_not_null()
-    pricing_quantity = pl.when(priced).then(pl.col("_q") / pl.col("_block"))
-    rows = rows.with_columns(PricingQuantity=pricing_quantity)
+    rows = rows.with_columns(PricingQuantity=pl.when(priced).then(pl.col("_q") / pl.col("_block")))
     pq_col = pl.col("PricingQuantity")
-    usd = profile.exchange_rate_from_usd
-    rows = rows.with_columns(
+    return rows.with_columns(
         ListUnitPrice=pl.col("_list"),
         ContractedUnitPrice=pl.col("_contracted"),
         x_EffectiveUnitPrice=pl.col("_effective"),
@@ -458,7 +484,10 @@ def _export_frame(
         x_ServicePeriodStart=pl.col("ChargePeriodStart"),
         x_ServicePeriodEnd=pl.col("ChargePeriodEnd"),
     )
-    constants: dict[str, Any] = {
+
+
+def _month_constants(profile: TenantProfile, month_start_dt: datetime, month_end_dt: datetime) -> dict[str, Any]:
+    return {
         "BillingAccountId": profile.billing_account_id,
         "BillingAccountName": profile.billing_account_name,
         "BillingAccountType": "Enrollment" if profile.agreement == "EA" else "Billing Account",
@@ -474,25 +503,6 @@ def _export_frame(
         "x_BillingExchangeRate": profile.pricing_to_billing_rate,
         "x_BillingExchangeRateDate": month_start_dt,
     }
-    preview = dv == "1.0-preview(v1)"
-    if preview:
-        rows = rows.with_columns(
-            ChargeCategory=pl.col("_PreviewChargeCategory"), PricingCategory=pl.col("_PreviewPricingCategory")
-        )
-    selected = []
-    for column in columns:
-        dtype = _PHYSICAL[column.azure_type]
-        source = _SOURCE_COLUMN.get(column.name, column.name)
-        if column.name == "InvoiceId" or column.name == "x_InvoiceId":
-            expr = pl.lit(None, dtype)  # invoiced only once the month closes (set on the closing run)
-        elif source in constants:
-            expr = pl.lit(constants[source]).cast(dtype)
-        elif source in rows.columns:
-            expr = pl.col(source).cast(dtype)
-        else:
-            expr = pl.lit(None, dtype)
-        selected.append(expr.alias(column.name))
-    return rows.select(selected)
 
 
 # ---------------------------------------------------------------------------------------------------------------
