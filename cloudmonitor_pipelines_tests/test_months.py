@@ -1,0 +1,49 @@
+"""Billing-month arithmetic (cloudmonitor_pipelines/months.py), checked against the calendar by hypothesis."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cloudmonitor_pipelines import months
+
+month_texts = st.dates(min_value=date(1900, 1, 1), max_value=date(9000, 12, 31)).map(lambda d: f"{d:%Y-%m}")
+
+
+@given(month_texts, st.integers(min_value=-1200, max_value=1200))
+def test_adding_months_matches_the_calendar(month: str, count: int) -> None:
+    start = months.parse_month(month)
+    index = start.year * 12 + start.month - 1 + count
+    assert months.add_months(month, count) == f"{index // 12:04d}-{index % 12 + 1:02d}"
+    assert months.add_months(months.add_months(month, count), -count) == month
+
+
+@given(month_texts)
+def test_a_month_is_the_half_open_range_of_its_days(month: str) -> None:
+    start, end = months.month_bounds_utc(month)
+    assert months.month_of(start) == month
+    assert months.month_of(end - timedelta(microseconds=1)) == month
+    assert months.month_of(end) == months.next_month(month)
+    assert months.previous_month(months.next_month(month)) == month
+
+
+@pytest.mark.parametrize("text", ["2026-13", "2026-00", "2026-1", "26-01", "2026-01-01", " 2026-01", "", None, 202601])
+def test_anything_else_is_refused(text: object) -> None:
+    assert not months.is_month(text)
+    with pytest.raises(months.MonthError, match="not a billing month"):
+        months.parse_month(text)  # type: ignore[arg-type]
+
+
+def test_months_between_and_before() -> None:
+    assert list(months.months_between("2025-11", "2026-02")) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert list(months.months_between("2026-02", "2026-01")) == []
+    assert months.months_before("2026-01", 2) == ["2025-11", "2025-12"]
+
+
+def test_an_aware_moment_is_placed_in_its_utc_month() -> None:
+    from zoneinfo import ZoneInfo
+
+    moment = datetime(2026, 3, 1, 0, 30, tzinfo=ZoneInfo("Europe/Amsterdam"))  # still February in UTC
+    assert months.month_of(moment) == "2026-02"
+    assert months.month_of(datetime(2026, 3, 1, tzinfo=UTC)) == "2026-03"
