@@ -43,7 +43,7 @@ from cloudmonitor_pipelines.storage.base import (
     StorageError,
     safe_relative_path,
 )
-from cloudmonitor_pipelines.tenants import AbfssLocation, TenantConfigError, parse_abfss
+from cloudmonitor_pipelines.locations import AbfssLocation, LocationError, parse_abfss
 
 if TYPE_CHECKING:
     import polars as pl
@@ -269,7 +269,7 @@ class _AzureRoot:
     ) -> None:
         try:
             self._location = parse_abfss(uri)
-        except TenantConfigError as exc:
+        except LocationError as exc:
             raise StorageError(f"tenant {tenant_key!r}: {self._kind} {exc}") from None
         self.uri = self._location.uri
         self.tenant_key = tenant_key

@@ -169,7 +169,7 @@ class TenantEntry(BaseModel):
         """Secrets first, then unknown fields, then `${VAR}` expansion and `defaults:` (order matters for the message)."""
         if not isinstance(data, Mapping):
             raise FieldProblem(f"each tenant must be a mapping of field: value, got {kind(data)}")
-        # A key like `account_key` deserves the "we use Entra ID" answer, not "unknown field".
+        # A key naming a credential deserves the "we use Entra ID" answer, not "unknown field".
         refuse_secret_keys(data)
         refuse_secret_values(data)  # before expansion too: a malformed ${…} holding a secret is never echoed
         _refuse_unknown(data, tuple(cls.model_fields), "allowed fields")
