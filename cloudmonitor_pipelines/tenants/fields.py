@@ -24,7 +24,7 @@ from cloudmonitor_pipelines.tenants.errors import FieldProblem, kind, require_te
 from cloudmonitor_pipelines.tenants.uri_hints import unsupported_scheme_problem
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _NIL_GUID = "00000000-0000-0000-0000-000000000000"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
 _STORAGE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
@@ -51,7 +51,7 @@ def slug(value: Any) -> str:
 
 def guid(value: Any, info: ValidationInfo) -> str:
     text = require_text(value).strip()
-    if not _GUID.fullmatch(text):
+    if not GUID.fullmatch(text):
         meaning = (
             "the Application (client) ID of the managed identity or app registration"
             if info.field_name in ("client_id", "subscriptions")

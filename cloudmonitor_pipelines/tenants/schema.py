@@ -110,10 +110,12 @@ class TenantEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, title="tenant")
 
     key: Annotated[str, BeforeValidator(f.slug)] = Field(
+        pattern=f"^{f.SLUG.pattern}$",
         description="Short unique slug (2-63 lower-case letters, digits, hyphens): partition key and table prefix."
     )
     display_name: Annotated[str | None, _optional(f.display_name)] = Field(None, description="Human-readable name.")
     entra_tenant_id: Annotated[str, BeforeValidator(f.guid)] = Field(
+        pattern=f"^{f.GUID.pattern}$",
         description="Directory (tenant) ID of the customer's Entra ID tenant (a GUID)."
     )
     region: Annotated[str, BeforeValidator(f.region)] = Field(
@@ -145,7 +147,7 @@ class TenantEntry(BaseModel):
         None, description="Months of data to keep; null keeps everything.", json_schema_extra=_DEFAULTABLE
     )
     freshness_hours: Annotated[int, _optional(f.positive_int)] = Field(
-        DEFAULT_FRESHNESS_HOURS, description="Warn when the newest export run is older than this.",
+        DEFAULT_FRESHNESS_HOURS, ge=1, description="Warn when the newest export run is older than this.",
         json_schema_extra=_DEFAULTABLE,
     )
     auth: AuthEntry = Field(default_factory=AuthEntry, description="Entra ID authentication.",
