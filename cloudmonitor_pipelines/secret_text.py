@@ -42,7 +42,7 @@ _CONNECTION_STRING_PART = (
 )
 _SECRET_VALUE = re.compile(f"{_SAS_PARAMETER}|{_CONNECTION_STRING_PART}", re.IGNORECASE)
 # A storage account key is 64 random bytes: 88 base64 characters ending in '=='. Case matters in base64.
-_ACCOUNT_KEY = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==")
+_ACCOUNT_KEY = re.compile(r"[A-Za-z0-9+/]{86}==")
 _BEARER_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.")
 
 
