@@ -43,8 +43,8 @@ def require_token_endpoint(url: str, *, what: str, path_style: bool = False) -> 
     parts = urlsplit(url)
     if parts.scheme.lower() != "https" or not parts.hostname:
         raise TokenDestinationError(
-            f"{what} {parts.scheme}://{parts.hostname or ''} is not an absolute https:// URL; an Entra ID token is only ever "
-            "sent over HTTPS (the local emulators serve HTTPS too: see docs/security.md)"
+            f"{what} {parts.scheme}://{parts.hostname or ''} is not an absolute https:// URL; an Entra ID token is "
+            "only ever sent over HTTPS (the local emulators serve HTTPS too: see docs/security.md)"
         )
     if path_style and not is_loopback(parts.hostname):
         raise TokenDestinationError(

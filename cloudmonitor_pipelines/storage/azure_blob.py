@@ -110,7 +110,9 @@ class StorageSettings:
         if example is not None:
             path_style = "{account}" not in (urlsplit(self.blob_endpoint or "").hostname or "")
             try:
-                require_token_endpoint(example, what=f"Blob endpoint (env {BLOB_ENDPOINT_ENV})", path_style=path_style)
+                require_token_endpoint(
+                    example, what=f"Blob endpoint (env {BLOB_ENDPOINT_ENV})", path_style=path_style
+                )
             except TokenDestinationError as exc:
                 raise StorageError(str(exc)) from None
         if not self.verify_tls and not (example and is_loopback(urlsplit(example).hostname)):

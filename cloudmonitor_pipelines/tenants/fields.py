@@ -52,13 +52,10 @@ def slug(value: Any) -> str:
 def guid(value: Any, info: ValidationInfo) -> str:
     text = require_text(value).strip()
     if not GUID.fullmatch(text):
-        meaning = (
-            "the Application (client) ID of the managed identity or app registration"
-            if info.field_name in ("client_id", "subscriptions")
-            else "the Directory (tenant) ID shown in Entra ID > Overview"
-        )
-        if info.field_name == "subscriptions":
-            meaning = "a subscription ID as shown by `az account list`"
+        meaning = {
+            "client_id": "the Application (client) ID of the managed identity or app registration",
+            "subscriptions": "a subscription ID as shown by `az account list`",
+        }.get(info.field_name or "", "the Directory (tenant) ID shown in Entra ID > Overview")
         raise FieldProblem(
             f"{short(text)!r} is not a GUID; expected {meaning}, like 6f1c2a3b-0d4e-4f5a-8b6c-7d8e9f0a1b2c"
         )

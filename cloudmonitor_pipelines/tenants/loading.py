@@ -122,7 +122,8 @@ def _pydantic_problem(kind: str, loc: list[Any], fields: list[str], message: str
         return f"missing required field ({DOCS_HINT})"
     if kind == "extra_forbidden":
         allowed = tuple(TenantEntry.model_fields)
-        return f"unknown field{did_you_mean(fields[-1] if fields else '', allowed)}; allowed fields: {', '.join(allowed)}"
+        suggestion = did_you_mean(fields[-1] if fields else "", allowed)
+        return f"unknown field{suggestion}; allowed fields: {', '.join(allowed)}"
     return f"{message.split(',')[0]} ({DOCS_HINT})"
 
 
@@ -151,4 +152,6 @@ def _construct_mapping_refusing_duplicates(loader: yaml.SafeLoader, node: yaml.M
     return loader.construct_mapping(node, deep=True)
 
 
-_StrictYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_refusing_duplicates)
+_StrictYamlLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping_refusing_duplicates
+)

@@ -4,7 +4,7 @@ What belongs here: `TenantsFile` (top level), `TenantEntry` (one tenant), `Tenan
 may set, derived from `TenantEntry`) and `AuthEntry`, with `extra="forbid"` and a description on every field. Their
 validators keep the checks the file always had: secrets refused before anything else (never echoed), unknown fields
 answered with a did-you-mean, `${VAR}` expansion and `defaults:` merging, and — on the whole file — duplicate keys
-and overlapping locations (isolation.py). Validation context: `base_dir` (relative local paths), `environ`.
+and overlapping locations (isolation.py). Validation context: `base_dir` (relative local paths), `environment` (`${VAR}` values).
 scripts/write_tenants_schema.py publishes `TenantsFile.model_json_schema()` as docs/tenants.schema.json.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, create_model, model_validator
 from pydantic.fields import FieldInfo
@@ -22,7 +22,13 @@ from cloudmonitor_pipelines.tenants.environment import Environment
 from cloudmonitor_pipelines.tenants.errors import DOCS_HINT, FieldProblem, did_you_mean, kind
 from cloudmonitor_pipelines.tenants.isolation import refuse_overlapping_locations
 from cloudmonitor_pipelines.tenants.secrets import refuse_secret_keys, refuse_secret_values
-from cloudmonitor_pipelines.tenants.tenant import AUTH_MODES, DEFAULT_FRESHNESS_HOURS, AuthSettings, Tenant
+from cloudmonitor_pipelines.tenants.tenant import (
+    AUTH_MODES,
+    DEFAULT_FRESHNESS_HOURS,
+    AuthMode,
+    AuthSettings,
+    Tenant,
+)
 
 _NEEDS_CLIENT_ID: dict[str, str] = {
     "client_assertion": "the application (client) ID of the multi-tenant app registration the customer consented to",
@@ -56,9 +62,6 @@ def _refuse_unknown(data: Mapping[Any, Any], allowed: tuple[str, ...], listing: 
         if name not in allowed:
             raise FieldProblem(f"unknown field{did_you_mean(name, allowed)}; {listing}: {', '.join(allowed)}",
                                field=str(name))
-
-
-AuthMode = Literal["default", "managed_identity", "workload_identity", "client_assertion", "azure_cli"]
 
 
 def _auth_mode(value: Any) -> str:
@@ -168,7 +171,8 @@ class TenantEntry(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _prepare(cls, data: Any, info: ValidationInfo) -> Any:
-        """Secrets first, then unknown fields, then `${VAR}` expansion and `defaults:` (order matters for the message)."""
+        """Secrets first, then unknown fields, then `${VAR}` expansion and `defaults:` (the order decides the
+        message an entry with several problems gets)."""
         if not isinstance(data, Mapping):
             raise FieldProblem(f"each tenant must be a mapping of field: value, got {kind(data)}")
         # A key naming a credential deserves the "we use Entra ID" answer, not "unknown field".

@@ -9,11 +9,13 @@ load (an extra or missing field is a TypeError at once, not a silent drift).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from cloudmonitor_pipelines.locations import is_abfss, parse_abfss
 
 DEFAULT_FRESHNESS_HOURS = 48
-AUTH_MODES: tuple[str, ...] = ("default", "managed_identity", "workload_identity", "client_assertion", "azure_cli")
+AuthMode = Literal["default", "managed_identity", "workload_identity", "client_assertion", "azure_cli"]
+AUTH_MODES: tuple[str, ...] = get_args(AuthMode)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,11 @@ from hypothesis import strategies as st
 
 from cloudmonitor_pipelines.tenants import TenantConfigError, parse_tenants
 
-GUIDS = ["6f1c2a3b-8d4e-4f5a-9b6c-7d8e9f0a1b2c", "2b7e9c41-53a0-4d8f-b1e6-0c94f7a2d358", "c3d5f1a9-7e2b-4c60-8a3d-91b4e6f0275c"]
+GUIDS = [
+    "6f1c2a3b-8d4e-4f5a-9b6c-7d8e9f0a1b2c",
+    "2b7e9c41-53a0-4d8f-b1e6-0c94f7a2d358",
+    "c3d5f1a9-7e2b-4c60-8a3d-91b4e6f0275c",
+]
 BASE64 = string.ascii_letters + string.digits + "+/"
 
 
