@@ -226,3 +226,31 @@ def test_workspace_symlinked_into_its_own_source_is_refused(tree: Path) -> None:
 def test_distinct_real_folders_are_accepted(tree: Path) -> None:
     registry = parse(tenant(0, source="s1", workspace="w1"), tenant(1, source="s2", workspace="w2"), base=tree)
     assert registry.keys() == ["tenant-0", "tenant-1"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Any document: a TenantConfigError naming the file, never another exception
+
+yaml_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20))
+yaml_values = st.recursive(
+    yaml_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=8,
+)
+FIELD_NAMES = ["key", "entra_tenant_id", "region", "source", "workspace", "timezone", "schedule", "partner",
+               "required_tags", "retention_months", "freshness_hours", "auth", "subscriptions", "display_name",
+               "arm_recordings", "workspace_account", "mask_personal_data", "defaults", "regoin"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=st.dictionaries(st.sampled_from(FIELD_NAMES), yaml_values, max_size=4),
+       defaults=st.one_of(st.none(), st.dictionaries(st.sampled_from(FIELD_NAMES), yaml_values, max_size=2)))
+def test_any_document_is_loaded_or_refused_with_a_tenant_config_error(changes: dict, defaults: dict | None) -> None:
+    document: dict[str, Any] = {"tenants": [{**tenant(0), **changes}, tenant(1)]}
+    if defaults is not None:
+        document["defaults"] = defaults
+    try:
+        parse_tenants(document, Path("/cfg"), origin="tenants.yaml", environ={})
+    except TenantConfigError as error:
+        assert str(error).startswith("tenants.yaml: "), str(error)
+        assert "Input should be" not in str(error)  # our wording, never pydantic's echo of the input
