@@ -48,10 +48,14 @@ _BEARER_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.")
 
 def looks_like_secret_key(key: object) -> bool:
     """True when a configuration key name says a secret goes there (any case, separators ignored, any encoding)."""
-    return any(_folded_key_is_secret(form) for form in percent_decodings(str(key)))
+    return _key_is_secret(str(key))
 
 
 @functools.lru_cache(maxsize=4096)  # the same dozen field names repeat for every tenant
+def _key_is_secret(key: str) -> bool:
+    return any(_folded_key_is_secret(form) for form in percent_decodings(key))
+
+
 def _folded_key_is_secret(key: str) -> bool:
     folded = re.sub(r"[^a-z0-9]", "", key.lower())
     return folded in _SECRET_KEY_NAMES or any(fragment in folded for fragment in _SECRET_KEY_FRAGMENTS)
@@ -59,6 +63,8 @@ def _folded_key_is_secret(key: str) -> bool:
 
 def holds_secret(text: str) -> bool:
     """True when `text`, or any percent-decoding of it, carries a storage credential or a bearer token."""
+    if "=" not in text and "%" not in text and "eyJ" not in text:
+        return False  # every pattern needs '=' (or its encoding), except a JWT, which starts with 'eyJ'
     for form in percent_decodings(text):
         plus_decoded = form.replace("+", " ") if "%" in text else form
         if any(_SECRET_VALUE.search(candidate) for candidate in (form, plus_decoded)):

@@ -185,8 +185,9 @@ class TenantEntry(BaseModel):
         environment: Environment | None = context.get("environment")
         expanded = {name: environment.expand(value, name) if environment else value for name, value in data.items()}
         # A tenant's own value wins, even an explicit null (which switches a default off, e.g. `schedule: null`).
+        # Values `${VAR}` expansion changed are checked again (defaults were checked where they were given).
+        refuse_secret_values({name: value for name, value in expanded.items() if value is not data[name]})
         merged = {**context.get("defaults", {}), **expanded}
-        refuse_secret_values(merged)
         for name, field in cls.model_fields.items():
             if field.is_required() and merged.get(name) is None:
                 raise FieldProblem(f"missing required field ({DOCS_HINT})", field=name)
