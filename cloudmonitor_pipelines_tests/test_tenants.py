@@ -375,16 +375,16 @@ def test_invalid_timezone() -> None:
     [
         ("0 6 * *", "has 4 fields"),
         ("0 0 6 * * *", "has 6 fields"),
-        ("@daily", "macros"),
+        ("@dayly", "unknown macro"),
         ("60 6 * * *", "outside 0-59"),
         ("0 24 * * *", "outside 0-23"),
         ("0 6 0 * *", "outside 1-31"),
         ("0 6 * 13 *", "outside 1-12"),
         ("0 6 * * 8", "outside 0-7"),
         ("0 6 * * MON-XYZ", "'MON-XYZ'"),
-        ("0 18-6 * * *", "runs backwards"),
+        ("0 6 30 2 *", "30 February"),
         ("*/0 6 * * *", "bad step"),
-        ("0 6 L * *", "'L'"),
+        ("0 6 X * *", "'X'"),
     ],
 )
 def test_invalid_cron(schedule: str, problem: str) -> None:
@@ -398,6 +398,27 @@ def test_invalid_cron(schedule: str, problem: str) -> None:
 )
 def test_valid_cron_shapes(schedule: str) -> None:
     assert parse(contoso(schedule=schedule)).get("contoso").schedule == schedule
+
+
+@pytest.mark.parametrize("schedule", ["@daily", "0 18-6 * * *", "0 6 L * *", "0 6 * * *", "0 6 30 2 *", "61 * * * *"])
+def test_schedules_are_judged_by_dagsters_own_rule(schedule: str) -> None:
+    """A schedule is accepted exactly when Dagster's ScheduleDefinition would accept it (macros, wrap-around
+    ranges and 'L' included), so a tenants file never holds a schedule Dagster refuses, nor the other way round."""
+    import dagster as dg
+
+    def dagster_accepts() -> bool:
+        try:
+            dg.ScheduleDefinition(name="probe", cron_schedule=schedule, target="*")
+        except dg.DagsterInvalidDefinitionError:
+            return False
+        return True
+
+    try:
+        parse(contoso(schedule=schedule))
+        accepted = True
+    except TenantConfigError:
+        accepted = False
+    assert accepted == dagster_accepts()
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,13 @@ from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 from azure.core.rest import HttpRequest
 from azure.core.utils import case_insensitive_dict
 
+from cloudmonitor_pipelines.azure.token_guard import (
+    BearerDestinationPolicy,
+    TokenDestinationError,
+    is_loopback,
+    require_token_endpoint,
+)
+
 logger = logging.getLogger(__name__)
 
 ARM_SCOPE = "https://management.azure.com/.default"
@@ -111,9 +118,8 @@ class ArmPage:
 def resolve_arm_endpoint(endpoint: str | None = None) -> str:
     """The ARM base URL: explicit value, else env `CLOUDMONITOR_ARM_ENDPOINT`, else public cloud; no trailing '/'."""
     value = endpoint or os.environ.get(ARM_ENDPOINT_ENV) or DEFAULT_ARM_ENDPOINT
-    parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise ValueError(f"ARM endpoint {value!r} is not an absolute http(s) URL (from argument or {ARM_ENDPOINT_ENV})")
+    # The ARM token is sent to this host: https only, for live ARM and the local fake server alike.
+    require_token_endpoint(value, what=f"ARM endpoint (from argument or {ARM_ENDPOINT_ENV})")
     return value.rstrip("/")
 
 
@@ -199,6 +205,9 @@ class ArmClient:
         `transport` replaces the network, e.g. with `RecordedArmTransport` for sample tenants.
         """
         self.endpoint = resolve_arm_endpoint(endpoint)
+        if connection_verify is False and transport is None and not is_loopback(urlsplit(self.endpoint).hostname):
+            raise TokenDestinationError(f"certificate checks may only be switched off for a loopback ARM endpoint, "
+                                        f"not {urlsplit(self.endpoint).hostname}")
         self._sleep = sleep
         self._not_before = 0.0  # monotonic time before which no request may be sent (quota exhausted)
         self._pace_lock = threading.Lock()
@@ -212,6 +221,8 @@ class ArmClient:
                 retry_backoff_max=retry.backoff_max,
             ),
             BearerTokenCredentialPolicy(credential, ARM_SCOPE),
+            # Last before the transport: the token leaves only over HTTPS to this client's ARM host.
+            BearerDestinationPolicy({urlsplit(self.endpoint).hostname or ""}),
         ]
         self._client: PipelineClient = PipelineClient(
             base_url=self.endpoint, policies=policies, transport=self._transport

@@ -26,9 +26,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf"\g<1>{REDACTED}",
     ),
-    # SAS signatures and connection-string secrets.
-    (re.compile(r"(?i)(\bsig=)[^&\s'\"]+"), rf"\g<1>{REDACTED}"),
-    (re.compile(r"(?i)((?:AccountKey|SharedAccessSignature)=)[^;\s'\"]+"), rf"\g<1>{REDACTED}"),
+    # SAS signatures and connection-string secrets, also percent-encoded (once or twice) inside a URL or path.
+    (re.compile(r"(?i)((?:\b|%26|%2526|%3F|%253F)sig(?:=|%3D|%253D))[^&\s'\"]+"), rf"\g<1>{REDACTED}"),
+    (re.compile(r"(?i)((?:AccountKey|SharedAccessSignature)(?:=|%3D|%253D))[^;\s'\"]+"), rf"\g<1>{REDACTED}"),
+    # A bare storage account key: 64 bytes, 88 base64 characters ending in '=='.
+    (re.compile(r"[A-Za-z0-9+/]{86}=="), REDACTED),
 )
 
 

@@ -89,6 +89,7 @@ def build_costs_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
     def costs(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
+        cloudmonitor.assert_isolated(tenant)  # before anything is read: a symlink may have changed since load
         result = ingest_month(
             tenant,
             month,

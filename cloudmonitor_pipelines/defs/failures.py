@@ -6,6 +6,7 @@ from functools import wraps
 
 import dagster as dg
 
+from cloudmonitor_pipelines.azure.token_guard import TokenDestinationError
 from cloudmonitor_pipelines.enrich.inventory import InventoryError
 from cloudmonitor_pipelines.enrich.residency import ResidencyError
 from cloudmonitor_pipelines.exports.manifest import ManifestError
@@ -29,7 +30,8 @@ PERMANENT: tuple[type[BaseException], ...] = (
     StorageAuthError,  # a missing role or a rejected token is not fixed by waiting
     ResidencyError,
     InventoryError,
-    TenantConfigError,
+    TenantConfigError,  # includes the run-time isolation re-check: a re-pointed symlink stays re-pointed
+    TokenDestinationError,  # an endpoint that would get a token over http or to another host is configuration
     KeyError,  # unknown tenant
 )
 

@@ -7,7 +7,7 @@ from pydantic import PrivateAttr
 
 from cloudmonitor_pipelines.azure.arm import ArmClient
 from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_workspace
-from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry, load_tenants
+from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry, assert_tenant_isolation, load_tenants
 
 
 class CloudMonitor(dg.ConfigurableResource):
@@ -42,8 +42,17 @@ class CloudMonitor(dg.ConfigurableResource):
         credential = self._credential(tenant) if tenant.workspace_is_azure else None
         return open_workspace(tenant.workspace, credential=credential, tenant_key=tenant.key)
 
+    def assert_isolated(self, tenant: Tenant) -> None:
+        """Re-check now (symlinks may have changed since load) that the tenant's locations overlap no other
+        tenant's and not the platform root; TenantConfigError (permanent) otherwise."""
+        from cloudmonitor_pipelines.platform import platform_root
+
+        assert_tenant_isolation(tenant, self.registry, platform_root())
+
     def workspace_for_write(self, tenant: Tenant) -> Workspace:
-        """The workspace, after proving it lives in the tenant's region (once per tenant and process)."""
+        """The workspace, after re-checking isolation and proving it lives in the tenant's region (once per tenant
+        and process)."""
+        self.assert_isolated(tenant)
         account = tenant.residency_account
         if account and tenant.key not in self._residency_checked:
             from cloudmonitor_pipelines.enrich.residency import check_workspace_residency, lookup_storage_account

@@ -31,7 +31,8 @@ from pathlib import Path
 import polars as pl
 from deltalake import DeltaTable
 
-from cloudmonitor_pipelines.platform import DELETIONS_DIRNAME, location_segments, overlaps
+from cloudmonitor_pipelines.locations import location_id, overlaps
+from cloudmonitor_pipelines.platform import DELETIONS_DIRNAME
 from cloudmonitor_pipelines.storage.base import ObjectInfo, Workspace
 from cloudmonitor_pipelines.tenants import Tenant
 
@@ -141,7 +142,7 @@ def _jsonable(value: object) -> object:
 
 def _check_locations(tenant: Tenant, workspace: Workspace, records_location: str) -> None:
     try:
-        same = location_segments(workspace.uri) == location_segments(tenant.workspace)
+        same = location_id(workspace.uri) == location_id(tenant.workspace)
     except ValueError as exc:
         raise OffboardingError(f"tenant {tenant.key!r}: cannot compare workspace locations: {exc}") from exc
     if not same:

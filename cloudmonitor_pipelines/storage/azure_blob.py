@@ -9,7 +9,9 @@ Two clients touch Azure, both with the tenant's Entra ID `TokenCredential` and n
   `storage_options()`, so export files are streamed from where Cost Management wrote them, never copied.
 
 The source side is read-only by construction: `AzureBlobSource` has no method that writes, and its HTTP pipeline
-uses `_ReadOnlyTransport`, which refuses any request that is not GET/HEAD before it leaves the process.
+uses `_ReadOnlyTransport`, which refuses any request that is not GET/HEAD before it leaves the process. Every
+client's transport is a `token_guard.GuardedTransport`: the Entra ID token goes only over HTTPS to the account's
+own Blob host; endpoint overrides must be https (an emulator's, loopback too).
 
 Every failure leaves as a `StorageError` built by `translate_storage_error`: redacted (no token, signature or key can
 survive), naming the tenant, account and operation, and for 401/403 saying which role to grant.
@@ -24,16 +26,21 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Literal
+from urllib.parse import urlsplit
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
     ResourceNotFoundError,
 )
-from azure.core.pipeline.transport import RequestsTransport
-
 from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
 from cloudmonitor_pipelines.azure.redact import redact
+from cloudmonitor_pipelines.azure.token_guard import (
+    GuardedTransport,
+    TokenDestinationError,
+    is_loopback,
+    require_token_endpoint,
+)
 from cloudmonitor_pipelines.storage.base import (
     ChunkStream,
     ObjectInfo,
@@ -43,7 +50,7 @@ from cloudmonitor_pipelines.storage.base import (
     StorageError,
     safe_relative_path,
 )
-from cloudmonitor_pipelines.tenants import AbfssLocation, TenantConfigError, parse_abfss
+from cloudmonitor_pipelines.locations import AbfssLocation, LocationError, parse_abfss
 
 if TYPE_CHECKING:
     import polars as pl
@@ -98,6 +105,21 @@ class StorageSettings:
                 f"Blob endpoint template {self.blob_endpoint!r} (env {BLOB_ENDPOINT_ENV}) must contain '{{account}}', "
                 "e.g. https://127.0.0.1:10010/{account}"
             )
+        # Tokens are sent to this endpoint: https only; an emulator (account in the path) only on loopback.
+        example = self.blob_endpoint.replace("{account}", "account") if self.blob_endpoint else None
+        if example is not None:
+            path_style = "{account}" not in (urlsplit(self.blob_endpoint or "").hostname or "")
+            try:
+                require_token_endpoint(
+                    example, what=f"Blob endpoint (env {BLOB_ENDPOINT_ENV})", path_style=path_style
+                )
+            except TokenDestinationError as exc:
+                raise StorageError(str(exc)) from None
+        if not self.verify_tls and not (example and is_loopback(urlsplit(example).hostname)):
+            raise StorageError(
+                f"env {VERIFY_TLS_ENV}=0 switches certificate checks off, which is only allowed for a loopback "
+                f"emulator endpoint ({BLOB_ENDPOINT_ENV}=https://127.0.0.1:<port>/{{account}})"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
@@ -124,16 +146,14 @@ class StorageSettings:
         if location.is_onelake:
             options["use_fabric_endpoint"] = "true"
         elif self.blob_endpoint:
-            endpoint = self.account_url(location)
-            options["endpoint"] = endpoint
-            if endpoint.startswith("http://"):
-                options["allow_http"] = "true"
+            # Never `allow_http`: object_store would send the bearer token in clear text (token_guard.py).
+            options["endpoint"] = require_token_endpoint(self.account_url(location), what="Blob endpoint")
         if not self.verify_tls:
             options["allow_invalid_certificates"] = "true"
         return options
 
 
-class _ReadOnlyTransport(RequestsTransport):
+class _ReadOnlyTransport(GuardedTransport):
     """HTTP transport that refuses every request but GET/HEAD, so a source can never be changed, whatever code holds
     its client. (A transport rather than a policy: azure-storage-blob ignores caller-supplied pipeline policies.)"""
 
@@ -269,7 +289,7 @@ class _AzureRoot:
     ) -> None:
         try:
             self._location = parse_abfss(uri)
-        except TenantConfigError as exc:
+        except LocationError as exc:
             raise StorageError(f"tenant {tenant_key!r}: {self._kind} {exc}") from None
         self.uri = self._location.uri
         self.tenant_key = tenant_key
@@ -331,13 +351,14 @@ class _AzureRoot:
         if self._client is None:
             from azure.storage.blob import ContainerClient
 
-            transport_type = _ReadOnlyTransport if self._access == "read" else RequestsTransport
-            self._client = ContainerClient(
-                self.settings.account_url(self._location),
-                self.container,
-                credential=self._credential,
-                transport=transport_type(connection_verify=self.settings.verify_tls),
+            transport_type = _ReadOnlyTransport if self._access == "read" else GuardedTransport
+            account_url = self.settings.account_url(self._location)
+            # The token goes to this account's host and nowhere else, whatever URL a request ends up with.
+            transport = transport_type(
+                allowed_hosts={urlsplit(account_url).hostname or ""}, connection_verify=self.settings.verify_tls
             )
+            self._client = ContainerClient(account_url, self.container, credential=self._credential,
+                                           transport=transport)
         return self._client
 
     def _error(self, exc: BaseException, operation: str) -> StorageError:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from cloudmonitor_pipelines.locations import location_id
 from cloudmonitor_pipelines.storage.base import (
     ObjectInfo,
     ObjectNotFoundError,
@@ -43,12 +44,14 @@ class LocalSource:
         self.uri = str(self.root)
         if not self.root.is_dir():
             raise StorageError(f"export source folder {self.root} does not exist or is not a folder")
+        self._root_id = location_id(self.root)
 
     def _resolve(self, path: str) -> Path:
         rel = safe_relative_path(path, what="source path")
         full = (self.root / rel).resolve()
-        # A symlink inside the source could point anywhere; the resolved target must stay inside the root.
-        if not full.is_relative_to(self.root):
+        # A symlink inside the source could point anywhere; the resolved target must stay inside the root
+        # (compared by location identity, the one rule for "inside": cloudmonitor_pipelines.locations).
+        if not self._root_id.contains(location_id(full)):
             raise PathEscapesRootError(f"source path {path!r} resolves to {full}, outside the export root {self.root}")
         return full
 

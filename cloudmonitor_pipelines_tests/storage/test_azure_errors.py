@@ -29,12 +29,16 @@ JWT = FakeCredential().get_token("https://storage.azure.com/.default").token
         "azure_storage_token=opaque-token-value-1234&x=1",
         "GET https://acct.blob.core.windows.net/c/x?sv=2024-01-01&sig=abc%2Fdef%3D&se=2026",
         "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0a2V5;EndpointSuffix=core.windows.net",
+        "GET https://acct.blob.core.windows.net/c/sv%3D2024%26SIG%3Dabc%2Fdef%3D/x",
+        "GET https://acct.blob.core.windows.net/c/sv%253D2024%2526sig%253Dabc%2Fdef%3D/x",
+        "path /mnt/x/AccountKey%3Dc2VjcmV0a2V5/y",
+        f"key {'Ab1+' * 21}xy== leaked",
     ],
 )
 def test_redact_removes_tokens_signatures_and_keys(text):
     out = redact(text)
     assert REDACTED in out
-    for secret in (JWT, "opaque-token-value-1234", "abc%2Fdef%3D", "c2VjcmV0a2V5"):
+    for secret in (JWT, "opaque-token-value-1234", "abc%2Fdef%3D", "c2VjcmV0a2V5", "Ab1+Ab1+Ab1+"):
         assert secret not in out
 
 
