@@ -38,6 +38,7 @@ class Fails:
     rule: str | None = None
     column: str | None = None
     contains: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()  # refused values that must not be echoed in the message or the ingestion_log
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def _missing_blob(run: RunCopy, _: CaseContext) -> None:
 def _byte_count_differs(run: RunCopy, _: CaseContext) -> None:
     run.fix_byte_counts = False
     run.manifest["blobs"][0]["byteCount"] += 17
+    run.manifest["byteCount"] += 17  # consistent with itself: only the file's size disagrees
 
 
 def _blob_name(name: str) -> Callable[[RunCopy, CaseContext], None]:
@@ -396,7 +398,8 @@ CASES: tuple[Case, ...] = (
     Case("manifest-not-json", CSV, _manifest_not_json, Fails(MonthBlockedError, "manifest",
                                                              contains=("not valid JSON",))),
     Case("unknown-data-version", CSV, _manifest_field(lambda d: d["exportConfig"].update(dataVersion="9.9")),
-         Fails(MonthBlockedError, "manifest", contains=("exportConfig.dataVersion", "'9.9'"))),
+         Fails(MonthBlockedError, "manifest", contains=("exportConfig.dataVersion", "not a FOCUS version"),
+               absent=("9.9",))),
     Case("manifest-without-run-id", CSV, _manifest_field(lambda d: d["runInfo"].pop("runId")),
          Fails(MonthBlockedError, "manifest", contains=("runInfo.runId",))),
     Case("manifest-without-start-date", CSV, _manifest_field(lambda d: d["runInfo"].pop("startDate")),
@@ -412,7 +415,8 @@ CASES: tuple[Case, ...] = (
     Case("blob-path-with-dot-dot", CSV, _blob_name("exports/../../other-tenant/part_0_0001.csv.gz"),
          Fails(PathEscapesRootError, "manifest", contains=("..",))),
     Case("blob-path-absolute", CSV, _blob_name("/etc/passwd.csv"),
-         Fails(PathEscapesRootError, "manifest", contains=("/etc/passwd.csv",))),
+         Fails(PathEscapesRootError, "manifest", contains=("blobs[0].blobName", "absolute or a URL"),
+               absent=("passwd",))),
     Case("blob-path-is-a-url", CSV, _blob_name("abfss://other@evil.dfs.core.windows.net/part_0_0001.csv.gz"),
          Fails(PathEscapesRootError, "manifest", contains=("absolute or a URL",))),
     Case("symlinked-part-outside-source", CSV, _symlink_outside, Fails(PathEscapesRootError, "part0",
