@@ -317,6 +317,10 @@ def _dates_disagree_with_folder(run: RunCopy, _: CaseContext) -> None:
     run.manifest["runInfo"].update(startDate="2026-09-01T00:00:00", endDate="2026-09-30T00:00:00Z")
 
 
+def _oversized_tags(run: RunCopy, _: CaseContext) -> None:
+    run.set_cells(0, "Tags", json.dumps({"owner": "Kv3marker", "blob": "v" * (3 << 20)}))  # 3 MiB > the 2 MiB limit
+
+
 def _email_in_currency(run: RunCopy, _: CaseContext) -> None:
     run.set_cells(0, "BillingCurrency", "alice.smith@contoso.com", slice(0, 3))
 
@@ -517,6 +521,8 @@ CASES: tuple[Case, ...] = (
          Fails(ExportReadError, "manifest", contains=("byteCount",))),
     Case("manifest-dates-disagree-with-folder", CSV, _dates_disagree_with_folder,
          Fails(MonthBlockedError, "manifest", contains=("disagree with its folder", "manifest-period-folder"))),
+    Case("tags-json-over-the-size-limit", CSV, _oversized_tags,
+         Fails(_VALIDATION, "part0", "key-value-size", "Tags", absent=("Kv3marker",))),
     Case("email-in-currency-column", CSV, _email_in_currency,
          Fails(_VALIDATION, "part0", "billing-currency-code", "BillingCurrency",
                absent=("alice.smith@contoso.com", "alice.smith"))),
