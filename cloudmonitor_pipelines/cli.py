@@ -70,7 +70,6 @@ def run_partitions(tenants_file: str | None, tenant_keys: Sequence[str] | None, 
     """
     import dagster as dg
 
-    from cloudmonitor_pipelines.defs.partitions import partition_key
     from cloudmonitor_pipelines.definitions import build_definitions
     from cloudmonitor_pipelines.defs.resources import CloudMonitor
     from cloudmonitor_pipelines.tenants import load_tenants
@@ -87,17 +86,22 @@ def run_partitions(tenants_file: str | None, tenant_keys: Sequence[str] | None, 
     for tenant in selected:
         tags = {"tenant": tenant.key, "cloudmonitor/trigger": "cli"}
         if inventory:
-            result = defs.resolve_job_def("inventory_job").execute_in_process(
-                instance=instance, partition_key=tenant.key, tags=tags, raise_on_error=False, run_config=quiet)
-            echo(f"{tenant.key}: inventory " + ("refreshed" if result.success else "FAILED: " + _failure(result)))
-        tenant_months = list(months) if months else months_in_source(resource.source(tenant))
+            try:
+                result = defs.resolve_job_def("inventory_job").execute_in_process(
+                    instance=instance, partition_key=tenant.key, tags=tags, raise_on_error=False, run_config=quiet)
+                echo(f"{tenant.key}: inventory " + ("refreshed" if result.success else "FAILED: " + _failure(result)))
+            except Exception as exc:  # noqa: BLE001 - one tenant's failure must not stop the others; reported
+                echo(f"{tenant.key}: inventory FAILED: {type(exc).__name__}: {exc}")
+        try:
+            tenant_months = list(months) if months else months_in_source(resource.source(tenant))
+        except Exception as exc:  # noqa: BLE001 - reported as a failed outcome; the other tenants still run
+            outcomes.append(_failed(tenant.key, "*", f"cannot list export runs: {type(exc).__name__}: {exc}"))
+            echo(_describe(outcomes[-1]))
+            continue
         if not tenant_months:
             echo(f"{tenant.key}: no export runs found in {tenant.source}")
         for month in tenant_months:
-            result = costs_job.execute_in_process(
-                instance=instance, partition_key=partition_key(tenant.key, month), tags=tags, raise_on_error=False,
-                run_config=quiet)
-            outcomes.append(_outcome(tenant.key, month, result))
+            outcomes.append(_run_month(costs_job, instance, tenant.key, month, tags, quiet))
             echo(_describe(outcomes[-1]))
     if portfolio:
         for partner in sorted({t.partner for t in selected if t.partner}):
@@ -106,6 +110,27 @@ def run_partitions(tenants_file: str | None, tenant_keys: Sequence[str] | None, 
                 run_config=quiet)
             echo(f"portfolio {partner}: " + ("written" if result.success else "FAILED: " + _failure(result)))
     return outcomes
+
+
+def _failed(tenant: str, month: str, error: str) -> PartitionOutcome:
+    return PartitionOutcome(tenant=tenant, month=month, success=False, status="failed", rows=None, run_ids="",
+                            totals={}, checks_failed=[], error=error, warnings=[])
+
+
+def _run_month(costs_job, instance, tenant: str, month: str, tags: dict, run_config: dict) -> PartitionOutcome:
+    """One tenant-month, contained: a month outside the partition range, or any error launching the run, is a
+    failed outcome of that month only (the CLI goes on with the others and exits non-zero)."""
+    from cloudmonitor_pipelines.defs.partitions import FIRST_MONTH, month_key, month_partitions, partition_key
+
+    if not month_partitions().has_partition_key(month_key(month)):
+        return _failed(tenant, month, f"month {month} is outside the partition range ({FIRST_MONTH[:7]} to next "
+                                      "month): its export runs were not loaded")
+    try:
+        result = costs_job.execute_in_process(instance=instance, partition_key=partition_key(tenant, month),
+                                              tags=tags, raise_on_error=False, run_config=run_config)
+    except Exception as exc:  # noqa: BLE001 - contained to this month and reported
+        return _failed(tenant, month, f"{type(exc).__name__}: {exc}")
+    return _outcome(tenant, month, result)
 
 
 def _failure(result) -> str:

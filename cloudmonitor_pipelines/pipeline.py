@@ -18,11 +18,13 @@ from datetime import UTC, datetime
 import polars as pl
 
 from cloudmonitor_pipelines.exports.manifest import Manifest
-from cloudmonitor_pipelines.exports.reader import check_row_count, iter_blob_files, read_batches
+from cloudmonitor_pipelines.exports.manifest import RULE_FIELD
+from cloudmonitor_pipelines.exports.reader import check_row_count, check_run_rows, iter_blob_files, read_batches
 from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, discover, latest_submitted, select_month
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize_batch
+from cloudmonitor_pipelines.focus.rules import CURRENCY_CODES
 from cloudmonitor_pipelines.focus.pii import (
     PiiFindings,
     findings_from_record,
@@ -85,11 +87,22 @@ class IngestResult:
         return tuple(sorted(m.run_id for m in self.winners))
 
 
+# The totals key of rows whose BillingCurrency is not an ISO 4217 code: untrusted text never becomes a key.
+INVALID_CURRENCY = "invalid"
+
+
+def currency_key(column: str = "BillingCurrency") -> pl.Expr:
+    """The key totals are grouped by: the ISO 4217 code (focus.rules.CURRENCY_CODES, the one list), or
+    INVALID_CURRENCY for anything else (an e-mail address, free text, null)."""
+    return (pl.when(pl.col(column).is_in(sorted(CURRENCY_CODES))).then(pl.col(column))
+            .otherwise(pl.lit(INVALID_CURRENCY)).alias(column))
+
+
 def source_totals(frame: pl.DataFrame) -> dict[str, dict[str, float]]:
     """Σ BilledCost and Σ EffectiveCost per billing currency, straight from an export file's own values."""
     if frame.height == 0 or not {"BillingCurrency", "BilledCost", "EffectiveCost"} <= set(frame.columns):
         return {}
-    sums = frame.group_by("BillingCurrency").agg(
+    sums = frame.group_by(currency_key()).agg(
         pl.col("BilledCost").cast(pl.Float64, strict=False).sum().alias("billed"),
         pl.col("EffectiveCost").cast(pl.Float64, strict=False).sum().alias("effective"),
     )
@@ -139,6 +152,71 @@ def _manifest_reads(source: Source, discovery: Discovery, month: str) -> list[Re
     return records
 
 
+class IngestFailedError(StorageError):
+    """A partition failed with an error raised outside this package (disk full, a library fault or Rust panic). Its
+    message names the tenant, month and the file being processed, and the foreign error's type (and errno), never
+    its text: a library's message may quote the data it choked on."""
+
+
+# Raised through unchanged after being recorded: the process is being stopped, not failing on this partition.
+_STOPS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def _is_ours(exc: BaseException) -> bool:
+    return type(exc).__module__.startswith("cloudmonitor_pipelines")
+
+
+def failure_message(exc: BaseException, where: str) -> str:
+    """The ingestion_log text of a failure: our own errors' messages (which name the file and never echo a refused
+    value), or for a foreign error `where` + its type and errno only."""
+    if _is_ours(exc):
+        return str(exc)[:4000]
+    detail = type(exc).__name__
+    if isinstance(exc, OSError) and exc.errno is not None:
+        detail += f" [errno {exc.errno}: {exc.strerror}]"
+    return f"{where}: {detail}"
+
+
+@dataclass
+class _Attempt:
+    """What one ingest attempt has done so far, so every way it can end writes one ingestion_log row."""
+
+    tenant: Tenant
+    billing_month: str
+    source: Source
+    workspace: Workspace
+    dagster_run_id: str | None
+    started: datetime
+    reads: list[ReadRecord] = field(default_factory=list)
+    selection: MonthSelection | None = None
+    where: str = ""  # the manifest or file being processed, for errors raised outside this package
+    logged: bool = False
+
+    def finish(self, status: str, result: IngestResult | None = None, error: str | None = None) -> None:
+        self.logged = True  # set first: a log that fails to write is not retried as a second row
+        winners = self.selection.winners if self.selection else ()
+        append_read_log(self.workspace, self.tenant.key, self.reads, self.dagster_run_id, self.source.principal())
+        append_ingestion_log(
+            self.workspace,
+            {
+                "tenant_key": self.tenant.key,
+                "billing_month": self.billing_month,
+                "status": status,
+                "winning_run_ids": ",".join(self.selection.run_ids) if self.selection else "",
+                "source_rows": result.source_rows if result else None,
+                "rows_written": result.rows if result and status == "loaded" else 0,
+                "totals_by_currency": json.dumps(result.totals, sort_keys=True) if result else None,
+                "table_version": result.table_version if result else None,
+                "newest_export_submitted": latest_submitted(winners),
+                "dagster_run_id": self.dagster_run_id,
+                "error": error,
+                "conformance": conformance_record(result) if result and status == "loaded" else None,
+                "started_at": self.started,
+                "finished_at": datetime.now(UTC),
+            },
+        )
+
+
 def ingest_month(
     tenant: Tenant,
     billing_month: str,
@@ -149,42 +227,48 @@ def ingest_month(
     discovery: Discovery | None = None,
     on_file: Callable[[str, int], None] | None = None,
 ) -> IngestResult:
-    """Load the winning export runs of one billing month into `<workspace>/costs`, replacing the month atomically."""
-    started = datetime.now(UTC)
+    """Load the winning export runs of one billing month into `<workspace>/costs`, replacing the month atomically.
+
+    Whatever ends the attempt (a bad export, a full disk, a library panic) is recorded as one `failed`
+    ingestion_log row naming the file, after every staged data file is deleted; foreign errors are re-raised as
+    IngestFailedError (type and errno kept, text not), interrupts as themselves."""
+    attempt = _Attempt(tenant, billing_month, source, workspace, dagster_run_id, datetime.now(UTC),
+                       where=f"tenant {tenant.key} month {billing_month}")
+    try:
+        return _ingest(attempt, discovery, on_file)
+    except BaseException as exc:
+        message = failure_message(exc, attempt.where)
+        if not attempt.logged:
+            try:
+                attempt.finish("failed", error=message)
+            except Exception as log_error:  # noqa: BLE001 - the original failure is what the caller must see
+                exc.add_note(f"and the failure could not be recorded in ingestion_log: {type(log_error).__name__}")
+        if _is_ours(exc) or isinstance(exc, _STOPS):
+            raise
+        raise IngestFailedError(message) from None
+
+
+def _ingest(attempt: _Attempt, discovery: Discovery | None,
+            on_file: Callable[[str, int], None] | None) -> IngestResult:
+    tenant, billing_month, source, workspace = attempt.tenant, attempt.billing_month, attempt.source, attempt.workspace
+    dagster_run_id = attempt.dagster_run_id
     clock = time.perf_counter()
+    attempt.where = f"tenant {tenant.key} month {billing_month}: discovering export runs in the source"
     discovery = discovery or discover(source, billing_month)
     selection: MonthSelection = select_month(discovery, billing_month)
+    attempt.selection = selection
     table_uri = workspace.table_uri(COSTS)
-    reads: list[ReadRecord] = _manifest_reads(source, discovery, billing_month)
+    attempt.reads.extend(_manifest_reads(source, discovery, billing_month))
     base = dict(tenant_key=tenant.key, billing_month=billing_month, table_uri=table_uri, winners=selection.winners)
-
-    def finish(status: str, result: IngestResult | None = None, error: str | None = None) -> None:
-        append_read_log(workspace, tenant.key, reads, dagster_run_id, source.principal())
-        append_ingestion_log(
-            workspace,
-            {
-                "tenant_key": tenant.key,
-                "billing_month": billing_month,
-                "status": status,
-                "winning_run_ids": ",".join(selection.run_ids),
-                "source_rows": result.source_rows if result else None,
-                "rows_written": result.rows if result and status == "loaded" else 0,
-                "totals_by_currency": json.dumps(result.totals, sort_keys=True) if result else None,
-                "table_version": result.table_version if result else None,
-                "newest_export_submitted": latest_submitted(selection.winners),
-                "dagster_run_id": dagster_run_id,
-                "error": error,
-                "conformance": conformance_record(result) if result and status == "loaded" else None,
-                "started_at": started,
-                "finished_at": datetime.now(UTC),
-            },
-        )
+    finish = attempt.finish
 
     if selection.problems:
-        message = "; ".join(p.message if p.message.startswith(p.path) else f"{p.path}: {p.message}"
-                            for p in selection.problems)
-        finish("failed", error=message)
-        raise MonthBlockedError(f"tenant {tenant.key} month {billing_month}: unusable export manifest(s): {message}")
+        message = "; ".join((p.message if p.message.startswith(p.path) else f"{p.path}: {p.message}")
+                            + f" [rule {p.rule}]" for p in selection.problems)
+        error = MonthBlockedError(f"tenant {tenant.key} month {billing_month}: unusable export manifest(s): {message}")
+        finish("failed", error=str(error))
+        _append_manifest_problems(workspace, tenant.key, billing_month, selection, dagster_run_id)
+        raise error
 
     if not selection.winners:
         result = IngestResult(**base, status="no_data", rows=0, source_rows=0,
@@ -193,6 +277,7 @@ def ingest_month(
         finish("no_data", result)
         return result
 
+    attempt.where = f"tenant {tenant.key} month {billing_month}: reading the costs table"
     recorded = latest_ingestion(workspace, billing_month)
     # Unchanged only when the table AND the ingestion log both hold the winners: a crash between the Delta commit and
     # the log append leaves the table right but the log behind, and the checks compare the two.
@@ -222,14 +307,17 @@ def ingest_month(
         for manifest in selection.winners:
             try:
                 data_versions[manifest.path] = normalize_data_version(manifest.data_version)
-            except UnknownDataVersionError as exc:
+            except UnknownDataVersionError:
                 raise MonthBlockedError(
                     f"tenant {tenant.key} month {billing_month}: unusable export manifest(s): {manifest.path}: "
-                    f"exportConfig.dataVersion: {exc}"
-                ) from exc
+                    f"exportConfig.dataVersion is not a FOCUS version this pipeline knows [rule {RULE_FIELD}]"
+                ) from None
         for manifest in selection.winners:
             data_version = data_versions[manifest.path]
+            attempt.where = f"{manifest.path}: checking the listed files"
+            run_rows: dict[str, int] = {}
             for file in iter_blob_files(source, manifest):
+                attempt.where = f"{file.path}: reading, validating and writing"
                 file_lineage = {
                     lineage.BILLING_MONTH: billing_month,
                     lineage.TENANT_KEY: tenant.key,
@@ -276,7 +364,8 @@ def ingest_month(
                     writer.write(canonical)
                     del canonical
                 check_row_count(file, file_rows)
-                reads.append(
+                run_rows[file.path] = file_rows
+                attempt.reads.append(
                     ReadRecord(
                         billing_month=billing_month, object_kind="data", path=file.path, uri=file.uri,
                         bytes=file.info.size, rows=file_rows, etag=file.info.etag,
@@ -290,8 +379,11 @@ def ingest_month(
                 add_totals(totals, file_totals)
                 if on_file:
                     on_file(file.path, file_rows)
+            if not report.has_errors:  # a file that failed validation was not read to the end of every batch
+                check_run_rows(manifest, run_rows)
         if report.has_errors:
             raise FocusValidationError(report)
+        attempt.where = f"tenant {tenant.key} month {billing_month}: committing the month to the costs table"
         version = writer.commit(
             {
                 "cloudmonitor.tenant": tenant.key,
@@ -301,10 +393,13 @@ def ingest_month(
             }
         )
     except BaseException as exc:
-        writer.abort()
+        cleanup_error = writer.abort()
+        if cleanup_error is not None:
+            exc.add_note(cleanup_error)
         partial = IngestResult(**base, status="failed", rows=0, source_rows=source_rows, table_version=None,
                                totals=totals)
-        finish("failed", partial, error=str(exc)[:4000])
+        finish("failed", partial, error=failure_message(exc, attempt.where)
+               + (f"; {cleanup_error}" if cleanup_error else ""))
         if report.failures or conformance.failures:
             _append_validation_results(workspace, tenant.key, billing_month, selection, report.merge(conformance),
                                        dagster_run_id)
@@ -357,6 +452,14 @@ def recorded_personal_data(recorded: dict | None) -> tuple[PiiFindings, list[Dat
     if not data.get("personal_data"):
         return None
     return findings_from_record(data["personal_data"]), _recorded_files(data)
+
+
+def _append_manifest_problems(workspace: Workspace, tenant_key: str, billing_month: str, selection: MonthSelection,
+                              dagster_run_id: str | None) -> None:
+    """One validation_results row per manifest problem that blocked the month, under its named rule."""
+    failures = [RuleFailure(p.rule, None, "error", 0, p.message, p.path) for p in selection.problems]
+    _append_validation_results(workspace, tenant_key, billing_month, selection,
+                               ValidationReport(rows_checked=0, failures=failures, data_version=None), dagster_run_id)
 
 
 def _append_validation_results(

@@ -22,12 +22,16 @@ from cloudmonitor_pipelines.storage.base import Workspace
 from cloudmonitor_pipelines.pipeline import (
     COSTS,
     IngestResult,
+    currency_key,
     ingest_month,
     loaded_run_ids,
     recorded_conformance,
     recorded_personal_data,
 )
 from cloudmonitor_pipelines.defs.partitions import split_partition
+from cloudmonitor_pipelines.exports.counts import count_mismatches, stated_counts
+from cloudmonitor_pipelines.exports.runs import FOCUS_DATASET, discover
+from cloudmonitor_pipelines.storage.base import Source
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 
 COSTS_KEY = dg.AssetKey(COSTS)
@@ -137,27 +141,60 @@ def _revalidate_stored_files(workspace: Workspace, month: str, stored: list[Data
     return report
 
 
+def _stored_rows_and_totals(frame: pl.LazyFrame | None) -> tuple[dict[str, int], dict[str, dict]]:
+    """(rows per x_SourceFile, Σ billed/effective per currency key) of the stored month, in one streaming pass."""
+    if frame is None:
+        return {}, {}
+    grouped = (
+        frame.group_by(lineage.SOURCE_FILE, currency_key())
+        .agg(pl.len().alias("rows"), pl.col("BilledCost").sum().alias("billed"),
+             pl.col("EffectiveCost").sum().alias("effective"))
+        .collect(engine="streaming")
+    )
+    by_file: dict[str, int] = {}
+    totals: dict[str, dict] = {}
+    for row in grouped.iter_rows(named=True):
+        by_file[row[lineage.SOURCE_FILE]] = by_file.get(row[lineage.SOURCE_FILE], 0) + row["rows"]
+        target = totals.setdefault(row["BillingCurrency"], {"billed": 0.0, "effective": 0.0})
+        target["billed"] += row["billed"] or 0.0
+        target["effective"] += row["effective"] or 0.0
+    return by_file, totals
+
+
+def _row_mismatches(source: Source, month: str, recorded: dict, by_file: dict[str, int]) -> tuple[list[str], str]:
+    """Stored rows against the winning runs' own statements; (mismatches, what they were compared with)."""
+    winners = set(filter(None, (recorded["winning_run_ids"] or "").split(",")))
+    discovery = discover(source, month)
+    manifests = [m for m in discovery.manifests if m.run_id in winners and m.billing_month == month
+                 and m.dataset_type.lower() == FOCUS_DATASET]
+    if {m.run_id for m in manifests} != winners:
+        # The export was removed or overwritten at the source since: only the ingest's record is left to compare.
+        stored = sum(by_file.values())
+        problems = ([] if recorded["source_rows"] is None or stored == recorded["source_rows"]
+                    else [f"month: table {stored} rows vs {recorded['source_rows']} recorded at ingest"])
+        return problems, "the ingest's record (a winning run's manifest is no longer in the source)"
+    stated = stated_counts(source, manifests)
+    return count_mismatches(stated, by_file), "the winning manifests and file footers, read at check time"
+
+
 def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
     @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
-                    description="Rows and Σ BilledCost / Σ EffectiveCost per currency equal the source files' (to the cent).")
+                    description="Rows: the stored rows of every source file and of the month equal what the winning "
+                    "export runs state, read afresh from the source at check time (each manifest's per-blob and "
+                    "top-level dataRowCount; a parquet file's own footer row count where the manifest gives none), "
+                    "independent of the ingest's reading and counting, so a file read twice or cut short cannot pass. "
+                    "Money: Σ BilledCost / Σ EffectiveCost per ISO 4217 currency equal the export's values as the "
+                    "ingest recorded them before harmonizing (manifests state no money): independent of the "
+                    "harmonizer and the Delta writer, not of the reader.")
     def costs_reconcile_with_source(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
         checked = _checked_month(context, cloudmonitor)
         expected, frame = checked.recorded, checked.frame
         if expected is None:
             return dg.AssetCheckResult(passed=True, metadata={"note": "month has no loaded export run"})
-        actual = (
-            frame.group_by("BillingCurrency")
-            .agg(pl.len().alias("rows"), pl.col("BilledCost").sum().alias("billed"), pl.col("EffectiveCost").sum().alias("effective"))
-            .collect(engine="streaming")
-            if frame is not None
-            else pl.DataFrame()
-        )
-        actual_rows = int(actual["rows"].sum()) if actual.height else 0
-        actual_totals = {r["BillingCurrency"]: r for r in actual.iter_rows(named=True)} if actual.height else {}
+        tenant = cloudmonitor.tenant(split_partition(context)[0])
+        by_file, actual_totals = _stored_rows_and_totals(frame)
+        mismatches, basis = _row_mismatches(cloudmonitor.source(tenant), checked.month, expected, by_file)
         expected_totals = json.loads(expected["totals_by_currency"] or "{}")
-        mismatches = []
-        if expected["source_rows"] is not None and actual_rows != expected["source_rows"]:
-            mismatches.append(f"rows: table {actual_rows} vs source {expected['source_rows']}")
         for currency in sorted(set(expected_totals) | set(actual_totals)):
             want, got = expected_totals.get(currency, {}), actual_totals.get(currency, {})
             for measure in ("billed", "effective"):
@@ -168,8 +205,9 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
             passed=not mismatches,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
-                "table_rows": actual_rows,
+                "table_rows": sum(by_file.values()),
                 "source_rows": expected["source_rows"],
+                "rows_compared_with": basis,
                 "mismatches": dg.MetadataValue.md("\n".join(f"- {m}" for m in mismatches) or "none"),
                 **{f"table_billed_{c}": round(r["billed"], 2) for c, r in actual_totals.items()},
             },

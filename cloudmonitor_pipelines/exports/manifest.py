@@ -2,6 +2,13 @@
 
 A manifest is the commit marker of one export run: it names the run, its dataset/version/scope, the billing period
 and the exact blobs to read. Optional fields may be absent; the fields we cannot work without are required.
+
+A manifest is untrusted input. Parsing is bounded and linear (docs/security.md, "Export integrity"): at most
+MAX_MANIFEST_BYTES, JSON nested at most MAX_JSON_DEPTH deep, at most MAX_BLOBS blobs; counts are JSON integers in
+[0, MAX_COUNT] (no floats, no 1e400, no NaN); the counts a manifest states must agree with each other (blobCount with
+the blob list, per-blob dataRowCount/byteCount sums with the top-level ones); runInfo.startDate must fall on the
+first day of the run's `yyyyMMdd-yyyyMMdd` folder. Errors name the manifest, the field and the rule (`rule`
+attribute), never the offending value.
 """
 
 from __future__ import annotations
@@ -9,20 +16,47 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 MANIFEST_NAME = "manifest.json"
 LEGACY_MANIFEST_NAME = "_manifest.json"
 _EXPORTS_SEGMENT = "/providers/microsoft.costmanagement/exports/"
 _TIME_FOLDER = re.compile(r"^\d{12}$")
+_PERIOD_FOLDER = re.compile(r"^(\d{8})-(\d{8})$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_DIGITS = re.compile(r"^[0-9]{1,16}$")
+
+# Limits on what a manifest may be (documented in docs/security.md). Real manifests are a few KB, three levels deep,
+# and list one blob per ~1 GB of export: these leave two orders of magnitude of headroom.
+MAX_MANIFEST_BYTES = 8 * 1024 * 1024
+MAX_JSON_DEPTH = 16
+MAX_BLOBS = 10_000
+MAX_COUNT = 2**53 - 1  # the largest integer every JSON reader keeps exact
+
+# Rule ids of manifest problems, as recorded in ingestion_log errors and validation_results.
+RULE_JSON = "manifest-json"
+RULE_LIMITS = "manifest-limits"
+RULE_FIELD = "manifest-field"
+RULE_COUNTS = "manifest-counts"
+RULE_PERIOD_FOLDER = "manifest-period-folder"
+RULE_LEGACY = "manifest-legacy"
 
 
 class ManifestError(ValueError):
-    """A manifest that cannot be used; the message names the manifest path and the field."""
+    """A manifest that cannot be used; the message names the manifest path, the field and the rule."""
+
+    rule = RULE_FIELD
+
+    def __init__(self, message: str, rule: str | None = None) -> None:
+        super().__init__(message)
+        if rule is not None:
+            self.rule = rule
 
 
 class LegacyManifestError(ManifestError):
     """A pre-'improved exports' `_manifest.json`: a different layout we refuse to guess at."""
+
+    rule = RULE_LEGACY
 
 
 @dataclass(frozen=True)
@@ -48,6 +82,7 @@ class Manifest:
     blobs: tuple[BlobRef, ...]
     blob_count: int | None
     data_row_count: int | None
+    byte_count: int | None  # top-level byteCount: the size of all blobs together
     execution_type: str | None
     time_frame: str | None
     overwrite_behavior: str | None
@@ -69,8 +104,10 @@ def _parse_time(value: object, *, path: str, field: str, required: bool) -> date
             raise ManifestError(f"{path}: required field {field} is missing")
         return None
     if not isinstance(value, str):
-        raise ManifestError(f"{path}: {field} must be an ISO 8601 string, got {value!r}")
+        raise ManifestError(f"{path}: {field} must be an ISO 8601 string, got a {_json_type(value)}")
     text = value.strip()
+    if len(text) > 64:
+        raise ManifestError(f"{path}: {field} is {len(text)} characters long, not an ISO 8601 date/time")
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     # Cost Management writes 7 fractional digits; Python accepts at most 6.
@@ -78,22 +115,31 @@ def _parse_time(value: object, *, path: str, field: str, required: bool) -> date
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise ManifestError(f"{path}: {field} {value!r} is not an ISO 8601 date/time") from exc
+        raise ManifestError(f"{path}: {field} is not an ISO 8601 date/time") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def _json_type(value: object) -> str:
+    return {bool: "boolean", int: "number", float: "number", str: "string", list: "list", dict: "object"}.get(
+        type(value), "value") if value is not None else "null"
+
+
 def _opt_int(value: object, *, path: str, field: str) -> int | None:
+    """A count: a JSON integer (or a string of digits) in [0, MAX_COUNT]; floats (1.5, 1e400), booleans, negative
+    numbers and anything larger are refused without echoing the value."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ManifestError(f"{path}: {field} must be a number, got {value!r}")
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise ManifestError(f"{path}: {field} must be a number, got {value!r}") from exc
-    if number < 0:
-        raise ManifestError(f"{path}: {field} must not be negative, got {number}")
-    return number
+    if isinstance(value, str) and _DIGITS.match(value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ManifestError(f"{path}: {field} must be a whole number, got a {_json_type(value)}"
+                            + (" (a fraction, exponent or out-of-range number)" if isinstance(value, float) else ""),
+                            RULE_COUNTS)
+    if value < 0:
+        raise ManifestError(f"{path}: {field} must not be negative", RULE_COUNTS)
+    if value > MAX_COUNT:
+        raise ManifestError(f"{path}: {field} is larger than {MAX_COUNT}", RULE_COUNTS)
+    return value
 
 
 def time_folder_of(path: str) -> str | None:
@@ -104,6 +150,55 @@ def time_folder_of(path: str) -> str | None:
     return None
 
 
+def period_folder_of(path: str) -> tuple[str, str] | None:
+    """(first day, last day) as yyyyMMdd from the run's `yyyyMMdd-yyyyMMdd` folder, when the layout has one."""
+    parts = path.split("/")
+    # .../{yyyyMMdd-yyyyMMdd}/{yyyyMMddHHmm}/{runId}/manifest.json
+    if len(parts) >= 4 and _TIME_FOLDER.match(parts[-3]):
+        match = _PERIOD_FOLDER.match(parts[-4])
+        if match:
+            return match.group(1), match.group(2)
+    return None
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _depth(doc: object) -> int:
+    """Nesting depth of a parsed JSON document, iteratively (linear in its size, no recursion)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def load_manifest_json(content: bytes, path: str) -> dict:
+    """The manifest's JSON object, within the size and depth limits; ManifestError otherwise."""
+    if len(content) > MAX_MANIFEST_BYTES:
+        raise ManifestError(f"{path}: the manifest is {len(content)} bytes; at most {MAX_MANIFEST_BYTES} are read",
+                            RULE_LIMITS)
+    try:
+        doc = json.loads(content.decode("utf-8-sig"), parse_constant=_reject_constant)
+    except RecursionError:  # the C decoder recurses per level: deep nesting ends here, within the size bound
+        raise ManifestError(f"{path}: JSON nested deeper than {MAX_JSON_DEPTH} levels", RULE_LIMITS) from None
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: not valid JSON (not UTF-8 text)", RULE_JSON) from None
+    except ValueError as exc:  # JSONDecodeError, NaN/Infinity, integers longer than Python converts
+        where = f" (line {exc.lineno} column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise ManifestError(f"{path}: not valid JSON{where}", RULE_JSON) from None
+    if not isinstance(doc, dict):
+        raise ManifestError(f"{path}: expected a JSON object, got a {_json_type(doc)}", RULE_JSON)
+    if _depth(doc) > MAX_JSON_DEPTH:
+        raise ManifestError(f"{path}: JSON nested deeper than {MAX_JSON_DEPTH} levels", RULE_LIMITS)
+    return doc
+
+
 def parse_manifest(content: bytes, path: str) -> Manifest:
     """Parse one manifest.json. Raises ManifestError naming `path` and the field at fault."""
     if path.rsplit("/", 1)[-1] == LEGACY_MANIFEST_NAME:
@@ -111,12 +206,7 @@ def parse_manifest(content: bytes, path: str) -> Manifest:
             f"{path}: legacy _manifest.json (pre-2023 actual/amortized cost export). Only Cost Management 'FOCUS cost' "
             "exports with manifest.json are supported; recreate the export as type FocusCost."
         )
-    try:
-        doc = json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ManifestError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(doc, dict):
-        raise ManifestError(f"{path}: expected a JSON object, got {type(doc).__name__}")
+    doc = load_manifest_json(content, path)
 
     def section(name: str) -> dict:
         value = doc.get(name)
@@ -127,33 +217,50 @@ def parse_manifest(content: bytes, path: str) -> Manifest:
     export_config, run_info = section("exportConfig"), section("runInfo")
     delivery = doc.get("deliveryConfig") if isinstance(doc.get("deliveryConfig"), dict) else {}
 
-    resource_id = str(export_config.get("resourceId") or "")
-    lowered = resource_id.lower()
+    def text(section_: dict, name: str, field: str, *, required: bool, limit: int = 256) -> str | None:
+        value = section_.get(name)
+        if value in (None, ""):
+            if required:
+                raise ManifestError(f"{path}: {field} is missing")
+            return None
+        if not isinstance(value, str):
+            raise ManifestError(f"{path}: {field} must be a string, got a {_json_type(value)}")
+        if len(value) > limit:
+            raise ManifestError(f"{path}: {field} is {len(value)} characters long; at most {limit}", RULE_LIMITS)
+        return value
+
+    lowered = (text(export_config, "resourceId", "exportConfig.resourceId", required=False, limit=2048) or "").lower()
     if _EXPORTS_SEGMENT in lowered:
         scope = lowered.split(_EXPORTS_SEGMENT, 1)[0]
     elif lowered:
         scope = lowered
     else:
         raise ManifestError(f"{path}: exportConfig.resourceId is missing (needed to tell export scopes apart)")
-    dataset_type = export_config.get("type")
-    if not dataset_type:
-        raise ManifestError(f"{path}: exportConfig.type is missing")
-    data_version = export_config.get("dataVersion")
-    if not data_version:
-        raise ManifestError(f"{path}: exportConfig.dataVersion is missing")
-    run_id = run_info.get("runId")
-    if not run_id:
-        raise ManifestError(f"{path}: runInfo.runId is missing")
+    dataset_type = text(export_config, "type", "exportConfig.type", required=True, limit=64)
+    data_version = text(export_config, "dataVersion", "exportConfig.dataVersion", required=True, limit=64)
+    run_id = text(run_info, "runId", "runInfo.runId", required=True, limit=128)
+    assert run_id is not None
+    if not _RUN_ID.match(run_id):
+        raise ManifestError(f"{path}: runInfo.runId is not a run id (letters, digits, '.', '_' and '-' only)")
     start = _parse_time(run_info.get("startDate"), path=path, field="runInfo.startDate", required=True)
     assert start is not None
+    end_date = _parse_time(run_info.get("endDate"), path=path, field="runInfo.endDate", required=False)
+    _check_period_folder(path, start, end_date)
 
     raw_blobs = doc.get("blobs", [])
     if not isinstance(raw_blobs, list):
         raise ManifestError(f"{path}: blobs must be a list")
+    if len(raw_blobs) > MAX_BLOBS:
+        raise ManifestError(f"{path}: blobs lists {len(raw_blobs)} blobs; at most {MAX_BLOBS}", RULE_LIMITS)
     blobs = []
+    first_entry: dict[str, int] = {}
     for i, blob in enumerate(raw_blobs):
         if not isinstance(blob, dict) or not isinstance(blob.get("blobName"), str) or not blob["blobName"]:
             raise ManifestError(f"{path}: blobs[{i}].blobName is missing")
+        if blob["blobName"] in first_entry:
+            raise ManifestError(f"{path}: blobs[{first_entry[blob['blobName']]}] and blobs[{i}] list the same "
+                                "blobName twice", RULE_COUNTS)
+        first_entry[blob["blobName"]] = i
         blobs.append(
             BlobRef(
                 name=blob["blobName"],
@@ -161,32 +268,68 @@ def parse_manifest(content: bytes, path: str) -> Manifest:
                 row_count=_opt_int(blob.get("dataRowCount"), path=path, field=f"blobs[{i}].dataRowCount"),
             )
         )
-    names = [b.name for b in blobs]
-    if len(set(names)) != len(names):
-        raise ManifestError(f"{path}: blobs lists the same blobName twice")
     blob_count = _opt_int(doc.get("blobCount"), path=path, field="blobCount")
     if blob_count is not None and blob_count != len(blobs):
         # Either list may be the truncated one; reading only the listed blobs could silently drop part of a month.
-        raise ManifestError(f"{path}: blobCount is {blob_count} but blobs lists {len(blobs)} blob(s)")
+        raise ManifestError(f"{path}: blobCount is {blob_count} but blobs lists {len(blobs)} blob(s)", RULE_COUNTS)
+    data_row_count = _opt_int(doc.get("dataRowCount"), path=path, field="dataRowCount")
+    byte_count = _opt_int(doc.get("byteCount"), path=path, field="byteCount")
+    _check_sum(path, "dataRowCount", data_row_count, [b.row_count for b in blobs])
+    _check_sum(path, "byteCount", byte_count, [b.byte_count for b in blobs])
 
     return Manifest(
         path=path,
-        export_name=str(export_config.get("exportName") or ""),
+        export_name=text(export_config, "exportName", "exportConfig.exportName", required=False) or "",
         scope=scope,
         dataset_type=str(dataset_type),
         data_version=str(data_version),
-        run_id=str(run_id).lower(),
+        run_id=run_id.lower(),
         submitted_time=_parse_time(run_info.get("submittedTime"), path=path, field="runInfo.submittedTime",
                                    required=False),
         start_date=start,
-        end_date=_parse_time(run_info.get("endDate"), path=path, field="runInfo.endDate", required=False),
+        end_date=end_date,
         billing_month=start.strftime("%Y-%m"),
         time_folder=time_folder_of(path),
         blobs=tuple(blobs),
         blob_count=blob_count,
-        data_row_count=_opt_int(doc.get("dataRowCount"), path=path, field="dataRowCount"),
-        execution_type=run_info.get("executionType"),
-        time_frame=export_config.get("timeFrame"),
-        overwrite_behavior=delivery.get("dataOverwriteBehavior"),
-        file_format=delivery.get("fileFormat"),
+        data_row_count=data_row_count,
+        byte_count=byte_count,
+        execution_type=text(run_info, "executionType", "runInfo.executionType", required=False),
+        time_frame=text(export_config, "timeFrame", "exportConfig.timeFrame", required=False),
+        overwrite_behavior=text(delivery, "dataOverwriteBehavior", "deliveryConfig.dataOverwriteBehavior",
+                                required=False),
+        file_format=text(delivery, "fileFormat", "deliveryConfig.fileFormat", required=False),
     )
+
+
+def _check_sum(path: str, field: str, total: int | None, parts: list[int | None]) -> None:
+    """The top-level count must equal the sum of the per-blob ones when the manifest states all of them."""
+    if total is None or not parts or any(p is None for p in parts):
+        return
+    stated = sum(p for p in parts if p is not None)
+    if stated != total:
+        raise ManifestError(f"{path}: {field} is {total} but the blobs' {field} values sum to {stated}", RULE_COUNTS)
+
+
+def _check_period_folder(path: str, start: datetime, end: datetime | None) -> None:
+    """runInfo.startDate must fall inside the run's `yyyyMMdd-yyyyMMdd` folder (so the month discovery reads the run
+    for, from the folder, is the month the manifest says), and endDate not before the start nor later than a day
+    after the folder's last day (Cost Management writes the end as that day's midnight or the next one's). A run
+    whose dates disagree with its folder is refused by name: reading it under either month would be a guess."""
+    period = period_folder_of(path)
+    if period is None:
+        return
+    first, last = period
+    try:
+        first_day, last_day = (datetime.strptime(d, "%Y%m%d").replace(tzinfo=UTC) for d in period)
+    except ValueError:
+        raise ManifestError(f"{path}: the run's folder {first}-{last} is not a date range",
+                            RULE_PERIOD_FOLDER) from None
+    if not first_day <= start < last_day + timedelta(days=1) or first[:6] != start.strftime("%Y%m"):
+        raise ManifestError(
+            f"{path}: runInfo.startDate {start:%Y-%m-%d} is outside the run's folder {first}-{last}; the manifest's "
+            "dates disagree with its folder", RULE_PERIOD_FOLDER)
+    if end is not None and (end < start or end > last_day + timedelta(days=1)):
+        raise ManifestError(
+            f"{path}: runInfo.endDate {end:%Y-%m-%d} is outside the run's folder {first}-{last}; the manifest's "
+            "dates disagree with its folder", RULE_PERIOD_FOLDER)

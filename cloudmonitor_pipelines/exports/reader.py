@@ -1,8 +1,12 @@
 """Read exactly the blobs a manifest lists, in place, one file at a time.
 
-Every blob name is resolved inside the tenant's source root first; a listed blob that is missing, or whose size
-differs from the manifest's byteCount, or whose row count differs from the manifest's per-blob dataRowCount, fails
-the partition with an error naming the file. Files are opened read-only through polars/object_store.
+Before any file is read, every blob name is canonicalized (storage.blob_names) and resolved inside the tenant's
+source root, and each resolved file's identity is compared with the others': the same physical file listed twice,
+under any two spellings, is refused naming both entries. A listed blob that is missing, or whose size differs from
+its byteCount, or whose sizes do not add up to the manifest's top-level byteCount fails the partition before a byte
+is read; a file whose row count differs from its per-blob dataRowCount, or a run whose files' rows do not add up
+to the top-level dataRowCount, fails it after reading. Every error names the file and both numbers. Files are
+opened read-only through polars/object_store; a CSV header line is read within MAX_HEADER_BYTES in linear time.
 """
 
 from __future__ import annotations
@@ -29,28 +33,31 @@ from cloudmonitor_pipelines.storage.base import (
     PathEscapesRootError,
     Source,
     StorageError,
-    safe_relative_path,
 )
+from cloudmonitor_pipelines.storage.blob_names import canonical_blob_name, object_identity
+
+# The longest CSV header line read (documented in docs/security.md). A FocusCost header is ~5 KB (~115 columns);
+# a line that grows past this is not a header, and a gzip that inflates to one is refused before it is inflated.
+MAX_HEADER_BYTES = 1024 * 1024
 
 
 class ExportReadError(StorageError):
     """A listed export file that cannot be used; the message names the file and what is wrong."""
 
 
-def resolve_blob_name(blob_name: str, manifest_folder: str, container_prefix: str | None) -> str:
+def resolve_blob_name(blob_name: str, manifest_folder: str, container_prefix: str | None,
+                      entry: str = "manifest blobName") -> str:
     """Map a manifest's container-relative blobName to a path relative to the source root, or refuse it.
 
     With a known container prefix (Azure sources) the blob must lie below it. For local folders the mount point
     inside the container is unknown: a blob in the manifest's own run folder (the normal case) maps next to the
     manifest; anything else is taken relative to the source root. Both stay inside the root by construction.
     """
-    name = safe_relative_path(blob_name, what="manifest blobName")
+    name = canonical_blob_name(blob_name, entry=entry)
     if container_prefix is not None:
         prefix = container_prefix.strip("/")
         if prefix and not name.startswith(prefix + "/"):
-            raise PathEscapesRootError(
-                f"manifest blobName {blob_name!r} is outside the tenant's export root {prefix!r}; refused"
-            )
+            raise PathEscapesRootError(f"{entry} is outside the tenant's export root {prefix!r}; refused")
         return name[len(prefix) + 1:] if prefix else name
     blob_folder, _, file_name = name.rpartition("/")
     if manifest_folder and (blob_folder == manifest_folder or blob_folder.endswith("/" + manifest_folder)):
@@ -154,22 +161,36 @@ def _read_error(source: Source, path: str, kind: str, exc: Exception) -> Excepti
     return ExportReadError(f"{path}: cannot read {kind} file: {_explain(kind, exc)}")
 
 
-def _split_header(stream: BinaryIO) -> tuple[bytes, bytes]:
-    """Read up to the end of the first record (a newline outside quotes): (header bytes, bytes read past it)."""
-    buffer = b""
+def _split_header(stream: BinaryIO, path: str, limit: int = MAX_HEADER_BYTES) -> tuple[bytes, bytes]:
+    """Read up to the end of the first record (a newline outside quotes): (header bytes, bytes read past it).
+
+    Linear: each chunk is scanned once (quotes counted between newlines with bytes.count, in C), never the whole
+    buffer again. Bounded: a header longer than `limit` fails naming the file, after reading at most `limit` plus
+    one chunk, however far the stream would inflate."""
+    buffer = bytearray()
+    quotes = 0  # '"' seen before `scanned`: an odd count means the scan position is inside a quoted field
     while True:
         chunk = stream.read(1 << 16)
-        start = len(buffer)
-        buffer += chunk
-        quotes = buffer[:start].count(b'"')
-        for i in range(start, len(buffer)):
-            byte = buffer[i]
-            if byte == 0x22:
-                quotes += 1
-            elif byte == 0x0A and quotes % 2 == 0:
-                return buffer[: i + 1], buffer[i + 1:]
         if not chunk:
-            return buffer, b""
+            return bytes(buffer), b""
+        scanned = len(buffer)
+        buffer += chunk
+        while True:
+            newline = buffer.find(b"\n", scanned)
+            if newline < 0:
+                quotes += buffer.count(b'"', scanned)
+                break
+            quotes += buffer.count(b'"', scanned, newline)
+            if quotes % 2 == 0:
+                if newline + 1 > limit:
+                    break
+                return bytes(buffer[: newline + 1]), bytes(buffer[newline + 1:])
+            scanned = newline + 1
+        if len(buffer) > limit:
+            raise ExportReadError(
+                f"{path}: the CSV header line is longer than {limit} bytes (the limit; a FocusCost header is a few "
+                "KB): not an export file, or a decompression bomb; refused without reading further"
+            )
 
 
 def _unique_names(names: list[str]) -> list[str]:
@@ -199,7 +220,7 @@ def _csv_batches(source: Source, path: str, kind: str, batch_rows: int) -> Itera
         # ISA-L inflates 2.5x faster than zlib (measured 0.98 s against 2.44 s for a 1 GB part): a fifth of the CPU
         # time of a csv.gz ingest was the gzip module.
         stream: BinaryIO = igzip.IGzipFile(fileobj=raw, mode="rb") if kind == "csv.gz" else raw
-        header, rest = _split_header(stream)
+        header, rest = _split_header(stream, path)
         try:
             text = header.decode("utf-8-sig").rstrip("\r\n")
         except UnicodeDecodeError as exc:
@@ -317,18 +338,31 @@ class BlobRead(BlobFile):
     read_at: datetime
 
 
-def iter_blob_files(source: Source, manifest: Manifest) -> Iterator[BlobFile]:
-    """The manifest's blobs in order, each checked for containment, existence, size and emptiness."""
-    for blob in manifest.blobs:
+def check_blob_files(source: Source, manifest: Manifest) -> list[BlobFile]:
+    """The manifest's blobs in order, all checked before any is read: canonical name inside the root, one identity
+    per file (the same file under two spellings is refused naming both entries), present, not empty, size equal to
+    its byteCount, and the sizes adding up to the manifest's top-level byteCount."""
+    files: list[BlobFile] = []
+    seen: dict[str, int] = {}
+    for index, blob in enumerate(manifest.blobs):
+        entry = f"blobs[{index}].blobName"
         try:
-            path = resolve_blob_name(blob.name, manifest.folder, source.container_prefix)
+            path = resolve_blob_name(blob.name, manifest.folder, source.container_prefix, entry)
         except PathEscapesRootError as exc:
-            raise PathEscapesRootError(f"{manifest.path}: {exc}") from exc
+            raise PathEscapesRootError(f"{manifest.path}: {exc}") from None
         kind = file_kind(path)
         try:
             info = source.stat(path)
+            identity = object_identity(source, path)
         except ObjectNotFoundError as exc:
             raise ObjectNotFoundError(f"{exc} (listed in manifest {manifest.path})") from exc
+        if identity in seen:
+            raise ExportReadError(
+                f"{manifest.path}: blobs[{seen[identity]}] and blobs[{index}] name the same file {path} (two "
+                "spellings of one path, a link, or names differing only in case); reading it twice would double "
+                "its rows"
+            )
+        seen[identity] = index
         if blob.byte_count is not None and info.size != blob.byte_count:
             raise ExportReadError(
                 f"{path}: size is {info.size} bytes but the manifest {manifest.path} says byteCount {blob.byte_count}; "
@@ -336,7 +370,20 @@ def iter_blob_files(source: Source, manifest: Manifest) -> Iterator[BlobFile]:
             )
         if info.size == 0:
             raise ExportReadError(f"{path}: zero-byte file listed in manifest {manifest.path}")
-        yield BlobFile(manifest=manifest, blob=blob, path=path, uri=source.object_uri(path), kind=kind, info=info)
+        files.append(BlobFile(manifest=manifest, blob=blob, path=path, uri=source.object_uri(path), kind=kind,
+                              info=info))
+    total = sum(f.info.size for f in files)
+    if manifest.byte_count is not None and files and total != manifest.byte_count:
+        raise ExportReadError(
+            f"{manifest.path}: the listed files hold {total} bytes but the manifest says byteCount "
+            f"{manifest.byte_count}; a file is missing from the list, truncated or changed after export"
+        )
+    return files
+
+
+def iter_blob_files(source: Source, manifest: Manifest) -> Iterator[BlobFile]:
+    """The manifest's blobs in order, each checked (see check_blob_files) before the first is yielded."""
+    yield from check_blob_files(source, manifest)
 
 
 def check_row_count(file: BlobFile, rows: int) -> None:
@@ -344,6 +391,18 @@ def check_row_count(file: BlobFile, rows: int) -> None:
         raise ExportReadError(
             f"{file.path}: holds {rows} rows but the manifest {file.manifest.path} says dataRowCount "
             f"{file.blob.row_count}"
+        )
+
+
+def check_run_rows(manifest: Manifest, rows_by_file: dict[str, int]) -> None:
+    """The rows read from all of a run's files must equal its top-level dataRowCount: a part cut short in a
+    manifest without per-blob counts fails here, naming every file and both numbers."""
+    total = sum(rows_by_file.values())
+    if manifest.data_row_count is not None and total != manifest.data_row_count:
+        files = ", ".join(f"{path} ({rows} rows)" for path, rows in rows_by_file.items())
+        raise ExportReadError(
+            f"{manifest.path}: its files hold {total} rows but the manifest says dataRowCount "
+            f"{manifest.data_row_count} (read: {files}); a file is truncated, or missing from the list"
         )
 
 

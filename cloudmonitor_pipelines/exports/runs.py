@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from cloudmonitor_pipelines.exports.manifest import (
     LEGACY_MANIFEST_NAME,
     MANIFEST_NAME,
+    MAX_MANIFEST_BYTES,
+    RULE_LIMITS,
     LegacyManifestError,
     Manifest,
     ManifestError,
@@ -38,6 +40,7 @@ class ManifestProblem:
     billing_month: str | None  # inferred from the yyyyMMdd-yyyyMMdd folder when the manifest can't be parsed
     time_folder: str | None
     legacy: bool = False
+    rule: str = "manifest-field"  # the ManifestError rule id (exports.manifest.RULE_*)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ def discover(source: Source, billing_month: str | None = None) -> Discovery:
             continue
         objects[info.path] = info
         try:
+            if info.size > MAX_MANIFEST_BYTES:  # refused from the listing, before a byte of it is downloaded
+                raise ManifestError(f"{info.path}: the manifest is {info.size} bytes; at most {MAX_MANIFEST_BYTES} "
+                                    "are read", RULE_LIMITS)
             manifests.append(parse_manifest(source.read_bytes(info.path), info.path))
         except ManifestError as exc:
             problems.append(
@@ -97,6 +103,7 @@ def discover(source: Source, billing_month: str | None = None) -> Discovery:
                     billing_month=infer_billing_month(info.path),
                     time_folder=time_folder_of(info.path),  # the rule manifests use, so the two compare
                     legacy=isinstance(exc, LegacyManifestError),
+                    rule=exc.rule,
                 )
             )
     return Discovery(tuple(manifests), tuple(problems), objects)

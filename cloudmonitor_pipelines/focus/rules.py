@@ -60,6 +60,8 @@ _RULE_SPECS = (
     RuleSpec("key-value-format", "error", "Tags/SkuPriceDetails value is not a JSON object with flat values "
              "(string, number, boolean, null).", "KeyValueFormat"),
     RuleSpec("json-object-format", "error", "Value is not a serialized JSON object.", "JsonObjectFormat (1.3)"),
+    RuleSpec("key-value-size", "error", "A JSON value (Tags, SkuPriceDetails, ...) is longer than 2 MiB "
+             "(MAX_JSON_VALUE_BYTES); it is not parsed.", "Input limits (docs/security.md)"),
     RuleSpec("null-handling", "warning", "Empty, whitespace-only or literal 'NULL' string used instead of null; "
              "harmonize turns it into null.", "NullHandling"),
     # column level (pandera)
@@ -294,10 +296,16 @@ class RowRule:
         return severity(self.rule)
 
 
+# The longest JSON cell (Tags, SkuPriceDetails, ...) parsed. Azure allows 50 tags of <= 512 + 256 characters per
+# resource (~40 KB, ~100 KB with inherited tags); 2 MiB is 20x that. Longer values fail `key-value-size` on their
+# length (linear, in polars) and are never handed to json.loads.
+MAX_JSON_VALUE_BYTES = 2 * 1024 * 1024
+
+
 def _flat_json_object_bad(text: str) -> bool:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder recurses
         return True
     return not isinstance(value, dict) or any(isinstance(v, dict | list) for v in value.values())
 
@@ -305,7 +313,7 @@ def _flat_json_object_bad(text: str) -> bool:
 def _json_object_bad(text: str) -> bool:
     try:
         return not isinstance(json.loads(text), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return True
 
 
@@ -389,10 +397,14 @@ def format_rules(
                 # The grammar check is exact for valid text, so it is a true superset of the bad values (a cheaper
                 # brace/bracket check let '{"a": }' through to harmonize); json.loads confirms each candidate.
                 quick_bad = ~c.str.contains(FLAT_JSON_OBJECT_PATTERN)
+            within_limit = c.str.len_bytes() <= MAX_JSON_VALUE_BYTES
             rules.append(RowRule(
                 rule, name, (name,), pl.lit(True), message,
-                candidate=c.is_not_null() & not_placeholder & quick_bad, refine=refine,
+                candidate=c.is_not_null() & not_placeholder & quick_bad & within_limit, refine=refine,
             ))
+            # No example columns: the example would be the oversized value itself.
+            rules.append(RowRule("key-value-size", name, (), ~within_limit,
+                                 f"{name} is longer than {MAX_JSON_VALUE_BYTES} bytes"))
     return rules
 
 

@@ -175,6 +175,8 @@ class FocusValidationError(Exception):
 
 def _examples(raw: pl.DataFrame, indices: Iterable[int], columns: Iterable[str]) -> list[dict]:
     wanted = [c for c in dict.fromkeys(columns) if c in raw.columns]
+    if not wanted:  # a rule whose example would be the offending value itself (key-value-size): the row only
+        return [{_ROW: i} for i in list(indices)[:MAX_EXAMPLES]]
     rows = raw.select(wanted).with_row_index(_ROW)[list(indices)[:MAX_EXAMPLES]]
     return [mask_row(row) for row in rows.to_dicts()]
 

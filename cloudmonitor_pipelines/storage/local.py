@@ -67,6 +67,16 @@ class LocalSource:
             raise ObjectNotFoundError(f"{path} is listed but does not exist in {self.root}")
         return _info(self.root, full)
 
+    def identity(self, path: str) -> str:
+        """Device and inode of the object with symlinks resolved: one file has one identity however it is named
+        (symlink, hard link, case on a case-insensitive file system)."""
+        full = self._resolve(path)
+        try:
+            st = full.stat()
+        except FileNotFoundError as exc:
+            raise ObjectNotFoundError(f"{path} does not exist in {self.root}") from exc
+        return f"{st.st_dev}:{st.st_ino}"
+
     def read_bytes(self, path: str) -> bytes:
         full = self._resolve(path)
         try:

@@ -8,6 +8,7 @@ rule, or is skipped). docs/runbooks/failed-checks.md explains each outcome to an
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,7 @@ class Fails:
     rule: str | None = None
     column: str | None = None
     contains: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()  # refused values that must not be echoed in the message or the ingestion_log
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ def _missing_blob(run: RunCopy, _: CaseContext) -> None:
 def _byte_count_differs(run: RunCopy, _: CaseContext) -> None:
     run.fix_byte_counts = False
     run.manifest["blobs"][0]["byteCount"] += 17
+    run.manifest["byteCount"] += 17  # consistent with itself: only the file's size disagrees
 
 
 def _blob_name(name: str) -> Callable[[RunCopy, CaseContext], None]:
@@ -250,6 +253,76 @@ def _duplicate_blob(doc: dict) -> None:
 
 def _blob_count_disagrees(doc: dict) -> None:
     doc["blobCount"] = len(doc["blobs"]) + 1
+
+
+# -- export integrity (issue 13) -----------------------------------------------------------------------------
+
+
+def _second_spelling(name: str) -> str:
+    """Another spelling of the same path: './' and '//' segments and a percent-encoded character."""
+    folder, _, file_name = name.rpartition("/")
+    return f"./{folder}//./{file_name.replace('_', '%5F', 1)}"
+
+
+def _same_file_two_spellings(run: RunCopy, _: CaseContext) -> None:
+    first = run.manifest["blobs"][0]
+    run.manifest["blobs"].append({**first, "blobName": _second_spelling(first["blobName"])})
+    run.manifest.update(blobCount=2, dataRowCount=2 * first["dataRowCount"])  # consistent with itself
+
+
+def _symlinked_twin_part(run: RunCopy, _: CaseContext) -> None:
+    first = run.manifest["blobs"][0]
+    twin = run.part(0).with_name(run.part(0).name.replace("part_0_", "part_1_"))
+    twin.symlink_to(run.part(0).name)  # the same file under a second name, inside the source
+    run.manifest["blobs"].append({**first, "blobName": first["blobName"].replace("/part_0_", "/part_1_")})
+    run.manifest.update(blobCount=2, dataRowCount=2 * first["dataRowCount"])
+
+
+def _truncated_part_only_total_count(run: RunCopy, _: CaseContext) -> None:
+    for blob in run.manifest["blobs"]:
+        blob.pop("dataRowCount", None)  # like the real example manifest: no per-blob counts
+    run.write_frame(0, run.read_frame(0).slice(0, 13), row_count=False)  # the top-level dataRowCount stays 20
+
+
+def _header_bomb(run: RunCopy, _: CaseContext) -> None:
+    """A small .csv.gz whose first line inflates to 256 MB: compressed chunk by chunk, never held inflated."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: gzip container
+    line = b"A" * (1 << 20)
+    run.part(0).write_bytes(b"".join([*(packer.compress(line) for _ in range(256)), packer.flush()]))
+
+
+def _deep_json(run: RunCopy, _: CaseContext) -> None:
+    doc = json.dumps(run.manifest)
+    run.manifest_text = doc[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+
+
+def _moderately_deep_json(run: RunCopy, _: CaseContext) -> None:
+    doc = json.dumps(run.manifest)  # under the decoder's recursion limit, over MAX_JSON_DEPTH
+    run.manifest_text = doc[:-1] + ', "x": ' + "[" * 40 + "]" * 40 + "}"
+
+
+def _count_1e400(run: RunCopy, _: CaseContext) -> None:
+    doc = json.dumps(run.manifest)
+    run.manifest_text = doc.replace(f'"dataRowCount": {run.manifest["dataRowCount"]}', '"dataRowCount": 1e400', 1)
+
+
+def _total_byte_count_differs(run: RunCopy, _: CaseContext) -> None:
+    run.fix_byte_counts = False
+    for blob in run.manifest["blobs"]:
+        blob.pop("byteCount", None)
+    run.manifest["byteCount"] = run.part(0).stat().st_size + 4096
+
+
+def _dates_disagree_with_folder(run: RunCopy, _: CaseContext) -> None:
+    run.manifest["runInfo"].update(startDate="2026-09-01T00:00:00", endDate="2026-09-30T00:00:00Z")
+
+
+def _oversized_tags(run: RunCopy, _: CaseContext) -> None:
+    run.set_cells(0, "Tags", json.dumps({"owner": "Kv3marker", "blob": "v" * (3 << 20)}))  # 3 MiB > the 2 MiB limit
+
+
+def _email_in_currency(run: RunCopy, _: CaseContext) -> None:
+    run.set_cells(0, "BillingCurrency", "alice.smith@contoso.com", slice(0, 3))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -396,7 +469,8 @@ CASES: tuple[Case, ...] = (
     Case("manifest-not-json", CSV, _manifest_not_json, Fails(MonthBlockedError, "manifest",
                                                              contains=("not valid JSON",))),
     Case("unknown-data-version", CSV, _manifest_field(lambda d: d["exportConfig"].update(dataVersion="9.9")),
-         Fails(MonthBlockedError, "manifest", contains=("exportConfig.dataVersion", "'9.9'"))),
+         Fails(MonthBlockedError, "manifest", contains=("exportConfig.dataVersion", "not a FOCUS version"),
+               absent=("9.9",))),
     Case("manifest-without-run-id", CSV, _manifest_field(lambda d: d["runInfo"].pop("runId")),
          Fails(MonthBlockedError, "manifest", contains=("runInfo.runId",))),
     Case("manifest-without-start-date", CSV, _manifest_field(lambda d: d["runInfo"].pop("startDate")),
@@ -412,7 +486,8 @@ CASES: tuple[Case, ...] = (
     Case("blob-path-with-dot-dot", CSV, _blob_name("exports/../../other-tenant/part_0_0001.csv.gz"),
          Fails(PathEscapesRootError, "manifest", contains=("..",))),
     Case("blob-path-absolute", CSV, _blob_name("/etc/passwd.csv"),
-         Fails(PathEscapesRootError, "manifest", contains=("/etc/passwd.csv",))),
+         Fails(PathEscapesRootError, "manifest", contains=("blobs[0].blobName", "absolute or a URL"),
+               absent=("passwd",))),
     Case("blob-path-is-a-url", CSV, _blob_name("abfss://other@evil.dfs.core.windows.net/part_0_0001.csv.gz"),
          Fails(PathEscapesRootError, "manifest", contains=("absolute or a URL",))),
     Case("symlinked-part-outside-source", CSV, _symlink_outside, Fails(PathEscapesRootError, "part0",
@@ -424,4 +499,31 @@ CASES: tuple[Case, ...] = (
     Case("two-runs-same-submitted-time", CSV, _same_submitted_time,
          Tolerated("loaded", check=_expect_winner("ffffffff-0000-4000-8000-000000000002", "same coverage"))),
     Case("other-dataset-type-ignored", CSV, _other_dataset, Tolerated("unchanged")),
+    # -- export integrity: counts, identities, limits, untrusted text ---------------------------------------------
+    Case("manifest-lists-one-file-under-two-spellings", CSV, _same_file_two_spellings,
+         Fails(ExportReadError, "manifest", contains=("blobs[0] and blobs[1]", "same file"))),
+    Case("manifest-lists-a-symlink-to-another-part", PARQUET, _symlinked_twin_part,
+         Fails(ExportReadError, "manifest", contains=("blobs[0] and blobs[1]", "same file"))),
+    Case("truncated-part-only-total-row-count", PARQUET, _truncated_part_only_total_count,
+         Fails(ExportReadError, "manifest", contains=("13 rows", "dataRowCount 20"))),
+    Case("truncated-csv-part-only-total-row-count", CSV, _truncated_part_only_total_count,
+         Fails(ExportReadError, "manifest", contains=("13 rows", "dataRowCount 20"))),
+    Case("csv-gzip-header-bomb", CSV, _header_bomb,
+         Fails(ExportReadError, "part0", contains=("header line is longer than",))),
+    Case("manifest-nested-100000-deep", CSV, _deep_json,
+         Fails(MonthBlockedError, "manifest", contains=("nested deeper than", "manifest-limits"))),
+    Case("manifest-nested-40-deep", CSV, _moderately_deep_json,
+         Fails(MonthBlockedError, "manifest", contains=("nested deeper than", "manifest-limits"))),
+    Case("manifest-count-1e400", CSV, _count_1e400,
+         Fails(MonthBlockedError, "manifest", contains=("dataRowCount must be a whole number", "manifest-counts"),
+               absent=("1e400",))),
+    Case("manifest-byte-count-disagrees-with-files", CSV, _total_byte_count_differs,
+         Fails(ExportReadError, "manifest", contains=("byteCount",))),
+    Case("manifest-dates-disagree-with-folder", CSV, _dates_disagree_with_folder,
+         Fails(MonthBlockedError, "manifest", contains=("disagree with its folder", "manifest-period-folder"))),
+    Case("tags-json-over-the-size-limit", CSV, _oversized_tags,
+         Fails(_VALIDATION, "part0", "key-value-size", "Tags", absent=("Kv3marker",))),
+    Case("email-in-currency-column", CSV, _email_in_currency,
+         Fails(_VALIDATION, "part0", "billing-currency-code", "BillingCurrency",
+               absent=("alice.smith@contoso.com", "alice.smith"))),
 )

@@ -76,6 +76,8 @@ class RunCopy:
         name = first["blobName"].replace("/part_0_0001.", f"/part_{index}_0001.")
         self.manifest["blobs"].append({"blobName": name, "byteCount": 0, "dataRowCount": row_count})
         self.manifest["blobCount"] = len(self.manifest["blobs"])
+        if "dataRowCount" in self.manifest:  # the manifest stays consistent with itself: only the file disagrees
+            self.manifest["dataRowCount"] = sum(b.get("dataRowCount") or 0 for b in self.manifest["blobs"])
         if data is not None:
             self.write_bytes(index, data)
         return index

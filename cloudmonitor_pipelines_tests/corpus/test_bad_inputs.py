@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from deltalake import DeltaTable
 
 from cloudmonitor_pipelines.focus.rules import RULES
 from cloudmonitor_pipelines.focus.validate import FocusValidationError
@@ -74,6 +75,23 @@ class World:
         log = pl.read_delta(self.workspace.table_uri("ingestion_log"))
         return log.filter(pl.col("billing_month") == month).sort("finished_at").row(-1, named=True)
 
+    def audit_text(self) -> str:
+        """Every text cell of the audit tables (read_log, ingestion_log, validation_results), joined."""
+        cells = []
+        for table in ("read_log", "ingestion_log", "validation_results"):
+            path = Path(self.workspace.table_uri(table))
+            if path.exists():
+                frame = pl.read_delta(str(path))
+                for column in frame.select(pl.col(pl.String)).columns:
+                    cells.extend(v for v in frame[column].to_list() if v)
+        return "\n".join(cells)
+
+    def stray_data_files(self) -> list[str]:
+        """Parquet files under the costs table that its current version does not reference."""
+        referenced = set(DeltaTable(self.workspace.table_uri(COSTS)).file_uris())
+        on_disk = {p.resolve().as_posix() for p in Path(self.workspace.table_uri(COSTS)).rglob("*.parquet")}
+        return sorted(p for p in on_disk if p not in {Path(u).resolve().as_posix() for u in referenced})
+
     def clone(self, into: Path) -> World:
         shutil.copytree(self.root, into, symlinks=True)
         return World(into, self.tenant, into / self.good_manifest.relative_to(self.root))
@@ -126,6 +144,8 @@ def _assert_failure(case: Case, expect: Fails, world: World, run: RunCopy, befor
     assert path in message, f"{case.id}: the message does not name {path}:\n{message}"
     for text in expect.contains:
         assert text in message, f"{case.id}: {text!r} missing from:\n{message}"
+    for text in expect.absent:
+        assert text not in message, f"{case.id}: the refused value {text!r} is echoed in:\n{message}"
     if expect.rule is not None:
         assert isinstance(raised.value, FocusValidationError)
         assert f"file={path} column={expect.column} rule={expect.rule}" in message, message
@@ -136,6 +156,9 @@ def _assert_failure(case: Case, expect: Fails, world: World, run: RunCopy, befor
     assert world.state() == before
     entry = world.last_log_entry(BAD_MONTH)
     assert entry["status"] == "failed" and path in entry["error"]
+    audit = world.audit_text()
+    assert not [text for text in expect.absent if text in audit], "a refused value reached an audit table"
+    assert world.stray_data_files() == [], "a failed ingest left data files no commit references"
 
 
 def _assert_tolerated(case: Case, expect: Tolerated, world: World, run: RunCopy, before: tuple) -> None:

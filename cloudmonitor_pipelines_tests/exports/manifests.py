@@ -14,7 +14,7 @@ def write_run(
     submitted: str | None = "2026-09-10T06:00:00.1234567Z",
     time_folder: str = "202609100600",
     start: str | None = None,
-    end: str | None = "2026-09-10T00:00:00Z",
+    end: str | None = "",  # "" = the 10th of `month`
     scope: str = "/subscriptions/11111111-1111-1111-1111-111111111111",
     export_name: str = "focus-daily",
     blobs: dict[str, bytes] | None = None,
@@ -45,7 +45,7 @@ def write_run(
     if submitted is not None:
         doc["runInfo"]["submittedTime"] = submitted
     if end is not None:
-        doc["runInfo"]["endDate"] = end
+        doc["runInfo"]["endDate"] = end or f"{month}-10T00:00:00Z"
     if data_row_count is not None:
         doc["dataRowCount"] = data_row_count
     doc["blobCount"] = len(entries) if blob_count is None else blob_count

@@ -74,6 +74,8 @@ CASES = {
                          "1.2"),
     "charge-subcategory-values": ("ChargeSubcategory", lambda d: _set(d, "ChargeSubcategory", USAGE, "Bogus"),
                                   "1.0-preview(v1)"),
+    "key-value-size": ("Tags", lambda d: _set(d, "Tags", USAGE, '{"k": "' + "v" * rules.MAX_JSON_VALUE_BYTES + '"}'),
+                       "1.2"),
     "datetime-precision-1.0": ("ChargePeriodEnd", lambda d: _set(d, "ChargePeriodEnd", USAGE, "2026-09-04T00:00:00Z"),
                                "1.0"),
 }
@@ -86,6 +88,7 @@ PASSES = {
     "datetime-precision": lambda d: _set(d, "ChargePeriodEnd", USAGE, "2026-09-04T00:00:00Z"),
     "boolean-format": lambda d: _set(d, "x_SkuIsCreditEligible", USAGE, "False"),
     "key-value-format": lambda d: _set(d, "Tags", USAGE, '{"env": "a {b} [c]", "n": 1, "ok": true}'),
+    "key-value-size": lambda d: _set(d, "Tags", USAGE, '{"k": "' + "v" * (rules.MAX_JSON_VALUE_BYTES - 10) + '"}'),
     "null-handling": lambda d: _set(d, "ChargeClass", USAGE, None),
     "not-null": lambda d: _set(d, "BilledCost", USAGE, "0"),
     "allowed-values": lambda d: _set(d, "ChargeCategory", PURCHASE, "Purchase"),
@@ -122,6 +125,8 @@ def test_rule_fails_naming_file_column_and_rule(case):
     structural = {"column-presence", "export-column-missing", "unknown-column", "unknown-x-column", "duplicate-column"}
     if rule in structural:  # about the file's columns, not its rows
         assert failure.failing_rows == 0
+    elif rule == "key-value-size":  # the example is the row, not the oversized value
+        assert failure.failing_rows == 1 and len(failure.examples) == 1 and column not in failure.examples[0]
     else:
         assert failure.failing_rows == 1 and len(failure.examples) == 1 and column in failure.examples[0]
 

@@ -1,0 +1,123 @@
+"""Every failure of a partition is recorded and contained: a full disk mid-write, a library panic (pyo3's
+PanicException is a BaseException), an interrupt. Each ends in one `failed` ingestion_log row naming the file, no
+staged data file is left in the workspace, the table keeps its version, and a foreign error's text (which may quote
+data) stays out of the log and the raised message."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cloudmonitor_pipelines.lake import delta
+from cloudmonitor_pipelines.lake.delta import table_version
+from cloudmonitor_pipelines.pipeline import COSTS, IngestFailedError, ingest_month
+from cloudmonitor_pipelines.storage.local import LocalSource, LocalWorkspace
+from cloudmonitor_pipelines_tests.conftest_helpers import generate, write_tenants_file
+
+SECRET = "alice@contoso.com"  # stands for any data a library error might quote
+
+
+class PanicException(BaseException):
+    """What pyo3 raises for a Rust panic (deltalake, polars): not an Exception subclass."""
+
+
+PanicException.__module__ = "pyo3_runtime"
+
+
+@pytest.fixture
+def world(tmp_path):
+    generate(tmp_path, "contoso", ["2026-09", "2026-10"], 300, "parquet", "1.2", seed=9)
+    tenant = write_tenants_file(tmp_path, ["contoso"]).get("contoso")
+    source = LocalSource(tmp_path / "sources" / "contoso")
+    workspace = LocalWorkspace(tmp_path / "workspaces" / "contoso")
+    assert ingest_month(tenant, "2026-09", source=source, workspace=workspace).status == "loaded"
+    return tenant, source, workspace
+
+
+def _parquet_files(workspace: LocalWorkspace) -> set[str]:
+    return {p.as_posix() for p in Path(workspace.table_uri(COSTS)).rglob("*.parquet")}
+
+
+def _last_row(workspace: LocalWorkspace, month: str) -> dict:
+    log = pl.read_delta(workspace.table_uri("ingestion_log"))
+    return log.filter(pl.col("billing_month") == month).sort("finished_at").row(-1, named=True)
+
+
+def _assert_contained(world, before_files: set[str], before_version: int | None, raised: BaseException) -> dict:
+    _tenant, _source, workspace = world
+    assert _parquet_files(workspace) == before_files, "a staged data file was left behind"
+    assert table_version(workspace, COSTS) == before_version
+    row = _last_row(workspace, "2026-10")
+    assert row["status"] == "failed" and row["error"]
+    assert SECRET not in row["error"] and SECRET not in str(raised)
+    return row
+
+
+def test_a_full_disk_mid_write_is_recorded_and_leaves_no_partial_file(world, monkeypatch):
+    tenant, source, workspace = world
+    before_files, before_version = _parquet_files(workspace), table_version(workspace, COSTS)
+    writes = []
+
+    def write_parquet(self, path, frame, **options):
+        writes.append(path)
+        target = Path(self.root) / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"PAR1" + b"\0" * 100)  # half a file, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device", SECRET)
+
+    monkeypatch.setattr(LocalWorkspace, "write_parquet", write_parquet)
+    with pytest.raises(IngestFailedError) as raised:
+        ingest_month(tenant, "2026-10", source=source, workspace=workspace)
+    monkeypatch.undo()
+    assert writes, "the fault was never reached"
+    row = _assert_contained(world, before_files, before_version, raised.value)
+    assert "errno 28" in row["error"] and ".parquet" in row["error"]  # names the export file being written
+
+
+def test_a_rust_panic_at_commit_is_recorded_and_its_text_kept_out(world, monkeypatch):
+    tenant, source, workspace = world
+    before_files, before_version = _parquet_files(workspace), table_version(workspace, COSTS)
+
+    def commit(self, metadata=None):
+        raise PanicException(f"called `Option::unwrap()` on a `None` value near {SECRET}")
+
+    monkeypatch.setattr(delta.PartitionWriter, "commit", commit)
+    with pytest.raises(IngestFailedError) as raised:
+        ingest_month(tenant, "2026-10", source=source, workspace=workspace)
+    row = _assert_contained(world, before_files, before_version, raised.value)
+    assert "PanicException" in row["error"] and "committing" in row["error"]
+
+
+def test_an_interrupt_is_recorded_and_raised_as_itself(world, monkeypatch):
+    tenant, source, workspace = world
+    before_files, before_version = _parquet_files(workspace), table_version(workspace, COSTS)
+    real_write = delta.PartitionWriter.write
+    calls = []
+
+    def write(self, frame):
+        calls.append(1)
+        real_write(self, frame)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(delta.PartitionWriter, "write", write)
+    with pytest.raises(KeyboardInterrupt) as raised:
+        ingest_month(tenant, "2026-10", source=source, workspace=workspace)
+    assert calls
+    _assert_contained(world, before_files, before_version, raised.value)
+
+
+def test_a_failure_during_discovery_is_recorded(world, monkeypatch):
+    tenant, source, workspace = world
+
+    def read_bytes(self, path):
+        raise MemoryError(SECRET)
+
+    monkeypatch.setattr(LocalSource, "read_bytes", read_bytes)
+    with pytest.raises(IngestFailedError) as raised:
+        ingest_month(tenant, "2026-10", source=source, workspace=workspace)
+    row = _last_row(workspace, "2026-10")
+    assert row["status"] == "failed" and "MemoryError" in row["error"] and "discovering" in row["error"]
+    assert SECRET not in row["error"] and SECRET not in str(raised.value)
