@@ -322,9 +322,8 @@ def test_schema_checks_are_remembered_per_column_set_not_per_file():
 
 def _canonical_with_and_without_skip(frame: pl.DataFrame, dv: str):
     from cloudmonitor_pipelines.focus.harmonize import harmonize_batch
-    from cloudmonitor_pipelines.focus.validate import (
-        AlreadyChecked, _canonical_rules, _still_to_check, validate_export_batch,
-    )
+    from cloudmonitor_pipelines.focus.canonical_check import canonical_rules, still_to_check
+    from cloudmonitor_pipelines.focus.validate import AlreadyChecked, validate_export_batch
 
     validated = validate_export_batch(frame, dv)
     done = harmonize_batch(frame, dv, {"x_BillingMonth": "2026-09", "x_TenantKey": "contoso"}, typed=validated.typed)
@@ -332,8 +331,8 @@ def _canonical_with_and_without_skip(frame: pl.DataFrame, dv: str):
     full = validate_canonical(done.frame)
     skipped = validate_canonical(done.frame, checked=checked)
     # The skip must actually leave rules out, or the comparisons below prove nothing about it.
-    every_rule = _canonical_rules(dict(done.frame.schema))
-    assert 0 < len(_still_to_check(every_rule, checked)) < len(every_rule)
+    every_rule = canonical_rules(dict(done.frame.schema))
+    assert 0 < len(still_to_check(every_rule, checked)) < len(every_rule)
     return validated, full, skipped
 
 
