@@ -27,7 +27,7 @@ from typing import Literal
 import pandera.polars as pa
 import polars as pl
 
-from cloudmonitor_pipelines.focus import canonical, catalog, rules, schemas, versions
+from cloudmonitor_pipelines.focus import canonical, catalog, rules, schemas, value_rules, versions
 from cloudmonitor_pipelines.focus.canonical_check import (
     AlreadyChecked, canonical_schema_failures, validate_canonical,
 )
@@ -121,41 +121,80 @@ class ValidatedBatch:
     distinct: Mapping[str, pl.Series] = field(default_factory=dict)  # key-value JSON columns: distinct typed values
 
 
-def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str | None, data_version: str | None,
-              rules_focus_version: str, precision: Literal["minutes", "seconds"], partial: bool, preview: bool,
-              export_columns: tuple[str, ...] | None) -> ValidatedBatch:
-    df, failures = _name_checks(df, schema.columns, source_file, flag_unknown_x=export_columns is not None)
-    present = [n for n in schema.columns if n in df.columns]
-    if not partial and export_columns is not None:
-        for name in export_columns:
-            if name not in df.columns and not schema.columns[name].required and not name.startswith("x_"):
-                failures.append(failure("export-column-missing", name, 0,
-                                         f"column {name} is part of this export schema but missing; it will be null",
-                                         source_file))
-    logical = schemas.logical_types(schema)
+@dataclass(frozen=True)
+class _Target:
+    """What a frame is validated against: the schema and the facts of its dataVersion or FOCUS version."""
+
+    schema: pa.DataFrameSchema
+    data_version: str | None  # None for pure FOCUS files
+    rules_focus_version: str
+    precision: Literal["minutes", "seconds"]
+    partial: bool
+    preview: bool = False
+    export_columns: tuple[str, ...] | None = None  # Microsoft's export schema of data_version
+    billing_month: str | None = None  # 'YYYY-MM' of the export run: the period rules apply when given
+
+
+def _export_schema_failures(columns: list[str], target: _Target, source_file: str | None) -> list[RuleFailure]:
+    """Columns the declared dataVersion's export schema lacks or has, and a better-matching dataVersion."""
+    if target.export_columns is None or target.partial:
+        return []
+    found: list[RuleFailure] = []
+    schema, exported = target.schema.columns, set(target.export_columns)
+    for name in target.export_columns:
+        if name not in columns and not schema[name].required and not name.startswith("x_"):
+            found.append(failure("export-column-missing", name, 0,
+                                 f"column {name} is part of this export schema but missing; it will be null",
+                                 source_file))
+    known_x = set(canonical.X_COLUMNS) | set(canonical.PROMOTED_X_COLUMNS)
+    for name in columns:
+        if name not in exported and (name in schema or name in known_x):
+            found.append(failure("column-outside-export-schema", name, 0,
+                                 f"column {name} is not in the dataVersion {target.data_version} export schema; "
+                                 "it is loaded as it is", source_file))
+    found += _data_version_mismatch(columns, target.data_version, source_file)
+    return found
+
+
+def _data_version_mismatch(columns: list[str], declared: str, source_file: str | None) -> list[RuleFailure]:
+    """data-version-mismatch when another dataVersion's export schema matches the columns strictly better."""
+    have = set(columns)
+    distance = {dv: len(have ^ {c.name for c in catalog.export_columns(dv)}) for dv in catalog.KNOWN_DATA_VERSIONS}
+    best = min(distance.values())
+    if distance[declared] == best:
+        return []
+    closest = [dv for dv, d in distance.items() if d == best]
+    return [failure("data-version-mismatch", None, 0,
+                    f"the manifest declares dataVersion {declared} ({distance[declared]} column difference(s)) "
+                    f"but the columns match {' / '.join(closest)} ({best})", source_file)]
+
+
+def _parse_and_check_formats(df: pl.DataFrame, present: list[str], logical: dict[str, str], target: _Target,
+                             source_file: str | None) -> tuple[pl.DataFrame, dict[str, bool], list[RuleFailure],
+                                                               dict[str, pl.Series]]:
+    """Typed frame, which columns parsed to a usable dtype, format failures, distinct key-value JSON values."""
+    failures: list[RuleFailure] = []
     json_objects = [n for n in present if logical[n] == "JSON" and n not in rules.KEY_VALUE_COLUMNS]
     raw_schema = dict(df.schema)
     all_null = [n for n in present if df.get_column(n).null_count() == df.height]
-
     # Parse once (strict), then let the format rules compare raw text with its parsed value side by side.
     typed_exprs, dtype_ok = {}, {}
     for name in present:
-        expr, ok, note = rules.typed_expression(name, logical[name], raw_schema[name], set(), set(), precision)
+        expr, ok, note = rules.typed_expression(name, logical[name], raw_schema[name], set(), set(), target.precision)
         typed_exprs[name], dtype_ok[name] = expr.alias(name), ok
         if note:
             failures.append(failure("datetime-timezone", name, df.height, f"{name}: {note}", source_file))
     typed = df.select(typed_exprs.values())
     side_by_side = pl.concat([df, typed.select(pl.all().name.prefix(_PARSED))], how="horizontal")
-    format_rules = _format_rules(tuple(raw_schema.items()), tuple((n, logical[n]) for n in present), precision,
-                                 tuple(json_objects), tuple(all_null))
+    format_rules = _format_rules(tuple(raw_schema.items()), tuple((n, logical[n]) for n in present),
+                                 target.precision, tuple(json_objects), tuple(all_null))
     # Key-value JSON columns (Tags, SkuPriceDetails): the format rule's first pass runs on the distinct values,
     # which harmonize needs anyway (it compacts each distinct value once). A regex over every row cost ~45 ms per
     # 250k-row batch; tags repeat per resource, so the distinct values are a small fraction of the rows.
     on_distinct = [r for r in format_rules if r.rule == "key-value-format"]  # text columns, candidate + refine
     distinct = _distinct_values(df, [r.column for r in on_distinct])
     probed = {id(r): _probed_on_distinct(r, distinct[r.column]) for r in on_distinct}
-    row_format_rules = [probed.get(id(r), r) for r in format_rules]
-    failures += evaluate(side_by_side, row_format_rules, source_file, df)
+    failures += evaluate(side_by_side, [probed.get(id(r), r) for r in format_rules], source_file, df)
     del side_by_side
 
     clean = _columns_with(failures, "null-handling")
@@ -164,44 +203,72 @@ def _validate(df: pl.DataFrame, schema: pa.DataFrameSchema, *, source_file: str 
             for n in present if n in clean or n in lenient]
     if redo:  # placeholders -> null and lenient date parsing, only for the columns that need it
         typed = typed.with_columns(df.select(redo).get_columns())
+    return typed, dtype_ok, failures, distinct
 
+
+def _row_rules(target: _Target, usable: dict[str, pl.DataType], wrong_dtype: set[str],
+               unparseable: set[str]) -> list[RowRule]:
+    row_rules = [*column_rules(target.schema, {n: d for n, d in usable.items() if n not in wrong_dtype}, unparseable),
+                 *rules.conditional_rules(usable, target.rules_focus_version, preview=target.preview),
+                 *value_rules.value_rules(usable, _numeric_reported(unparseable, usable)),
+                 *value_rules.unit_rules(usable)]
+    if target.billing_month is not None:
+        row_rules += value_rules.export_month_rules(usable, target.billing_month)
+    return row_rules
+
+
+def _numeric_reported(unparseable: set[str], usable: dict[str, pl.DataType]) -> set[str]:
+    return {n for n in unparseable if n in usable and usable[n].is_float()}
+
+
+def _validate(df: pl.DataFrame, target: _Target, source_file: str | None) -> ValidatedBatch:
+    schema = target.schema
+    df, failures = _name_checks(df, schema.columns, source_file, flag_unknown_x=target.export_columns is not None)
+    failures += _export_schema_failures(df.columns, target, source_file)
+    present = [n for n in schema.columns if n in df.columns]
+    typed, dtype_ok, format_failures, distinct = _parse_and_check_formats(
+        df, present, schemas.logical_types(schema), target, source_file)
+    failures += format_failures
     # Values already reported as unparseable are null in the typed frame; don't report them again as nulls.
     unparseable = (_columns_with(failures, "numeric-format") | _columns_with(failures, "datetime-format")
                    | _columns_with(failures, "boolean-format"))
-    failures += pandera_failures(schema, typed, source_file, partial=partial)
+    failures += pandera_failures(schema, typed, source_file, partial=target.partial)
 
     typed_schema = typed.schema  # DataFrame.schema builds a new Schema on every access; read it once
     usable = {n: typed_schema[n] for n in present if dtype_ok[n]}
-    wrong_dtype = _columns_with(failures, "column-dtype")
-    row_rules = [*column_rules(schema, {n: d for n, d in usable.items() if n not in wrong_dtype}, unparseable),
-                 *rules.conditional_rules(usable, rules_focus_version, preview=preview)]
+    row_rules = _row_rules(target, usable, _columns_with(failures, "column-dtype"), unparseable)
     row_failures = evaluate(typed, row_rules, source_file, df)
     failed = {(f.rule, f.column) for f in row_failures}
     passed = tuple(r for r in row_rules if (r.rule, r.column) not in failed)
     # The typed column is the text with placeholders nulled, so its distinct values are these minus placeholders.
     typed_distinct = {n: v.to_frame(n).filter(~rules.placeholder_exact(n).fill_null(False)).get_column(n)
                       for n, v in distinct.items()}
-    return ValidatedBatch(ValidationReport(df.height, failures + row_failures, data_version), typed, passed,
+    return ValidatedBatch(ValidationReport(df.height, failures + row_failures, target.data_version), typed, passed,
                           typed_distinct)
 
 
 def validate_export_frame(df: pl.DataFrame, data_version: str, source_file: str | None = None, *,
-                          partial: bool = False) -> ValidationReport:
-    """Validate one Azure FocusCost part file (raw frame as read: native parquet types or all-String CSV)."""
-    return validate_export_batch(df, data_version, source_file, partial=partial).report
+                          partial: bool = False, billing_month: str | None = None) -> ValidationReport:
+    """Validate one Azure FocusCost part file (raw frame as read: native parquet types or all-String CSV).
+
+    billing_month: 'YYYY-MM' of the export run the file belongs to; when given, ChargePeriodStart and
+    BillingPeriodStart must fall in it (value_rules.py documents the tolerance).
+    """
+    return validate_export_batch(df, data_version, source_file, partial=partial, billing_month=billing_month).report
 
 
 def validate_export_batch(df: pl.DataFrame, data_version: str, source_file: str | None = None, *,
-                          partial: bool = False) -> ValidatedBatch:
+                          partial: bool = False, billing_month: str | None = None) -> ValidatedBatch:
     """validate_export_frame, also returning the typed frame it built (the ingest hands it to harmonize)."""
     versions.require_known(data_version)
-    return _validate(
-        df, schemas.export_schema(data_version), source_file=source_file, data_version=data_version,
-        rules_focus_version=versions.rules_focus_version(data_version),
-        precision=versions.datetime_precision(data_version), partial=partial,
-        preview=versions.is_preview(data_version),
-        export_columns=tuple(c.name for c in catalog.export_columns(data_version)),
+    if billing_month is not None:
+        value_rules.month_start(billing_month)  # refuse a malformed month before reading any value
+    target = _Target(
+        schemas.export_schema(data_version), data_version, versions.rules_focus_version(data_version),
+        versions.datetime_precision(data_version), partial, preview=versions.is_preview(data_version),
+        export_columns=tuple(c.name for c in catalog.export_columns(data_version)), billing_month=billing_month,
     )
+    return _validate(df, target, source_file)
 
 
 def validate_focus_frame(df: pl.DataFrame, focus_version: str, source_file: str | None = None, *,
@@ -212,8 +279,6 @@ def validate_focus_frame(df: pl.DataFrame, focus_version: str, source_file: str 
     """
     if focus_version not in catalog.focus_versions():
         raise ValueError(f"unknown FOCUS version {focus_version!r}; known: {', '.join(catalog.focus_versions())}")
-    return _validate(
-        df, schemas.focus_schema(focus_version), source_file=source_file, data_version=None,
-        rules_focus_version=focus_version, precision="seconds", partial=partial, preview=False, export_columns=None,
-    ).report
+    return _validate(df, _Target(schemas.focus_schema(focus_version), None, focus_version, "seconds", partial),
+                     source_file).report
 
