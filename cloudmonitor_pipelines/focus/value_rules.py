@@ -7,7 +7,8 @@
   charge; and because every row is bounded, no sum of a month (even 1e9 rows) can overflow to infinity, which a
   single 1e308 would.
 - charge-period-in-month / billing-period-in-month: a run of billing month M holds charges whose ChargePeriodStart
-  lies in [M, M+1); BillingPeriodStart must start a billing period that covers M: in [M-1 + 1 day, M+1). Calendar
+  lies in [M, M+1), except corrections of an earlier, already invoiced period (ChargeClass 'Correction', the
+  preview's ChargeSubcategory 'Refund'), whose ChargePeriodStart may lie in any earlier month; BillingPeriodStart must start a billing period that covers M: in [M-1 + 1 day, M+1). Calendar
   billing (EA, MCA) always gives exactly M; pay-as-you-go (MOSA) billing periods start on the subscription's
   anniversary day, so a charge in M belongs to a period that started on that day of M or of M-1 (FinOps hubs
   snaps these to the month start for the same reason).
@@ -79,10 +80,11 @@ def billing_month_rules(present: dict[str, pl.DataType], start: pl.Expr) -> list
     following = start.dt.offset_by("1mo")
     if isinstance(present.get("ChargePeriodStart"), pl.Datetime):
         charge = pl.col("ChargePeriodStart")
+        correction, context = _correction(present)
         found.append(RowRule(
-            "charge-period-in-month", "ChargePeriodStart", ("ChargePeriodStart",),
-            (charge < start) | (charge >= following),
-            "ChargePeriodStart is outside the run's billing month",
+            "charge-period-in-month", "ChargePeriodStart", (*context, "ChargePeriodStart"),
+            ((charge < start) & ~correction) | (charge >= following),
+            "ChargePeriodStart is outside the run's billing month (corrections: after it)",
         ))
     if isinstance(present.get("BillingPeriodStart"), pl.Datetime):
         billing = pl.col("BillingPeriodStart")
@@ -93,6 +95,16 @@ def billing_month_rules(present: dict[str, pl.DataType], start: pl.Expr) -> list
             "BillingPeriodStart does not start a billing period that covers the run's billing month",
         ))
     return found
+
+
+def _correction(present: dict[str, pl.DataType]) -> tuple[pl.Expr, tuple[str, ...]]:
+    """Rows that correct an earlier, already invoiced period (ChargeClass 'Correction'; the 1.0-preview said
+    ChargeSubcategory 'Refund'): their charge period may lie in any earlier month, never after the run's."""
+    if present.get("ChargeClass") == pl.String:
+        return (pl.col("ChargeClass") == "Correction").fill_null(False), ("ChargeClass",)
+    if present.get("ChargeSubcategory") == pl.String:
+        return (pl.col("ChargeSubcategory") == "Refund").fill_null(False), ("ChargeSubcategory",)
+    return pl.lit(False), ()
 
 
 def export_month_rules(present: dict[str, pl.DataType], billing_month: str) -> list[RowRule]:

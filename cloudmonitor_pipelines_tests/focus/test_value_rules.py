@@ -188,3 +188,21 @@ def test_magnitude_bounds_by_column_kind():
     assert value_rules.magnitude_bound("PricingCurrencyListUnitPrice") == value_rules.MAX_ABS_UNIT_PRICE
     assert value_rules.magnitude_bound("ConsumedQuantity") == value_rules.MAX_ABS_QUANTITY
     assert value_rules.magnitude_bound("x_BillingExchangeRate") == value_rules.MAX_EXCHANGE_RATE
+
+
+@pytest.mark.parametrize(("dv", "column", "value"), [("1.2", "ChargeClass", "Correction"),
+                                                     ("1.0-preview(v1)", "ChargeSubcategory", "Refund")])
+def test_corrections_may_be_dated_in_an_earlier_month_but_never_after_the_run_month(dv, column, value):
+    frame = _set(export_frame(dv, "csv"), column, PURCHASE, value)
+    precision = "%Y-%m-%dT%H:%M:%SZ" if dv == "1.2" else "%Y-%m-%dT%H:%MZ"
+    for start, end, fails in (("2026-03-02", "2026-03-03", False), ("2026-10-02", "2026-10-03", True)):
+        dated = frame.with_columns(
+            pl.when(pl.col(column) == value).then(pl.lit(f"{start}T00:00:00Z")).otherwise(pl.col(p)).alias(p)
+            for p in ("ChargePeriodStart",)
+        ).with_columns(pl.when(pl.col(column) == value).then(pl.lit(f"{end}T00:00:00Z"))
+                       .otherwise(pl.col("ChargePeriodEnd")).alias("ChargePeriodEnd"))
+        dated = dated.with_columns(pl.col(p).str.to_datetime("%Y-%m-%dT%H:%M:%SZ", strict=False)
+                                   .dt.strftime(precision).fill_null(pl.col(p)).alias(p)
+                                   for p in ("ChargePeriodStart", "ChargePeriodEnd"))
+        report = _check(dated, dv)
+        assert (_failure(report, "charge-period-in-month", "ChargePeriodStart") is not None) is fails, report.summary()
