@@ -15,8 +15,10 @@ from cloudmonitor_pipelines.focus import catalog, versions
 
 UTC = timezone.utc
 SKU_DETAILS_AZURE = '{"VCPUs": "4", "ImageType": "Canonical", "ServiceType": "Standard_D4s_v3"}'
-SKU_PRICE_DETAILS_FOCUS = {"x_VCPUs": "4", "x_ImageType": "Canonical", "x_ServiceType": "Standard_D4s_v3",
-                           "CoreCount": 4, "InstanceType": "Standard_D4s_v3", "OperatingSystem": "Linux"}
+# x_SkuDetails rewritten as the FinOps toolkit does: keys x_-prefixed, VCPUs -> CoreCount, ServiceType ->
+# InstanceType (renamed in place), OperatingSystem added from ImageType.
+SKU_PRICE_DETAILS_FOCUS = {"CoreCount": 4, "x_ImageType": "Canonical", "InstanceType": "Standard_D4s_v3",
+                           "OperatingSystem": "Linux"}
 
 _COMMON = {
     "BillingAccountId": "/providers/Microsoft.Billing/billingAccounts/8611537",
@@ -79,7 +81,7 @@ BASE_ROWS: list[dict] = [
 ]
 
 # Columns whose canonical value legitimately differs by dataVersion (not exported by older versions).
-VERSION_DEPENDENT = {"ServiceSubcategory", "x_ListCostInUsd", "x_SourceDataVersion"}
+VERSION_DEPENDENT = {"ServiceSubcategory", "x_ListCostInUsd", "x_SourceDataVersion", "x_DerivedColumns"}
 
 _PREVIEW_PRICING = {"Standard": "On-Demand", "Committed": "Commitment-Based"}
 
