@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from cloudmonitor_pipelines.focus import canonical, catalog, lineage, rules, value_rules
+from cloudmonitor_pipelines.focus import canonical, catalog, lineage, pair_rules, rules, value_rules
 from cloudmonitor_pipelines.focus.engine import evaluate, failure
 from cloudmonitor_pipelines.focus.report import RuleFailure, ValidationReport
 from cloudmonitor_pipelines.focus.rules import RowRule
@@ -43,7 +43,8 @@ def canonical_rules(usable: dict[str, pl.DataType]) -> list[RowRule]:
                                  month.is_not_null() & ~month.str.contains(r"^\d{4}-(0[1-9]|1[0-2])$"),
                                  f"{lineage.BILLING_MONTH} must be 'YYYY-MM'"))
     row_rules += [*rules.conditional_rules(usable, canonical.CANONICAL_FOCUS_VERSION),
-                  *value_rules.value_rules(usable), *value_rules.unit_rules(usable)]
+                  *value_rules.value_rules(usable), *value_rules.unit_rules(usable),
+                  *pair_rules.pair_rules(usable)]
     if usable.get(lineage.BILLING_MONTH) == pl.String:  # each row against its own partition's month
         start = (pl.col(lineage.BILLING_MONTH) + "-01").str.to_datetime("%Y-%m-%d", time_unit="us", time_zone="UTC",
                                                                          strict=False)

@@ -100,6 +100,16 @@ _RULE_SPECS = (
              "BillingPeriodStart; docs/data-dictionary-costs.md (billing month tolerance)"),
     RuleSpec("unit-format", "warning", "PricingUnit, ConsumedUnit, CommitmentDiscountUnit (or the preview's "
              "UsageUnit) is not in one of the UnitFormat forms (spec: SHOULD).", "UnitFormat"),
+    # column pairs and commitment purchases (pair_rules.py)
+    RuleSpec("null-with-parent", "warning", "A column is set although the column it describes is null (e.g. "
+             "SubAccountName without SubAccountId, CommitmentDiscountStatus without CommitmentDiscountId).",
+             "'MUST be null when <column> is null' statements"),
+    RuleSpec("not-null-with-parent", "warning", "A column is null although the column it describes is set (e.g. "
+             "PricingUnit with a PricingQuantity).", "'MUST NOT be null when <column> is not null' statements"),
+    RuleSpec("charge-frequency-purchase", "warning", "ChargeFrequency is 'Usage-Based' on a Purchase row.",
+             "ChargeFrequency"),
+    RuleSpec("effective-cost-commitment-purchase", "warning", "EffectiveCost is not 0 on the purchase of a "
+             "commitment discount.", "EffectiveCost"),
     # canonical table only
     RuleSpec("canonical-schema", "error", "Canonical table column missing, extra or of the wrong type.",
              "docs/data-dictionary-costs.md"),

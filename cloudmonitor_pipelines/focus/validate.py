@@ -27,7 +27,7 @@ from typing import Literal
 import pandera.polars as pa
 import polars as pl
 
-from cloudmonitor_pipelines.focus import canonical, catalog, rules, schemas, value_rules, versions
+from cloudmonitor_pipelines.focus import canonical, catalog, pair_rules, rules, schemas, value_rules, versions
 from cloudmonitor_pipelines.focus.canonical_check import (
     AlreadyChecked, canonical_schema_failures, validate_canonical,
 )
@@ -211,7 +211,7 @@ def _row_rules(target: _Target, usable: dict[str, pl.DataType], wrong_dtype: set
     row_rules = [*column_rules(target.schema, {n: d for n, d in usable.items() if n not in wrong_dtype}, unparseable),
                  *rules.conditional_rules(usable, target.rules_focus_version, preview=target.preview),
                  *value_rules.value_rules(usable, _numeric_reported(unparseable, usable)),
-                 *value_rules.unit_rules(usable)]
+                 *value_rules.unit_rules(usable), *pair_rules.pair_rules(usable)]
     if target.billing_month is not None:
         row_rules += value_rules.export_month_rules(usable, target.billing_month)
     return row_rules

@@ -58,6 +58,14 @@ CASES = {
                                      "1.0"),
     "column-outside-export-schema+x": ("x_SkuDetails", lambda d: d.with_columns(pl.lit("{}").alias("x_SkuDetails")),
                                        "1.2"),
+    "null-with-parent": ("SubAccountName", lambda d: _set(d, "SubAccountId", TAX, None), "1.2"),
+    "null-with-parent+commitment": ("CommitmentDiscountType",
+                                    lambda d: _set(d, "CommitmentDiscountId", PURCHASE, None), "1.0"),
+    "not-null-with-parent": ("PricingUnit", lambda d: _set(d, "PricingUnit", USAGE, None), "1.2"),
+    "charge-frequency-purchase": ("ChargeFrequency", lambda d: _set(d, "ChargeFrequency", PURCHASE, "Usage-Based"),
+                                  "1.2"),
+    "effective-cost-commitment-purchase": ("EffectiveCost", lambda d: _set(d, "EffectiveCost", PURCHASE, "876"),
+                                           "1.2"),
 }
 PASSES = {
     "value-finite": lambda d: _set(d, "BilledCost", USAGE, "1e-300"),
@@ -76,6 +84,12 @@ PASSES = {
     "unit-format+preview": lambda d: _set(d, "UsageUnit", USAGE, "10000 Transactions"),
     "column-outside-export-schema": lambda d: d,
     "column-outside-export-schema+x": lambda d: d,
+    "null-with-parent": lambda d: _set(_set(d, "SubAccountId", TAX, None), "SubAccountName", TAX, None),
+    "null-with-parent+commitment": lambda d: _set(d, "CommitmentDiscountId", TAX, None),
+    "not-null-with-parent": lambda d: _set(_set(d, "PricingUnit", PURCHASE, None), "PricingQuantity", PURCHASE,
+                                           None),
+    "charge-frequency-purchase": lambda d: _set(d, "ChargeFrequency", USAGE, "Usage-Based"),
+    "effective-cost-commitment-purchase": lambda d: _set(d, "EffectiveCost", TAX, "876"),
 }
 
 
