@@ -97,6 +97,8 @@ def build(reference: Path) -> dict:
         "service_subcategory_parent": subcategory_parent,
         "skupricedetails_keys": {v: [k["key"] for k in keys]
                                  for v, keys in ref["skupricedetails_focus_defined_keys"].items()},
+        "skupricedetails_key_types": {v: {k["key"]: k["data_type"] for k in keys}
+                                      for v, keys in ref["skupricedetails_focus_defined_keys"].items()},
         "azure_exports": exports,
         "x_column_descriptions": x_columns,
         "requirements": requirements,

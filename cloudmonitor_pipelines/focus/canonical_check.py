@@ -44,7 +44,7 @@ def canonical_rules(usable: dict[str, pl.DataType]) -> list[RowRule]:
                                  f"{lineage.BILLING_MONTH} must be 'YYYY-MM'"))
     row_rules += [*rules.conditional_rules(usable, canonical.CANONICAL_FOCUS_VERSION),
                   *value_rules.value_rules(usable), *value_rules.unit_rules(usable),
-                  *pair_rules.pair_rules(usable)]
+                  *pair_rules.pair_rules(usable), *value_rules.sku_price_details_rules(usable)]
     if usable.get(lineage.BILLING_MONTH) == pl.String:  # each row against its own partition's month
         start = (pl.col(lineage.BILLING_MONTH) + "-01").str.to_datetime("%Y-%m-%d", time_unit="us", time_zone="UTC",
                                                                          strict=False)

@@ -12,6 +12,7 @@ from cloudmonitor_pipelines.focus.rules import RowRule
 
 # (column, the column it follows): column MUST be null when the other is null (FOCUS 1.2 statements).
 NULL_WITH: tuple[tuple[str, str], ...] = (
+    ("BillingAccountType", "BillingAccountId"),
     ("SubAccountName", "SubAccountId"), ("SubAccountType", "SubAccountId"),
     ("ConsumedUnit", "ConsumedQuantity"), ("PricingUnit", "PricingQuantity"),
     ("ResourceName", "ResourceId"), ("ResourceType", "ResourceId"),
@@ -23,6 +24,8 @@ NULL_WITH: tuple[tuple[str, str], ...] = (
 )
 # (column, the column it follows): column MUST NOT be null when the other is not null.
 NOT_NULL_WITH: tuple[tuple[str, str], ...] = (
+    ("BillingAccountType", "BillingAccountId"),
+    ("BillingAccountType", "BillingAccountId"),
     ("SubAccountName", "SubAccountId"), ("SubAccountType", "SubAccountId"),
     ("ConsumedUnit", "ConsumedQuantity"), ("PricingUnit", "PricingQuantity"), ("ResourceType", "ResourceId"),
     ("CommitmentDiscountUnit", "CommitmentDiscountQuantity"),

@@ -100,6 +100,8 @@ _RULE_SPECS = (
              "BillingPeriodStart; docs/data-dictionary-costs.md (billing month tolerance)"),
     RuleSpec("unit-format", "warning", "PricingUnit, ConsumedUnit, CommitmentDiscountUnit (or the preview's "
              "UsageUnit) is not in one of the UnitFormat forms (spec: SHOULD).", "UnitFormat"),
+    RuleSpec("sku-price-details-keys", "warning", "A SkuPriceDetails key is neither FOCUS-defined (spelled and "
+             "cased as defined, holding the defined type) nor x_-prefixed.", "SkuPriceDetails (1.2)"),
     # column pairs and commitment purchases (pair_rules.py)
     RuleSpec("null-with-parent", "warning", "A column is set although the column it describes is null (e.g. "
              "SubAccountName without SubAccountId, CommitmentDiscountStatus without CommitmentDiscountId).",

@@ -45,6 +45,8 @@ __all__ = [  # validate.py is the one import for callers; the report types and t
 ]
 
 _PARSED = "__parsed__"
+# Row rules on key-value JSON columns whose first pass is answered from the distinct values validation has anyway.
+_ON_DISTINCT = frozenset({"sku-price-details-keys"})
 _DUPLICATE_SUFFIX = re.compile(r"^(?P<base>.+)_duplicated_\d+$")  # how polars names repeated CSV headers
 
 
@@ -212,6 +214,8 @@ def _row_rules(target: _Target, usable: dict[str, pl.DataType], wrong_dtype: set
                  *rules.conditional_rules(usable, target.rules_focus_version, preview=target.preview),
                  *value_rules.value_rules(usable, _numeric_reported(unparseable, usable)),
                  *value_rules.unit_rules(usable), *pair_rules.pair_rules(usable)]
+    if target.rules_focus_version != "1.0":  # FOCUS-defined SkuPriceDetails keys exist from 1.2
+        row_rules += value_rules.sku_price_details_rules(usable)
     if target.billing_month is not None:
         row_rules += value_rules.export_month_rules(usable, target.billing_month)
     return row_rules
@@ -236,13 +240,15 @@ def _validate(df: pl.DataFrame, target: _Target, source_file: str | None) -> Val
 
     typed_schema = typed.schema  # DataFrame.schema builds a new Schema on every access; read it once
     usable = {n: typed_schema[n] for n in present if dtype_ok[n]}
-    row_rules = _row_rules(target, usable, _columns_with(failures, "column-dtype"), unparseable)
-    row_failures = evaluate(typed, row_rules, source_file, df)
-    failed = {(f.rule, f.column) for f in row_failures}
-    passed = tuple(r for r in row_rules if (r.rule, r.column) not in failed)
     # The typed column is the text with placeholders nulled, so its distinct values are these minus placeholders.
     typed_distinct = {n: v.to_frame(n).filter(~rules.placeholder_exact(n).fill_null(False)).get_column(n)
                       for n, v in distinct.items()}
+    row_rules = [_probed_on_distinct(r, typed_distinct[r.column]) if r.rule in _ON_DISTINCT and r.column in
+                 typed_distinct else r
+                 for r in _row_rules(target, usable, _columns_with(failures, "column-dtype"), unparseable)]
+    row_failures = evaluate(typed, row_rules, source_file, df)
+    failed = {(f.rule, f.column) for f in row_failures}
+    passed = tuple(r for r in row_rules if (r.rule, r.column) not in failed)
     return ValidatedBatch(ValidationReport(df.height, failures + row_failures, target.data_version), typed, passed,
                           typed_distinct)
 

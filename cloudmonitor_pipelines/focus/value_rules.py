@@ -20,12 +20,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from functools import lru_cache
 
 import polars as pl
 
+from cloudmonitor_pipelines.focus import catalog
 from cloudmonitor_pipelines.focus.rules import RowRule
 
 MAX_ABS_COST = 1e12
@@ -188,3 +190,48 @@ def unit_rules(present: dict[str, pl.DataType]) -> list[RowRule]:
                 candidate=c.is_not_null() & ~c.str.contains(FAST_VALID_PATTERN), refine=_unit_format_bad,
             ))
     return found
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SkuPriceDetails keys (FOCUS 1.2)
+
+_SKU_KEY_TYPES = catalog.skupricedetails_key_types("1.2")
+_SKU_KEYS_FOLDED = {k.lower(): k for k in _SKU_KEY_TYPES}
+
+
+def sku_price_details_problem(text: str) -> str | None:
+    """Why a SkuPriceDetails object breaks the 1.2 key rules, or None: keys are FOCUS-defined (spelled and cased as
+    defined, values of the defined type) or start with x_. Text that is not a JSON object is key-value-format's."""
+    try:
+        details = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(details, dict):
+        return None
+    for key, value in details.items():
+        defined = _SKU_KEY_TYPES.get(key)
+        if defined is None:
+            if key.startswith("x_"):
+                continue
+            folded = _SKU_KEYS_FOLDED.get(key.lower())
+            return (f"key '{key}' must be spelled '{folded}'" if folded
+                    else f"key '{key}' is not FOCUS-defined and has no x_ prefix")
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        if value is not None and (defined == "Numeric") != numeric:
+            return f"key '{key}' must hold a {'number' if defined == 'Numeric' else 'string'}"
+    return None
+
+
+def _sku_price_details_bad(text: str) -> bool:
+    return sku_price_details_problem(text) is not None
+
+
+def sku_price_details_rules(present: dict[str, pl.DataType]) -> list[RowRule]:
+    """sku-price-details-keys (a warning): the exact check runs on distinct values (validation probes it on the
+    column's distinct values, which it has already)."""
+    if present.get("SkuPriceDetails") != pl.String:
+        return []
+    return [RowRule("sku-price-details-keys", "SkuPriceDetails", ("SkuPriceDetails",), pl.lit(True),
+                    "SkuPriceDetails has keys that are neither FOCUS-defined (as spelled, with the defined type) "
+                    "nor x_-prefixed", candidate=pl.col("SkuPriceDetails").is_not_null(),
+                    refine=_sku_price_details_bad)]

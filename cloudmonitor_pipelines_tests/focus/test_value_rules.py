@@ -66,6 +66,11 @@ CASES = {
                                   "1.2"),
     "effective-cost-commitment-purchase": ("EffectiveCost", lambda d: _set(d, "EffectiveCost", PURCHASE, "876"),
                                            "1.2"),
+    "sku-price-details-keys": ("SkuPriceDetails", lambda d: _set(d, "SkuPriceDetails", USAGE, '{"VCPUs": 4}'), "1.2"),
+    "sku-price-details-keys+type": ("SkuPriceDetails",
+                                    lambda d: _set(d, "SkuPriceDetails", USAGE, '{"CoreCount": "4"}'), "1.2"),
+    "sku-price-details-keys+case": ("SkuPriceDetails",
+                                    lambda d: _set(d, "SkuPriceDetails", USAGE, '{"coreCount": 4}'), "1.2"),
 }
 PASSES = {
     "value-finite": lambda d: _set(d, "BilledCost", USAGE, "1e-300"),
@@ -90,6 +95,9 @@ PASSES = {
                                            None),
     "charge-frequency-purchase": lambda d: _set(d, "ChargeFrequency", USAGE, "Usage-Based"),
     "effective-cost-commitment-purchase": lambda d: _set(d, "EffectiveCost", TAX, "876"),
+    "sku-price-details-keys": lambda d: _set(d, "SkuPriceDetails", USAGE, '{"x_VCPUs": 4, "CoreCount": 4}'),
+    "sku-price-details-keys+type": lambda d: _set(d, "SkuPriceDetails", USAGE, '{"CoreCount": 4.5, "DiskType": null}'),
+    "sku-price-details-keys+case": lambda d: _set(d, "SkuPriceDetails", USAGE, '{"InstanceType": "D4"}'),
 }
 
 
