@@ -89,7 +89,8 @@ def _not_null(column: str, text: str) -> tuple[str, ...]:
 CLASSIFIERS: tuple[tuple[str, RuleFor | None, str], ...] = (
     (r"MUST be present(?: in (?:a FOCUS dataset|the billing data|the cost data))?(?:\.|,| and )(?!.*\bwhen the provider)",
      _fixed("column-presence"), ""),
-    (r"(?:MUST|RECOMMENDED(?: to)?|MAY) be present in .*when|MAY be present|presence in a FOCUS dataset",
+    (r"(?:MUST|RECOMMENDED(?: to)?|MAY) be present in .*when|MAY be present|presence in a FOCUS dataset|"
+     r"RECOMMENDED(?: to)? be present",
      _fixed("export-column-missing", "column-outside-export-schema"),
      "presence depends on the provider's features: Microsoft's export schema of the file's dataVersion decides "
      "which columns a file must have"),
@@ -121,9 +122,17 @@ CLASSIFIERS: tuple[tuple[str, RuleFor | None, str], ...] = (
      ""),
     (r"(?:inclusive|exclusive) (?:start |end )?(?:bound|value)", _period, ""),
     (r"one and only one parent ServiceCategory", _fixed("service-subcategory-parent"), ""),
+    (r"Property key MUST (?:begin with|match the spelling)|Property value MUST be of the type",
+     _fixed("sku-price-details-keys"), ""),
     (r"MUST NOT be \"Usage-Based\"", _fixed("charge-frequency-purchase"), ""),
     (r"MUST be 0 when ChargeCategory is \"Purchase\"", _fixed("effective-cost-commitment-purchase"), ""),
 )
+
+# FOCUS columns no Azure dataVersion exports: always null in the canonical table.
+NOT_EXPORTED = ("AvailabilityZone", "PricingCurrencyContractedUnitPrice", "PricingCurrencyEffectiveCost",
+                "PricingCurrencyListUnitPrice")
+_NOT_EXPORTED_REASON = ("no Azure dataVersion exports this column (null in every canonical row), so there is no "
+                        "value to check; column-outside-export-schema reports a file that has it")
 
 # (pattern, reason) for statements our rules do not check; the first that matches gives the reason.
 REASONS: tuple[tuple[str, str], ...] = (
@@ -131,15 +140,17 @@ REASONS: tuple[tuple[str, str], ...] = (
      r"value provided in:$", "heading: states the condition of the statements after it, each listed on its own"),
     (r"sum of|MUST equal the sum", "needs sums over many rows or the invoice itself: the ingest reconciles per-currency "
      "totals with what the export states (costs_reconcile_with_source); invoices are not part of the export"),
-    (r"product of|MUST be calculated based on", "not a rule: Azure rounds costs and unit prices separately, so "
+    (r"product of|MUST be calculated based on|multiplying", "not a rule: Azure rounds costs and unit prices separately, so "
      "cost = unit price x quantity fails on exact comparison (FinOps toolkit issue 727); FinOps hubs recomputes it"),
     (r"unrelated to other charges", "not a rule: whether a charge is 'unrelated to other charges' is not in the row "
      "(ChargeCategory 'Credit' is only the spec's example)"),
     (r"Discrepancies", "permission for corrections: nothing to check"),
     (r"received by a third party", "not a rule: nothing in an Azure export says who received the payment of a "
      "marketplace charge"),
-    (r"currency used in the invoice|denominated in", "a number carries no currency; the currency codes themselves are "
-     "checked (billing-currency-code, pricing-currency-code)"),
+    (r"currency used in the invoice", "the invoice is not part of the export; the code itself is checked "
+     "(billing-currency-code)"),
+    (r"denominated in", "a number carries no currency; the currency codes themselves are checked "
+     "(billing-currency-code, pricing-currency-code)"),
     (r"not specific to an availability zone", "Azure exports no AvailabilityZone since 1.0; when a file has one, "
      "column-outside-export-schema reports it"),
     (r"MUST be \"(?:Standard|Committed|Dynamic|Other|Used|Unused)\" when", "semantic: how the price was set, or whether "
@@ -152,13 +163,15 @@ REASONS: tuple[tuple[str, str], ...] = (
      r"associated with|reference a SKU Price|support the lookup|support the verification|represent the unit|"
      r"MUST be the (?:quantity|metered|remaining)|best aligns|MUST NOT duplicate|MUST appear in the cost data|"
      r"define a single unit price|MUST equal SkuPriceId|MUST NOT include properties|MUST include the FOCUS-defined|"
-     r"PascalCase|should reflect|SHOULD reflect|one and only one parent SkuId",
-     "semantic: needs the provider's price list, resource inventory or other billing periods; one export file "
-     "cannot show it"),
+     r"PascalCase|should reflect|SHOULD reflect|one and only one parent SkuId|MUST NOT be used to determine|"
+     r"value for a single PricingUnit|in the event of prepaid purchases",
+     "semantic: needs facts outside the export file (the provider's price list, resource inventory, invoices or "
+     "other billing periods)"),
     (r"(?:MUST|SHOULD)(?: NOT)? be null (?:when|if) (?:a charge|the charge|a resource|it is not|the row|a display name|"
      r"the provider|a correction|ChargeClass)|MUST(?: NOT)? be null when a |MUST NOT (?:be null|contain null values) "
      r"when (?:a |the |ChargeClass)|MUST NOT be null when .* and Charge ?Category|MUST NOT be null if|"
-     r"MUST be null in all other cases|MUST NOT be null when the row|MUST be null when the row",
+     r"MUST be null in all other cases|MUST NOT be null when the row|MUST be null when the row|"
+     r"If a charge does not apply|and the resource has",
      "depends on facts the row does not carry (whether a charge relates to a resource, commitment, sub account or "
      "earlier period; whether a display name exists), or on Usage rows Azure exports without the value; the checkable "
      "halves are the null-with-parent / not-null-with-parent / consumed-usage-only rules"),
@@ -229,6 +242,11 @@ def classify(rule_id: str, column: str, text: str) -> Coverage:
             if ids and note and note not in notes:
                 notes.append(note)
     reason = next((r for p, r in REASONS if re.search(p, generic)), None)
+    if not found and column in NOT_EXPORTED and reason is None:
+        reason = _NOT_EXPORTED_REASON
+    if not found and reason is None and re.fullmatch(r"<C> MUST NOT be null\.", generic):
+        reason = ("conditional on the heading before it (a provider feature such as pricing in another currency); "
+                  "the column is nullable in the catalogue, so not-null does not apply")
     if not found and reason is None:
         raise UnclassifiedStatement(f"{rule_id}: {text}")
     unknown = [r for r in found if r not in rules.RULES]
@@ -246,3 +264,39 @@ def coverage() -> list[Coverage]:
         rows.append(Coverage(f"constraint:{constraint['id']}", constraint["rule"], ids,
                              note if note or not ids else ""))
     return rows
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def render_markdown() -> str:
+    """docs/focus-rule-coverage.md, generated (scripts/build_focus_coverage.py writes it; a test compares)."""
+    rows = coverage()
+    lines = [
+        "# FOCUS rule coverage",
+        "",
+        "<!-- Generated by scripts/build_focus_coverage.py from cloudmonitor_pipelines/focus/catalog.json "
+        "(focus/coverage.py). Do not edit by hand. -->",
+        "",
+        "Every normative statement of the FOCUS 1.2 specification (the canonical schema) and of FOCUS 1.0 (what "
+        "1.0-family exports implement) about a column of the canonical `costs` table, plus the spec's cross-column "
+        "constraints: the validation rule(s) that check it (see the rule catalogue in "
+        "[data-dictionary-costs.md](data-dictionary-costs.md#rule-catalogue)), or why none does. Ids are "
+        "`<Column>-<version>-<n>` in the order the spec states them (1.0 paragraphs split into sentences).",
+        "",
+        "| Statements | checked | partly checked | not checked |",
+        "|---|---|---|---|",
+    ]
+    for label, prefix in (("FOCUS 1.2", "-1.2-"), ("FOCUS 1.0", "-1.0-"), ("constraints", "constraint:")):
+        part = [r for r in rows if prefix in r.rule_id]
+        counts = [sum(r.status == s for r in part) for s in ("checked", "partly checked", "not checked")]
+        lines.append(f"| {label}: {len(part)} | {counts[0]} | {counts[1]} | {counts[2]} |")
+    for title, prefix in (("FOCUS 1.2 statements", "-1.2-"), ("FOCUS 1.0 statements", "-1.0-"),
+                          ("Cross-column constraints", "constraint:")):
+        lines += ["", f"## {title}", "", "| Id | Spec text | Our rule(s) | Why not / note |", "|---|---|---|---|"]
+        for r in rows:
+            if prefix in r.rule_id:
+                ours = ", ".join(f"`{x}`" for x in r.our_rules) or "-"
+                lines.append(f"| `{r.rule_id}` | {_cell(r.spec_text)} | {ours} | {_cell(r.note)} |")
+    return "\n".join(lines) + "\n"
