@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import json
 from pathlib import Path
 
@@ -62,3 +63,10 @@ def test_the_packaged_catalogue_is_what_the_build_script_makes_of_the_reference(
     spec.loader.exec_module(module)
     packaged = json.loads((ROOT / "cloudmonitor_pipelines" / "focus" / "catalog.json").read_text())
     assert module.build(REFERENCE) == packaged
+
+
+def test_the_data_dictionary_lists_every_rule_with_its_severity():
+    text = (ROOT / "docs" / "data-dictionary-costs.md").read_text(encoding="utf-8")
+    section = text[text.index("## Rule catalogue"):text.index("ISO 4217: `rules.ISO_4217_CODES`")]
+    documented = dict(re.findall(r"^\| `([a-z0-9-]+)` \| (error|warning) \|", section, flags=re.MULTILINE))
+    assert documented == {r.rule: r.severity for r in rules.RULES.values()}
