@@ -334,7 +334,8 @@ def _ingest(attempt: _Attempt, discovery: Discovery | None,
                 # One batch at a time: memory follows the batch size, not the file or the month.
                 for batch in read_batches(source, file.path, file.kind):
                     first_row, file_rows = file_rows, file_rows + batch.height
-                    validated = validate_export_batch(batch, data_version, source_file=file.path)
+                    validated = validate_export_batch(batch, data_version, source_file=file.path,
+                                                      billing_month=billing_month)
                     # The export's own values as parsed by validation (CSV text is parsed once, not per use).
                     add_totals(file_totals, source_totals(validated.typed))
                     batch_report = validated.report.rows_from(first_row)

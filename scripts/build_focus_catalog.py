@@ -2,8 +2,10 @@
 
 The reference (../shared/reference/focus-columns.json) is large and research-shaped; the package ships only the
 facts the pipeline uses, in a compact form: per FOCUS version the CostAndUsage columns with feature level, type,
-nullability and allowed values; enumerations; ServiceSubcategory parents; and the Azure FocusCost export schema
-(column order and Azure type) of every dataVersion. Re-run when the reference changes.
+nullability and allowed values; enumerations; ServiceSubcategory parents; the Azure FocusCost export schema
+(column order and Azure type) of every dataVersion; and the spec's normative statements about each column for the
+versions we validate against (1.0 and 1.2) plus the cross-column constraints, from which
+scripts/build_focus_coverage.py generates docs/focus-rule-coverage.md. Re-run both when the reference changes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference" / "focus-columns.json"
 OUT = ROOT / "cloudmonitor_pipelines" / "focus" / "catalog.json"
+# FOCUS versions whose normative statements the coverage table lists: 1.2 (the canonical schema) and 1.0 (what the
+# 1.0-family exports implement).
+REQUIREMENT_VERSIONS = ("1.0", "1.2")
 
 # Parent category of every ServiceSubcategory (FOCUS 1.1+): "Other (X)" belongs to X; the others by spec table.
 SUBCATEGORY_PARENTS = {
@@ -77,6 +82,13 @@ def build(reference: Path) -> dict:
             "columns": [[c["name"], c["adf_type"]] for c in export["columns"]],
         }
     x_columns = {c["name"]: c["description"] for c in ref["azure_exports"]["x_columns_in_exports"]}
+    requirements = {
+        version: {col["name"]: col["by_version"][version]["requirements"] for col in ref["columns"]
+                  if col["dataset"] == "CostAndUsage" and version in col["by_version"]}
+        for version in REQUIREMENT_VERSIONS
+    }
+    constraints = [{"id": g["id"], "rule": g["rule"], "source": g["source"], "versions": g["versions"]}
+                   for g in ref["global_constraints"]]
     return {
         "about": "Derived from the FOCUS specification (CC BY 4.0) and Microsoft's FocusCost export schemas by "
                  "scripts/build_focus_catalog.py. Do not edit by hand.",
@@ -85,8 +97,12 @@ def build(reference: Path) -> dict:
         "service_subcategory_parent": subcategory_parent,
         "skupricedetails_keys": {v: [k["key"] for k in keys]
                                  for v, keys in ref["skupricedetails_focus_defined_keys"].items()},
+        "skupricedetails_key_types": {v: {k["key"]: k["data_type"] for k in keys}
+                                      for v, keys in ref["skupricedetails_focus_defined_keys"].items()},
         "azure_exports": exports,
         "x_column_descriptions": x_columns,
+        "requirements": requirements,
+        "global_constraints": constraints,
     }
 
 

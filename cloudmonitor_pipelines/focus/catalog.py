@@ -87,3 +87,19 @@ def x_column_descriptions() -> dict[str, str]:
 def skupricedetails_keys(focus_version: str) -> tuple[str, ...]:
     """FOCUS-defined SkuPriceDetails keys (1.2+); any other key must start with `x_`."""
     return tuple(_raw()["skupricedetails_keys"].get(focus_version, ()))
+
+
+def skupricedetails_key_types(focus_version: str) -> dict[str, str]:
+    """FOCUS-defined SkuPriceDetails keys and their data type ('Numeric' or 'String')."""
+    return dict(_raw()["skupricedetails_key_types"].get(focus_version, {}))
+
+
+def requirements(focus_version: str) -> dict[str, tuple[str, ...]]:
+    """The spec's normative statements about each CostAndUsage column of `focus_version` ('1.0' or '1.2'), as
+    written (1.0 states several requirements per paragraph; 1.2 one per bullet)."""
+    return {name: tuple(items) for name, items in _raw()["requirements"][focus_version].items()}
+
+
+def global_constraints() -> tuple[dict, ...]:
+    """Cross-column constraints of the spec (id, rule text, source attribute/column, versions)."""
+    return tuple(_raw()["global_constraints"])

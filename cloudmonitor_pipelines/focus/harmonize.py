@@ -6,8 +6,11 @@ Version differences applied (after FinOps hubs' Costs_transform_v1_2, see docs/d
   ConsumedQuantity/ConsumedUnit on Usage rows only; x_OnDemand* -> Contracted*; PricingCategory On-Demand ->
   Standard and Commitment-Based -> Committed.
 - up to 1.2-preview: x_InvoiceId -> InvoiceId, x_PricingCurrency -> PricingCurrency, x_SkuMeterName -> SkuMeter,
-  x_SkuDetails -> SkuPriceDetails (non-FOCUS keys get the x_ prefix; CoreCount, InstanceType, OperatingSystem
-  derived). The FOCUS column wins when both are filled (coalesce), so overlapping versions never lose values.
+  x_SkuDetails -> SkuPriceDetails (keys rewritten as the toolkit does, derive.py). The FOCUS column wins when both
+  are filled (coalesce), so overlapping versions never lose values.
+- every version: FOCUS 1.1/1.2 values the export leaves null derived as the toolkit does (CommitmentDiscountQuantity/
+  Unit, CapacityReservationId/Status, x_AmortizationClass), ConsumedQuantity/ConsumedUnit null on rows that are not
+  Usage; x_DerivedColumns names, per row, the columns whose value was derived or removed (derive.py).
 - 1.0 vs 1.0r2 date precision disappears once text is parsed into Datetime(us, UTC).
 - Placeholder strings ('', whitespace, 'NULL') become null; Tags/SkuPriceDetails become compact JSON text.
 
@@ -25,8 +28,11 @@ from functools import cache
 
 import polars as pl
 
-from cloudmonitor_pipelines.focus import canonical, catalog, rules, schemas, versions
+from cloudmonitor_pipelines.focus import canonical, catalog, derive, rules, schemas, versions
 from cloudmonitor_pipelines.focus import lineage as lineage_columns  # `lineage` is harmonize()'s parameter
+from cloudmonitor_pipelines.focus.derive import sku_details_to_price_details
+
+__all__ = ["HarmonizationError", "Harmonized", "harmonize", "harmonize_batch", "sku_details_to_price_details"]
 
 
 class HarmonizationError(ValueError):
@@ -35,13 +41,6 @@ class HarmonizationError(ValueError):
 
 _PREVIEW_PRICING_CATEGORY = {"On-Demand": "Standard", "Commitment-Based": "Committed"}
 _SUBCATEGORY_STATUS = {"Used Commitment": "Used", "Unused Commitment": "Unused"}
-
-# x_SkuDetails keys FinOps hubs derives FOCUS SkuPriceDetails keys from.
-_CORE_COUNT_KEYS = ("VCPUs", "VCores", "vCores")
-_INSTANCE_TYPE_KEYS = ("ServiceType", "ServerSku")
-_OPERATING_SYSTEM = {"Canonical": "Linux", "Windows Server BYOL": "Windows Server"}
-_FOCUS_SKU_KEYS = frozenset(catalog.skupricedetails_keys("1.2"))
-
 
 @cache  # the catalogue does not change; harmonize runs once per batch
 def _legacy_logical_types() -> dict[str, str]:
@@ -52,36 +51,6 @@ def _legacy_logical_types() -> dict[str, str]:
 
 def _compact_json(text: str) -> str:
     return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
-
-
-def _number(value: object) -> object:
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return value
-        return int(number) if number.is_integer() else number
-    return value
-
-
-def sku_details_to_price_details(text: str) -> str:
-    """Rewrite an Azure x_SkuDetails JSON object into FOCUS SkuPriceDetails (compact JSON)."""
-    details = json.loads(text)
-    if not isinstance(details, dict):
-        raise HarmonizationError(f"x_SkuDetails is not a JSON object: {text[:80]!r}")
-    out: dict[str, object] = {}
-    for key, value in details.items():
-        out[key if key in _FOCUS_SKU_KEYS or key.startswith("x_") else f"x_{key}"] = value
-    core = next((details[k] for k in _CORE_COUNT_KEYS if details.get(k) not in (None, "")), None)
-    if core is not None and "CoreCount" not in out:
-        out["CoreCount"] = _number(core)
-    instance = next((details[k] for k in _INSTANCE_TYPE_KEYS if details.get(k) not in (None, "")), None)
-    if instance is not None and "InstanceType" not in out:
-        out["InstanceType"] = instance
-    image = details.get("ImageType")
-    if image not in (None, "") and "OperatingSystem" not in out:
-        out["OperatingSystem"] = _OPERATING_SYSTEM.get(image, image)
-    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
 
 
 def _map_unique(frame: pl.DataFrame, column: str, convert, distinct: pl.Series | None = None) -> pl.Expr:
@@ -130,13 +99,13 @@ def _check_lossless(raw: pl.DataFrame, typed: pl.DataFrame, converted: list[str]
 
 def _lineage_columns(data_version: str, values: Mapping[str, object] | None) -> list[pl.Expr]:
     values = dict(values or {})
-    unknown = set(values) - set(lineage_columns.LINEAGE_SCHEMA)
+    unknown = set(values) - set(lineage_columns.FILE_LINEAGE)
     if unknown:
-        raise ValueError(f"unknown lineage column(s) {sorted(unknown)}; known: {list(lineage_columns.LINEAGE_SCHEMA)}")
+        raise ValueError(f"unknown lineage column(s) {sorted(unknown)}; known: {list(lineage_columns.FILE_LINEAGE)}")
     values.setdefault(lineage_columns.SOURCE_DATA_VERSION, data_version)
     exprs = []
-    for name, dtype in lineage_columns.LINEAGE_SCHEMA.items():
-        value = values.get(name)
+    for name in lineage_columns.FILE_LINEAGE:
+        dtype, value = lineage_columns.LINEAGE_SCHEMA[name], values.get(name)
         if isinstance(value, datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)  # naive times from the caller are UTC by convention
         exprs.append(pl.lit(value, dtype=dtype).alias(name))
@@ -193,47 +162,7 @@ def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, o
     # Distinct values handed over apply only to columns taken from the typed frame they were computed on.
     known = {n: v for n, v in (distinct or {}).items() if n in typed_names}
 
-    has = typed.columns.__contains__
-    mapped: dict[str, pl.Expr] = {}
-
-    def current(name: str) -> pl.Expr:
-        if name in mapped:
-            return mapped[name]
-        return pl.col(name) if has(name) else pl.lit(None, dtype=canonical.CANONICAL_SCHEMA[name])
-
-    if has("PricingCategory"):
-        mapped["PricingCategory"] = pl.col("PricingCategory").replace(_PREVIEW_PRICING_CATEGORY)
-    if has("ChargeSubcategory"):
-        sub = pl.col("ChargeSubcategory")
-        mapped["ChargeCategory"] = (pl.when(sub == "Credit").then(pl.lit("Credit"))
-                                    .when(sub == "Refund").then(pl.lit("Purchase"))
-                                    .otherwise(current("ChargeCategory")))
-        mapped["ChargeClass"] = pl.when(sub == "Refund").then(pl.lit("Correction")).otherwise(current("ChargeClass"))
-        mapped["CommitmentDiscountStatus"] = pl.coalesce(
-            current("CommitmentDiscountStatus"), sub.replace_strict(_SUBCATEGORY_STATUS, default=None)
-        )
-    if has("Region"):
-        mapped["RegionId"] = pl.coalesce(current("RegionId"), pl.col("Region").str.replace_all(" ", "").str.to_lowercase())
-        mapped["RegionName"] = pl.coalesce(current("RegionName"), pl.col("Region"))
-    category = mapped.get("ChargeCategory", current("ChargeCategory"))
-    for legacy, target in (("UsageQuantity", "ConsumedQuantity"), ("UsageUnit", "ConsumedUnit")):
-        if has(legacy):  # the preview filled usage quantity on every row; FOCUS keeps it for Usage rows only
-            mapped[target] = pl.coalesce(current(target), pl.when(category == "Usage").then(pl.col(legacy)))
-    for legacy, target in canonical.PROMOTED_X_COLUMNS.items():
-        if not has(legacy):
-            continue
-        source = _map_unique(typed, legacy, sku_details_to_price_details) if legacy == "x_SkuDetails" else pl.col(legacy)
-        if target == "SkuPriceDetails" and has(target):
-            base = _map_unique(typed, target, _compact_json, known.get(target))
-        else:
-            base = current(target)
-        mapped[target] = pl.coalesce(base, source)
-    for name in ("Tags", "SkuPriceDetails"):
-        if has(name) and name not in mapped:
-            mapped[name] = _map_unique(typed, name, _compact_json, known.get(name))
-    if has("x_PartnerCreditApplied") and typed.schema["x_PartnerCreditApplied"] == pl.Boolean:
-        mapped["x_PartnerCreditApplied"] = pl.col("x_PartnerCreditApplied").cast(pl.String).str.to_lowercase()
-
+    mapped, derived_flags = _mapped_columns(typed, known)
     out = []
     typed_schema = typed.schema
     unchanged = []
@@ -242,6 +171,80 @@ def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, o
             continue
         if name in typed_names and name not in mapped and typed_schema[name] == dtype:
             unchanged.append(name)
-        out.append(current(name).cast(dtype).alias(name))
+        out.append(_current(typed, mapped, name).cast(dtype).alias(name))
     out += _lineage_columns(data_version, lineage)
+    out.append(derive.derived_lineage(derived_flags))
     return Harmonized(typed.select(out), frozenset(unchanged))
+
+
+def _current(typed: pl.DataFrame, mapped: dict[str, pl.Expr], name: str) -> pl.Expr:
+    """The harmonized value of a canonical column so far: mapped, else as typed, else null."""
+    if name in mapped:
+        return mapped[name]
+    if name in typed.columns:
+        return pl.col(name)
+    return pl.lit(None, dtype=canonical.CANONICAL_SCHEMA[name])
+
+
+def _mapped_columns(typed: pl.DataFrame, known: Mapping[str, pl.Series]) -> tuple[dict[str, pl.Expr],
+                                                                                    dict[str, pl.Expr]]:
+    """Canonical columns computed from the typed export (version mappings, promoted legacy columns, compacted JSON,
+    derived values), and per derived column the flag 'this row's value is not the export's'."""
+    has = typed.columns.__contains__
+    mapped: dict[str, pl.Expr] = {}
+    flags: dict[str, pl.Expr] = {}
+
+    def current(name: str) -> pl.Expr:
+        return _current(typed, mapped, name)
+
+    _preview_mappings(has, current, mapped, flags)
+    for legacy, target in canonical.PROMOTED_X_COLUMNS.items():
+        if not has(legacy):
+            continue
+        source = _map_unique(typed, legacy, sku_details_to_price_details) if legacy == "x_SkuDetails" else pl.col(legacy)
+        if target == "SkuPriceDetails" and has(target):
+            base = _map_unique(typed, target, _compact_json, known.get(target))
+        else:
+            base = current(target)
+        if legacy == "x_SkuDetails":  # rewritten keys: a derived value, not the exported one
+            flags[target] = base.is_null() & source.is_not_null()
+        mapped[target] = pl.coalesce(base, source)
+    for name in ("Tags", "SkuPriceDetails"):
+        if has(name) and name not in mapped:
+            mapped[name] = _map_unique(typed, name, _compact_json, known.get(name))
+    if has("x_PartnerCreditApplied") and typed.schema["x_PartnerCreditApplied"] == pl.Boolean:
+        mapped["x_PartnerCreditApplied"] = pl.col("x_PartnerCreditApplied").cast(pl.String).str.to_lowercase()
+
+    def sku(keys: tuple[str, ...]) -> pl.Expr:
+        return derive.sku_detail(typed, ("x_SkuDetails", "SkuPriceDetails"), keys)
+
+    for name, value in derive.derived_columns(current, sku).items():
+        before = current(name)
+        flags[name] = (before.is_null() & value.is_not_null()) | (before.is_not_null() & value.is_null())
+        mapped[name] = value
+    return mapped, flags
+
+
+def _preview_mappings(has, current, mapped: dict[str, pl.Expr], flags: dict[str, pl.Expr]) -> None:
+    """1.0-preview columns and values mapped to FOCUS 1.0+ (the flags mark values that are not the export's)."""
+    if has("PricingCategory"):
+        mapped["PricingCategory"] = pl.col("PricingCategory").replace(_PREVIEW_PRICING_CATEGORY)
+        flags["PricingCategory"] = pl.col("PricingCategory").is_in(list(_PREVIEW_PRICING_CATEGORY))
+    if has("ChargeSubcategory"):
+        sub = pl.col("ChargeSubcategory")
+        flags["ChargeCategory"] = sub.is_in(["Credit", "Refund"])
+        mapped["ChargeCategory"] = (pl.when(sub == "Credit").then(pl.lit("Credit"))
+                                    .when(sub == "Refund").then(pl.lit("Purchase"))
+                                    .otherwise(current("ChargeCategory")))
+        flags["ChargeClass"] = sub == "Refund"
+        mapped["ChargeClass"] = pl.when(sub == "Refund").then(pl.lit("Correction")).otherwise(current("ChargeClass"))
+        status = sub.replace_strict(_SUBCATEGORY_STATUS, default=None)
+        flags["CommitmentDiscountStatus"] = current("CommitmentDiscountStatus").is_null() & status.is_not_null()
+        mapped["CommitmentDiscountStatus"] = pl.coalesce(current("CommitmentDiscountStatus"), status)
+    if has("Region"):
+        flags["RegionId"] = current("RegionId").is_null() & pl.col("Region").is_not_null()
+        mapped["RegionId"] = pl.coalesce(current("RegionId"), pl.col("Region").str.replace_all(" ", "").str.to_lowercase())
+        mapped["RegionName"] = pl.coalesce(current("RegionName"), pl.col("Region"))
+    for legacy, target in (("UsageQuantity", "ConsumedQuantity"), ("UsageUnit", "ConsumedUnit")):
+        if has(legacy):  # the same fact under its preview name (derive.py nulls it on rows that are not Usage)
+            mapped[target] = pl.coalesce(current(target), pl.col(legacy))

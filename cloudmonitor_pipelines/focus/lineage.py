@@ -12,6 +12,9 @@ SOURCE_DATA_VERSION = "x_SourceDataVersion"  # normalized exportConfig.dataVersi
 SOURCE_SCOPE = "x_SourceScope"  # lower-cased export scope (exportConfig.resourceId before /providers/...exports/)
 SOURCE_EXPORT_NAME = "x_SourceExportName"  # exportConfig.exportName
 INGESTION_TIME = "x_IngestionTime"  # UTC time the partition was ingested
+# Per row, not per file: the canonical columns whose value harmonize derived (or removed) rather than taking it as
+# exported, comma-separated and alphabetical; null when the row is as exported (focus/derive.py).
+DERIVED_COLUMNS = "x_DerivedColumns"
 
 LINEAGE_SCHEMA: dict[str, pl.DataType] = {
     BILLING_MONTH: pl.String(),
@@ -22,4 +25,7 @@ LINEAGE_SCHEMA: dict[str, pl.DataType] = {
     SOURCE_SCOPE: pl.String(),
     SOURCE_EXPORT_NAME: pl.String(),
     INGESTION_TIME: pl.Datetime("us", "UTC"),
+    DERIVED_COLUMNS: pl.String(),
 }
+# Lineage the caller gives per file (harmonize computes the others per row).
+FILE_LINEAGE: tuple[str, ...] = tuple(n for n in LINEAGE_SCHEMA if n != DERIVED_COLUMNS)

@@ -1,15 +1,10 @@
-"""FOCUS row rules as polars expressions, and the rule catalogue (id, severity, what it checks, spec reference).
+"""FOCUS row rules as polars expressions (the catalogue of rule ids and severities is rule_catalog.py).
 
 Every row rule is a boolean polars expression that is True where a row breaks the rule. validate.py sums all of
 them in one `select` and fetches example rows only for rules that failed. Expensive exact checks (stripping
 strings, parsing JSON) get a cheap `candidate` superset that is evaluated on every row; the exact check then runs
-only on the candidate rows, which keeps a clean 1M-row file to a handful of fast passes.
-
-Severity policy (documented in docs/data-dictionary-costs.md):
-- error: the row cannot be trusted as a cost fact or cannot be loaded into the canonical table (structure, types,
-  formats, required values, allowed values, impossible periods, unknown billing currency, negative unit prices).
-- warning: a FOCUS conformance gap in an otherwise usable row, either known to occur in Azure data (missing prices,
-  quantities on non-usage rows) or repaired losslessly by harmonize (placeholder strings, date precision).
+only on the candidate rows, which keeps a clean 1M-row file to a handful of fast passes. Value rules (finite,
+magnitude, billing month) and the unit format are in value_rules.py.
 """
 
 from __future__ import annotations
@@ -22,89 +17,9 @@ from typing import Literal
 import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
+from cloudmonitor_pipelines.focus.rule_catalog import RULES, RuleSpec, Severity, severity  # noqa: F401 (re-exported)
 
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class RuleSpec:
-    rule: str
-    severity: Severity
-    checks: str
-    spec_reference: str
-
-
-_RULE_SPECS = (
-    # structure (column names)
-    RuleSpec("duplicate-column", "error", "A column name appears more than once in the file.", "ColumnHandling"),
-    RuleSpec("unknown-column", "warning", "Column is neither a FOCUS column of the version nor `x_` prefixed; it "
-             "is left out of the canonical table.", "ColumnHandling (custom columns use the x_ prefix)"),
-    RuleSpec("unknown-x-column", "warning", "`x_` column that no known FocusCost dataVersion exports; it is left "
-             "out of the canonical table.", "ColumnHandling"),
-    RuleSpec("column-presence", "error", "A Mandatory FOCUS column (or a column the dataVersion always exports "
-             "and the spec marks Mandatory) is missing.", "Column feature level: Mandatory"),
-    RuleSpec("export-column-missing", "warning", "A non-mandatory FOCUS column that this Azure dataVersion "
-             "exports is missing; it becomes null.", "Azure FocusCost export schema"),
-    RuleSpec("column-dtype", "error", "The column's physical type cannot hold the FOCUS data type (e.g. a Boolean "
-             "column where Decimal is expected).", "Column data type"),
-    # formats (raw text)
-    RuleSpec("numeric-format", "error", "Decimal value is not a plain number (no thousands separators, currency "
-             "symbols, '+' sign, units, inf/NaN).", "NumericFormat"),
-    RuleSpec("datetime-format", "error", "Date/time text is not ISO 8601 UTC `YYYY-MM-DDTHH:mm[:ss]Z`.",
-             "DateTimeFormat"),
-    RuleSpec("datetime-precision", "warning", "Date/time text parses but uses the other precision than the "
-             "version writes (1.0-preview/1.0: no seconds; 1.0r2+ and FOCUS: with seconds).", "DateTimeFormat"),
-    RuleSpec("datetime-timezone", "warning", "Native timestamp column is not UTC (naive is read as UTC, other zones "
-             "are converted).", "DateTimeFormat (UTC)"),
-    RuleSpec("boolean-format", "error", "Boolean value is not true/false.", "Azure export Boolean columns"),
-    RuleSpec("key-value-format", "error", "Tags/SkuPriceDetails value is not a JSON object with flat values "
-             "(string, number, boolean, null).", "KeyValueFormat"),
-    RuleSpec("json-object-format", "error", "Value is not a serialized JSON object.", "JsonObjectFormat (1.3)"),
-    RuleSpec("key-value-size", "error", "A JSON value (Tags, SkuPriceDetails, ...) is longer than 2 MiB "
-             "(MAX_JSON_VALUE_BYTES); it is not parsed.", "Input limits (docs/security.md)"),
-    RuleSpec("null-handling", "warning", "Empty, whitespace-only or literal 'NULL' string used instead of null; "
-             "harmonize turns it into null.", "NullHandling"),
-    # column level (pandera)
-    RuleSpec("not-null", "error", "Null in a column that the spec says must not contain nulls.",
-             "Column 'allows nulls' = False"),
-    RuleSpec("allowed-values", "error", "Value outside the column's allowed values for the version.",
-             "Allowed values tables"),
-    # conditional (row) rules
-    RuleSpec("service-subcategory-parent", "error", "ServiceSubcategory does not belong to the row's "
-             "ServiceCategory.", "ServiceSubcategory (1.1+)"),
-    RuleSpec("charge-subcategory-values", "warning", "1.0-preview ChargeSubcategory value this pipeline has no "
-             "mapping for.", "ChargeSubcategory (1.0-preview)"),
-    RuleSpec("tax-pricing-null", "error", "Pricing/SKU column is not null on a Tax row.",
-             "PricingQuantity, PricingUnit, ListUnitPrice, ContractedUnitPrice, PricingCategory, SkuId, SkuPriceId"),
-    RuleSpec("pricing-not-null", "warning", "Pricing/SKU column is null on a Usage or Purchase row that is not a "
-             "correction (Azure leaves some prices empty; FinOps hubs backfills them).",
-             "PricingQuantity, PricingUnit, ListUnitPrice, ContractedUnitPrice, PricingCategory, SkuId, SkuPriceId"),
-    RuleSpec("consumed-usage-only", "warning", "ConsumedQuantity/ConsumedUnit set on a row that is not Usage, or "
-             "on an Unused commitment row.", "ConsumedQuantity, ConsumedUnit"),
-    RuleSpec("region-id-name-pair", "warning", "Exactly one of RegionId and RegionName is null.",
-             "RegionId, RegionName"),
-    RuleSpec("charge-period-order", "error", "ChargePeriodEnd is not after ChargePeriodStart.",
-             "ChargePeriodStart (inclusive) / ChargePeriodEnd (exclusive)"),
-    RuleSpec("billing-period-order", "error", "BillingPeriodEnd is not after BillingPeriodStart.",
-             "BillingPeriodStart (inclusive) / BillingPeriodEnd (exclusive)"),
-    RuleSpec("billing-currency-code", "error", "BillingCurrency is not an ISO 4217 national currency code.",
-             "CurrencyFormat / CurrencyCodeFormat"),
-    RuleSpec("pricing-currency-code", "warning", "PricingCurrency is not an ISO 4217 code (allowed for virtual "
-             "currencies from FOCUS 1.2, so only a warning).", "CurrencyFormat"),
-    RuleSpec("unit-price-non-negative", "error", "Unit price is negative.",
-             "ListUnitPrice, ContractedUnitPrice, PricingCurrency*UnitPrice"),
-    # canonical table only
-    RuleSpec("canonical-schema", "error", "Canonical table column missing, extra or of the wrong type.",
-             "docs/data-dictionary-costs.md"),
-    RuleSpec("lineage-not-null", "error", "Lineage column that identifies the partition/tenant is null.",
-             "lineage.py"),
-    RuleSpec("billing-month-format", "error", "x_BillingMonth is not 'YYYY-MM'.", "lineage.py"),
-)
-RULES: dict[str, RuleSpec] = {spec.rule: spec for spec in _RULE_SPECS}
-
-
-def severity(rule: str) -> Severity:
-    return RULES[rule].severity
+__all_catalogue__ = (RULES, RuleSpec)  # rules.RULES / rules.RuleSpec stay importable from here
 
 
 # ---------------------------------------------------------------------------------------------------------------

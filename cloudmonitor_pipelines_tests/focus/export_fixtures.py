@@ -15,8 +15,10 @@ from cloudmonitor_pipelines.focus import catalog, versions
 
 UTC = timezone.utc
 SKU_DETAILS_AZURE = '{"VCPUs": "4", "ImageType": "Canonical", "ServiceType": "Standard_D4s_v3"}'
-SKU_PRICE_DETAILS_FOCUS = {"x_VCPUs": "4", "x_ImageType": "Canonical", "x_ServiceType": "Standard_D4s_v3",
-                           "CoreCount": 4, "InstanceType": "Standard_D4s_v3", "OperatingSystem": "Linux"}
+# x_SkuDetails rewritten as the FinOps toolkit does: keys x_-prefixed, VCPUs -> CoreCount, ServiceType ->
+# InstanceType (renamed in place), OperatingSystem added from ImageType.
+SKU_PRICE_DETAILS_FOCUS = {"CoreCount": 4, "x_ImageType": "Canonical", "InstanceType": "Standard_D4s_v3",
+                           "OperatingSystem": "Linux"}
 
 _COMMON = {
     "BillingAccountId": "/providers/Microsoft.Billing/billingAccounts/8611537",
@@ -36,7 +38,7 @@ BASE_ROWS: list[dict] = [
         **_COMMON, "ChargeCategory": "Usage", "ChargeClass": None, "ChargeFrequency": "Usage-Based",
         "ChargeDescription": "D4s v3 - West US 2", "BilledCost": 0.0, "EffectiveCost": 0.75, "ListCost": 1.2,
         "ContractedCost": 1.0, "ListUnitPrice": 0.2, "ContractedUnitPrice": 0.1667, "PricingQuantity": 6.0,
-        "PricingUnit": "1 Hour", "PricingCategory": "Committed", "ConsumedQuantity": 6.0, "ConsumedUnit": "Hours",
+        "PricingUnit": "Hours", "PricingCategory": "Committed", "ConsumedQuantity": 6.0, "ConsumedUnit": "Hours",
         "CommitmentDiscountId": "/providers/microsoft.capacity/reservationorders/abc/reservations/def",
         "CommitmentDiscountName": "ri-d4s", "CommitmentDiscountCategory": "Usage",
         "CommitmentDiscountType": "Reservation", "CommitmentDiscountStatus": "Used",
@@ -53,7 +55,7 @@ BASE_ROWS: list[dict] = [
         **_COMMON, "ChargeCategory": "Purchase", "ChargeClass": None, "ChargeFrequency": "One-Time",
         "ChargeDescription": "Reservation purchase", "BilledCost": 876.0, "EffectiveCost": 0.0, "ListCost": 876.0,
         "ContractedCost": 876.0, "ListUnitPrice": 876.0, "ContractedUnitPrice": 876.0, "PricingQuantity": 1.0,
-        "PricingUnit": "1 Unit", "PricingCategory": "Standard", "ConsumedQuantity": None, "ConsumedUnit": None,
+        "PricingUnit": "Units", "PricingCategory": "Standard", "ConsumedQuantity": None, "ConsumedUnit": None,
         "CommitmentDiscountId": "/providers/microsoft.capacity/reservationorders/abc/reservations/def",
         "CommitmentDiscountName": "ri-d4s", "CommitmentDiscountCategory": "Usage",
         "CommitmentDiscountType": "Reservation", "CommitmentDiscountStatus": None,
@@ -79,7 +81,7 @@ BASE_ROWS: list[dict] = [
 ]
 
 # Columns whose canonical value legitimately differs by dataVersion (not exported by older versions).
-VERSION_DEPENDENT = {"ServiceSubcategory", "x_ListCostInUsd", "x_SourceDataVersion"}
+VERSION_DEPENDENT = {"ServiceSubcategory", "x_ListCostInUsd", "x_SourceDataVersion", "x_DerivedColumns"}
 
 _PREVIEW_PRICING = {"Standard": "On-Demand", "Committed": "Commitment-Based"}
 

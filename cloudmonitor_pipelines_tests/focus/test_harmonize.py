@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from cloudmonitor_pipelines.focus import canonical, catalog, lineage
-from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize, sku_details_to_price_details
+from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError
 from cloudmonitor_pipelines_tests.focus.export_fixtures import (
     SKU_PRICE_DETAILS_FOCUS, VERSION_DEPENDENT, export_frame,
@@ -79,13 +79,6 @@ def test_placeholders_become_null_json_is_compacted_and_unknown_columns_are_drop
     assert out["ResourceName"].to_list() == [None, None, None]
     assert out["Tags"][0] == '{"env":"prod","team":"core"}'
     assert "Id" not in out.columns and "x_Unknown" not in out.columns
-
-
-def test_sku_details_rewrite_prefixes_non_focus_keys_and_derives_known_ones():
-    out = json.loads(sku_details_to_price_details(
-        '{"vCores": 8, "ServerSku": "GP_Gen5", "ImageType": "Windows Server BYOL", "x_Keep": 1, "DiskType": "SSD"}'))
-    assert out == {"x_vCores": 8, "x_ServerSku": "GP_Gen5", "x_ImageType": "Windows Server BYOL", "x_Keep": 1,
-                   "DiskType": "SSD", "CoreCount": 8, "InstanceType": "GP_Gen5", "OperatingSystem": "Windows Server"}
 
 
 def test_unconvertible_values_raise_instead_of_becoming_null():

@@ -57,7 +57,7 @@ CASES = {
     "allowed-values": ("ChargeCategory", lambda d: _set(d, "ChargeCategory", USAGE, "Usages"), "1.2"),
     "service-subcategory-parent": ("ServiceSubcategory",
                                    lambda d: _set(d, "ServiceSubcategory", USAGE, "Object Storage"), "1.2"),
-    "tax-pricing-null": ("PricingUnit", lambda d: _set(d, "PricingUnit", TAX, "1 Hour"), "1.2"),
+    "tax-pricing-null": ("PricingUnit", lambda d: _set(d, "PricingUnit", TAX, "Hours"), "1.2"),
     "pricing-not-null": ("SkuId", lambda d: _set(d, "SkuId", USAGE, None), "1.2"),
     "consumed-usage-only": ("ConsumedQuantity", lambda d: _set(d, "ConsumedQuantity", PURCHASE, "1"), "1.2"),
     "region-id-name-pair": ("RegionName", lambda d: _set(d, "RegionName", USAGE, None), "1.2"),
@@ -93,7 +93,7 @@ PASSES = {
     "not-null": lambda d: _set(d, "BilledCost", USAGE, "0"),
     "allowed-values": lambda d: _set(d, "ChargeCategory", PURCHASE, "Purchase"),
     "service-subcategory-parent": lambda d: _set(d, "ServiceSubcategory", USAGE, "Other (Compute)"),
-    "tax-pricing-null": lambda d: _set(d, "PricingUnit", USAGE, "1 Hour"),
+    "tax-pricing-null": lambda d: _set(d, "PricingUnit", USAGE, "Hours"),
     "pricing-not-null": lambda d: _set(_set(d, "SkuId", USAGE, None), "ChargeClass", USAGE, "Correction"),
     "consumed-usage-only": lambda d: _set(d, "ConsumedQuantity", USAGE, "1"),
     "region-id-name-pair": lambda d: _set(_set(d, "RegionName", USAGE, None), "RegionId", USAGE, None),
@@ -139,11 +139,17 @@ def test_rule_passes_on_valid_variant(case):
     assert _failure(report, rule, column) is None, report.summary()
 
 
+def _rules_tested_in_test_value_rules() -> set[str]:
+    from cloudmonitor_pipelines_tests.focus import test_value_rules
+
+    return {c.split("+")[0] for c in test_value_rules.CASES} | {"data-version-mismatch"}
+
+
 def test_every_rule_in_the_catalogue_is_exercised():
     exercised = {c.split("+")[0].removesuffix("-1.0") for c in CASES} | {
         "column-dtype", "datetime-timezone", "json-object-format", "canonical-schema", "lineage-not-null",
         "billing-month-format",  # tested below
-    }
+    } | _rules_tested_in_test_value_rules()
     assert exercised == set(rules.RULES)
 
 
@@ -327,9 +333,8 @@ def test_schema_checks_are_remembered_per_column_set_not_per_file():
 
 def _canonical_with_and_without_skip(frame: pl.DataFrame, dv: str):
     from cloudmonitor_pipelines.focus.harmonize import harmonize_batch
-    from cloudmonitor_pipelines.focus.validate import (
-        AlreadyChecked, _canonical_rules, _still_to_check, validate_export_batch,
-    )
+    from cloudmonitor_pipelines.focus.canonical_check import canonical_rules, still_to_check
+    from cloudmonitor_pipelines.focus.validate import AlreadyChecked, validate_export_batch
 
     validated = validate_export_batch(frame, dv)
     done = harmonize_batch(frame, dv, {"x_BillingMonth": "2026-09", "x_TenantKey": "contoso"}, typed=validated.typed)
@@ -337,8 +342,8 @@ def _canonical_with_and_without_skip(frame: pl.DataFrame, dv: str):
     full = validate_canonical(done.frame)
     skipped = validate_canonical(done.frame, checked=checked)
     # The skip must actually leave rules out, or the comparisons below prove nothing about it.
-    every_rule = _canonical_rules(dict(done.frame.schema))
-    assert 0 < len(_still_to_check(every_rule, checked)) < len(every_rule)
+    every_rule = canonical_rules(dict(done.frame.schema))
+    assert 0 < len(still_to_check(every_rule, checked)) < len(every_rule)
     return validated, full, skipped
 
 

@@ -1,0 +1,157 @@
+"""FOCUS 1.1/1.2 values that older exports (and Azure's 1.2 export, which leaves them empty) do not carry, derived as
+Microsoft's FinOps toolkit derives them (finops-hub Costs_transform_v1_2 in IngestionSetup_v1_2.kql), and the
+lineage of which values were derived.
+
+Every derivation fills only a null value: an exported value always wins. The differences from the toolkit are
+deliberate and listed in docs/data-dictionary-costs.md ("Derived values").
+
+- CommitmentDiscountQuantity, only when CommitmentDiscountStatus is set: Spend commitments EffectiveCost /
+  x_BillingExchangeRate (1 when missing); Usage commitments PricingQuantity / x_PricingBlockSize (1 when missing)
+  x the normalization ratio (RINormalizationRatio of the SKU details, 1 when missing).
+- CommitmentDiscountUnit, when the quantity is set: Spend -> PricingCurrency; Usage -> ConsumedUnit when the ratio
+  is 1, 'Normalized <ConsumedUnit>' when it is larger.
+- CapacityReservationId from the SKU details' VMCapacityReservationId; CapacityReservationStatus, when the id is
+  set: 'Unused' for the capacity reservation resource itself, else 'Used'.
+- x_AmortizationClass: 'Principal' for purchases of a reservation or savings plan order, 'Amortized Charge' for
+  Usage rows a commitment covered.
+- ConsumedQuantity/ConsumedUnit are null on rows that are not Usage (the toolkit's handling; the export's value
+  is reported by the consumed-usage-only warning and the row lists the columns in x_DerivedColumns).
+- x_SkuDetails -> SkuPriceDetails: every key x_-prefixed, VCPUs/VCores/vCores renamed CoreCount (a number),
+  ServiceType/ServerSku renamed InstanceType, OperatingSystem added from ImageType.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import polars as pl
+
+from cloudmonitor_pipelines.focus import lineage
+
+_CORE_COUNT_KEYS = ("VCPUs", "VCores", "vCores")
+_INSTANCE_TYPE_KEYS = ("ServiceType", "ServerSku")
+_OPERATING_SYSTEM = {"Canonical": "Linux", "Windows Server": "Windows Server", "Windows Server BYOL": "Windows Server"}
+_COMMITMENT_ORDERS = ("/microsoft.capacity/reservationorders/", "/microsoft.billingbenefits/savingsplanorders/")
+_CAPACITY_RESERVATION_TYPE = "microsoft.compute/capacityreservationgroups/capacityreservations"
+
+
+def _number(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        return int(number) if number.is_integer() else number
+    return value
+
+
+def sku_details_to_price_details(text: str) -> str:
+    """Rewrite an Azure x_SkuDetails JSON object into FOCUS SkuPriceDetails (compact JSON), as the toolkit does.
+
+    The first non-empty core-count and instance-type keys are renamed; any further spelling keeps its x_ key, so
+    no value is lost. CoreCount is a number (FOCUS defines it Numeric; the toolkit keeps the exported text).
+    """
+    details = json.loads(text)
+    if not isinstance(details, dict):
+        raise ValueError(f"x_SkuDetails is not a JSON object: {text[:80]!r}")
+    renamed: dict[str, str] = {}
+    for target, keys in (("CoreCount", _CORE_COUNT_KEYS), ("InstanceType", _INSTANCE_TYPE_KEYS)):
+        source = next((k for k in keys if details.get(k) not in (None, "")), None)
+        if source is not None:
+            renamed[source] = target
+    out: dict[str, object] = {}
+    for key, value in details.items():
+        target = renamed.get(key)
+        if target is None:
+            out[key if key.startswith("x_") else f"x_{key}"] = value
+        else:
+            out[target] = _number(value) if target == "CoreCount" else value
+    image = details.get("ImageType")
+    if image not in (None, "") and "OperatingSystem" not in out:
+        out["OperatingSystem"] = _OPERATING_SYSTEM.get(image, image)
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+
+
+def _json_value(text: str, keys: tuple[str, ...]) -> str | None:
+    try:
+        details = json.loads(text)
+    except ValueError:  # not JSON: validation (SkuPriceDetails) or the x_SkuDetails rewrite reports it
+        return None
+    value = next((details[k] for k in keys if isinstance(details, dict) and details.get(k) not in (None, "")), None)
+    return None if value is None else str(value)
+
+
+def sku_detail(frame: pl.DataFrame, columns: tuple[str, ...], keys: tuple[str, ...]) -> pl.Expr:
+    """The first of `keys` in the first JSON column of `columns` that has it, as text (once per distinct value)."""
+    found = []
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        values = frame.get_column(column).drop_nulls().unique().to_list()
+        mapping = {v: _json_value(v, keys) for v in values}
+        found.append(pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String)
+                     if mapping else pl.lit(None, dtype=pl.String))
+    return pl.coalesce(found) if found else pl.lit(None, dtype=pl.String)
+
+
+Current = Callable[[str], pl.Expr]
+
+
+def derived_columns(current: Current, sku: Callable[[tuple[str, ...]], pl.Expr]) -> dict[str, pl.Expr]:
+    """The derived value of each column (exported value first); `current(name)` is the harmonized column,
+    `sku(keys)` a key of the row's SKU details (x_SkuDetails, then SkuPriceDetails, plain or x_-prefixed)."""
+    category = current("ChargeCategory")
+    commitment = current("CommitmentDiscountCategory")
+    status = current("CommitmentDiscountStatus")
+    block = pl.coalesce(current("x_PricingBlockSize"), pl.lit(1.0))
+    exported_quantity = current("CommitmentDiscountQuantity")
+    ratio = (pl.when(exported_quantity.is_not_null() & (exported_quantity != 0))
+             .then(exported_quantity / current("PricingQuantity") / block)
+             .when(status.is_null()).then(None)
+             .otherwise(pl.coalesce(sku(("RINormalizationRatio", "x_RINormalizationRatio")).cast(pl.Float64,
+                                                                                                   strict=False),
+                                    pl.lit(1.0))))
+    quantity = (pl.when(exported_quantity.is_not_null()).then(exported_quantity)
+                .when(status.is_null()).then(None)
+                .when(commitment == "Spend")
+                .then(current("EffectiveCost") / pl.coalesce(current("x_BillingExchangeRate"), pl.lit(1.0)))
+                .when((commitment == "Usage") & ratio.is_not_null())
+                .then(current("PricingQuantity") / block * ratio))
+    consumed_unit = current("ConsumedUnit")
+    unit = pl.coalesce(current("CommitmentDiscountUnit"), (
+        pl.when(quantity.is_null()).then(None)
+        .when(commitment == "Spend").then(current("PricingCurrency"))
+        .when((commitment == "Usage") & (ratio == 1)).then(consumed_unit)
+        .when((commitment == "Usage") & (ratio > 1)).then(pl.lit("Normalized ") + consumed_unit)))
+    reservation = pl.coalesce(current("CapacityReservationId"),
+                              sku(("VMCapacityReservationId", "x_VMCapacityReservationId")))
+    reservation_status = (pl.when(reservation.is_null()).then(None)
+                          .when(current("CapacityReservationStatus").is_not_null())
+                          .then(current("CapacityReservationStatus"))
+                          .when(current("x_ResourceType").str.to_lowercase() == _CAPACITY_RESERVATION_TYPE)
+                          .then(pl.lit("Unused")).otherwise(pl.lit("Used")))
+    resource = current("ResourceId").str.to_lowercase()
+    amortization = pl.coalesce(current("x_AmortizationClass"), (
+        pl.when((category == "Purchase") & pl.any_horizontal(resource.str.contains(o, literal=True)
+                                                             for o in _COMMITMENT_ORDERS))
+        .then(pl.lit("Principal"))
+        .when((category == "Usage") & current("CommitmentDiscountId").is_not_null() & status.is_not_null())
+        .then(pl.lit("Amortized Charge"))))
+    usage = (category == "Usage").fill_null(False)
+    return {
+        "CommitmentDiscountQuantity": quantity, "CommitmentDiscountUnit": unit, "CapacityReservationId": reservation,
+        "CapacityReservationStatus": reservation_status, "x_AmortizationClass": amortization,
+        "ConsumedQuantity": pl.when(usage).then(current("ConsumedQuantity")),
+        "ConsumedUnit": pl.when(usage).then(consumed_unit),
+    }
+
+
+def derived_lineage(flags: dict[str, pl.Expr]) -> pl.Expr:
+    """x_DerivedColumns: the columns whose value in the row was derived or removed (alphabetical, comma-separated),
+    null when every value is as exported. `flags` maps a column to 'this row's value is not the export's'."""
+    if not flags:
+        return pl.lit(None, dtype=pl.String).alias(lineage.DERIVED_COLUMNS)
+    names = pl.concat_str([pl.when(flags[n].fill_null(False)).then(pl.lit(n)) for n in sorted(flags)],
+                          separator=",", ignore_nulls=True)
+    return pl.when(names == "").then(None).otherwise(names).alias(lineage.DERIVED_COLUMNS)

@@ -1,0 +1,69 @@
+"""The rule engine: evaluate row rules (rules.RowRule) on a frame in one pass and report the ones that fail.
+
+All rules are counted in one `select`; a rule with a cheap `candidate` superset is refined on the candidate rows
+only (exact per-value check on their distinct values); example rows (<= MAX_EXAMPLES, masked) are fetched only for
+rules that failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import polars as pl
+
+from cloudmonitor_pipelines.focus import rules
+from cloudmonitor_pipelines.focus.masking import mask_row
+from cloudmonitor_pipelines.focus.report import MAX_EXAMPLES, ROW, RuleFailure
+from cloudmonitor_pipelines.focus.rules import RowRule
+
+
+def _examples(raw: pl.DataFrame, indices: Iterable[int], columns: Iterable[str]) -> list[dict]:
+    wanted = [c for c in dict.fromkeys(columns) if c in raw.columns]
+    if not wanted:  # a rule whose example would be the offending value itself (key-value-size): the row only
+        return [{ROW: i} for i in list(indices)[:MAX_EXAMPLES]]
+    rows = raw.select(wanted).with_row_index(ROW)[list(indices)[:MAX_EXAMPLES]]
+    return [mask_row(row) for row in rows.to_dicts()]
+
+
+def failure(rule: str, column: str | None, rows: int, message: str, source_file: str | None,
+             examples: list[dict] | None = None) -> RuleFailure:
+    return RuleFailure(rule, column, rules.severity(rule), rows, message, source_file, examples or [])
+
+
+def evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], source_file: str | None,
+              example_source: pl.DataFrame | None) -> list[RuleFailure]:
+    """Count failures of all rules in one pass, refine candidates, fetch examples for failing rules."""
+    if not row_rules:
+        return []
+    lazy = frame.lazy()
+    # A LazyFrame here is a scan of a stored month (asset checks): stream it so memory does not follow the month.
+    engine = "streaming" if isinstance(frame, pl.LazyFrame) else "auto"
+    first = [(r.probe.cast(pl.Int64) if r.probe is not None
+              else (r.candidate if r.candidate is not None else r.failing).fill_null(False).sum()).alias(f"r{i}")
+             for i, r in enumerate(row_rules)]
+    counts = lazy.select(first).collect(engine=engine).row(0)
+    failures: list[RuleFailure] = []
+    indexed = lazy.with_row_index(ROW)
+    for rule, count in zip(row_rules, counts, strict=True):
+        if not count:
+            continue
+        mask = rule.failing.fill_null(False)
+        if rule.candidate is not None:
+            mask = rule.candidate.fill_null(False) & mask
+            if rule.refine is not None:
+                values = indexed.filter(mask).select(pl.col(rule.column).unique()).collect(engine=engine).to_series()
+                bad = [v for v in values.to_list() if rule.refine(v)]
+                mask = mask & pl.col(rule.column).is_in(bad)
+        failing = indexed.filter(mask)
+        if rule.probe is not None or rule.candidate is not None:  # the first pass counted a superset (or any())
+            count = failing.select(pl.len()).collect(engine=engine).item()
+            if not count:
+                continue
+        sample = failing.head(MAX_EXAMPLES)
+        if example_source is not None:
+            examples = _examples(example_source, sample.select(ROW).collect().to_series().to_list(), rule.columns)
+        else:
+            cols = [c for c in dict.fromkeys(rule.columns)]
+            examples = [mask_row(r) for r in sample.select(ROW, *cols).collect().to_dicts()]
+        failures.append(failure(rule.rule, rule.column, count, rule.message, source_file, examples))
+    return failures
