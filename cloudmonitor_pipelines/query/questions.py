@@ -21,7 +21,7 @@ MONTH = Param("month", "month", "billing month YYYY-MM; default: the newest mont
 LIMIT = Param("limit", "int", "number of rows to return", default=10, minimum=1, maximum=500)
 DIMENSIONS = {  # dimension -> (key expression over cost_daily, display expression)
     "service": ("service_name", "max(service_category)"),
-    "subscription": ("sub_account_id", "max(sub_account_name)"),
+    "subscription": ("coalesce(sub_account_id, '(none)')", "max(sub_account_name)"),
     "resource_group": ("coalesce(resource_group_name, '(none)')", "max(sub_account_name)"),
     "region": ("coalesce(region_id, '(none)')", "max(region_name)"),
 }
