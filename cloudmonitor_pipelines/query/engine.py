@@ -23,7 +23,7 @@ import polars as pl
 import pyarrow as pa
 from deltalake import DeltaTable, QueryBuilder
 
-from cloudmonitor_pipelines.query.guard import SqlRefused, check_sql, limited
+from cloudmonitor_pipelines.query.guard import SqlRefused, check_sql
 from cloudmonitor_pipelines.query.workspace import QueryScope
 
 DEFAULT_ROW_LIMIT = 1_000
@@ -61,7 +61,7 @@ def session(tables: dict[str, DeltaTable]) -> QueryBuilder:
 
 
 def collect(builder: QueryBuilder, sql: str, limit: int) -> tuple[pl.DataFrame, bool]:
-    """Run `sql` (already wrapped by `limited`) and stop reading after limit + 1 rows."""
+    """Run `sql` and stop reading its result stream after limit + 1 rows (the extra row tells truncation)."""
     reader = builder.execute(sql)
     batches, rows = [], 0
     for batch in reader:
@@ -80,7 +80,7 @@ def run_trusted(scope: QueryScope, sql: str, *, limit: int = MAX_ROW_LIMIT) -> Q
     """Run catalogue SQL in-process over the scope's existing tables."""
     started = time.perf_counter()
     try:
-        frame, truncated = collect(session(scope.delta_tables()), limited(sql, limit), limit)
+        frame, truncated = collect(session(scope.delta_tables()), sql, limit)
     except Exception as exc:  # deltalake raises its own error types for planning and execution problems
         raise QueryError(_engine_message(exc)) from None
     return QueryResult(frame, truncated, _ms(started))
@@ -94,7 +94,7 @@ def run_isolated(scope: QueryScope, sql: str, *, limit: int = DEFAULT_ROW_LIMIT,
     existing = {name: uri for name, uri in scope.tables.items() if name in set(scope.existing_tables())}
     checked = check_sql(sql, existing.keys())
     job = {"tables": {name: existing[name] for name in checked.tables}, "storage_options": scope.storage_options,
-           "sql": limited(checked.sql, limit), "limit": limit}
+           "sql": checked.sql, "limit": limit}
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "cloudmonitor_pipelines.query.sandbox"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/", env=_child_env())

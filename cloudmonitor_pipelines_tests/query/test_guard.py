@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloudmonitor_pipelines.query.guard import MAX_SQL_CHARS, SqlRefused, check_sql, limited
+from cloudmonitor_pipelines.query.guard import MAX_SQL_CHARS, SqlRefused, check_sql
 
 VISIBLE = ("costs", "cost_daily", "resource_costs")
 
@@ -71,10 +71,6 @@ def test_hostile_sql_is_refused_with_a_reason(sql, reason):
 def test_oversized_query_is_refused_before_parsing():
     with pytest.raises(SqlRefused, match="characters"):
         check_sql("SELECT 1 " + " " * MAX_SQL_CHARS, VISIBLE)
-
-
-def test_limit_wrapper_survives_a_trailing_comment():
-    assert limited("SELECT 1 -- note", 5).splitlines()[-1] == ") AS finn_result LIMIT 6"
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
