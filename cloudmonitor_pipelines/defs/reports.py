@@ -12,6 +12,7 @@ import dagster as dg
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
 
+from cloudmonitor_pipelines.defs.column_metadata import table_column_schema, ui_description
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.enrichment import BY_TENANT, RECOMMENDATIONS_KEY, RESOURCES_KEY
@@ -69,7 +70,8 @@ def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefiniti
         group_name="reporting",
         kinds={"polars", "deltalake"},
         deps=deps,
-        description=(table.build.__doc__ or table.name).strip().split("\n")[0],
+        description=ui_description(table.build.__doc__, table.name),
+        metadata={"dagster/column_schema": table_column_schema(table.name), "partition_column": PARTITION_COLUMN},
     )
     @fail_fast_on_permanent_errors
     def report(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
@@ -118,6 +120,7 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
               dg.AssetDep(RECOMMENDATIONS_KEY, partition_mapping=dg.AllPartitionMapping())],
         description="Per-tenant aggregates (monthly totals, open savings, data freshness) of one partner's tenants. "
         "No row-level data of any tenant; written outside every tenant's workspace.",
+        metadata={"dagster/column_schema": table_column_schema("partner_portfolio")},
     )
     @fail_fast_on_permanent_errors
     def partner_portfolio(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
