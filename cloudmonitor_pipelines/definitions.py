@@ -16,6 +16,7 @@ from cloudmonitor_pipelines.defs.enrichment import (
     RESOURCES_KEY,
     build_enrichment_assets,
 )
+from cloudmonitor_pipelines.defs.html_reports import build_cost_report_asset
 from cloudmonitor_pipelines.defs.freshness import build_export_freshness
 from cloudmonitor_pipelines.defs.partitions import tenant_month_partitions, tenant_partitions
 from cloudmonitor_pipelines.defs.lifecycle import build_lifecycle_jobs, build_retention_schedule
@@ -31,7 +32,7 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     costs = build_costs_asset(partitions)
     cost_exports, exports_are_fresh = build_export_freshness(by_tenant)
     enrichment = build_enrichment_assets(by_tenant, partitions)
-    reports = build_report_assets(partitions)
+    reports = [*build_report_assets(partitions), build_cost_report_asset(partitions)]
     partners = sorted(registry.partners())
     portfolio = [build_portfolio_asset(partners)] if partners else []
     month_assets = [COSTS_KEY, COST_ENRICHMENT_KEY, *(r.key for r in reports)]

@@ -5,6 +5,7 @@ reports that use them, the inventory tables' versions. Otherwise the asset recor
 nothing. The portfolio holds per-tenant aggregates only and is written outside every tenant's workspace.
 """
 
+import hashlib
 import json
 from datetime import UTC, datetime
 
@@ -44,6 +45,12 @@ def _build_fingerprint(workspace, table: ReportTable, month: str, params: dict) 
     return json.dumps(parts, sort_keys=True)
 
 
+def table_data_version(fingerprint: str) -> dg.DataVersion:
+    """Data version of a reporting table month: its build fingerprint (what it was built from), hashed. Downstream
+    assets (the HTML report) compare data versions to know whether anything they read changed."""
+    return dg.DataVersion(hashlib.sha256(fingerprint.encode()).hexdigest()[:20])
+
+
 def _last_fingerprint(workspace, report: str, month: str) -> str | None:
     builds = read_table(workspace, REPORT_BUILDS)
     if builds is None:
@@ -81,8 +88,10 @@ def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefiniti
         params = {name: getattr(tenant, name) for name in table.params}
         fingerprint = _build_fingerprint(workspace, table, month, params)
         uri = workspace.table_uri(table.name)
+        data_version = table_data_version(fingerprint)
         if _last_fingerprint(workspace, table.name, month) == fingerprint:
-            return dg.MaterializeResult(metadata={"status": "unchanged", "dagster/uri": dg.MetadataValue.path(uri)})
+            return dg.MaterializeResult(data_version=data_version,
+                                        metadata={"status": "unchanged", "dagster/uri": dg.MetadataValue.path(uri)})
         costs = read_table(workspace, COSTS)
         if costs is None:
             raise LookupError(f"{tenant_key}: no costs table yet; materialize costs first")
@@ -99,6 +108,7 @@ def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefiniti
             [{"report": table.name, "billing_month": month, "fingerprint": fingerprint, "built_at": datetime.now(UTC),
               "table_version": version, "rows": frame.height}]))
         return dg.MaterializeResult(
+            data_version=data_version,
             metadata={"status": "rebuilt", "dagster/partition_row_count": frame.height,
                       "dagster/uri": dg.MetadataValue.path(uri), "table_version": version}
         )
