@@ -31,6 +31,8 @@ def _to_svg(figure: Figure, label: str) -> str:
     figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):]
+    # matplotlib's RDF block names namespace URLs and the creator; the report needs none of it.
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.DOTALL)
     return re.sub(r"<svg\b", f'<svg role="img" aria-label="{escape(label, quote=True)}" focusable="false"', svg, count=1)
 
 
