@@ -329,6 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
+
+    from cloudmonitor_pipelines.finn.cli import register_commands  # Finn: `query` and `finn`
+
+    register_commands(sub)
     return parser
 
 

@@ -4,6 +4,9 @@
   big, which export run, which Dagster run, when, and as whom. Answers "what did the pipeline read, and when?".
 - `ingestion_log`: one row per partition attempt: outcome, winning runs, rows and per-currency totals as read from
   the source. Reconciliation checks compare the Delta table against it.
+- `agent_log`: one row per Finn call (MCP tool or CLI query): when, which tool, its parameters and SQL, rows
+  returned, duration, outcome and the client's self-declared name. In the tenant's workspace, or for a partner
+  session under the partner's portfolio location. The ISO 42001 audit trail of what agents asked.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from cloudmonitor_pipelines.storage.base import Workspace
 
 READ_LOG = "read_log"
 INGESTION_LOG = "ingestion_log"
+AGENT_LOG = "agent_log"
+AGENT_LOG_TEXT_LIMIT = 20_000  # parameters and SQL are the caller's text: stored bounded, never interpreted
 
 READ_LOG_SCHEMA: dict[str, pl.DataType] = {
     "tenant_key": pl.String(),
@@ -57,6 +62,49 @@ INGESTION_LOG_SCHEMA: dict[str, pl.DataType] = {
     "started_at": pl.Datetime("us", "UTC"),
     "finished_at": pl.Datetime("us", "UTC"),
 }
+
+
+AGENT_LOG_SCHEMA: dict[str, pl.DataType] = {
+    "logged_at": pl.Datetime("us", "UTC"),
+    "scope_kind": pl.String(),  # tenant | partner
+    "scope_key": pl.String(),  # tenant key or partner key
+    "tool": pl.String(),  # question name, run_sql, describe_tables, ...
+    "parameters": pl.String(),  # JSON of the call's arguments
+    "sql": pl.String(),  # the SQL that ran (or was refused)
+    "rows_returned": pl.Int64(),
+    "truncated": pl.Boolean(),
+    "duration_ms": pl.Int64(),
+    "outcome": pl.String(),  # ok | refused | error | timeout
+    "error": pl.String(),
+    "client_name": pl.String(),  # MCP clientInfo name (self-declared) or 'cli'
+    "transport": pl.String(),  # stdio | http | cli
+}
+
+
+@dataclass(frozen=True)
+class AgentCall:
+    scope_kind: str
+    scope_key: str
+    tool: str
+    parameters: str
+    sql: str | None
+    rows_returned: int | None
+    truncated: bool | None
+    duration_ms: int
+    outcome: str
+    error: str | None
+    client_name: str | None
+    transport: str
+    logged_at: datetime
+
+
+def append_agent_log(workspace: Workspace, call: AgentCall) -> None:
+    """Append one call; free text is cut to a bound and stripped of control characters."""
+    row = {name: getattr(call, name) for name in AGENT_LOG_SCHEMA}
+    for name in ("parameters", "sql", "error", "client_name"):
+        if row[name] is not None:
+            row[name] = "".join(ch for ch in str(row[name]) if ch >= " " or ch in "\n\t")[:AGENT_LOG_TEXT_LIMIT]
+    append_rows(workspace, AGENT_LOG, pl.DataFrame([row], schema=AGENT_LOG_SCHEMA))
 
 
 @dataclass(frozen=True)

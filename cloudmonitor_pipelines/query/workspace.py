@@ -1,0 +1,98 @@
+"""What one Finn session may read: a tenant's own tables, or one partner's portfolio aggregates, and nothing else.
+
+Scope is decided here, by construction: a `QueryScope` is opened from a tenant (its workspace) or a partner (its
+portfolio location under the platform root), and lists the exact Delta tables a query may see. Audit and
+lineage tables (read_log, ingestion_log, validation_results, report_builds, agent_log) are not visible: they are
+the operator's records, not cost data. Nothing here knows about SQL text; the engine registers only these tables.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deltalake import DeltaTable
+
+from cloudmonitor_pipelines.lake.inventory_store import RECOMMENDATIONS, RESOURCES
+from cloudmonitor_pipelines.lake.views import COST_ENRICHMENT, COSTS
+from cloudmonitor_pipelines.reports import REPORT_TABLES
+from cloudmonitor_pipelines.reports.portfolio import TABLE as PORTFOLIO_TABLE
+from cloudmonitor_pipelines.storage.base import Workspace
+
+# The tables a tenant session sees, in the order describe_tables lists them.
+TENANT_TABLES: tuple[str, ...] = (COSTS, *REPORT_TABLES.keys(), RESOURCES, RECOMMENDATIONS, COST_ENRICHMENT)
+PARTNER_TABLES: tuple[str, ...] = (PORTFOLIO_TABLE,)
+AGENT_LOG_FOLDER = "_finn"  # under a partner's portfolio table: '_' folders are invisible to Delta readers and vacuum
+
+
+class ScopeError(LookupError):
+    """The requested tenant, partner or table is not part of this session's scope."""
+
+
+@dataclass(frozen=True)
+class QueryScope:
+    """The tables one session may query: name -> Delta table URI, plus where its agent_log is appended."""
+
+    kind: str  # "tenant" | "partner"
+    key: str  # tenant key or partner key
+    tables: Mapping[str, str]
+    audit_workspace: Workspace  # agent_log is appended here (the tenant's workspace, or the partner's _finn folder)
+    storage_options: dict[str, str] | None = field(default=None, repr=False)
+
+    def delta_tables(self) -> dict[str, DeltaTable]:
+        """Every visible table at its current version (tables not materialized yet are simply absent)."""
+        opened = {}
+        for name, uri in self.tables.items():
+            if DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
+                opened[name] = DeltaTable(uri, storage_options=self.storage_options)
+        return opened
+
+    def existing_tables(self) -> list[str]:
+        return [n for n, uri in self.tables.items() if DeltaTable.is_deltatable(uri, storage_options=self.storage_options)]
+
+
+def tenant_scope(workspace: Workspace, tenant_key: str) -> QueryScope:
+    """A tenant session over exactly its own workspace's cost and report tables."""
+    tables = {name: workspace.table_uri(name) for name in TENANT_TABLES}
+    return QueryScope("tenant", tenant_key, tables, workspace, workspace.storage_options())
+
+
+def partner_scope(partner: str, platform_root: str | os.PathLike[str]) -> QueryScope:
+    """A partner session over its portfolio aggregates only (one row per tenant x month x currency)."""
+    from cloudmonitor_pipelines.storage import open_workspace
+
+    root = os.fspath(platform_root)
+    if "://" in root:
+        raise ScopeError("partner sessions read a local platform root only (abfss:// portfolios are not served yet)")
+    portfolio = Path(root) / "portfolios" / partner
+    audit = open_workspace(str(portfolio / AGENT_LOG_FOLDER))
+    return QueryScope("partner", partner, {PORTFOLIO_TABLE: str(portfolio)}, audit, None)
+
+
+def open_tenant(tenant_key: str, tenants_file: str | None = None) -> QueryScope:
+    """The scope of one configured tenant (its workspace opened with the tenant's own credential)."""
+    from cloudmonitor_pipelines.defs.resources import CloudMonitor
+    from cloudmonitor_pipelines.tenants import load_tenants
+
+    registry = load_tenants(tenants_file)
+    if tenant_key not in registry:
+        raise ScopeError(f"unknown tenant {tenant_key!r}; configured tenants: {', '.join(registry.keys())}")
+    tenant = registry.get(tenant_key)
+    workspace = CloudMonitor(tenants_file=str(registry.path)).workspace(tenant)
+    return tenant_scope(workspace, tenant.key)
+
+
+def open_partner(partner: str, tenants_file: str | None = None) -> QueryScope:
+    """The scope of one configured partner: its portfolio table, never a tenant's workspace."""
+    from cloudmonitor_pipelines.platform import assert_outside_workspaces, platform_root
+    from cloudmonitor_pipelines.tenants import load_tenants
+
+    registry = load_tenants(tenants_file)
+    partners = registry.partners()
+    if partner not in partners:
+        raise ScopeError(f"unknown partner {partner!r}; configured partners: {', '.join(sorted(partners)) or 'none'}")
+    scope = partner_scope(partner, platform_root())
+    assert_outside_workspaces(scope.tables[PORTFOLIO_TABLE], registry)
+    return scope
