@@ -98,7 +98,7 @@ def build_cost_report_asset(partitions_def: dg.PartitionsDefinition) -> dg.Asset
         if previous == version and any(o.path.endswith(path) for o in workspace.list(f"reports/{month}")):
             return dg.MaterializeResult(data_version=dg.DataVersion(version), metadata={
                 "status": "unchanged", "report_file": dg.MetadataValue.path(location)})
-        report = build_tenant_report(TableQueries(workspace), tenant_key, month, datetime.now(UTC), required_tags)
+        report = build_tenant_report(TableQueries(workspace, tenant_key), tenant_key, month, datetime.now(UTC), required_tags)
         html = render_tenant_report(report)
         workspace.write_bytes(path, html.encode("utf-8"))
         metadata: dict[str, object] = {

@@ -1,9 +1,10 @@
 """The questions a tenant report asks, answered from the tenant's reporting tables.
 
-`ReportQueries` names each question the report needs (spend by dimension, month totals, daily trend, anomalies,
-open savings, untagged spend, commitment utilization, provenance). `TableQueries` answers them over the workspace's
-Delta tables with polars; it is the seam to the shared query layer (`cloudmonitor_pipelines.query`, issue 17):
-when a question exists there, the method delegates to it, so the CLI, Finn and the report read the same numbers.
+`ReportQueries` names each figure the report needs (spend by dimension, month totals, daily trend, anomalies,
+open savings, untagged spend, commitment utilization, provenance). `TableQueries` gets every cost figure from the
+named questions of the shared query layer (`cloudmonitor_pipelines.query`: the CLI `query` command and Finn answer
+the same questions), and only reshapes the answers. Provenance (which export runs, their dataVersions, the load and
+validation record) is not a FinOps question: it is read from the audit tables and the costs lineage columns here.
 Every answer is per billing currency; nothing here adds amounts of different currencies.
 """
 
@@ -15,18 +16,21 @@ from typing import Protocol
 
 import polars as pl
 
+from cloudmonitor_pipelines import query
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.lake.audit import INGESTION_LOG
 from cloudmonitor_pipelines.lake.delta import read_table
 from cloudmonitor_pipelines.pipeline import COSTS, VALIDATION_RESULTS
 from cloudmonitor_pipelines.storage.base import Workspace
 
-DIMENSIONS: dict[str, tuple[str, str]] = {  # report label -> (cost_daily key column, display column)
-    "Services": ("service_name", "service_name"),
-    "Subscriptions": ("sub_account_id", "sub_account_name"),
-    "Resource groups": ("resource_group_name", "resource_group_name"),
-    "Regions": ("region_id", "region_name"),
+DIMENSIONS: dict[str, tuple[str, str, bool]] = {  # report label -> (question, key column, show its label)
+    "Services": ("spend_by_service", "service", False),
+    "Subscriptions": ("spend_by_subscription", "subscription", True),
+    "Resource groups": ("spend_by_resource_group", "resource_group", False),
+    "Regions": ("spend_by_region", "region", True),
 }
+_TOTALS_INPUT = {"billing_currency": pl.String, "billed_cost": pl.Float64, "effective_cost": pl.Float64,
+                 "row_count": pl.Int64}
 
 
 class ReportQueries(Protocol):
@@ -60,82 +64,77 @@ class ReportQueries(Protocol):
 
 
 class TableQueries:
-    """`ReportQueries` over one workspace's reporting tables (read-only)."""
+    """`ReportQueries` through the shared query layer (`cloudmonitor_pipelines.query`, the one the CLI `query`
+    command and Finn use): each figure is the answer of a named question over the tenant's reporting tables.
+    A question whose table is not materialized yet answers with no rows (the report then says so)."""
 
-    def __init__(self, workspace: Workspace) -> None:
+    def __init__(self, workspace: Workspace, tenant_key: str) -> None:
         self.workspace = workspace
+        self.scope = query.tenant_scope(workspace, tenant_key)
+        self._existing = set(self.scope.existing_tables())
 
-    def _table(self, name: str, month: str | Sequence[str] | None = None) -> pl.LazyFrame | None:
-        frame = read_table(self.workspace, name)
-        if frame is None or month is None:
-            return frame
-        months = [month] if isinstance(month, str) else list(month)
-        return frame.filter(pl.col("billing_month").is_in(months))
+    def _ask(self, question: str, empty: dict[str, pl.DataType], **params: object) -> pl.DataFrame:
+        table = query.QUESTIONS[question].month_table
+        if table is not None and table not in self._existing:
+            return pl.DataFrame(schema=empty)
+        return query.ask(self.scope, question, **params).rows
 
     def month_totals(self, months: Sequence[str]) -> pl.DataFrame:
-        monthly = self._table("cost_monthly", months)
-        if monthly is None:
-            return pl.DataFrame(schema={"billing_month": pl.String, "billing_currency": pl.String,
-                                        "billed_cost": pl.Float64, "effective_cost": pl.Float64})
-        return (monthly.group_by("billing_month", "billing_currency")
-                .agg(pl.col("billed_cost").sum(), pl.col("effective_cost").sum(), pl.col("row_count").sum())
-                .filter(pl.col("row_count") > 0).drop("row_count")
-                .sort("billing_month", "billing_currency").collect())
+        frames = [self._ask("daily_trend", _TOTALS_INPUT, month=month)
+                  .group_by("billing_currency").agg(pl.col("billed_cost").sum(), pl.col("effective_cost").sum(),
+                                                    pl.col("row_count").sum())
+                  .filter(pl.col("row_count") > 0)
+                  .select(pl.lit(month).alias("billing_month"), "billing_currency",
+                          pl.col("billed_cost").cast(pl.Float64), pl.col("effective_cost").cast(pl.Float64))
+                  for month in dict.fromkeys(months)]
+        return pl.concat(frames).sort("billing_month", "billing_currency")
 
     def top_spend(self, month: str, dimension: str, limit: int = 10) -> pl.DataFrame:
-        key, label = DIMENSIONS[dimension]
-        daily = self._table("cost_daily", month)
-        if daily is None:
-            return pl.DataFrame(schema={"billing_currency": pl.String, "key": pl.String, "label": pl.String,
-                                        "effective_cost": pl.Float64})
-        return (daily.group_by("billing_currency", pl.col(key).alias("key"))
-                .agg(pl.col(label).drop_nulls().last().alias("label"), pl.col("effective_cost").sum())
+        question, key, labelled = DIMENSIONS[dimension]
+        rows = self._ask(question, {key: pl.String, "label": pl.String, "billing_currency": pl.String,
+                                    "effective_cost": pl.Float64}, month=month)
+        label = pl.col("label") if labelled else pl.col(key)
+        return (rows.select("billing_currency", pl.col(key).cast(pl.String).alias("key"),
+                            label.cast(pl.String).alias("label"), pl.col("effective_cost").cast(pl.Float64))
+                # The answer's ORDER BY is not relied on: DataFusion may return the sorted partitions in any order.
                 .sort(["billing_currency", "effective_cost", "key"], descending=[False, True, False], nulls_last=True)
-                .group_by("billing_currency", maintain_order=True).head(limit).collect())
+                .group_by("billing_currency", maintain_order=True).head(limit))
 
     def daily_trend(self, month: str) -> pl.DataFrame:
-        daily = self._table("cost_daily", month)
-        if daily is None:
-            return pl.DataFrame(schema={"billing_currency": pl.String, "charge_date": pl.Date,
-                                        "effective_cost": pl.Float64, "is_anomaly": pl.Boolean,
-                                        "baseline_median": pl.Float64})
-        days = daily.group_by("billing_currency", "charge_date").agg(pl.col("effective_cost").sum())
-        anomalies = self._table("cost_anomalies", month)
-        if anomalies is not None:
-            flags = (anomalies.filter(pl.col("sub_account_id").is_null())
-                     .select("billing_currency", "charge_date", "is_anomaly", "baseline_median"))
-            days = days.join(flags, on=["billing_currency", "charge_date"], how="left")
-        else:
-            days = days.with_columns(pl.lit(None, pl.Boolean).alias("is_anomaly"),
-                                     pl.lit(None, pl.Float64).alias("baseline_median"))
-        return days.with_columns(pl.col("is_anomaly").fill_null(False)).sort("billing_currency", "charge_date").collect()
+        days = self._ask("daily_trend", _TOTALS_INPUT | {"charge_date": pl.Date}, month=month)
+        flags = self._ask("cost_anomalies", {"charge_date": pl.Date, "billing_currency": pl.String,
+                                             "sub_account_id": pl.String, "is_anomaly": pl.Boolean,
+                                             "baseline_median": pl.Float64},
+                          month=month, only_anomalies=False)
+        flags = (flags.filter(pl.col("sub_account_id").is_null())
+                 .select("billing_currency", "charge_date", "is_anomaly", "baseline_median"))
+        return (days.select("billing_currency", "charge_date", pl.col("effective_cost").cast(pl.Float64))
+                .join(flags, on=["billing_currency", "charge_date"], how="left")
+                .with_columns(pl.col("is_anomaly").fill_null(False)).sort("billing_currency", "charge_date"))
 
     def open_savings(self, month: str) -> pl.DataFrame:
-        savings = self._table("savings_opportunities", month)
         columns = ["savings_currency", "rank", "name", "impact", "resource_id", "subscription_id", "solution",
                    "monthly_savings", "annual_savings", "spend_effective_cost", "billing_currency"]
-        if savings is None:
-            return pl.DataFrame(schema={c: pl.String for c in columns})
-        return savings.select(columns).sort("savings_currency", "rank").collect()
+        rows = self._ask("open_savings", {c: pl.Float64 if "savings" in c or "cost" in c else pl.String
+                                          for c in columns} | {"rank": pl.Int64, "savings_currency": pl.String},
+                         month=month, limit=500)
+        return rows.select(columns).sort("savings_currency", "rank")
 
     def untagged_spend(self, month: str) -> pl.DataFrame:
-        tags = self._table("tag_coverage", month)
-        columns = ["billing_currency", "tag_key", "untagged_effective_cost", "tagged_effective_cost",
-                   "total_effective_cost", "tagged_share"]
-        if tags is None:
-            return pl.DataFrame(schema={c: pl.String if c in ("billing_currency", "tag_key") else pl.Float64
-                                        for c in columns})
-        return tags.select(columns).sort("billing_currency", "tag_key").collect()
+        rows = self._ask("untagged_spend", {"tag_key": pl.String, "billing_currency": pl.String,
+                                            "untagged_effective_cost": pl.Float64, "tagged_effective_cost": pl.Float64,
+                                            "total_effective_cost": pl.Float64, "untagged_share": pl.Float64},
+                         month=month)
+        return rows.select("billing_currency", "tag_key", "untagged_effective_cost", "tagged_effective_cost",
+                           "total_effective_cost", (1 - pl.col("untagged_share")).alias("tagged_share"))
 
     def commitment_utilization(self, month: str) -> pl.DataFrame:
-        commitments = self._table("commitment_utilization", month)
         columns = ["billing_currency", "commitment_discount_id", "commitment_discount_name", "commitment_discount_type",
                    "used_effective_cost", "unused_effective_cost", "utilization"]
-        if commitments is None:
-            return pl.DataFrame(schema={c: pl.Float64 if c.endswith(("cost", "utilization")) else pl.String
-                                        for c in columns})
-        return commitments.select(columns).sort("billing_currency", "unused_effective_cost",
-                                                descending=[False, True]).collect()
+        rows = self._ask("commitment_utilization",
+                         {c: pl.Float64 if c.endswith(("cost", "utilization")) else pl.String for c in columns},
+                         month=month)
+        return rows.select(columns).sort("billing_currency", "unused_effective_cost", descending=[False, True])
 
     def provenance(self, month: str) -> dict:
         return {"runs": self._runs(month), "load": self._load(month), "validation": self._validation(month)}
