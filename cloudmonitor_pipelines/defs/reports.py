@@ -8,6 +8,7 @@ nothing. The portfolio holds per-tenant aggregates only and is written outside e
 import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -27,6 +28,7 @@ from cloudmonitor_pipelines.pipeline import COSTS
 from cloudmonitor_pipelines.platform import assert_outside_workspaces, platform_root
 from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, ReportTable
 from cloudmonitor_pipelines.reports._common import previous_month
+from cloudmonitor_pipelines.reports.html.render import render_portfolio_report
 from cloudmonitor_pipelines.reports.portfolio import TenantSummaryInputs, build_partner_portfolio
 
 REPORT_BUILDS = "report_builds"
@@ -120,6 +122,26 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
     return [build_report_asset(table, partitions_def) for table in REPORT_TABLES.values()]
 
 
+def portfolio_report_location(partner: str) -> str:
+    """The partner's HTML portfolio report: beside its portfolio table under the platform root."""
+    return f"{platform_root()}/portfolios/{partner}.html"
+
+
+def _write_portfolio_report(partner: str, frame: pl.DataFrame, cloudmonitor: CloudMonitor) -> dict[str, object]:
+    """Render the portfolio table (aggregates only, nothing finer) to HTML outside every workspace."""
+    location = portfolio_report_location(partner)
+    if "://" in location:  # writing HTML to an abfss:// platform root is not built yet; the table is the record
+        return {"report_file": "not written (only local platform roots get the HTML report so far)"}
+    assert_outside_workspaces(location, cloudmonitor.registry)
+    html = render_portfolio_report(partner, frame, datetime.now(UTC))
+    path = Path(location)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".html.tmp")
+    temporary.write_text(html, encoding="utf-8")
+    temporary.replace(path)  # readers never see half a report
+    return {"report_file": dg.MetadataValue.path(location), "report_link": dg.MetadataValue.url(path.as_uri())}
+
+
 def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
     @dg.asset(
         key=PORTFOLIO_KEY,
@@ -153,10 +175,9 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
             )
         frame = build_partner_portfolio(per_tenant)
         write_deltalake(target, frame.to_arrow(), mode="overwrite", schema_mode="overwrite")
-        return dg.MaterializeResult(
-            metadata={"dagster/row_count": frame.height, "tenants": len(per_tenant),
-                      "dagster/uri": dg.MetadataValue.path(target),
-                      "table_version": DeltaTable(target).version()}
-        )
+        metadata = {"dagster/row_count": frame.height, "tenants": len(per_tenant),
+                    "dagster/uri": dg.MetadataValue.path(target), "table_version": DeltaTable(target).version()}
+        metadata.update(_write_portfolio_report(partner, frame, cloudmonitor))
+        return dg.MaterializeResult(metadata=metadata)
 
     return partner_portfolio

@@ -9,7 +9,10 @@ value of any tenant.
 from __future__ import annotations
 
 import json
+import os
 import re
+from unittest import mock
+from datetime import UTC, date, datetime
 from html import unescape
 from pathlib import Path
 
@@ -20,7 +23,10 @@ import pytest
 from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.defs.html_reports import report_path
 from cloudmonitor_pipelines.defs.partitions import partition_key
-from cloudmonitor_pipelines.reports.html.render import money
+from cloudmonitor_pipelines.defs.reports import portfolio_report_location
+from cloudmonitor_pipelines.platform import PLATFORM_ROOT_ENV_VAR, is_inside
+from cloudmonitor_pipelines.reports.html.content import build_tenant_report
+from cloudmonitor_pipelines.reports.html.render import money, render_tenant_report
 from cloudmonitor_pipelines.samples.arm_recordings import write_sample_recordings
 from cloudmonitor_pipelines_tests.conftest_helpers import generate, write_tenants_file
 from cloudmonitor_pipelines_tests.fakes.webserver import capture_page
@@ -50,13 +56,15 @@ def world(tmp_path_factory: pytest.TempPathFactory):
              "fabrikam": {"partner": "northwind"}}
     registry = write_tenants_file(root, ["contoso", "fabrikam"], **extra)
     defs = build_definitions(registry)
-    with dg.instance_for_test() as instance:
+    with dg.instance_for_test() as instance, mock.patch.dict(os.environ, {PLATFORM_ROOT_ENV_VAR: str(root / "platform")}):
         inventory = defs.resolve_job_def("inventory_job").execute_in_process(
             instance=instance, partition_key="contoso", tags={"tenant": "contoso"})
         assert inventory.success
         job = defs.resolve_job_def("costs_job")
         first = {(t, m): _run(job, instance, t, m) for t, m in [("contoso", m) for m in MONTHS] + [("fabrikam", MONTH)]}
         rerun = _run(job, instance, "contoso", MONTH)
+        portfolio = defs.resolve_job_def("portfolio_job").execute_in_process(instance=instance, partition_key="northwind")
+        assert portfolio.success
         yield {"root": root, "defs": defs, "instance": instance, "first": first, "rerun": rerun, "job": job,
                "registry": registry}
 
@@ -220,3 +228,78 @@ def test_unchanged_costs_run_carries_the_loaded_row_count_and_totals(world):
         assert unchanged.metadata[key].value == loaded.metadata[key].value > 0
     billed = [k for k in loaded.metadata if k.startswith("billed_cost_")]
     assert billed and all(unchanged.metadata[k].value == loaded.metadata[k].value for k in billed)
+
+
+def test_partner_report_holds_per_tenant_aggregates_only_outside_every_workspace(world):
+    with mock.patch.dict(os.environ, {PLATFORM_ROOT_ENV_VAR: str(world["root"] / "platform")}):
+        location = Path(portfolio_report_location("northwind"))
+    for tenant in world["registry"]:
+        assert not is_inside(location, tenant.workspace) and not is_inside(location, tenant.source)
+    html = location.read_text(encoding="utf-8")
+    assert "<script" not in html.lower()
+    lowered = html.lower()
+    for tenant in ("contoso", "fabrikam"):
+        costs = _costs(world, tenant)
+        currency = costs["BillingCurrency"][0]
+        month = costs.filter(pl.col("x_BillingMonth") == MONTH)
+        assert f"<td>{MONTH}</td><td>{tenant}</td><td class=\"num\">{money(month['EffectiveCost'].sum())}</td>" in html
+        assert f'data-currency="{currency}"' in html
+        # No row-level value of any tenant: ids, names, groups, tags, services, source runs.
+        for column in ("ResourceId", "ResourceName", "SubAccountId", "SubAccountName", "x_ResourceGroupName",
+                       "ServiceName", "x_SourceRunId"):
+            for value in costs[column].drop_nulls().unique().to_list():
+                assert str(value).lower() not in lowered, (tenant, column, value)
+        for tags in costs["Tags"].drop_nulls().unique().to_list():
+            for tag_value in json.loads(tags).values():
+                if isinstance(tag_value, str) and len(tag_value) > 3:
+                    assert f">{tag_value.lower()}<" not in lowered, (tenant, tag_value)
+
+
+class _TwoCurrencies:
+    """A ReportQueries answering for a tenant billed in EUR and USD (the generator bills each tenant in one)."""
+
+    def month_totals(self, months):
+        return pl.DataFrame({"billing_month": [MONTH, MONTH, "2026-08"], "billing_currency": ["EUR", "USD", "EUR"],
+                             "billed_cost": [100.0, 250.0, 80.0], "effective_cost": [90.0, 240.0, 75.0]})
+
+    def top_spend(self, month, dimension, limit):
+        return pl.DataFrame({"billing_currency": ["EUR", "USD"], "key": ["a", "b"], "label": ["A", "B"],
+                             "effective_cost": [90.0, 240.0]})
+
+    def daily_trend(self, month):
+        return pl.DataFrame({"billing_currency": ["EUR", "USD"], "charge_date": [date(2026, 9, 1)] * 2,
+                             "effective_cost": [90.0, 240.0], "is_anomaly": [False, True],
+                             "baseline_median": [None, 10.0]})
+
+    def open_savings(self, month):
+        return pl.DataFrame({"savings_currency": ["GBP"], "rank": [1], "name": ["Right-size <vm>"], "impact": ["High"],
+                             "resource_id": ["/subscriptions/x/vm1"], "subscription_id": ["x"], "solution": [None],
+                             "monthly_savings": [12.5], "annual_savings": [150.0], "spend_effective_cost": [None],
+                             "billing_currency": [None]})
+
+    def untagged_spend(self, month):
+        return pl.DataFrame(schema={"billing_currency": pl.String, "tag_key": pl.String,
+                                    "untagged_effective_cost": pl.Float64, "tagged_effective_cost": pl.Float64,
+                                    "total_effective_cost": pl.Float64, "tagged_share": pl.Float64})
+
+    def commitment_utilization(self, month):
+        return pl.DataFrame(schema={"billing_currency": pl.String, "commitment_discount_id": pl.String,
+                                    "commitment_discount_name": pl.String, "commitment_discount_type": pl.String,
+                                    "used_effective_cost": pl.Float64, "unused_effective_cost": pl.Float64,
+                                    "utilization": pl.Float64})
+
+    def provenance(self, month):
+        return {"runs": [], "load": None, "validation": {"errors": 0, "warnings": 0, "rules": []}}
+
+
+def test_each_currency_gets_its_own_section_and_nothing_is_summed_across_currencies():
+    report = build_tenant_report(_TwoCurrencies(), "t", MONTH, datetime(2026, 10, 1, tzinfo=UTC), ("env",))
+    assert [s.currency for s in report.sections] == ["EUR", "GBP", "USD"]
+    html = render_tenant_report(report)
+    assert money(90.0, "EUR") in html and money(240.0, "USD") in html
+    assert "330.00" not in html and "350.00" not in html  # EUR + USD never appear as one figure
+    assert "Right-size &lt;vm&gt;" in html and "<vm>" not in html  # data is escaped
+    eur = re.search(r'data-currency="EUR".*?(?=data-currency=)', html, flags=re.DOTALL).group(0)
+    assert "+15.00 EUR" in eur  # 90 vs 75 last month, same currency
+    usd = re.search(r'data-currency="USD".*', html, flags=re.DOTALL).group(0)
+    assert "no data" in _section(usd, "summary")  # USD had no cost last month: no comparison, not a 100 % jump
