@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+PERSONAL_DATA_NOTE = (
+    "Why the 'costs_personal_data' warning: the sample tenants' tags carry owner email addresses on purpose "
+    "(as real Azure tags often do: owner/contact/CreatedBy tags), and the EA sample's x_AccountOwnerId holds the "
+    "enrollment owner's email. The check reports counts and tag keys, never the values; it warns and does not block "
+    "the load. What to do about it in a real tenant (masking with `mask_personal_data: true`, non-personal tags): "
+    "docs/privacy.md."
+)
 DEMO_FORMATS = {  # tenant -> (file format, dataVersion): the demo shows the version/format mix real customers have
     "contoso": ("parquet", "1.2"),
     "fabrikam": ("csv.gz", "1.0r2"),
@@ -240,6 +247,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for tenant in registry:
         print(f"  {tenant.key}: {tenant.workspace}/  costs, cost_enrichment, resources, recommendations, reports (enriched rows: lake.views.enriched_costs)")
         print(f"      e.g. polars.read_delta('{tenant.workspace}/costs')")
+    print("HTML cost reports (open offline in any browser):")
+    for tenant in registry:
+        for month in months:
+            print(f"  {tenant.key} {month}: {tenant.workspace}/reports/{month}/cost-report-{tenant.key}-{month}.html")
+    if any("costs_personal_data" in o.warnings for o in outcomes):
+        print(PERSONAL_DATA_NOTE)
     print(f"Dagster runs are recorded in {os.environ['DAGSTER_HOME']}.")
     print("Open the UI with:  make ui   (then http://127.0.0.1:3000)")
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} partitions succeeded")

@@ -16,6 +16,8 @@ from cloudmonitor_pipelines.defs.enrichment import (
     RESOURCES_KEY,
     build_enrichment_assets,
 )
+from cloudmonitor_pipelines.defs.html_reports import build_cost_report_asset
+from cloudmonitor_pipelines.defs.freshness import build_export_freshness
 from cloudmonitor_pipelines.defs.partitions import tenant_month_partitions, tenant_partitions
 from cloudmonitor_pipelines.defs.lifecycle import build_lifecycle_jobs, build_retention_schedule
 from cloudmonitor_pipelines.defs.reports import PORTFOLIO_KEY, build_portfolio_asset, build_report_assets
@@ -28,8 +30,9 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     partitions = tenant_month_partitions(registry)
     by_tenant = tenant_partitions(registry)
     costs = build_costs_asset(partitions)
+    cost_exports, exports_are_fresh = build_export_freshness(by_tenant)
     enrichment = build_enrichment_assets(by_tenant, partitions)
-    reports = build_report_assets(partitions)
+    reports = [*build_report_assets(partitions), build_cost_report_asset(partitions)]
     partners = sorted(registry.partners())
     portfolio = [build_portfolio_asset(partners)] if partners else []
     month_assets = [COSTS_KEY, COST_ENRICHMENT_KEY, *(r.key for r in reports)]
@@ -40,8 +43,9 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     )
     inventory_job = dg.define_asset_job(
         "inventory_job",
-        selection=dg.AssetSelection.assets(RESOURCES_KEY, RECOMMENDATIONS_KEY),
-        description="One tenant: refresh the Resource Graph inventory and Advisor cost recommendations.",
+        selection=dg.AssetSelection.assets(RESOURCES_KEY, RECOMMENDATIONS_KEY) | dg.AssetSelection.checks(exports_are_fresh),
+        description="One tenant: refresh the Resource Graph inventory and Advisor cost recommendations, and check "
+        "that its exports are fresh.",
     )
     jobs = [costs_job, inventory_job]
     if portfolio:
@@ -54,8 +58,8 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     schedules.append(build_inventory_schedule(registry, inventory_job))
     schedules.append(build_retention_schedule(registry, retention_job))
     built["defs"] = dg.Definitions(
-        assets=[costs, *enrichment, *reports, *portfolio],
-        asset_checks=build_costs_checks(partitions),
+        assets=[cost_exports, costs, *enrichment, *reports, *portfolio],
+        asset_checks=[*build_costs_checks(partitions), exports_are_fresh],
         jobs=jobs,
         schedules=schedules,
         sensors=[build_export_sensor(costs_job)],

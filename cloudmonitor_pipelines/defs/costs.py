@@ -6,7 +6,6 @@ No `from __future__ import annotations` here: Dagster inspects the context annot
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
@@ -14,6 +13,7 @@ import polars as pl
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.pii import scan_personal_data
+from cloudmonitor_pipelines.defs.column_metadata import table_column_schema
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.focus.validate import ValidationReport, canonical_schema_failures, validate_canonical
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
@@ -39,7 +39,8 @@ TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXP
 
 
 def column_schema() -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in CANONICAL_SCHEMA.items()])
+    """Exact names, types and descriptions of the canonical columns (data dictionary + FOCUS catalogue)."""
+    return table_column_schema(COSTS)
 
 
 def _totals_metadata(totals: dict[str, dict[str, float]]) -> dict[str, dg.MetadataValue]:
@@ -51,7 +52,25 @@ def _totals_metadata(totals: dict[str, dict[str, float]]) -> dict[str, dg.Metada
     }
 
 
-def result_metadata(result: IngestResult) -> dict[str, object]:
+def _loaded_figures(loaded: dict | None) -> dict[str, object]:
+    """What the load that wrote the month's current content recorded (ingestion_log): an unchanged re-run shows
+    these instead of zeros, labelled with when they were loaded."""
+    if loaded is None:
+        return {}
+    totals = {currency: {"billed": sums.get("billed") or 0.0, "effective": sums.get("effective") or 0.0}
+              for currency, sums in json.loads(loaded["totals_by_currency"] or "{}").items()}
+    return {
+        "dagster/partition_row_count": loaded["rows_written"],
+        "source_rows": loaded["source_rows"],
+        "loaded_at": loaded["finished_at"].isoformat() if loaded["finished_at"] else None,
+        "loaded_in_dagster_run": loaded["dagster_run_id"],
+        **_totals_metadata(totals),
+    }
+
+
+def result_metadata(result: IngestResult, loaded: dict | None = None) -> dict[str, object]:
+    """Metadata of one materialization. `loaded` (the month's newest 'loaded' ingestion_log row) supplies row
+    counts and totals when the run wrote nothing because the winning runs were already loaded."""
     metadata: dict[str, object] = {
         "status": result.status,
         "dagster/partition_row_count": result.rows if result.status == "loaded" else None,
@@ -66,6 +85,8 @@ def result_metadata(result: IngestResult) -> dict[str, object]:
         "seconds": round(result.seconds, 2),
         "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in result.notes) or "none"),
     }
+    if result.status == "unchanged":
+        metadata.update({k: v for k, v in _loaded_figures(loaded).items() if v is not None})
     if result.status == "loaded":
         metadata["rows_per_second"] = int(result.rows / result.seconds) if result.seconds else None
         metadata.update(_totals_metadata(result.totals))
@@ -102,9 +123,13 @@ def build_costs_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
             dagster_run_id=context.run.run_id,
             on_file=lambda path, rows: context.log.info(f"{tenant_key} {month}: {path} ({rows} rows) validated"),
         )
+        loaded = None
         if result.status == "unchanged":
             context.log.info(f"{tenant_key} {month}: winning run already loaded; no new Delta version written")
-        return dg.MaterializeResult(metadata=result_metadata(result))
+            loaded = latest_ingestion(cloudmonitor.workspace(tenant), month)
+        # The winning export runs identify the month's content: downstream reports rebuild only when they change.
+        return dg.MaterializeResult(metadata=result_metadata(result, loaded),
+                                    data_version=dg.DataVersion(",".join(result.run_ids) or "no-data"))
 
     return costs
 
@@ -277,22 +302,4 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         return dg.AssetCheckResult(passed=not findings.found, severity=dg.AssetCheckSeverity.WARN,
                                    metadata={**findings.to_metadata(), "how": how})
 
-    @dg.asset_check(asset=COSTS_KEY, blocking=False, partitions_def=partitions_def,
-                    description="Warns when the tenant's newest export run is older than its freshness_hours.")
-    def costs_exports_are_fresh(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
-        tenant_key, _month = split_partition(context)
-        tenant = cloudmonitor.tenant(tenant_key)
-        # Listing only (no content read): the newest manifest's last-modified time is when the last run landed.
-        newest = max((o.last_modified for o in cloudmonitor.source(tenant).list(suffix="manifest.json")
-                      if o.last_modified), default=None)
-        age_hours = None if newest is None else (datetime.now(UTC) - newest).total_seconds() / 3600
-        return dg.AssetCheckResult(
-            passed=age_hours is not None and age_hours <= tenant.freshness_hours,
-            severity=dg.AssetCheckSeverity.WARN,
-            metadata={"newest_export_run": newest.isoformat() if newest else "none",
-                      "age_hours": round(age_hours, 1) if age_hours is not None else -1,
-                      "freshness_hours": tenant.freshness_hours},
-        )
-
-    return [costs_reconcile_with_source, costs_has_only_winning_runs, costs_conform_to_focus, costs_personal_data,
-            costs_exports_are_fresh]
+    return [costs_reconcile_with_source, costs_has_only_winning_runs, costs_conform_to_focus, costs_personal_data]

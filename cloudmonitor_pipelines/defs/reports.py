@@ -5,13 +5,16 @@ reports that use them, the inventory tables' versions. Otherwise the asset recor
 nothing. The portfolio holds per-tenant aggregates only and is written outside every tenant's workspace.
 """
 
+import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
 from deltalake import DeltaTable, write_deltalake
 
+from cloudmonitor_pipelines.defs.column_metadata import table_column_schema, ui_description
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.enrichment import BY_TENANT, RECOMMENDATIONS_KEY, RESOURCES_KEY
@@ -25,6 +28,7 @@ from cloudmonitor_pipelines.pipeline import COSTS
 from cloudmonitor_pipelines.platform import assert_outside_workspaces, platform_root
 from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, ReportTable
 from cloudmonitor_pipelines.reports._common import previous_month
+from cloudmonitor_pipelines.reports.html.render import render_portfolio_report
 from cloudmonitor_pipelines.reports.portfolio import TenantSummaryInputs, build_partner_portfolio
 
 REPORT_BUILDS = "report_builds"
@@ -41,6 +45,12 @@ def _build_fingerprint(workspace, table: ReportTable, month: str, params: dict) 
         if name in table.inputs:
             parts[name] = table_version(workspace, name)
     return json.dumps(parts, sort_keys=True)
+
+
+def table_data_version(fingerprint: str) -> dg.DataVersion:
+    """Data version of a reporting table month: its build fingerprint (what it was built from), hashed. Downstream
+    assets (the HTML report) compare data versions to know whether anything they read changed."""
+    return dg.DataVersion(hashlib.sha256(fingerprint.encode()).hexdigest()[:20])
 
 
 def _last_fingerprint(workspace, report: str, month: str) -> str | None:
@@ -69,7 +79,8 @@ def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefiniti
         group_name="reporting",
         kinds={"polars", "deltalake"},
         deps=deps,
-        description=(table.build.__doc__ or table.name).strip().split("\n")[0],
+        description=ui_description(table.build.__doc__, table.name),
+        metadata={"dagster/column_schema": table_column_schema(table.name), "partition_column": PARTITION_COLUMN},
     )
     @fail_fast_on_permanent_errors
     def report(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
@@ -79,8 +90,10 @@ def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefiniti
         params = {name: getattr(tenant, name) for name in table.params}
         fingerprint = _build_fingerprint(workspace, table, month, params)
         uri = workspace.table_uri(table.name)
+        data_version = table_data_version(fingerprint)
         if _last_fingerprint(workspace, table.name, month) == fingerprint:
-            return dg.MaterializeResult(metadata={"status": "unchanged", "dagster/uri": dg.MetadataValue.path(uri)})
+            return dg.MaterializeResult(data_version=data_version,
+                                        metadata={"status": "unchanged", "dagster/uri": dg.MetadataValue.path(uri)})
         costs = read_table(workspace, COSTS)
         if costs is None:
             raise LookupError(f"{tenant_key}: no costs table yet; materialize costs first")
@@ -97,6 +110,7 @@ def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefiniti
             [{"report": table.name, "billing_month": month, "fingerprint": fingerprint, "built_at": datetime.now(UTC),
               "table_version": version, "rows": frame.height}]))
         return dg.MaterializeResult(
+            data_version=data_version,
             metadata={"status": "rebuilt", "dagster/partition_row_count": frame.height,
                       "dagster/uri": dg.MetadataValue.path(uri), "table_version": version}
         )
@@ -106,6 +120,26 @@ def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefiniti
 
 def build_report_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     return [build_report_asset(table, partitions_def) for table in REPORT_TABLES.values()]
+
+
+def portfolio_report_location(partner: str) -> str:
+    """The partner's HTML portfolio report: beside its portfolio table under the platform root."""
+    return f"{platform_root()}/portfolios/{partner}.html"
+
+
+def _write_portfolio_report(partner: str, frame: pl.DataFrame, cloudmonitor: CloudMonitor) -> dict[str, object]:
+    """Render the portfolio table (aggregates only, nothing finer) to HTML outside every workspace."""
+    location = portfolio_report_location(partner)
+    if "://" in location:  # writing HTML to an abfss:// platform root is not built yet; the table is the record
+        return {"report_file": "not written (only local platform roots get the HTML report so far)"}
+    assert_outside_workspaces(location, cloudmonitor.registry)
+    html = render_portfolio_report(partner, frame, datetime.now(UTC))
+    path = Path(location)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".html.tmp")
+    temporary.write_text(html, encoding="utf-8")
+    temporary.replace(path)  # readers never see half a report
+    return {"report_file": dg.MetadataValue.path(location), "report_link": dg.MetadataValue.url(path.as_uri())}
 
 
 def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
@@ -118,6 +152,7 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
               dg.AssetDep(RECOMMENDATIONS_KEY, partition_mapping=dg.AllPartitionMapping())],
         description="Per-tenant aggregates (monthly totals, open savings, data freshness) of one partner's tenants. "
         "No row-level data of any tenant; written outside every tenant's workspace.",
+        metadata={"dagster/column_schema": table_column_schema("partner_portfolio")},
     )
     @fail_fast_on_permanent_errors
     def partner_portfolio(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
@@ -140,10 +175,9 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
             )
         frame = build_partner_portfolio(per_tenant)
         write_deltalake(target, frame.to_arrow(), mode="overwrite", schema_mode="overwrite")
-        return dg.MaterializeResult(
-            metadata={"dagster/row_count": frame.height, "tenants": len(per_tenant),
-                      "dagster/uri": dg.MetadataValue.path(target),
-                      "table_version": DeltaTable(target).version()}
-        )
+        metadata = {"dagster/row_count": frame.height, "tenants": len(per_tenant),
+                    "dagster/uri": dg.MetadataValue.path(target), "table_version": DeltaTable(target).version()}
+        metadata.update(_write_portfolio_report(partner, frame, cloudmonitor))
+        return dg.MaterializeResult(metadata=metadata)
 
     return partner_portfolio

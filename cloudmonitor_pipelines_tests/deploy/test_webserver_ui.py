@@ -234,3 +234,47 @@ def _assert_real_screenshot(path: Path) -> None:
     width, height = struct.unpack(">II", png[16:24])  # IHDR follows the signature
     assert (width, height) == (1400, 900)
     assert len(png) > 30_000, f"{path.name}: a blank or error page compresses to a few KB"
+
+
+_COLUMN_SCHEMA_QUERY = """
+query Columns($path: [String!]!) {
+  assetNodeOrError(assetKey: {path: $path}) {
+    ... on AssetNode {
+      description
+      metadataEntries {
+        label
+        ... on TableSchemaMetadataEntry { schema { columns { name type description constraints { nullable } tags { key value } } } }
+      }
+    }
+  }
+}
+"""
+
+
+def test_graphql_shows_costs_columns_with_exact_names_and_descriptions(dagster_ui: DagsterUI, tmp_path: Path) -> None:
+    from cloudmonitor_pipelines import data_dictionary
+
+    node = dagster_ui.graphql(_COLUMN_SCHEMA_QUERY, {"path": COSTS_KEY.path})["assetNodeOrError"]
+    (entry,) = [e for e in node["metadataEntries"] if e["label"] == "dagster/column_schema"]
+    columns = {c["name"]: c for c in entry["schema"]["columns"]}
+    documented = data_dictionary.columns("costs")
+    assert list(columns) == [d.name for d in documented]  # exact, case-sensitive names, in schema order
+    billed = columns["BilledCost"]
+    assert billed["type"] == "Float64" and billed["constraints"]["nullable"] is False
+    assert billed["description"].startswith("BilledCost: Amount that appears on the invoice")
+    assert {"key": "name", "value": "BilledCost"} in billed["tags"]
+    for doc in documented:
+        assert columns[doc.name]["description"].startswith(f"{doc.name}: {doc.plain_description}")
+        assert "`" not in columns[doc.name]["description"]
+    # Every reporting table documents its columns too, and no description shows RST markup.
+    for table in ("cost_daily", "tag_coverage", "cost_report"):
+        node = dagster_ui.graphql(_COLUMN_SCHEMA_QUERY, {"path": [table]})["assetNodeOrError"]
+        assert "``" not in (node["description"] or ""), table
+        if table != "cost_report":
+            (entry,) = [e for e in node["metadataEntries"] if e["label"] == "dagster/column_schema"]
+            assert [c["name"] for c in entry["schema"]["columns"]] == [d.name for d in data_dictionary.columns(table)]
+    # What a person sees: the costs asset's overview page with its column table (screenshot kept as artifact).
+    page = ARTIFACTS / "dagster-costs-columns.png"
+    dom = capture_page(f"{dagster_ui.url}/assets/costs", page, profile_dir=tmp_path / "chromium")
+    print(f"costs columns screenshot: {page}")
+    assert "BilledCost: Amount that appears on the invoice" in dom

@@ -1,0 +1,117 @@
+"""The `cost_report` asset (tenant x month): a self-contained HTML cost report written into the tenant's workspace.
+
+Rebuilt only when its inputs change, by Dagster data versions rather than a table of fingerprints: every reporting
+table materialization carries a data version (its build fingerprint), and the report's own data version is a hash
+of its code version, the tenant's required tags and the current data versions of the tables it reads (this month's,
+plus `cost_monthly` of last month and of the same month last year for the comparisons). When that equals the data
+version of the partition's last materialization and the file is still there, nothing is written and the
+materialization says `unchanged`.
+"""
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
+from cloudmonitor_pipelines.defs.partitions import partition_key, split_partition
+from cloudmonitor_pipelines.defs.resources import CloudMonitor
+from cloudmonitor_pipelines.reports._common import previous_month
+from cloudmonitor_pipelines.reports.html.content import TenantReport, build_tenant_report, same_month_last_year
+from cloudmonitor_pipelines.reports.html.queries import TableQueries
+from cloudmonitor_pipelines.reports.html.render import REPORT_VERSION, render_tenant_report
+
+COST_REPORT_KEY = dg.AssetKey("cost_report")
+REPORT_INPUTS = ("cost_daily", "cost_monthly", "cost_anomalies", "savings_opportunities", "tag_coverage",
+                 "commitment_utilization")
+DATA_VERSION_TAG = "dagster/data_version"
+
+
+def report_path(tenant: str, month: str) -> str:
+    """Where the report lives inside the tenant's workspace (relative path)."""
+    return f"reports/{month}/cost-report-{tenant}-{month}.html"
+
+
+def _latest_data_version(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> str | None:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
+    if not records:
+        return None
+    materialization = records[0].event_log_entry.asset_materialization
+    return (materialization.tags or {}).get(DATA_VERSION_TAG) if materialization else None
+
+
+def input_data_versions(instance: dg.DagsterInstance, tenant: str, month: str) -> dict[str, str | None]:
+    """Current data versions of everything the report reads, by 'table@month'."""
+    wanted = [(name, month) for name in REPORT_INPUTS] + [
+        ("cost_monthly", previous_month(month)), ("cost_monthly", same_month_last_year(month))]
+    return {f"{name}@{m}": _latest_data_version(instance, dg.AssetKey(name), str(partition_key(tenant, m)))
+            for name, m in wanted}
+
+
+def report_data_version(inputs: dict[str, str | None], required_tags: tuple[str, ...]) -> str:
+    text = json.dumps({"code": REPORT_VERSION, "inputs": inputs, "required_tags": list(required_tags)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def summary_markdown(report: TenantReport) -> str:
+    """Short summary for the Dagster UI: per currency the total, change vs last month and the top services."""
+    if not report.sections:
+        return f"No cost data for {report.month}."
+    lines = []
+    for section in report.sections:
+        c = section.currency
+        change = section.comparisons[0].change(section.effective_cost)
+        versus = ("no data for last month" if change is None else
+                  f"{change[0]:+,.2f} {c}" + (f" ({change[1]:+.1f} %)" if change[1] is not None else "")
+                  + " vs last month")
+        lines.append(f"**{c}**: effective {section.effective_cost:,.2f} {c}, {versus}")
+        services = section.top["Services"]
+        for row in services.head(3).iter_rows(named=True):
+            lines.append(f"- {row['label'] or row['key']}: {row['effective_cost']:,.2f} {c}")
+    return "\n".join(lines)
+
+
+def build_cost_report_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=COST_REPORT_KEY,
+        partitions_def=partitions_def,
+        group_name="reporting",
+        kinds={"html"},
+        code_version=REPORT_VERSION,
+        deps=[dg.AssetDep(dg.AssetKey(name)) for name in REPORT_INPUTS],
+        description="The tenant's monthly cost report as one self-contained HTML file in its workspace "
+        "(`reports/<month>/`): totals and changes, daily trend with anomalies, top spend, savings, untagged spend, "
+        "commitment utilization and provenance, per billing currency. Opens offline; no JavaScript.",
+    )
+    @fail_fast_on_permanent_errors
+    def cost_report(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+        tenant_key, month = split_partition(context)
+        tenant = cloudmonitor.tenant(tenant_key)
+        workspace = cloudmonitor.workspace_for_write(tenant)
+        required_tags = tuple(tenant.required_tags or ())
+        version = report_data_version(input_data_versions(context.instance, tenant_key, month), required_tags)
+        path = report_path(tenant_key, month)
+        location = f"{workspace.uri.rstrip('/')}/{path}"
+        previous = _latest_data_version(context.instance, COST_REPORT_KEY, str(context.partition_key))
+        if previous == version and any(o.path.endswith(path) for o in workspace.list(f"reports/{month}")):
+            return dg.MaterializeResult(data_version=dg.DataVersion(version), metadata={
+                "status": "unchanged", "report_file": dg.MetadataValue.path(location)})
+        report = build_tenant_report(TableQueries(workspace, tenant_key), tenant_key, month, datetime.now(UTC), required_tags)
+        html = render_tenant_report(report)
+        workspace.write_bytes(path, html.encode("utf-8"))
+        metadata: dict[str, object] = {
+            "status": "rebuilt",
+            "report_file": dg.MetadataValue.path(location),
+            "summary": dg.MetadataValue.md(summary_markdown(report)),
+            "currencies": ", ".join(s.currency for s in report.sections) or "none",
+            "bytes": len(html.encode("utf-8")),
+        }
+        if "://" not in location:
+            metadata["report_link"] = dg.MetadataValue.url(f"file://{location}")
+        for section in report.sections:
+            metadata[f"effective_cost_{section.currency}"] = round(section.effective_cost, 2)
+        return dg.MaterializeResult(data_version=dg.DataVersion(version), metadata=metadata)
+
+    return cost_report

@@ -1,0 +1,89 @@
+"""Render a `TenantReport` (or a partner portfolio frame) to one self-contained HTML document.
+
+Jinja2 with autoescaping fills the packaged templates: every value that came from data (names, tags, ids) is
+escaped, so a resource named `<script>` prints as text. Styles are inline in the template; charts are inline SVG
+from `charts`; there are no scripts, links to CDNs or other external references.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import jinja2
+import polars as pl
+
+from cloudmonitor_pipelines.reports.html import charts
+from cloudmonitor_pipelines.reports.html.content import CurrencySection, TenantReport
+
+REPORT_VERSION = "1"  # part of the report asset's code version: bump when the layout or content changes
+
+
+def money(value: float | None, currency: str = "") -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.2f} {currency}".strip()
+
+
+def percent(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f} %"
+
+
+def signed_money(value: float, currency: str) -> str:
+    return ("+" if value > 0 else "") + money(value, currency)
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("cloudmonitor_pipelines.reports.html", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(money=money, percent=percent, signed_money=signed_money)
+    return environment
+
+
+def _charts(section: CurrencySection) -> dict[str, str]:
+    """Inline SVG per chart of one currency section; a chart is drawn only when it has data."""
+    out: dict[str, str] = {}
+    c = section.currency
+    if section.daily.height:
+        out["daily"] = charts.daily_trend_svg(section.daily["charge_date"].to_list(),
+                                              section.daily["effective_cost"].to_list(),
+                                              section.daily["is_anomaly"].to_list(), c,
+                                              f"Daily effective cost in {c}; anomalies marked")
+    for dimension, frame in section.top.items():
+        if frame.height:
+            labels = [str(label or key or "(none)") for key, label in zip(frame["key"], frame["label"])]
+            out[f"top:{dimension}"] = charts.bar_svg(labels, frame["effective_cost"].to_list(), c,
+                                                     f"Top {dimension.lower()} by effective cost in {c}")
+    if section.savings.height:
+        labels = [str(n or r or "") for n, r in zip(section.savings["name"], section.savings["resource_id"])]
+        out["savings"] = charts.bar_svg(labels, section.savings["monthly_savings"].fill_null(0).to_list(), c,
+                                        f"Open savings per month in {c}")
+    if section.tags.height:
+        out["tags"] = charts.share_bars_svg(section.tags["tag_key"].to_list(),
+                                            section.tags["tagged_share"].fill_null(0).to_list(),
+                                            f"Share of effective cost carrying each required tag, {c}")
+    if section.commitments.height:
+        labels = [str(n or i) for n, i in zip(section.commitments["commitment_discount_name"],
+                                              section.commitments["commitment_discount_id"])]
+        out["commitments"] = charts.share_bars_svg(labels, section.commitments["utilization"].fill_null(0).to_list(),
+                                                   f"Commitment utilization, {c}")
+    return out
+
+
+def render_tenant_report(report: TenantReport) -> str:
+    sections = [(section, _charts(section)) for section in report.sections]
+    return _environment().get_template("tenant_report.html.j2").render(
+        report=report, sections=sections, rows=lambda frame: frame.to_dicts())
+
+
+def render_portfolio_report(partner: str, portfolio: pl.DataFrame, read_at) -> str:
+    """The partner's portfolio: per-tenant aggregates only (the portfolio table's columns, nothing finer)."""
+    by_currency = {c: portfolio.filter(pl.col("currency") == c).sort("billing_month", "tenant_key", descending=[True, False])
+                   for c in sorted(portfolio["currency"].drop_nulls().unique().to_list())}
+    return _environment().get_template("portfolio_report.html.j2").render(
+        partner=partner, by_currency=by_currency, read_at=read_at, rows=lambda frame: frame.to_dicts())
