@@ -7,7 +7,7 @@ across tenants, so the start is the earliest first export month of any tenant. I
   every source anyway (names only);
 - for local sources without a record, the export folder names ({export}/{yyyyMMdd-yyyyMMdd}/), a few directory
   listings at definitions load; remote sources are never listed at load (no credentials, no network there).
-With nothing known it starts at the previous month.
+It never starts later than the previous month, which schedules request.
 """
 
 from __future__ import annotations
@@ -87,11 +87,10 @@ def first_month(registry: TenantRegistry, today: datetime | None = None) -> str:
     """The month dimension's start (YYYY-MM-01): the earliest first export month known for any tenant."""
     recorded = recorded_first_months()
     known = [m for t in registry if (m := recorded.get(t.key) or scan_local_first_month(t.source))]
-    if known:
-        return f"{min(known)}-01"
     today = today or datetime.now(UTC)
     year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
-    return f"{year:04d}-{month:02d}-01"
+    # Never later than the previous month: schedules request the current and the previous month.
+    return f"{min([*known, f'{year:04d}-{month:02d}'])}-01"
 
 
 def tenant_partitions(registry: TenantRegistry) -> dg.StaticPartitionsDefinition:
