@@ -52,6 +52,16 @@ class JobOutcome:
     partition: PartitionOutcome | None = None
     changed: bool = False  # wrote something new (a loaded month, a refreshed inventory)
 
+    @property
+    def reason(self) -> str:
+        """The first line that says why it failed, without repeating the target."""
+        p = self.partition
+        if p is not None and p.error:
+            return p.error.strip().splitlines()[0]
+        if p is not None and p.checks_failed:
+            return f"checks failed: {', '.join(p.checks_failed)}"
+        return self.line.split(": ", 1)[-1].splitlines()[0] if self.line else "failed"
+
 
 @dataclass
 class FleetReport:
@@ -82,7 +92,7 @@ class FleetReport:
             lines.append(f"{len(skipped)} tenant(s) skipped, access revoked: {', '.join(j.target for j in skipped)}")
         if self.failures:
             lines.append(f"FAILED ({len(self.failures)}):")
-            lines += [f"  {j.job} {j.target}: {j.line.splitlines()[0] if j.line else 'failed'}" for j in self.failures]
+            lines += [f"  {j.job} {j.target}: {j.reason}" for j in self.failures]
         return lines
 
 
@@ -248,8 +258,9 @@ class _Runner:
 
     def _skip_rest(self, tenant, months: list[str], error: str) -> None:
         for month in months:
-            self.say(JobOutcome("costs", f"{tenant.key} {month}", False,
-                                f"{tenant.key} {month}: not attempted, {error.splitlines()[0]}"))
+            reason = f"not attempted: {error.strip().splitlines()[0]}"
+            outcome = PartitionOutcome(tenant.key, month, False, "not attempted", None, "", {}, [], reason, [])
+            self.say(JobOutcome("costs", f"{tenant.key} {month}", False, f"{tenant.key} {month}: {reason}", outcome))
 
     def month(self, tenant, month: str, newest: tuple[str, str] | None, inventory_changed: bool, tags) -> JobOutcome:
         from cloudmonitor_pipelines.defs.partitions import partition_key

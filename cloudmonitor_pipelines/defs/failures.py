@@ -115,6 +115,11 @@ def _access_denied(exc: Exception, context, cloudmonitor) -> "access.AccessDenie
     denied = access.classify_access_error(exc, tenant.key, surface, endpoint)
     if denied is not None and denied.revoked:
         access.record_revoked(denied)
+        if asset:  # the asset's page in the UI shows the state next to its materializations
+            context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
+                                                  metadata={"access": "revoked", "access_surface": denied.surface,
+                                                            "answered_by": denied.answered_by,
+                                                            "http_status": denied.http_status or 0}))
         context.log.error(f"{tenant.key}: recorded as access-revoked; schedules and the sensor skip it and probe "
                           "once a day (docs/runbooks/revoked-access.md)")
     return denied
