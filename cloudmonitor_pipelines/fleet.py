@@ -222,12 +222,12 @@ class _Runner:
         self.echo(outcome.line if outcome.partition is not None or outcome.job != "inventory"
                   else f"{outcome.target}: {outcome.line}")
 
-    def execute(self, job_name: str, partition_key, tags: dict):
+    def execute(self, job_name: str, partition_key, tags: dict, asset_selection=None):
         """Run one job in-process; an exception before the run starts (e.g. a bad partition key) is its failure."""
         try:
             return self.defs.resolve_job_def(job_name).execute_in_process(
                 instance=self.instance, partition_key=partition_key, tags=tags, raise_on_error=False,
-                run_config=QUIET), None
+                run_config=QUIET, asset_selection=asset_selection), None
         except Exception as exc:  # counted as this job's failure; the other tenants and months go on
             return None, f"{type(exc).__name__}: {exc}"
 
@@ -270,11 +270,19 @@ class _Runner:
         if loaded is not None:
             outcome = PartitionOutcome(tenant.key, month, True, "unchanged", None, loaded, {}, [], None, [])
         else:
-            result, error = self.execute("costs_job", key, tags)
+            result, error = self.execute("costs_job", key, tags, self._month_assets(tenant))
             outcome = partition_outcome(tenant.key, month, result) if result is not None else PartitionOutcome(
                 tenant.key, month, False, "failed", None, "", {}, [], error, [])
         return JobOutcome("costs", f"{tenant.key} {month}", outcome.success, describe(outcome), outcome,
                           changed=outcome.status == "loaded")
+
+    def _month_assets(self, tenant):
+        """costs_job's assets; without enrichment, minus `cost_enrichment` (a step that would only say "off")."""
+        if enrichment_enabled(tenant):
+            return None
+        from cloudmonitor_pipelines.defs.enrichment import COST_ENRICHMENT_KEY
+
+        return [k for k in self.costs_job.asset_layer.executable_asset_keys if k != COST_ENRICHMENT_KEY]
 
     def _already_loaded(self, tenant, month: str, key, newest: tuple[str, str] | None) -> str | None:
         """The loaded run id when nothing can change: newest run already loaded and the last costs_job succeeded."""
