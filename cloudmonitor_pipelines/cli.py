@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -21,6 +20,11 @@ PERSONAL_DATA_NOTE = (
     "the load. What to do about it in a real tenant (masking with `mask_personal_data: true`, non-personal tags): "
     "docs/privacy.md."
 )
+from cloudmonitor_pipelines.fleet import PartitionOutcome, failure_message, run_fleet
+from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
+
+__all__ = ["PartitionOutcome", "main", "run_partitions"]
+
 DEMO_FORMATS = {  # tenant -> (file format, dataVersion): the demo shows the version/format mix real customers have
     "contoso": ("parquet", "1.2"),
     "fabrikam": ("csv.gz", "1.0r2"),
@@ -54,133 +58,21 @@ def months_in_source(source) -> list[str]:
     return sorted({m for info in source.list(suffix="manifest.json") if (m := infer_billing_month(info.path))})
 
 
-@dataclass
-class PartitionOutcome:
-    tenant: str
-    month: str
-    success: bool
-    status: str
-    rows: int | None
-    run_ids: str
-    totals: dict[str, tuple[float, float]]
-    checks_failed: list[str]
-    error: str | None
-    warnings: list[str]
-
-
 def run_partitions(tenants_file: str | None, tenant_keys: Sequence[str] | None, months: Sequence[str] | None,
                    *, echo=print, inventory: bool = True, portfolio: bool = True) -> list[PartitionOutcome]:
-    """Materialize the selected tenant-months against the persistent instance.
-
-    Per tenant: the inventory (Resource Graph, Advisor) first, then for each month `costs_job` (costs with its
-    blocking checks, enriched costs, reports); finally the portfolios of the partners involved.
-    """
-    import dagster as dg
-
-    from cloudmonitor_pipelines.definitions import build_definitions
-    from cloudmonitor_pipelines.defs.resources import CloudMonitor
-    from cloudmonitor_pipelines.tenants import load_tenants
-
-    registry = load_tenants(tenants_file)
-    defs = build_definitions(registry, tenants_file=str(registry.path))
-    resource = CloudMonitor(tenants_file=str(registry.path))
-    selected = [registry.get(k) for k in tenant_keys] if tenant_keys else list(registry)
-    instance = dg.DagsterInstance.get()
-    costs_job = defs.resolve_job_def("costs_job")
-    # The CLI prints its own summary per partition; the full event log is in the instance (and the UI).
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    outcomes = []
-    for tenant in selected:
-        tags = {"tenant": tenant.key, "cloudmonitor/trigger": "cli"}
-        if inventory:
-            try:
-                result = defs.resolve_job_def("inventory_job").execute_in_process(
-                    instance=instance, partition_key=tenant.key, tags=tags, raise_on_error=False, run_config=quiet)
-                echo(f"{tenant.key}: inventory " + ("refreshed" if result.success else "FAILED: " + _failure(result)))
-            except Exception as exc:  # noqa: BLE001 - one tenant's failure must not stop the others; reported
-                echo(f"{tenant.key}: inventory FAILED: {type(exc).__name__}: {exc}")
-        try:
-            tenant_months = list(months) if months else months_in_source(resource.source(tenant))
-        except Exception as exc:  # noqa: BLE001 - reported as a failed outcome; the other tenants still run
-            outcomes.append(_failed(tenant.key, "*", f"cannot list export runs: {type(exc).__name__}: {exc}"))
-            echo(_describe(outcomes[-1]))
-            continue
-        if not tenant_months:
-            echo(f"{tenant.key}: no export runs found in {tenant.source}")
-        for month in tenant_months:
-            outcomes.append(_run_month(costs_job, instance, tenant.key, month, tags, quiet))
-            echo(_describe(outcomes[-1]))
-    if portfolio:
-        for partner in sorted({t.partner for t in selected if t.partner}):
-            result = defs.resolve_job_def("portfolio_job").execute_in_process(
-                instance=instance, partition_key=partner, tags={"cloudmonitor/trigger": "cli"}, raise_on_error=False,
-                run_config=quiet)
-            echo(f"portfolio {partner}: " + ("written" if result.success else "FAILED: " + _failure(result)))
-    return outcomes
-
-
-def _failed(tenant: str, month: str, error: str) -> PartitionOutcome:
-    return PartitionOutcome(tenant=tenant, month=month, success=False, status="failed", rows=None, run_ids="",
-                            totals={}, checks_failed=[], error=error, warnings=[])
-
-
-def _run_month(costs_job, instance, tenant: str, month: str, tags: dict, run_config: dict) -> PartitionOutcome:
-    """One tenant-month, contained: a month outside the partition range, or any error launching the run, is a
-    failed outcome of that month only (the CLI goes on with the others and exits non-zero)."""
-    from cloudmonitor_pipelines.defs.partitions import FIRST_MONTH, month_key, month_partitions, partition_key
-
-    if not month_partitions().has_partition_key(month_key(month)):
-        return _failed(tenant, month, f"month {month} is outside the partition range ({FIRST_MONTH[:7]} to next "
-                                      "month): its export runs were not loaded")
-    try:
-        result = costs_job.execute_in_process(instance=instance, partition_key=partition_key(tenant, month),
-                                              tags=tags, raise_on_error=False, run_config=run_config)
-    except Exception as exc:  # noqa: BLE001 - contained to this month and reported
-        return _failed(tenant, month, f"{type(exc).__name__}: {exc}")
-    return _outcome(tenant, month, result)
+    """The tenant-month outcomes of `fleet.run_fleet` (kept for callers that only look at partitions)."""
+    return run_fleet(tenants_file, tenant_keys, months, echo=echo, inventory=inventory, portfolio=portfolio).partitions
 
 
 def _failure(result) -> str:
-    failures = [e for e in result.all_events if e.is_step_failure]
-    return failures[0].step_failure_data.error.message.strip() if failures else "run failed"
+    return failure_message(result)
 
 
-def _outcome(tenant: str, month: str, result) -> PartitionOutcome:
-    import dagster as dg
-
-    metadata = {}
-    for event in result.get_asset_materialization_events():
-        if event.asset_key and event.asset_key.path == ["costs"]:
-            metadata = {k: v.value for k, v in event.materialization.metadata.items()}
-    evaluations = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    failed_checks = [e.check_name for e in evaluations if e.severity == dg.AssetCheckSeverity.ERROR]
-    warnings = [e.check_name for e in evaluations if e.severity != dg.AssetCheckSeverity.ERROR]
-    totals = {}
-    for key, value in metadata.items():
-        if key.startswith("billed_cost_"):
-            currency = key.removeprefix("billed_cost_")
-            totals[currency] = (value, metadata.get(f"effective_cost_{currency}"))
-    error = None if result.success else _failure(result)
-    return PartitionOutcome(
-        tenant=tenant, month=month, success=result.success and not failed_checks,
-        status=str(metadata.get("status", "failed")), rows=metadata.get("dagster/partition_row_count"),
-        run_ids=str(metadata.get("winning_run_ids", "")), totals=totals, checks_failed=failed_checks, error=error,
-        warnings=warnings,
-    )
-
-
-def _describe(o: PartitionOutcome) -> str:
-    head = f"{o.tenant} {o.month}: "
-    if o.error:
-        return head + "FAILED\n    " + o.error.replace("\n", "\n    ")
-    if o.status == "unchanged":
-        return head + f"unchanged (winning run {o.run_ids} already loaded; no new Delta version)"
-    if o.status == "no_data":
-        return head + "no non-empty export run for this month"
-    money = "; ".join(f"{c} billed {b:,.2f} effective {e:,.2f}" for c, (b, e) in sorted(o.totals.items()))
-    checks = f"  CHECKS FAILED: {', '.join(o.checks_failed)}" if o.checks_failed else ""
-    warned = f"  (warnings: {', '.join(o.warnings)})" if o.warnings else ""
-    return head + f"{o.rows:,} rows from run {o.run_ids} | {money}{checks}{warned}"
+def _finish(report) -> int:
+    """Print the summary (every failed job listed) and return the exit code: non-zero when anything failed."""
+    for line in report.summary():
+        print(line)
+    return report.exit_code
 
 
 def previous_months(today: date, count: int) -> list[str]:
@@ -209,10 +101,23 @@ def cmd_sample_exports(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     ensure_dagster_home()
-    outcomes = run_partitions(args.tenants, args.tenant, [args.month] if args.month else None)
-    failed = [o for o in outcomes if not o.success]
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} partitions succeeded")
-    return 1 if failed else 0
+    return _finish(run_fleet(args.tenants, args.tenant, [args.month] if args.month else None))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Per tenant: access state (revoked since when, what answered) and whether enrichment is on."""
+    from cloudmonitor_pipelines.access import current_states
+    from cloudmonitor_pipelines.enrich.settings import enrichment_enabled
+    from cloudmonitor_pipelines.tenants import load_tenants
+
+    registry = load_tenants(resolve_tenants_file(args.tenants))
+    states = current_states()
+    print(f"tenants file: {registry.path}")
+    for tenant in registry:
+        state = states.get(tenant.key)
+        print(f"{tenant.key}: {state.describe() if state else 'access ok'}; "
+              f"enrichment {'on' if enrichment_enabled(tenant) else 'off'}")
+    return 3 if any(s.revoked for s in states.values() if s.tenant in registry) else 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -221,7 +126,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     home = cloudmonitor_home()
     os.environ.setdefault("CLOUDMONITOR_HOME", str(home))
-    registry = load_tenants(args.tenants)
+    registry = load_tenants(resolve_tenants_file(args.tenants))
     months = previous_months(datetime.now(UTC).date(), 2)
     for i, tenant in enumerate(registry):
         fmt, version = DEMO_FORMATS.get(tenant.key, ("parquet", "1.2"))
@@ -240,8 +145,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"{tenant.key}: recorded Resource Graph/Advisor responses ({recording.resources} resources) "
                   f"in {recording.directory}")
     ensure_dagster_home()
-    outcomes = run_partitions(str(registry.path), None, months)
-    failed = [o for o in outcomes if not o.success]
+    report = run_fleet(str(registry.path), None, months)
     print()
     print("Delta tables:")
     for tenant in registry:
@@ -251,12 +155,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for tenant in registry:
         for month in months:
             print(f"  {tenant.key} {month}: {tenant.workspace}/reports/{month}/cost-report-{tenant.key}-{month}.html")
-    if any("costs_personal_data" in o.warnings for o in outcomes):
+    if any("costs_personal_data" in o.warnings for o in report.partitions):
         print(PERSONAL_DATA_NOTE)
     print(f"Dagster runs are recorded in {os.environ['DAGSTER_HOME']}.")
     print("Open the UI with:  make ui   (then http://127.0.0.1:3000)")
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} partitions succeeded")
-    return 1 if failed else 0
+    return _finish(report)
 
 
 def cmd_offboard(args: argparse.Namespace) -> int:
@@ -270,7 +173,7 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.platform import platform_root
     from cloudmonitor_pipelines.tenants import load_tenants
 
-    registry = load_tenants(args.tenants)
+    registry = load_tenants(resolve_tenants_file(args.tenants))
     tenant = registry.get(args.tenant)
     if not args.dry_run and not args.yes:
         print(f"This deletes every table in {tenant.workspace} and {tenant.key}'s Dagster history. "
@@ -298,7 +201,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.lake.retention import apply_retention
     from cloudmonitor_pipelines.tenants import load_tenants
 
-    registry = load_tenants(args.tenants)
+    registry = load_tenants(resolve_tenants_file(args.tenants))
     resource = CloudMonitor(tenants_file=str(registry.path))
     for tenant in [registry.get(k) for k in args.tenant] if args.tenant else list(registry):
         if not tenant.retention_months:
@@ -319,6 +222,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     import dagster as dg
 
     dg.DagsterInstance.get().dispose()
+    if args.tenants:  # the code location (and every reload of it) reads this file; see tenants_file.py
+        os.environ["CLOUDMONITOR_TENANTS"] = str(resolve_tenants_file(args.tenants))
     dg_bin = Path(sys.executable).with_name("dg")
     command = [str(dg_bin), "dev", "-w", "workspace.yaml", "--host", args.host, "--port", str(args.port)]
     return subprocess.call(command)
@@ -333,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenant", action="append", help="tenant key (repeatable; default: all)")
     p.add_argument("--month", help="billing month YYYY-MM (default: every month with export runs)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="per tenant: access state (revoked or ok) and enrichment on/off; exit 3 if "
+                       "any tenant's access is revoked")
+    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("demo", help="generate sample tenants' exports, run everything, print where the tables are")
     p.add_argument("--tenants", help="tenants YAML (default: the bundled sample tenants)")
@@ -364,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_retention)
 
     p = sub.add_parser("ui", help="start the Dagster UI (dg dev) on this project's instance")
+    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample); "
+                   "edit it and reload the code location to see tenant changes")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)

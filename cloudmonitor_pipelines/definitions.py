@@ -1,4 +1,9 @@
-"""Dagster definitions: the table of contents of the pipeline. Tenants come from the tenants config file."""
+"""Dagster definitions: the table of contents of the pipeline. Tenants come from the tenants config file.
+
+The file is resolved on every load (tenants_file.resolve_tenants_file: env CLOUDMONITOR_TENANTS, else tenants.yaml
+in the project folder, else the bundled sample), so a code location reload picks up added, changed and offboarded
+tenants, however the UI was started.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ from cloudmonitor_pipelines.defs.lifecycle import build_lifecycle_jobs, build_re
 from cloudmonitor_pipelines.defs.reports import PORTFOLIO_KEY, build_portfolio_asset, build_report_assets
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.tenants import TenantRegistry, load_tenants
+from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
 
 
 
@@ -68,4 +74,4 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     return built["defs"]
 
 
-defs = build_definitions(load_tenants())
+defs = build_definitions(load_tenants(resolve_tenants_file()))

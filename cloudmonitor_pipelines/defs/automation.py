@@ -8,6 +8,10 @@ when a tenant's schedule fires; the billing months are UTC months, as Azure's ch
 Sensor: lists each tenant's source (names only — reading manifest content is left to the run, where it is audited)
 and requests exactly the tenant-months that received a new run folder since the last tick. The cursor is JSON:
 {tenant: {month: newest time folder seen}}; run keys carry the export run id, so nothing is requested twice.
+
+Revoked access (access.py): a tenant recorded as access-revoked is skipped by every schedule and the sensor; once
+a day one cheap probe (a source listing, or a one-row Resource Graph query) checks whether access works again, and
+on success the tenant is recorded restored and processed as usual. Tenants without enrichment get no inventory run.
 """
 
 
@@ -17,9 +21,72 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from cloudmonitor_pipelines.defs.partitions import partition_key
+from cloudmonitor_pipelines import access
+from cloudmonitor_pipelines.defs.partitions import partition_key, record_first_month
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
+from cloudmonitor_pipelines.enrich.settings import enrichment_enabled
 from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry
+
+PROBE_QUERY = "resources | project id | limit 1"
+
+
+def probe_access(cloudmonitor: CloudMonitor, tenant: Tenant, surface: str) -> access.AccessDeniedError | None:
+    """One cheap read of the surface that was refused: None when it works, the AccessDeniedError otherwise.
+
+    Any other failure (network, 5xx) is raised: it says nothing about whether access came back.
+    """
+    try:
+        if surface == access.ARM:
+            from cloudmonitor_pipelines.azure.arm import FetchStats
+            from cloudmonitor_pipelines.azure.resource_graph import ARG_API_VERSION, ARG_PATH
+
+            body: dict = {"query": PROBE_QUERY, "options": {"$top": 1, "resultFormat": "objectArray"}}
+            if tenant.subscriptions:
+                body["subscriptions"] = list(tenant.subscriptions)
+            with cloudmonitor.arm_client(tenant) as client:
+                client.request_json("POST", client.url(ARG_PATH), params={"api-version": ARG_API_VERSION},
+                                    body=body, stats=FetchStats(), page="probe")
+        elif surface == access.WORKSPACE:
+            from cloudmonitor_pipelines.lake.delta import read_table
+
+            read_table(cloudmonitor.workspace(tenant), "costs")
+        else:
+            next(iter(cloudmonitor.source(tenant).list(suffix="manifest.json")), None)
+    except Exception as exc:
+        endpoint = cloudmonitor.arm_endpoint_url() if surface == access.ARM else access.endpoint_of(
+            tenant.workspace if surface == access.WORKSPACE else tenant.source)
+        denied = access.classify_access_error(exc, tenant.key, surface, endpoint)
+        if denied is None:
+            raise
+        return denied
+    return None
+
+
+def tenants_to_process(cloudmonitor: CloudMonitor, tenants, log) -> list[Tenant]:
+    """`tenants` minus those whose access is revoked; a revoked tenant due for its daily probe is probed here."""
+    states = access.revoked_tenants()
+    keep = []
+    for tenant in tenants:
+        state = states.get(tenant.key)
+        if state is None:
+            keep.append(tenant)
+            continue
+        if not access.probe_due(state):
+            log.info(f"{tenant.key}: skipped, {state.describe()}")
+            continue
+        try:
+            denied = probe_access(cloudmonitor, tenant, state.surface)
+        except Exception as exc:  # the probe could not tell (network): try again next tick
+            log.warning(f"{tenant.key}: access probe inconclusive ({type(exc).__name__}); still skipped")
+            continue
+        if denied is None:
+            access.record_access_works(tenant.key)
+            log.info(f"{tenant.key}: access works again; resuming")
+            keep.append(tenant)
+        else:
+            access.record_revoked(denied)
+            log.info(f"{tenant.key}: still revoked ({denied}); next probe in a day")
+    return keep
 
 RUN_FOLDER = re.compile(r"(?:^|/)(\d{4})(\d{2})\d{2}-\d{8}/(\d{12})/([0-9a-fA-F-]{36})/manifest\.json$")
 
@@ -41,7 +108,10 @@ def build_tenant_schedule(tenant: Tenant, job: "dg.JobDefinition | object") -> d
         tags={"tenant": tenant.key},
         description=f"Ingest {tenant.key}'s current and previous billing month ({tenant.schedule}, {tenant.timezone}).",
     )
-    def tenant_schedule(context: dg.ScheduleEvaluationContext):
+    def tenant_schedule(context: dg.ScheduleEvaluationContext, cloudmonitor: CloudMonitor):
+        if not tenants_to_process(cloudmonitor, [tenant], context.log):
+            yield dg.SkipReason(f"{tenant.key}: access revoked; see `cloudmonitor-pipelines status`")
+            return
         moment = context.scheduled_execution_time  # already in the schedule's timezone
         stamp = moment.strftime("%Y%m%dT%H%M%z")
         for month in current_and_previous_month(moment):
@@ -79,13 +149,14 @@ def build_export_sensor(job: "dg.JobDefinition | object") -> dg.SensorDefinition
     def new_export_runs_sensor(context: dg.SensorEvaluationContext, cloudmonitor: CloudMonitor) -> dg.SensorResult:
         cursor: dict[str, dict[str, str]] = json.loads(context.cursor) if context.cursor else {}
         requests = []
-        for tenant in cloudmonitor.registry:
+        for tenant in tenants_to_process(cloudmonitor, cloudmonitor.registry, context.log):
             try:
                 paths = [o.path for o in cloudmonitor.source(tenant).list(suffix="manifest.json")]
             except Exception as exc:  # one unreachable tenant must not stop the others; the next tick retries
                 context.log.warning(f"{tenant.key}: cannot list {tenant.source}: {exc}")
                 continue
             fresh, cursor[tenant.key] = new_runs_since(paths, cursor.get(tenant.key, {}))
+            record_first_month(tenant.key, sorted(cursor[tenant.key]))
             for month, run_ids in sorted(fresh.items()):
                 requests.append(
                     dg.RunRequest(
@@ -104,9 +175,10 @@ def build_inventory_schedule(registry: TenantRegistry, job) -> dg.ScheduleDefini
 
     @dg.schedule(name="inventory_daily_schedule", cron_schedule="0 4 * * *", execution_timezone="UTC", job=job,
                  description="Refresh every tenant's resources and Advisor cost recommendations daily at 04:00 UTC.")
-    def inventory_daily_schedule(context: dg.ScheduleEvaluationContext):
+    def inventory_daily_schedule(context: dg.ScheduleEvaluationContext, cloudmonitor: CloudMonitor):
         day = context.scheduled_execution_time.strftime("%Y-%m-%d")
-        for tenant in registry:
+        enriched = [t for t in registry if enrichment_enabled(t)]
+        for tenant in tenants_to_process(cloudmonitor, enriched, context.log):
             yield dg.RunRequest(run_key=f"{tenant.key}:inventory:{day}", partition_key=tenant.key,
                                 tags={"tenant": tenant.key, "cloudmonitor/trigger": "schedule"})
 

@@ -19,6 +19,7 @@ from cloudmonitor_pipelines.defs.partitions import split_partition
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.enrich.inventory import merge_snapshot, recommendations_table, resources_table
 from cloudmonitor_pipelines.enrich.join import ENRICHMENT_COLUMNS, enrich_costs
+from cloudmonitor_pipelines.enrich.settings import enrichment_enabled, enrichment_off_note
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
 from cloudmonitor_pipelines.lake.inventory_store import (
@@ -44,6 +45,11 @@ ENRICHMENT_SCHEMA: dict[str, pl.DataType] = {
 BY_TENANT = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="tenant")
 
 
+def _enrichment_off(tenant) -> dg.MaterializeResult:
+    """No Azure calls and no writes for a tenant without enrichment; the metadata says why."""
+    return dg.MaterializeResult(metadata={"status": "enrichment off", "note": enrichment_off_note(tenant)})
+
+
 def build_enrichment_assets(
     tenant_partitions: dg.PartitionsDefinition, tenant_month_partitions: dg.PartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
@@ -60,6 +66,8 @@ def build_enrichment_assets(
     @fail_fast_on_permanent_errors
     def resources(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         tenant = cloudmonitor.tenant(context.partition_key)
+        if not enrichment_enabled(tenant):
+            return _enrichment_off(tenant)
         workspace = cloudmonitor.workspace_for_write(tenant)
         now = datetime.now(UTC)
         with cloudmonitor.arm_client(tenant) as client:
@@ -92,6 +100,8 @@ def build_enrichment_assets(
     @fail_fast_on_permanent_errors
     def recommendations(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         tenant = cloudmonitor.tenant(context.partition_key)
+        if not enrichment_enabled(tenant):
+            return _enrichment_off(tenant)
         workspace = cloudmonitor.workspace_for_write(tenant)
         with cloudmonitor.arm_client(tenant) as client:
             fetched = fetch_cost_recommendations(client, tenant.subscriptions or None)
@@ -132,6 +142,8 @@ def build_enrichment_assets(
     def cost_enrichment(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
+        if not enrichment_enabled(tenant):
+            return _enrichment_off(tenant)
         workspace = cloudmonitor.workspace_for_write(tenant)
         if read_table(workspace, RESOURCES) is None:
             context.log.warning(f"{tenant_key}: no resources snapshot yet; materialize `resources` to enrich")

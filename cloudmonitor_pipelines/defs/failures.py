@@ -1,5 +1,10 @@
 """Which failures are worth retrying. Dagster retries every failure unless told otherwise; a bad export, a refused
-path or a residency mismatch will fail the same way again, so those fail at once with their own message."""
+path or a residency mismatch will fail the same way again, so those fail at once with their own message.
+
+Authentication and authorization failures (no credential, 401, 403) become one line naming the tenant, what
+answered and the role needed (access.AccessDeniedError); a 401/403 answer also records the tenant as
+access-revoked, and the next successful read of its source or ARM scope records it restored.
+"""
 
 from collections.abc import Callable
 from functools import wraps
@@ -7,6 +12,7 @@ from functools import wraps
 import dagster as dg
 
 from cloudmonitor_pipelines.azure.token_guard import TokenDestinationError
+from cloudmonitor_pipelines import access
 from cloudmonitor_pipelines.enrich.inventory import InventoryError
 from cloudmonitor_pipelines.enrich.residency import ResidencyError
 from cloudmonitor_pipelines.exports.manifest import ManifestError
@@ -42,13 +48,88 @@ def fail_fast_on_permanent_errors(fn: Callable) -> Callable:
     @wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except dg.Failure:
             raise
         except PERMANENT as exc:
+            if (denied := _access_denied(exc, args[0] if args else kwargs.get("context"),
+                                         kwargs.get("cloudmonitor"))) is not None:
+                raise _access_failure(denied) from exc
             metadata = exc.report.to_metadata() if isinstance(exc, FocusValidationError) else {}
             raise dg.Failure(
                 description=f"{type(exc).__name__}: {exc}", metadata=metadata, allow_retries=False
             ) from exc
+        except Exception as exc:
+            denied = _access_denied(exc, args[0] if args else kwargs.get("context"), kwargs.get("cloudmonitor"))
+            if denied is None:
+                raise
+            raise _access_failure(denied) from exc
+        _note_access_works(args[0] if args else kwargs.get("context"), kwargs.get("cloudmonitor"))
+        return result
 
     return wrapper
+
+
+def _access_failure(denied: "access.AccessDeniedError") -> dg.Failure:
+    return dg.Failure(description=str(denied), allow_retries=False, metadata={
+        "access_surface": denied.surface, "answered_by": denied.answered_by,
+        "http_status": denied.http_status or 0, "role_needed": denied.role})
+
+
+# Assets whose success proves we can read the tenant's source (costs) or ARM scope (inventory).
+_ACCESS_PROVING_ASSETS = {"costs", "resources", "recommendations"}
+_ARM_ASSETS = {"resources", "recommendations"}
+
+
+def _tenant_of(context, cloudmonitor):
+    """The tenant a step runs for (None for a partner's portfolio or an unpartitioned step)."""
+    if context is None or cloudmonitor is None or not getattr(context, "has_partition_key", False):
+        return None
+    from cloudmonitor_pipelines.defs.partitions import split_partition
+
+    try:
+        key, _month = split_partition(context)
+    except ValueError:
+        key = str(context.partition_key)
+    return cloudmonitor.tenant(key) if key in cloudmonitor.registry else None
+
+
+def _asset_name(context) -> str:
+    try:
+        return context.asset_key.path[-1]
+    except Exception:  # a check's or multi-asset's context has no single asset key: not an access-proving step
+        return ""
+
+
+def _access_denied(exc: Exception, context, cloudmonitor) -> "access.AccessDeniedError | None":
+    """Classify `exc` as an access failure of the step's tenant; record a 401/403 as access revoked."""
+    tenant = _tenant_of(context, cloudmonitor)
+    if tenant is None:
+        return None
+    asset = _asset_name(context)
+    message = str(exc)
+    if asset in _ARM_ASSETS:
+        surface, endpoint = access.ARM, cloudmonitor.arm_endpoint_url()
+    elif "workspace" in message and "Contributor" in message:
+        surface, endpoint = access.WORKSPACE, access.endpoint_of(tenant.workspace)
+    else:
+        surface, endpoint = access.SOURCE, access.endpoint_of(tenant.source)
+    denied = access.classify_access_error(exc, tenant.key, surface, endpoint)
+    if denied is not None and denied.revoked:
+        access.record_revoked(denied)
+        if asset:  # the asset's page in the UI shows the state next to its materializations
+            context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
+                                                  metadata={"access": "revoked", "access_surface": denied.surface,
+                                                            "answered_by": denied.answered_by,
+                                                            "http_status": denied.http_status or 0}))
+        context.log.error(f"{tenant.key}: recorded as access-revoked; schedules and the sensor skip it and probe "
+                          "once a day (docs/runbooks/revoked-access.md)")
+    return denied
+
+
+def _note_access_works(context, cloudmonitor) -> None:
+    tenant = _tenant_of(context, cloudmonitor)
+    if tenant is None or _asset_name(context) not in _ACCESS_PROVING_ASSETS:
+        return
+    if access.record_access_works(tenant.key):
+        context.log.info(f"{tenant.key}: access works again; recorded as restored")

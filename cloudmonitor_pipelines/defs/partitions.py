@@ -1,26 +1,110 @@
-"""Partitions: tenant (from the tenants config) x billing month."""
+"""Partitions: tenant (from the tenants config) x billing month.
+
+The month dimension starts at the fleet's first export month, not at a fixed date, so a tenant with two months of
+exports shows two partitions, not a hundred "missing" ones. Dagster's multi-partitions share one month dimension
+across tenants, so the start is the earliest first export month of any tenant. It is known from:
+- `<platform root>/first_export_months.json` ({tenant: "YYYY-MM"}), written by the CLI and the sensor, which list
+  every source anyway (names only);
+- for local sources without a record, the export folder names ({export}/{yyyyMMdd-yyyyMMdd}/), a few directory
+  listings at definitions load; remote sources are never listed at load (no credentials, no network there).
+It never starts later than the previous month, which schedules request.
+"""
 
 from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 
 from cloudmonitor_pipelines.tenants import TenantRegistry
 
-# Cost Management keeps FOCUS data for 7 years, but few customers backfill before 2024.
-FIRST_MONTH = "2024-01-01"
+FIRST_MONTHS_FILENAME = "first_export_months.json"
+_RANGE_FOLDER = re.compile(r"^(\d{4})(\d{2})\d{2}-\d{8}$")
+_SCAN_DEPTH = 4  # {source}/[folders/]{export}/{range}: export runs sit a few levels below the source root
+
+
+def _first_months_file() -> Path | None:
+    from cloudmonitor_pipelines.platform import platform_root
+
+    root = platform_root()
+    return root / FIRST_MONTHS_FILENAME if isinstance(root, Path) else None
+
+
+def recorded_first_months() -> dict[str, str]:
+    path = _first_months_file()
+    try:
+        data = json.loads(path.read_text()) if path is not None else {}
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}", v)}
+
+
+def record_first_month(tenant: str, months: list[str]) -> None:
+    """Remember a tenant's first export month (from a listing) so the month dimension can start there."""
+    path = _first_months_file()
+    if path is None or not months:
+        return
+    known = recorded_first_months()
+    first = min(months)
+    if known.get(tenant) == first:
+        return
+    known[tenant] = first
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(known, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def scan_local_first_month(source: str) -> str | None:
+    """The earliest billing month among a local source's export range folders (folder names only)."""
+    if "://" in source or not os.path.isdir(source):
+        return None
+    best, frontier = None, [source]
+    for _ in range(_SCAN_DEPTH):
+        next_frontier = []
+        for folder in frontier:
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if not entry.is_dir(follow_symlinks=False):
+                    continue
+                if match := _RANGE_FOLDER.match(entry.name):
+                    month = f"{match.group(1)}-{match.group(2)}"
+                    best = month if best is None or month < best else best
+                else:
+                    next_frontier.append(entry.path)
+        frontier = next_frontier
+    return best
+
+
+def first_month(registry: TenantRegistry, today: datetime | None = None) -> str:
+    """The month dimension's start (YYYY-MM-01): the earliest first export month known for any tenant."""
+    recorded = recorded_first_months()
+    known = [m for t in registry if (m := recorded.get(t.key) or scan_local_first_month(t.source))]
+    today = today or datetime.now(UTC)
+    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+    # Never later than the previous month: schedules request the current and the previous month.
+    return f"{min([*known, f'{year:04d}-{month:02d}'])}-01"
 
 
 def tenant_partitions(registry: TenantRegistry) -> dg.StaticPartitionsDefinition:
     return dg.StaticPartitionsDefinition(registry.keys())
 
 
-def month_partitions() -> dg.MonthlyPartitionsDefinition:
+def month_partitions(start: str) -> dg.MonthlyPartitionsDefinition:
     # end_offset=1 makes the in-progress month a partition: exports re-deliver it month-to-date every day.
-    return dg.MonthlyPartitionsDefinition(start_date=FIRST_MONTH, end_offset=1)
+    return dg.MonthlyPartitionsDefinition(start_date=start, end_offset=1)
 
 
 def tenant_month_partitions(registry: TenantRegistry) -> dg.MultiPartitionsDefinition:
-    return dg.MultiPartitionsDefinition({"tenant": tenant_partitions(registry), "month": month_partitions()})
+    return dg.MultiPartitionsDefinition({"tenant": tenant_partitions(registry),
+                                         "month": month_partitions(first_month(registry))})
 
 
 def month_key(billing_month: str) -> str:

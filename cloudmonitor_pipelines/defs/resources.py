@@ -67,6 +67,11 @@ class CloudMonitor(dg.ConfigurableResource):
             self._residency_checked.add(tenant.key)
         return self.workspace(tenant)
 
+    def arm_endpoint_url(self) -> str:
+        from cloudmonitor_pipelines.azure.arm import resolve_arm_endpoint
+
+        return resolve_arm_endpoint(self.arm_endpoint)
+
     def arm_client(self, tenant: Tenant) -> ArmClient:
         if tenant.arm_recordings:
             from cloudmonitor_pipelines.azure.recorded import recorded_arm_client

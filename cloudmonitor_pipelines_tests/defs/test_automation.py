@@ -23,7 +23,8 @@ def registry_for(tmp_path, tenants):
 
 
 def tenant(key, tz, schedule, tmp_path, region="westeurope"):
-    (tmp_path / "src" / key).mkdir(parents=True, exist_ok=True)
+    # The month partitions start at the fleet's first export month (an export range folder is enough to tell).
+    (tmp_path / "src" / key / "focus" / "20250101-20250131").mkdir(parents=True, exist_ok=True)
     return {
         "key": key, "entra_tenant_id": "6f1c2a3b-8d4e-4f5a-9b6c-7d8e9f0a1b2c", "region": region,
         "source": str(tmp_path / "src" / key), "workspace": str(tmp_path / "ws" / key), "timezone": tz,
@@ -33,7 +34,8 @@ def tenant(key, tz, schedule, tmp_path, region="westeurope"):
 
 def requested(defs, name, when):
     schedule = defs.get_schedule_def(name)
-    context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def())
+    context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def(),
+                                        resources={"cloudmonitor": defs.resources["cloudmonitor"]})
     return sorted((r.partition_key, r.tags["tenant"]) for r in schedule.evaluate_tick(context).run_requests)
 
 
