@@ -11,7 +11,7 @@ import dagster as dg
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.lake.offboarding import offboard_tenant
 from cloudmonitor_pipelines.lake.retention import apply_retention
-from cloudmonitor_pipelines.platform import platform_root
+from cloudmonitor_pipelines.lake.platform_store import deletion_records_target
 
 
 def wipe_tenant_history(instance: dg.DagsterInstance, defs: dg.Definitions | None, tenant_key: str) -> int:
@@ -53,7 +53,7 @@ def build_lifecycle_jobs(defs_provider) -> list[dg.JobDefinition]:
         record = offboard_tenant(
             tenant,
             cloudmonitor.workspace(tenant),
-            records_dir=platform_root(),
+            records_dir=deletion_records_target(),
             instance_cleanup=lambda key: wipe_tenant_history(context.instance, defs_provider(), key),
             dry_run=config.dry_run,
             performed_by=f"dagster run {context.run_id}",

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import polars as pl
-from deltalake import DeltaTable, write_deltalake
 
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
@@ -20,9 +19,10 @@ from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.lake.audit import latest_ingestion, tenant_freshness
 from cloudmonitor_pipelines.lake.delta import append_rows, read_table, replace_partition, table_version
-from cloudmonitor_pipelines.lake.inventory_store import RECOMMENDATIONS, RESOURCES, read_inventory
+from cloudmonitor_pipelines.lake.inventory_store import RECOMMENDATIONS, RESOURCES, overwrite_table, read_inventory
+from cloudmonitor_pipelines.lake.platform_store import open_platform_store, portfolio_table
 from cloudmonitor_pipelines.pipeline import COSTS
-from cloudmonitor_pipelines.platform import assert_outside_workspaces, platform_root
+from cloudmonitor_pipelines.platform import assert_outside_workspaces
 from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, ReportTable
 from cloudmonitor_pipelines.reports._common import previous_month
 from cloudmonitor_pipelines.reports.portfolio import TenantSummaryInputs, build_partner_portfolio
@@ -122,7 +122,8 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
     @fail_fast_on_permanent_errors
     def partner_portfolio(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         partner = context.partition_key
-        target = f"{platform_root()}/portfolios/{partner}"
+        store = open_platform_store()  # local folder, or abfss:// with the pipeline's own Entra identity
+        target = store.table_uri(portfolio_table(partner))
         # Refused inside any tenant's workspace or source, before any tenant's data is read.
         assert_outside_workspaces(target, cloudmonitor.registry)
         members = cloudmonitor.registry.partners().get(partner, ())
@@ -139,11 +140,11 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
                 newest_export_submitted_time=submitted, newest_ingestion_time=ingested,
             )
         frame = build_partner_portfolio(per_tenant)
-        write_deltalake(target, frame.to_arrow(), mode="overwrite", schema_mode="overwrite")
+        version = overwrite_table(store, portfolio_table(partner), frame)
         return dg.MaterializeResult(
             metadata={"dagster/row_count": frame.height, "tenants": len(per_tenant),
                       "dagster/uri": dg.MetadataValue.path(target),
-                      "table_version": DeltaTable(target).version()}
+                      "table_version": version}
         )
 
     return partner_portfolio
