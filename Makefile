@@ -15,7 +15,7 @@ export CLOUDMONITOR_AZURITE_BIN := $(abspath $(AZURITE_BIN))
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==26.3
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,deploy]'
 	touch $(STAMP)
 
 setup: $(STAMP)
