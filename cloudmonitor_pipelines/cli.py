@@ -170,7 +170,7 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.definitions import build_definitions
     from cloudmonitor_pipelines.defs.resources import CloudMonitor
     from cloudmonitor_pipelines.lake.offboarding import OffboardingError, offboard_tenant
-    from cloudmonitor_pipelines.platform import platform_root
+    from cloudmonitor_pipelines.lake.platform_store import deletion_records_target
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(resolve_tenants_file(args.tenants))
@@ -185,7 +185,7 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     instance = dg.DagsterInstance.get()
     try:
         record = offboard_tenant(
-            tenant, resource.workspace(tenant), records_dir=platform_root(),
+            tenant, resource.workspace(tenant), records_dir=deletion_records_target(),
             instance_cleanup=lambda key: wipe_tenant_history(instance, defs, key),
             dry_run=args.dry_run, performed_by=f"cli:{getpass.getuser()}", reason=args.reason,
         )

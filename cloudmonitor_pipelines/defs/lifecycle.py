@@ -11,15 +11,18 @@ import dagster as dg
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.lake.offboarding import offboard_tenant
 from cloudmonitor_pipelines.lake.retention import apply_retention
-from cloudmonitor_pipelines.platform import platform_root
+from cloudmonitor_pipelines.lake.platform_store import deletion_records_target
 
 
-def wipe_tenant_history(instance: dg.DagsterInstance, defs: dg.Definitions | None, tenant_key: str) -> int:
+def wipe_tenant_history(instance: dg.DagsterInstance, defs: dg.Definitions | None, tenant_key: str,
+                        keep_run_id: str | None = None) -> int:
     """Delete every Dagster run of the tenant, and with it their events: materializations, check evaluations, logs.
 
     Open-source event-log storages (SQLite, PostgreSQL) do not implement per-partition wipes, but every run this
     project creates belongs to exactly one tenant (one tenant partition per run, plus the `tenant` tag), so deleting
-    the tenant's runs removes exactly its history. Returns how many runs were deleted.
+    the tenant's runs removes exactly its history. `keep_run_id` is the offboarding run itself: it holds no tenant
+    data, only the deletion record as metadata, and deleting a run while it executes would lose its outcome.
+    Returns how many runs were deleted.
     """
     filters = [
         dg.RunsFilter(tags={"tenant": tenant_key}),
@@ -27,6 +30,7 @@ def wipe_tenant_history(instance: dg.DagsterInstance, defs: dg.Definitions | Non
         dg.RunsFilter(tags={"dagster/partition": tenant_key}),  # tenant-partitioned assets (inventory)
     ]
     run_ids = {record.dagster_run.run_id for f in filters for record in instance.get_run_records(filters=f)}
+    run_ids.discard(keep_run_id)
     for run_id in run_ids:
         instance.delete_run(run_id)
     return len(run_ids)
@@ -53,8 +57,9 @@ def build_lifecycle_jobs(defs_provider) -> list[dg.JobDefinition]:
         record = offboard_tenant(
             tenant,
             cloudmonitor.workspace(tenant),
-            records_dir=platform_root(),
-            instance_cleanup=lambda key: wipe_tenant_history(context.instance, defs_provider(), key),
+            records_dir=deletion_records_target(),
+            instance_cleanup=lambda key: wipe_tenant_history(context.instance, defs_provider(), key,
+                                                                    keep_run_id=context.run_id),
             dry_run=config.dry_run,
             performed_by=f"dagster run {context.run_id}",
             reason=config.reason,

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
-from deltalake import DeltaTable, write_deltalake
 
 from cloudmonitor_pipelines.defs.column_metadata import table_column_schema, ui_description
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY
@@ -23,7 +22,8 @@ from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.lake.audit import latest_ingestion, tenant_freshness
 from cloudmonitor_pipelines.lake.delta import append_rows, read_table, replace_partition, table_version
-from cloudmonitor_pipelines.lake.inventory_store import RECOMMENDATIONS, RESOURCES, read_inventory
+from cloudmonitor_pipelines.lake.inventory_store import RECOMMENDATIONS, RESOURCES, overwrite_table, read_inventory
+from cloudmonitor_pipelines.lake.platform_store import open_platform_store, portfolio_table
 from cloudmonitor_pipelines.pipeline import COSTS
 from cloudmonitor_pipelines.platform import assert_outside_workspaces, platform_root
 from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, ReportTable
@@ -157,7 +157,8 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
     @fail_fast_on_permanent_errors
     def partner_portfolio(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
         partner = context.partition_key
-        target = f"{platform_root()}/portfolios/{partner}"
+        store = open_platform_store()  # local folder, or abfss:// with the pipeline's own Entra identity
+        target = store.table_uri(portfolio_table(partner))
         # Refused inside any tenant's workspace or source, before any tenant's data is read.
         assert_outside_workspaces(target, cloudmonitor.registry)
         members = cloudmonitor.registry.partners().get(partner, ())
@@ -174,9 +175,9 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
                 newest_export_submitted_time=submitted, newest_ingestion_time=ingested,
             )
         frame = build_partner_portfolio(per_tenant)
-        write_deltalake(target, frame.to_arrow(), mode="overwrite", schema_mode="overwrite")
+        version = overwrite_table(store, portfolio_table(partner), frame)
         metadata = {"dagster/row_count": frame.height, "tenants": len(per_tenant),
-                    "dagster/uri": dg.MetadataValue.path(target), "table_version": DeltaTable(target).version()}
+                    "dagster/uri": dg.MetadataValue.path(target), "table_version": version}
         metadata.update(_write_portfolio_report(partner, frame, cloudmonitor))
         return dg.MaterializeResult(metadata=metadata)
 

@@ -41,6 +41,7 @@ from cloudmonitor_pipelines.azure.token_guard import (
     is_loopback,
     require_token_endpoint,
 )
+from cloudmonitor_pipelines.storage.azure_delete import batch_delete, dfs_recursive_delete
 from cloudmonitor_pipelines.storage.base import (
     ChunkStream,
     ObjectInfo,
@@ -443,6 +444,7 @@ class AzureWorkspace(_AzureRoot):
 
     _access: Access = "write"
     _kind = "workspace"
+    delete_requests = 0  # requests the last delete_prefix sent (batch or recursive), for records and benchmarks
 
     def table_uri(self, table: str) -> str:
         return self._abfss(self._blob_name(table, "table name"))
@@ -488,15 +490,23 @@ class AzureWorkspace(_AzureRoot):
             ]
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise self._error(exc, f"list workspace {prefix or '/'} for deletion") from None
-        deleted = 0
-        # Deepest names first: an HNS directory can only be deleted once it is empty.
-        for props in sorted(listed, key=lambda p: p.name, reverse=True):
-            try:
-                self._container_client().delete_blob(props.name)
-            except ResourceNotFoundError:
-                continue
-            except Exception as exc:  # noqa: BLE001 - translated, never swallowed
-                raise self._error(exc, f"delete {self._relative(props.name)}") from None
-            if not _is_directory_marker(props):
-                deleted += 1
-        return deleted
+        files = [props.name for props in listed if not _is_directory_marker(props)]
+        hierarchical = self._location.is_onelake or len(files) < len(listed)
+        try:
+            if hierarchical:  # real directories: one server-side recursive delete per folder (see azure_delete)
+                self.delete_requests = self._dfs_delete(folder, listed)
+            else:  # flat namespace: Blob Batch, 256 names per request
+                self.delete_requests = batch_delete(self._container_client(), files)
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"delete {prefix or '/'}") from None
+        return len(files)
+
+    def _dfs_delete(self, folder: str | None, listed: list) -> int:
+        # The container root cannot be deleted recursively (it is the filesystem): delete its top-level entries.
+        targets = [folder] if folder else sorted({props.name.split("/", 1)[0] for props in listed})
+        dfs_url = f"https://{self._location.account_host}"
+        requests = 0
+        for target in targets:
+            requests += dfs_recursive_delete(dfs_url, self.container, target, self._credential,
+                                             verify_tls=self.settings.verify_tls)
+        return requests
