@@ -116,7 +116,7 @@ def _cron_explanation(expression: str) -> str:
             f"it has {len(fields)} field{'s' if len(fields) != 1 else ''}; a cron schedule has exactly 5 "
             f"(minute hour day-of-month month day-of-week), e.g. '0 6 * * *'"
         )
-    for text, name, (lowest, highest) in zip(fields, _CRON_FIELD_NAMES, _CRON_RANGES):
+    for text, name, (lowest, highest) in zip(fields, _CRON_FIELD_NAMES, _CRON_RANGES, strict=True):
         for item in text.split(","):
             base, slash, step = item.partition("/")
             if slash and (not step.isdigit() or int(step) == 0):
