@@ -124,7 +124,7 @@ def first_overlap(entries: Sequence[tuple[LocationId, T]]) -> tuple[T, T] | None
     enough: O(n log n) rather than comparing all pairs.
     """
     ordered = sorted(entries, key=lambda entry: entry[0].parts)
-    for (outer_id, outer), (inner_id, inner) in zip(ordered, ordered[1:]):
+    for (outer_id, outer), (inner_id, inner) in zip(ordered, ordered[1:], strict=False):
         if outer_id.contains(inner_id):
             return outer, inner
     return None

@@ -6,8 +6,9 @@ outlive the workspace they describe) and partner portfolios that span tenants. T
     env CLOUDMONITOR_PLATFORM_ROOT, else ${CLOUDMONITOR_HOME:-<cwd>/.cloudmonitor}/platform
 
 The root may be a local folder or an `abfss://` URI. `assert_outside_workspaces` refuses a root that is inside (or
-contains) any tenant's workspace or source, compared by location identity (cloudmonitor_pipelines.locations): a deletion record written into the workspace it describes would be
-deleted with it, and nothing of ours is ever written into a customer's export source.
+contains) any tenant's workspace or source, compared by location identity (cloudmonitor_pipelines.locations): a
+deletion record written into the workspace it describes would be deleted with it, and nothing of ours is ever
+written into a customer's export source.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ def platform_root(environ: Mapping[str, str] | None = None) -> Path | str:
     explicit = env.get(PLATFORM_ROOT_ENV_VAR, "").strip()
     if explicit:
         if holds_secret(explicit):
-            raise PlatformLocationError(f"${PLATFORM_ROOT_ENV_VAR} holds a storage key or SAS token; we authenticate "
-                                        "with Entra ID only — give a local folder or an abfss:// URI without credentials "
-                                        "(the value is not shown)")
+            raise PlatformLocationError(
+                f"${PLATFORM_ROOT_ENV_VAR} holds a storage key or SAS token; we authenticate with Entra ID only — "
+                "give a local folder or an abfss:// URI without credentials (the value is not shown)"
+            )
         if explicit.lower().startswith("abfss://"):
             return parse_abfss(explicit).uri  # validated and normalized; raises TenantConfigError when malformed
         if "://" in explicit:

@@ -408,7 +408,7 @@ def test_schedules_are_judged_by_dagsters_own_rule(schedule: str) -> None:
 
     def dagster_accepts() -> bool:
         try:
-            dg.ScheduleDefinition(name="probe", cron_schedule=schedule, target="*")
+            dg.ScheduleDefinition(name="probe", cron_schedule=schedule, job_name="probe_job")
         except dg.DagsterInvalidDefinitionError:
             return False
         return True

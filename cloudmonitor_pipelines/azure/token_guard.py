@@ -81,13 +81,13 @@ class BearerDestinationPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
         refuse_misdirected_token(http_request.url, http_request.headers, self._allowed)
 
 
-class GuardedTransport(RequestsTransport):
+class GuardedTransport(RequestsTransport):  # type: ignore[misc]  # typed as Any by azure-core
     """RequestsTransport that refuses to send a bearer token anywhere but HTTPS to `allowed_hosts`."""
 
     def __init__(self, *, allowed_hosts: Iterable[str] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._allowed = frozenset(host.lower() for host in allowed_hosts)
 
-    def send(self, request, **kwargs):  # type: ignore[no-untyped-def,override]
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]  # RequestsTransport.send's own signature
         refuse_misdirected_token(request.url, request.headers, self._allowed)
         return super().send(request, **kwargs)

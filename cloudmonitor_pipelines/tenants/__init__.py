@@ -10,7 +10,8 @@ The package, one idea per module: schema.py (the pydantic models: fields, docs, 
 validator per kind of value), secrets.py and environment.py (secret refusal, `${VAR}` expansion), isolation.py
 (location overlap, at load and at run time), loading.py (file, YAML, error messages), tenant.py and registry.py (the
 validated values the rest of the package uses). The format is documented in docs/configuration.md and
-docs/tenants.schema.json. Nothing here talks to Azure or Dagster.
+docs/tenants.schema.json. Nothing here talks to Azure; the only Dagster import is its cron rule (fields.py),
+so that a schedule we accept is one Dagster runs.
 """
 
 from __future__ import annotations

@@ -22,13 +22,6 @@ class TenantConfigError(ValueError):
         self.tenant = tenant
         self.field = field
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (str(self), self.tenant, self.field))
-
-
-def _rebuild(message: str, tenant: str | None, field: str | None) -> TenantConfigError:
-    return TenantConfigError(message, tenant=tenant, field=field)
-
 
 class FieldProblem(ValueError):
     """A validator's refusal: `problem` is the text; `field` is relative to where pydantic reports it.

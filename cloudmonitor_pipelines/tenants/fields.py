@@ -116,7 +116,11 @@ def _cron_explanation(expression: str) -> str:
             f"it has {len(fields)} field{'s' if len(fields) != 1 else ''}; a cron schedule has exactly 5 "
             f"(minute hour day-of-month month day-of-week), e.g. '0 6 * * *'"
         )
-    for text, name, (lowest, highest) in zip(fields, _CRON_FIELD_NAMES, _CRON_RANGES):
+    for position, (text, name, (lowest, highest)) in enumerate(
+        zip(fields, _CRON_FIELD_NAMES, _CRON_RANGES, strict=True)
+    ):
+        # This field alone, every other one '*': does Dagster accept it?
+        field_alone_is_valid = is_valid_cron_string(" ".join(["*"] * position + [text] + ["*"] * (4 - position)))
         for item in text.split(","):
             base, slash, step = item.partition("/")
             if slash and (not step.isdigit() or int(step) == 0):
@@ -125,10 +129,9 @@ def _cron_explanation(expression: str) -> str:
             outside = [int(number) for number in numbers if not lowest <= int(number) <= highest]
             if outside:
                 return f"the {name} field value {outside[0]} is outside {lowest}-{highest}"
-            if not is_valid_cron_string(" ".join(["*"] * _CRON_FIELD_NAMES.index(name) + [text]
-                                                 + ["*"] * (4 - _CRON_FIELD_NAMES.index(name)))):
+            if not field_alone_is_valid:
                 return f"the {name} field has {item!r}; expected numbers {lowest}-{highest}, '*', ranges and steps"
-    return "Dagster does not accept it (for example 30 February never occurs); write a 5-field cron such as '0 6 * * *'"
+    return "Dagster does not accept it (for example, 30 February never occurs); write one such as '0 6 * * *'"
 
 
 def required_tags(value: Any) -> tuple[str, ...]:

@@ -149,7 +149,8 @@ def _construct_mapping_refusing_duplicates(loader: yaml.SafeLoader, node: yaml.M
                 None, None, f"the key {key!r} appears twice in the same mapping; keep one", key_node.start_mark
             )
         seen.add(key)
-    return loader.construct_mapping(node, deep=True)
+    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
+    return mapping
 
 
 _StrictYamlLoader.add_constructor(

@@ -4,7 +4,8 @@ What belongs here: `TenantsFile` (top level), `TenantEntry` (one tenant), `Tenan
 may set, derived from `TenantEntry`) and `AuthEntry`, with `extra="forbid"` and a description on every field. Their
 validators keep the checks the file always had: secrets refused before anything else (never echoed), unknown fields
 answered with a did-you-mean, `${VAR}` expansion and `defaults:` merging, and — on the whole file — duplicate keys
-and overlapping locations (isolation.py). Validation context: `base_dir` (relative local paths), `environment` (`${VAR}` values).
+and overlapping locations (isolation.py). Validation context: `base_dir` (relative local paths) and
+`environment` (`${VAR}` values).
 scripts/write_tenants_schema.py publishes `TenantsFile.model_json_schema()` as docs/tenants.schema.json.
 """
 
@@ -39,7 +40,8 @@ _TAKES_NO_CLIENT_ID: dict[str, str] = {
     "or use mode managed_identity to pin a user-assigned identity",
     "azure_cli": "it acts as the user signed in with `az login`; remove it",
 }
-_DEFAULTABLE = {"x-defaultable": True}  # marks the fields `defaults:` may set (shown in the JSON Schema too)
+# Marks the fields `defaults:` may set (shown in the JSON Schema too).
+_DEFAULTABLE: dict[str, Any] = {"x-defaultable": True}
 
 
 def _optional(validator: Any) -> BeforeValidator:
@@ -87,8 +89,6 @@ class AuthEntry(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _known_fields_only(cls, data: Any) -> Any:
-        if isinstance(data, AuthSettings):
-            return {"mode": data.mode, "client_id": data.client_id}
         if not isinstance(data, Mapping):
             raise FieldProblem(f"must be a mapping such as {{mode: managed_identity}}, got {kind(data)}")
         _refuse_unknown(data, tuple(cls.model_fields), "allowed")
@@ -153,7 +153,7 @@ class TenantEntry(BaseModel):
         DEFAULT_FRESHNESS_HOURS, ge=1, description="Warn when the newest export run is older than this.",
         json_schema_extra=_DEFAULTABLE,
     )
-    auth: AuthEntry = Field(default_factory=AuthEntry, description="Entra ID authentication.",
+    auth: AuthEntry = Field(AuthEntry.model_validate({}), description="Entra ID authentication.",
                             json_schema_extra=_DEFAULTABLE)
     workspace_account: Annotated[str | None, _optional(f.storage_account)] = Field(
         None, description="Storage account behind a local (mounted) workspace, for the residency check."
@@ -211,7 +211,8 @@ DEFAULTABLE_FIELDS: tuple[str, ...] = tuple(
 
 def _defaults_field(field: FieldInfo) -> tuple[Any, Any]:
     # Same type and validator as the tenant's field, optional; a null default means "no default".
-    annotation = field.annotation | None
+    annotation: Any = field.annotation
+    annotation = annotation | None
     if field.metadata:
         annotation = Annotated[annotation, *field.metadata]
     return annotation, Field(None, description=field.description)
@@ -245,11 +246,14 @@ class _DefaultsBase(BaseModel):
         return {name: value for name, value in expanded.items() if value is not None}
 
 
+_DEFAULTS_FIELDS: dict[str, Any] = {
+    name: _defaults_field(TenantEntry.model_fields[name]) for name in DEFAULTABLE_FIELDS
+}
 TenantDefaults = create_model(  # the defaultable fields of TenantEntry, every one optional
     "TenantDefaults",
     __base__=_DefaultsBase,
     __doc__="Values applied to every tenant that does not set the field itself.",
-    **{name: _defaults_field(TenantEntry.model_fields[name]) for name in DEFAULTABLE_FIELDS},
+    **_DEFAULTS_FIELDS,
 )
 
 _TOP_LEVEL_FIELDS = ("defaults", "tenants")

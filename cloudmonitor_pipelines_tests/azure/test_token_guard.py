@@ -105,3 +105,13 @@ def test_endpoint_rule() -> None:
         require_token_endpoint("https://example.com/acct", what="x", path_style=True)
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("10.0.0.1") and not is_loopback("127.0.0.1.evil.example")
+
+
+def test_an_http_endpoint_override_fails_before_any_token_is_fetched(monkeypatch) -> None:
+    from cloudmonitor_pipelines.storage import open_source
+
+    monkeypatch.setenv("CLOUDMONITOR_BLOB_ENDPOINT", "http://127.0.0.1:9/{account}")
+    credential = FakeCredential()
+    with pytest.raises(StorageError, match="https"):
+        open_source("abfss://exports@contoso.dfs.core.windows.net/x", credential=credential, tenant_key="contoso")
+    assert credential.issued == []

@@ -242,7 +242,7 @@ FIELD_NAMES = ["key", "entra_tenant_id", "region", "source", "workspace", "timez
                "arm_recordings", "workspace_account", "mask_personal_data", "defaults", "regoin"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(changes=st.dictionaries(st.sampled_from(FIELD_NAMES), yaml_values, max_size=4),
        defaults=st.one_of(st.none(), st.dictionaries(st.sampled_from(FIELD_NAMES), yaml_values, max_size=2)))
 def test_any_document_is_loaded_or_refused_with_a_tenant_config_error(changes: dict, defaults: dict | None) -> None:
