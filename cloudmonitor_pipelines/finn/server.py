@@ -57,6 +57,8 @@ def _annotation(param) -> Any:
         field = Field(description=param.description, ge=param.minimum, le=param.maximum)
     elif param.kind == "month":
         field = Field(description=param.description, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    elif param.kind == "bool":
+        field = Field(description=param.description)
     else:
         field = Field(description=param.description, max_length=512)
     return Annotated[kind if param.required else kind | None, field]
