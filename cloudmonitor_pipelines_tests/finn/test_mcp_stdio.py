@@ -43,6 +43,11 @@ def test_tenant_server_over_stdio(demo):
     assert "## forecast_month_end" in out["catalogue"]
     assert "EffectiveCost" in out["prompt"] and "never summed" in out["prompt"]
     assert "YYYY-MM" in out["bad_param"] or "pattern" in out["bad_param"]
+    # Every call is audited, including the one the SDK rejected before it reached Finn.
+    log = pl.read_delta(str(demo.workspace("contoso") / "agent_log")).filter(pl.col("transport") == "stdio")
+    assert log.filter(pl.col("outcome") == "ok").height == len(out["answers"]) + 1  # + describe_tables
+    rejected = log.filter(pl.col("outcome") == "refused").row(0, named=True)
+    assert rejected["tool"] == "top_movers" and "2026-13" in rejected["parameters"] and rejected["error"]
 
 
 def test_hostile_sql_over_stdio_is_refused_and_only_audited(demo):
