@@ -68,7 +68,8 @@ def run_isolated(scope: QueryScope, sql: str, *, limit: int = DEFAULT_ROW_LIMIT,
     """Check free SQL with the guard, run it in a killable child process; returns the result and the checked SQL."""
     limit = _bounded(limit, 1, MAX_ROW_LIMIT, "limit")
     timeout = float(_bounded(timeout, 0.1, MAX_TIMEOUT_SECONDS, "timeout"))
-    existing = {name: uri for name, uri in scope.tables.items() if name in set(scope.existing_tables())}
+    present = set(scope.existing_tables())
+    existing = {name: uri for name, uri in scope.tables.items() if name in present}
     checked = check_sql(sql, existing.keys())
     job = {"tables": {name: existing[name] for name in checked.tables}, "storage_options": scope.storage_options,
            "sql": checked.sql, "limit": limit}
