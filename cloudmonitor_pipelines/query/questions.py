@@ -22,7 +22,10 @@ LIMIT = Param("limit", "int", "number of rows to return", default=10, minimum=1,
 DIMENSIONS = {  # dimension -> (key expression over cost_daily, display expression)
     "service": ("service_name", "max(service_category)"),
     "subscription": ("coalesce(sub_account_id, '(none)')", "max(sub_account_name)"),
-    "resource_group": ("coalesce(resource_group_name, '(none)')", "max(sub_account_name)"),
+    # A resource group name is unique only within its subscription: the key is the group's ARM id (lower-case name).
+    "resource_group": ("CASE WHEN resource_group_name IS NULL THEN '(none)' ELSE "
+                       "coalesce(sub_account_id, '') || '/resourcegroups/' || resource_group_name END",
+                       "max(sub_account_name)"),
     "region": ("coalesce(region_id, '(none)')", "max(region_name)"),
 }
 DIMENSION = Param("dimension", "choice", "what to group by", default="service", choices=tuple(DIMENSIONS))
@@ -70,7 +73,9 @@ FROM g ORDER BY billing_currency, effective_cost DESC, {dimension}"""
         f"spend_by_{dimension}", f"Spend by {dimension.replace('_', ' ')} for a billing month",
         f"Effective, billed and list cost per {dimension.replace('_', ' ')} and currency, largest first "
         "(from cost_daily).", "tenant", (MONTH,),
-        {dimension: f"the {dimension.replace('_', ' ')} ('(none)' for costs without one)",
+        {dimension: f"the {dimension.replace('_', ' ')} ('(none)' for costs without one; a resource group as "
+                    "/subscriptions/<id>/resourcegroups/<name>)" if dimension == "resource_group" else
+                    f"the {dimension.replace('_', ' ')} ('(none)' for costs without one)",
          "label": "display name or category", **SPEND_COLUMNS},
         sql, month_period, "cost_daily")
 

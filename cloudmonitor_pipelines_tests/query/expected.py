@@ -35,7 +35,8 @@ def spend_by(workspace: Path, month: str, key: pl.Expr) -> dict:
 DIMENSION_KEYS = {
     "service": pl.col("ServiceName"),
     "subscription": pl.col("SubAccountId").fill_null("(none)"),
-    "resource_group": pl.col("x_ResourceGroupName").str.to_lowercase().fill_null("(none)"),
+    "resource_group": pl.when(pl.col("x_ResourceGroupName").is_null()).then(pl.lit("(none)")).otherwise(
+        pl.col("SubAccountId").fill_null("") + "/resourcegroups/" + pl.col("x_ResourceGroupName").str.to_lowercase()),
     "region": pl.col("RegionId").str.to_lowercase().fill_null("(none)"),
 }
 
