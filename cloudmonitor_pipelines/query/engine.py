@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa
-from deltalake import DeltaTable, QueryBuilder
+from deltalake import QueryBuilder
 
+from cloudmonitor_pipelines.query.datafusion import collect_arrow, session
 from cloudmonitor_pipelines.query.guard import SqlRefused, check_sql
 from cloudmonitor_pipelines.query.workspace import QueryScope
 
@@ -30,14 +31,6 @@ DEFAULT_ROW_LIMIT = 1_000
 MAX_ROW_LIMIT = 10_000
 DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_TIMEOUT_SECONDS = 120.0
-# Session settings: no information_schema or SHOW (the table list comes from describe_tables), few partitions
-# (tenant tables are small; most tenants are), no dynamic file-path tables.
-SESSION_CONFIG = {
-    "datafusion.catalog.information_schema": "false",
-    "datafusion.execution.target_partitions": "2",
-}
-
-
 class QueryError(RuntimeError):
     """The engine failed to run a query (planning error, missing column, ...); message is the engine's first line."""
 
@@ -53,25 +46,9 @@ class QueryResult:
     duration_ms: int
 
 
-def session(tables: dict[str, DeltaTable]) -> QueryBuilder:
-    builder = QueryBuilder(SESSION_CONFIG)
-    for name, table in tables.items():
-        builder.register(name, table)
-    return builder
-
-
 def collect(builder: QueryBuilder, sql: str, limit: int) -> tuple[pl.DataFrame, bool]:
-    """Run `sql` and stop reading its result stream after limit + 1 rows (the extra row tells truncation)."""
-    reader = builder.execute(sql)
-    batches, rows = [], 0
-    for batch in reader:
-        batch = pa.record_batch(batch)
-        batches.append(batch)
-        rows += batch.num_rows
-        if rows > limit:
-            break
-    schema = batches[0].schema if batches else pa.schema(reader.schema)
-    frame = pl.from_arrow(pa.Table.from_batches(batches, schema=schema))
+    """At most `limit` rows of `sql`, and whether there were more."""
+    frame = pl.from_arrow(collect_arrow(builder, sql, limit))
     assert isinstance(frame, pl.DataFrame)
     return frame.head(limit), frame.height > limit
 
@@ -91,7 +68,8 @@ def run_isolated(scope: QueryScope, sql: str, *, limit: int = DEFAULT_ROW_LIMIT,
     """Check free SQL with the guard, run it in a killable child process; returns the result and the checked SQL."""
     limit = _bounded(limit, 1, MAX_ROW_LIMIT, "limit")
     timeout = float(_bounded(timeout, 0.1, MAX_TIMEOUT_SECONDS, "timeout"))
-    existing = {name: uri for name, uri in scope.tables.items() if name in set(scope.existing_tables())}
+    present = set(scope.existing_tables())
+    existing = {name: uri for name, uri in scope.tables.items() if name in present}
     checked = check_sql(sql, existing.keys())
     job = {"tables": {name: existing[name] for name in checked.tables}, "storage_options": scope.storage_options,
            "sql": checked.sql, "limit": limit}

@@ -9,7 +9,7 @@ the operator's records, not cost data. Nothing here knows about SQL text; the en
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,24 +39,28 @@ class QueryScope:
     key: str  # tenant key or partner key
     tables: Mapping[str, str]
     audit_workspace: Workspace  # agent_log is appended here (the tenant's workspace, or the partner's _finn folder)
-    storage_options: dict[str, str] | None = field(default=None, repr=False)
+    # object_store options per use: on Azure each call fetches a fresh token (a Finn server runs for hours)
+    options_provider: Callable[[], dict[str, str] | None] = field(default=lambda: None, repr=False)
+
+    @property
+    def storage_options(self) -> dict[str, str] | None:
+        return self.options_provider()
 
     def delta_tables(self) -> dict[str, DeltaTable]:
         """Every visible table at its current version (tables not materialized yet are simply absent)."""
-        opened = {}
-        for name, uri in self.tables.items():
-            if DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
-                opened[name] = DeltaTable(uri, storage_options=self.storage_options)
-        return opened
+        options = self.storage_options
+        return {name: DeltaTable(uri, storage_options=options) for name, uri in self.tables.items()
+                if DeltaTable.is_deltatable(uri, storage_options=options)}
 
     def existing_tables(self) -> list[str]:
-        return [n for n, uri in self.tables.items() if DeltaTable.is_deltatable(uri, storage_options=self.storage_options)]
+        options = self.storage_options
+        return [n for n, uri in self.tables.items() if DeltaTable.is_deltatable(uri, storage_options=options)]
 
 
 def tenant_scope(workspace: Workspace, tenant_key: str) -> QueryScope:
     """A tenant session over exactly its own workspace's cost and report tables."""
     tables = {name: workspace.table_uri(name) for name in TENANT_TABLES}
-    return QueryScope("tenant", tenant_key, tables, workspace, workspace.storage_options())
+    return QueryScope("tenant", tenant_key, tables, workspace, workspace.storage_options)
 
 
 def partner_scope(partner: str, platform_root: str | os.PathLike[str]) -> QueryScope:
@@ -68,20 +72,24 @@ def partner_scope(partner: str, platform_root: str | os.PathLike[str]) -> QueryS
         raise ScopeError("partner sessions read a local platform root only (abfss:// portfolios are not served yet)")
     portfolio = Path(root) / "portfolios" / partner
     audit = open_workspace(str(portfolio / AGENT_LOG_FOLDER))
-    return QueryScope("partner", partner, {PORTFOLIO_TABLE: str(portfolio)}, audit, None)
+    return QueryScope("partner", partner, {PORTFOLIO_TABLE: str(portfolio)}, audit)
 
 
 def open_tenant(tenant_key: str, tenants_file: str | None = None) -> QueryScope:
     """The scope of one configured tenant (its workspace opened with the tenant's own credential)."""
-    from cloudmonitor_pipelines.defs.resources import CloudMonitor
+    from cloudmonitor_pipelines.storage import open_workspace
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(tenants_file)
     if tenant_key not in registry:
         raise ScopeError(f"unknown tenant {tenant_key!r}; configured tenants: {', '.join(registry.keys())}")
     tenant = registry.get(tenant_key)
-    workspace = CloudMonitor(tenants_file=str(registry.path)).workspace(tenant)
-    return tenant_scope(workspace, tenant.key)
+    credential = None
+    if tenant.workspace_is_azure:  # the tenant's own Entra ID credential, as the pipeline reads it (no Dagster)
+        from cloudmonitor_pipelines.azure.credentials import credential_for
+
+        credential = credential_for(tenant)
+    return tenant_scope(open_workspace(tenant.workspace, credential=credential, tenant_key=tenant.key), tenant.key)
 
 
 def open_partner(partner: str, tenants_file: str | None = None) -> QueryScope:

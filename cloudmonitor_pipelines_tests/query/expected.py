@@ -35,7 +35,8 @@ def spend_by(workspace: Path, month: str, key: pl.Expr) -> dict:
 DIMENSION_KEYS = {
     "service": pl.col("ServiceName"),
     "subscription": pl.col("SubAccountId").fill_null("(none)"),
-    "resource_group": pl.col("x_ResourceGroupName").str.to_lowercase().fill_null("(none)"),
+    "resource_group": pl.when(pl.col("x_ResourceGroupName").is_null()).then(pl.lit("(none)")).otherwise(
+        pl.col("SubAccountId").fill_null("") + "/resourcegroups/" + pl.col("x_ResourceGroupName").str.to_lowercase()),
     "region": pl.col("RegionId").str.to_lowercase().fill_null("(none)"),
 }
 
@@ -130,8 +131,8 @@ def forecast(workspace: Path, month: str, window: int = 7) -> dict:
     days = daily(workspace, month)
     out = {}
     for currency in {c for _, c in days}:
-        series = sorted((d, v[0]) for (d, c), v in days.items() if c == currency)
-        mtd = sum(v for _, v in series)
+        mtd = sum(v[0] for (_, c), v in days.items() if c == currency)
+        series = sorted((d, v[0]) for (d, c), v in days.items() if c == currency and d.strftime("%Y-%m") == month)
         last = series[-1][0]
         rate = sum(v for _, v in series[-window:]) / len(series[-window:])
         remaining = calendar.monthrange(int(month[:4]), int(month[5:7]))[1] - last.day
