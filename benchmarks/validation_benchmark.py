@@ -86,6 +86,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--fmt", choices=["parquet", "csv"], default="parquet")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="also write the generated export file here (to run focus-validator on the same file)")
     parser.add_argument("--no-month", action="store_true",
                         help="validate without the run's billing month (for builds that predate the period rules)")
     args = parser.parse_args()
@@ -99,6 +101,9 @@ def main() -> None:
         else:
             frame.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%SZ")
             raw = pl.read_csv(path, infer_schema=False)
+        if args.keep is not None:
+            args.keep.parent.mkdir(parents=True, exist_ok=True)
+            args.keep.write_bytes(path.read_bytes())
     del frame
     print(f"{args.rows:,} rows, {raw.width} columns, {args.fmt}, {raw.estimated_size() / 2**20:,.0f} MiB in memory")
     # The run's billing month switches on the period rules (issue 13); --no-month times a build without them.
