@@ -162,7 +162,9 @@ def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, o
     # Distinct values handed over apply only to columns taken from the typed frame they were computed on.
     known = {n: v for n, v in (distinct or {}).items() if n in typed_names}
 
-    mapped, derived_flags = _mapped_columns(typed, known)
+    mapped, derived_flags, stages = _mapped_columns(typed, known)
+    for stage in stages:  # derived values, computed once each (temporary columns the final select leaves out)
+        typed = typed.with_columns(**stage)
     out = []
     typed_schema = typed.schema
     unchanged = []
@@ -186,10 +188,11 @@ def _current(typed: pl.DataFrame, mapped: dict[str, pl.Expr], name: str) -> pl.E
     return pl.lit(None, dtype=canonical.CANONICAL_SCHEMA[name])
 
 
-def _mapped_columns(typed: pl.DataFrame, known: Mapping[str, pl.Series]) -> tuple[dict[str, pl.Expr],
-                                                                                    dict[str, pl.Expr]]:
+def _mapped_columns(typed: pl.DataFrame, known: Mapping[str, pl.Series]) -> tuple[
+        dict[str, pl.Expr], dict[str, pl.Expr], list[dict[str, pl.Expr]]]:
     """Canonical columns computed from the typed export (version mappings, promoted legacy columns, compacted JSON,
-    derived values), and per derived column the flag 'this row's value is not the export's'."""
+    derived values), per derived column the flag 'this row's value is not the export's', and the stages of
+    temporary columns the derived values need (derive.derivation_stages)."""
     has = typed.columns.__contains__
     mapped: dict[str, pl.Expr] = {}
     flags: dict[str, pl.Expr] = {}
@@ -218,11 +221,12 @@ def _mapped_columns(typed: pl.DataFrame, known: Mapping[str, pl.Series]) -> tupl
     def sku(keys: tuple[str, ...]) -> pl.Expr:
         return derive.sku_detail(typed, ("x_SkuDetails", "SkuPriceDetails"), keys)
 
-    for name, value in derive.derived_columns(current, sku).items():
+    stages, derived = derive.derivation_stages(current, sku)
+    for name, value in derived.items():
         before = current(name)
-        flags[name] = (before.is_null() & value.is_not_null()) | (before.is_not_null() & value.is_null())
+        flags[name] = before.is_null() != value.is_null()  # derived where the export had none, or removed
         mapped[name] = value
-    return mapped, flags
+    return mapped, flags, stages
 
 
 def _preview_mappings(has, current, mapped: dict[str, pl.Expr], flags: dict[str, pl.Expr]) -> None:

@@ -271,55 +271,7 @@ def format_rules(
             candidate=placeholder_candidate(name),
             probe=unparsed_text.any() if unparsed_text is not None else placeholder_probe(name),
         ))
-        not_placeholder = ~c.is_in(PLACEHOLDER_LITERALS)
-        if logical == "Decimal":
-            cast_failed = (unparsed_text if unparsed_text is not None
-                           else c.is_not_null() & not_placeholder & parse_decimal(name).is_null())
-            suspicious = c.str.contains_any(["n", "N", "+", "i", "I"])  # inf/NaN/'+' that a cast would accept
-            rules.append(RowRule(
-                "numeric-format", name, (name,), real_text(name) & ~c.str.contains(_NUMERIC_PATTERN),
-                f"{name} holds text that is not a plain decimal number",
-                candidate=cast_failed | (c.is_not_null() & suspicious),
-            ))
-        elif logical == "DateTime":
-            # Clean data costs one strptime in the version's own form; only text that fails it is looked at again.
-            unparsed = (unparsed_text if unparsed_text is not None
-                        else c.is_not_null() & not_placeholder & parse_datetime_as(name, datetime_precision).is_null())
-            rules.append(RowRule(
-                "datetime-format", name, (name,), real_text(name) & parse_datetime_strict(name).is_null(),
-                f"{name} is not an ISO 8601 UTC date/time 'YYYY-MM-DDTHH:mm[:ss]Z'", candidate=unparsed,
-            ))
-            other = "minutes" if datetime_precision == "seconds" else "seconds"
-            written = "with seconds" if datetime_precision == "seconds" else "without seconds"
-            rules.append(RowRule(
-                "datetime-precision", name, (name,), parse_datetime_as(name, other).is_not_null(),
-                f"{name} is valid ISO 8601 but this version writes date/times {written}", candidate=unparsed,
-            ))
-        elif logical == "Boolean":
-            rules.append(RowRule(
-                "boolean-format", name, (name,), real_text(name) & ~c.is_in(list(BOOLEAN_TEXT)),
-                f"{name} is not a boolean (true/false)",
-                candidate=(unparsed_text if unparsed_text is not None
-                           else c.is_not_null() & not_placeholder & ~c.is_in(list(BOOLEAN_TEXT))),
-            ))
-        elif logical == "JSON":
-            if name in json_objects:
-                rule, refine, message = "json-object-format", _json_object_bad, f"{name} is not a JSON object"
-                quick_bad = ~c.str.starts_with("{") | ~c.str.ends_with("}")
-            else:
-                rule, refine = "key-value-format", _flat_json_object_bad
-                message = f"{name} is not a JSON object with flat values"
-                # The grammar check is exact for valid text, so it is a true superset of the bad values (a cheaper
-                # brace/bracket check let '{"a": }' through to harmonize); json.loads confirms each candidate.
-                quick_bad = ~c.str.contains(FLAT_JSON_OBJECT_PATTERN)
-            within_limit = c.str.len_bytes() <= MAX_JSON_VALUE_BYTES
-            rules.append(RowRule(
-                rule, name, (name,), pl.lit(True), message,
-                candidate=c.is_not_null() & not_placeholder & quick_bad & within_limit, refine=refine,
-            ))
-            # No example columns: the example would be the oversized value itself.
-            rules.append(RowRule("key-value-size", name, (), ~within_limit,
-                                 f"{name} is longer than {MAX_JSON_VALUE_BYTES} bytes"))
+        rules += _typed_text_rules(name, logical, unparsed_text, datetime_precision, name in json_objects)
     return rules
 
 
@@ -330,7 +282,6 @@ def conditional_rules(present: dict[str, pl.DataType], focus_version: str, previ
     """
     has = present.__contains__
     rules: list[RowRule] = []
-    category = pl.col("ChargeCategory")
 
     if has("ServiceSubcategory") and has("ServiceCategory"):
         parents = catalog.service_subcategory_parent()
@@ -347,31 +298,7 @@ def conditional_rules(present: dict[str, pl.DataType], focus_version: str, previ
             "ChargeSubcategory has a value with no known mapping",
         ))
     if has("ChargeCategory"):
-        is_tax = category == "Tax"
-        not_correction = (pl.col("ChargeClass") != "Correction").fill_null(True) if has("ChargeClass") else pl.lit(True)
-        usage_or_purchase = category.is_in(["Usage", "Purchase"]) & not_correction
-        context = ("ChargeCategory", "ChargeClass") if has("ChargeClass") else ("ChargeCategory",)
-        for name in PRICING_COLUMNS:
-            if not has(name):
-                continue
-            rules.append(RowRule(
-                "tax-pricing-null", name, (*context, name), is_tax & pl.col(name).is_not_null(),
-                f"{name} must be null on Tax rows",
-            ))
-            rules.append(RowRule(
-                "pricing-not-null", name, (*context, name), usage_or_purchase & pl.col(name).is_null(),
-                f"{name} must not be null on Usage/Purchase rows that are not corrections",
-            ))
-        unused = (pl.col("CommitmentDiscountStatus") == "Unused").fill_null(False) if has(
-            "CommitmentDiscountStatus") else pl.lit(False)
-        status = ("CommitmentDiscountStatus",) if has("CommitmentDiscountStatus") else ()
-        for name in ("ConsumedQuantity", "ConsumedUnit"):
-            if has(name):
-                rules.append(RowRule(
-                    "consumed-usage-only", name, ("ChargeCategory", *status, name),
-                    pl.col(name).is_not_null() & ((category != "Usage") | unused),
-                    f"{name} must be null unless ChargeCategory is Usage (and the commitment is not Unused)",
-                ))
+        rules += _charge_category_rules(has)
     if has("RegionId") and has("RegionName"):
         rules.append(RowRule(
             "region-id-name-pair", "RegionName", ("RegionId", "RegionName"),
@@ -398,4 +325,96 @@ def conditional_rules(present: dict[str, pl.DataType], focus_version: str, previ
     for name in UNIT_PRICE_COLUMNS:
         if has(name):
             rules.append(RowRule("unit-price-non-negative", name, (name,), pl.col(name) < 0, f"{name} is negative"))
+    return rules
+
+
+def _charge_category_rules(has: Callable[[str], bool]) -> list[RowRule]:
+    """Pricing columns on Tax vs Usage/Purchase rows, and consumed quantities only on Usage rows."""
+    rules: list[RowRule] = []
+    category = pl.col("ChargeCategory")
+    is_tax = category == "Tax"
+    not_correction = (pl.col("ChargeClass") != "Correction").fill_null(True) if has("ChargeClass") else pl.lit(True)
+    usage_or_purchase = category.is_in(["Usage", "Purchase"]) & not_correction
+    context = ("ChargeCategory", "ChargeClass") if has("ChargeClass") else ("ChargeCategory",)
+    for name in PRICING_COLUMNS:
+        if not has(name):
+            continue
+        rules.append(RowRule(
+            "tax-pricing-null", name, (*context, name), is_tax & pl.col(name).is_not_null(),
+            f"{name} must be null on Tax rows",
+        ))
+        rules.append(RowRule(
+            "pricing-not-null", name, (*context, name), usage_or_purchase & pl.col(name).is_null(),
+            f"{name} must not be null on Usage/Purchase rows that are not corrections",
+        ))
+    unused = (pl.col("CommitmentDiscountStatus") == "Unused").fill_null(False) if has(
+        "CommitmentDiscountStatus") else pl.lit(False)
+    status = ("CommitmentDiscountStatus",) if has("CommitmentDiscountStatus") else ()
+    for name in ("ConsumedQuantity", "ConsumedUnit"):
+        if has(name):
+            rules.append(RowRule(
+                "consumed-usage-only", name, ("ChargeCategory", *status, name),
+                pl.col(name).is_not_null() & ((category != "Usage") | unused),
+                f"{name} must be null unless ChargeCategory is Usage (and the commitment is not Unused)",
+            ))
+    return rules
+
+
+def _typed_text_rules(name: str, logical: str, unparsed_text: pl.Expr | None,
+                      datetime_precision: Literal["minutes", "seconds"], json_object: bool) -> list[RowRule]:
+    """The format rule of one text column by its logical type (numbers, date/times, booleans, JSON).
+
+    `unparsed_text`: text that the strict parse left null (a cheap superset of the bad values), when known.
+    """
+    c = pl.col(name)
+    not_placeholder = ~c.is_in(PLACEHOLDER_LITERALS)
+    rules: list[RowRule] = []
+    if logical == "Decimal":
+        cast_failed = (unparsed_text if unparsed_text is not None
+                       else c.is_not_null() & not_placeholder & parse_decimal(name).is_null())
+        suspicious = c.str.contains_any(["n", "N", "+", "i", "I"])  # inf/NaN/'+' that a cast would accept
+        rules.append(RowRule(
+            "numeric-format", name, (name,), real_text(name) & ~c.str.contains(_NUMERIC_PATTERN),
+            f"{name} holds text that is not a plain decimal number",
+            candidate=cast_failed | (c.is_not_null() & suspicious),
+        ))
+    elif logical == "DateTime":
+        # Clean data costs one strptime in the version's own form; only text that fails it is looked at again.
+        unparsed = (unparsed_text if unparsed_text is not None
+                    else c.is_not_null() & not_placeholder & parse_datetime_as(name, datetime_precision).is_null())
+        rules.append(RowRule(
+            "datetime-format", name, (name,), real_text(name) & parse_datetime_strict(name).is_null(),
+            f"{name} is not an ISO 8601 UTC date/time 'YYYY-MM-DDTHH:mm[:ss]Z'", candidate=unparsed,
+        ))
+        other = "minutes" if datetime_precision == "seconds" else "seconds"
+        written = "with seconds" if datetime_precision == "seconds" else "without seconds"
+        rules.append(RowRule(
+            "datetime-precision", name, (name,), parse_datetime_as(name, other).is_not_null(),
+            f"{name} is valid ISO 8601 but this version writes date/times {written}", candidate=unparsed,
+        ))
+    elif logical == "Boolean":
+        rules.append(RowRule(
+            "boolean-format", name, (name,), real_text(name) & ~c.is_in(list(BOOLEAN_TEXT)),
+            f"{name} is not a boolean (true/false)",
+            candidate=(unparsed_text if unparsed_text is not None
+                       else c.is_not_null() & not_placeholder & ~c.is_in(list(BOOLEAN_TEXT))),
+        ))
+    elif logical == "JSON":
+        if json_object:
+            rule, refine, message = "json-object-format", _json_object_bad, f"{name} is not a JSON object"
+            quick_bad = ~c.str.starts_with("{") | ~c.str.ends_with("}")
+        else:
+            rule, refine = "key-value-format", _flat_json_object_bad
+            message = f"{name} is not a JSON object with flat values"
+            # The grammar check is exact for valid text, so it is a true superset of the bad values (a cheaper
+            # brace/bracket check let '{"a": }' through to harmonize); json.loads confirms each candidate.
+            quick_bad = ~c.str.contains(FLAT_JSON_OBJECT_PATTERN)
+        within_limit = c.str.len_bytes() <= MAX_JSON_VALUE_BYTES
+        rules.append(RowRule(
+            rule, name, (name,), pl.lit(True), message,
+            candidate=c.is_not_null() & not_placeholder & quick_bad & within_limit, refine=refine,
+        ))
+        # No example columns: the example would be the oversized value itself.
+        rules.append(RowRule("key-value-size", name, (), ~within_limit,
+                             f"{name} is longer than {MAX_JSON_VALUE_BYTES} bytes"))
     return rules

@@ -228,3 +228,21 @@ def test_corrections_may_be_dated_in_an_earlier_month_but_never_after_the_run_mo
                                    for p in ("ChargePeriodStart", "ChargePeriodEnd"))
         report = _check(dated, dv)
         assert (_failure(report, "charge-period-in-month", "ChargePeriodStart") is not None) is fails, report.summary()
+
+
+def test_unit_format_on_the_real_focus_sample_flags_the_non_conformant_units_only():
+    from pathlib import Path
+
+    from cloudmonitor_pipelines.focus.validate import validate_focus_frame
+
+    path = Path(__file__).resolve().parents[3] / "shared" / "samples" / "focus-sample-data" / "FOCUS-1.0_focus_sample.csv.gz"
+    frame = pl.read_csv(path, infer_schema=False, null_values=["NULL"])
+    report = validate_focus_frame(frame, "1.0", source_file=path.name)
+    units = frame["PricingUnit"].drop_nulls().unique().to_list()
+    flagged = sorted(u for u in units if value_rules.unit_format_problem(u))
+    # multi-word and lower-case nouns, 'Per', a composite of two time units; Azure's and most AWS units pass
+    assert flagged == ["API Requests", "GB Hours", "GB Months", "GiB/Second-Months", "Gigabyte Per Hour",
+                       "Lambda-GB-Seconds", "OCPU Hours", "OCPU Per Hour", "Security Checks", "vCPU-Hours"]
+    assert {"Hours", "GB", "GB/Month", "Units", "Requests"} & set(units) <= {u for u in units if u not in flagged}
+    rows = frame.filter(pl.col("PricingUnit").is_in(flagged)).height
+    assert _failure(report, "unit-format", "PricingUnit").failing_rows == rows
