@@ -188,6 +188,13 @@ def test_untagged_commitments_savings_and_provenance_equal_independent_computati
     for run_id in costs["x_SourceRunId"].unique():
         assert run_id in provenance
     assert "1.2" in provenance and "equal to the cent" in provenance and "no errors" in provenance
+    winning = ",".join(sorted(costs["x_SourceRunId"].unique().to_list()))
+    results = pl.read_delta(str(world["root"] / "workspaces" / "contoso" / "validation_results"))
+    warned = results.filter(pl.col("billing_month") == MONTH, pl.col("run_id") == winning,
+                            pl.col("severity") == "warning")["rule"].unique().to_list()
+    assert f"{len(warned)} warning rule(s)" in provenance
+    for rule in warned:
+        assert f"{rule} (warning" in provenance
 
 
 def test_sections_without_data_say_so(world):
@@ -303,3 +310,14 @@ def test_each_currency_gets_its_own_section_and_nothing_is_summed_across_currenc
     assert "+15.00 EUR" in eur  # 90 vs 75 last month, same currency
     usd = re.search(r'data-currency="USD".*', html, flags=re.DOTALL).group(0)
     assert "no data" in _section(usd, "summary")  # USD had no cost last month: no comparison, not a 100 % jump
+
+
+@pytest.mark.browser
+def test_partner_report_opens_offline_in_chromium(world, tmp_path):
+    with mock.patch.dict(os.environ, {PLATFORM_ROOT_ENV_VAR: str(world["root"] / "platform")}):
+        location = Path(portfolio_report_location("northwind"))
+    screenshot = ARTIFACTS / "portfolio-northwind.png"
+    dom = capture_page(location.as_uri(), screenshot, profile_dir=tmp_path / "chromium", budget_ms=2000)
+    print(f"partner report screenshot: {screenshot}")
+    assert screenshot.stat().st_size > 5_000
+    assert "Portfolio report: northwind" in dom and dom.count('data-section="currency"') == 2  # EUR and USD tenants
