@@ -321,3 +321,32 @@ def test_partner_report_opens_offline_in_chromium(world, tmp_path):
     print(f"partner report screenshot: {screenshot}")
     assert screenshot.stat().st_size > 5_000
     assert "Portfolio report: northwind" in dom and dom.count('data-section="currency"') == 2  # EUR and USD tenants
+
+
+def _anomaly_days(costs: pl.DataFrame, month: str, previous: str) -> set[str]:
+    """The documented anomaly rule (docs/data-dictionary-reports.md, cost_anomalies), written independently."""
+    import statistics
+    from datetime import timedelta
+
+    rows = costs.filter(pl.col("x_BillingMonth").is_in([previous, month]))
+    series = dict(rows.group_by(pl.col("ChargePeriodStart").dt.date()).agg(pl.col("EffectiveCost").sum()).iter_rows())
+    flagged = set()
+    for day, cost in series.items():
+        if day.strftime("%Y-%m") != month:
+            continue
+        window = [v for d, v in series.items() if day - timedelta(days=14) <= d < day]
+        if len(window) < 7:
+            continue
+        median = statistics.median(window)
+        mad = statistics.median(abs(v - median) for v in window)
+        if abs(cost - median) > max(3 * 1.4826 * mad, 0.20 * abs(median), 1.0):
+            flagged.add(str(day))
+    return flagged
+
+
+def test_anomalies_marked_in_the_daily_table_follow_the_documented_rule(world):
+    html = _report_file(world, "contoso").read_text(encoding="utf-8")
+    marked = set(re.findall(r"<tr><td>(\d{4}-\d{2}-\d{2})</td>(?:<td[^>]*>[^<]*</td>){2}<td>yes</td></tr>",
+                            _section(html, "daily-trend")))
+    expected = _anomaly_days(_costs(world, "contoso"), MONTH, "2026-08")
+    assert marked == expected and expected
