@@ -19,7 +19,7 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from cloudmonitor_pipelines.finn.prompts import system_prompt
-from cloudmonitor_pipelines.finn.session import FinnRefusal, FinnSession
+from cloudmonitor_pipelines.finn.session import CALL_LOGGED, FinnRefusal, FinnSession
 from cloudmonitor_pipelines.query import (
     DEFAULT_ROW_LIMIT,
     DEFAULT_TIMEOUT_SECONDS,
@@ -57,6 +57,8 @@ def _annotation(param) -> Any:
         field = Field(description=param.description, ge=param.minimum, le=param.maximum)
     elif param.kind == "month":
         field = Field(description=param.description, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    elif param.kind == "bool":
+        field = Field(description=param.description)
     else:
         field = Field(description=param.description, max_length=512)
     return Annotated[kind if param.required else kind | None, field]
@@ -79,10 +81,47 @@ def question_tool(session: FinnSession, question: Question):
     return tool
 
 
+class AuditEveryToolCall:
+    """MCP middleware: a tools/call that never reached the session (unknown tool, arguments the SDK's schema
+    validation rejected) is still appended to agent_log, as refused, with the error the client got."""
+
+    def __init__(self, session: FinnSession) -> None:
+        self.session = session
+
+    async def __call__(self, ctx, call_next):
+        if ctx.method != "tools/call":
+            return await call_next(ctx)
+        marker: list[str] = []
+        token = CALL_LOGGED.set(marker)
+        try:
+            result = await call_next(ctx)
+        except Exception as exc:
+            await self._log_if_unlogged(ctx, marker, str(exc) or type(exc).__name__)
+            raise
+        finally:
+            CALL_LOGGED.reset(token)
+        # The handler's result arrives as the wire dict (isError, content) or as a CallToolResult model.
+        wire = result if isinstance(result, dict) else {"isError": getattr(result, "is_error", False),
+                                                        "content": getattr(result, "content", None) or []}
+        if wire.get("isError"):
+            texts = [c.get("text", "") if isinstance(c, dict) else getattr(c, "text", "") for c in wire.get("content") or []]
+            await self._log_if_unlogged(ctx, marker, " ".join(texts) or "tool call rejected")
+        return result
+
+    async def _log_if_unlogged(self, ctx, marker: list[str], error: str) -> None:
+        if marker:
+            return
+        params = ctx.params or {}
+        tool = str(params.get("name", "?")) if isinstance(params, dict) else "?"
+        arguments = params.get("arguments") if isinstance(params, dict) else None
+        await anyio.to_thread.run_sync(
+            lambda: self.session.log_rejected(tool, arguments, error, client_name(ctx)))
+
+
 def build_server(session: FinnSession) -> MCPServer:
     scope = session.scope
     server = MCPServer(SERVER_NAME, title=f"Finn ({scope.kind} {scope.key})",
-                       instructions=system_prompt(scope.kind, scope.key))
+                       instructions=system_prompt(scope.kind, scope.key), middleware=[AuditEveryToolCall(session)])
     questions = questions_for(scope.kind)
     for question in questions:
         server.add_tool(question_tool(session, question), name=question.name, title=question.title,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,11 @@ from cloudmonitor_pipelines.query import (
     describe_tables,
     run_sql,
 )
+
+
+# Set by the MCP server around each tools/call: the session appends to it when it logs, so a call the SDK rejects
+# before Finn sees it (argument validation) can still be logged by the server (see server.AuditEveryToolCall).
+CALL_LOGGED: ContextVar[list[str] | None] = ContextVar("finn_call_logged", default=None)
 
 
 class FinnRefusal(RuntimeError):
@@ -79,8 +85,16 @@ class FinnSession:
         assert isinstance(result, dict)
         return result
 
+    def log_rejected(self, tool: str, params: Any, error: str, client_name: str | None) -> None:
+        """Record a call that was rejected before it reached the session (e.g. by the SDK's argument validation)."""
+        arguments = params if isinstance(params, dict) else {"raw": repr(params)}
+        self._log(tool[:200], arguments, None, None, "refused", error, client_name, time.perf_counter())
+
     def _log(self, tool: str, params: dict[str, Any], sql: str | None, answer: Answer | None, outcome: str,
              error: str | None, client_name: str | None, started: float) -> None:
+        marker = CALL_LOGGED.get()
+        if marker is not None:
+            marker.append(tool)
         append_agent_log(self.scope.audit_workspace, AgentCall(
             scope_kind=self.scope.kind, scope_key=self.scope.key, tool=tool,
             parameters=json.dumps(params, default=str, sort_keys=True), sql=sql,

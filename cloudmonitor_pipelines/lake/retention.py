@@ -10,7 +10,8 @@ Per table in the workspace:
   `DeltaTable.delete("x_BillingMonth < 'YYYY-MM'")` commit. A predicate on the partition column only removes whole
   files from the log; no data file is read or rewritten.
 - the append-only audit tables are trimmed by their own time columns with the same cutoff (`read_log.read_at`,
-  `ingestion_log.finished_at`, `validation_results.checked_at`); rows with a null time are kept.
+  `ingestion_log.finished_at`, `validation_results.checked_at`, `agent_log.logged_at`); rows with a null time are
+  kept.
 - anything else is left alone and reported as skipped.
 
 A delete only removes files from the current version; the bytes stay on storage for readers of older versions (time
@@ -44,6 +45,7 @@ AUDIT_TIME_COLUMNS: dict[str, str] = {
     "read_log": "read_at",
     "ingestion_log": "finished_at",
     "validation_results": "checked_at",
+    "agent_log": "logged_at",  # Finn's calls (lake.audit.AGENT_LOG)
 }
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")

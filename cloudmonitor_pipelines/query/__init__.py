@@ -12,54 +12,26 @@ reports use it. Stable API:
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from cloudmonitor_pipelines.query.answer import Answer
-from cloudmonitor_pipelines.query.catalogue import ParameterError, Param, Question, catalogue_markdown
-from cloudmonitor_pipelines.query.catalogue import ask as _ask
-from cloudmonitor_pipelines.query.engine import (
-    DEFAULT_ROW_LIMIT,
-    DEFAULT_TIMEOUT_SECONDS,
-    QueryError,
-    QueryTimeout,
-    run_isolated,
-)
-from cloudmonitor_pipelines.query.guard import SqlRefused
-from cloudmonitor_pipelines.query.questions import QUESTIONS
-from cloudmonitor_pipelines.query.workspace import (
-    QueryScope,
-    ScopeError,
-    open_partner,
-    open_tenant,
-    partner_scope,
-    tenant_scope,
-)
+# Lazy re-exports (PEP 562): the sandbox child process imports `cloudmonitor_pipelines.query.sandbox`, and with eager
+# imports here it would load polars and sqlglot for nothing (a second per free query on a small machine).
+_EXPORTS = {
+    "Answer": "answer", "DEFAULT_ROW_LIMIT": "engine", "DEFAULT_TIMEOUT_SECONDS": "engine", "Param": "catalogue",
+    "ParameterError": "catalogue", "QUESTIONS": "questions", "QueryError": "engine", "QueryScope": "workspace",
+    "QueryTimeout": "engine", "Question": "catalogue", "ScopeError": "workspace", "SqlRefused": "guard",
+    "ask": "api", "catalogue_markdown": "catalogue", "describe_tables": "api", "open_partner": "workspace",
+    "open_tenant": "workspace", "partner_scope": "workspace", "questions_for": "api", "run_sql": "api",
+    "tenant_scope": "workspace",
+}
+__all__ = sorted(_EXPORTS)
 
 
-def ask(scope: QueryScope, question: str, **params: Any) -> Answer:
-    """Answer a named question (see QUESTIONS / catalogue_markdown) over the scope's tables."""
-    return _ask(scope, QUESTIONS, question, **params)
-
-
-def questions_for(scope_kind: str) -> list[Question]:
-    return [q for q in QUESTIONS.values() if q.scope == scope_kind]
-
-
-def run_sql(scope: QueryScope, sql: str, *, limit: int = DEFAULT_ROW_LIMIT,
-            timeout: float = DEFAULT_TIMEOUT_SECONDS) -> Answer:
-    """Guarded free SQL: one SELECT over the scope's tables, at most `limit` rows, at most `timeout` seconds."""
-    result, checked = run_isolated(scope, sql, limit=limit, timeout=timeout)
-    return Answer.build("run_sql", result, checked, {"limit": limit, "timeout": timeout}, {})
-
-
-def describe_tables(scope: QueryScope) -> dict[str, Any]:
-    from cloudmonitor_pipelines.query.dictionary import describe
-
-    return describe(scope)
-
-
-__all__ = [
-    "Answer", "DEFAULT_ROW_LIMIT", "DEFAULT_TIMEOUT_SECONDS", "Param", "ParameterError", "QUESTIONS", "QueryError",
-    "QueryScope", "QueryTimeout", "Question", "ScopeError", "SqlRefused", "ask", "catalogue_markdown",
-    "describe_tables", "open_partner", "open_tenant", "partner_scope", "questions_for", "run_sql", "tenant_scope",
-]
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -21,23 +21,16 @@ from dataclasses import dataclass
 
 import polars as pl
 import pyarrow as pa
-from deltalake import DeltaTable, QueryBuilder
+from deltalake import QueryBuilder
 
-from cloudmonitor_pipelines.query.guard import SqlRefused, check_sql, limited
+from cloudmonitor_pipelines.query.datafusion import collect_arrow, session
+from cloudmonitor_pipelines.query.guard import SqlRefused, check_sql
 from cloudmonitor_pipelines.query.workspace import QueryScope
 
 DEFAULT_ROW_LIMIT = 1_000
 MAX_ROW_LIMIT = 10_000
 DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_TIMEOUT_SECONDS = 120.0
-# Session settings: no information_schema or SHOW (the table list comes from describe_tables), few partitions
-# (tenant tables are small; most tenants are), no dynamic file-path tables.
-SESSION_CONFIG = {
-    "datafusion.catalog.information_schema": "false",
-    "datafusion.execution.target_partitions": "2",
-}
-
-
 class QueryError(RuntimeError):
     """The engine failed to run a query (planning error, missing column, ...); message is the engine's first line."""
 
@@ -53,25 +46,9 @@ class QueryResult:
     duration_ms: int
 
 
-def session(tables: dict[str, DeltaTable]) -> QueryBuilder:
-    builder = QueryBuilder(SESSION_CONFIG)
-    for name, table in tables.items():
-        builder.register(name, table)
-    return builder
-
-
 def collect(builder: QueryBuilder, sql: str, limit: int) -> tuple[pl.DataFrame, bool]:
-    """Run `sql` (already wrapped by `limited`) and stop reading after limit + 1 rows."""
-    reader = builder.execute(sql)
-    batches, rows = [], 0
-    for batch in reader:
-        batch = pa.record_batch(batch)
-        batches.append(batch)
-        rows += batch.num_rows
-        if rows > limit:
-            break
-    schema = batches[0].schema if batches else pa.schema(reader.schema)
-    frame = pl.from_arrow(pa.Table.from_batches(batches, schema=schema))
+    """At most `limit` rows of `sql`, and whether there were more."""
+    frame = pl.from_arrow(collect_arrow(builder, sql, limit))
     assert isinstance(frame, pl.DataFrame)
     return frame.head(limit), frame.height > limit
 
@@ -80,7 +57,7 @@ def run_trusted(scope: QueryScope, sql: str, *, limit: int = MAX_ROW_LIMIT) -> Q
     """Run catalogue SQL in-process over the scope's existing tables."""
     started = time.perf_counter()
     try:
-        frame, truncated = collect(session(scope.delta_tables()), limited(sql, limit), limit)
+        frame, truncated = collect(session(scope.delta_tables()), sql, limit)
     except Exception as exc:  # deltalake raises its own error types for planning and execution problems
         raise QueryError(_engine_message(exc)) from None
     return QueryResult(frame, truncated, _ms(started))
@@ -94,7 +71,7 @@ def run_isolated(scope: QueryScope, sql: str, *, limit: int = DEFAULT_ROW_LIMIT,
     existing = {name: uri for name, uri in scope.tables.items() if name in set(scope.existing_tables())}
     checked = check_sql(sql, existing.keys())
     job = {"tables": {name: existing[name] for name in checked.tables}, "storage_options": scope.storage_options,
-           "sql": limited(checked.sql, limit), "limit": limit}
+           "sql": checked.sql, "limit": limit}
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "cloudmonitor_pipelines.query.sandbox"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/", env=_child_env())

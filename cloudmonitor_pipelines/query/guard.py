@@ -8,9 +8,11 @@ table functions such as `generate_series`, and row- or memory-multiplying functi
 sees anything.
 
 The engine runs the caller's text (sqlglot's re-rendering would change DataFusion semantics, e.g. of `to_char`
-formats), wrapped as the subquery of `SELECT * FROM (...) LIMIT n`. A parser differential therefore cannot turn it
-into another statement kind: DataFusion accepts one statement only, and inside a subquery only a query is valid. The
-worker process adds engine-level limits (no file writes, a fresh session per query, a time limit): see sandbox.py.
+formats; wrapping it in `SELECT * FROM (...) LIMIT n` would lose its ORDER BY, which DataFusion drops in
+subqueries). The row limit is applied by reading the result stream, not by rewriting the query. Should a parser
+differential ever let a non-SELECT through, the worker's engine-level limits still hold: it cannot write files, it
+starts a fresh session per statement (a CREATE leaves nothing behind), DataFusion has no file-reading table
+functions and its file-path tables are off, and it is killed at the time limit (see sandbox.py).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class SqlRefused(ValueError):
 
 @dataclass(frozen=True)
 class CheckedQuery:
-    sql: str  # the caller's statement without a trailing ';' (what the engine runs, inside `limited`)
+    sql: str  # the caller's statement without a trailing ';' (what the engine runs)
     tables: tuple[str, ...]  # visible tables it reads
 
 
@@ -119,9 +121,3 @@ def _function_name(node: exp.Func) -> str:
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
-
-
-def limited(sql: str, limit: int) -> str:
-    """Wrap a checked query so the engine returns at most `limit` + 1 rows (the extra row tells truncation)."""
-    # Newlines keep a trailing `-- comment` of the caller's text from swallowing the closing parenthesis.
-    return f"SELECT * FROM (\n{sql}\n) AS finn_result LIMIT {int(limit) + 1}"

@@ -21,7 +21,7 @@ MONTH = Param("month", "month", "billing month YYYY-MM; default: the newest mont
 LIMIT = Param("limit", "int", "number of rows to return", default=10, minimum=1, maximum=500)
 DIMENSIONS = {  # dimension -> (key expression over cost_daily, display expression)
     "service": ("service_name", "max(service_category)"),
-    "subscription": ("sub_account_id", "max(sub_account_name)"),
+    "subscription": ("coalesce(sub_account_id, '(none)')", "max(sub_account_name)"),
     "resource_group": ("coalesce(resource_group_name, '(none)')", "max(sub_account_name)"),
     "region": ("coalesce(region_id, '(none)')", "max(region_name)"),
 }
@@ -193,13 +193,17 @@ GROUP BY 1, 2 ORDER BY billing_currency, charge_date"""
 def _forecast_sql(v: dict[str, Any]) -> str:
     month = v["month"]
     days = calendar.monthrange(int(month[:4]), int(month[5:7]))[1]
+    # Corrections of earlier months carry earlier charge dates: they count in month-to-date but not in the run rate.
     return f"""WITH d AS (SELECT charge_date, billing_currency, sum(effective_cost) AS cost FROM cost_daily
            WHERE billing_month = {sql_text(month)} GROUP BY charge_date, billing_currency),
 r AS (SELECT billing_currency, charge_date, cost,
-             row_number() OVER (PARTITION BY billing_currency ORDER BY charge_date DESC) AS back FROM d),
-s AS (SELECT billing_currency, sum(cost) AS month_to_date, max(charge_date) AS last_day,
-             avg(CASE WHEN back <= {int(v['window_days'])} THEN cost END) AS daily_run_rate FROM r
-      GROUP BY billing_currency)
+             row_number() OVER (PARTITION BY billing_currency ORDER BY charge_date DESC) AS back
+      FROM d WHERE charge_date >= DATE {sql_text(month + '-01')}),
+s AS (SELECT t.billing_currency, t.month_to_date, w.last_day, w.daily_run_rate
+      FROM (SELECT billing_currency, sum(cost) AS month_to_date FROM d GROUP BY billing_currency) t
+      JOIN (SELECT billing_currency, max(charge_date) AS last_day,
+                   avg(CASE WHEN back <= {int(v['window_days'])} THEN cost END) AS daily_run_rate
+            FROM r GROUP BY billing_currency) w ON t.billing_currency = w.billing_currency)
 SELECT billing_currency, month_to_date, last_day, daily_run_rate,
        {days} - CAST(date_part('day', last_day) AS BIGINT) AS days_remaining,
        month_to_date + daily_run_rate * ({days} - CAST(date_part('day', last_day) AS BIGINT)) AS forecast_effective_cost
@@ -288,8 +292,8 @@ _QUESTIONS: tuple[Question, ...] = (
               "billed_cost": "invoiced cost", "row_count": "cost rows"},
              _resource_sql, lambda v: {"billing_month": "all loaded months"}),
     Question("forecast_month_end", "Forecast to month end", "Run-rate forecast: month-to-date effective cost + the "
-             "mean daily effective cost of the last `window_days` days with data x the days left after the last day "
-             "with data. Simple and explainable; no seasonality.", "tenant",
+             "mean daily effective cost of the last `window_days` days with data in the calendar month x the days "
+             "left after the last such day. Simple and explainable; no seasonality.", "tenant",
              (MONTH, Param("window_days", "int", "days averaged for the run rate", default=7, minimum=1, maximum=31)),
              {"billing_currency": "currency", "month_to_date": "effective cost so far",
               "last_day": "last UTC day with cost data", "daily_run_rate": "mean daily effective cost of the window",

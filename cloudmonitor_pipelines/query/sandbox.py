@@ -29,16 +29,15 @@ def main() -> int:
     import pyarrow as pa
     from deltalake import DeltaTable
 
-    from cloudmonitor_pipelines.query.engine import collect, session
+    from cloudmonitor_pipelines.query.datafusion import collect_arrow, session
 
     try:
         tables = {name: DeltaTable(uri, storage_options=job.get("storage_options")) for name, uri in job["tables"].items()}
-        frame, _ = collect(session(tables), job["sql"], int(job["limit"]) + 1)
+        table = collect_arrow(session(tables), job["sql"], int(job["limit"]))
     except Exception as exc:  # report the engine's message to the parent, which raises QueryError with it
         lines = str(exc).strip().splitlines()
         sys.stderr.write(json.dumps({"error": (lines[0] if lines else type(exc).__name__)[:500]}) + "\n")
         return 1
-    table = frame.to_arrow()
     with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as writer:
         writer.write_table(table)
     return 0

@@ -73,15 +73,19 @@ def partner_scope(partner: str, platform_root: str | os.PathLike[str]) -> QueryS
 
 def open_tenant(tenant_key: str, tenants_file: str | None = None) -> QueryScope:
     """The scope of one configured tenant (its workspace opened with the tenant's own credential)."""
-    from cloudmonitor_pipelines.defs.resources import CloudMonitor
+    from cloudmonitor_pipelines.storage import open_workspace
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(tenants_file)
     if tenant_key not in registry:
         raise ScopeError(f"unknown tenant {tenant_key!r}; configured tenants: {', '.join(registry.keys())}")
     tenant = registry.get(tenant_key)
-    workspace = CloudMonitor(tenants_file=str(registry.path)).workspace(tenant)
-    return tenant_scope(workspace, tenant.key)
+    credential = None
+    if tenant.workspace_is_azure:  # the tenant's own Entra ID credential, as the pipeline reads it (no Dagster)
+        from cloudmonitor_pipelines.azure.credentials import credential_for
+
+        credential = credential_for(tenant)
+    return tenant_scope(open_workspace(tenant.workspace, credential=credential, tenant_key=tenant.key), tenant.key)
 
 
 def open_partner(partner: str, tenants_file: str | None = None) -> QueryScope:
