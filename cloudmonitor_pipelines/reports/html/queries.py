@@ -96,7 +96,7 @@ class TableQueries:
         label = pl.col("label") if labelled else pl.col(key)
         return (rows.select("billing_currency", pl.col(key).cast(pl.String).alias("key"),
                             label.cast(pl.String).alias("label"), pl.col("effective_cost").cast(pl.Float64))
-                # The answer's ORDER BY is not relied on: DataFusion may return the sorted partitions in any order.
+                # Ranked here, not by relying on the order of the answer's rows.
                 .sort(["billing_currency", "effective_cost", "key"], descending=[False, True, False], nulls_last=True)
                 .group_by("billing_currency", maintain_order=True).head(limit))
 
