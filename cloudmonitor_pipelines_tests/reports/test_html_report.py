@@ -217,7 +217,12 @@ def test_report_is_rebuilt_only_when_its_inputs_change(world, tmp_path):
     assert _status(first, "cost_report") == "rebuilt"
     assert _status(world["rerun"], "cost_report") == "unchanged"
     (materialization,) = first.asset_materializations_for_node("cost_report")
-    assert "Virtual Machines" in materialization.metadata["summary"].value or "**" in materialization.metadata["summary"].value
+    summary = materialization.metadata["summary"].value
+    month = _costs(world, "contoso").filter(pl.col("x_BillingMonth") == MONTH)
+    currency = month["BillingCurrency"][0]
+    top_service = month.group_by("ServiceName").agg(pl.col("EffectiveCost").sum()).sort("EffectiveCost").row(-1)
+    assert f"**{currency}**: effective {money(month['EffectiveCost'].sum(), currency)}" in summary
+    assert "vs last month" in summary and f"- {top_service[0]}: {money(top_service[1], currency)}" in summary
     assert materialization.metadata["report_file"].value.endswith(report_path("contoso", MONTH))
     # Changing a tenant setting the report shows (required tags) changes tag_coverage's data version: rebuilt.
     registry = write_tenants_file(world["root"], ["contoso", "fabrikam"],
