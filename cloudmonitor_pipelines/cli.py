@@ -121,6 +121,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from cloudmonitor_pipelines.platform import platform_root
     from cloudmonitor_pipelines.samples.generator import generate_sample_exports
     from cloudmonitor_pipelines.tenants import load_tenants
 
@@ -155,6 +156,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for tenant in registry:
         for month in months:
             print(f"  {tenant.key} {month}: {tenant.workspace}/reports/{month}/cost-report-{tenant.key}-{month}.html")
+    for partner in sorted({t.partner for t in registry if t.partner}):
+        print(f"  partner {partner}: {platform_root()}/portfolios/{partner}.html  (per-tenant aggregates only)")
     if any("costs_personal_data" in o.warnings for o in report.partitions):
         print(PERSONAL_DATA_NOTE)
     print(f"Dagster runs are recorded in {os.environ['DAGSTER_HOME']}.")

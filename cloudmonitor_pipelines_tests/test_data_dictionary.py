@@ -60,3 +60,11 @@ def test_a_dictionary_that_misses_a_column_is_refused(monkeypatch: pytest.Monkey
 
 def test_ui_descriptions_have_no_rst_markup() -> None:
     assert ui_description("Sum of ``BilledCost`` per\n    ``months``.\n\nMore.", "x") == "Sum of `BilledCost` per `months`."
+
+
+def test_demo_explains_the_personal_data_warning_and_points_at_existing_docs() -> None:
+    from cloudmonitor_pipelines.cli import PERSONAL_DATA_NOTE
+
+    assert "costs_personal_data" in PERSONAL_DATA_NOTE and "docs/privacy.md" in PERSONAL_DATA_NOTE
+    privacy = (ROOT / "docs" / "privacy.md").read_text(encoding="utf-8")
+    assert "Why it fires on the demo" in privacy and "mask_personal_data" in privacy

@@ -3,7 +3,7 @@
 Rebuilt only when its inputs change, by Dagster data versions rather than a table of fingerprints: every reporting
 table materialization carries a data version (its build fingerprint), and the report's own data version is a hash
 of its code version, the tenant's required tags and the current data versions of the tables it reads (this month's,
-plus `cost_monthly` of last month and of the same month last year for the comparisons). When that equals the data
+plus `cost_daily` of last month and of the same month last year for the comparisons). When that equals the data
 version of the partition's last materialization and the file is still there, nothing is written and the
 materialization says `unchanged`.
 """
@@ -23,8 +23,10 @@ from cloudmonitor_pipelines.reports.html.queries import TableQueries
 from cloudmonitor_pipelines.reports.html.render import REPORT_VERSION, render_tenant_report
 
 COST_REPORT_KEY = dg.AssetKey("cost_report")
-REPORT_INPUTS = ("cost_daily", "cost_monthly", "cost_anomalies", "savings_opportunities", "tag_coverage",
+# The tables the report's questions read (reports/html/queries.py); open_savings joins resource_costs.
+REPORT_INPUTS = ("cost_daily", "cost_anomalies", "savings_opportunities", "resource_costs", "tag_coverage",
                  "commitment_utilization")
+COMPARISON_INPUT = "cost_daily"  # month totals of last month and of the same month last year
 DATA_VERSION_TAG = "dagster/data_version"
 
 
@@ -45,7 +47,7 @@ def _latest_data_version(instance: dg.DagsterInstance, key: dg.AssetKey, partiti
 def input_data_versions(instance: dg.DagsterInstance, tenant: str, month: str) -> dict[str, str | None]:
     """Current data versions of everything the report reads, by 'table@month'."""
     wanted = [(name, month) for name in REPORT_INPUTS] + [
-        ("cost_monthly", previous_month(month)), ("cost_monthly", same_month_last_year(month))]
+        (COMPARISON_INPUT, previous_month(month)), (COMPARISON_INPUT, same_month_last_year(month))]
     return {f"{name}@{m}": _latest_data_version(instance, dg.AssetKey(name), str(partition_key(tenant, m)))
             for name, m in wanted}
 

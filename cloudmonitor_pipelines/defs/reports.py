@@ -53,7 +53,8 @@ def table_data_version(fingerprint: str) -> dg.DataVersion:
     return dg.DataVersion(hashlib.sha256(fingerprint.encode()).hexdigest()[:20])
 
 
-def _last_fingerprint(workspace, report: str, month: str) -> str | None:
+def _last_build(workspace, report: str, month: str) -> dict | None:
+    """The newest report_builds row of the report month (fingerprint, rows, table_version, built_at)."""
     builds = read_table(workspace, REPORT_BUILDS)
     if builds is None:
         return None
@@ -63,7 +64,7 @@ def _last_fingerprint(workspace, report: str, month: str) -> str | None:
         .head(1)
         .collect()
     )
-    return row["fingerprint"][0] if row.height else None
+    return row.row(0, named=True) if row.height else None
 
 
 def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -91,9 +92,13 @@ def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefiniti
         fingerprint = _build_fingerprint(workspace, table, month, params)
         uri = workspace.table_uri(table.name)
         data_version = table_data_version(fingerprint)
-        if _last_fingerprint(workspace, table.name, month) == fingerprint:
-            return dg.MaterializeResult(data_version=data_version,
-                                        metadata={"status": "unchanged", "dagster/uri": dg.MetadataValue.path(uri)})
+        last = _last_build(workspace, table.name, month)
+        if last is not None and last["fingerprint"] == fingerprint:
+            # Nothing written; the figures of the build that wrote the month are carried, not shown as zeros.
+            return dg.MaterializeResult(data_version=data_version, metadata={
+                "status": "unchanged", "dagster/uri": dg.MetadataValue.path(uri),
+                "dagster/partition_row_count": last["rows"], "table_version": last["table_version"],
+                "built_at": last["built_at"].isoformat()})
         costs = read_table(workspace, COSTS)
         if costs is None:
             raise LookupError(f"{tenant_key}: no costs table yet; materialize costs first")

@@ -275,6 +275,7 @@ def test_graphql_shows_costs_columns_with_exact_names_and_descriptions(dagster_u
             assert [c["name"] for c in entry["schema"]["columns"]] == [d.name for d in data_dictionary.columns(table)]
     # What a person sees: the costs asset's overview page with its column table (screenshot kept as artifact).
     page = ARTIFACTS / "dagster-costs-columns.png"
-    dom = capture_page(f"{dagster_ui.url}/assets/costs", page, profile_dir=tmp_path / "chromium")
+    # A generous limit: the single-page app loads slowly on a busy 2-core CI machine.
+    dom = capture_page(f"{dagster_ui.url}/assets/costs", page, profile_dir=tmp_path / "chromium", timeout_s=150)
     print(f"costs columns screenshot: {page}")
     assert "BilledCost: Amount that appears on the invoice" in dom

@@ -188,6 +188,13 @@ def test_untagged_commitments_savings_and_provenance_equal_independent_computati
     for run_id in costs["x_SourceRunId"].unique():
         assert run_id in provenance
     assert "1.2" in provenance and "equal to the cent" in provenance and "no errors" in provenance
+    winning = ",".join(sorted(costs["x_SourceRunId"].unique().to_list()))
+    results = pl.read_delta(str(world["root"] / "workspaces" / "contoso" / "validation_results"))
+    warned = results.filter(pl.col("billing_month") == MONTH, pl.col("run_id") == winning,
+                            pl.col("severity") == "warning")["rule"].unique().to_list()
+    assert f"{len(warned)} warning rule(s)" in provenance
+    for rule in warned:
+        assert f"{rule} (warning" in provenance
 
 
 def test_sections_without_data_say_so(world):
@@ -210,7 +217,12 @@ def test_report_is_rebuilt_only_when_its_inputs_change(world, tmp_path):
     assert _status(first, "cost_report") == "rebuilt"
     assert _status(world["rerun"], "cost_report") == "unchanged"
     (materialization,) = first.asset_materializations_for_node("cost_report")
-    assert "Virtual Machines" in materialization.metadata["summary"].value or "**" in materialization.metadata["summary"].value
+    summary = materialization.metadata["summary"].value
+    month = _costs(world, "contoso").filter(pl.col("x_BillingMonth") == MONTH)
+    currency = month["BillingCurrency"][0]
+    top_service = month.group_by("ServiceName").agg(pl.col("EffectiveCost").sum()).sort("EffectiveCost").row(-1)
+    assert f"**{currency}**: effective {money(month['EffectiveCost'].sum(), currency)}" in summary
+    assert "vs last month" in summary and f"- {top_service[0]}: {money(top_service[1], currency)}" in summary
     assert materialization.metadata["report_file"].value.endswith(report_path("contoso", MONTH))
     # Changing a tenant setting the report shows (required tags) changes tag_coverage's data version: rebuilt.
     registry = write_tenants_file(world["root"], ["contoso", "fabrikam"],
@@ -303,3 +315,43 @@ def test_each_currency_gets_its_own_section_and_nothing_is_summed_across_currenc
     assert "+15.00 EUR" in eur  # 90 vs 75 last month, same currency
     usd = re.search(r'data-currency="USD".*', html, flags=re.DOTALL).group(0)
     assert "no data" in _section(usd, "summary")  # USD had no cost last month: no comparison, not a 100 % jump
+
+
+@pytest.mark.browser
+def test_partner_report_opens_offline_in_chromium(world, tmp_path):
+    with mock.patch.dict(os.environ, {PLATFORM_ROOT_ENV_VAR: str(world["root"] / "platform")}):
+        location = Path(portfolio_report_location("northwind"))
+    screenshot = ARTIFACTS / "portfolio-northwind.png"
+    dom = capture_page(location.as_uri(), screenshot, profile_dir=tmp_path / "chromium", budget_ms=2000)
+    print(f"partner report screenshot: {screenshot}")
+    assert screenshot.stat().st_size > 5_000
+    assert "Portfolio report: northwind" in dom and dom.count('data-section="currency"') == 2  # EUR and USD tenants
+
+
+def _anomaly_days(costs: pl.DataFrame, month: str, previous: str) -> set[str]:
+    """The documented anomaly rule (docs/data-dictionary-reports.md, cost_anomalies), written independently."""
+    import statistics
+    from datetime import timedelta
+
+    rows = costs.filter(pl.col("x_BillingMonth").is_in([previous, month]))
+    series = dict(rows.group_by(pl.col("ChargePeriodStart").dt.date()).agg(pl.col("EffectiveCost").sum()).iter_rows())
+    flagged = set()
+    for day, cost in series.items():
+        if day.strftime("%Y-%m") != month:
+            continue
+        window = [v for d, v in series.items() if day - timedelta(days=14) <= d < day]
+        if len(window) < 7:
+            continue
+        median = statistics.median(window)
+        mad = statistics.median(abs(v - median) for v in window)
+        if abs(cost - median) > max(3 * 1.4826 * mad, 0.20 * abs(median), 1.0):
+            flagged.add(str(day))
+    return flagged
+
+
+def test_anomalies_marked_in_the_daily_table_follow_the_documented_rule(world):
+    html = _report_file(world, "contoso").read_text(encoding="utf-8")
+    marked = set(re.findall(r"<tr><td>(\d{4}-\d{2}-\d{2})</td>(?:<td[^>]*>[^<]*</td>){2}<td>yes</td></tr>",
+                            _section(html, "daily-trend")))
+    expected = _anomaly_days(_costs(world, "contoso"), MONTH, "2026-08")
+    assert marked == expected and expected

@@ -28,7 +28,7 @@ _ANOMALY = "#c0392b"
 
 def _to_svg(figure: Figure, label: str) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg"):]
     # matplotlib's RDF block names namespace URLs and the creator; the report needs none of it.
@@ -40,7 +40,7 @@ def daily_trend_svg(days: Sequence[date], costs: Sequence[float], anomalies: Seq
                     label: str) -> str:
     """Daily effective cost as a line with anomaly days marked by red diamonds."""
     with rc_context(_STYLE):
-        figure = Figure(figsize=(7.5, 2.6))
+        figure = Figure(figsize=(7.5, 2.6), layout="constrained")
         axes = figure.add_subplot()
         axes.plot(days, costs, color=_BAR, linewidth=1.6, marker="o", markersize=2.5, label="effective cost")
         marked = [(d, c) for d, c, a in zip(days, costs, anomalies) if a]
@@ -57,7 +57,7 @@ def daily_trend_svg(days: Sequence[date], costs: Sequence[float], anomalies: Seq
 def bar_svg(labels: Sequence[str], values: Sequence[float], currency: str, label: str) -> str:
     """Horizontal bars, largest at the top."""
     with rc_context(_STYLE):
-        figure = Figure(figsize=(7.5, 0.35 * max(len(labels), 2) + 0.6))
+        figure = Figure(figsize=(7.5, 0.35 * max(len(labels), 2) + 0.6), layout="constrained")
         axes = figure.add_subplot()
         shown = [text if len(text) <= 48 else text[:45] + "..." for text in labels]
         axes.barh(list(range(len(values)))[::-1], values, color=_BAR)
@@ -70,7 +70,7 @@ def bar_svg(labels: Sequence[str], values: Sequence[float], currency: str, label
 def share_bars_svg(labels: Sequence[str], shares: Sequence[float], label: str) -> str:
     """Bars of shares 0..1 (tag coverage, commitment utilization) on a fixed 0-100 % axis."""
     with rc_context(_STYLE):
-        figure = Figure(figsize=(7.5, 0.35 * max(len(labels), 2) + 0.6))
+        figure = Figure(figsize=(7.5, 0.35 * max(len(labels), 2) + 0.6), layout="constrained")
         axes = figure.add_subplot()
         positions = list(range(len(shares)))[::-1]
         axes.barh(positions, [100.0 * s for s in shares], color=_BAR)

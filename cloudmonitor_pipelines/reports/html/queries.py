@@ -96,7 +96,7 @@ class TableQueries:
         label = pl.col("label") if labelled else pl.col(key)
         return (rows.select("billing_currency", pl.col(key).cast(pl.String).alias("key"),
                             label.cast(pl.String).alias("label"), pl.col("effective_cost").cast(pl.Float64))
-                # The answer's ORDER BY is not relied on: DataFusion may return the sorted partitions in any order.
+                # Ranked here, not by relying on the order of the answer's rows.
                 .sort(["billing_currency", "effective_cost", "key"], descending=[False, True, False], nulls_last=True)
                 .group_by("billing_currency", maintain_order=True).head(limit))
 
@@ -137,7 +137,9 @@ class TableQueries:
         return rows.select(columns).sort("billing_currency", "unused_effective_cost", descending=[False, True])
 
     def provenance(self, month: str) -> dict:
-        return {"runs": self._runs(month), "load": self._load(month), "validation": self._validation(month)}
+        load = self._load(month)
+        return {"runs": self._runs(month), "load": load,
+                "validation": self._validation(month, load["winning_run_ids"] if load else None)}
 
     def _runs(self, month: str) -> list[dict]:
         costs = read_table(self.workspace, COSTS)
@@ -163,11 +165,14 @@ class TableQueries:
                 "newest_export_submitted": row["newest_export_submitted"],
                 "totals_by_currency": json.loads(row["totals_by_currency"] or "{}")}
 
-    def _validation(self, month: str) -> dict:
+    def _validation(self, month: str, run_ids: str | None) -> dict:
+        """Failed rules recorded for the month's winning runs (`run_id` holds them comma-joined and sorted, as
+        ingestion_log's winning_run_ids); earlier, superseded loads are not this data."""
         results = read_table(self.workspace, VALIDATION_RESULTS)
         if results is None:
             return {"errors": 0, "warnings": 0, "rules": []}
-        failed = (results.filter(pl.col("billing_month") == month, pl.col("severity").is_in(["error", "warning"]))
+        failed = (results.filter(pl.col("billing_month") == month, pl.col("run_id") == (run_ids or ""),
+                                 pl.col("severity").is_in(["error", "warning"]))
                   .group_by("severity", "rule").agg(pl.col("failing_rows").sum()).sort("severity", "rule").collect())
         return {"errors": int(failed.filter(pl.col("severity") == "error").height),
                 "warnings": int(failed.filter(pl.col("severity") == "warning").height),
