@@ -19,7 +19,7 @@ import polars as pl
 
 from cloudmonitor_pipelines.exports.manifest import Manifest
 from cloudmonitor_pipelines.exports.manifest import RULE_FIELD
-from cloudmonitor_pipelines.exports.reader import check_row_count, check_run_rows, iter_blob_files, read_batches
+from cloudmonitor_pipelines.exports.reader import check_blob_files, check_row_count, check_run_rows, read_batches
 from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, discover, latest_submitted, select_month
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
@@ -312,11 +312,16 @@ def _ingest(attempt: _Attempt, discovery: Discovery | None,
                     f"tenant {tenant.key} month {billing_month}: unusable export manifest(s): {manifest.path}: "
                     f"exportConfig.dataVersion is not a FOCUS version this pipeline knows [rule {RULE_FIELD}]"
                 ) from None
+        # Every listed file of every winner checked (identity, size, byteCount) before the first is read.
+        identities: dict[str, tuple[str, int]] = {}
+        listed = {}
+        for manifest in selection.winners:
+            attempt.where = f"{manifest.path}: checking the listed files"
+            listed[manifest.path] = check_blob_files(source, manifest, identities)
         for manifest in selection.winners:
             data_version = data_versions[manifest.path]
-            attempt.where = f"{manifest.path}: checking the listed files"
             run_rows: dict[str, int] = {}
-            for file in iter_blob_files(source, manifest):
+            for file in listed[manifest.path]:
                 attempt.where = f"{file.path}: reading, validating and writing"
                 file_lineage = {
                     lineage.BILLING_MONTH: billing_month,

@@ -68,7 +68,7 @@ def sku_details_to_price_details(text: str) -> str:
     """Rewrite an Azure x_SkuDetails JSON object into FOCUS SkuPriceDetails (compact JSON)."""
     details = json.loads(text)
     if not isinstance(details, dict):
-        raise HarmonizationError(f"x_SkuDetails is not a JSON object: {text[:80]!r}")
+        raise HarmonizationError("x_SkuDetails is not a JSON object")  # the value stays out of messages and logs
     out: dict[str, object] = {}
     for key, value in details.items():
         out[key if key in _FOCUS_SKU_KEYS or key.startswith("x_") else f"x_{key}"] = value
@@ -124,7 +124,7 @@ def _check_lossless(raw: pl.DataFrame, typed: pl.DataFrame, converted: list[str]
             exact = both.filter(loss & ~rules.placeholder_exact(column)).get_column(column)
             if exact.len():
                 raise HarmonizationError(
-                    f"column {column}: {exact.len()} value(s) cannot be converted, e.g. {exact.head(3).to_list()}"
+                    f"column {column}: {exact.len()} value(s) cannot be converted"  # values stay out of logs
                 )
 
 
