@@ -121,3 +121,25 @@ def test_a_failure_during_discovery_is_recorded(world, monkeypatch):
     row = _last_row(workspace, "2026-10")
     assert row["status"] == "failed" and "MemoryError" in row["error"] and "discovering" in row["error"]
     assert SECRET not in row["error"] and SECRET not in str(raised.value)
+
+
+def test_a_run_whose_dates_disagree_with_its_folder_is_reported_by_rule(world):
+    import json
+
+    from cloudmonitor_pipelines.pipeline import MonthBlockedError
+
+    tenant, source, workspace = world
+    # The newest run of October (its time folder sorts last): an older run's problem would only be a note.
+    manifest = max((p for p in Path(source.root).rglob("manifest.json") if "/20261001-" in p.as_posix()),
+                   key=lambda p: p.parent.parent.name)
+    doc = json.loads(manifest.read_text())
+    doc["runInfo"].update(startDate="2026-09-01T00:00:00Z", endDate="2026-09-30T00:00:00Z")
+    manifest.write_text(json.dumps(doc))
+    with pytest.raises(MonthBlockedError, match="manifest-period-folder"):
+        ingest_month(tenant, "2026-10", source=source, workspace=workspace)
+    assert "manifest-period-folder" in _last_row(workspace, "2026-10")["error"]
+    results = pl.read_delta(workspace.table_uri("validation_results")).filter(pl.col("billing_month") == "2026-10")
+    row = results.filter(pl.col("rule") == "manifest-period-folder").row(0, named=True)
+    assert row["severity"] == "error" and row["source_file"].endswith("manifest.json")
+    # Not silently loaded under the month its dates name either: September's winner is unchanged.
+    assert ingest_month(tenant, "2026-09", source=source, workspace=workspace).status == "unchanged"
