@@ -49,7 +49,9 @@ class LocalSource:
         full = (self.root / rel).resolve()
         # A symlink inside the source could point anywhere; the resolved target must stay inside the root.
         if not full.is_relative_to(self.root):
-            raise PathEscapesRootError(f"source path {path!r} resolves to {full}, outside the export root {self.root}")
+            # The link's target is not named: it may be another tenant's folder, which this tenant's log must not show.
+            raise PathEscapesRootError(f"source path {path!r} resolves outside the export root {self.root} (a symlink "
+                                       "leaving the source); refused")
         return full
 
     def list(self, suffix: str | None = None) -> Iterator[ObjectInfo]:
