@@ -66,7 +66,7 @@ class LocalSource:
             raise ObjectNotFoundError(f"{path} is listed but does not exist in {self.root}")
         return _info(self.root, full)
 
-    def identity(self, path: str) -> str:
+    def object_identity(self, path: str) -> str:
         """Device and inode of the object with symlinks resolved: one file has one identity however it is named
         (symlink, hard link, case on a case-insensitive file system)."""
         full = self._resolve(path)
