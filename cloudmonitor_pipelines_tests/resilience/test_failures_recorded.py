@@ -20,11 +20,10 @@ from cloudmonitor_pipelines_tests.conftest_helpers import generate, write_tenant
 SECRET = "alice@contoso.com"  # stands for any data a library error might quote
 
 
-class PanicException(BaseException):
-    """What pyo3 raises for a Rust panic (deltalake, polars): not an Exception subclass."""
+# pyo3's exception for a Rust panic (polars, deltalake): a BaseException, not an Exception.
+from polars.exceptions import PanicException  # noqa: E402
 
-
-PanicException.__module__ = "pyo3_runtime"
+assert not issubclass(PanicException, Exception)
 
 
 @pytest.fixture
@@ -89,6 +88,27 @@ def test_a_rust_panic_at_commit_is_recorded_and_its_text_kept_out(world, monkeyp
         ingest_month(tenant, "2026-10", source=source, workspace=workspace)
     row = _assert_contained(world, before_files, before_version, raised.value)
     assert "PanicException" in row["error"] and "committing" in row["error"]
+
+
+def test_a_rust_panic_while_reading_a_file_is_recorded_naming_the_file(world, monkeypatch):
+    from cloudmonitor_pipelines.exports import reader
+
+    tenant, source, workspace = world
+    before_files, before_version = _parquet_files(workspace), table_version(workspace, COSTS)
+    calls = []
+
+    def batches(source_, path, batch_rows):
+        calls.append(path)
+        if len(calls) == 2:  # the second file: the first one's data file is already staged
+            raise PanicException(f"index out of bounds near {SECRET}")
+        yield from real(source_, path, batch_rows)
+
+    real = reader._parquet_batches
+    monkeypatch.setattr(reader, "_parquet_batches", batches)
+    with pytest.raises(IngestFailedError) as raised:
+        ingest_month(tenant, "2026-10", source=source, workspace=workspace)
+    row = _assert_contained(world, before_files, before_version, raised.value)
+    assert "PanicException" in row["error"] and calls[1] in row["error"]
 
 
 def test_an_interrupt_is_recorded_and_raised_as_itself(world, monkeypatch):
