@@ -163,3 +163,39 @@ def test_a_run_whose_dates_disagree_with_its_folder_is_reported_by_rule(world):
     assert row["severity"] == "error" and row["source_file"].endswith("manifest.json")
     # Not silently loaded under the month its dates name either: September's winner is unchanged.
     assert ingest_month(tenant, "2026-09", source=source, workspace=workspace).status == "unchanged"
+
+
+def test_a_panic_after_the_commit_landed_never_deletes_committed_files(world, monkeypatch):
+    """If the commit call fails after the log entry was written, abort must not delete the files it now references."""
+    tenant, source, workspace = world
+    from deltalake import DeltaTable
+
+    real = DeltaTable.create_write_transaction
+
+    def commit_then_panic(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        raise PanicException("after the log was written")
+
+    monkeypatch.setattr(DeltaTable, "create_write_transaction", commit_then_panic)
+    with pytest.raises(IngestFailedError):
+        ingest_month(tenant, "2026-10", source=source, workspace=workspace)
+    monkeypatch.undo()
+    # The committed version reads completely: every file it references is still there.
+    month = pl.read_delta(workspace.table_uri(COSTS)).filter(pl.col("x_BillingMonth") == "2026-10")
+    assert month.height == 300
+
+
+def test_a_panic_inside_the_commit_call_before_it_lands_leaves_no_staged_file(world, monkeypatch):
+    tenant, source, workspace = world
+    from deltalake import DeltaTable
+
+    before_files, before_version = _parquet_files(workspace), table_version(workspace, COSTS)
+
+    def panic(self, *args, **kwargs):
+        raise PanicException(f"before the log was written {SECRET}")
+
+    monkeypatch.setattr(DeltaTable, "create_write_transaction", panic)
+    with pytest.raises(IngestFailedError) as raised:
+        ingest_month(tenant, "2026-10", source=source, workspace=workspace)
+    monkeypatch.undo()
+    _assert_contained(world, before_files, before_version, raised.value)
