@@ -68,7 +68,7 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
         asset_checks=[*build_costs_checks(partitions), exports_are_fresh],
         jobs=jobs,
         schedules=schedules,
-        sensors=[build_export_sensor(costs_job)],
+        sensors=[build_export_sensor(costs_job, partitions)],
         resources={"cloudmonitor": CloudMonitor(tenants_file=tenants_file or str(registry.path))},
     )
     return built["defs"]

@@ -4,7 +4,8 @@
     write a data file -> all valid? commit the month in one Delta transaction : delete the files and fail
 
 Memory is bounded by one export file (Cost Management splits large runs into parts). The audit tables record every
-object read and every attempt, including failed ones.
+object read and every attempt, including failed ones (attempts.py): whatever ends an attempt leaves one
+ingestion_log row and no staged data file. Every count the export states is checked (exports/reader.py).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from cloudmonitor_pipelines.exports.manifest import Manifest
-from cloudmonitor_pipelines.exports.manifest import RULE_FIELD
-from cloudmonitor_pipelines.exports.reader import check_row_count, check_run_rows, iter_blob_files, read_batches
-from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, discover, latest_submitted, select_month
+from cloudmonitor_pipelines.attempts import IngestAttempt, IngestFailedError, failure_message  # noqa: F401 - re-exported
+from cloudmonitor_pipelines.exports.manifest import RULE_FIELD, Manifest
+from cloudmonitor_pipelines.exports.reader import check_blob_files, check_row_count, check_run_rows, read_batches
+from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, discover, select_month
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize_batch
@@ -43,7 +44,7 @@ from cloudmonitor_pipelines.focus.validate import (
     validate_export_batch,
 )
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError, normalize_data_version
-from cloudmonitor_pipelines.lake.audit import ReadRecord, append_ingestion_log, append_read_log, latest_ingestion
+from cloudmonitor_pipelines.lake.audit import ReadRecord, latest_ingestion
 from cloudmonitor_pipelines.lake.delta import (
     DataFile,
     PartitionWriter,
@@ -152,71 +153,6 @@ def _manifest_reads(source: Source, discovery: Discovery, month: str) -> list[Re
     return records
 
 
-class IngestFailedError(StorageError):
-    """A partition failed with an error raised outside this package (disk full, a library fault or Rust panic). Its
-    message names the tenant, month and the file being processed, and the foreign error's type (and errno), never
-    its text: a library's message may quote the data it choked on."""
-
-
-# Raised through unchanged after being recorded: the process is being stopped, not failing on this partition.
-_STOPS = (KeyboardInterrupt, SystemExit, GeneratorExit)
-
-
-def _is_ours(exc: BaseException) -> bool:
-    return type(exc).__module__.startswith("cloudmonitor_pipelines")
-
-
-def failure_message(exc: BaseException, where: str) -> str:
-    """The ingestion_log text of a failure: our own errors' messages (which name the file and never echo a refused
-    value), or for a foreign error `where` + its type and errno only."""
-    if _is_ours(exc):
-        return str(exc)[:4000]
-    detail = type(exc).__name__
-    if isinstance(exc, OSError) and exc.errno is not None:
-        detail += f" [errno {exc.errno}: {exc.strerror}]"
-    return f"{where}: {detail}"
-
-
-@dataclass
-class _Attempt:
-    """What one ingest attempt has done so far, so every way it can end writes one ingestion_log row."""
-
-    tenant: Tenant
-    billing_month: str
-    source: Source
-    workspace: Workspace
-    dagster_run_id: str | None
-    started: datetime
-    reads: list[ReadRecord] = field(default_factory=list)
-    selection: MonthSelection | None = None
-    where: str = ""  # the manifest or file being processed, for errors raised outside this package
-    logged: bool = False
-
-    def finish(self, status: str, result: IngestResult | None = None, error: str | None = None) -> None:
-        self.logged = True  # set first: a log that fails to write is not retried as a second row
-        winners = self.selection.winners if self.selection else ()
-        append_read_log(self.workspace, self.tenant.key, self.reads, self.dagster_run_id, self.source.principal())
-        append_ingestion_log(
-            self.workspace,
-            {
-                "tenant_key": self.tenant.key,
-                "billing_month": self.billing_month,
-                "status": status,
-                "winning_run_ids": ",".join(self.selection.run_ids) if self.selection else "",
-                "source_rows": result.source_rows if result else None,
-                "rows_written": result.rows if result and status == "loaded" else 0,
-                "totals_by_currency": json.dumps(result.totals, sort_keys=True) if result else None,
-                "table_version": result.table_version if result else None,
-                "newest_export_submitted": latest_submitted(winners),
-                "dagster_run_id": self.dagster_run_id,
-                "error": error,
-                "conformance": conformance_record(result) if result and status == "loaded" else None,
-                "started_at": self.started,
-                "finished_at": datetime.now(UTC),
-            },
-        )
-
-
 def ingest_month(
     tenant: Tenant,
     billing_month: str,
@@ -232,25 +168,20 @@ def ingest_month(
     Whatever ends the attempt (a bad export, a full disk, a library panic) is recorded as one `failed`
     ingestion_log row naming the file, after every staged data file is deleted; foreign errors are re-raised as
     IngestFailedError (type and errno kept, text not), interrupts as themselves."""
-    attempt = _Attempt(tenant, billing_month, source, workspace, dagster_run_id, datetime.now(UTC),
-                       where=f"tenant {tenant.key} month {billing_month}")
+    attempt = IngestAttempt(tenant.key, billing_month, source, workspace, dagster_run_id, datetime.now(UTC),
+                            where=f"tenant {tenant.key} month {billing_month}")
     try:
-        return _ingest(attempt, discovery, on_file)
+        return _ingest(tenant, attempt, discovery, on_file)
     except BaseException as exc:
-        message = failure_message(exc, attempt.where)
-        if not attempt.logged:
-            try:
-                attempt.finish("failed", error=message)
-            except Exception as log_error:  # noqa: BLE001 - the original failure is what the caller must see
-                exc.add_note(f"and the failure could not be recorded in ingestion_log: {type(log_error).__name__}")
-        if _is_ours(exc) or isinstance(exc, _STOPS):
+        replacement = attempt.failed(exc)
+        if replacement is exc:
             raise
-        raise IngestFailedError(message) from None
+        raise replacement from None  # a foreign error's text (it may quote data) is not chained
 
 
-def _ingest(attempt: _Attempt, discovery: Discovery | None,
+def _ingest(tenant: Tenant, attempt: IngestAttempt, discovery: Discovery | None,
             on_file: Callable[[str, int], None] | None) -> IngestResult:
-    tenant, billing_month, source, workspace = attempt.tenant, attempt.billing_month, attempt.source, attempt.workspace
+    billing_month, source, workspace = attempt.billing_month, attempt.source, attempt.workspace
     dagster_run_id = attempt.dagster_run_id
     clock = time.perf_counter()
     attempt.where = f"tenant {tenant.key} month {billing_month}: discovering export runs in the source"
@@ -312,11 +243,16 @@ def _ingest(attempt: _Attempt, discovery: Discovery | None,
                     f"tenant {tenant.key} month {billing_month}: unusable export manifest(s): {manifest.path}: "
                     f"exportConfig.dataVersion is not a FOCUS version this pipeline knows [rule {RULE_FIELD}]"
                 ) from None
+        # Every listed file of every winner checked (identity, size, byteCount) before the first is read.
+        identities: dict[str, tuple[str, int]] = {}
+        listed = {}
+        for manifest in selection.winners:
+            attempt.where = f"{manifest.path}: checking the listed files"
+            listed[manifest.path] = check_blob_files(source, manifest, identities)
         for manifest in selection.winners:
             data_version = data_versions[manifest.path]
-            attempt.where = f"{manifest.path}: checking the listed files"
             run_rows: dict[str, int] = {}
-            for file in iter_blob_files(source, manifest):
+            for file in listed[manifest.path]:
                 attempt.where = f"{file.path}: reading, validating and writing"
                 file_lineage = {
                     lineage.BILLING_MONTH: billing_month,
@@ -412,7 +348,7 @@ def _ingest(attempt: _Attempt, discovery: Discovery | None,
         written=list(writer.files), notes=list(selection.notes),
         seconds=time.perf_counter() - clock, personal_data=personal,
     )
-    finish("loaded", result)
+    finish("loaded", result, conformance=conformance_record(result))
     _append_validation_results(workspace, tenant.key, billing_month, selection, report, dagster_run_id)
     return result
 

@@ -338,12 +338,14 @@ class BlobRead(BlobFile):
     read_at: datetime
 
 
-def check_blob_files(source: Source, manifest: Manifest) -> list[BlobFile]:
+def check_blob_files(source: Source, manifest: Manifest,
+                     seen: dict[str, tuple[str, int]] | None = None) -> list[BlobFile]:
     """The manifest's blobs in order, all checked before any is read: canonical name inside the root, one identity
     per file (the same file under two spellings is refused naming both entries), present, not empty, size equal to
-    its byteCount, and the sizes adding up to the manifest's top-level byteCount."""
+    its byteCount, and the sizes adding up to the manifest's top-level byteCount. `seen` (identity -> (manifest,
+    entry)) carries identities across the manifests of one month, so two winners cannot list one file either."""
     files: list[BlobFile] = []
-    seen: dict[str, int] = {}
+    seen = {} if seen is None else seen
     for index, blob in enumerate(manifest.blobs):
         entry = f"blobs[{index}].blobName"
         try:
@@ -357,12 +359,13 @@ def check_blob_files(source: Source, manifest: Manifest) -> list[BlobFile]:
         except ObjectNotFoundError as exc:
             raise ObjectNotFoundError(f"{exc} (listed in manifest {manifest.path})") from exc
         if identity in seen:
+            other_manifest, other_index = seen[identity]
+            first = f"blobs[{other_index}]" + ("" if other_manifest == manifest.path else f" of {other_manifest}")
             raise ExportReadError(
-                f"{manifest.path}: blobs[{seen[identity]}] and blobs[{index}] name the same file {path} (two "
-                "spellings of one path, a link, or names differing only in case); reading it twice would double "
-                "its rows"
+                f"{manifest.path}: {first} and blobs[{index}] name the same file {path} (two spellings of one path, "
+                "a link, or names differing only in case); reading it twice would double its rows"
             )
-        seen[identity] = index
+        seen[identity] = (manifest.path, index)
         if blob.byte_count is not None and info.size != blob.byte_count:
             raise ExportReadError(
                 f"{path}: size is {info.size} bytes but the manifest {manifest.path} says byteCount {blob.byte_count}; "

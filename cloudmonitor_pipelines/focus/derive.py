@@ -54,7 +54,7 @@ def sku_details_to_price_details(text: str) -> str:
     """
     details = json.loads(text)
     if not isinstance(details, dict):
-        raise ValueError(f"x_SkuDetails is not a JSON object: {text[:80]!r}")
+        raise ValueError("x_SkuDetails is not a JSON object")  # the value stays out of messages and logs
     renamed: dict[str, str] = {}
     for target, keys in (("CoreCount", _CORE_COUNT_KEYS), ("InstanceType", _INSTANCE_TYPE_KEYS)):
         source = next((k for k in keys if details.get(k) not in (None, "")), None)

@@ -93,7 +93,7 @@ def _check_lossless(raw: pl.DataFrame, typed: pl.DataFrame, converted: list[str]
             exact = both.filter(loss & ~rules.placeholder_exact(column)).get_column(column)
             if exact.len():
                 raise HarmonizationError(
-                    f"column {column}: {exact.len()} value(s) cannot be converted, e.g. {exact.head(3).to_list()}"
+                    f"column {column}: {exact.len()} value(s) cannot be converted"  # values stay out of logs
                 )
 
 

@@ -59,6 +59,15 @@ def _columns_with(failures: list[RuleFailure], rule: str) -> set[str]:
     return {f.column for f in failures if f.rule == rule and f.column}
 
 
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+
+def _column_label(df: pl.DataFrame, name: str) -> str:
+    """How a header name the file chose is shown in reports: as itself when it is an identifier (every FOCUS and
+    x_ column is), by position otherwise, so header text (an e-mail address, a secret) never becomes a label."""
+    return name if _IDENTIFIER.match(name) else f"<column {df.columns.index(name) + 1}: name not shown>"
+
+
 def _name_checks(df: pl.DataFrame, known: Mapping[str, object], source_file: str | None, *,
                  flag_unknown_x: bool) -> tuple[pl.DataFrame, list[RuleFailure]]:
     failures: list[RuleFailure] = []
@@ -68,7 +77,8 @@ def _name_checks(df: pl.DataFrame, known: Mapping[str, object], source_file: str
         if match and match.group("base") in df.columns:
             duplicates[match.group("base")] = duplicates.get(match.group("base"), 1) + 1
     for base, times in duplicates.items():
-        failures.append(failure("duplicate-column", base, 0, f"column {base} appears {times} times",
+        label = _column_label(df, base)
+        failures.append(failure("duplicate-column", label, 0, f"column {label} appears {times} times",
                                  source_file))
     kept = [n for n in df.columns if not (_DUPLICATE_SUFFIX.match(n) and _DUPLICATE_SUFFIX.match(n).group("base")
                                           in duplicates)]
@@ -76,11 +86,12 @@ def _name_checks(df: pl.DataFrame, known: Mapping[str, object], source_file: str
     for name in kept:
         if name in known:
             continue
+        label = _column_label(df, name)
         if not name.startswith("x_"):
-            failures.append(failure("unknown-column", name, 0, f"column {name} is not a FOCUS column of this version "
-                                     "and has no x_ prefix; it is not loaded", source_file))
+            failures.append(failure("unknown-column", label, 0, f"column {label} is not a FOCUS column of this "
+                                     "version and has no x_ prefix; it is not loaded", source_file))
         elif flag_unknown_x and name not in known_x:
-            failures.append(failure("unknown-x-column", name, 0, f"column {name} is not exported by any known "
+            failures.append(failure("unknown-x-column", label, 0, f"column {label} is not exported by any known "
                                      "FocusCost dataVersion; it is not loaded", source_file))
     return df.select(kept), failures
 

@@ -226,6 +226,14 @@ class PartitionWriter:
         self.files.clear()
         return f"staged data file(s) not deleted: {', '.join(failed)}" if failed else None
 
+    def _provably_uncommitted(self, uri: str, options: dict[str, str] | None) -> bool:
+        try:
+            referenced = DeltaTable(uri, storage_options=options).file_uris()
+        except Exception:  # noqa: BLE001 - cannot tell: treated as possibly committed
+            return False
+        ours = {action.path for action in self.actions}
+        return not any(u.rsplit("/", 2)[-2] + "/" + u.rsplit("/", 1)[-1] in ours for u in referenced)
+
     def commit(self, metadata: Mapping[str, str] | None = None) -> int:
         """Replace the partition with exactly the written files in one Delta commit; returns the new version."""
         options = self.workspace.storage_options()
@@ -247,6 +255,13 @@ class PartitionWriter:
                 f"{self.table} {self.partition_column}={self.partition_value}: another writer committed to the table "
                 f"while this one was writing ({exc}); nothing was committed — retry (the run is idempotent)"
             ) from exc
+        except BaseException:
+            # Anything else (a Rust panic, a lost connection) may strike after the log entry was written: abort may
+            # delete the files only when the table provably does not reference them. Unknown = keep them (an
+            # unreferenced file is harmless; a deleted referenced one corrupts the table).
+            if not self._provably_uncommitted(uri, options):
+                self.staged.clear()
+            raise
         self.staged.clear()  # committed: the files belong to the table now, and a later abort must not touch them
         return DeltaTable(uri, storage_options=options).version()
 

@@ -63,7 +63,7 @@ def _reason(decoded: str, entry: str) -> str:
 
 def object_identity(source: object, path: str) -> str:
     """What makes two root-relative paths of one source the same object (see the module docstring)."""
-    identify = getattr(source, "identity", None)
+    identify = getattr(source, "object_identity", None)
     if callable(identify):
         return str(identify(path))
     return path.casefold()

@@ -52,7 +52,9 @@ class LocalSource:
         # A symlink inside the source could point anywhere; the resolved target must stay inside the root
         # (compared by location identity, the one rule for "inside": cloudmonitor_pipelines.locations).
         if not self._root_id.contains(location_id(full)):
-            raise PathEscapesRootError(f"source path {path!r} resolves to {full}, outside the export root {self.root}")
+            # The link's target is not named: it may be another tenant's folder, which this tenant's log must not show.
+            raise PathEscapesRootError(f"source path {path!r} resolves outside the export root {self.root} (a symlink "
+                                       "leaving the source); refused")
         return full
 
     def list(self, suffix: str | None = None) -> Iterator[ObjectInfo]:
@@ -67,7 +69,7 @@ class LocalSource:
             raise ObjectNotFoundError(f"{path} is listed but does not exist in {self.root}")
         return _info(self.root, full)
 
-    def identity(self, path: str) -> str:
+    def object_identity(self, path: str) -> str:
         """Device and inode of the object with symlinks resolved: one file has one identity however it is named
         (symlink, hard link, case on a case-insensitive file system)."""
         full = self._resolve(path)

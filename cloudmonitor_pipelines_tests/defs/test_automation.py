@@ -99,3 +99,19 @@ def test_sensor_requests_each_new_run_once(tmp_path):
         assert set(json.loads(third.cursor)) == {"contoso", "fabrikam"}
         # The run key names the export run, so Dagster itself drops a request for a run already requested.
         assert [r.run_key for r in third.run_requests] == ["fabrikam:2026-10:00000000-0000-0000-0000-000000000002"]
+
+
+def test_a_run_for_a_month_outside_the_partition_range_does_not_stop_the_tick(tmp_path):
+    registry = registry_for(tmp_path, [tenant("contoso", "UTC", None, tmp_path),
+                                       tenant("fabrikam", "UTC", None, tmp_path, region="eastus")])
+    defs = build_definitions(registry, tenants_file=str(tmp_path / "t.yaml"))
+    sensor = defs.get_sensor_def("new_export_runs_sensor")
+    src = tmp_path / "src"
+    write_run(src / "contoso", run_id="00000000-0000-0000-0000-000000000003", month="2019-10",
+              time_folder="201910050600", blobs={"part_0_0001.parquet": b"x"})
+    write_run(src / "fabrikam", run_id="00000000-0000-0000-0000-000000000004", blobs={"part_0_0001.parquet": b"x"})
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def(),
+                                      resources={"cloudmonitor": defs.resources["cloudmonitor"]})
+        result = sensor.evaluate_tick(ctx)
+    assert [r.partition_key for r in result.run_requests] == ["2026-09-01|fabrikam"]

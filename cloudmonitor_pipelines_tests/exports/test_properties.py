@@ -173,3 +173,30 @@ def test_an_endless_header_stops_after_the_limit():
     else:
         raise AssertionError("an endless header was accepted")
     assert stream.consumed <= MAX_HEADER_BYTES + (1 << 16)
+
+
+def test_more_blobs_than_the_limit_are_refused():
+    from cloudmonitor_pipelines.exports.manifest import MAX_BLOBS
+
+    blobs = [{"blobName": f"exports/e/run-1/part_{i}_0001.csv"} for i in range(MAX_BLOBS + 1)]
+    try:
+        parse_manifest(json.dumps(_manifest(blobs)).encode(), PATH)
+    except ManifestError as exc:
+        assert exc.rule == "manifest-limits" and f"at most {MAX_BLOBS}" in str(exc)
+    else:
+        raise AssertionError("a manifest over the blob limit was accepted")
+
+
+def test_an_oversized_manifest_is_refused_from_the_listing_before_it_is_downloaded(tmp_path, monkeypatch):
+    from cloudmonitor_pipelines.exports.manifest import MAX_MANIFEST_BYTES
+    from cloudmonitor_pipelines.exports.runs import discover
+    from cloudmonitor_pipelines.storage.local import LocalSource
+
+    folder = tmp_path / "exports" / "e" / "20260901-20260930" / "202609100600" / "run-1"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_bytes(b" " * (MAX_MANIFEST_BYTES + 1))
+    downloads = []
+    monkeypatch.setattr(LocalSource, "read_bytes", lambda self, path: downloads.append(path) or b"")
+    found = discover(LocalSource(tmp_path), "2026-09")
+    assert downloads == [] and [p.rule for p in found.problems] == ["manifest-limits"]
+    assert "at most" in found.problems[0].message and found.problems[0].billing_month == "2026-09"

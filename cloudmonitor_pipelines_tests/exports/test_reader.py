@@ -167,3 +167,51 @@ def test_a_short_tail_joins_the_last_batch(tmp_path, kind, rows, expected):
     batches = list(read_batches(LocalSource(tmp_path), f"part.{kind}", kind, batch_rows=batch_rows))
     assert [b.height for b in batches] == expected
     assert pl.concat(batches)["ResourceName"].to_list() == frame["ResourceName"].to_list()
+
+
+class _BlobStore:
+    """A minimal Azure-like source: names are blob names (case-sensitive, no identity method of its own)."""
+
+    container_prefix = ""
+
+    def __init__(self, sizes: dict[str, int]):
+        self.sizes = sizes
+
+    def stat(self, path):
+        from cloudmonitor_pipelines.storage.base import ObjectInfo, ObjectNotFoundError
+
+        if path not in self.sizes:
+            raise ObjectNotFoundError(f"{path} does not exist")
+        return ObjectInfo(path, self.sizes[path])
+
+    def object_uri(self, path):
+        return f"abfss://c@a.dfs.core.windows.net/{path}"
+
+
+def _listing(names: list[str], path: str = "r/manifest.json"):
+    import json as _json
+
+    from cloudmonitor_pipelines.exports.manifest import parse_manifest
+
+    doc = {"exportConfig": {"type": "FocusCost", "dataVersion": "1.2", "resourceId": "/subscriptions/s"},
+           "runInfo": {"runId": "r1", "startDate": "2026-09-01T00:00:00Z"}, "blobs": [{"blobName": n} for n in names]}
+    return parse_manifest(_json.dumps(doc).encode(), path)
+
+
+@pytest.mark.parametrize("twin", ["./r//part_0.csv", "r/part%5F0.csv", "R/PART_0.csv", "r/./part_0.csv"])
+def test_an_azure_blob_listed_twice_under_another_spelling_is_refused_naming_both(twin):
+    from cloudmonitor_pipelines.exports.reader import check_blob_files
+
+    store = _BlobStore({"r/part_0.csv": 10, "R/PART_0.csv": 10})
+    with pytest.raises(ExportReadError, match=r"blobs\[0\] and blobs\[1\] name the same file"):
+        check_blob_files(store, _listing(["r/part_0.csv", twin]))
+
+
+def test_two_winners_listing_one_file_are_refused_naming_both_manifests():
+    from cloudmonitor_pipelines.exports.reader import check_blob_files
+
+    store = _BlobStore({"r/part_0.csv": 10, "s/part_0.csv": 10})
+    seen: dict = {}
+    check_blob_files(store, _listing(["r/part_0.csv"], "r/manifest.json"), seen)
+    with pytest.raises(ExportReadError, match=r"blobs\[0\] of r/manifest.json and blobs\[1\] name the same file"):
+        check_blob_files(store, _listing(["s/part_0.csv", "./r/part_0.csv"], "s/manifest.json"), seen)

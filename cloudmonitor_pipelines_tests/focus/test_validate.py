@@ -417,3 +417,15 @@ def test_unparseable_text_next_to_a_placeholder_is_still_an_error(column, bad, r
     report = _check(frame)
     assert _failure(report, rule, column).failing_rows == 1
     assert _failure(report, "null-handling", column).failing_rows == 1
+
+
+@pytest.mark.parametrize("name", ["bob.jones@contoso.com", "x_token=abc123 secret", "x_bob.jones@contoso.com"])
+def test_a_header_name_that_is_not_an_identifier_is_reported_by_position_not_by_name(name):
+    frame = export_frame("1.2", "csv")
+    report = _check(frame.with_columns(pl.lit("1").alias(name)), "1.2")
+    labels = [f for f in report.failures if f.rule in ("unknown-column", "unknown-x-column")]
+    assert [f.column for f in labels] == [f"<column {frame.width + 1}: name not shown>"]
+    records = report.to_records(tenant="t", month="2026-09", run_id="r", data_version="1.2",
+                                checked_at=datetime(2026, 9, 1, tzinfo=timezone.utc))
+    text = json.dumps([records, report.to_metadata(), report.summary()], default=str)
+    assert "bob" not in text and "abc123" not in text

@@ -20,11 +20,10 @@ from cloudmonitor_pipelines_tests.conftest_helpers import generate, write_tenant
 SECRET = "alice@contoso.com"  # stands for any data a library error might quote
 
 
-class PanicException(BaseException):
-    """What pyo3 raises for a Rust panic (deltalake, polars): not an Exception subclass."""
+# pyo3's exception for a Rust panic (polars, deltalake): a BaseException, not an Exception.
+from polars.exceptions import PanicException  # noqa: E402
 
-
-PanicException.__module__ = "pyo3_runtime"
+assert not issubclass(PanicException, Exception)
 
 
 @pytest.fixture
@@ -91,6 +90,27 @@ def test_a_rust_panic_at_commit_is_recorded_and_its_text_kept_out(world, monkeyp
     assert "PanicException" in row["error"] and "committing" in row["error"]
 
 
+def test_a_rust_panic_while_reading_a_file_is_recorded_naming_the_file(world, monkeypatch):
+    from cloudmonitor_pipelines.exports import reader
+
+    tenant, source, workspace = world
+    before_files, before_version = _parquet_files(workspace), table_version(workspace, COSTS)
+    calls = []
+
+    def batches(source_, path, batch_rows):
+        calls.append(path)
+        if len(calls) == 2:  # the second file: the first one's data file is already staged
+            raise PanicException(f"index out of bounds near {SECRET}")
+        yield from real(source_, path, batch_rows)
+
+    real = reader._parquet_batches
+    monkeypatch.setattr(reader, "_parquet_batches", batches)
+    with pytest.raises(IngestFailedError) as raised:
+        ingest_month(tenant, "2026-10", source=source, workspace=workspace)
+    row = _assert_contained(world, before_files, before_version, raised.value)
+    assert "PanicException" in row["error"] and calls[1] in row["error"]
+
+
 def test_an_interrupt_is_recorded_and_raised_as_itself(world, monkeypatch):
     tenant, source, workspace = world
     before_files, before_version = _parquet_files(workspace), table_version(workspace, COSTS)
@@ -121,3 +141,61 @@ def test_a_failure_during_discovery_is_recorded(world, monkeypatch):
     row = _last_row(workspace, "2026-10")
     assert row["status"] == "failed" and "MemoryError" in row["error"] and "discovering" in row["error"]
     assert SECRET not in row["error"] and SECRET not in str(raised.value)
+
+
+def test_a_run_whose_dates_disagree_with_its_folder_is_reported_by_rule(world):
+    import json
+
+    from cloudmonitor_pipelines.pipeline import MonthBlockedError
+
+    tenant, source, workspace = world
+    # The newest run of October (its time folder sorts last): an older run's problem would only be a note.
+    manifest = max((p for p in Path(source.root).rglob("manifest.json") if "/20261001-" in p.as_posix()),
+                   key=lambda p: p.parent.parent.name)
+    doc = json.loads(manifest.read_text())
+    doc["runInfo"].update(startDate="2026-09-01T00:00:00Z", endDate="2026-09-30T00:00:00Z")
+    manifest.write_text(json.dumps(doc))
+    with pytest.raises(MonthBlockedError, match="manifest-period-folder"):
+        ingest_month(tenant, "2026-10", source=source, workspace=workspace)
+    assert "manifest-period-folder" in _last_row(workspace, "2026-10")["error"]
+    results = pl.read_delta(workspace.table_uri("validation_results")).filter(pl.col("billing_month") == "2026-10")
+    row = results.filter(pl.col("rule") == "manifest-period-folder").row(0, named=True)
+    assert row["severity"] == "error" and row["source_file"].endswith("manifest.json")
+    # Not silently loaded under the month its dates name either: September's winner is unchanged.
+    assert ingest_month(tenant, "2026-09", source=source, workspace=workspace).status == "unchanged"
+
+
+def test_a_panic_after_the_commit_landed_never_deletes_committed_files(world, monkeypatch):
+    """If the commit call fails after the log entry was written, abort must not delete the files it now references."""
+    tenant, source, workspace = world
+    from deltalake import DeltaTable
+
+    real = DeltaTable.create_write_transaction
+
+    def commit_then_panic(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        raise PanicException("after the log was written")
+
+    monkeypatch.setattr(DeltaTable, "create_write_transaction", commit_then_panic)
+    with pytest.raises(IngestFailedError):
+        ingest_month(tenant, "2026-10", source=source, workspace=workspace)
+    monkeypatch.undo()
+    # The committed version reads completely: every file it references is still there.
+    month = pl.read_delta(workspace.table_uri(COSTS)).filter(pl.col("x_BillingMonth") == "2026-10")
+    assert month.height == 300
+
+
+def test_a_panic_inside_the_commit_call_before_it_lands_leaves_no_staged_file(world, monkeypatch):
+    tenant, source, workspace = world
+    from deltalake import DeltaTable
+
+    before_files, before_version = _parquet_files(workspace), table_version(workspace, COSTS)
+
+    def panic(self, *args, **kwargs):
+        raise PanicException(f"before the log was written {SECRET}")
+
+    monkeypatch.setattr(DeltaTable, "create_write_transaction", panic)
+    with pytest.raises(IngestFailedError) as raised:
+        ingest_month(tenant, "2026-10", source=source, workspace=workspace)
+    monkeypatch.undo()
+    _assert_contained(world, before_files, before_version, raised.value)
