@@ -17,6 +17,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,8 +84,13 @@ def write_instance(dagster_home: Path, *, max_concurrent_runs: int) -> dict:
 
 
 def start_topology(base: Path, tenants_file: Path, postgres: PostgresServer, *, max_concurrent_runs: int,
-                   timeout_s: float = 120.0) -> DagsterUI:
-    """Code server, webserver, daemon against `postgres`; returns once the location is LOADED in the webserver."""
+                   timeout_s: float = 120.0, code_server: Callable[[int], list[str]] | None = None) -> DagsterUI:
+    """Code server, webserver, daemon against `postgres`; returns once the location is LOADED in the webserver.
+
+    `code_server(port)` gives the code server's command (default: this virtualenv's `dagster code-server start`);
+    the image test runs it from the container image instead. Run workers are children of the code server
+    (DefaultRunLauncher asks it to start them), so they run wherever the code server runs.
+    """
     dagster_home = base / "dagster_home"
     write_instance(dagster_home, max_concurrent_runs=max_concurrent_runs)
     grpc_port, web_port = free_port(), free_port()
@@ -97,10 +103,11 @@ def start_topology(base: Path, tenants_file: Path, postgres: PostgresServer, *, 
     ui = DagsterUI(url=f"http://127.0.0.1:{web_port}", dagster_home=dagster_home)
     dagster = str(_venv_tool("dagster"))
     try:
-        ui.processes.append(_spawn("code-server", [
+        command = code_server(grpc_port) if code_server else [
             dagster, "code-server", "start", "-h", "127.0.0.1", "-p", str(grpc_port),
             "-m", "cloudmonitor_pipelines.definitions", "-a", "defs", "--location-name", LOCATION,
-        ], cwd=base, env=env, log_dir=dagster_home))
+        ]
+        ui.processes.append(_spawn("code-server", command, cwd=base, env=env, log_dir=dagster_home))
         _wait_for_code_server(ui, grpc_port, timeout_s)
         ui.processes.append(_spawn("dagster-webserver", [
             str(_venv_tool("dagster-webserver")), "-w", str(workspace), "-h", "127.0.0.1", "-p", str(web_port),

@@ -1,0 +1,70 @@
+"""Dagster definitions: the table of contents of the pipeline. Tenants come from the tenants config file."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from cloudmonitor_pipelines.defs.automation import (
+    build_export_sensor,
+    build_inventory_schedule,
+    build_tenant_schedule,
+)
+from cloudmonitor_pipelines.defs.costs import COSTS_KEY, build_costs_asset, build_costs_checks
+from cloudmonitor_pipelines.defs.enrichment import (
+    COST_ENRICHMENT_KEY,
+    RECOMMENDATIONS_KEY,
+    RESOURCES_KEY,
+    build_enrichment_assets,
+)
+from cloudmonitor_pipelines.defs.partitions import tenant_month_partitions, tenant_partitions
+from cloudmonitor_pipelines.defs.lifecycle import build_lifecycle_jobs, build_retention_schedule
+from cloudmonitor_pipelines.defs.reports import PORTFOLIO_KEY, build_portfolio_asset, build_report_assets
+from cloudmonitor_pipelines.defs.resources import CloudMonitor
+from cloudmonitor_pipelines.tenants import TenantRegistry, load_tenants
+
+
+
+def build_definitions(registry: TenantRegistry, tenants_file: str | None = None) -> dg.Definitions:
+    partitions = tenant_month_partitions(registry)
+    by_tenant = tenant_partitions(registry)
+    costs = build_costs_asset(partitions)
+    enrichment = build_enrichment_assets(by_tenant, partitions)
+    reports = build_report_assets(partitions)
+    partners = sorted(registry.partners())
+    portfolio = [build_portfolio_asset(partners)] if partners else []
+    month_assets = [COSTS_KEY, COST_ENRICHMENT_KEY, *(r.key for r in reports)]
+    costs_job = dg.define_asset_job(
+        "costs_job",
+        selection=dg.AssetSelection.assets(*month_assets),
+        description="One tenant-month: ingest the FOCUS exports (with the blocking checks), enrich, rebuild reports.",
+        # The run is the unit of isolation (one process or pod per run); a subprocess per step would re-import
+        # polars/deltalake/dagster ~10 times per tenant-month, which dominates small tenants (docs/performance.md).
+        executor_def=dg.in_process_executor,
+    )
+    inventory_job = dg.define_asset_job(
+        "inventory_job",
+        selection=dg.AssetSelection.assets(RESOURCES_KEY, RECOMMENDATIONS_KEY),
+        description="One tenant: refresh the Resource Graph inventory and Advisor cost recommendations.",
+    )
+    jobs = [costs_job, inventory_job]
+    if portfolio:
+        jobs.append(dg.define_asset_job("portfolio_job", selection=dg.AssetSelection.assets(PORTFOLIO_KEY),
+                                        description="Roll one partner's tenants up into its portfolio."))
+    built: dict[str, dg.Definitions] = {}
+    offboard_job, retention_job = build_lifecycle_jobs(lambda: built["defs"])
+    jobs += [offboard_job, retention_job]
+    schedules = [build_tenant_schedule(t, costs_job) for t in registry if t.schedule]
+    schedules.append(build_inventory_schedule(registry, inventory_job))
+    schedules.append(build_retention_schedule(registry, retention_job))
+    built["defs"] = dg.Definitions(
+        assets=[costs, *enrichment, *reports, *portfolio],
+        asset_checks=build_costs_checks(partitions),
+        jobs=jobs,
+        schedules=schedules,
+        sensors=[build_export_sensor(costs_job)],
+        resources={"cloudmonitor": CloudMonitor(tenants_file=tenants_file or str(registry.path))},
+    )
+    return built["defs"]
+
+
+defs = build_definitions(load_tenants())

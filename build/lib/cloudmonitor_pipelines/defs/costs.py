@@ -1,0 +1,259 @@
+"""The `costs` asset (tenant x month) and its blocking checks: thin wrappers over pipeline.ingest_month.
+
+No `from __future__ import annotations` here: Dagster inspects the context annotations at definition time.
+"""
+
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from cloudmonitor_pipelines.focus import lineage
+from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
+from cloudmonitor_pipelines.focus.pii import scan_personal_data
+from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
+from cloudmonitor_pipelines.focus.validate import ValidationReport, canonical_schema_failures, validate_canonical
+from cloudmonitor_pipelines.lake.audit import latest_ingestion
+from cloudmonitor_pipelines.lake.delta import DataFile, partition_data_files, partition_files, read_table
+from cloudmonitor_pipelines.storage.base import Workspace
+from cloudmonitor_pipelines.pipeline import (
+    COSTS,
+    IngestResult,
+    ingest_month,
+    loaded_run_ids,
+    recorded_conformance,
+    recorded_personal_data,
+)
+from cloudmonitor_pipelines.defs.partitions import split_partition
+from cloudmonitor_pipelines.defs.resources import CloudMonitor
+
+COSTS_KEY = dg.AssetKey(COSTS)
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def column_schema() -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in CANONICAL_SCHEMA.items()])
+
+
+def _totals_metadata(totals: dict[str, dict[str, float]]) -> dict[str, dg.MetadataValue]:
+    return {
+        f"billed_cost_{currency}": dg.MetadataValue.float(round(sums["billed"], 2)) for currency, sums in sorted(totals.items())
+    } | {
+        f"effective_cost_{currency}": dg.MetadataValue.float(round(sums["effective"], 2))
+        for currency, sums in sorted(totals.items())
+    }
+
+
+def result_metadata(result: IngestResult) -> dict[str, object]:
+    metadata: dict[str, object] = {
+        "status": result.status,
+        "dagster/partition_row_count": result.rows if result.status == "loaded" else None,
+        "dagster/uri": dg.MetadataValue.path(result.table_uri),
+        "dagster/column_schema": column_schema(),
+        "table_version": result.table_version,
+        "winning_run_ids": ", ".join(result.run_ids) or "none",
+        "export_data_versions": ", ".join(sorted({m.data_version for m in result.winners})) or "none",
+        "source_rows": result.source_rows,
+        "files_read": len(result.files),
+        "bytes_read": result.bytes_read,
+        "seconds": round(result.seconds, 2),
+        "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in result.notes) or "none"),
+    }
+    if result.status == "loaded":
+        metadata["rows_per_second"] = int(result.rows / result.seconds) if result.seconds else None
+        metadata.update(_totals_metadata(result.totals))
+        if result.validation is not None and result.validation.failures:
+            metadata.update(result.validation.to_metadata())
+    return {k: v for k, v in metadata.items() if v is not None}
+
+
+def build_costs_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=COSTS_KEY,
+        partitions_def=partitions_def,
+        group_name="focus",
+        kinds={"polars", "deltalake", "azure"},
+        owners=["team:finops"],
+        retry_policy=TRANSIENT_RETRY,
+        metadata={"dagster/column_schema": column_schema(), "partition_column": lineage.BILLING_MONTH},
+        description=(
+            "FOCUS cost rows of one tenant and billing month, from the newest complete Cost Management export run "
+            "of each scope, validated against the FOCUS spec for its dataVersion and harmonized to one canonical "
+            "schema. The month is replaced in a single Delta commit."
+        ),
+    )
+    @fail_fast_on_permanent_errors  # a bad export fails at once; the UI shows every failing rule as metadata
+    def costs(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+        tenant_key, month = split_partition(context)
+        tenant = cloudmonitor.tenant(tenant_key)
+        result = ingest_month(
+            tenant,
+            month,
+            source=cloudmonitor.source(tenant),
+            workspace=cloudmonitor.workspace_for_write(tenant),
+            dagster_run_id=context.run.run_id,
+            on_file=lambda path, rows: context.log.info(f"{tenant_key} {month}: {path} ({rows} rows) validated"),
+        )
+        if result.status == "unchanged":
+            context.log.info(f"{tenant_key} {month}: winning run already loaded; no new Delta version written")
+        return dg.MaterializeResult(metadata=result_metadata(result))
+
+    return costs
+
+
+@dataclass(frozen=True)
+class _CheckedMonth:
+    """What the checks compare: the stored month (lazy) and the ingestion_log row of the load that wrote it."""
+
+    workspace: Workspace
+    month: str
+    frame: pl.LazyFrame | None  # None when there is no costs table yet
+    recorded: dict | None  # newest 'loaded' ingestion_log row of the month
+
+
+def _checked_month(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> _CheckedMonth:
+    tenant_key, month = split_partition(context)
+    workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
+    costs = read_table(workspace, COSTS)
+    frame = None if costs is None else costs.filter(pl.col(lineage.BILLING_MONTH) == month)
+    return _CheckedMonth(workspace, month, frame, latest_ingestion(workspace, month))
+
+
+class ConformanceCheckConfig(dg.Config):
+    revalidate_stored_files: bool = False  # re-read and re-check every stored file instead of the ingest's record
+
+
+def _revalidate_stored_files(workspace: Workspace, month: str, stored: list[DataFile]) -> ValidationReport:
+    """The canonical rules over the stored files, file by file (each at most one ingest batch): memory follows a
+    file, not the month."""
+    report = ValidationReport(rows_checked=0, failures=[], data_version=None)
+    for frame in partition_files(workspace, COSTS, lineage.BILLING_MONTH, month, stored):
+        ordered = frame.select([c for c in CANONICAL_SCHEMA if c in frame.collect_schema()])
+        report = report.merge(validate_canonical(ordered))
+    return report
+
+
+def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+    @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
+                    description="Rows and Σ BilledCost / Σ EffectiveCost per currency equal the source files' (to the cent).")
+    def costs_reconcile_with_source(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
+        checked = _checked_month(context, cloudmonitor)
+        expected, frame = checked.recorded, checked.frame
+        if expected is None:
+            return dg.AssetCheckResult(passed=True, metadata={"note": "month has no loaded export run"})
+        actual = (
+            frame.group_by("BillingCurrency")
+            .agg(pl.len().alias("rows"), pl.col("BilledCost").sum().alias("billed"), pl.col("EffectiveCost").sum().alias("effective"))
+            .collect(engine="streaming")
+            if frame is not None
+            else pl.DataFrame()
+        )
+        actual_rows = int(actual["rows"].sum()) if actual.height else 0
+        actual_totals = {r["BillingCurrency"]: r for r in actual.iter_rows(named=True)} if actual.height else {}
+        expected_totals = json.loads(expected["totals_by_currency"] or "{}")
+        mismatches = []
+        if expected["source_rows"] is not None and actual_rows != expected["source_rows"]:
+            mismatches.append(f"rows: table {actual_rows} vs source {expected['source_rows']}")
+        for currency in sorted(set(expected_totals) | set(actual_totals)):
+            want, got = expected_totals.get(currency, {}), actual_totals.get(currency, {})
+            for measure in ("billed", "effective"):
+                a, b = round(got.get(measure) or 0.0, 2), round(want.get(measure) or 0.0, 2)
+                if a != b:
+                    mismatches.append(f"{measure} {currency}: table {a} vs source {b}")
+        return dg.AssetCheckResult(
+            passed=not mismatches,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "table_rows": actual_rows,
+                "source_rows": expected["source_rows"],
+                "mismatches": dg.MetadataValue.md("\n".join(f"- {m}" for m in mismatches) or "none"),
+                **{f"table_billed_{c}": round(r["billed"], 2) for c, r in actual_totals.items()},
+            },
+        )
+
+    @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
+                    description="The month holds rows of its winning export runs only: no superseded or mixed runs.")
+    def costs_has_only_winning_runs(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
+        tenant_key, month = split_partition(context)
+        workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
+        in_table = loaded_run_ids(workspace, month) or set()
+        expected = latest_ingestion(workspace, month)
+        winners = set(filter(None, expected["winning_run_ids"].split(","))) if expected else set()
+        extra = sorted(in_table - winners)
+        return dg.AssetCheckResult(
+            passed=not extra,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"runs_in_table": ", ".join(sorted(in_table)) or "none", "winning_runs": ", ".join(sorted(winners)) or "none",
+                      "superseded_runs_found": ", ".join(extra) or "none"},
+        )
+
+    @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
+                    description="The stored month conforms to the canonical FOCUS rules (schema, types, allowed "
+                    "values, money rules): every row was checked in memory just before it was written, and the month "
+                    "must still consist of exactly those files; otherwise (or on request) the stored files are "
+                    "re-validated.")
+    def costs_conform_to_focus(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor,
+                               config: ConformanceCheckConfig) -> dg.AssetCheckResult:
+        tenant_key, month = split_partition(context)
+        workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
+        stored = partition_data_files(workspace, COSTS, lineage.BILLING_MONTH, month)
+        if not stored:
+            return dg.AssetCheckResult(passed=True, metadata={"note": "no rows for this month"})
+        schema_failures = canonical_schema_failures(read_table(workspace, COSTS).collect_schema())
+        recorded = None if config.revalidate_stored_files else recorded_conformance(latest_ingestion(workspace, month))
+        if recorded is not None and recorded[1] == stored:
+            report, how = recorded[0], "checked at ingest; the month holds exactly the files written then"
+        else:
+            how = ("re-validated the stored files" + (" (requested)" if config.revalidate_stored_files else
+                   " (the month's files differ from those the newest load recorded)"))
+            report = _revalidate_stored_files(workspace, month, stored)
+        report = ValidationReport(report.rows_checked, [*schema_failures, *report.failures], None)
+        return dg.AssetCheckResult(
+            passed=not report.has_errors,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"how": how, "rows_checked": report.rows_checked, "files_checked": len(stored),
+                      "failed_rules": len(report.errors), "warnings": len(report.warnings), **report.to_metadata()},
+        )
+
+    @dg.asset_check(asset=COSTS_KEY, blocking=False, partitions_def=partitions_def,
+                    description="Warns when values look like personal data (emails, phone numbers) in tags, resource "
+                    "names or account columns. Reports counts and tag keys, never the values.")
+    def costs_personal_data(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
+        tenant_key, month = split_partition(context)
+        workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
+        # Like the conformance check: the ingest scanned every batch it wrote; trust that only while the month
+        # still consists of exactly those files, and open the table for a scan only otherwise.
+        recorded = recorded_personal_data(latest_ingestion(workspace, month))
+        if recorded is not None and recorded[1] == partition_data_files(workspace, COSTS, lineage.BILLING_MONTH, month):
+            findings, how = recorded[0], "scanned at ingest; the month holds exactly the files written then"
+        else:
+            costs = read_table(workspace, COSTS)
+            if costs is None:
+                return dg.AssetCheckResult(passed=True, metadata={"note": "no costs table yet"})
+            findings = scan_personal_data(costs.filter(pl.col(lineage.BILLING_MONTH) == month))
+            how = "scanned the stored month"
+        return dg.AssetCheckResult(passed=not findings.found, severity=dg.AssetCheckSeverity.WARN,
+                                   metadata={**findings.to_metadata(), "how": how})
+
+    @dg.asset_check(asset=COSTS_KEY, blocking=False, partitions_def=partitions_def,
+                    description="Warns when the tenant's newest export run is older than its freshness_hours.")
+    def costs_exports_are_fresh(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
+        tenant_key, _month = split_partition(context)
+        tenant = cloudmonitor.tenant(tenant_key)
+        # Listing only (no content read): the newest manifest's last-modified time is when the last run landed.
+        newest = max((o.last_modified for o in cloudmonitor.source(tenant).list(suffix="manifest.json")
+                      if o.last_modified), default=None)
+        age_hours = None if newest is None else (datetime.now(UTC) - newest).total_seconds() / 3600
+        return dg.AssetCheckResult(
+            passed=age_hours is not None and age_hours <= tenant.freshness_hours,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"newest_export_run": newest.isoformat() if newest else "none",
+                      "age_hours": round(age_hours, 1) if age_hours is not None else -1,
+                      "freshness_hours": tenant.freshness_hours},
+        )
+
+    return [costs_reconcile_with_source, costs_has_only_winning_runs, costs_conform_to_focus, costs_personal_data,
+            costs_exports_are_fresh]

@@ -1,0 +1,179 @@
+"""Enrichment assets: tenant inventory from Resource Graph, Advisor cost recommendations, and enriched costs.
+
+`resources` and `recommendations` are partitioned by tenant and refreshed daily; `cost_enrichment` (tenant x month)
+joins them to the month's distinct cost keys. Enrichment lives in its own asset, stored once per key rather than
+per cost row, so the ingest path stays as lean as reading and writing the export and costs are never written twice
+(docs/enrichment.md); `lake.views.enriched_costs` gives the enriched rows.
+"""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from cloudmonitor_pipelines.azure.advisor import fetch_cost_recommendations
+from cloudmonitor_pipelines.azure.resource_graph import fetch_resources
+from cloudmonitor_pipelines.defs.costs import COSTS_KEY, TRANSIENT_RETRY
+from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
+from cloudmonitor_pipelines.defs.partitions import split_partition
+from cloudmonitor_pipelines.defs.resources import CloudMonitor
+from cloudmonitor_pipelines.enrich.inventory import merge_snapshot, recommendations_table, resources_table
+from cloudmonitor_pipelines.enrich.join import ENRICHMENT_COLUMNS, enrich_costs
+from cloudmonitor_pipelines.focus import lineage
+from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
+from cloudmonitor_pipelines.lake.inventory_store import (
+    RECOMMENDATIONS,
+    RESOURCES,
+    overwrite_table,
+    read_inventory,
+)
+from cloudmonitor_pipelines.lake.views import COST_ENRICHMENT, ENRICHMENT_KEYS
+from cloudmonitor_pipelines.pipeline import COSTS
+
+RESOURCES_KEY = dg.AssetKey(RESOURCES)
+RECOMMENDATIONS_KEY = dg.AssetKey(RECOMMENDATIONS)
+COST_ENRICHMENT_KEY = dg.AssetKey(COST_ENRICHMENT)
+ENRICHMENT_SCHEMA: dict[str, pl.DataType] = {
+    lineage.BILLING_MONTH: pl.String(),
+    "ResourceId": pl.String(),
+    "SubAccountId": pl.String(),
+    "key_rows": pl.Int64(),
+    "key_effective_cost": pl.Float64(),
+    **ENRICHMENT_COLUMNS,
+}
+BY_TENANT = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="tenant")
+
+
+def build_enrichment_assets(
+    tenant_partitions: dg.PartitionsDefinition, tenant_month_partitions: dg.PartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    @dg.asset(
+        key=RESOURCES_KEY,
+        partitions_def=tenant_partitions,
+        group_name="enrichment",
+        kinds={"azure", "deltalake"},
+        pool="azure_resource_graph",
+        retry_policy=TRANSIENT_RETRY,
+        description="Every resource of the tenant from Azure Resource Graph (metadata only: id, type, region, tags, "
+        "SKU), with first/last seen across daily snapshots. `id` is lower-cased for joins.",
+    )
+    @fail_fast_on_permanent_errors
+    def resources(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+        tenant = cloudmonitor.tenant(context.partition_key)
+        workspace = cloudmonitor.workspace_for_write(tenant)
+        now = datetime.now(UTC)
+        with cloudmonitor.arm_client(tenant) as client:
+            fetched = fetch_resources(client, tenant.subscriptions or None)
+        snapshot = resources_table(fetched.rows, now, tenant.key)
+        previous = read_table(workspace, RESOURCES)
+        merged = merge_snapshot(previous.collect() if previous is not None else None, snapshot, now)
+        version = overwrite_table(workspace, RESOURCES, merged)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": merged.height,
+                "resources_in_snapshot": snapshot.height,
+                "resources_no_longer_seen": merged.height - snapshot.height,
+                "dagster/uri": dg.MetadataValue.path(workspace.table_uri(RESOURCES)),
+                "table_version": version,
+                **fetched.stats.as_metadata(),
+            }
+        )
+
+    @dg.asset(
+        key=RECOMMENDATIONS_KEY,
+        partitions_def=tenant_partitions,
+        group_name="enrichment",
+        kinds={"azure", "deltalake"},
+        pool="azure_resource_graph",
+        retry_policy=TRANSIENT_RETRY,
+        description="Azure Advisor Cost recommendations of the tenant (current snapshot), savings as numbers, "
+        "suppressed ones marked, scoped to a resource or a subscription.",
+    )
+    @fail_fast_on_permanent_errors
+    def recommendations(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+        tenant = cloudmonitor.tenant(context.partition_key)
+        workspace = cloudmonitor.workspace_for_write(tenant)
+        with cloudmonitor.arm_client(tenant) as client:
+            fetched = fetch_cost_recommendations(client, tenant.subscriptions or None)
+        table = recommendations_table(fetched.rows, datetime.now(UTC), tenant.key)
+        version = overwrite_table(workspace, RECOMMENDATIONS, table)
+        open_recs = table.filter(~pl.col("suppressed"))
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": table.height,
+                "open_recommendations": open_recs.height,
+                "subscription_scoped": table.filter(pl.col("scope") == "subscription").height,
+                "dagster/uri": dg.MetadataValue.path(workspace.table_uri(RECOMMENDATIONS)),
+                "table_version": version,
+                **{
+                    f"monthly_savings_{r['savings_currency']}": round(r["monthly_savings"] or 0.0, 2)
+                    for r in open_recs.group_by("savings_currency").agg(pl.col("monthly_savings").sum()).iter_rows(named=True)
+                    if r["savings_currency"]
+                },
+                **fetched.stats.as_metadata(),
+            }
+        )
+
+    @dg.asset(
+        key=COST_ENRICHMENT_KEY,
+        partitions_def=tenant_month_partitions,
+        group_name="enrichment",
+        kinds={"polars", "deltalake"},
+        deps=[
+            dg.AssetDep(COSTS_KEY),
+            dg.AssetDep(RESOURCES_KEY, partition_mapping=BY_TENANT),
+            dg.AssetDep(RECOMMENDATIONS_KEY, partition_mapping=BY_TENANT),
+        ],
+        description="Enrichment of every cost row of the month, stored once per distinct (ResourceId, SubAccountId): "
+        "the resource's current type, region, tags and SKU (case-insensitive match) and open Advisor savings at "
+        "resource and subscription level. Read enriched rows with cloudmonitor_pipelines.lake.views.enriched_costs.",
+    )
+    @fail_fast_on_permanent_errors
+    def cost_enrichment(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+        tenant_key, month = split_partition(context)
+        tenant = cloudmonitor.tenant(tenant_key)
+        workspace = cloudmonitor.workspace_for_write(tenant)
+        if read_table(workspace, RESOURCES) is None:
+            context.log.warning(f"{tenant_key}: no resources snapshot yet; materialize `resources` to enrich")
+        costs = read_table(workspace, COSTS)
+        if costs is None:
+            raise LookupError(f"{tenant_key}: no costs table yet; materialize `costs` first")
+        # Only the key and cost columns of the month are read; one row per distinct key goes through the join.
+        keys = (
+            costs.filter(pl.col(lineage.BILLING_MONTH) == month)
+            .group_by(ENRICHMENT_KEYS)
+            .agg(pl.len().alias("key_rows"), pl.col("EffectiveCost").sum().alias("key_effective_cost"))
+        )
+        table = (
+            enrich_costs(keys.rename({"key_effective_cost": "EffectiveCost"}), read_inventory(workspace, RESOURCES),
+                         read_inventory(workspace, RECOMMENDATIONS))
+            .rename({"EffectiveCost": "key_effective_cost"})
+            .with_columns(pl.lit(month).alias(lineage.BILLING_MONTH))
+            .select([pl.col(c).cast(t) for c, t in ENRICHMENT_SCHEMA.items()])
+            .collect(engine="streaming")
+        )
+        version = replace_partition(workspace, COST_ENRICHMENT, table, lineage.BILLING_MONTH, month,
+                                    {"cloudmonitor.tenant": tenant_key, "cloudmonitor.billing_month": month})
+        has_id = pl.col("ResourceId").is_not_null() & (pl.col("ResourceId") != "")
+        share = table.select(
+            pl.col("key_rows").filter(has_id).sum().alias("rows_with_id"),
+            pl.col("key_rows").filter(has_id & pl.col("x_ResourceFound")).sum().alias("matched_rows"),
+            pl.col("key_effective_cost").filter(has_id).sum().alias("cost_with_id"),
+            pl.col("key_effective_cost").filter(has_id & pl.col("x_ResourceFound")).sum().alias("matched_cost"),
+        ).row(0, named=True)
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/partition_row_count": table.height,
+                "cost_rows": int(table["key_rows"].sum() or 0),
+                "dagster/uri": dg.MetadataValue.path(workspace.table_uri(COST_ENRICHMENT)),
+                "table_version": version,
+                # Shares over cost rows that carry a ResourceId (purchases, tax etc. have none and cannot match).
+                "rows_with_resource_id": int(share["rows_with_id"] or 0),
+                "matched_row_share": round(share["matched_rows"] / share["rows_with_id"], 4)
+                if share["rows_with_id"] else 0.0,
+                "matched_effective_cost_share": round(share["matched_cost"] / share["cost_with_id"], 4)
+                if share["cost_with_id"] else 0.0,
+            }
+        )
+
+    return [resources, recommendations, cost_enrichment]

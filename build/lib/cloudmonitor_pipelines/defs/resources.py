@@ -1,0 +1,66 @@
+"""The one resource the assets need: the tenants config, and how to reach a tenant's storage and ARM."""
+
+from functools import cached_property
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from cloudmonitor_pipelines.azure.arm import ArmClient
+from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_workspace
+from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry, load_tenants
+
+
+class CloudMonitor(dg.ConfigurableResource):
+    """Tenants config plus Entra ID credentials: opens each tenant's source (read-only), workspace and ARM client.
+
+    Every path that writes to a workspace goes through `workspace_for_write`, which first checks data residency.
+    """
+
+    tenants_file: str | None = None  # None: $CLOUDMONITOR_TENANTS, else the bundled sample tenants
+    arm_endpoint: str | None = None  # None: $CLOUDMONITOR_ARM_ENDPOINT, else https://management.azure.com
+    arm_verify_tls: bool = True  # False only for tests against a local fake ARM server
+    _residency_checked: set = PrivateAttr(default_factory=set)
+
+    @cached_property
+    def registry(self) -> TenantRegistry:
+        return load_tenants(self.tenants_file)
+
+    def tenant(self, key: str) -> Tenant:
+        return self.registry.get(key)
+
+    def _credential(self, tenant: Tenant):
+        from cloudmonitor_pipelines.azure.credentials import credential_for
+
+        return credential_for(tenant)
+
+    def source(self, tenant: Tenant) -> Source:
+        credential = self._credential(tenant) if tenant.source_is_azure else None
+        return open_source(tenant.source, credential=credential, tenant_key=tenant.key)
+
+    def workspace(self, tenant: Tenant) -> Workspace:
+        """The workspace for reading (checks, reports' inputs)."""
+        credential = self._credential(tenant) if tenant.workspace_is_azure else None
+        return open_workspace(tenant.workspace, credential=credential, tenant_key=tenant.key)
+
+    def workspace_for_write(self, tenant: Tenant) -> Workspace:
+        """The workspace, after proving it lives in the tenant's region (once per tenant and process)."""
+        account = tenant.residency_account
+        if account and tenant.key not in self._residency_checked:
+            from cloudmonitor_pipelines.enrich.residency import check_workspace_residency, lookup_storage_account
+
+            client = self.arm_client(tenant)
+            try:
+                check_workspace_residency(
+                    account, tenant.region, lambda name: lookup_storage_account(client, name, tenant.subscriptions or None)
+                )
+            finally:
+                client.close()
+            self._residency_checked.add(tenant.key)
+        return self.workspace(tenant)
+
+    def arm_client(self, tenant: Tenant) -> ArmClient:
+        if tenant.arm_recordings:
+            from cloudmonitor_pipelines.azure.recorded import recorded_arm_client
+
+            return recorded_arm_client(tenant.arm_recordings)
+        return ArmClient(self._credential(tenant), endpoint=self.arm_endpoint, connection_verify=self.arm_verify_tls)

@@ -1,0 +1,113 @@
+"""Enrich canonical FOCUS cost rows with Resource Graph attributes and Advisor savings (pure, lazy polars).
+
+Joins are left joins against tables made unique on their key first (resources by lower-cased id, recommendation
+aggregates by resource / subscription), validated `m:1`, so enrichment can never add, drop or change a cost row.
+
+Resource-level savings attach where `lower(ResourceId)` equals the recommendation's resource. Subscription-scoped
+recommendations (reservations, savings plans: resource `/subscriptions/<guid>`) attach to every row of that
+subscription, found from `SubAccountId`. Suppressed recommendations are not counted. The savings columns are
+attributes of the resource or subscription, repeated on each of its cost rows: never sum them across rows.
+Savings in more than one currency for the same key leave the sum null rather than adding unlike amounts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+RESOURCE_COLUMNS = {
+    "type": "x_ResourceArmType",
+    "location": "x_ResourceLocation",
+    "tags": "x_ResourceTags",
+    "sku": "x_ResourceSku",
+    "kind": "x_ResourceKind",
+}
+ENRICHMENT_COLUMNS: dict[str, pl.DataType] = {
+    "x_ResourceArmType": pl.String(),
+    "x_ResourceLocation": pl.String(),
+    "x_ResourceTags": pl.String(),
+    "x_ResourceSku": pl.String(),
+    "x_ResourceKind": pl.String(),
+    "x_ResourceFound": pl.Boolean(),
+    "x_ResourceRecommendationCount": pl.UInt32(),
+    "x_ResourceMonthlySavings": pl.Float64(),
+    "x_ResourceSavingsCurrency": pl.String(),
+    "x_SubscriptionRecommendationCount": pl.UInt32(),
+    "x_SubscriptionMonthlySavings": pl.Float64(),
+    "x_SubscriptionSavingsCurrency": pl.String(),
+}
+_SUBSCRIPTION_GUID = r"(?i)^/subscriptions/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+_RESOURCE_KEY = "_cm_resource_key"
+_SUBSCRIPTION_KEY = "_cm_subscription_key"
+_MATCHED = "_cm_matched"
+
+
+def _savings_by(recommendations: pl.LazyFrame, scope: str, key: str, prefix: str) -> pl.LazyFrame:
+    active = recommendations.filter((pl.col("scope") == scope) & ~pl.col("suppressed").fill_null(False))
+    single_currency = pl.col("savings_currency").drop_nulls().n_unique() <= 1
+    return active.group_by(pl.col(key).str.to_lowercase().alias(key)).agg(
+        pl.len().cast(pl.UInt32).alias(f"x_{prefix}RecommendationCount"),
+        pl.when(single_currency)
+        .then(pl.col("monthly_savings").sum())
+        .otherwise(None)
+        .alias(f"x_{prefix}MonthlySavings"),
+        pl.when(single_currency)
+        .then(pl.col("savings_currency").drop_nulls().first())
+        .otherwise(None)
+        .alias(f"x_{prefix}SavingsCurrency"),
+    )
+
+
+def enrich_costs(costs: pl.LazyFrame, resources: pl.LazyFrame, recommendations: pl.LazyFrame) -> pl.LazyFrame:
+    """`costs` plus the `ENRICHMENT_COLUMNS`; same rows, same order, cost columns untouched."""
+    resource_attributes = (
+        resources.select(pl.col("id").alias(_RESOURCE_KEY), *(pl.col(c).alias(n) for c, n in RESOURCE_COLUMNS.items()))
+        .with_columns(pl.lit(True).alias(_MATCHED))
+    )
+    per_resource = _savings_by(recommendations, "resource", "resource_id", "Resource").rename(
+        {"resource_id": _RESOURCE_KEY}
+    )
+    per_subscription = _savings_by(recommendations, "subscription", "subscription_id", "Subscription").rename(
+        {"subscription_id": _SUBSCRIPTION_KEY}
+    )
+    keyed = costs.with_columns(
+        pl.col("ResourceId").str.to_lowercase().alias(_RESOURCE_KEY),
+        pl.col("SubAccountId").str.extract(_SUBSCRIPTION_GUID, 1).str.to_lowercase().alias(_SUBSCRIPTION_KEY),
+    )
+    enriched = (
+        keyed.join(resource_attributes, on=_RESOURCE_KEY, how="left", validate="m:1", maintain_order="left")
+        .join(per_resource, on=_RESOURCE_KEY, how="left", validate="m:1", maintain_order="left")
+        .join(per_subscription, on=_SUBSCRIPTION_KEY, how="left", validate="m:1", maintain_order="left")
+        .with_columns(
+            pl.col(_MATCHED).fill_null(False).alias("x_ResourceFound"),
+            pl.col("x_ResourceRecommendationCount").fill_null(0),
+            pl.col("x_SubscriptionRecommendationCount").fill_null(0),
+        )
+    )
+    original = costs.collect_schema().names()
+    return enriched.select(*original, *(pl.col(name).cast(dtype) for name, dtype in ENRICHMENT_COLUMNS.items()))
+
+
+def match_share(enriched: pl.LazyFrame | pl.DataFrame) -> dict[str, Any]:
+    """How much of the cost found its resource: row and EffectiveCost shares, for asset metadata.
+
+    Shares are over rows that carry a ResourceId (rows without one, e.g. purchases, cannot match); the cost share is
+    None when that EffectiveCost sums to zero.
+    """
+    frame = enriched.lazy() if isinstance(enriched, pl.DataFrame) else enriched
+    has_id = pl.col("ResourceId").is_not_null() & (pl.col("ResourceId") != "")
+    found = pl.col("x_ResourceFound")
+    totals = frame.select(
+        pl.len().alias("rows"),
+        has_id.sum().alias("rows_with_resource_id"),
+        (has_id & found).sum().alias("matched_rows"),
+        pl.col("EffectiveCost").filter(has_id).sum().alias("effective_cost_with_resource_id"),
+        pl.col("EffectiveCost").filter(has_id & found).sum().alias("matched_effective_cost"),
+    ).collect()
+    result = totals.row(0, named=True)
+    with_id = result["rows_with_resource_id"]
+    cost = result["effective_cost_with_resource_id"]
+    result["row_share"] = result["matched_rows"] / with_id if with_id else None
+    result["cost_share"] = result["matched_effective_cost"] / cost if cost else None
+    return result

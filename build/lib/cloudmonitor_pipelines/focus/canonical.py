@@ -1,0 +1,94 @@
+"""The canonical `costs` table schema every FocusCost dataVersion is harmonized to.
+
+Layout: the 57 FOCUS 1.2 CostAndUsage columns (in catalog order; the four Azure does not export stay null), then
+every Azure `x_` column of the five dataVersions except those that a later version promoted to a FOCUS column
+(alphabetical), then the lineage columns the pipeline adds (last, in lineage.LINEAGE_SCHEMA order).
+
+Type choices:
+- FOCUS Decimal -> Float64. FinOps hubs made the same move (v12 stores `real`); float64 keeps 15-16 significant
+  digits, more than Azure writes, and reconciliation rounds to cents. Delta/parquet Float64 also avoids the
+  precision/scale drift a Decimal(p, s) column would need to be declared up front.
+- DateTime -> Datetime('us', 'UTC').
+- JSON (Tags, SkuPriceDetails) -> String holding a compact JSON object (keys vary per row, a Struct would drift).
+- Azure Boolean x_ columns -> Boolean; everything else String.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from cloudmonitor_pipelines.focus import catalog, lineage
+
+CANONICAL_FOCUS_VERSION = "1.2"
+
+# Azure legacy columns that carry the same fact as a canonical column; harmonize coalesces them into the target.
+# Kept here (not in harmonize.py) because they decide which x_ columns the canonical schema omits.
+PROMOTED_X_COLUMNS: dict[str, str] = {
+    "x_InvoiceId": "InvoiceId",  # FOCUS 1.2 InvoiceId
+    "x_PricingCurrency": "PricingCurrency",  # FOCUS 1.2 PricingCurrency
+    "x_SkuMeterName": "SkuMeter",  # FOCUS 1.1 SkuMeter
+    "x_SkuDetails": "SkuPriceDetails",  # FOCUS 1.1 SkuPriceDetails (keys rewritten, see harmonize.py)
+    "x_OnDemandCost": "ContractedCost",  # 1.0-preview name of FOCUS 1.0 ContractedCost
+    "x_OnDemandUnitPrice": "ContractedUnitPrice",  # 1.0-preview name of FOCUS 1.0 ContractedUnitPrice
+    "x_OnDemandCostInUsd": "x_ContractedCostInUsd",  # 1.0-preview name of the 1.0 USD column
+}
+
+_FOCUS_TYPE_TO_POLARS: dict[str, pl.DataType] = {
+    "String": pl.String(),
+    "Decimal": pl.Float64(),
+    "DateTime": pl.Datetime("us", "UTC"),
+    "JSON": pl.String(),
+}
+_AZURE_TYPE_TO_POLARS: dict[str, pl.DataType] = {
+    "String": pl.String(),
+    "Decimal": pl.Float64(),
+    "DateTimeOffset": pl.Datetime("us", "UTC"),
+    "Boolean": pl.Boolean(),
+}
+
+
+def polars_type_for_focus(data_type: str) -> pl.DataType:
+    """Polars type for a FOCUS data type (String, Decimal, DateTime, JSON)."""
+    return _FOCUS_TYPE_TO_POLARS[data_type]
+
+
+def polars_type_for_azure(azure_type: str) -> pl.DataType:
+    """Polars type for an Azure export column type (String, Decimal, DateTimeOffset, Boolean)."""
+    return _AZURE_TYPE_TO_POLARS[azure_type]
+
+
+def _x_columns() -> dict[str, pl.DataType]:
+    # The newest dataVersion that has a column decides its type (x_PartnerCreditApplied/Rate became String in 1.0).
+    types: dict[str, pl.DataType] = {}
+    for data_version in catalog.KNOWN_DATA_VERSIONS:
+        for column in catalog.export_columns(data_version):
+            if column.name.startswith("x_") and column.name not in PROMOTED_X_COLUMNS:
+                types[column.name] = polars_type_for_azure(column.azure_type)
+    return {name: types[name] for name in sorted(types)}
+
+
+def _build_schema() -> dict[str, pl.DataType]:
+    schema: dict[str, pl.DataType] = {
+        name: polars_type_for_focus(column.data_type)
+        for name, column in catalog.focus_columns(CANONICAL_FOCUS_VERSION).items()
+    }
+    schema.update(_x_columns())
+    overlap = set(schema) & set(lineage.LINEAGE_SCHEMA)
+    if overlap:  # a lineage name colliding with an Azure column would silently overwrite source data
+        raise RuntimeError(f"lineage columns collide with export columns: {sorted(overlap)}")
+    schema.update(lineage.LINEAGE_SCHEMA)
+    return schema
+
+
+CANONICAL_SCHEMA: dict[str, pl.DataType] = _build_schema()
+CANONICAL_COLUMNS: tuple[str, ...] = tuple(CANONICAL_SCHEMA)
+PARTITION_COLUMN = lineage.BILLING_MONTH
+
+FOCUS_COLUMNS: tuple[str, ...] = tuple(catalog.focus_columns(CANONICAL_FOCUS_VERSION))
+X_COLUMNS: tuple[str, ...] = tuple(c for c in CANONICAL_COLUMNS if c.startswith("x_") and c not in lineage.LINEAGE_SCHEMA)
+LINEAGE_COLUMNS: tuple[str, ...] = tuple(lineage.LINEAGE_SCHEMA)
+
+
+def empty_canonical_frame() -> pl.DataFrame:
+    """A zero-row frame with the canonical schema (handy for empty months and tests)."""
+    return pl.DataFrame(schema=CANONICAL_SCHEMA)

@@ -1,0 +1,25 @@
+"""Lineage and partition columns the pipeline adds to every canonical cost row."""
+
+from __future__ import annotations
+
+import polars as pl
+
+BILLING_MONTH = "x_BillingMonth"  # 'YYYY-MM' of the export run's billing period; the Delta partition column
+TENANT_KEY = "x_TenantKey"  # tenant slug from the tenants config
+SOURCE_RUN_ID = "x_SourceRunId"  # runInfo.runId of the winning export run
+SOURCE_FILE = "x_SourceFile"  # blob path (relative to the tenant's source root) the row was read from
+SOURCE_DATA_VERSION = "x_SourceDataVersion"  # normalized exportConfig.dataVersion of that run
+SOURCE_SCOPE = "x_SourceScope"  # lower-cased export scope (exportConfig.resourceId before /providers/...exports/)
+SOURCE_EXPORT_NAME = "x_SourceExportName"  # exportConfig.exportName
+INGESTION_TIME = "x_IngestionTime"  # UTC time the partition was ingested
+
+LINEAGE_SCHEMA: dict[str, pl.DataType] = {
+    BILLING_MONTH: pl.String(),
+    TENANT_KEY: pl.String(),
+    SOURCE_RUN_ID: pl.String(),
+    SOURCE_FILE: pl.String(),
+    SOURCE_DATA_VERSION: pl.String(),
+    SOURCE_SCOPE: pl.String(),
+    SOURCE_EXPORT_NAME: pl.String(),
+    INGESTION_TIME: pl.Datetime("us", "UTC"),
+}

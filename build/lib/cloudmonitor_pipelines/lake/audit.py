@@ -1,0 +1,143 @@
+"""Audit tables in each tenant's workspace.
+
+- `read_log`: one row per object the pipeline read from the tenant's source (manifests and data files): what, how
+  big, which export run, which Dagster run, when, and as whom. Answers "what did the pipeline read, and when?".
+- `ingestion_log`: one row per partition attempt: outcome, winning runs, rows and per-currency totals as read from
+  the source. Reconciliation checks compare the Delta table against it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from cloudmonitor_pipelines.lake.delta import append_rows, read_table
+from cloudmonitor_pipelines.storage.base import Workspace
+
+READ_LOG = "read_log"
+INGESTION_LOG = "ingestion_log"
+
+READ_LOG_SCHEMA: dict[str, pl.DataType] = {
+    "tenant_key": pl.String(),
+    "billing_month": pl.String(),
+    "object_kind": pl.String(),  # manifest | data
+    "path": pl.String(),  # relative to the source root
+    "uri": pl.String(),
+    "bytes": pl.Int64(),
+    "rows": pl.Int64(),
+    "etag": pl.String(),
+    "last_modified": pl.Datetime("us", "UTC"),
+    "manifest_path": pl.String(),
+    "export_run_id": pl.String(),
+    "dagster_run_id": pl.String(),
+    "principal": pl.String(),
+    "read_at": pl.Datetime("us", "UTC"),
+    "totals_by_currency": pl.String(),  # JSON {currency: {"billed": x, "effective": y}} of a data file
+}
+
+INGESTION_LOG_SCHEMA: dict[str, pl.DataType] = {
+    "tenant_key": pl.String(),
+    "billing_month": pl.String(),
+    "status": pl.String(),  # loaded | unchanged | no_data | failed
+    "winning_run_ids": pl.String(),  # comma-separated, sorted
+    "source_rows": pl.Int64(),
+    "rows_written": pl.Int64(),
+    "totals_by_currency": pl.String(),
+    "table_version": pl.Int64(),
+    "newest_export_submitted": pl.Datetime("us", "UTC"),  # newest runInfo.submittedTime among the winners
+    "dagster_run_id": pl.String(),
+    "error": pl.String(),
+    # JSON: the canonical conformance of every batch as written and the data files it was written to (see
+    # pipeline.conformance_record); the blocking conformance check trusts it only while the month holds exactly
+    # those files.
+    "conformance": pl.String(),
+    "started_at": pl.Datetime("us", "UTC"),
+    "finished_at": pl.Datetime("us", "UTC"),
+}
+
+
+@dataclass(frozen=True)
+class ReadRecord:
+    billing_month: str
+    object_kind: str
+    path: str
+    uri: str
+    bytes: int
+    rows: int | None
+    etag: str | None
+    last_modified: datetime | None
+    manifest_path: str
+    export_run_id: str | None
+    read_at: datetime
+    totals_by_currency: dict[str, dict[str, float]] | None = None
+
+
+def append_read_log(
+    workspace: Workspace, tenant_key: str, records: list[ReadRecord], dagster_run_id: str | None, principal: str
+) -> None:
+    if not records:
+        return
+    frame = pl.DataFrame(
+        [
+            {
+                "tenant_key": tenant_key,
+                "billing_month": r.billing_month,
+                "object_kind": r.object_kind,
+                "path": r.path,
+                "uri": r.uri,
+                "bytes": r.bytes,
+                "rows": r.rows,
+                "etag": r.etag,
+                "last_modified": r.last_modified,
+                "manifest_path": r.manifest_path,
+                "export_run_id": r.export_run_id,
+                "dagster_run_id": dagster_run_id,
+                "principal": principal,
+                "read_at": r.read_at,
+                "totals_by_currency": json.dumps(r.totals_by_currency, sort_keys=True)
+                if r.totals_by_currency is not None
+                else None,
+            }
+            for r in records
+        ],
+        schema=READ_LOG_SCHEMA,
+    )
+    append_rows(workspace, READ_LOG, frame)
+
+
+def append_ingestion_log(workspace: Workspace, row: dict) -> None:
+    frame = pl.DataFrame([row], schema=INGESTION_LOG_SCHEMA)
+    append_rows(workspace, INGESTION_LOG, frame)
+
+
+def latest_ingestion(workspace: Workspace, billing_month: str) -> dict | None:
+    """Newest ingestion_log row that wrote the month: the attempt the table's current content came from.
+
+    'unchanged' and 'failed' attempts leave the table as the last 'loaded' one wrote it."""
+    log = read_table(workspace, INGESTION_LOG)
+    if log is None:
+        return None
+    rows = (
+        log.filter(pl.col("billing_month") == billing_month, pl.col("status") == "loaded")
+        .sort("finished_at", descending=True)
+        .head(1)
+        .collect()
+    )
+    return rows.row(0, named=True) if rows.height else None
+
+
+def tenant_freshness(workspace: Workspace) -> tuple[datetime | None, datetime | None]:
+    """(newest export submittedTime loaded, newest successful ingestion time) of a tenant, for freshness reporting."""
+    log = read_table(workspace, INGESTION_LOG)
+    if log is None:
+        return None, None
+    row = (
+        log.filter(pl.col("status").is_in(["loaded", "unchanged"]))
+        .select(pl.col("newest_export_submitted").max(), pl.col("finished_at").max())
+        .collect()
+        .row(0)
+    )
+    return row[0], row[1]

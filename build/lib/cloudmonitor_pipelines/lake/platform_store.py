@@ -1,0 +1,79 @@
+"""The platform root opened as a store: where deletion records and partner portfolios are written, local or Azure.
+
+`platform.py` says *where* the platform root is; this module says *how to reach it*. A local root opens as a
+`LocalWorkspace`; an `abfss://` root opens as an `AzureWorkspace` authenticated as the pipeline's own Entra identity
+(not any tenant's): `DefaultAzureCredential`, which on AKS picks up the pod's workload identity from the env the
+workload-identity webhook injects (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE). That identity needs
+Storage Blob Data Contributor on the platform container only. Tests swap it with `platform_credential_factory`.
+
+Every platform table and record goes through a Workspace, so the same code writes both kinds of location with the
+right credential and the platform root never needs a storage key.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cloudmonitor_pipelines.platform import platform_root
+from cloudmonitor_pipelines.storage import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+PLATFORM_PRINCIPAL_KEY = "platform"  # the `tenant_key` label in storage errors raised for the platform root
+PORTFOLIOS_DIRNAME = "portfolios"  # <platform root>/portfolios/<partner>: one Delta table per partner
+
+_lock = threading.Lock()
+_factory: Callable[[], TokenCredential] | None = None
+_default: TokenCredential | None = None
+
+
+@contextmanager
+def platform_credential_factory(factory: Callable[[], TokenCredential]) -> Iterator[None]:
+    """Temporarily make `factory()` the platform identity (tests; a host with an unusual identity)."""
+    global _factory
+    with _lock:
+        previous, _factory = _factory, factory
+    try:
+        yield
+    finally:
+        with _lock:
+            _factory = previous
+
+
+def platform_credential() -> TokenCredential:
+    """The pipeline's own Entra identity for the platform root (cached: azure-identity caches its tokens)."""
+    global _default
+    with _lock:
+        if _factory is not None:
+            return _factory()
+        if _default is None:
+            from azure.identity import DefaultAzureCredential
+
+            # No interactive or shared-cache sources: a server must fail fast rather than open a browser.
+            _default = DefaultAzureCredential(exclude_interactive_browser_credential=True,
+                                              exclude_shared_token_cache_credential=True)
+        return _default
+
+
+def open_platform_store(environ: Mapping[str, str] | None = None) -> Workspace:
+    """The platform root as a Workspace (local folder or abfss:// with the platform identity)."""
+    root = platform_root(environ)
+    if isinstance(root, Path):
+        return open_workspace(str(root))
+    return open_workspace(root, credential=platform_credential(), tenant_key=PLATFORM_PRINCIPAL_KEY)
+
+
+def deletion_records_target(environ: Mapping[str, str] | None = None) -> Path | Workspace:
+    """Where offboarding writes its record: the local folder itself (exclusive-create files) or the Azure store."""
+    root = platform_root(environ)
+    return root if isinstance(root, Path) else open_platform_store(environ)
+
+
+def portfolio_table(partner: str) -> str:
+    """The table name, relative to the platform root, of one partner's portfolio."""
+    return f"{PORTFOLIOS_DIRNAME}/{partner}"

@@ -1,0 +1,34 @@
+"""Read-side views over a tenant's workspace tables (lazy polars; nothing is materialized twice)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from cloudmonitor_pipelines.focus import lineage
+from cloudmonitor_pipelines.lake.delta import read_table
+from cloudmonitor_pipelines.storage.base import Workspace
+
+COSTS = "costs"
+COST_ENRICHMENT = "cost_enrichment"
+ENRICHMENT_KEYS = ("ResourceId", "SubAccountId")
+
+
+def enriched_costs(workspace: Workspace, months: Sequence[str] | None = None) -> pl.LazyFrame:
+    """Every cost row with its resource's current inventory attributes and open Advisor savings.
+
+    `cost_enrichment` holds the enrichment once per distinct (ResourceId, SubAccountId) of a month, so the join
+    is exact (same key values, nulls matching nulls), can neither add nor drop a cost row, and costs are stored once.
+    """
+    costs = read_table(workspace, COSTS)
+    if costs is None:
+        raise LookupError(f"{workspace.uri}: no costs table yet")
+    enrichment = read_table(workspace, COST_ENRICHMENT)
+    if months:
+        costs = costs.filter(pl.col(lineage.BILLING_MONTH).is_in(list(months)))
+    if enrichment is None:
+        return costs
+    enrichment = enrichment.drop("key_rows", "key_effective_cost", strict=False)
+    return costs.join(enrichment, on=[lineage.BILLING_MONTH, *ENRICHMENT_KEYS], how="left", nulls_equal=True,
+                      validate="m:1")

@@ -1,0 +1,145 @@
+"""Helpers shared by the report builders: input checks, month handling, output shaping.
+
+Every builder takes polars LazyFrames, states the columns it needs, filters to the billing months it is asked
+for, and collects once at the end (streaming engine) into a frame whose columns and dtypes are exactly the
+table's ``*_SCHEMA`` constant.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+import polars as pl
+
+from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
+
+PARTITION_COLUMN = "billing_month"  # partition column of every report table
+TENANT_COLUMN = "tenant_key"
+
+_MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_SUBSCRIPTION_GUID = r"(?i)^/?subscriptions/([^/]+)"
+
+
+class ReportInputError(ValueError):
+    """An input frame or parameter does not satisfy what a report builder needs."""
+
+
+def require_columns(frame: pl.LazyFrame, columns: Iterable[str], *, table: str, input_name: str) -> None:
+    """Raise ``ReportInputError`` naming the table, input and missing columns when any is absent."""
+    present = set(frame.collect_schema().names())
+    missing = [column for column in columns if column not in present]
+    if missing:
+        raise ReportInputError(
+            f"report {table!r}: input {input_name!r} lacks required column(s) {missing} "
+            f"(rule: the builder reads these columns)"
+        )
+
+
+def validate_months(months: Sequence[str] | None, *, table: str) -> list[str] | None:
+    """Return the distinct months sorted, or None; refuse anything that is not 'YYYY-MM'."""
+    if months is None:
+        return None
+    if isinstance(months, str):
+        raise ReportInputError(f"report {table!r}: months must be a sequence of 'YYYY-MM' strings, not one string")
+    bad = [month for month in months if not isinstance(month, str) or not _MONTH_PATTERN.match(month)]
+    if bad:
+        raise ReportInputError(f"report {table!r}: months {bad!r} are not 'YYYY-MM' (rule: billing month format)")
+    return sorted(set(months))
+
+
+def previous_month(month: str) -> str:
+    """'2026-01' -> '2025-12'."""
+    year, mon = int(month[:4]), int(month[5:7])
+    return f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
+
+
+def with_previous_months(months: Sequence[str]) -> list[str]:
+    """The given months plus each one's previous month (what MoM and baselines need)."""
+    return sorted(set(months) | {previous_month(month) for month in months})
+
+
+def filter_months(costs: pl.LazyFrame, months: Sequence[str] | None) -> pl.LazyFrame:
+    """Keep only rows of the given billing months (all rows when ``months`` is None)."""
+    if months is None:
+        return costs
+    return costs.filter(pl.col(BILLING_MONTH).is_in(list(months)))
+
+
+def shape_output(frame: pl.LazyFrame, schema: Mapping[str, pl.DataType], sort_by: Sequence[str]) -> pl.DataFrame:
+    """Select the schema's columns in order, cast to its dtypes, sort, and collect with the streaming engine."""
+    shaped = frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
+    return shaped.sort(list(sort_by), nulls_last=True).collect(engine="streaming")
+
+
+def empty_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
+    """An empty frame with exactly the given schema."""
+    return pl.DataFrame(schema=dict(schema))
+
+
+def lower_resource_id(column: str = "ResourceId") -> pl.Expr:
+    """ARM ids are case-insensitive; exports mix cases, so every join and grouping uses the lower-cased id."""
+    return pl.col(column).str.to_lowercase()
+
+
+def subscription_guid(expr: pl.Expr) -> pl.Expr:
+    """Lower-cased subscription GUID from '/subscriptions/<guid>[/...]' or a bare GUID."""
+    lowered = expr.str.strip_chars()
+    return (
+        pl.when(lowered.str.contains(_SUBSCRIPTION_GUID))
+        .then(lowered.str.extract(_SUBSCRIPTION_GUID, 1))
+        .otherwise(lowered)
+        .str.to_lowercase()
+    )
+
+
+def latest_non_null(column: str, order_by: str = "ChargePeriodStart") -> pl.Expr:
+    """Inside a group_by: the value of ``column`` on the latest row (by ``order_by``) where it is not null.
+
+    Used for display attributes (names, types) so a rename mid-month does not split a group.
+    """
+    not_null = pl.col(column).is_not_null()
+    # The value itself breaks ties on the timestamp so the choice is deterministic.
+    return (
+        pl.col(column)
+        .filter(not_null)
+        .sort_by([pl.col(order_by).filter(not_null), pl.col(column).filter(not_null)])
+        .last()
+    )
+
+
+def tenant_from_costs() -> pl.Expr:
+    """The output ``tenant_key`` column from the lineage column of the costs table."""
+    return pl.col(TENANT_KEY).alias(TENANT_COLUMN)
+
+
+def month_from_costs() -> pl.Expr:
+    """The output partition column from the lineage partition column of the costs table."""
+    return pl.col(BILLING_MONTH).alias(PARTITION_COLUMN)
+
+
+COST_MEASURES: dict[str, str] = {
+    "billed_cost": "BilledCost",
+    "effective_cost": "EffectiveCost",
+    "list_cost": "ListCost",
+    "contracted_cost": "ContractedCost",
+}
+
+
+def sum_costs(measures: Mapping[str, str] = COST_MEASURES) -> list[pl.Expr]:
+    """Sums of the cost columns under their snake_case names, plus ``row_count``.
+
+    ``sum`` of an all-null group is 0, which keeps Σ output = Σ input exact.
+    """
+    return [pl.col(source).sum().alias(target) for target, source in measures.items()] + [
+        pl.len().cast(pl.Int64).alias("row_count")
+    ]
+
+
+def utc_date(frame: pl.LazyFrame, column: str = "ChargePeriodStart") -> pl.Expr:
+    """Calendar day in UTC of a datetime column (naive datetimes are taken to be UTC already)."""
+    dtype = frame.collect_schema()[column]
+    expr = pl.col(column)
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        expr = expr.dt.convert_time_zone("UTC")
+    return expr.dt.date()

@@ -1,0 +1,88 @@
+"""``commitment_utilization``: used vs unused effective cost per commitment discount x billing month x currency.
+
+Only rows whose ``CommitmentDiscountStatus`` is 'Used' or 'Unused' count (purchases and other rows with a
+commitment id but no status are left out). Commitment ids are compared lower-cased, as providers change their
+casing between exports; name, type and category are the latest non-null values of the group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
+from cloudmonitor_pipelines.reports._common import (
+    filter_months,
+    latest_non_null,
+    month_from_costs,
+    require_columns,
+    shape_output,
+    tenant_from_costs,
+    validate_months,
+)
+
+TABLE = "commitment_utilization"
+
+COMMITMENT_UTILIZATION_SCHEMA: dict[str, pl.DataType] = {
+    "billing_month": pl.String(),
+    "tenant_key": pl.String(),
+    "commitment_discount_id": pl.String(),
+    "commitment_discount_name": pl.String(),
+    "commitment_discount_type": pl.String(),
+    "commitment_discount_category": pl.String(),
+    "billing_currency": pl.String(),
+    "used_effective_cost": pl.Float64(),
+    "unused_effective_cost": pl.Float64(),
+    "utilization": pl.Float64(),
+    "used_row_count": pl.Int64(),
+    "unused_row_count": pl.Int64(),
+}
+
+REQUIRED_COST_COLUMNS = (
+    BILLING_MONTH,
+    TENANT_KEY,
+    "ChargePeriodStart",
+    "BillingCurrency",
+    "EffectiveCost",
+    "CommitmentDiscountId",
+    "CommitmentDiscountName",
+    "CommitmentDiscountType",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountStatus",
+)
+
+_KEY = ["billing_month", "tenant_key", "commitment_discount_id", "billing_currency"]
+
+
+def build_commitment_utilization(costs: pl.LazyFrame, months: Sequence[str] | None = None) -> pl.DataFrame:
+    """Utilization = used / (used + unused) effective cost; null when both are zero."""
+    require_columns(costs, REQUIRED_COST_COLUMNS, table=TABLE, input_name="costs")
+    wanted = validate_months(months, table=TABLE)
+    is_used = pl.col("CommitmentDiscountStatus") == "Used"
+    is_unused = pl.col("CommitmentDiscountStatus") == "Unused"
+    per_commitment = (
+        filter_months(costs, wanted)
+        .filter(pl.col("CommitmentDiscountId").is_not_null() & (is_used | is_unused))
+        .with_columns(
+            month_from_costs(),
+            tenant_from_costs(),
+            pl.col("CommitmentDiscountId").str.to_lowercase().alias("commitment_discount_id"),
+            pl.col("BillingCurrency").alias("billing_currency"),
+        )
+        .group_by(_KEY)
+        .agg(
+            latest_non_null("CommitmentDiscountName").alias("commitment_discount_name"),
+            latest_non_null("CommitmentDiscountType").alias("commitment_discount_type"),
+            latest_non_null("CommitmentDiscountCategory").alias("commitment_discount_category"),
+            pl.col("EffectiveCost").filter(is_used).sum().alias("used_effective_cost"),
+            pl.col("EffectiveCost").filter(is_unused).sum().alias("unused_effective_cost"),
+            is_used.sum().cast(pl.Int64).alias("used_row_count"),
+            is_unused.sum().cast(pl.Int64).alias("unused_row_count"),
+        )
+    )
+    committed = pl.col("used_effective_cost") + pl.col("unused_effective_cost")
+    with_utilization = per_commitment.with_columns(
+        pl.when(committed != 0).then(pl.col("used_effective_cost") / committed).alias("utilization")
+    )
+    return shape_output(with_utilization, COMMITMENT_UTILIZATION_SCHEMA, _KEY)

@@ -1,0 +1,100 @@
+"""``cost_daily``: cost per UTC day x subscription x resource group x service x region x billing currency.
+
+The day is the UTC calendar date of ``ChargePeriodStart``; rows stay in the billing month (``x_BillingMonth``) they
+were exported under, so a month's rows sum exactly to that month's costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
+from cloudmonitor_pipelines.reports._common import (
+    filter_months,
+    latest_non_null,
+    month_from_costs,
+    require_columns,
+    shape_output,
+    sum_costs,
+    tenant_from_costs,
+    utc_date,
+    validate_months,
+)
+
+TABLE = "cost_daily"
+
+COST_DAILY_SCHEMA: dict[str, pl.DataType] = {
+    "billing_month": pl.String(),
+    "tenant_key": pl.String(),
+    "charge_date": pl.Date(),
+    "sub_account_id": pl.String(),
+    "sub_account_name": pl.String(),
+    "resource_group_name": pl.String(),
+    "service_name": pl.String(),
+    "service_category": pl.String(),
+    "region_id": pl.String(),
+    "region_name": pl.String(),
+    "billing_currency": pl.String(),
+    "billed_cost": pl.Float64(),
+    "effective_cost": pl.Float64(),
+    "list_cost": pl.Float64(),
+    "contracted_cost": pl.Float64(),
+    "row_count": pl.Int64(),
+}
+
+REQUIRED_COST_COLUMNS = (
+    BILLING_MONTH,
+    TENANT_KEY,
+    "ChargePeriodStart",
+    "SubAccountId",
+    "SubAccountName",
+    "x_ResourceGroupName",
+    "ServiceName",
+    "ServiceCategory",
+    "RegionId",
+    "RegionName",
+    "BillingCurrency",
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "ContractedCost",
+)
+
+_KEY = [
+    "billing_month",
+    "tenant_key",
+    "charge_date",
+    "sub_account_id",
+    "resource_group_name",
+    "service_name",
+    "service_category",
+    "region_id",
+    "billing_currency",
+]
+
+
+def build_cost_daily(costs: pl.LazyFrame, months: Sequence[str] | None = None) -> pl.DataFrame:
+    """Aggregate one tenant's costs to days; only ``months`` (billing months) when given."""
+    require_columns(costs, REQUIRED_COST_COLUMNS, table=TABLE, input_name="costs")
+    wanted = validate_months(months, table=TABLE)
+    keyed = filter_months(costs, wanted).with_columns(
+        month_from_costs(),
+        tenant_from_costs(),
+        utc_date(costs).alias("charge_date"),
+        pl.col("SubAccountId").alias("sub_account_id"),
+        # Resource group names are case-insensitive in ARM and exports mix their case between rows.
+        pl.col("x_ResourceGroupName").str.to_lowercase().alias("resource_group_name"),
+        pl.col("ServiceName").alias("service_name"),
+        pl.col("ServiceCategory").alias("service_category"),
+        pl.col("RegionId").str.to_lowercase().alias("region_id"),
+        pl.col("BillingCurrency").alias("billing_currency"),
+    )
+    daily = keyed.group_by(_KEY).agg(
+        # Names are attributes, not keys: a rename must not split a subscription or region into two rows.
+        latest_non_null("SubAccountName").alias("sub_account_name"),
+        latest_non_null("RegionName").alias("region_name"),
+        *sum_costs(),
+    )
+    return shape_output(daily, COST_DAILY_SCHEMA, _KEY)

@@ -1,0 +1,77 @@
+"""Where exports are read from and tables are written to: local folders or Azure storage (abfss://)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cloudmonitor_pipelines.storage.base import (
+    ObjectInfo,
+    ObjectNotFoundError,
+    PathEscapesRootError,
+    Source,
+    StorageAuthError,
+    StorageError,
+    Workspace,
+    safe_relative_path,
+)
+from cloudmonitor_pipelines.storage.local import LocalSource, LocalWorkspace
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
+    from cloudmonitor_pipelines.storage.azure_blob import StorageSettings
+
+__all__ = [
+    "LocalSource",
+    "LocalWorkspace",
+    "ObjectInfo",
+    "ObjectNotFoundError",
+    "PathEscapesRootError",
+    "Source",
+    "StorageAuthError",
+    "StorageError",
+    "Workspace",
+    "open_source",
+    "open_workspace",
+    "safe_relative_path",
+]
+
+
+def open_source(
+    uri: str,
+    *,
+    credential: TokenCredential | None = None,
+    tenant_key: str = "",
+    settings: StorageSettings | None = None,
+) -> Source:
+    """Open a tenant's export source: a local folder, or abfss:// read with an Entra ID token credential.
+
+    `settings` (Blob endpoint template, TLS verification) default to `StorageSettings.from_env()`.
+    """
+    if uri[:8].lower() == "abfss://":
+        from cloudmonitor_pipelines.storage.azure_blob import AzureBlobSource
+
+        if credential is None:
+            raise StorageError(f"tenant {tenant_key}: source {uri} is on Azure storage but no credential was given")
+        return AzureBlobSource(uri, credential=credential, tenant_key=tenant_key, settings=settings)
+    return LocalSource(uri)
+
+
+def open_workspace(
+    uri: str,
+    *,
+    credential: TokenCredential | None = None,
+    tenant_key: str = "",
+    settings: StorageSettings | None = None,
+) -> Workspace:
+    """Open a tenant's workspace root: a local folder, or abfss:// written with an Entra ID token credential.
+
+    `settings` (Blob endpoint template, TLS verification) default to `StorageSettings.from_env()`.
+    """
+    if uri[:8].lower() == "abfss://":
+        from cloudmonitor_pipelines.storage.azure_blob import AzureWorkspace
+
+        if credential is None:
+            raise StorageError(f"tenant {tenant_key}: workspace {uri} is on Azure storage but no credential was given")
+        return AzureWorkspace(uri, credential=credential, tenant_key=tenant_key, settings=settings)
+    return LocalWorkspace(uri)

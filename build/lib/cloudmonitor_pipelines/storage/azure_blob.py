@@ -1,0 +1,491 @@
+"""Azure storage (ADLS Gen2 or OneLake, addressed as abfss://) as a read-only export source and as a workspace.
+
+Two clients touch Azure, both with the tenant's Entra ID `TokenCredential` and nothing else:
+
+* azure-storage-blob's `ContainerClient` for discovery (list, stat, read a manifest) and workspace housekeeping
+  (list, delete). It talks to the Blob endpoint, which serves hierarchical-namespace accounts, OneLake and the Azurite
+  emulator alike; the DFS-only SDK is deliberately not used (Azurite cannot serve it, so it could not be tested).
+* object_store (inside polars and deltalake) for the data itself: callers read `object_uri(path)` with
+  `storage_options()`, so export files are streamed from where Cost Management wrote them, never copied.
+
+The source side is read-only by construction: `AzureBlobSource` has no method that writes, and its HTTP pipeline
+uses `_ReadOnlyTransport`, which refuses any request that is not GET/HEAD before it leaves the process.
+
+Every failure leaves as a `StorageError` built by `translate_storage_error`: redacted (no token, signature or key can
+survive), naming the tenant, account and operation, and for 401/403 saying which role to grant.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, BinaryIO, Literal
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+)
+from azure.core.pipeline.transport import RequestsTransport
+
+from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
+from cloudmonitor_pipelines.azure.redact import redact
+from cloudmonitor_pipelines.storage.azure_delete import batch_delete, dfs_recursive_delete
+from cloudmonitor_pipelines.storage.base import (
+    ChunkStream,
+    ObjectInfo,
+    ObjectNotFoundError,
+    PathEscapesRootError,
+    StorageAuthError,
+    StorageError,
+    safe_relative_path,
+)
+from cloudmonitor_pipelines.tenants import AbfssLocation, TenantConfigError, parse_abfss
+
+if TYPE_CHECKING:
+    import polars as pl
+    from azure.core.credentials import TokenCredential
+    from azure.storage.blob import BlobProperties, ContainerClient
+
+BLOB_ENDPOINT_ENV = "CLOUDMONITOR_BLOB_ENDPOINT"
+VERIFY_TLS_ENV = "CLOUDMONITOR_STORAGE_VERIFY_TLS"
+
+READER_ROLE = "Storage Blob Data Reader"
+CONTRIBUTOR_ROLE = "Storage Blob Data Contributor"
+
+Access = Literal["read", "write"]
+
+# Storage error codes that mean "who you are" or "what you may do" was refused, not that something is missing.
+_AUTH_ERROR_CODES = frozenset(
+    {
+        "AuthenticationFailed",
+        "AuthorizationFailure",
+        "AuthorizationPermissionMismatch",
+        "AuthorizationResourceTypeMismatch",
+        "AuthorizationServiceMismatch",
+        "AuthorizationProtocolMismatch",
+        "AuthorizationSourceIPMismatch",
+        "InvalidAuthenticationInfo",
+        "InsufficientAccountPermissions",
+        "NoAuthenticationInformation",
+    }
+)
+_FIREWALL_ERROR_CODES = frozenset({"AuthorizationSourceIPMismatch"})
+_AUTH_TEXT_MARKERS = ("401 Unauthorized", "403 Forbidden", "lacked the necessary privileges")
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """Where the Blob endpoint of an account lives and whether its TLS certificate is checked.
+
+    `blob_endpoint` is a template with `{account}`, e.g. `https://127.0.0.1:10010/{account}` for the Azurite emulator
+    or a private-endpoint / sovereign-cloud host. Unset, the endpoint follows the abfss host (`<account>.dfs.<suffix>`
+    → `https://<account>.blob.<suffix>`), which covers the public and sovereign clouds and OneLake
+    (`onelake.blob.fabric.microsoft.com`). The template never applies to OneLake, which has no emulator.
+    `verify_tls=False` exists only for the test emulator's self-signed certificate.
+    """
+
+    blob_endpoint: str | None = None
+    verify_tls: bool = True
+
+    def __post_init__(self) -> None:
+        # Without the placeholder every account would silently map to one endpoint.
+        if self.blob_endpoint is not None and "{account}" not in self.blob_endpoint:
+            raise StorageError(
+                f"Blob endpoint template {self.blob_endpoint!r} (env {BLOB_ENDPOINT_ENV}) must contain '{{account}}', "
+                "e.g. https://127.0.0.1:10010/{account}"
+            )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
+        """Settings from env CLOUDMONITOR_BLOB_ENDPOINT / CLOUDMONITOR_STORAGE_VERIFY_TLS (so subprocess runs match)."""
+        env = os.environ if environ is None else environ
+        endpoint = env.get(BLOB_ENDPOINT_ENV, "").strip() or None
+        verify_raw = env.get(VERIFY_TLS_ENV, "1").strip().lower()
+        if verify_raw not in ("0", "1", "true", "false", "yes", "no", ""):
+            raise StorageError(f"env {VERIFY_TLS_ENV}={verify_raw!r} is not a boolean; use 1 or 0")
+        return cls(blob_endpoint=endpoint, verify_tls=verify_raw not in ("0", "false", "no"))
+
+    def account_url(self, location: AbfssLocation) -> str:
+        """Blob service URL of the account behind `location` (no container)."""
+        if self.blob_endpoint and not location.is_onelake:
+            return self.blob_endpoint.format(account=location.account).rstrip("/")
+        host = location.account_host
+        # Same host suffix, Blob service instead of DFS: works for every cloud and for OneLake's regional hosts.
+        blob_host = host.replace(".dfs.", ".blob.", 1)
+        return f"https://{blob_host}"
+
+    def object_store_options(self, location: AbfssLocation, bearer_token: str) -> dict[str, str]:
+        """object_store options (polars, deltalake) reaching `location` with `bearer_token`; never a key."""
+        options = {"account_name": location.account, "bearer_token": bearer_token}
+        if location.is_onelake:
+            options["use_fabric_endpoint"] = "true"
+        elif self.blob_endpoint:
+            endpoint = self.account_url(location)
+            options["endpoint"] = endpoint
+            if endpoint.startswith("http://"):
+                options["allow_http"] = "true"
+        if not self.verify_tls:
+            options["allow_invalid_certificates"] = "true"
+        return options
+
+
+class _ReadOnlyTransport(RequestsTransport):
+    """HTTP transport that refuses every request but GET/HEAD, so a source can never be changed, whatever code holds
+    its client. (A transport rather than a policy: azure-storage-blob ignores caller-supplied pipeline policies.)"""
+
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def,override]
+        method = request.method.upper()
+        if method not in ("GET", "HEAD"):
+            raise PermissionError(f"refusing {method} {request.url.split('?', 1)[0]}: export sources are read-only")
+        return super().send(request, **kwargs)
+
+
+def translate_storage_error(
+    exc: BaseException,
+    tenant_key: str,
+    account: str,
+    operation: str,
+    *,
+    access: Access = "read",
+    container: str | None = None,
+    secrets: tuple[str, ...] = (),
+) -> StorageError:
+    """Turn any storage failure (azure-core, azure-identity, polars/object_store, deltalake) into a StorageError.
+
+    Auth failures become `StorageAuthError` naming tenant, account and the role to grant (`access="read"`: Storage
+    Blob Data Reader on the export container; `"write"`: Storage Blob Data Contributor on the workspace).
+    Missing objects become `ObjectNotFoundError`. The message is redacted; `secrets` are removed verbatim too.
+    Callers should `raise translate_storage_error(...) from None`: the original's type and (redacted) message are in
+    the new message, while its own text, which we do not control, stays out of logs.
+    """
+    if isinstance(exc, StorageError):
+        redacted = redact(str(exc), *secrets)
+        if redacted == str(exc):
+            return exc  # already ours and clean
+        # Keep the kind callers branch on; other subclasses may need more constructor arguments than a message.
+        kind = next(
+            (k for k in (StorageAuthError, ObjectNotFoundError, PathEscapesRootError) if isinstance(exc, k)), StorageError
+        )
+        return kind(redacted)
+    where = f"storage account {account!r}" + (f", container {container!r}" if container else "")
+    detail = _describe(exc)
+    prefix = f"tenant {tenant_key!r}: {operation} failed on {where}"
+    if _is_auth_failure(exc):
+        if _error_code(exc) in _FIREWALL_ERROR_CODES:
+            hint = (
+                "the storage firewall does not admit this host; allow its egress IP or use a private endpoint "
+                "(see docs/security.md)"
+            )
+        elif access == "read":
+            hint = (
+                f"the pipeline's Entra ID principal needs the '{READER_ROLE}' role on the export container "
+                "(or the token was expired or rejected; see docs/security.md)"
+            )
+        else:
+            hint = (
+                f"the pipeline's Entra ID principal needs the '{CONTRIBUTOR_ROLE}' role on the workspace container "
+                "(or the token was expired or rejected; see docs/security.md)"
+            )
+        return StorageAuthError(redact(f"{prefix}: access denied ({detail}); {hint}", *secrets))
+    if isinstance(exc, (ResourceNotFoundError, FileNotFoundError)):
+        return ObjectNotFoundError(redact(f"{prefix}: not found ({detail})", *secrets))
+    return StorageError(redact(f"{prefix}: {detail}", *secrets))
+
+
+def _is_auth_failure(exc: BaseException) -> bool:
+    if isinstance(exc, (ClientAuthenticationError, PermissionError)):
+        return True
+    if isinstance(exc, HttpResponseError):
+        return exc.status_code in (401, 403) or _error_code(exc) in _AUTH_ERROR_CODES
+    # deltalake surfaces object_store failures as OSError/DeltaError text; recognise the status in it.
+    text = str(exc)
+    return any(marker in text for marker in _AUTH_TEXT_MARKERS)
+
+
+def _error_code(exc: BaseException) -> str | None:
+    code = getattr(exc, "error_code", None)
+    # azure-storage-blob gives a StorageErrorCode enum; compare and print its wire value.
+    return None if code is None else str(getattr(code, "value", code))
+
+
+def _describe(exc: BaseException) -> str:
+    """Type, status, error code, first message line, and the request id / auth detail Azure support asks for."""
+    status = getattr(exc, "status_code", None)
+    code = _error_code(exc)
+    parts = [type(exc).__name__]
+    if status:
+        parts.append(f"HTTP {status}")
+    if code:
+        parts.append(code)
+    lines = str(exc).strip().splitlines()
+    # azure-core messages repeat the whole response body; its first line is the useful part.
+    summary = " ".join(parts) + (f": {lines[0][:500]}" if lines else "")
+    extras = [
+        line.strip()[:300]
+        for line in lines[1:20]
+        if line.lower().startswith(("requestid:", "authenticationerrordetail:"))
+    ]
+    return summary + (f" [{'; '.join(extras)}]" if extras else "")
+
+
+def _identity_claims(token: str) -> dict[str, str]:
+    """tid/oid/appid of an access token (its payload is readable base64 JSON; signature not needed for a label)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:  # not base64 JSON: an opaque token, so there is nothing to label with
+        return {}
+    if not isinstance(payload, dict):
+        return {}
+    return {name: str(payload[name]) for name in ("tid", "oid", "appid") if payload.get(name)}
+
+
+def _info(props: BlobProperties, relative: str) -> ObjectInfo:
+    # Listing returns ETags bare, GetBlobProperties quoted; strip so the same version always compares equal.
+    etag = props.etag.strip('"') if props.etag else None
+    return ObjectInfo(path=relative, size=props.size, etag=etag, last_modified=props.last_modified)
+
+
+def _is_directory_marker(props: BlobProperties) -> bool:
+    # Hierarchical-namespace accounts list directories as empty blobs flagged hdi_isfolder.
+    metadata = props.metadata or {}
+    return str(metadata.get("hdi_isfolder", "")).lower() == "true"
+
+
+class _AzureRoot:
+    """Shared plumbing: parsed location, settings, token fetching and error translation. Not a public API."""
+
+    _access: Access = "read"
+    _kind = "source"
+
+    def __init__(
+        self, uri: str, *, credential: TokenCredential, tenant_key: str, settings: StorageSettings | None = None
+    ) -> None:
+        try:
+            self._location = parse_abfss(uri)
+        except TenantConfigError as exc:
+            raise StorageError(f"tenant {tenant_key!r}: {self._kind} {exc}") from None
+        self.uri = self._location.uri
+        self.tenant_key = tenant_key
+        self.account = self._location.account
+        self.container = self._location.container
+        self._prefix = self._location.path  # '' = container root
+        self._credential = credential
+        self.settings = settings if settings is not None else StorageSettings.from_env()
+        self._client: ContainerClient | None = None
+        # Every token we handed out, so error text echoing one can still be scrubbed.
+        self._issued: list[str] = []
+
+    # -- credentials ------------------------------------------------------------------------------------------------
+
+    def _fresh_token(self) -> str:
+        try:
+            token = self._credential.get_token(STORAGE_SCOPE).token
+        except Exception as exc:  # noqa: BLE001 - every credential failure is translated, none swallowed
+            raise self._error(exc, "get an Entra ID token for storage") from None
+        self._issued.append(token)
+        del self._issued[:-4]  # a few recent ones suffice; older tokens cannot be in a new error
+        return token
+
+    def storage_options(self) -> dict[str, str]:
+        """object_store options with a token fetched now (deltalake cannot refresh; call this per operation)."""
+        return self.settings.object_store_options(self._location, self._fresh_token())
+
+    def principal(self) -> str:
+        """Who reads/writes, for the audit log: identity claims of the last token we used (never the token itself).
+
+        Falls back to the credential type before any token was fetched or when the token is not a JWT.
+        """
+        claims = _identity_claims(self._issued[-1]) if self._issued else {}
+        if claims:
+            return "entra:" + " ".join(f"{name}={value}" for name, value in claims.items())
+        return f"entra:{type(self._credential).__name__} tenant_key={self.tenant_key}"
+
+    # -- paths ------------------------------------------------------------------------------------------------------
+
+    def _blob_name(self, path: str, what: str) -> str:
+        rel = safe_relative_path(path, what=what)
+        return f"{self._prefix}/{rel}" if self._prefix else rel
+
+    def _relative(self, blob_name: str) -> str:
+        return blob_name[len(self._prefix) + 1 :] if self._prefix else blob_name
+
+    def _abfss(self, blob_name: str) -> str:
+        return f"abfss://{self.container}@{self._location.account_host}/{blob_name}"
+
+    def _list_prefix(self, rel_prefix: str) -> str | None:
+        """Blob-name prefix for listing everything below `rel_prefix` ('' = the root)."""
+        if rel_prefix:
+            return self._blob_name(rel_prefix, "prefix") + "/"
+        return f"{self._prefix}/" if self._prefix else None
+
+    # -- client -----------------------------------------------------------------------------------------------------
+
+    def _container_client(self) -> ContainerClient:
+        if self._client is None:
+            from azure.storage.blob import ContainerClient
+
+            transport_type = _ReadOnlyTransport if self._access == "read" else RequestsTransport
+            self._client = ContainerClient(
+                self.settings.account_url(self._location),
+                self.container,
+                credential=self._credential,
+                transport=transport_type(connection_verify=self.settings.verify_tls),
+            )
+        return self._client
+
+    def _error(self, exc: BaseException, operation: str) -> StorageError:
+        return translate_storage_error(
+            exc,
+            self.tenant_key,
+            self.account,
+            operation,
+            access=self._access,
+            container=self.container,
+            secrets=tuple(self._issued),
+        )
+
+    def _iter_blobs(self, list_prefix: str | None, operation: str) -> Iterator[BlobProperties]:
+        try:
+            for props in self._container_client().list_blobs(name_starts_with=list_prefix, include=["metadata"]):
+                if not _is_directory_marker(props):
+                    yield props
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, operation) from None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.uri!r}, tenant_key={self.tenant_key!r})"
+
+
+class AzureBlobSource(_AzureRoot):
+    """A tenant's export folder on ADLS Gen2 or OneLake, read in place with Entra ID. Read-only by construction.
+
+    Public surface: list, stat, read_bytes (manifests), open_stream (CSV data files), object_uri + storage_options
+    (parquet data files, read by polars), container_prefix (manifest blob names resolve below it, see
+    exports.reader.resolve_blob_name), principal. There is no write, delete, rename, lease or metadata method,
+    and its HTTP transport refuses anything but GET/HEAD.
+    """
+
+    _access: Access = "read"
+    _kind = "source"
+
+    @property
+    def container_prefix(self) -> str:
+        """Path of the source root inside its container ('' = the container root)."""
+        return self._prefix
+
+    def list(self, suffix: str | None = None) -> Iterator[ObjectInfo]:
+        for props in self._iter_blobs(self._list_prefix(""), "list export files"):
+            if suffix is None or props.name.endswith(suffix):
+                yield _info(props, self._relative(props.name))
+
+    def stat(self, path: str) -> ObjectInfo:
+        name = self._blob_name(path, "source path")
+        try:
+            props = self._container_client().get_blob_client(name).get_blob_properties()
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"stat {path}") from None
+        return _info(props, self._relative(name))
+
+    def read_bytes(self, path: str) -> bytes:
+        name = self._blob_name(path, "source path")
+        try:
+            return self._container_client().get_blob_client(name).download_blob().readall()
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"read {path}") from None
+
+    def open_stream(self, path: str) -> BinaryIO:
+        """The blob as a forward-only stream over the SDK's chunked download (GET requests only, nothing on disk)."""
+        name = self._blob_name(path, "source path")
+        try:
+            downloader = self._container_client().get_blob_client(name).download_blob()
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"read {path}") from None
+        return ChunkStream(downloader.chunks(), lambda exc: self._error(exc, f"read {path}"))
+
+    def object_uri(self, path: str) -> str:
+        return self._abfss(self._blob_name(path, "source path"))
+
+
+class AzureWorkspace(_AzureRoot):
+    """A tenant's workspace folder on ADLS Gen2 (or OneLake) holding its Delta tables, written with Entra ID.
+
+    deltalake and polars write through `table_uri(name)` + `storage_options()`; `list`/`delete`/`delete_prefix` use
+    azure-storage-blob with the same credential (retention and offboarding).
+    """
+
+    _access: Access = "write"
+    _kind = "workspace"
+    delete_requests = 0  # requests the last delete_prefix sent (batch or recursive), for records and benchmarks
+
+    def table_uri(self, table: str) -> str:
+        return self._abfss(self._blob_name(table, "table name"))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        for props in self._iter_blobs(self._list_prefix(prefix), f"list workspace {prefix or '/'}"):
+            yield _info(props, self._relative(props.name))
+
+    def write_bytes(self, path: str, data: bytes | BinaryIO) -> None:
+        """Create or replace one object (Delta data files staged before their commit)."""
+        name = self._blob_name(path, "workspace path")
+        try:
+            self._container_client().upload_blob(name, data, overwrite=True)
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"write {path}") from None
+
+    def write_parquet(self, path: str, frame: pl.DataFrame, **options: object) -> int:
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer, **options)
+        size = buffer.tell()
+        buffer.seek(0)
+        self.write_bytes(path, buffer)  # uploaded from the buffer itself: no second copy of the encoded file
+        return size
+
+    def delete(self, path: str) -> None:
+        name = self._blob_name(path, "workspace path")
+        try:
+            self._container_client().delete_blob(name)
+        except ResourceNotFoundError:
+            return  # already gone is what the caller wanted
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"delete {path}") from None
+
+    def delete_prefix(self, prefix: str) -> int:
+        list_prefix = self._list_prefix(prefix)
+        # Without the trailing '/' so an HNS account's directory blob for `prefix` itself is listed (and removed) too.
+        folder = list_prefix[:-1] if list_prefix else None
+        try:
+            listed = [
+                props
+                for props in self._container_client().list_blobs(name_starts_with=folder, include=["metadata"])
+                if folder is None or props.name == folder or props.name.startswith(list_prefix)
+            ]
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"list workspace {prefix or '/'} for deletion") from None
+        files = [props.name for props in listed if not _is_directory_marker(props)]
+        hierarchical = self._location.is_onelake or len(files) < len(listed)
+        try:
+            if hierarchical:  # real directories: one server-side recursive delete per folder (see azure_delete)
+                self.delete_requests = self._dfs_delete(folder, listed)
+            else:  # flat namespace: Blob Batch, 256 names per request
+                self.delete_requests = batch_delete(self._container_client(), files)
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, f"delete {prefix or '/'}") from None
+        return len(files)
+
+    def _dfs_delete(self, folder: str | None, listed: list) -> int:
+        # The container root cannot be deleted recursively (it is the filesystem): delete its top-level entries.
+        targets = [folder] if folder else sorted({props.name.split("/", 1)[0] for props in listed})
+        dfs_url = f"https://{self._location.account_host}"
+        requests = 0
+        for target in targets:
+            requests += dfs_recursive_delete(dfs_url, self.container, target, self._credential,
+                                             verify_tls=self.settings.verify_tls)
+        return requests

@@ -1,0 +1,134 @@
+"""Local-folder source and workspace (the demo, tests, and mounted shares)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from cloudmonitor_pipelines.storage.base import (
+    ObjectInfo,
+    ObjectNotFoundError,
+    PathEscapesRootError,
+    StorageError,
+    safe_relative_path,
+)
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+def _info(root: Path, file: Path) -> ObjectInfo:
+    st = file.stat()
+    # Local files have no ETag; size + mtime in ns identifies a version well enough for the audit log.
+    return ObjectInfo(
+        path=file.relative_to(root).as_posix(),
+        size=st.st_size,
+        etag=f"{st.st_size:x}-{st.st_mtime_ns:x}",
+        last_modified=datetime.fromtimestamp(st.st_mtime, UTC),
+    )
+
+
+class LocalSource:
+    """A local folder holding Cost Management exports. Opened read-only: only os.scandir/stat/open('rb')."""
+
+    container_prefix: str | None = None
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+        self.uri = str(self.root)
+        if not self.root.is_dir():
+            raise StorageError(f"export source folder {self.root} does not exist or is not a folder")
+
+    def _resolve(self, path: str) -> Path:
+        rel = safe_relative_path(path, what="source path")
+        full = (self.root / rel).resolve()
+        # A symlink inside the source could point anywhere; the resolved target must stay inside the root.
+        if not full.is_relative_to(self.root):
+            raise PathEscapesRootError(f"source path {path!r} resolves to {full}, outside the export root {self.root}")
+        return full
+
+    def list(self, suffix: str | None = None) -> Iterator[ObjectInfo]:
+        for dirpath, _dirnames, filenames in os.walk(self.root):
+            for name in sorted(filenames):
+                if suffix is None or name.endswith(suffix):
+                    yield _info(self.root, Path(dirpath) / name)
+
+    def stat(self, path: str) -> ObjectInfo:
+        full = self._resolve(path)
+        if not full.is_file():
+            raise ObjectNotFoundError(f"{path} is listed but does not exist in {self.root}")
+        return _info(self.root, full)
+
+    def read_bytes(self, path: str) -> bytes:
+        full = self._resolve(path)
+        try:
+            with open(full, "rb") as fh:
+                return fh.read()
+        except FileNotFoundError as exc:
+            raise ObjectNotFoundError(f"{path} does not exist in {self.root}") from exc
+
+    def open_stream(self, path: str) -> BinaryIO:
+        full = self._resolve(path)
+        try:
+            return open(full, "rb")  # noqa: SIM115 - the caller closes it
+        except FileNotFoundError as exc:
+            raise ObjectNotFoundError(f"{path} does not exist in {self.root}") from exc
+
+    def object_uri(self, path: str) -> str:
+        return str(self._resolve(path))
+
+    def storage_options(self) -> dict[str, str] | None:
+        return None
+
+    def principal(self) -> str:
+        return f"local:{getpass.getuser()}"
+
+
+class LocalWorkspace:
+    """A local folder holding a tenant's Delta tables."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).resolve()
+        self.uri = str(self.root)
+
+    def table_uri(self, table: str) -> str:
+        return str(self.root / safe_relative_path(table, what="table name"))
+
+    def storage_options(self) -> dict[str, str] | None:
+        return None
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        base = self.root / safe_relative_path(prefix) if prefix else self.root
+        if not base.exists():
+            return
+        for dirpath, _dirnames, filenames in os.walk(base):
+            for name in sorted(filenames):
+                yield _info(self.root, Path(dirpath) / name)
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        target = self.root / safe_relative_path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+    def write_parquet(self, path: str, frame: pl.DataFrame, **options: object) -> int:
+        # Straight into the file: no in-memory copy of the encoded bytes.
+        target = self.root / safe_relative_path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        frame.write_parquet(target, **options)
+        return target.stat().st_size
+
+    def delete(self, path: str) -> None:
+        (self.root / safe_relative_path(path)).unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> int:
+        base = self.root / safe_relative_path(prefix) if prefix else self.root
+        if not base.exists():
+            return 0
+        count = sum(len(files) for _, _, files in os.walk(base))
+        shutil.rmtree(base)
+        return count
