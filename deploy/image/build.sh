@@ -20,17 +20,19 @@ DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 PYTHON="${PYTHON:-$REPO_ROOT/.venv/bin/python}"
 UID_GID=10001
 
-rm -rf "$BUILD_DIR"
-mkdir -p "$BUILD_DIR/wheels"
 # The project wheel and every dependency, exactly as pinned (constraints), for Linux x86_64 / CPython 3.11.
-"$PYTHON" -m pip wheel --quiet --wheel-dir "$BUILD_DIR/wheels" \
-  --constraint "$REPO_ROOT/deploy/image/constraints.txt" "$REPO_ROOT[deploy]"
+# REUSE_WHEELS=1 keeps the dependency wheels of the previous build (the project wheel is always rebuilt).
+if [ "${REUSE_WHEELS:-0}" != 1 ]; then rm -rf "$BUILD_DIR"; fi
+rm -f "$BUILD_DIR"/wheels/cloudmonitor_pipelines-*.whl "$BUILD_DIR/rootfs.tar"
+mkdir -p "$BUILD_DIR/wheels"
+"$PYTHON" -m pip wheel --quiet --wheel-dir "$BUILD_DIR/wheels" --find-links "$BUILD_DIR/wheels" \
+  --constraint "$REPO_ROOT/deploy/image/constraints.txt" "$REPO_ROOT[deploy]" 2> >(grep -v "^WARNING: Location" >&2)
 
 ROOTFS_TAR="$BUILD_DIR/rootfs.tar"
 mmdebstrap --variant=minbase --mode=root --format=tar \
   --include=python3,python3-venv,ca-certificates,tzdata,passwd \
-  --dpkg-opt='path-exclude=/usr/share/doc/*' --dpkg-opt='path-exclude=/usr/share/man/*' \
-  --dpkg-opt='path-exclude=/usr/share/locale/*' --dpkg-opt='path-exclude=/usr/share/info/*' \
+  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+  --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
   --customize-hook='mkdir -p "$1/tmp/wheels"' \
   --customize-hook="copy-in $BUILD_DIR/wheels /tmp" \
   --customize-hook='chroot "$1" python3 -m venv /opt/cloudmonitor/venv' \
