@@ -58,7 +58,7 @@ def test_fleet_through_sensor_queue_and_run_processes(tmp_path: Path, postgres: 
         with dg.DagsterInstance.from_config(str(ui.dagster_home)) as instance:
             records = wait_for_runs(instance, expected_runs, timeout_s=1200, ui=ui)
             events = {r.dagster_run.run_id: {e.event_log_entry.dagster_event_type for e in instance.get_records_for_run(
-                r.dagster_run.run_id, of_type={dg.DagsterEventType.RUN_ENQUEUED, dg.DagsterEventType.RUN_DEQUEUED,
+                r.dagster_run.run_id, of_type={dg.DagsterEventType.RUN_ENQUEUED, dg.DagsterEventType.RUN_STARTING,
                                                dg.DagsterEventType.RUN_START}).records} for r in records}
     finally:
         ui.stop()
@@ -68,12 +68,11 @@ def test_fleet_through_sensor_queue_and_run_processes(tmp_path: Path, postgres: 
               if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS]
     assert not failed, failed
     assert len(records) == expected_runs
-    requested = sorted((r.dagster_run.tags["tenant"], r.dagster_run.partition_key) for r in records)
-    assert requested == sorted((t.key, f"{t.key}|{m}") for t in fleet for m in t.months) or \
-        {k for k, _ in requested} == {t.key for t in fleet}
+    requested = sorted(r.dagster_run.tags["dagster/partition"] for r in records)
+    assert requested == sorted(f"{m}-01|{t.key}" for t in fleet for m in t.months), "each new tenant-month once"
     assert all(r.dagster_run.tags.get("cloudmonitor/trigger") == "new-export-run" for r in records), "sensor runs"
-    # Queued, dequeued by the daemon, started in their own process.
-    assert all(kinds >= {dg.DagsterEventType.RUN_ENQUEUED, dg.DagsterEventType.RUN_DEQUEUED,
+    # Queued, then launched by the daemon (RUN_STARTING) and started in their own process.
+    assert all(kinds >= {dg.DagsterEventType.RUN_ENQUEUED, dg.DagsterEventType.RUN_STARTING,
                          dg.DagsterEventType.RUN_START} for kinds in events.values())
 
     intervals = [(r.start_time, r.end_time) for r in records]
