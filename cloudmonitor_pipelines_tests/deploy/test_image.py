@@ -86,8 +86,10 @@ def runtime(tmp_path_factory) -> tuple[Path, Callable[[dict[str, str], list[str]
     def chroot(env: dict[str, str], argv: list[str]) -> list[str]:
         base = {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "HOME": "/home/cloudmonitor", "DAGSTER_HOME":
                 "/opt/dagster/dagster_home"}
+        # The image's WORKDIR is the user's home; chroot would leave the process in "/", which it cannot write.
         return ["chroot", "--userspec=10001:10001", str(root), "/usr/bin/env", "-i",
-                *[f"{k}={v}" for k, v in {**base, **env}.items()], f"{VENV_BIN}/dagster", *argv]
+                *[f"{k}={v}" for k, v in {**base, **env}.items()], "/bin/sh", "-c",
+                'cd /home/cloudmonitor && exec "$0" "$@"', f"{VENV_BIN}/dagster", *argv]
 
     return work, chroot
 
