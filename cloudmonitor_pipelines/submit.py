@@ -157,8 +157,9 @@ def _pair_of(run: dict) -> tuple[str, str]:
 
 
 def wait_for(gql: GraphQL, *, run_ids: Iterable[str] = (), backfill_id: str | None = None, expected: int,
-             timeout_s: float, poll_s: float = 2.0, out: TextIO = sys.stdout) -> list[Outcome] | None:
+             timeout_s: float, poll_s: float = 2.0, out: TextIO | None = None) -> list[Outcome] | None:
     """Poll until `expected` runs finished; prints each outcome once. None on timeout."""
+    out = out or sys.stdout  # resolved per call: a caller may have redirected stdout since import
     wanted = set(run_ids)
     reported: dict[str, Outcome] = {}
     deadline = time.monotonic() + timeout_s
