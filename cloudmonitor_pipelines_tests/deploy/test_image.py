@@ -79,6 +79,11 @@ def runtime(tmp_path_factory) -> tuple[Path, Callable[[dict[str, str], list[str]
     root = tmp_path_factory.mktemp("image-rootfs")
     with tarfile.open(ROOTFS_TAR) as tar:
         tar.extractall(root, filter="fully_trusted")  # our own build output
+    # What a container runtime mounts and chroot does not: a writable /dev/shm (tmpfs), which multiprocessing's
+    # semaphores need when the code server starts a run worker (EACCES without it).
+    shm = root / "dev" / "shm"
+    shm.mkdir(parents=True, exist_ok=True)
+    os.chmod(shm, 0o1777)
     work = root / IN_IMAGE_WORK.strip("/")
     work.mkdir()
     os.chown(work, 10001, 10001)

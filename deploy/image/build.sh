@@ -28,6 +28,7 @@ mkdir -p "$BUILD_DIR/wheels"
 "$PYTHON" -m pip wheel --quiet --wheel-dir "$BUILD_DIR/wheels" --find-links "$BUILD_DIR/wheels" \
   --constraint "$REPO_ROOT/deploy/image/constraints.txt" "$REPO_ROOT[deploy]" 2> >(grep -v "^WARNING: Location" >&2)
 
+rm -rf "$REPO_ROOT/build"  # setuptools' scratch folder from building the project wheel
 ROOTFS_TAR="$BUILD_DIR/rootfs.tar"
 mmdebstrap --variant=minbase --mode=root --format=tar \
   --include=python3,python3-venv,ca-certificates,tzdata,passwd \
