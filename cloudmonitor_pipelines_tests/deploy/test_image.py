@@ -5,8 +5,10 @@ worker the code server starts inside the image, and the tenant's table is writte
 
 Run with `make test-image` (marker `image`, not part of `make test`). Where containers cannot run (no user
 namespaces, no cgroups: typical inside CI containers), `podman run`'s exact error is reported as a warning and the
-same commands run from the image's root filesystem with `chroot --userspec=10001:10001` instead, i.e. the image's
-own Python, packages and non-root user, without the container runtime.
+same commands run from the image's root filesystem with `chroot --userspec=10001:10001` instead (in its WORKDIR,
+with /proc mounted and a writable /dev/shm, as a runtime would provide), i.e. the image's own Python, packages and
+non-root user, without the container runtime. On this project's CI host `podman run` fails with
+"crun: setrlimit `RLIMIT_NOFILE`: Operation not permitted: OCI permission denied" (exit 126).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ def postgres() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory) -> tuple[Path, Callable[[dict[str, str], list[str]], list[str]]]:
+def runtime(tmp_path_factory, request) -> tuple[Path, Callable[[dict[str, str], list[str]], list[str]]]:
     """(host folder seen as /work inside the image, how to run a command from the image with env)."""
     error = podman_error()
     if error is None:
@@ -80,10 +82,13 @@ def runtime(tmp_path_factory) -> tuple[Path, Callable[[dict[str, str], list[str]
     with tarfile.open(ROOTFS_TAR) as tar:
         tar.extractall(root, filter="fully_trusted")  # our own build output
     # What a container runtime mounts and chroot does not: a writable /dev/shm (tmpfs), which multiprocessing's
-    # semaphores need when the code server starts a run worker (EACCES without it).
+    # semaphores need when the code server starts a run worker (EACCES without it), and /proc, which polars reads
+    # for memory limits (it panics without it).
     shm = root / "dev" / "shm"
     shm.mkdir(parents=True, exist_ok=True)
     os.chmod(shm, 0o1777)
+    subprocess.run(["mount", "-t", "proc", "proc", str(root / "proc")], check=True)
+    request.addfinalizer(lambda: subprocess.run(["umount", "-l", str(root / "proc")], check=False))
     work = root / IN_IMAGE_WORK.strip("/")
     work.mkdir()
     os.chown(work, 10001, 10001)
