@@ -10,7 +10,7 @@ AZURITE_DIR := .tools/azurite
 AZURITE_BIN := $(AZURITE_DIR)/node_modules/.bin/azurite-blob
 export CLOUDMONITOR_AZURITE_BIN := $(abspath $(AZURITE_BIN))
 
-.PHONY: setup demo test lint system-deps ui check-defs bench clean
+.PHONY: setup demo test lint system-deps ui check-defs bench clean image test-image image-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,20 @@ lint: $(STAMP)
 test: $(STAMP) $(AZURITE_BIN) system-deps lint
 	$(BIN)/dg check defs
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# Container image from Debian packages (mmdebstrap) + the pinned wheels, imported with podman; needs root.
+IMAGE_TAG ?= test
+image-deps:
+	command -v mmdebstrap >/dev/null && command -v podman >/dev/null || \
+	  apt-get install -y --no-install-recommends mmdebstrap podman uidmap
+
+image: $(STAMP) image-deps
+	bash deploy/image/build.sh $(IMAGE_TAG)
+
+# Runs the code server and a run worker from the image against this host's PostgreSQL (see test_image.py).
+test-image: image system-deps
+	CLOUDMONITOR_IMAGE=localhost/cloudmonitor-pipelines:$(IMAGE_TAG) \
+	  $(BIN)/python -m pytest -m image -p no:randomly cloudmonitor_pipelines_tests/deploy/test_image.py
 
 ui: $(STAMP)
 	$(BIN)/cloudmonitor-pipelines ui

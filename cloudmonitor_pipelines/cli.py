@@ -236,7 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cloudmonitor-pipelines", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="materialize costs for tenants x months in-process (recorded in DAGSTER_HOME)")
+    run_help = ("materialize costs for tenants x months in-process (recorded in DAGSTER_HOME); for laptops and "
+                "small installations: it bypasses a deployment's run queue and per-tenant limits, use `submit` for "
+                "a deployment")
+    p = sub.add_parser("run", help=run_help, description=run_help)
     p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS or the bundled sample tenants)")
     p.add_argument("--tenant", action="append", help="tenant key (repeatable; default: all)")
     p.add_argument("--month", help="billing month YYYY-MM (default: every month with export runs)")
@@ -275,6 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenants")
     p.add_argument("--tenant", action="append")
     p.set_defaults(func=cmd_retention)
+
+    from cloudmonitor_pipelines.submit import add_parser as add_submit_parser
+
+    add_submit_parser(sub)
 
     p = sub.add_parser("ui", help="start the Dagster UI (dg dev) on this project's instance")
     p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample); "

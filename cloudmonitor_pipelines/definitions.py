@@ -46,6 +46,9 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
         "costs_job",
         selection=dg.AssetSelection.assets(*month_assets),
         description="One tenant-month: ingest the FOCUS exports (with the blocking checks), enrich, rebuild reports.",
+        # The run is the unit of isolation (one process or pod per run); a subprocess per step would re-import
+        # polars/deltalake/dagster ~10 times per tenant-month, which dominates small tenants (docs/performance.md).
+        executor_def=dg.in_process_executor,
     )
     inventory_job = dg.define_asset_job(
         "inventory_job",

@@ -76,14 +76,14 @@ def dfs_recursive_delete(
         transport=GuardedTransport(allowed_hosts=[urlsplit(dfs_account_url).hostname or ""],
                                    connection_verify=verify_tls),
     )
-    path = f"/{quote(filesystem)}/{quote(directory.strip('/'))}"
+    url = f"{dfs_account_url.rstrip('/')}/{quote(filesystem)}/{quote(directory.strip('/'))}"
     continuation: str | None = None
     with client:
         for page in range(1, _MAX_DFS_PAGES + 1):
             params = {"recursive": "true", "paginated": "true"}
             if continuation:
                 params["continuation"] = continuation
-            request = HttpRequest("DELETE", path, params=params, headers={"x-ms-version": DFS_API_VERSION})
+            request = HttpRequest("DELETE", url, params=params, headers={"x-ms-version": DFS_API_VERSION})
             response = client.send_request(request)
             if response.status_code == 404:
                 return page

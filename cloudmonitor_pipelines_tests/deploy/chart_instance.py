@@ -121,6 +121,7 @@ def instance_config(values: dict[str, Any]) -> dict[str, Any]:
             "schedule": {"purge_after_days": retention["schedule"]["purgeAfterDays"]},
             "sensor": {"purge_after_days": retention["sensor"]["purgeAfterDays"]},
         }
+    config.update(copy.deepcopy(values.get("additionalInstanceConfig") or {}))
     return config
 
 

@@ -84,6 +84,7 @@ def test_one_run_per_tenant_and_per_run_resources():
     limits = config["run_coordinator"]["config"]["tag_concurrency_limits"]
     assert {"key": "tenant", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in limits
     assert config["run_coordinator"]["config"]["max_concurrent_runs"] > 1
+    assert "concurrency" not in config  # Dagster refuses it next to run-coordinator limits
     # The laptop instance (dagster.yaml) applies the same per-tenant rule.
     laptop = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
     assert laptop["concurrency"]["runs"]["tag_concurrency_limits"] == limits
@@ -100,7 +101,7 @@ def test_workload_identity_tenants_configmap_and_image_of_the_code_location():
     assert values["dagsterDaemon"]["labels"] == WORKLOAD_IDENTITY
     assert config["run_launcher"]["config"]["run_k8s_config"]["pod_template_spec_metadata"]["labels"] \
         == WORKLOAD_IDENTITY
-    (deployment,) = values["userDeployments"]["deployments"]
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
     assert deployment["labels"] == WORKLOAD_IDENTITY
     assert deployment["dagsterApiGrpcArgs"] == ["-m", "cloudmonitor_pipelines.definitions", "-a", "defs"]
     assert deployment["image"]["tag"] != "latest"
