@@ -19,10 +19,11 @@ import base64
 import json
 import random
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from cloudmonitor_pipelines.azure.advisor import (
@@ -154,8 +155,8 @@ def write_recordings_for_inventory(
     as_of: datetime | None = None,
 ) -> RecordingSummary:
     """Write recordings for an explicit inventory (what `write_sample_recordings` does with the sample one)."""
-    as_of = (as_of or datetime.now(timezone.utc).replace(hour=6, minute=0, second=0, microsecond=0)).astimezone(
-        timezone.utc
+    as_of = (as_of or datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)).astimezone(
+        UTC
     )
     rng = random.Random(f"arm-recordings:{tenant}:{seed}")
     live = sorted((item for item in inventory if not item.deleted), key=lambda item: item.arm_id.lower())

@@ -9,11 +9,10 @@ FocusCost rows (ARM casing, meter names, units, list prices in USD).
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import uuid
 from dataclasses import dataclass, field
-
-import random
 
 # ARM location -> (display name, meter region as Azure prices write it).
 REGIONS: dict[str, tuple[str, str]] = {
