@@ -45,19 +45,31 @@ _NAMESPACE = uuid.UUID("5d0c7f0e-2f7b-4a8e-9a57-1c0f3f6b8a11")  # for determinis
 
 
 class InventoryItem(Protocol):
-    """What `samples.profiles.sample_inventory` yields per resource (`SampleResource`)."""
+    """What `samples.profiles.sample_inventory` yields per resource (`SampleResource`); read-only, so frozen
+    dataclasses satisfy it."""
 
-    arm_id: str
-    name: str
-    type: str
-    location: str
-    resource_group: str
-    subscription_id: str
-    tags: dict[str, str]
-    sku: dict[str, Any] | None
-    kind: str | None
-    billed: bool
-    deleted: bool
+    @property
+    def arm_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def location(self) -> str: ...
+    @property
+    def resource_group(self) -> str: ...
+    @property
+    def subscription_id(self) -> str: ...
+    @property
+    def tags(self) -> dict[str, str]: ...
+    @property
+    def sku(self) -> dict[str, Any] | None: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def billed(self) -> bool: ...
+    @property
+    def deleted(self) -> bool: ...
 
 
 @dataclass(frozen=True)
