@@ -81,8 +81,8 @@ def question_tool(session: FinnSession, question: Question) -> Callable[..., Awa
                                     default=inspect.Parameter.empty if p.required else None)
                   for p in question.params]
     parameters.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
-    # inspect.signature() reads __signature__, which typeshed does not declare on functions.
-    tool.__signature__ = inspect.Signature(parameters, return_annotation=dict[str, Any])  # type: ignore[attr-defined]
+    signature = inspect.Signature(parameters, return_annotation=dict[str, Any])
+    tool.__signature__ = signature  # type: ignore[attr-defined]  # inspect reads it; typeshed omits it on functions
     tool.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": dict[str, Any]}
     tool.__name__ = question.name
     return tool
