@@ -36,6 +36,7 @@ from cloudmonitor_pipelines.azure.arm import DEFAULT_ARM_ENDPOINT, QUOTA_REMAINI
 from cloudmonitor_pipelines.azure.recorded import RecordingWriter
 from cloudmonitor_pipelines.azure.resource_graph import ARG_API_VERSION, ARG_PATH, RESOURCES_QUERY
 from cloudmonitor_pipelines.enrich.residency import STORAGE_ACCOUNT_TYPE, storage_account_query
+from cloudmonitor_pipelines.samples.profiles import sample_inventory, tenant_profile
 
 ARG_RECORDING_PAGE_SIZE = 25
 ADVISOR_REST_RECORDING_PAGE_SIZE = 10
@@ -149,8 +150,6 @@ def write_sample_recordings(
     out_dir: Path, tenant: str, seed: int = 0, *, as_of: datetime | None = None
 ) -> RecordingSummary:
     """Write the ARM recording of sample tenant `tenant` into `out_dir` (the tenant's own recording directory)."""
-    from cloudmonitor_pipelines.samples.profiles import sample_inventory, tenant_profile  # late: numpy-heavy
-
     currency = tenant_profile(tenant).billing_currency
     return write_recordings_for_inventory(
         out_dir, tenant, sample_inventory(tenant, seed), seed=seed, currency=currency, as_of=as_of
