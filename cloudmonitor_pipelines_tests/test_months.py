@@ -32,7 +32,7 @@ def test_a_month_is_the_half_open_range_of_its_days(month: str) -> None:
 def test_anything_else_is_refused(text: object) -> None:
     assert not months.is_month(text)
     with pytest.raises(months.MonthError, match="not a billing month"):
-        months.parse_month(text)  # type: ignore[arg-type]
+        months.parse_month(text)  # type: ignore[arg-type]  # hostile input of any type, on purpose
 
 
 def test_months_between_and_before() -> None:

@@ -15,11 +15,15 @@ import argparse
 import ipaddress
 import json
 import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cloudmonitor_pipelines.finn.session import FinnSession
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def register_commands(sub) -> None:
+def register_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("query", help="answer a named FinOps question or run read-only SQL over one tenant's tables")
     _scope_arguments(p)
     p.add_argument("question", nargs="?", help="question name (see --list)")
@@ -48,7 +52,7 @@ def _scope_arguments(p: argparse.ArgumentParser) -> None:
     who.add_argument("--partner", help="partner key: the session sees only the partner's portfolio aggregates")
 
 
-def _session(args: argparse.Namespace, transport: str):
+def _session(args: argparse.Namespace, transport: str) -> FinnSession:
     from cloudmonitor_pipelines.finn.session import FinnSession
     from cloudmonitor_pipelines.query import open_partner, open_tenant
 
@@ -92,7 +96,7 @@ def _split_param(text: str) -> tuple[str, str]:
     return name.strip(), value
 
 
-def _print(result: dict, fmt: str) -> None:
+def _print(result: dict[str, Any], fmt: str) -> None:
     import polars as pl
 
     if fmt == "json":

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import inspect
 import json
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
@@ -20,21 +22,21 @@ from pydantic import Field
 
 from cloudmonitor_pipelines.finn.prompts import system_prompt
 from cloudmonitor_pipelines.finn.session import CALL_LOGGED, FinnRefusal, FinnSession
-from cloudmonitor_pipelines.query import (
+from cloudmonitor_pipelines.query.api import questions_for
+from cloudmonitor_pipelines.query.catalogue import Param, Question, catalogue_markdown
+from cloudmonitor_pipelines.query.engine import (
     DEFAULT_ROW_LIMIT,
     DEFAULT_TIMEOUT_SECONDS,
-    Question,
-    catalogue_markdown,
-    questions_for,
+    MAX_ROW_LIMIT,
+    MAX_TIMEOUT_SECONDS,
 )
-from cloudmonitor_pipelines.query.engine import MAX_ROW_LIMIT, MAX_TIMEOUT_SECONDS
 
 SERVER_NAME = "finn"
-READ_ONLY = ToolAnnotations(readOnlyHint=True, destructiveHint=False, idempotentHint=True, openWorldHint=False)
-_PYTHON_TYPES = {"month": str, "int": int, "bool": bool, "tag_key": str, "resource_id": str}
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+_PYTHON_TYPES: dict[str, type] = {"month": str, "int": int, "bool": bool, "tag_key": str, "resource_id": str}
 
 
-def client_name(ctx: Context | None) -> str | None:
+def client_name(ctx: Context | ServerRequestContext[Any, Any] | None) -> str | None:
     """The client's self-declared name from the MCP initialize handshake (informational, for the audit row)."""
     try:
         params = ctx.session.client_params if ctx is not None else None
@@ -44,15 +46,19 @@ def client_name(ctx: Context | None) -> str | None:
         return None
 
 
-async def _in_thread(call):
+_T = TypeVar("_T")
+
+
+async def _in_thread(call: Callable[[], _T]) -> _T:
     try:
         return await anyio.to_thread.run_sync(call)
     except FinnRefusal as exc:
         raise ToolError(f"{exc.outcome}: {exc}") from None
 
 
-def _annotation(param) -> Any:
-    kind = Literal[param.choices] if param.kind == "choice" else _PYTHON_TYPES[param.kind]  # type: ignore[valid-type]
+def _annotation(param: Param) -> Any:
+    # A Literal built from run-time data, so the SDK's pydantic schema lists the choices as an enum.
+    kind = Literal[param.choices] if param.kind == "choice" else _PYTHON_TYPES[param.kind]
     if param.kind == "int":
         field = Field(description=param.description, ge=param.minimum, le=param.maximum)
     elif param.kind == "month":
@@ -64,7 +70,7 @@ def _annotation(param) -> Any:
     return Annotated[kind if param.required else kind | None, field]
 
 
-def question_tool(session: FinnSession, question: Question):
+def question_tool(session: FinnSession, question: Question) -> Callable[..., Awaitable[dict[str, Any]]]:
     """An async tool function whose signature is the question's parameters (so the SDK derives a typed schema)."""
 
     async def tool(**kwargs: Any) -> dict[str, Any]:
@@ -75,7 +81,8 @@ def question_tool(session: FinnSession, question: Question):
                                     default=inspect.Parameter.empty if p.required else None)
                   for p in question.params]
     parameters.append(inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context))
-    tool.__signature__ = inspect.Signature(parameters, return_annotation=dict[str, Any])  # type: ignore[attr-defined]
+    signature = inspect.Signature(parameters, return_annotation=dict[str, Any])
+    tool.__signature__ = signature  # type: ignore[attr-defined]  # inspect reads it; typeshed omits it on functions
     tool.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": dict[str, Any]}
     tool.__name__ = question.name
     return tool
@@ -88,7 +95,7 @@ class AuditEveryToolCall:
     def __init__(self, session: FinnSession) -> None:
         self.session = session
 
-    async def __call__(self, ctx, call_next):
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         if ctx.method != "tools/call":
             return await call_next(ctx)
         marker: list[str] = []
@@ -101,14 +108,14 @@ class AuditEveryToolCall:
         finally:
             CALL_LOGGED.reset(token)
         # The handler's result arrives as the wire dict (isError, content) or as a CallToolResult model.
-        wire = result if isinstance(result, dict) else {"isError": getattr(result, "is_error", False),
+        wire: dict[str, Any] = result if isinstance(result, dict) else {"isError": getattr(result, "is_error", False),
                                                         "content": getattr(result, "content", None) or []}
         if wire.get("isError"):
             texts = [c.get("text", "") if isinstance(c, dict) else getattr(c, "text", "") for c in wire.get("content") or []]
             await self._log_if_unlogged(ctx, marker, " ".join(texts) or "tool call rejected")
         return result
 
-    async def _log_if_unlogged(self, ctx, marker: list[str], error: str) -> None:
+    async def _log_if_unlogged(self, ctx: ServerRequestContext[Any, Any], marker: list[str], error: str) -> None:
         if marker:
             return
         params = ctx.params or {}

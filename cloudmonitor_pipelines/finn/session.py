@@ -31,7 +31,6 @@ from cloudmonitor_pipelines.query import (
     run_sql,
 )
 
-
 # Set by the MCP server around each tools/call: the session appends to it when it logs, so a call the SDK rejects
 # before Finn sees it (argument validation) can still be logged by the server (see server.AuditEveryToolCall).
 CALL_LOGGED: ContextVar[list[str] | None] = ContextVar("finn_call_logged", default=None)

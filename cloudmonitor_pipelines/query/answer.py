@@ -6,9 +6,12 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from cloudmonitor_pipelines.query.engine import QueryResult
 
 CURRENCY_COLUMNS = ("billing_currency", "savings_currency", "currency", "BillingCurrency")
 
@@ -26,7 +29,7 @@ class Answer:
     notes: tuple[str, ...] = field(default=())
 
     @staticmethod
-    def build(question: str, result, sql: str, parameters: dict[str, Any], period: dict[str, str],
+    def build(question: str, result: QueryResult, sql: str, parameters: dict[str, Any], period: dict[str, str],
               notes: tuple[str, ...] = ()) -> Answer:
         return Answer(question, result.frame, sql, parameters, period, currencies_of(result.frame),
                       result.truncated, result.duration_ms, notes)

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import TypeVar
 
 import polars as pl
 import pyarrow as pa
@@ -116,7 +117,10 @@ def _engine_message(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:500]
 
 
-def _bounded(value, low, high, name):
+_Number = TypeVar("_Number", int, float)
+
+
+def _bounded(value: _Number, low: float, high: float, name: str) -> _Number:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise SqlRefused(f"{name} must be a number between {low} and {high} (got {value!r})")
     return value

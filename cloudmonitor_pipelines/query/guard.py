@@ -31,7 +31,7 @@ _QUERY_ROOTS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 
 # Node kinds a read-only query is made of. Anything else (DDL, DML, Command, Copy, Set, Pragma, Attach, table-valued
 # functions, user-defined function calls, placeholders) is refused.
-_ALLOWED_NODE_KINDS: tuple[type[exp.Expression], ...] = (
+_ALLOWED_NODE_KINDS: tuple[type[exp.Expr], ...] = (
     exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery, exp.With, exp.CTE, exp.From, exp.Join,
     exp.Where, exp.Group, exp.Having, exp.Order, exp.Ordered, exp.Limit, exp.Offset, exp.Distinct, exp.Qualify,
     exp.Table, exp.TableAlias, exp.Alias, exp.Column, exp.Identifier, exp.Star, exp.Literal, exp.Boolean, exp.Null,
@@ -86,7 +86,7 @@ def check_sql(sql: str, visible_tables: Collection[str]) -> CheckedQuery:
     return CheckedQuery(sql.strip().rstrip(";").rstrip(), tuple(sorted(used)))
 
 
-def _check_node(node: exp.Expression, visible: dict[str, str], ctes: set[str], used: set[str]) -> None:
+def _check_node(node: exp.Expr, visible: dict[str, str], ctes: set[str], used: set[str]) -> None:
     if isinstance(node, exp.Table):
         _check_table(node, visible, ctes, used)
     elif isinstance(node, exp.Func):

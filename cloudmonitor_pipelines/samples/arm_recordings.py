@@ -19,10 +19,11 @@ import base64
 import json
 import random
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from cloudmonitor_pipelines.azure.advisor import (
@@ -35,6 +36,7 @@ from cloudmonitor_pipelines.azure.arm import DEFAULT_ARM_ENDPOINT, QUOTA_REMAINI
 from cloudmonitor_pipelines.azure.recorded import RecordingWriter
 from cloudmonitor_pipelines.azure.resource_graph import ARG_API_VERSION, ARG_PATH, RESOURCES_QUERY
 from cloudmonitor_pipelines.enrich.residency import STORAGE_ACCOUNT_TYPE, storage_account_query
+from cloudmonitor_pipelines.samples.profiles import sample_inventory, tenant_profile
 
 ARG_RECORDING_PAGE_SIZE = 25
 ADVISOR_REST_RECORDING_PAGE_SIZE = 10
@@ -44,19 +46,31 @@ _NAMESPACE = uuid.UUID("5d0c7f0e-2f7b-4a8e-9a57-1c0f3f6b8a11")  # for determinis
 
 
 class InventoryItem(Protocol):
-    """What `samples.profiles.sample_inventory` yields per resource (`SampleResource`)."""
+    """What `samples.profiles.sample_inventory` yields per resource (`SampleResource`); read-only, so frozen
+    dataclasses satisfy it."""
 
-    arm_id: str
-    name: str
-    type: str
-    location: str
-    resource_group: str
-    subscription_id: str
-    tags: dict[str, str]
-    sku: dict[str, Any] | None
-    kind: str | None
-    billed: bool
-    deleted: bool
+    @property
+    def arm_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def location(self) -> str: ...
+    @property
+    def resource_group(self) -> str: ...
+    @property
+    def subscription_id(self) -> str: ...
+    @property
+    def tags(self) -> dict[str, str]: ...
+    @property
+    def sku(self) -> dict[str, Any] | None: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def billed(self) -> bool: ...
+    @property
+    def deleted(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -136,8 +150,6 @@ def write_sample_recordings(
     out_dir: Path, tenant: str, seed: int = 0, *, as_of: datetime | None = None
 ) -> RecordingSummary:
     """Write the ARM recording of sample tenant `tenant` into `out_dir` (the tenant's own recording directory)."""
-    from cloudmonitor_pipelines.samples.profiles import sample_inventory, tenant_profile  # late: numpy-heavy
-
     currency = tenant_profile(tenant).billing_currency
     return write_recordings_for_inventory(
         out_dir, tenant, sample_inventory(tenant, seed), seed=seed, currency=currency, as_of=as_of
@@ -154,8 +166,8 @@ def write_recordings_for_inventory(
     as_of: datetime | None = None,
 ) -> RecordingSummary:
     """Write recordings for an explicit inventory (what `write_sample_recordings` does with the sample one)."""
-    as_of = (as_of or datetime.now(timezone.utc).replace(hour=6, minute=0, second=0, microsecond=0)).astimezone(
-        timezone.utc
+    as_of = (as_of or datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)).astimezone(
+        UTC
     )
     rng = random.Random(f"arm-recordings:{tenant}:{seed}")
     live = sorted((item for item in inventory if not item.deleted), key=lambda item: item.arm_id.lower())

@@ -13,8 +13,6 @@ at one batch, and there is no per-row Python code. Why the values look the way t
 from __future__ import annotations
 
 import calendar
-import gzip
-import io
 import json
 import math
 import re
@@ -22,13 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from cloudmonitor_pipelines.focus import catalog
+from cloudmonitor_pipelines.samples.export_files import PartWriter, RunPlan, manifest_for
+from cloudmonitor_pipelines.samples.export_rows import MonthLayout, export_frame, month_end
 from cloudmonitor_pipelines.samples.profiles import (
     SampleResource,
     TenantProfile,
@@ -38,7 +35,7 @@ from cloudmonitor_pipelines.samples.profiles import (
     stable_int,
     tenant_profile,
 )
-from cloudmonitor_pipelines.samples.templates import CORRECTION, MONTHLY, Templates
+from cloudmonitor_pipelines.samples.templates import Templates
 
 __all__ = [
     "SUPPORTED_FORMATS",
@@ -53,35 +50,8 @@ __all__ = [
 
 SUPPORTED_FORMATS: tuple[str, ...] = ("parquet", "csv.gz", "csv")
 
-MANIFEST_VERSION = "2024-04-01"
 _BATCH_ROWS = 250_000  # rows generated at once; bounds memory whatever the month size
 _LARGE_PART_ROWS = 1_000_000  # Azure splits large runs into parts of roughly this size
-_API_VERSION = {
-    "1.0-preview(v1)": "2023-07-01-preview",
-    "1.0": "2024-08-01",
-    "1.0r2": "2025-03-01",
-    "1.2-preview": "2025-03-01",
-    "1.2": "2025-03-01",
-}
-# Export columns whose values come from a differently named column of the generated frame.
-_SOURCE_COLUMN = {
-    "x_InvoiceId": "InvoiceId",
-    "x_PricingCurrency": "PricingCurrency",
-    "x_SkuMeterName": "SkuMeter",
-    "Region": "RegionName",
-    "UsageQuantity": "ConsumedQuantity",
-    "UsageUnit": "ConsumedUnit",
-    "x_OnDemandCost": "ContractedCost",
-    "x_OnDemandCostInUsd": "x_ContractedCostInUsd",
-    "x_OnDemandUnitPrice": "ContractedUnitPrice",
-}
-_PHYSICAL = {
-    "String": pl.String,
-    "Decimal": pl.Float64,
-    "DateTimeOffset": pl.Datetime("us", "UTC"),
-    "Boolean": pl.Boolean,
-}
-
 
 
 @dataclass(frozen=True)
@@ -163,11 +133,6 @@ def normalize_data_version(data_version: str) -> str:
     return dv
 
 
-def manifest_data_version(dv: str) -> str:
-    # Real manifests of the preview dataset spell it with a space.
-    return "1.0-preview (v1)" if dv == "1.0-preview(v1)" else dv
-
-
 def export_name_for(tenant: str) -> str:
     return f"{tenant}-focus-cost"
 
@@ -192,88 +157,28 @@ def _parse_months(months: Sequence[str]) -> list[date]:
 # One month
 
 
-@dataclass(frozen=True)
-class _RunPlan:
-    run_id: str
-    submitted: datetime
-    ticks: int  # 100-ns fraction of the submitted second, as Azure writes it
-    end_date: date
-    row_count: int
-    execution_type: str
-    time_frame: str
-    is_winner: bool
-
-
-def _month_end(month_start: date) -> date:
-    return month_start + timedelta(days=calendar.monthrange(month_start.year, month_start.month)[1])
-
-
 def _generate_month(
     out: Path, profile: TenantProfile, seed: int, month_start: date, rows: int, fmt: str, dv: str,
     columns: tuple[catalog.ExportColumn, ...], templates: Templates, daily_runs: int, part_size: int,
     root: str, include_empty_run: bool,
 ) -> list[GeneratedRun]:
     month = f"{month_start:%Y-%m}"
-    rng = rng_for("runs", profile.key, seed, month)
     days = calendar.monthrange(month_start.year, month_start.month)[1]
-    next_month = _month_end(month_start)
-    layout = _MonthLayout.plan(templates, rows, days, stable_int("rows", profile.key, seed, month))
-
-    def submitted_at(day: date, hour: int) -> tuple[datetime, int]:
-        moment = datetime(day.year, day.month, day.day, hour, rng.randrange(0, 60), rng.randrange(0, 60), tzinfo=UTC)
-        return moment, rng.randrange(0, 10_000_000)
-
-    plans: list[_RunPlan] = []
-    if include_empty_run:
-        # The first month-to-date run of a month finds no usage yet: Azure still writes a manifest, with no blobs.
-        moment, ticks = submitted_at(month_start, 3)
-        plans.append(_RunPlan(guid(rng), moment, ticks, month_start, 0, "Scheduled", "MonthToDate", False))
-    cutoffs = sorted({max(1, min(days - 1, days * k // (daily_runs + 1))) for k in range(1, daily_runs + 1)})
-    for cutoff in cutoffs:
-        run_day = month_start + timedelta(days=cutoff)
-        moment, ticks = submitted_at(run_day, 6)
-        plans.append(_RunPlan(guid(rng), moment, ticks, run_day, layout.rows_before_day(cutoff), "Scheduled",
-                              "MonthToDate", False))
-    closing_day = next_month + timedelta(days=2 + rng.randrange(0, 3))
-    moment, ticks = submitted_at(closing_day, 7)
-    plans.append(_RunPlan(guid(rng), moment, ticks, next_month - timedelta(days=1), rows, "OnDemand", "TheLastMonth",
-                          True))
-
+    next_month = month_end(month_start)
+    layout = MonthLayout.plan(templates, rows, days, stable_int("rows", profile.key, seed, month))
+    plans = _plan_runs(profile, seed, month_start, rows, daily_runs, layout, include_empty_run)
     export_name = export_name_for(profile.key)
     range_folder = f"{month_start:%Y%m%d}-{next_month - timedelta(days=1):%Y%m%d}"
     run_dirs = [f"{root}/{export_name}/{range_folder}/{plan.submitted:%Y%m%d%H%M}/{plan.run_id}".lstrip("/")
                 for plan in plans]
     for run_dir in run_dirs:
         (out / run_dir).mkdir(parents=True, exist_ok=True)
-    invoice_id = _invoice_id(profile, month_start)
-    extension = {"parquet": "parquet", "csv.gz": "csv.gz", "csv": "csv"}[fmt]
-    blobs: list[list[tuple[str, int, int]]] = [[] for _ in plans]
-    batch_seed = stable_int("rows", profile.key, seed, month) % 2**62
-    for part_index, part_start in enumerate(range(0, rows, part_size)):
-        part_end = min(rows, part_start + part_size)
-        writers: dict[int, _PartWriter] = {}
-        for batch_start in range(part_start, part_end, _BATCH_ROWS):
-            batch_end = min(part_end, batch_start + _BATCH_ROWS)
-            draws = layout.batch(templates, batch_start, batch_end, month_start, batch_seed)
-            frame = _export_frame(draws, templates.frame, profile, month_start, dv, columns)
-            for run_index, plan in enumerate(plans):
-                take = min(batch_end, plan.row_count) - batch_start
-                if take <= 0:
-                    continue
-                piece = frame.head(take)
-                if plan.is_winner and invoice_id:
-                    invoice_column = "InvoiceId" if "InvoiceId" in piece.columns else "x_InvoiceId"
-                    piece = piece.with_columns(pl.lit(invoice_id, pl.String).alias(invoice_column))
-                if run_index not in writers:
-                    name = f"{run_dirs[run_index]}/part_{part_index}_0001.{extension}"
-                    writers[run_index] = _PartWriter(out, name, fmt, dv)
-                writers[run_index].write(piece)
-        for run_index, writer in writers.items():
-            blobs[run_index].append(writer.close())
-
+    month_rows = _MonthRows(profile, month_start, dv, columns, templates, layout,
+                            stable_int("rows", profile.key, seed, month) % 2**62)
+    blobs = _write_parts(out, fmt, dv, plans, run_dirs, rows, part_size, month_rows)
     generated = []
     for plan, run_dir, run_blobs in zip(plans, run_dirs, blobs, strict=True):
-        manifest = _manifest(profile, dv, fmt, root, export_name, month_start, plan, run_blobs)
+        manifest = manifest_for(profile, dv, fmt, root, export_name, month_start, plan, run_blobs)
         manifest_path = out / run_dir / "manifest.json"
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         generated.append(GeneratedRun(
@@ -290,273 +195,85 @@ def _generate_month(
     return generated
 
 
-def _invoice_id(profile: TenantProfile, month_start: date) -> str:
-    number = stable_int("invoice", profile.key, month_start) % 10**8
-    return f"{'G' if profile.agreement == 'MCA' else 'E'}0{number:08d}"
+def _plan_runs(
+    profile: TenantProfile, seed: int, month_start: date, rows: int, daily_runs: int, layout: MonthLayout,
+    include_empty_run: bool,
+) -> list[RunPlan]:
+    """The month's runs in submission order: optional empty run, month-to-date runs, then the closing run."""
+    rng = rng_for("runs", profile.key, seed, f"{month_start:%Y-%m}")
+    days = layout.days
+    next_month = month_end(month_start)
 
+    def submitted_at(day: date, hour: int) -> tuple[datetime, int]:
+        moment = datetime(day.year, day.month, day.day, hour, rng.randrange(0, 60), rng.randrange(0, 60), tzinfo=UTC)
+        return moment, rng.randrange(0, 10_000_000)
 
-def _manifest(
-    profile: TenantProfile, dv: str, fmt: str, root: str, export_name: str, month_start: date, plan: _RunPlan,
-    blobs: list[tuple[str, int, int]],
-) -> dict[str, Any]:
-    first_sub = profile.subscriptions[0].subscription_id
-    return {
-        "manifestVersion": MANIFEST_VERSION,
-        "byteCount": sum(size for _, size, _ in blobs),
-        "blobCount": len(blobs),
-        "dataRowCount": sum(count for _, _, count in blobs),
-        "exportConfig": {
-            "exportName": export_name,
-            "resourceId": f"{profile.export_scope}/providers/Microsoft.CostManagement/exports/{export_name}",
-            "dataVersion": manifest_data_version(dv),
-            "apiVersion": _API_VERSION[dv],
-            "type": "FocusCost",
-            "timeFrame": plan.time_frame,
-            "granularity": "Daily",
-        },
-        "deliveryConfig": {
-            "partitionData": True,
-            "dataOverwriteBehavior": "CreateNewReport",
-            "fileFormat": "Parquet" if fmt == "parquet" else "Csv",
-            "compressionMode": {"parquet": "snappy", "csv.gz": "gzip", "csv": "none"}[fmt],
-            "containerUri": (f"/subscriptions/{first_sub}/resourceGroups/rg-cloudmonitor/providers/"
-                             f"Microsoft.Storage/storageAccounts/{profile.workspace_account_name}"),
-            "rootFolderPath": root,
-        },
-        "runInfo": {
-            "executionType": plan.execution_type,
-            "submittedTime": f"{plan.submitted:%Y-%m-%dT%H:%M:%S}.{plan.ticks:07d}Z",
-            "runId": plan.run_id,
-            "startDate": f"{month_start:%Y-%m-%d}T00:00:00",
-            "endDate": f"{plan.end_date:%Y-%m-%d}T00:00:00Z",
-        },
-        "blobs": [{"blobName": name, "byteCount": size, "dataRowCount": count} for name, size, count in blobs],
-    }
+    plans: list[RunPlan] = []
+    if include_empty_run:
+        # The first month-to-date run of a month finds no usage yet: Azure still writes a manifest, with no blobs.
+        moment, ticks = submitted_at(month_start, 3)
+        plans.append(RunPlan(guid(rng), moment, ticks, month_start, 0, "Scheduled", "MonthToDate", False))
+    cutoffs = sorted({max(1, min(days - 1, days * k // (daily_runs + 1))) for k in range(1, daily_runs + 1)})
+    for cutoff in cutoffs:
+        run_day = month_start + timedelta(days=cutoff)
+        moment, ticks = submitted_at(run_day, 6)
+        plans.append(RunPlan(guid(rng), moment, ticks, run_day, layout.rows_before_day(cutoff), "Scheduled",
+                             "MonthToDate", False))
+    closing_day = next_month + timedelta(days=2 + rng.randrange(0, 3))
+    moment, ticks = submitted_at(closing_day, 7)
+    plans.append(RunPlan(guid(rng), moment, ticks, next_month - timedelta(days=1), rows, "OnDemand", "TheLastMonth",
+                         True))
+    return plans
 
 
 @dataclass(frozen=True)
-class _MonthLayout:
-    """Where each row of the month sits: corrections first, then month-level rows, then days in order."""
+class _MonthRows:
+    """Everything needed to render global rows [start, end) of one month in the export schema."""
 
-    rows: int
-    days: int
-    corrections: int  # rows [0, corrections) are refunds of the previous month
-    fixed: tuple[int, ...]  # template ids of rows [corrections, head)
-    seed: int
+    profile: TenantProfile
+    month_start: date
+    dv: str
+    columns: tuple[catalog.ExportColumn, ...]
+    templates: Templates
+    layout: MonthLayout
+    batch_seed: int
 
-    @property
-    def head(self) -> int:
-        return self.corrections + len(self.fixed)
-
-    @staticmethod
-    def plan(templates: Templates, rows: int, days: int, seed: int) -> _MonthLayout:
-        fixed = [*templates.fixed_head, *templates.extra_head]
-        extra_credits = max(0, round(rows * 2e-5) - 1)
-        fixed += [templates.fixed_head[1]] * extra_credits  # more credit lines on large months
-        corrections = max(1, rows // 500)
-        if rows <= corrections + len(fixed):
-            # tiny months: keep one correction and as many guaranteed kinds as fit
-            corrections = 1 if rows > 1 else 0
-            fixed = fixed[: rows - corrections]
-        return _MonthLayout(rows, days, corrections, tuple(fixed), seed % 2**62)
-
-    def rows_before_day(self, cutoff: int) -> int:
-        """Rows whose ChargePeriodStart lies before day index `cutoff` of the month."""
-        body = self.rows - self.head
-        return self.head + min(body, math.ceil(cutoff * body / self.days))
-
-    def batch(self, templates: Templates, start: int, end: int, month_start: date, seed: int) -> pl.DataFrame:
-        """Template id, day offset and random draws of global rows [start, end)."""
-        body = self.rows - self.head
-        index = pl.int_range(start, end, dtype=pl.Int64, eager=True).alias("_i")
-        frame = pl.DataFrame(index).with_columns(
-            _u0=_uniform("_i", seed + 1),
-            _u1=_uniform("_i", seed + 2),
-            _u2=_uniform("_i", seed + 3),
-            _u3=_uniform("_i", seed + 4),
-        )
-        previous_days = calendar.monthrange(*(_previous_month(month_start).timetuple()[:2]))[1]
-        fixed = pl.Series("fixed", list(self.fixed) or [0], dtype=pl.Int64)
-        body_pos = templates.body_cum.search_sorted(frame["_u0"], side="right").clip(0, len(templates.body_cum) - 1)
-        corr_pos = templates.correction_cum.search_sorted(frame["_u0"], side="right").clip(
-            0, len(templates.correction_cum) - 1
-        )
-        head_pos = (frame["_i"] - self.corrections).clip(0, max(0, len(self.fixed) - 1))
-        frame = frame.with_columns(
-            _body=templates.body_ids.gather(body_pos),
-            _corr=templates.correction_ids.gather(corr_pos),
-            _fixed=fixed.gather(head_pos),
-        )
-        i = pl.col("_i")
-        return frame.with_columns(
-            _t=pl.when(i < self.corrections).then("_corr").when(i < self.head).then("_fixed").otherwise("_body"),
-            _day=pl.when(i < self.corrections)
-            .then(-(pl.col("_u1") * previous_days).floor().cast(pl.Int64) - 1)
-            .when(i < self.head)
-            .then(0)
-            .otherwise(((i - self.head) * self.days) // max(body, 1)),
-        ).select("_i", "_t", "_day", "_u1", "_u2", "_u3")
+    def frame(self, start: int, end: int) -> pl.DataFrame:
+        draws = self.layout.batch(self.templates, start, end, self.month_start, self.batch_seed)
+        return export_frame(draws, self.templates.frame, self.profile, self.month_start, self.dv, self.columns)
 
 
-def _previous_month(month_start: date) -> date:
-    return (month_start - timedelta(days=1)).replace(day=1)
+def _write_parts(
+    out: Path, fmt: str, dv: str, plans: list[RunPlan], run_dirs: list[str], rows: int, part_size: int,
+    month_rows: _MonthRows,
+) -> list[list[tuple[str, int, int]]]:
+    """Write every run's part files; each batch is generated once and written to every run that contains it."""
+    invoice_id = _invoice_id(month_rows.profile, month_rows.month_start)
+    extension = {"parquet": "parquet", "csv.gz": "csv.gz", "csv": "csv"}[fmt]
+    blobs: list[list[tuple[str, int, int]]] = [[] for _ in plans]
+    for part_index, part_start in enumerate(range(0, rows, part_size)):
+        part_end = min(rows, part_start + part_size)
+        writers: dict[int, PartWriter] = {}
+        for batch_start in range(part_start, part_end, _BATCH_ROWS):
+            batch_end = min(part_end, batch_start + _BATCH_ROWS)
+            frame = month_rows.frame(batch_start, batch_end)
+            for run_index, plan in enumerate(plans):
+                take = min(batch_end, plan.row_count) - batch_start
+                if take <= 0:
+                    continue
+                piece = frame.head(take)
+                if plan.is_winner and invoice_id:
+                    invoice_column = "InvoiceId" if "InvoiceId" in piece.columns else "x_InvoiceId"
+                    piece = piece.with_columns(pl.lit(invoice_id, pl.String).alias(invoice_column))
+                if run_index not in writers:
+                    name = f"{run_dirs[run_index]}/part_{part_index}_0001.{extension}"
+                    writers[run_index] = PartWriter(out, name, fmt, dv)
+                writers[run_index].write(piece)
+        for run_index, writer in writers.items():
+            blobs[run_index].append(writer.close())
+    return blobs
 
 
-def _uniform(column: str, seed: int) -> pl.Expr:
-    # 53 high-quality bits of a seeded hash of the row index: a reproducible U[0, 1) without numpy.
-    return (pl.col(column).hash(seed) // 2048).cast(pl.Float64) / float(2**53)
-
-
-def _export_frame(
-    draws: pl.DataFrame, frame: pl.DataFrame, profile: TenantProfile, month_start: date, dv: str,
-    columns: tuple[catalog.ExportColumn, ...],
-) -> pl.DataFrame:
-    """Turn a batch of draws into rows of the export schema of `dv`, using the template `frame`."""
-    rows = draws.join(frame, left_on="_t", right_on="_id", how="left", maintain_order="left")
-    month_start_dt = datetime(month_start.year, month_start.month, month_start.day, tzinfo=UTC)
-    month_end_dt = datetime.combine(_month_end(month_start), datetime.min.time(), tzinfo=UTC)
-    rows = _with_costs(_with_quantities(rows, month_start_dt, month_end_dt), profile.exchange_rate_from_usd)
-    if dv == "1.0-preview(v1)":
-        rows = rows.with_columns(
-            ChargeCategory=pl.col("_PreviewChargeCategory"), PricingCategory=pl.col("_PreviewPricingCategory")
-        )
-    constants = _month_constants(profile, month_start_dt, month_end_dt)
-    selected = []
-    for column in columns:
-        dtype = _PHYSICAL[column.azure_type]
-        source = _SOURCE_COLUMN.get(column.name, column.name)
-        if column.name == "InvoiceId" or column.name == "x_InvoiceId":
-            expr = pl.lit(None, dtype)  # invoiced only once the month closes (set on the closing run)
-        elif source in constants:
-            expr = pl.lit(constants[source]).cast(dtype)
-        elif source in rows.columns:
-            expr = pl.col(source).cast(dtype)
-        else:
-            expr = pl.lit(None, dtype)
-        selected.append(expr.alias(column.name))
-    return rows.select(selected)
-
-
-def _with_quantities(rows: pl.DataFrame, month_start_dt: datetime, month_end_dt: datetime) -> pl.DataFrame:
-    """Charge periods and log-normal quantities (refunds negative), from the row's uniforms."""
-    # Box-Muller: a standard normal from two uniforms, for log-normal quantities.
-    normal = (-2.0 * (1.0 - pl.col("_u2")).log()).sqrt() * (2 * math.pi * pl.col("_u3")).cos()
-    quantity = (pl.col("_qty") * (pl.col("_sigma") * normal).exp()).round(6)
-    quantity = pl.when(pl.col("_cap").is_not_null()).then(pl.min_horizontal(quantity, pl.col("_cap"))).otherwise(quantity)
-    refund_share = 0.1 + 0.9 * pl.col("_u1")
-    quantity = pl.when(pl.col("_kind") == CORRECTION).then(-quantity * refund_share).otherwise(quantity)
-    start = pl.lit(month_start_dt, pl.Datetime("us", "UTC")) + pl.duration(days=pl.col("_day"))
-    return rows.with_columns(
-        _q=quantity,
-        ChargePeriodStart=start,
-        ChargePeriodEnd=pl.when(pl.col("_period") == MONTHLY)
-        .then(pl.lit(month_end_dt, pl.Datetime("us", "UTC")))
-        .otherwise(start + pl.duration(days=1)),
-        _amount_row=pl.col("_amount") * (pl.col("_sigma") * normal).exp(),
-    )
-
-
-def _with_costs(rows: pl.DataFrame, usd: float) -> pl.DataFrame:
-    """Unit prices, the four costs (priced lines: price x quantity; cost-only lines: their amount) and USD twins."""
-    priced = pl.col("_list").is_not_null()
-    rows = rows.with_columns(PricingQuantity=pl.when(priced).then(pl.col("_q") / pl.col("_block")))
-    pq_col = pl.col("PricingQuantity")
-    return rows.with_columns(
-        ListUnitPrice=pl.col("_list"),
-        ContractedUnitPrice=pl.col("_contracted"),
-        x_EffectiveUnitPrice=pl.col("_effective"),
-        x_BilledUnitPrice=pl.col("_billed"),
-        ListCost=pl.when(priced).then(pl.col("_list") * pq_col).otherwise(pl.col("_amount_row")),
-        ContractedCost=pl.when(priced).then(pl.col("_contracted") * pq_col).otherwise(pl.col("_amount_row")),
-        EffectiveCost=pl.when(pl.col("_effective_zero"))
-        .then(0.0)
-        .when(priced)
-        .then(pl.col("_effective") * pq_col)
-        .otherwise(pl.col("_amount_row")),
-        BilledCost=pl.when(priced).then(pl.col("_billed") * pq_col).otherwise(pl.col("_amount_row")),
-        ConsumedQuantity=pl.when(pl.col("_consumed")).then(pl.col("_q")),
-        ConsumedUnit=pl.when(pl.col("_consumed")).then(pl.col("ConsumedUnit")),
-    ).with_columns(
-        x_BilledCostInUsd=pl.col("BilledCost") / usd,
-        x_EffectiveCostInUsd=pl.col("EffectiveCost") / usd,
-        x_ListCostInUsd=pl.col("ListCost") / usd,
-        x_ContractedCostInUsd=pl.col("ContractedCost") / usd,
-        x_ServicePeriodStart=pl.col("ChargePeriodStart"),
-        x_ServicePeriodEnd=pl.col("ChargePeriodEnd"),
-    )
-
-
-def _month_constants(profile: TenantProfile, month_start_dt: datetime, month_end_dt: datetime) -> dict[str, Any]:
-    return {
-        "BillingAccountId": profile.billing_account_id,
-        "BillingAccountName": profile.billing_account_name,
-        "BillingAccountType": "Enrollment" if profile.agreement == "EA" else "Billing Account",
-        "BillingCurrency": profile.billing_currency,
-        "BillingPeriodStart": month_start_dt,
-        "BillingPeriodEnd": month_end_dt,
-        "ProviderName": "Microsoft",
-        "PricingCurrency": profile.pricing_currency,
-        "x_BillingAccountId": profile.billing_account_id,
-        "x_BillingAccountName": profile.billing_account_name,
-        "x_BillingProfileId": profile.billing_profile_id,
-        "x_BillingProfileName": profile.billing_profile_name,
-        "x_BillingExchangeRate": profile.pricing_to_billing_rate,
-        "x_BillingExchangeRateDate": month_start_dt,
-    }
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Writing part files
-
-
-class _PartWriter:
-    """Writes one part file batch by batch and reports (blobName, byteCount, dataRowCount) on close."""
-
-    def __init__(self, out: Path, blob_name: str, fmt: str, dv: str) -> None:
-        self.blob_name = blob_name
-        self.path = out / blob_name
-        self.fmt = fmt
-        self.rows = 0
-        self._parquet: pq.ParquetWriter | None = None
-        self._raw: io.BufferedWriter | None = None
-        self._stream: Any = None
-        # 1.0-preview and 1.0 write minutes only; 1.0r2 and later add seconds.
-        self.datetime_format = "%Y-%m-%dT%H:%MZ" if dv in ("1.0-preview(v1)", "1.0") else "%Y-%m-%dT%H:%M:%SZ"
-
-    def write(self, frame: pl.DataFrame) -> None:
-        if self.fmt == "parquet":
-            table = frame.to_arrow()
-            if self._parquet is None:
-                strings = [f.name for f in table.schema if f.type in (pa.large_string(), pa.string())]
-                others = [f.name for f in table.schema if f.name not in set(strings)]
-                # Dictionary-encode only strings (random decimals never repeat) and keep min/max statistics for
-                # numbers and dates (what readers prune on): writing is ~2x faster than with the defaults.
-                self._parquet = pq.ParquetWriter(
-                    self.path, table.schema, compression="snappy", use_dictionary=strings, write_statistics=others
-                )
-            self._parquet.write_table(table)
-        else:
-            header = self._stream is None
-            if self._stream is None:
-                self._raw = open(self.path, "wb")  # noqa: SIM115 - closed in close()
-                # mtime=0 and no file name in the header: the same input gives the same bytes
-                self._stream = (
-                    gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0, compresslevel=1)
-                    if self.fmt == "csv.gz"
-                    else self._raw
-                )
-            # Rendering slices to text in memory is several times faster than polars writing to a Python file.
-            for offset, piece in enumerate(frame.iter_slices(50_000)):
-                text = piece.write_csv(include_header=header and offset == 0, datetime_format=self.datetime_format)
-                self._stream.write(text.encode("utf-8"))
-        self.rows += frame.height
-
-    def close(self) -> tuple[str, int, int]:
-        if self._parquet is not None:
-            self._parquet.close()
-        if self._stream is not None:
-            if self._stream is not self._raw:
-                self._stream.close()
-            assert self._raw is not None
-            self._raw.close()
-        return self.blob_name, self.path.stat().st_size, self.rows
+def _invoice_id(profile: TenantProfile, month_start: date) -> str:
+    number = stable_int("invoice", profile.key, month_start) % 10**8
+    return f"{'G' if profile.agreement == 'MCA' else 'E'}0{number:08d}"

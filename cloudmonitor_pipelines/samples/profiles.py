@@ -9,11 +9,11 @@ FocusCost rows (ARM casing, meter names, units, list prices in USD).
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import uuid
 from dataclasses import dataclass, field
-
-import random
+from typing import Any
 
 # ARM location -> (display name, meter region as Azure prices write it).
 REGIONS: dict[str, tuple[str, str]] = {
@@ -129,7 +129,7 @@ def _check_tenant_key(tenant: str) -> None:
         )
 
 
-_KNOWN = {
+_KNOWN: dict[str, tuple[str, str, str, str, str, tuple[str, ...]]] = {
     # key: (display name, domain, currency, agreement, home region, other regions)
     "contoso": ("Contoso Ltd", "contoso.com", "EUR", "MCA", "westeurope", ("northeurope", "germanywestcentral")),
     "fabrikam": ("Fabrikam Inc", "fabrikam.com", "USD", "EA", "eastus", ("eastus2", "westus2")),
@@ -150,31 +150,71 @@ def tenant_profile(tenant: str) -> TenantProfile:
         others = _SECOND_REGIONS[home]
         display = tenant.replace("-", " ").title()
         domain = f"{tenant.replace('-', '')}.example"
-    regions = (home, *others)
     n_subs = 3 + rng.randrange(0, 2)
     sub_rng = rng_for("subscriptions", tenant)
+    account = _billing_account(sub_rng, agreement, display, domain, currency)
+    tax_rate, tax_name = {"EUR": (0.21, "VAT"), "GBP": (0.20, "VAT"), "USD": (0.0625, "Sales tax")}.get(
+        currency, (0.10, "Consumption tax")
+    )
+    return TenantProfile(
+        key=tenant,
+        display_name=display,
+        email_domain=domain,
+        billing_currency=currency,
+        agreement=agreement,
+        billing_account_id=account.account_id,
+        billing_account_name=account.account_name,
+        billing_profile_id=account.profile_id,
+        billing_profile_name=account.profile_name,
+        export_scope=account.scope,
+        home_region=home,
+        regions=(home, *others),
+        subscriptions=_subscriptions(sub_rng, n_subs, display, agreement, account.departments),
+        exchange_rate_from_usd=USD_EXCHANGE[currency],
+        negotiated_discount=0.12 if agreement == "EA" else 0.03,
+        account_owner_email=account.owner,
+        tax_rate=tax_rate,
+        tax_name=tax_name,
+    )
+
+
+@dataclass(frozen=True)
+class _BillingAccount:
+    account_id: str
+    account_name: str
+    profile_id: str
+    profile_name: str
+    scope: str  # where the export is defined
+    owner: str | None
+    departments: list[tuple[str, str]]  # (invoice section or department id, team)
+
+
+def _billing_account(
+    sub_rng: random.Random, agreement: str, display: str, domain: str, currency: str
+) -> _BillingAccount:
+    """An EA enrollment with departments, or an MCA billing account and profile with invoice sections."""
     if agreement == "EA":
         enrollment = str(sub_rng.randrange(10_000_000, 99_999_999))
         account_id = f"/providers/Microsoft.Billing/billingAccounts/{enrollment}"
-        profile_id = account_id
         account_name = f"{display} Enterprise Agreement"
-        profile_name = account_name
-        scope = account_id
-        owner = f"azure-billing@{domain}"
         departments = [(str(sub_rng.randrange(100_000, 999_999)), team) for team in ("Engineering", "Data")]
-    else:
-        account_guid = f"{guid(sub_rng)}:{guid(sub_rng)}_2019-05-31"
-        account_id = f"/providers/Microsoft.Billing/billingAccounts/{account_guid}"
-        profile_code = _billing_code(sub_rng)
-        profile_id = f"{account_id}/billingProfiles/{profile_code}"
-        account_name = display
-        profile_name = f"{display} {currency} billing"
-        scope = profile_id
-        owner = None
-        departments = []
-        for team in ("Engineering", "Data"):
-            code = _billing_code(sub_rng)
-            departments.append((f"{profile_id}/invoiceSections/{code}", team))
+        return _BillingAccount(account_id, account_name, account_id, account_name, account_id,
+                               f"azure-billing@{domain}", departments)
+    account_guid = f"{guid(sub_rng)}:{guid(sub_rng)}_2019-05-31"
+    account_id = f"/providers/Microsoft.Billing/billingAccounts/{account_guid}"
+    profile_code = _billing_code(sub_rng)
+    profile_id = f"{account_id}/billingProfiles/{profile_code}"
+    departments = []
+    for team in ("Engineering", "Data"):
+        code = _billing_code(sub_rng)
+        departments.append((f"{profile_id}/invoiceSections/{code}", team))
+    return _BillingAccount(account_id, display, profile_id, f"{display} {currency} billing", profile_id, None,
+                           departments)
+
+
+def _subscriptions(
+    sub_rng: random.Random, n_subs: int, display: str, agreement: str, departments: list[tuple[str, str]]
+) -> tuple[Subscription, ...]:
     sub_names = ("prod", "dev", "shared", "sandbox")
     subscriptions = []
     for i in range(n_subs):
@@ -188,29 +228,7 @@ def tenant_profile(tenant: str) -> TenantProfile:
                 cost_center=f"CC-{1000 + 10 * i}" if agreement == "EA" else None,
             )
         )
-    tax_rate, tax_name = {"EUR": (0.21, "VAT"), "GBP": (0.20, "VAT"), "USD": (0.0625, "Sales tax")}.get(
-        currency, (0.10, "Consumption tax")
-    )
-    return TenantProfile(
-        key=tenant,
-        display_name=display,
-        email_domain=domain,
-        billing_currency=currency,
-        agreement=agreement,
-        billing_account_id=account_id,
-        billing_account_name=account_name,
-        billing_profile_id=profile_id,
-        billing_profile_name=profile_name,
-        export_scope=scope,
-        home_region=home,
-        regions=regions,
-        subscriptions=tuple(subscriptions),
-        exchange_rate_from_usd=USD_EXCHANGE[currency],
-        negotiated_discount=0.12 if agreement == "EA" else 0.03,
-        account_owner_email=owner,
-        tax_rate=tax_rate,
-        tax_name=tax_name,
-    )
+    return tuple(subscriptions)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -230,8 +248,8 @@ class Meter:
     daily_quantity: float  # median consumed quantity per day
     service_family: str
     regional: bool = True
-    sku_details: dict = field(default_factory=dict)  # x_SkuDetails (1.0) shape
-    price_details: dict = field(default_factory=dict)  # SkuPriceDetails (1.2) shape, FOCUS keys or x_ keys
+    sku_details: dict[str, Any] = field(default_factory=dict)  # x_SkuDetails (1.0) shape
+    price_details: dict[str, Any] = field(default_factory=dict)  # SkuPriceDetails (1.2) shape, FOCUS keys or x_ keys
 
 
 @dataclass(frozen=True)
@@ -301,21 +319,11 @@ MARKETPLACE_PUBLISHERS = {
 }
 
 
-def meters_for(kind: str, region: str, sku: dict | None) -> tuple[Meter, ...]:
+def meters_for(kind: str, region: str, sku: dict[str, Any] | None) -> tuple[Meter, ...]:
     """The meters a resource of this kind is billed on (prices are Azure list prices in USD)."""
     meter_region = REGIONS[region][1]
     if kind == "vm":
-        size = sku["name"].removeprefix("Standard_") if sku else "D2s_v5"
-        cores, memory, price, series = VM_SIZES[size]
-        return (
-            Meter("Virtual Machines", series, size.replace("_", " "), "Hours", "1 Hour", "Hours", 1, price, 24.0, "Compute",
-                  sku_details={"ServiceType": f"Standard_{size}", "VCPUs": cores, "UsageType": "ComputeHR",
-                               "ImageType": "Canonical"},
-                  price_details={"CoreCount": cores, "InstanceType": f"Standard_{size}", "MemorySize": memory,
-                                 "OperatingSystem": "Linux"}),
-            Meter("Bandwidth", "Rtn Preference: MGN", "Standard Data Transfer Out", "GB", "1 GB", "GB", 1, 0.087,
-                  3.5, "Networking", regional=False),
-        )
+        return _vm_meters(sku["name"].removeprefix("Standard_") if sku else "D2s_v5")
     if kind == "disk":
         return (Meter("Storage", "Premium SSD Managed Disks", "P10 LRS Disk", "Units/Month", "1/Month", "Units/Month",
                       1, 19.71, 1 / 30, "Storage",
@@ -368,6 +376,20 @@ def meters_for(kind: str, region: str, sku: dict | None) -> tuple[Meter, ...]:
     raise ValueError(f"no meters defined for resource kind {kind!r} (region {meter_region})")
 
 
+def _vm_meters(size: str) -> tuple[Meter, ...]:
+    """A VM is billed on its size's compute hours and on outbound data transfer."""
+    cores, memory, price, series = VM_SIZES[size]
+    return (
+        Meter("Virtual Machines", series, size.replace("_", " "), "Hours", "1 Hour", "Hours", 1, price, 24.0, "Compute",
+              sku_details={"ServiceType": f"Standard_{size}", "VCPUs": cores, "UsageType": "ComputeHR",
+                           "ImageType": "Canonical"},
+              price_details={"CoreCount": cores, "InstanceType": f"Standard_{size}", "MemorySize": memory,
+                             "OperatingSystem": "Linux"}),
+        Meter("Bandwidth", "Rtn Preference: MGN", "Standard Data Transfer Out", "GB", "1 GB", "GB", 1, 0.087,
+              3.5, "Networking", regional=False),
+    )
+
+
 @dataclass(frozen=True)
 class SampleResource:
     arm_id: str  # ARM casing, as Resource Graph returns `id`
@@ -376,8 +398,8 @@ class SampleResource:
     location: str
     resource_group: str
     subscription_id: str
-    tags: dict
-    sku: dict | None
+    tags: dict[str, str]
+    sku: dict[str, Any] | None
     kind: str | None
     billed: bool  # has cost rows
     deleted: bool  # billed, but no longer returned by Resource Graph
@@ -385,10 +407,10 @@ class SampleResource:
     marketplace: bool = False  # also billed by a third-party publisher
 
 
-def _sku_and_kind(key: str, rng: random.Random) -> tuple[dict | None, str | None]:
+def _sku_and_kind(key: str, rng: random.Random) -> tuple[dict[str, Any] | None, str | None]:
     if key == "vm":
         return {"name": "Standard_" + rng.choice(list(VM_SIZES))}, None
-    return {
+    by_key: dict[str, tuple[dict[str, Any] | None, str | None]] = {
         "disk": ({"name": "Premium_LRS", "tier": "Premium"}, None),
         "storage": ({"name": "Standard_LRS", "tier": "Standard"}, "StorageV2"),
         "sqldb": ({"name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 2}, "v12.0,user"),
@@ -401,11 +423,12 @@ def _sku_and_kind(key: str, rng: random.Random) -> tuple[dict | None, str | None
         "cosmos": (None, "GlobalDocumentDB"),
         "openai": ({"name": "S0"}, "OpenAI"),
         "saas": (None, None),
-    }[key]
+    }
+    return by_key[key]
 
 
-def _tags(rng: random.Random, profile: TenantProfile, env: str, team: str) -> dict:
-    tags: dict = {}
+def _tags(rng: random.Random, profile: TenantProfile, env: str, team: str) -> dict[str, str]:
+    tags: dict[str, str] = {}
     roll = rng.random()
     if roll < 0.12:
         return tags  # untagged resources exist in every estate
@@ -433,63 +456,80 @@ def sample_inventory(tenant: str, seed: int = 0) -> list[SampleResource]:
     used_names: set[str] = set()
     for sub_index, sub in enumerate(profile.subscriptions):
         env = ENVIRONMENTS[sub_index % len(ENVIRONMENTS)]
-        groups = []
-        for team in rng.sample(TEAMS, 3):
-            # ARM keeps whatever casing the creator used; mixed case is normal
-            style = rng.randrange(0, 3)
-            base = f"rg-{team}-{env}"
-            groups.append((base.upper() if style == 0 else base if style == 1 else f"RG-{team.title()}-{env}", team))
-        for key, count in TYPE_MIX:
-            for _ in range(count + rng.randrange(0, 2)):
-                service = SERVICE_TYPES[key]
-                group, team = rng.choice(groups)
-                location = rng.choices(profile.regions, weights=[3] + [1] * (len(profile.regions) - 1))[0]
-                name = _unique_name(rng, service, team, env, used_names)
-                if key == "sqldb":
-                    server = f"sql-{team}-{env}-{rng.randrange(1, 99):02d}"
-                    arm_id = (f"/subscriptions/{sub.subscription_id}/resourceGroups/{group}/providers/"
-                              f"Microsoft.Sql/servers/{server}/databases/{name}")
-                else:
-                    arm_id = (f"/subscriptions/{sub.subscription_id}/resourceGroups/{group}/providers/"
-                              f"{service.full_type}/{name}")
-                sku, kind = _sku_and_kind(key, rng)
-                billed = rng.random() > 0.08
-                deleted = billed and rng.random() < 0.08
-                resources.append(SampleResource(
-                    arm_id=arm_id, name=name, type=service.full_type.lower(), location=location,
-                    resource_group=group, subscription_id=sub.subscription_id, tags=_tags(rng, profile, env, team),
-                    sku=sku, kind=kind, billed=billed, deleted=deleted, service_key=key,
-                ))
-    # Third-party charges: a FortiGate VM image (marketplace meter on a VM) and a Datadog SaaS subscription.
+        resources.extend(_subscription_resources(rng, profile, sub, env, used_names))
+    resources.extend(_fixed_resources(profile, tenant))
+    return resources
+
+
+def _subscription_resources(
+    rng: random.Random, profile: TenantProfile, sub: Subscription, env: str, used_names: set[str]
+) -> list[SampleResource]:
+    """One subscription's estate: three team resource groups holding the TYPE_MIX of resources."""
+    groups = []
+    for team in rng.sample(TEAMS, 3):
+        # ARM keeps whatever casing the creator used; mixed case is normal
+        style = rng.randrange(0, 3)
+        base = f"rg-{team}-{env}"
+        groups.append((base.upper() if style == 0 else base if style == 1 else f"RG-{team.title()}-{env}", team))
+    resources: list[SampleResource] = []
+    for key, count in TYPE_MIX:
+        for _ in range(count + rng.randrange(0, 2)):
+            service = SERVICE_TYPES[key]
+            group, team = rng.choice(groups)
+            location = rng.choices(profile.regions, weights=[3] + [1] * (len(profile.regions) - 1))[0]
+            name = _unique_name(rng, service, team, env, used_names)
+            if key == "sqldb":
+                server = f"sql-{team}-{env}-{rng.randrange(1, 99):02d}"
+                arm_id = (f"/subscriptions/{sub.subscription_id}/resourceGroups/{group}/providers/"
+                          f"Microsoft.Sql/servers/{server}/databases/{name}")
+            else:
+                arm_id = (f"/subscriptions/{sub.subscription_id}/resourceGroups/{group}/providers/"
+                          f"{service.full_type}/{name}")
+            sku, kind = _sku_and_kind(key, rng)
+            billed = rng.random() > 0.08
+            deleted = billed and rng.random() < 0.08
+            resources.append(SampleResource(
+                arm_id=arm_id, name=name, type=service.full_type.lower(), location=location,
+                resource_group=group, subscription_id=sub.subscription_id, tags=_tags(rng, profile, env, team),
+                sku=sku, kind=kind, billed=billed, deleted=deleted, service_key=key,
+            ))
+    return resources
+
+
+def _fixed_resources(profile: TenantProfile, tenant: str) -> list[SampleResource]:
+    """Resources every sample tenant has, in its first subscription."""
     first_sub = profile.subscriptions[0]
     net_rg = f"rg-network-{ENVIRONMENTS[0]}"
-    resources.append(SampleResource(
-        arm_id=f"/subscriptions/{first_sub.subscription_id}/resourceGroups/{net_rg}/providers/"
-               f"Microsoft.Compute/virtualMachines/fgt-{profile.home_region}-01",
-        name=f"fgt-{profile.home_region}-01", type="microsoft.compute/virtualmachines", location=profile.home_region,
-        resource_group=net_rg, subscription_id=first_sub.subscription_id,
-        tags={"env": "prod", "team": "network", "owner": f"netops@{profile.email_domain}"},
-        sku={"name": "Standard_F8s_v2"}, kind=None, billed=True, deleted=False, service_key="vm", marketplace=True,
-    ))
-    resources.append(SampleResource(
-        arm_id=f"/subscriptions/{first_sub.subscription_id}/resourceGroups/rg-observability/providers/"
-               f"Microsoft.SaaS/resources/datadog-{tenant}",
-        name=f"datadog-{tenant}", type="microsoft.saas/resources", location="global",
-        resource_group="rg-observability", subscription_id=first_sub.subscription_id, tags={"team": "platform"},
-        sku=None, kind=None, billed=True, deleted=False, service_key="saas", marketplace=True,
-    ))
-    # The workspace account (residency check): always in the home region, billed, never deleted.
     ws_name = profile.workspace_account_name
-    resources.append(SampleResource(
-        arm_id=f"/subscriptions/{first_sub.subscription_id}/resourceGroups/rg-cloudmonitor/providers/"
-               f"Microsoft.Storage/storageAccounts/{ws_name}",
-        name=ws_name, type="microsoft.storage/storageaccounts", location=profile.home_region,
-        resource_group="rg-cloudmonitor", subscription_id=first_sub.subscription_id,
-        tags={"env": "prod", "team": "finops", "purpose": "cost-exports"},
-        sku={"name": "Standard_LRS", "tier": "Standard"}, kind="StorageV2", billed=True, deleted=False,
-        service_key="storage",
-    ))
-    return resources
+    return [
+        # Third-party charges: a FortiGate VM image (marketplace meter on a VM) and a Datadog SaaS subscription.
+        SampleResource(
+            arm_id=f"/subscriptions/{first_sub.subscription_id}/resourceGroups/{net_rg}/providers/"
+                   f"Microsoft.Compute/virtualMachines/fgt-{profile.home_region}-01",
+            name=f"fgt-{profile.home_region}-01", type="microsoft.compute/virtualmachines",
+            location=profile.home_region, resource_group=net_rg, subscription_id=first_sub.subscription_id,
+            tags={"env": "prod", "team": "network", "owner": f"netops@{profile.email_domain}"},
+            sku={"name": "Standard_F8s_v2"}, kind=None, billed=True, deleted=False, service_key="vm",
+            marketplace=True,
+        ),
+        SampleResource(
+            arm_id=f"/subscriptions/{first_sub.subscription_id}/resourceGroups/rg-observability/providers/"
+                   f"Microsoft.SaaS/resources/datadog-{tenant}",
+            name=f"datadog-{tenant}", type="microsoft.saas/resources", location="global",
+            resource_group="rg-observability", subscription_id=first_sub.subscription_id, tags={"team": "platform"},
+            sku=None, kind=None, billed=True, deleted=False, service_key="saas", marketplace=True,
+        ),
+        # The workspace account (residency check): always in the home region, billed, never deleted.
+        SampleResource(
+            arm_id=f"/subscriptions/{first_sub.subscription_id}/resourceGroups/rg-cloudmonitor/providers/"
+                   f"Microsoft.Storage/storageAccounts/{ws_name}",
+            name=ws_name, type="microsoft.storage/storageaccounts", location=profile.home_region,
+            resource_group="rg-cloudmonitor", subscription_id=first_sub.subscription_id,
+            tags={"env": "prod", "team": "finops", "purpose": "cost-exports"},
+            sku={"name": "Standard_LRS", "tier": "Standard"}, kind="StorageV2", billed=True, deleted=False,
+            service_key="storage",
+        ),
+    ]
 
 
 def _billing_code(rng: random.Random) -> str:

@@ -264,8 +264,9 @@ class _TemplateBuilder:
         """The tenant's reservation and savings plan; the reserved VM size is the most common billed one."""
         p = self.p
         vms = [r for r in inventory if r.service_key == "vm" and not r.marketplace]
-        sizes = sorted({r.sku["name"] for r in vms if r.sku})
-        reserved_size = max(sizes, key=lambda s: (sum(r.sku["name"] == s for r in vms), s)) if sizes else None
+        names = [r.sku["name"] for r in vms if r.sku]  # every sample VM has a size
+        sizes = sorted(set(names))
+        reserved_size = max(sizes, key=lambda s: (names.count(s), s)) if sizes else None
         ri_id = f"/providers/Microsoft.Capacity/reservationOrders/{guid(self.rng)}/reservations/{guid(self.rng)}"
         sp_id = (f"/providers/Microsoft.BillingBenefits/savingsPlanOrders/{guid(self.rng)}/savingsPlans/"
                  f"{guid(self.rng)}")

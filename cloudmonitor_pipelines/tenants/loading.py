@@ -127,7 +127,7 @@ def _pydantic_problem(kind: str, loc: list[Any], fields: list[str], message: str
     return f"{message.split(',')[0]} ({DOCS_HINT})"
 
 
-class _StrictYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _StrictYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # base picked at run time
     """SafeLoader (libyaml-backed when available, for speed) that refuses duplicate mapping keys.
 
     Plain PyYAML keeps the last of two `region:` lines silently, which is exactly the kind of typo we must surface.
