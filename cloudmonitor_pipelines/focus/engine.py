@@ -11,9 +11,9 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from cloudmonitor_pipelines.focus import rules
 from cloudmonitor_pipelines.focus.masking import mask_row
 from cloudmonitor_pipelines.focus.report import MAX_EXAMPLES, ROW, RuleFailure
+from cloudmonitor_pipelines.focus.rule_catalog import severity
 from cloudmonitor_pipelines.focus.rules import RowRule
 
 
@@ -27,7 +27,7 @@ def _examples(raw: pl.DataFrame, indices: Iterable[int], columns: Iterable[str])
 
 def failure(rule: str, column: str | None, rows: int, message: str, source_file: str | None,
              examples: list[dict] | None = None) -> RuleFailure:
-    return RuleFailure(rule, column, rules.severity(rule), rows, message, source_file, examples or [])
+    return RuleFailure(rule, column, severity(rule), rows, message, source_file, examples or [])
 
 
 def evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], source_file: str | None,

@@ -32,14 +32,29 @@ from typing import Literal
 import pandera.polars as pa
 import polars as pl
 
-from cloudmonitor_pipelines.focus import canonical, catalog, pair_rules, rules, schemas, value_rules, versions
+from cloudmonitor_pipelines.focus import (
+    canonical,
+    catalog,
+    pair_rules,
+    rules,
+    schemas,
+    text_parsing,
+    value_rules,
+    versions,
+)
 from cloudmonitor_pipelines.focus.canonical_check import (
-    AlreadyChecked, canonical_schema_failures, validate_canonical,
+    AlreadyChecked,
+    canonical_schema_failures,
+    validate_canonical,
 )
 from cloudmonitor_pipelines.focus.engine import evaluate, failure
 from cloudmonitor_pipelines.focus.pandera_adapter import column_rules, pandera_failures
 from cloudmonitor_pipelines.focus.report import (
-    MAX_EXAMPLES, VALIDATION_RESULTS_SCHEMA, FocusValidationError, RuleFailure, ValidationReport,
+    MAX_EXAMPLES,
+    VALIDATION_RESULTS_SCHEMA,
+    FocusValidationError,
+    RuleFailure,
+    ValidationReport,
 )
 from cloudmonitor_pipelines.focus.rules import RowRule
 
@@ -187,7 +202,7 @@ def _parse_and_check_formats(df: pl.DataFrame, present: list[str], logical: dict
     # Parse once (strict), then let the format rules compare raw text with its parsed value side by side.
     typed_exprs, dtype_ok = {}, {}
     for name in present:
-        expr, ok, note = rules.typed_expression(name, logical[name], raw_schema[name], set(), set(), target.precision)
+        expr, ok, note = text_parsing.typed_expression(name, logical[name], raw_schema[name], set(), set(), target.precision)
         typed_exprs[name], dtype_ok[name] = expr.alias(name), ok
         if note:
             failures.append(failure("datetime-timezone", name, df.height, f"{name}: {note}", source_file))
@@ -206,7 +221,7 @@ def _parse_and_check_formats(df: pl.DataFrame, present: list[str], logical: dict
 
     clean = _columns_with(failures, "null-handling")
     lenient = _columns_with(failures, "datetime-format") | _columns_with(failures, "datetime-precision")
-    redo = [rules.typed_expression(n, logical[n], raw_schema[n], clean, lenient)[0].alias(n)
+    redo = [text_parsing.typed_expression(n, logical[n], raw_schema[n], clean, lenient)[0].alias(n)
             for n in present if n in clean or n in lenient]
     if redo:  # placeholders -> null and lenient date parsing, only for the columns that need it
         typed = typed.with_columns(df.select(redo).get_columns())
@@ -246,7 +261,7 @@ def _validate(df: pl.DataFrame, target: _Target, source_file: str | None) -> Val
     typed_schema = typed.schema  # DataFrame.schema builds a new Schema on every access; read it once
     usable = {n: typed_schema[n] for n in present if dtype_ok[n]}
     # The typed column is the text with placeholders nulled, so its distinct values are these minus placeholders.
-    typed_distinct = {n: v.to_frame(n).filter(~rules.placeholder_exact(n).fill_null(False)).get_column(n)
+    typed_distinct = {n: v.to_frame(n).filter(~text_parsing.placeholder_exact(n).fill_null(False)).get_column(n)
                       for n, v in distinct.items()}
     row_rules = [_probed_on_distinct(r, typed_distinct[r.column]) if r.rule in _ON_DISTINCT and r.column in
                  typed_distinct else r

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import polars as pl
@@ -72,7 +72,7 @@ def month_start(billing_month: str) -> datetime:
     """'YYYY-MM' -> the month's first instant (UTC); ValueError for anything else."""
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", billing_month or ""):
         raise ValueError(f"billing month must be 'YYYY-MM', got {billing_month!r}")
-    return datetime(int(billing_month[:4]), int(billing_month[5:]), 1, tzinfo=timezone.utc)
+    return datetime(int(billing_month[:4]), int(billing_month[5:]), 1, tzinfo=UTC)
 
 
 def billing_month_rules(present: dict[str, pl.DataType], start: pl.Expr) -> list[RowRule]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -12,7 +12,11 @@ import pytest
 from cloudmonitor_pipelines.focus import catalog, rules
 from cloudmonitor_pipelines.focus.harmonize import harmonize
 from cloudmonitor_pipelines.focus.validate import (
-    FocusValidationError, ValidationReport, validate_canonical, validate_export_frame, validate_focus_frame,
+    FocusValidationError,
+    ValidationReport,
+    validate_canonical,
+    validate_export_frame,
+    validate_focus_frame,
 )
 from cloudmonitor_pipelines_tests.focus.export_fixtures import export_frame
 
@@ -210,7 +214,7 @@ def test_report_merge_summary_records_metadata_and_error():
     entry = meta["failures"]["numeric-format:BilledCost"]
     assert entry["failing_rows"] == 2 and len(entry["files"]) == 2 and len(entry["examples"]) == 2
     json.dumps(meta)  # Dagster metadata must be JSON-serializable
-    at = datetime(2026, 10, 2, tzinfo=timezone.utc)
+    at = datetime(2026, 10, 2, tzinfo=UTC)
     records = merged.to_records("contoso", "2026-09", "run-1", "1.2", at)
     assert [r["rule"] for r in records] == ["numeric-format", "numeric-format", "validation-summary"]
     assert records[0]["tenant"] == "contoso" and records[0]["checked_at"] == at and records[0]["failing_rows"] == 1
@@ -332,8 +336,8 @@ def test_schema_checks_are_remembered_per_column_set_not_per_file():
 
 
 def _canonical_with_and_without_skip(frame: pl.DataFrame, dv: str):
-    from cloudmonitor_pipelines.focus.harmonize import harmonize_batch
     from cloudmonitor_pipelines.focus.canonical_check import canonical_rules, still_to_check
+    from cloudmonitor_pipelines.focus.harmonize import harmonize_batch
     from cloudmonitor_pipelines.focus.validate import AlreadyChecked, validate_export_batch
 
     validated = validate_export_batch(frame, dv)

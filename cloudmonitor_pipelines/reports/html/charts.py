@@ -43,7 +43,7 @@ def daily_trend_svg(days: Sequence[date], costs: Sequence[float], anomalies: Seq
         figure = Figure(figsize=(7.5, 2.6), layout="constrained")
         axes = figure.add_subplot()
         axes.plot(days, costs, color=_BAR, linewidth=1.6, marker="o", markersize=2.5, label="effective cost")
-        marked = [(d, c) for d, c, a in zip(days, costs, anomalies) if a]
+        marked = [(d, c) for d, c, a in zip(days, costs, anomalies, strict=True) if a]
         if marked:
             axes.scatter([d for d, _ in marked], [c for _, c in marked], color=_ANOMALY, marker="D", s=36,
                          zorder=3, label="anomaly")

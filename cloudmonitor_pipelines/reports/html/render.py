@@ -56,11 +56,11 @@ def _charts(section: CurrencySection) -> dict[str, str]:
                                               f"Daily effective cost in {c}; anomalies marked")
     for dimension, frame in section.top.items():
         if frame.height:
-            labels = [str(label or key or "(none)") for key, label in zip(frame["key"], frame["label"])]
+            labels = [str(label or key or "(none)") for key, label in zip(frame["key"], frame["label"], strict=True)]
             out[f"top:{dimension}"] = charts.bar_svg(labels, frame["effective_cost"].to_list(), c,
                                                      f"Top {dimension.lower()} by effective cost in {c}")
     if section.savings.height:
-        labels = [str(n or r or "") for n, r in zip(section.savings["name"], section.savings["resource_id"])]
+        labels = [str(n or r or "") for n, r in zip(section.savings["name"], section.savings["resource_id"], strict=True)]
         out["savings"] = charts.bar_svg(labels, section.savings["monthly_savings"].fill_null(0).to_list(), c,
                                         f"Open savings per month in {c}")
     if section.tags.height:
@@ -69,7 +69,7 @@ def _charts(section: CurrencySection) -> dict[str, str]:
                                             f"Share of effective cost carrying each required tag, {c}")
     if section.commitments.height:
         labels = [str(n or i) for n, i in zip(section.commitments["commitment_discount_name"],
-                                              section.commitments["commitment_discount_id"])]
+                                              section.commitments["commitment_discount_id"], strict=True)]
         out["commitments"] = charts.share_bars_svg(labels, section.commitments["utilization"].fill_null(0).to_list(),
                                                    f"Commitment utilization, {c}")
     return out
