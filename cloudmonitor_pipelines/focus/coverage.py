@@ -253,7 +253,7 @@ def classify(rule_id: str, column: str, text: str) -> Coverage:
     unknown = [r for r in found if r not in RULES]
     if unknown:
         raise UnclassifiedStatement(f"{rule_id}: names unknown rule(s) {unknown}")
-    if not found:
+    if not found and reason is not None:  # reason is set here: an unclassified statement raised above
         notes.append(reason)
     return Coverage(rule_id, text, tuple(found), "; ".join(notes))
 

@@ -21,7 +21,7 @@ HarmonizationError naming the column; nothing is silently turned into null.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -53,7 +53,7 @@ def _compact_json(text: str) -> str:
     return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
 
 
-def _map_unique(frame: pl.DataFrame, column: str, convert, distinct: pl.Series | None = None) -> pl.Expr:
+def _map_unique(frame: pl.DataFrame, column: str, convert: Callable[[str], str], distinct: pl.Series | None = None) -> pl.Expr:
     """Apply a Python conversion once per distinct value (JSON columns repeat heavily per SKU/resource).
 
     `distinct`: the column's distinct non-null values when the caller already has them (validation computes them)."""
@@ -158,7 +158,7 @@ def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, o
     parsed = raw.select(typed_exprs)
     _check_lossless(raw, parsed, [c for c in raw.columns if raw_schema[c] == pl.String
                                   and logical[c] in ("Decimal", "DateTime", "Boolean")])
-    typed = typed.select(pretyped).hstack(parsed.get_columns()) if pretyped else parsed
+    typed = typed.select(pretyped).hstack(parsed.get_columns()) if typed is not None and pretyped else parsed
     # Distinct values handed over apply only to columns taken from the typed frame they were computed on.
     known = {n: v for n, v in (distinct or {}).items() if n in typed_names}
 
@@ -229,7 +229,7 @@ def _mapped_columns(typed: pl.DataFrame, known: Mapping[str, pl.Series]) -> tupl
     return mapped, flags, stages
 
 
-def _preview_mappings(has, current, mapped: dict[str, pl.Expr], flags: dict[str, pl.Expr]) -> None:
+def _preview_mappings(has: Callable[[str], bool], current: Callable[[str], pl.Expr], mapped: dict[str, pl.Expr], flags: dict[str, pl.Expr]) -> None:
     """1.0-preview columns and values mapped to FOCUS 1.0+ (the flags mark values that are not the export's)."""
     if has("PricingCategory"):
         mapped["PricingCategory"] = pl.col("PricingCategory").replace(_PREVIEW_PRICING_CATEGORY)

@@ -283,7 +283,7 @@ def _typed_text_rules(name: str, logical: str, unparsed_text: pl.Expr | None,
             "datetime-format", name, (name,), real_text(name) & parse_datetime_strict(name).is_null(),
             f"{name} is not an ISO 8601 UTC date/time 'YYYY-MM-DDTHH:mm[:ss]Z'", candidate=unparsed,
         ))
-        other = "minutes" if datetime_precision == "seconds" else "seconds"
+        other: Literal["minutes", "seconds"] = "minutes" if datetime_precision == "seconds" else "seconds"
         written = "with seconds" if datetime_precision == "seconds" else "without seconds"
         rules.append(RowRule(
             "datetime-precision", name, (name,), parse_datetime_as(name, other).is_not_null(),

@@ -85,8 +85,8 @@ def _name_checks(df: pl.DataFrame, known: Mapping[str, object], source_file: str
     for base, times in duplicates.items():
         failures.append(failure("duplicate-column", base, 0, f"column {base} appears {times} times",
                                  source_file))
-    kept = [n for n in df.columns if not (_DUPLICATE_SUFFIX.match(n) and _DUPLICATE_SUFFIX.match(n).group("base")
-                                          in duplicates)]
+    kept = [n for n in df.columns
+            if not ((match := _DUPLICATE_SUFFIX.match(n)) and match.group("base") in duplicates)]
     known_x = set(canonical.X_COLUMNS) | set(canonical.PROMOTED_X_COLUMNS)
     for name in kept:
         if name in known:
@@ -122,12 +122,14 @@ def _distinct_values(df: pl.DataFrame, columns: list[str]) -> dict[str, pl.Serie
     return {c: pl.Series(c, values, dtype=pl.String) for c, values in zip(columns, row, strict=True)}
 
 
-def _probed_on_distinct(rule: RowRule, values: pl.Series) -> RowRule:
+def _probed_on_distinct(rule: RowRule, distinct: Mapping[str, pl.Series]) -> RowRule:
     """The rule with its first pass answered from the column's distinct values: whether any value is a candidate
     that the exact check confirms. When one is, the rows are counted and shown as before."""
-    frame = values.to_frame(rule.column)
-    candidates = frame.filter(rule.candidate.fill_null(False)).get_column(rule.column).to_list()
-    return replace(rule, probe=pl.lit(any(rule.refine(v) for v in candidates)))
+    column, candidate, refine = rule.column, rule.candidate, rule.refine
+    if column is None or candidate is None or refine is None:
+        raise ValueError(f"rule {rule.rule} needs a column, a candidate and a refine to be probed on distinct values")
+    candidates = distinct[column].to_frame(column).filter(candidate.fill_null(False)).get_column(column).to_list()
+    return replace(rule, probe=pl.lit(any(refine(v) for v in candidates)))
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,7 @@ class _Target:
 
 def _export_schema_failures(columns: list[str], target: _Target, source_file: str | None) -> list[RuleFailure]:
     """Columns the declared dataVersion's export schema lacks or has, and a better-matching dataVersion."""
-    if target.export_columns is None or target.partial:
+    if target.export_columns is None or target.data_version is None or target.partial:
         return []
     found: list[RuleFailure] = []
     schema, exported = target.schema.columns, set(target.export_columns)
@@ -214,8 +216,8 @@ def _parse_and_check_formats(df: pl.DataFrame, present: list[str], logical: dict
     # which harmonize needs anyway (it compacts each distinct value once). A regex over every row cost ~45 ms per
     # 250k-row batch; tags repeat per resource, so the distinct values are a small fraction of the rows.
     on_distinct = [r for r in format_rules if r.rule == "key-value-format"]  # text columns, candidate + refine
-    distinct = _distinct_values(df, [r.column for r in on_distinct])
-    probed = {id(r): _probed_on_distinct(r, distinct[r.column]) for r in on_distinct}
+    distinct = _distinct_values(df, [r.column for r in on_distinct if r.column is not None])
+    probed = {id(r): _probed_on_distinct(r, distinct) for r in on_distinct}
     failures += evaluate(side_by_side, [probed.get(id(r), r) for r in format_rules], source_file, df)
     del side_by_side
 
@@ -263,7 +265,7 @@ def _validate(df: pl.DataFrame, target: _Target, source_file: str | None) -> Val
     # The typed column is the text with placeholders nulled, so its distinct values are these minus placeholders.
     typed_distinct = {n: v.to_frame(n).filter(~text_parsing.placeholder_exact(n).fill_null(False)).get_column(n)
                       for n, v in distinct.items()}
-    row_rules = [_probed_on_distinct(r, typed_distinct[r.column]) if r.rule in _ON_DISTINCT and r.column in
+    row_rules = [_probed_on_distinct(r, typed_distinct) if r.rule in _ON_DISTINCT and r.column in
                  typed_distinct else r
                  for r in _row_rules(target, usable, _columns_with(failures, "column-dtype"), unparseable)]
     row_failures = evaluate(typed, row_rules, source_file, df)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -49,7 +50,7 @@ def magnitude_bound(column: str) -> float:
     return MAX_ABS_QUANTITY  # quantities, block sizes and any other number
 
 
-def value_rules(present: dict[str, pl.DataType], already_reported: set[str] = frozenset()) -> list[RowRule]:
+def value_rules(present: dict[str, pl.DataType], already_reported: AbstractSet[str] = frozenset()) -> list[RowRule]:
     """value-finite and value-magnitude for every float column (Decimal columns once typed).
 
     `already_reported`: columns with numeric-format failures (their NaN/inf text is reported there already).

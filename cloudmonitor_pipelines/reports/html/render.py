@@ -7,6 +7,7 @@ from `charts`; there are no scripts, links to CDNs or other external references.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 
 import jinja2
@@ -81,7 +82,7 @@ def render_tenant_report(report: TenantReport) -> str:
         report=report, sections=sections, rows=lambda frame: frame.to_dicts())
 
 
-def render_portfolio_report(partner: str, portfolio: pl.DataFrame, read_at) -> str:
+def render_portfolio_report(partner: str, portfolio: pl.DataFrame, read_at: datetime) -> str:
     """The partner's portfolio: per-tenant aggregates only (the portfolio table's columns, nothing finer)."""
     by_currency = {c: portfolio.filter(pl.col("currency") == c).sort("billing_month", "tenant_key", descending=[True, False])
                    for c in sorted(portfolio["currency"].drop_nulls().unique().to_list())}
