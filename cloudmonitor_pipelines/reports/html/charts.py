@@ -44,8 +44,7 @@ def daily_trend_svg(days: Sequence[date], costs: Sequence[float], anomalies: Seq
     with rc_context(_STYLE):
         figure = Figure(figsize=(7.5, 2.6), layout="constrained")
         axes = figure.add_subplot()
-        # Dates are drawn through matplotlib's unit converters (date ticks); its stubs accept only numbers and arrays.
-        axes.plot(days, costs, color=_BAR, linewidth=1.6, marker="o", markersize=2.5, label="effective cost")  # type: ignore[arg-type]
+        axes.plot(days, costs, color=_BAR, linewidth=1.6, marker="o", markersize=2.5, label="effective cost")  # type: ignore[arg-type]  # dates go through matplotlib's unit converters; stubs want numbers
         marked = [(d, c) for d, c, a in zip(days, costs, anomalies, strict=True) if a]
         if marked:
             axes.scatter([d for d, _ in marked], [c for _, c in marked],  # type: ignore[arg-type]  # dates, as above
