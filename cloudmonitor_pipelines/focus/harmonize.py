@@ -53,7 +53,8 @@ def _compact_json(text: str) -> str:
     return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
 
 
-def _map_unique(frame: pl.DataFrame, column: str, convert: Callable[[str], str], distinct: pl.Series | None = None) -> pl.Expr:
+def _map_unique(frame: pl.DataFrame, column: str, convert: Callable[[str], str],
+                distinct: pl.Series | None = None) -> pl.Expr:
     """Apply a Python conversion once per distinct value (JSON columns repeat heavily per SKU/resource).
 
     `distinct`: the column's distinct non-null values when the caller already has them (validation computes them)."""
@@ -75,7 +76,8 @@ def _placeholder_columns(df: pl.DataFrame, columns: list[str]) -> set[str]:
     flagged = [c for c, hit in counts.items() if hit]
     if not flagged:
         return set()
-    exact = df.select(text_parsing.placeholder_exact(c).fill_null(False).any().alias(c) for c in flagged).row(0, named=True)
+    exact = df.select(text_parsing.placeholder_exact(c).fill_null(False).any().alias(c)
+                      for c in flagged).row(0, named=True)
     return {c for c, hit in exact.items() if hit}
 
 
@@ -85,8 +87,8 @@ def _check_lossless(raw: pl.DataFrame, typed: pl.DataFrame, converted: list[str]
         return
     both = pl.concat([raw.select(converted), typed.select(pl.col(c).alias(f"__t{i}") for i, c in enumerate(converted))],
                      how="horizontal")
-    losses = [pl.col(c).is_not_null() & ~pl.col(c).is_in(text_parsing.PLACEHOLDER_LITERALS) & pl.col(f"__t{i}").is_null()
-              for i, c in enumerate(converted)]
+    losses = [pl.col(c).is_not_null() & ~pl.col(c).is_in(text_parsing.PLACEHOLDER_LITERALS)
+              & pl.col(f"__t{i}").is_null() for i, c in enumerate(converted)]
     counts = both.select(loss.sum().alias(c) for loss, c in zip(losses, converted, strict=True)).row(0, named=True)
     for (column, count), loss in zip(counts.items(), losses, strict=True):
         if count:
@@ -229,7 +231,8 @@ def _mapped_columns(typed: pl.DataFrame, known: Mapping[str, pl.Series]) -> tupl
     return mapped, flags, stages
 
 
-def _preview_mappings(has: Callable[[str], bool], current: Callable[[str], pl.Expr], mapped: dict[str, pl.Expr], flags: dict[str, pl.Expr]) -> None:
+def _preview_mappings(has: Callable[[str], bool], current: Callable[[str], pl.Expr], mapped: dict[str, pl.Expr],
+                      flags: dict[str, pl.Expr]) -> None:
     """1.0-preview columns and values mapped to FOCUS 1.0+ (the flags mark values that are not the export's)."""
     if has("PricingCategory"):
         mapped["PricingCategory"] = pl.col("PricingCategory").replace(_PREVIEW_PRICING_CATEGORY)

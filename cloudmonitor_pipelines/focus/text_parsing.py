@@ -116,7 +116,8 @@ def typed_expression(name: str, logical: str, raw_dtype: pl.DataType, clean_stri
             note = None if raw_dtype.time_zone == "UTC" else f"time zone {raw_dtype.time_zone} converted to UTC"
             return c.dt.convert_time_zone("UTC").dt.cast_time_unit("us"), True, note
         if raw_dtype == pl.Date:
-            return c.cast(pl.Datetime("us")).dt.replace_time_zone("UTC"), True, "dates without time read as UTC midnight"
+            midnight = c.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+            return midnight, True, "dates without time read as UTC midnight"
         return c, False, None
     if logical == "Boolean":
         if raw_dtype == pl.String:

@@ -204,7 +204,8 @@ def _parse_and_check_formats(df: pl.DataFrame, present: list[str], logical: dict
     # Parse once (strict), then let the format rules compare raw text with its parsed value side by side.
     typed_exprs, dtype_ok = {}, {}
     for name in present:
-        expr, ok, note = text_parsing.typed_expression(name, logical[name], raw_schema[name], set(), set(), target.precision)
+        expr, ok, note = text_parsing.typed_expression(name, logical[name], raw_schema[name], set(), set(),
+                                                       target.precision)
         typed_exprs[name], dtype_ok[name] = expr.alias(name), ok
         if note:
             failures.append(failure("datetime-timezone", name, df.height, f"{name}: {note}", source_file))

@@ -61,7 +61,8 @@ def _charts(section: CurrencySection) -> dict[str, str]:
             out[f"top:{dimension}"] = charts.bar_svg(labels, frame["effective_cost"].to_list(), c,
                                                      f"Top {dimension.lower()} by effective cost in {c}")
     if section.savings.height:
-        labels = [str(n or r or "") for n, r in zip(section.savings["name"], section.savings["resource_id"], strict=True)]
+        savings = section.savings
+        labels = [str(n or r or "") for n, r in zip(savings["name"], savings["resource_id"], strict=True)]
         out["savings"] = charts.bar_svg(labels, section.savings["monthly_savings"].fill_null(0).to_list(), c,
                                         f"Open savings per month in {c}")
     if section.tags.height:
