@@ -44,7 +44,7 @@ def daily_trend_svg(days: Sequence[date], costs: Sequence[float], anomalies: Seq
     with rc_context(_STYLE):
         figure = Figure(figsize=(7.5, 2.6), layout="constrained")
         axes = figure.add_subplot()
-        axes.plot(days, costs,  # type: ignore[arg-type]  # dates go through matplotlib's unit converters; stubs want numbers
+        axes.plot(days, costs,  # type: ignore[arg-type]  # dates: matplotlib's unit converters; stubs want numbers
                   color=_BAR, linewidth=1.6, marker="o", markersize=2.5, label="effective cost")
         marked = [(d, c) for d, c, a in zip(days, costs, anomalies, strict=True) if a]
         if marked:
