@@ -65,7 +65,9 @@ def type_name(dtype: pl.DataType) -> str:
 
 @cache
 def _raw() -> dict[str, dict[str, dict[str, str]]]:
-    return json.loads(resources.files(__package__).joinpath("data_dictionary.json").read_text(encoding="utf-8"))["tables"]
+    text = resources.files(__package__).joinpath("data_dictionary.json").read_text(encoding="utf-8")
+    tables: dict[str, dict[str, dict[str, str]]] = json.loads(text)["tables"]
+    return tables
 
 
 def table_schemas() -> dict[str, Mapping[str, pl.DataType]]:

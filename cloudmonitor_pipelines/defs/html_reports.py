@@ -88,7 +88,7 @@ def build_cost_report_asset(partitions_def: dg.PartitionsDefinition) -> dg.Asset
         "commitment utilization and provenance, per billing currency. Opens offline; no JavaScript.",
     )
     @fail_fast_on_permanent_errors
-    def cost_report(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+    def cost_report(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
         workspace = cloudmonitor.workspace_for_write(tenant)
@@ -103,17 +103,17 @@ def build_cost_report_asset(partitions_def: dg.PartitionsDefinition) -> dg.Asset
         report = build_tenant_report(TableQueries(workspace, tenant_key), tenant_key, month, datetime.now(UTC), required_tags)
         html = render_tenant_report(report)
         workspace.write_bytes(path, html.encode("utf-8"))
-        metadata: dict[str, object] = {
-            "status": "rebuilt",
+        metadata: dict[str, dg.MetadataValue] = {
+            "status": dg.MetadataValue.text("rebuilt"),
             "report_file": dg.MetadataValue.path(location),
             "summary": dg.MetadataValue.md(summary_markdown(report)),
-            "currencies": ", ".join(s.currency for s in report.sections) or "none",
-            "bytes": len(html.encode("utf-8")),
+            "currencies": dg.MetadataValue.text(", ".join(s.currency for s in report.sections) or "none"),
+            "bytes": dg.MetadataValue.int(len(html.encode("utf-8"))),
         }
         if "://" not in location:
             metadata["report_link"] = dg.MetadataValue.url(f"file://{location}")
         for section in report.sections:
-            metadata[f"effective_cost_{section.currency}"] = round(section.effective_cost, 2)
+            metadata[f"effective_cost_{section.currency}"] = dg.MetadataValue.float(round(section.effective_cost, 2))
         return dg.MaterializeResult(data_version=dg.DataVersion(version), metadata=metadata)
 
     return cost_report

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 # Azure FocusCost dataVersions we know, and the FOCUS version each implements.
 KNOWN_DATA_VERSIONS: tuple[str, ...] = ("1.0-preview(v1)", "1.0", "1.0r2", "1.2-preview", "1.2")
@@ -32,8 +33,9 @@ class ExportColumn:
 
 
 @cache
-def _raw() -> dict:
-    return json.loads(resources.files(__package__).joinpath("catalog.json").read_text())
+def _raw() -> dict[str, Any]:
+    catalogue: dict[str, Any] = json.loads(resources.files(__package__).joinpath("catalog.json").read_text())
+    return catalogue
 
 
 def focus_versions() -> tuple[str, ...]:
@@ -68,7 +70,8 @@ def export_columns(data_version: str) -> tuple[ExportColumn, ...]:
 
 def export_focus_version(data_version: str) -> str:
     """FOCUS version implemented by an Azure dataVersion ('1.0-preview', '1.0' or '1.2')."""
-    return _raw()["azure_exports"][data_version]["focus_version"]
+    version: str = _raw()["azure_exports"][data_version]["focus_version"]
+    return version
 
 
 def enumeration(column: str, focus_version: str) -> tuple[str, ...] | None:
@@ -100,6 +103,6 @@ def requirements(focus_version: str) -> dict[str, tuple[str, ...]]:
     return {name: tuple(items) for name, items in _raw()["requirements"][focus_version].items()}
 
 
-def global_constraints() -> tuple[dict, ...]:
+def global_constraints() -> tuple[dict[str, Any], ...]:
     """Cross-column constraints of the spec (id, rule text, source attribute/column, versions)."""
     return tuple(_raw()["global_constraints"])

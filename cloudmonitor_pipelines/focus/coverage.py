@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cloudmonitor_pipelines.focus import catalog, canonical, pair_rules, rules
+from cloudmonitor_pipelines.focus import canonical, catalog, pair_rules, rules
+from cloudmonitor_pipelines.focus.rule_catalog import RULES
 
 VERSIONS = ("1.2", "1.0")
 _NORMATIVE = re.compile(r"\b(MUST|SHOULD|MAY|RECOMMENDED|REQUIRED)\b")
@@ -249,10 +250,10 @@ def classify(rule_id: str, column: str, text: str) -> Coverage:
                   "the column is nullable in the catalogue, so not-null does not apply")
     if not found and reason is None:
         raise UnclassifiedStatement(f"{rule_id}: {text}")
-    unknown = [r for r in found if r not in rules.RULES]
+    unknown = [r for r in found if r not in RULES]
     if unknown:
         raise UnclassifiedStatement(f"{rule_id}: names unknown rule(s) {unknown}")
-    if not found:
+    if not found and reason is not None:  # reason is set here: an unclassified statement raised above
         notes.append(reason)
     return Coverage(rule_id, text, tuple(found), "; ".join(notes))
 

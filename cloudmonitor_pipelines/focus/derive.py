@@ -62,11 +62,11 @@ def sku_details_to_price_details(text: str) -> str:
             renamed[source] = target
     out: dict[str, object] = {}
     for key, value in details.items():
-        target = renamed.get(key)
-        if target is None:
+        renamed_to = renamed.get(key)
+        if renamed_to is None:
             out[key if key.startswith("x_") else f"x_{key}"] = value
         else:
-            out[target] = _number(value) if target == "CoreCount" else value
+            out[renamed_to] = _number(value) if renamed_to == "CoreCount" else value
     image = details.get("ImageType")
     if image not in (None, "") and "OperatingSystem" not in out:
         out["OperatingSystem"] = _OPERATING_SYSTEM.get(image, image)

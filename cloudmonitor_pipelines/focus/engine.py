@@ -8,16 +8,17 @@ rules that failed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, Literal
 
 import polars as pl
 
-from cloudmonitor_pipelines.focus import rules
 from cloudmonitor_pipelines.focus.masking import mask_row
 from cloudmonitor_pipelines.focus.report import MAX_EXAMPLES, ROW, RuleFailure
+from cloudmonitor_pipelines.focus.rule_catalog import severity
 from cloudmonitor_pipelines.focus.rules import RowRule
 
 
-def _examples(raw: pl.DataFrame, indices: Iterable[int], columns: Iterable[str]) -> list[dict]:
+def _examples(raw: pl.DataFrame, indices: Iterable[int], columns: Iterable[str]) -> list[dict[str, Any]]:
     wanted = [c for c in dict.fromkeys(columns) if c in raw.columns]
     if not wanted:  # a rule whose example would be the offending value itself (key-value-size): the row only
         return [{ROW: i} for i in list(indices)[:MAX_EXAMPLES]]
@@ -26,8 +27,8 @@ def _examples(raw: pl.DataFrame, indices: Iterable[int], columns: Iterable[str])
 
 
 def failure(rule: str, column: str | None, rows: int, message: str, source_file: str | None,
-             examples: list[dict] | None = None) -> RuleFailure:
-    return RuleFailure(rule, column, rules.severity(rule), rows, message, source_file, examples or [])
+             examples: list[dict[str, Any]] | None = None) -> RuleFailure:
+    return RuleFailure(rule, column, severity(rule), rows, message, source_file, examples or [])
 
 
 def evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], source_file: str | None,
@@ -37,7 +38,7 @@ def evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], sourc
         return []
     lazy = frame.lazy()
     # A LazyFrame here is a scan of a stored month (asset checks): stream it so memory does not follow the month.
-    engine = "streaming" if isinstance(frame, pl.LazyFrame) else "auto"
+    engine: Literal["streaming", "auto"] = "streaming" if isinstance(frame, pl.LazyFrame) else "auto"
     first = [(r.probe.cast(pl.Int64) if r.probe is not None
               else (r.candidate if r.candidate is not None else r.failing).fill_null(False).sum()).alias(f"r{i}")
              for i, r in enumerate(row_rules)]
@@ -50,7 +51,7 @@ def evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], sourc
         mask = rule.failing.fill_null(False)
         if rule.candidate is not None:
             mask = rule.candidate.fill_null(False) & mask
-            if rule.refine is not None:
+            if rule.refine is not None and rule.column is not None:  # a refined rule always names its column
                 values = indexed.filter(mask).select(pl.col(rule.column).unique()).collect(engine=engine).to_series()
                 bad = [v for v in values.to_list() if rule.refine(v)]
                 mask = mask & pl.col(rule.column).is_in(bad)

@@ -21,14 +21,14 @@ HarmonizationError naming the column; nothing is silently turned into null.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 
 import polars as pl
 
-from cloudmonitor_pipelines.focus import canonical, catalog, derive, rules, schemas, versions
+from cloudmonitor_pipelines.focus import canonical, catalog, derive, schemas, text_parsing, versions
 from cloudmonitor_pipelines.focus import lineage as lineage_columns  # `lineage` is harmonize()'s parameter
 from cloudmonitor_pipelines.focus.derive import sku_details_to_price_details
 
@@ -53,7 +53,8 @@ def _compact_json(text: str) -> str:
     return json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
 
 
-def _map_unique(frame: pl.DataFrame, column: str, convert, distinct: pl.Series | None = None) -> pl.Expr:
+def _map_unique(frame: pl.DataFrame, column: str, convert: Callable[[str], str],
+                distinct: pl.Series | None = None) -> pl.Expr:
     """Apply a Python conversion once per distinct value (JSON columns repeat heavily per SKU/resource).
 
     `distinct`: the column's distinct non-null values when the caller already has them (validation computes them)."""
@@ -71,11 +72,12 @@ def _placeholder_columns(df: pl.DataFrame, columns: list[str]) -> set[str]:
     columns = [c for c in columns if df.get_column(c).null_count() < df.height]
     if not columns:
         return set()
-    counts = df.select(rules.placeholder_probe(c).alias(c) for c in columns).row(0, named=True)
+    counts = df.select(text_parsing.placeholder_probe(c).alias(c) for c in columns).row(0, named=True)
     flagged = [c for c, hit in counts.items() if hit]
     if not flagged:
         return set()
-    exact = df.select(rules.placeholder_exact(c).fill_null(False).any().alias(c) for c in flagged).row(0, named=True)
+    exact = df.select(text_parsing.placeholder_exact(c).fill_null(False).any().alias(c)
+                      for c in flagged).row(0, named=True)
     return {c for c, hit in exact.items() if hit}
 
 
@@ -85,12 +87,12 @@ def _check_lossless(raw: pl.DataFrame, typed: pl.DataFrame, converted: list[str]
         return
     both = pl.concat([raw.select(converted), typed.select(pl.col(c).alias(f"__t{i}") for i, c in enumerate(converted))],
                      how="horizontal")
-    losses = [pl.col(c).is_not_null() & ~pl.col(c).is_in(rules.PLACEHOLDER_LITERALS) & pl.col(f"__t{i}").is_null()
-              for i, c in enumerate(converted)]
+    losses = [pl.col(c).is_not_null() & ~pl.col(c).is_in(text_parsing.PLACEHOLDER_LITERALS)
+              & pl.col(f"__t{i}").is_null() for i, c in enumerate(converted)]
     counts = both.select(loss.sum().alias(c) for loss, c in zip(losses, converted, strict=True)).row(0, named=True)
     for (column, count), loss in zip(counts.items(), losses, strict=True):
         if count:
-            exact = both.filter(loss & ~rules.placeholder_exact(column)).get_column(column)
+            exact = both.filter(loss & ~text_parsing.placeholder_exact(column)).get_column(column)
             if exact.len():
                 raise HarmonizationError(
                     f"column {column}: {exact.len()} value(s) cannot be converted"  # values stay out of logs
@@ -107,7 +109,7 @@ def _lineage_columns(data_version: str, values: Mapping[str, object] | None) -> 
     for name in lineage_columns.FILE_LINEAGE:
         dtype, value = lineage_columns.LINEAGE_SCHEMA[name], values.get(name)
         if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)  # naive times from the caller are UTC by convention
+            value = value.replace(tzinfo=UTC)  # naive times from the caller are UTC by convention
         exprs.append(pl.lit(value, dtype=dtype).alias(name))
     return exprs
 
@@ -151,14 +153,14 @@ def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, o
     clean = _placeholder_columns(raw, strings)
     typed_exprs = []
     for name in raw.columns:
-        expr, ok, _ = rules.typed_expression(name, logical[name], raw_schema[name], clean, set())
+        expr, ok, _ = text_parsing.typed_expression(name, logical[name], raw_schema[name], clean, set())
         if not ok:
             raise HarmonizationError(f"column {name}: type {raw_schema[name]} cannot hold FOCUS {logical[name]}")
         typed_exprs.append(expr.alias(name))
     parsed = raw.select(typed_exprs)
     _check_lossless(raw, parsed, [c for c in raw.columns if raw_schema[c] == pl.String
                                   and logical[c] in ("Decimal", "DateTime", "Boolean")])
-    typed = typed.select(pretyped).hstack(parsed.get_columns()) if pretyped else parsed
+    typed = typed.select(pretyped).hstack(parsed.get_columns()) if typed is not None and pretyped else parsed
     # Distinct values handed over apply only to columns taken from the typed frame they were computed on.
     known = {n: v for n, v in (distinct or {}).items() if n in typed_names}
 
@@ -229,7 +231,8 @@ def _mapped_columns(typed: pl.DataFrame, known: Mapping[str, pl.Series]) -> tupl
     return mapped, flags, stages
 
 
-def _preview_mappings(has, current, mapped: dict[str, pl.Expr], flags: dict[str, pl.Expr]) -> None:
+def _preview_mappings(has: Callable[[str], bool], current: Callable[[str], pl.Expr], mapped: dict[str, pl.Expr],
+                      flags: dict[str, pl.Expr]) -> None:
     """1.0-preview columns and values mapped to FOCUS 1.0+ (the flags mark values that are not the export's)."""
     if has("PricingCategory"):
         mapped["PricingCategory"] = pl.col("PricingCategory").replace(_PREVIEW_PRICING_CATEGORY)

@@ -21,7 +21,8 @@ PERSONAL_COLUMNS: frozenset[str] = frozenset(PERSONAL_BY_DEFINITION)
 def mask_text(text: str) -> str:
     """Mask emails (keeping the domain, which helps debugging) and phone numbers inside free text: the same
     patterns the personal-data check and the table masking use (focus.pii)."""
-    return pl.select(mask_text_expr(pl.lit(text, dtype=pl.String))).item()
+    masked: str = pl.select(mask_text_expr(pl.lit(text, dtype=pl.String))).item()
+    return masked
 
 
 def mask_name(text: str) -> str:

@@ -41,10 +41,12 @@ class _SchemaOnceLazyFrame(pl.LazyFrame):
 _PANDERA_MEMO_LIMIT = 256
 # (id(schema), partial, column names and dtypes) -> (schema, pandera's failure cases). The schema object is kept so
 # that its id cannot be reused while the entry exists.
-_pandera_memo: dict[tuple, tuple[pa.DataFrameSchema, list[tuple[str, str, list]]]] = {}
+_PanderaCases = list[tuple[str, str, list[str]]]  # (column, check, failing values: pandera writes them as text)
+_pandera_memo: dict[tuple[int, bool, tuple[tuple[str, pl.DataType], ...]],
+                    tuple[pa.DataFrameSchema, _PanderaCases]] = {}
 
 
-def _pandera_cases(schema: pa.DataFrameSchema, partial: bool, columns: pl.Schema) -> list[tuple[str, str, list]]:
+def _pandera_cases(schema: pa.DataFrameSchema, partial: bool, columns: pl.Schema) -> _PanderaCases:
     """pandera's schema-level failure cases (presence, dtypes) for a frame with these columns.
 
     Schema-level checks see only names and dtypes, so they run once per distinct column set, not per batch: the
@@ -55,7 +57,7 @@ def _pandera_cases(schema: pa.DataFrameSchema, partial: bool, columns: pl.Schema
     if hit is not None and hit[0] is schema:
         return hit[1]
     effective = schema.update_columns({n: {"required": False} for n in schema.columns}) if partial else schema
-    cases: list[tuple[str, str, list]] = []
+    cases: _PanderaCases = []
     try:
         with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
             effective.validate(_SchemaOnceLazyFrame.of(pl.DataFrame(schema=columns)), lazy=True)

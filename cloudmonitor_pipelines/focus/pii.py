@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -245,10 +246,10 @@ def merge_findings(first: PiiFindings | None, second: PiiFindings) -> PiiFinding
             seen.rows + finding.rows)
     keys: dict[str, TagKeyFinding] = {}
     for key in first.tag_keys + second.tag_keys:
-        seen = keys.get(key.key)
-        keys[key.key] = key if seen is None else TagKeyFinding(
-            key.key, seen.email_rows + key.email_rows, seen.phone_rows + key.phone_rows,
-            seen.key_is_personal or key.key_is_personal)
+        seen_key = keys.get(key.key)
+        keys[key.key] = key if seen_key is None else TagKeyFinding(
+            key.key, seen_key.email_rows + key.email_rows, seen_key.phone_rows + key.phone_rows,
+            seen_key.key_is_personal or key.key_is_personal)
     by_definition = dict(first.personal_by_definition)
     for column, rows in second.personal_by_definition.items():
         by_definition[column] = by_definition.get(column, 0) + rows
@@ -258,12 +259,12 @@ def merge_findings(first: PiiFindings | None, second: PiiFindings) -> PiiFinding
     )
 
 
-def findings_record(findings: PiiFindings) -> dict:
+def findings_record(findings: PiiFindings) -> dict[str, Any]:
     """JSON-ready form of findings (counts and key names only, like to_metadata) for the ingestion log."""
     return asdict(findings)
 
 
-def findings_from_record(record: dict) -> PiiFindings:
+def findings_from_record(record: dict[str, Any]) -> PiiFindings:
     return PiiFindings(
         record["rows_scanned"], tuple(record["columns_scanned"]),
         tuple(ColumnFinding(**c) for c in record["columns"]), tuple(TagKeyFinding(**k) for k in record["tag_keys"]),

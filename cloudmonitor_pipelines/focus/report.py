@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
@@ -22,7 +22,7 @@ class RuleFailure:
     failing_rows: int
     message: str
     source_file: str | None = None
-    examples: list[dict] = field(default_factory=list)  # <= 5 masked rows, relevant columns only
+    examples: list[dict[str, Any]] = field(default_factory=list)  # <= 5 masked rows, relevant columns only
 
     def describe(self) -> str:
         where = self.source_file or "<unnamed input>"
@@ -56,7 +56,7 @@ class ValidationReport:
         several batches of a file is one failure (rows summed, at most MAX_EXAMPLES examples)."""
         known = {v for v in (self.data_version, other.data_version) if v is not None}
         data_version = known.pop() if len(known) == 1 else None  # None when the files disagree
-        combined: dict[tuple, RuleFailure] = {}
+        combined: dict[tuple[str, str | None, str, str | None, str], RuleFailure] = {}
         for f in [*self.failures, *other.failures]:
             key = (f.rule, f.column, f.severity, f.source_file, f.message)
             seen = combined.get(key)
@@ -79,7 +79,7 @@ class ValidationReport:
         return "\n".join([head, *(f"  {f.describe()}" for f in ordered)])
 
     def to_records(self, tenant: str, month: str, run_id: str | None, data_version: str | None,
-                   checked_at: datetime, include_summary: bool = True) -> list[dict]:
+                   checked_at: datetime, include_summary: bool = True) -> list[dict[str, Any]]:
         """Rows for the append-only validation_results table (schema: VALIDATION_RESULTS_SCHEMA).
 
         One row per failure; with include_summary, also one 'validation-summary' row (severity 'info') so a run
@@ -100,9 +100,9 @@ class ValidationReport:
                             "source_file": None, "examples": "[]"})
         return records
 
-    def to_metadata(self) -> dict:
+    def to_metadata(self) -> dict[str, Any]:
         """JSON-ready summary for Dagster metadata: per failing rule/column, rows, files and <= 5 masked examples."""
-        grouped: dict[str, dict] = {}
+        grouped: dict[str, dict[str, Any]] = {}
         for f in self.failures:
             key = f"{f.rule}:{f.column}" if f.column else f.rule
             entry = grouped.setdefault(key, {"rule": f.rule, "column": f.column, "severity": f.severity,

@@ -4,7 +4,11 @@ Every row rule is a boolean polars expression that is True where a row breaks th
 them in one `select` and fetches example rows only for rules that failed. Expensive exact checks (stripping
 strings, parsing JSON) get a cheap `candidate` superset that is evaluated on every row; the exact check then runs
 only on the candidate rows, which keeps a clean 1M-row file to a handful of fast passes. Value rules (finite,
-magnitude, billing month) and the unit format are in value_rules.py.
+magnitude, billing month) and the unit format are in value_rules.py; how raw text is parsed (placeholders, date/time,
+number and boolean forms) is in text_parsing.py.
+
+What belongs here: the RowRule type, the reference data the rules compare against (currency codes, pricing columns),
+the format rules on raw text and the cross-column rules on the typed frame.
 """
 
 from __future__ import annotations
@@ -17,10 +21,19 @@ from typing import Literal
 import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
-from cloudmonitor_pipelines.focus.rule_catalog import RULES, RuleSpec, Severity, severity  # noqa: F401 (re-exported)
-
-__all_catalogue__ = (RULES, RuleSpec)  # rules.RULES / rules.RuleSpec stay importable from here
-
+from cloudmonitor_pipelines.focus.rule_catalog import RULES as RULES  # re-exported: older callers import it from here
+from cloudmonitor_pipelines.focus.rule_catalog import Severity, severity
+from cloudmonitor_pipelines.focus.text_parsing import (
+    BOOLEAN_TEXT,
+    PLACEHOLDER_LITERALS,
+    parse_datetime_as,
+    parse_datetime_strict,
+    parse_decimal,
+    placeholder_candidate,
+    placeholder_exact,
+    placeholder_probe,
+    real_text,
+)
 
 # ---------------------------------------------------------------------------------------------------------------
 # Reference data
@@ -62,9 +75,8 @@ PREVIEW_CHARGE_SUBCATEGORIES: tuple[str, ...] = (
 )
 
 # ---------------------------------------------------------------------------------------------------------------
-# Placeholders and formats
+# Formats
 
-PLACEHOLDER_LITERALS: tuple[str, ...] = ("", "NULL", "null", "Null")
 _NUMERIC_PATTERN = r"^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$"
 # The JSON grammar of an object whose values are all scalars (RFC 8259 strings, numbers, literals). Text that matches
 # is a valid flat object, so only text that does not match needs the exact json.loads check.
@@ -73,121 +85,6 @@ _JSON_SCALAR = rf'(?:{_JSON_STRING}|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?
 _JSON_PAIR = rf'{_JSON_STRING}[ \t\n\r]*:[ \t\n\r]*{_JSON_SCALAR}'
 FLAT_JSON_OBJECT_PATTERN = (rf'^[ \t\n\r]*\{{[ \t\n\r]*(?:{_JSON_PAIR}(?:[ \t\n\r]*,[ \t\n\r]*{_JSON_PAIR})*)?'
                             r'[ \t\n\r]*\}[ \t\n\r]*$')
-DATETIME_FORMAT_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
-DATETIME_FORMAT_MINUTES = "%Y-%m-%dT%H:%MZ"
-_LEN_SECONDS = len("2024-01-01T00:00:00Z")
-_LEN_MINUTES = len("2024-01-01T00:00Z")
-# Tolerated only to evaluate other rules on non-conformant third-party data; still reported as datetime-format.
-_LENIENT_DATETIME_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d",
-)
-BOOLEAN_TEXT: dict[str, bool] = {
-    "true": True, "True": True, "TRUE": True, "1": True, "false": False, "False": False, "FALSE": False, "0": False,
-}
-
-
-def placeholder_candidate(column: str) -> pl.Expr:
-    """Row-wise superset of placeholder strings (exact check: placeholder_exact)."""
-    c = pl.col(column)
-    return c.is_in(PLACEHOLDER_LITERALS) | (c < "!")  # '' and text starting with whitespace/control sort below '!'
-
-
-_LITERAL_LENGTHS = sorted({len(v.encode()) for v in PLACEHOLDER_LITERALS if v})
-
-
-def placeholder_probe(column: str) -> pl.Expr:
-    """Scalar: may the column hold placeholders? The same superset as placeholder_candidate, computed cheaper.
-
-    Text with leading whitespace (so every whitespace-only value) and '' sort below '!' (a comparison of the
-    inline prefix, no hashing). The literal 'NULL' spellings are looked up only among values of their byte length:
-    hashing every value was half the cost of validating a parquet batch (79 text columns x 250k rows: 125 -> 74
-    ms; min() or a chain of == comparisons are slower). Text with only trailing blanks ('NULL ') is not detected -
-    a deliberate trade for speed.
-    """
-    c = pl.col(column)
-    return (c < "!").any() | c.filter(c.str.len_bytes().is_in(_LITERAL_LENGTHS)).is_in(PLACEHOLDER_LITERALS).any()
-
-
-def placeholder_exact(column: str) -> pl.Expr:
-    """Empty, whitespace-only or case-insensitive 'null' text."""
-    return pl.col(column).str.strip_chars().str.to_lowercase().is_in(["", "null"])
-
-
-def real_text(column: str) -> pl.Expr:
-    """Non-null text that is not a placeholder (uses the exact check; for filtered candidate rows)."""
-    return pl.col(column).is_not_null() & ~placeholder_exact(column)
-
-
-def parse_datetime_strict(column: str) -> pl.Expr:
-    """Text -> Datetime(us, UTC) accepting only the two FOCUS/Azure forms (with and without seconds)."""
-    c = pl.col(column)
-    return pl.coalesce(
-        c.str.strptime(pl.Datetime("us"), DATETIME_FORMAT_SECONDS, strict=False),
-        c.str.strptime(pl.Datetime("us"), DATETIME_FORMAT_MINUTES, strict=False),
-    ).dt.replace_time_zone("UTC")
-
-
-def parse_datetime_as(column: str, precision: Literal["minutes", "seconds"]) -> pl.Expr:
-    """Text -> Datetime(us, UTC) in exactly one of the two forms (one strptime; a failed parse is the slow path)."""
-    fmt = DATETIME_FORMAT_SECONDS if precision == "seconds" else DATETIME_FORMAT_MINUTES
-    return pl.col(column).str.strptime(pl.Datetime("us"), fmt, strict=False).dt.replace_time_zone("UTC")
-
-
-def parse_datetime_lenient(column: str) -> pl.Expr:
-    c = pl.col(column)
-    attempts = [c.str.strptime(pl.Datetime("us"), f, strict=False) for f in _LENIENT_DATETIME_FORMATS]
-    return pl.coalesce(parse_datetime_strict(column).dt.replace_time_zone(None), *attempts).dt.replace_time_zone("UTC")
-
-
-def parse_decimal(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.Float64, strict=False)
-
-
-def parse_boolean(column: str) -> pl.Expr:
-    return pl.col(column).replace_strict(BOOLEAN_TEXT, default=None, return_dtype=pl.Boolean)
-
-
-def typed_expression(name: str, logical: str, raw_dtype: pl.DataType, clean_strings: set[str],
-                      lenient_datetimes: set[str], precision: Literal["minutes", "seconds"] | None = None,
-                      ) -> tuple[pl.Expr, bool, str | None]:
-    """(expression, dtype ok, timezone note) turning one raw column into its typed form.
-
-    Date/time text: lenient parse for `lenient_datetimes`, else only the `precision` form when given, else both
-    FOCUS/Azure forms.
-    """
-    c = pl.col(name)
-    if logical in ("String", "JSON"):
-        if raw_dtype == pl.String:
-            return (pl.when(placeholder_exact(name)).then(None).otherwise(c) if name in clean_strings else c,
-                    True, None)
-        ok = raw_dtype.is_numeric() or raw_dtype == pl.Boolean or raw_dtype.is_temporal()
-        return (c.cast(pl.String) if ok else c), ok, None
-    if logical == "Decimal":
-        if raw_dtype == pl.String:
-            return parse_decimal(name), True, None
-        return (c.cast(pl.Float64), True, None) if raw_dtype.is_numeric() else (c, False, None)
-    if logical == "DateTime":
-        if raw_dtype == pl.String:
-            if name in lenient_datetimes:
-                return parse_datetime_lenient(name), True, None
-            return (parse_datetime_as(name, precision) if precision else parse_datetime_strict(name)), True, None
-        if isinstance(raw_dtype, pl.Datetime):
-            if raw_dtype.time_zone is None:
-                return c.dt.replace_time_zone("UTC").dt.cast_time_unit("us"), True, "naive timestamps read as UTC"
-            note = None if raw_dtype.time_zone == "UTC" else f"time zone {raw_dtype.time_zone} converted to UTC"
-            return c.dt.convert_time_zone("UTC").dt.cast_time_unit("us"), True, note
-        if raw_dtype == pl.Date:
-            return c.cast(pl.Datetime("us")).dt.replace_time_zone("UTC"), True, "dates without time read as UTC midnight"
-        return c, False, None
-    if logical == "Boolean":
-        if raw_dtype == pl.String:
-            return parse_boolean(name), True, None
-        if raw_dtype == pl.Boolean:
-            return c, True, None
-        return (c.cast(pl.Boolean), True, None) if raw_dtype.is_integer() else (c, False, None)
-    raise ValueError(f"unknown logical type {logical!r} for column {name}")
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Row rules
@@ -386,7 +283,7 @@ def _typed_text_rules(name: str, logical: str, unparsed_text: pl.Expr | None,
             "datetime-format", name, (name,), real_text(name) & parse_datetime_strict(name).is_null(),
             f"{name} is not an ISO 8601 UTC date/time 'YYYY-MM-DDTHH:mm[:ss]Z'", candidate=unparsed,
         ))
-        other = "minutes" if datetime_precision == "seconds" else "seconds"
+        other: Literal["minutes", "seconds"] = "minutes" if datetime_precision == "seconds" else "seconds"
         written = "with seconds" if datetime_precision == "seconds" else "without seconds"
         rules.append(RowRule(
             "datetime-precision", name, (name,), parse_datetime_as(name, other).is_not_null(),

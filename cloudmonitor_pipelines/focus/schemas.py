@@ -32,7 +32,8 @@ def _column(name: str, dtype: pl.DataType, *, nullable: bool, required: bool, al
     )
 
 
-def _focus_column(name: str, focus_version: str, *, required: bool, allowed_override=None) -> pa.Column:
+def _focus_column(name: str, focus_version: str, *, required: bool,
+                  allowed_override: tuple[str, ...] | None = None) -> pa.Column:
     spec = catalog.focus_columns(focus_version)[name]
     allowed = allowed_override if allowed_override is not None else catalog.enumeration(name, focus_version)
     return _column(name, polars_type_for_focus(spec.data_type), nullable=spec.allows_nulls, required=required,

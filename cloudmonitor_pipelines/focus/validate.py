@@ -32,14 +32,29 @@ from typing import Literal
 import pandera.polars as pa
 import polars as pl
 
-from cloudmonitor_pipelines.focus import canonical, catalog, pair_rules, rules, schemas, value_rules, versions
+from cloudmonitor_pipelines.focus import (
+    canonical,
+    catalog,
+    pair_rules,
+    rules,
+    schemas,
+    text_parsing,
+    value_rules,
+    versions,
+)
 from cloudmonitor_pipelines.focus.canonical_check import (
-    AlreadyChecked, canonical_schema_failures, validate_canonical,
+    AlreadyChecked,
+    canonical_schema_failures,
+    validate_canonical,
 )
 from cloudmonitor_pipelines.focus.engine import evaluate, failure
 from cloudmonitor_pipelines.focus.pandera_adapter import column_rules, pandera_failures
 from cloudmonitor_pipelines.focus.report import (
-    MAX_EXAMPLES, VALIDATION_RESULTS_SCHEMA, FocusValidationError, RuleFailure, ValidationReport,
+    MAX_EXAMPLES,
+    VALIDATION_RESULTS_SCHEMA,
+    FocusValidationError,
+    RuleFailure,
+    ValidationReport,
 )
 from cloudmonitor_pipelines.focus.rules import RowRule
 
@@ -80,8 +95,8 @@ def _name_checks(df: pl.DataFrame, known: Mapping[str, object], source_file: str
         label = _column_label(df, base)
         failures.append(failure("duplicate-column", label, 0, f"column {label} appears {times} times",
                                  source_file))
-    kept = [n for n in df.columns if not (_DUPLICATE_SUFFIX.match(n) and _DUPLICATE_SUFFIX.match(n).group("base")
-                                          in duplicates)]
+    kept = [n for n in df.columns
+            if not ((match := _DUPLICATE_SUFFIX.match(n)) and match.group("base") in duplicates)]
     known_x = set(canonical.X_COLUMNS) | set(canonical.PROMOTED_X_COLUMNS)
     for name in kept:
         if name in known:
@@ -118,12 +133,14 @@ def _distinct_values(df: pl.DataFrame, columns: list[str]) -> dict[str, pl.Serie
     return {c: pl.Series(c, values, dtype=pl.String) for c, values in zip(columns, row, strict=True)}
 
 
-def _probed_on_distinct(rule: RowRule, values: pl.Series) -> RowRule:
+def _probed_on_distinct(rule: RowRule, distinct: Mapping[str, pl.Series]) -> RowRule:
     """The rule with its first pass answered from the column's distinct values: whether any value is a candidate
     that the exact check confirms. When one is, the rows are counted and shown as before."""
-    frame = values.to_frame(rule.column)
-    candidates = frame.filter(rule.candidate.fill_null(False)).get_column(rule.column).to_list()
-    return replace(rule, probe=pl.lit(any(rule.refine(v) for v in candidates)))
+    column, candidate, refine = rule.column, rule.candidate, rule.refine
+    if column is None or candidate is None or refine is None:
+        raise ValueError(f"rule {rule.rule} needs a column, a candidate and a refine to be probed on distinct values")
+    candidates = distinct[column].to_frame(column).filter(candidate.fill_null(False)).get_column(column).to_list()
+    return replace(rule, probe=pl.lit(any(refine(v) for v in candidates)))
 
 
 @dataclass(frozen=True)
@@ -155,7 +172,7 @@ class _Target:
 
 def _export_schema_failures(columns: list[str], target: _Target, source_file: str | None) -> list[RuleFailure]:
     """Columns the declared dataVersion's export schema lacks or has, and a better-matching dataVersion."""
-    if target.export_columns is None or target.partial:
+    if target.export_columns is None or target.data_version is None or target.partial:
         return []
     found: list[RuleFailure] = []
     schema, exported = target.schema.columns, set(target.export_columns)
@@ -198,7 +215,8 @@ def _parse_and_check_formats(df: pl.DataFrame, present: list[str], logical: dict
     # Parse once (strict), then let the format rules compare raw text with its parsed value side by side.
     typed_exprs, dtype_ok = {}, {}
     for name in present:
-        expr, ok, note = rules.typed_expression(name, logical[name], raw_schema[name], set(), set(), target.precision)
+        expr, ok, note = text_parsing.typed_expression(name, logical[name], raw_schema[name], set(), set(),
+                                                       target.precision)
         typed_exprs[name], dtype_ok[name] = expr.alias(name), ok
         if note:
             failures.append(failure("datetime-timezone", name, df.height, f"{name}: {note}", source_file))
@@ -210,14 +228,14 @@ def _parse_and_check_formats(df: pl.DataFrame, present: list[str], logical: dict
     # which harmonize needs anyway (it compacts each distinct value once). A regex over every row cost ~45 ms per
     # 250k-row batch; tags repeat per resource, so the distinct values are a small fraction of the rows.
     on_distinct = [r for r in format_rules if r.rule == "key-value-format"]  # text columns, candidate + refine
-    distinct = _distinct_values(df, [r.column for r in on_distinct])
-    probed = {id(r): _probed_on_distinct(r, distinct[r.column]) for r in on_distinct}
+    distinct = _distinct_values(df, [r.column for r in on_distinct if r.column is not None])
+    probed = {id(r): _probed_on_distinct(r, distinct) for r in on_distinct}
     failures += evaluate(side_by_side, [probed.get(id(r), r) for r in format_rules], source_file, df)
     del side_by_side
 
     clean = _columns_with(failures, "null-handling")
     lenient = _columns_with(failures, "datetime-format") | _columns_with(failures, "datetime-precision")
-    redo = [rules.typed_expression(n, logical[n], raw_schema[n], clean, lenient)[0].alias(n)
+    redo = [text_parsing.typed_expression(n, logical[n], raw_schema[n], clean, lenient)[0].alias(n)
             for n in present if n in clean or n in lenient]
     if redo:  # placeholders -> null and lenient date parsing, only for the columns that need it
         typed = typed.with_columns(df.select(redo).get_columns())
@@ -257,9 +275,9 @@ def _validate(df: pl.DataFrame, target: _Target, source_file: str | None) -> Val
     typed_schema = typed.schema  # DataFrame.schema builds a new Schema on every access; read it once
     usable = {n: typed_schema[n] for n in present if dtype_ok[n]}
     # The typed column is the text with placeholders nulled, so its distinct values are these minus placeholders.
-    typed_distinct = {n: v.to_frame(n).filter(~rules.placeholder_exact(n).fill_null(False)).get_column(n)
+    typed_distinct = {n: v.to_frame(n).filter(~text_parsing.placeholder_exact(n).fill_null(False)).get_column(n)
                       for n, v in distinct.items()}
-    row_rules = [_probed_on_distinct(r, typed_distinct[r.column]) if r.rule in _ON_DISTINCT and r.column in
+    row_rules = [_probed_on_distinct(r, typed_distinct) if r.rule in _ON_DISTINCT and r.column in
                  typed_distinct else r
                  for r in _row_rules(target, usable, _columns_with(failures, "column-dtype"), unparseable)]
     row_failures = evaluate(typed, row_rules, source_file, df)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from collections.abc import Set as AbstractSet
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import polars as pl
@@ -49,7 +50,7 @@ def magnitude_bound(column: str) -> float:
     return MAX_ABS_QUANTITY  # quantities, block sizes and any other number
 
 
-def value_rules(present: dict[str, pl.DataType], already_reported: set[str] = frozenset()) -> list[RowRule]:
+def value_rules(present: dict[str, pl.DataType], already_reported: AbstractSet[str] = frozenset()) -> list[RowRule]:
     """value-finite and value-magnitude for every float column (Decimal columns once typed).
 
     `already_reported`: columns with numeric-format failures (their NaN/inf text is reported there already).
@@ -72,7 +73,7 @@ def month_start(billing_month: str) -> datetime:
     """'YYYY-MM' -> the month's first instant (UTC); ValueError for anything else."""
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", billing_month or ""):
         raise ValueError(f"billing month must be 'YYYY-MM', got {billing_month!r}")
-    return datetime(int(billing_month[:4]), int(billing_month[5:]), 1, tzinfo=timezone.utc)
+    return datetime(int(billing_month[:4]), int(billing_month[5:]), 1, tzinfo=UTC)
 
 
 def billing_month_rules(present: dict[str, pl.DataType], start: pl.Expr) -> list[RowRule]:

@@ -83,17 +83,8 @@ def build_cost_anomalies(
     required = (*REQUIRED_COST_COLUMNS, "SubAccountId") if by_subscription else REQUIRED_COST_COLUMNS
     require_columns(costs, required, table=TABLE, input_name="costs")
     wanted = validate_months(months, table=TABLE)
-    if window_days < 1 or not 1 <= min_baseline_days <= window_days:
-        raise ReportInputError(
-            f"report {TABLE!r}: need window_days >= 1 and 1 <= min_baseline_days <= window_days "
-            f"(got {window_days}, {min_baseline_days})"
-        )
-    if window_days > 28 and wanted is not None:
-        # Only one previous billing month is read for the baseline.
-        raise ReportInputError(f"report {TABLE!r}: window_days {window_days} exceeds the one month read back")
-    if mad_multiplier < 0 or relative_threshold < 0 or absolute_floor < 0:
-        raise ReportInputError(f"report {TABLE!r}: threshold parameters must not be negative")
-
+    _check_parameters(window_days, min_baseline_days, wanted is not None,
+                      mad_multiplier, relative_threshold, absolute_floor)
     read_months = None if wanted is None else with_previous_months(wanted)
     subscription = pl.col("SubAccountId") if by_subscription else pl.lit(None, dtype=pl.String())
     daily = (
@@ -123,6 +114,27 @@ def build_cost_anomalies(
     )
     if wanted is not None:
         evaluated = evaluated.filter(pl.col("billing_month").is_in(wanted))
+    flagged = _flag(evaluated, mad_multiplier, relative_threshold, absolute_floor)
+    return shape_output(flagged, COST_ANOMALIES_SCHEMA, [*_SERIES, "charge_date"])
+
+
+def _check_parameters(window_days: int, min_baseline_days: int, by_month: bool,
+                      mad_multiplier: float, relative_threshold: float, absolute_floor: float) -> None:
+    if window_days < 1 or not 1 <= min_baseline_days <= window_days:
+        raise ReportInputError(
+            f"report {TABLE!r}: need window_days >= 1 and 1 <= min_baseline_days <= window_days "
+            f"(got {window_days}, {min_baseline_days})"
+        )
+    if window_days > 28 and by_month:
+        # Only one previous billing month is read for the baseline.
+        raise ReportInputError(f"report {TABLE!r}: window_days {window_days} exceeds the one month read back")
+    if mad_multiplier < 0 or relative_threshold < 0 or absolute_floor < 0:
+        raise ReportInputError(f"report {TABLE!r}: threshold parameters must not be negative")
+
+
+def _flag(evaluated: pl.LazyFrame, mad_multiplier: float, relative_threshold: float,
+          absolute_floor: float) -> pl.LazyFrame:
+    """Deviation from the baseline, the day's threshold (the largest of the three), the flag and its direction."""
     deviation = pl.col("effective_cost") - pl.col("baseline_median")
     scored = evaluated.with_columns(
         deviation.alias("deviation"),
@@ -140,4 +152,4 @@ def build_cost_anomalies(
         .then(pl.when(pl.col("deviation") > 0).then(pl.lit("up")).otherwise(pl.lit("down")))
         .alias("direction")
     )
-    return shape_output(flagged, COST_ANOMALIES_SCHEMA, [*_SERIES, "charge_date"])
+    return flagged

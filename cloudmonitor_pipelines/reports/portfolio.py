@@ -94,35 +94,11 @@ def summarize_tenant(
         recommendations, REQUIRED_RECOMMENDATION_COLUMNS, table=TABLE, input_name=f"recommendations of {tenant_key}"
     )
     wanted = validate_months(months, table=TABLE)
-    monthly = (
-        costs.with_columns(month_from_costs(), pl.col("BillingCurrency").alias("currency"))
-        .group_by(["billing_month", TENANT_KEY, "currency"])
-        .agg(
-            pl.col("BilledCost").sum().alias("billed_cost"),
-            pl.col("EffectiveCost").sum().alias("effective_cost"),
-        )
-        .collect(engine="streaming")
-    )
-    foreign = sorted({key for key in monthly[TENANT_KEY].unique().to_list() if key != tenant_key}, key=str)
-    if foreign:
-        raise ReportInputError(
-            f"report {TABLE!r}: costs given for tenant {tenant_key!r} contain {TENANT_KEY} values {foreign!r} "
-            f"(rule: one tenant per summary)"
-        )
+    monthly = _monthly_costs(costs, tenant_key)
     with_change = month_over_month(
         monthly.lazy().drop(TENANT_KEY), ["currency"], ["billed_cost", "effective_cost"]
     ).collect()
-
-    savings = (
-        open_recommendations(recommendations)
-        .filter(is_cost_category())
-        .group_by(pl.col("savings_currency").alias("currency"))
-        .agg(
-            pl.col("monthly_savings").sum().alias("open_monthly_savings"),
-            pl.len().cast(pl.Int64).alias("open_recommendation_count"),
-        )
-        .collect(engine="streaming")
-    )
+    savings = _open_savings(recommendations)
     newest_month = with_change["billing_month"].max()
     if newest_month is not None and savings.height:
         savings = savings.with_columns(pl.lit(newest_month).alias("billing_month"))
@@ -148,6 +124,40 @@ def summarize_tenant(
         pl.col("open_recommendation_count").fill_null(0),
     )
     return shaped.sort(_SORT, nulls_last=True).collect()
+
+
+def _monthly_costs(costs: pl.LazyFrame, tenant_key: str) -> pl.DataFrame:
+    """Billed and effective cost per month and currency; refuses rows labelled with another tenant."""
+    monthly = (
+        costs.with_columns(month_from_costs(), pl.col("BillingCurrency").alias("currency"))
+        .group_by(["billing_month", TENANT_KEY, "currency"])
+        .agg(
+            pl.col("BilledCost").sum().alias("billed_cost"),
+            pl.col("EffectiveCost").sum().alias("effective_cost"),
+        )
+        .collect(engine="streaming")
+    )
+    foreign = sorted({key for key in monthly[TENANT_KEY].unique().to_list() if key != tenant_key}, key=str)
+    if foreign:
+        raise ReportInputError(
+            f"report {TABLE!r}: costs given for tenant {tenant_key!r} contain {TENANT_KEY} values {foreign!r} "
+            f"(rule: one tenant per summary)"
+        )
+    return monthly
+
+
+def _open_savings(recommendations: pl.LazyFrame) -> pl.DataFrame:
+    """Open cost recommendations per savings currency: monthly savings and how many there are."""
+    return (
+        open_recommendations(recommendations)
+        .filter(is_cost_category())
+        .group_by(pl.col("savings_currency").alias("currency"))
+        .agg(
+            pl.col("monthly_savings").sum().alias("open_monthly_savings"),
+            pl.len().cast(pl.Int64).alias("open_recommendation_count"),
+        )
+        .collect(engine="streaming")
+    )
 
 
 def build_partner_portfolio(per_tenant: Mapping[str, TenantSummaryInputs]) -> pl.DataFrame:

@@ -7,13 +7,13 @@ preview names and values, legacy x_ columns, date precision, CSV text or parquet
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog, versions
 
-UTC = timezone.utc
+UTC = UTC
 SKU_DETAILS_AZURE = '{"VCPUs": "4", "ImageType": "Canonical", "ServiceType": "Standard_D4s_v3"}'
 # x_SkuDetails rewritten as the FinOps toolkit does: keys x_-prefixed, VCPUs -> CoreCount, ServiceType ->
 # InstanceType (renamed in place), OperatingSystem added from ImageType.

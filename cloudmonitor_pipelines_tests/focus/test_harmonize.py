@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -12,7 +12,9 @@ from cloudmonitor_pipelines.focus import canonical, catalog, lineage
 from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError
 from cloudmonitor_pipelines_tests.focus.export_fixtures import (
-    SKU_PRICE_DETAILS_FOCUS, VERSION_DEPENDENT, export_frame,
+    SKU_PRICE_DETAILS_FOCUS,
+    VERSION_DEPENDENT,
+    export_frame,
 )
 
 LINEAGE = {"x_TenantKey": "contoso", "x_BillingMonth": "2026-09", "x_SourceRunId": "run-1"}
@@ -51,7 +53,7 @@ def test_version_specific_mappings_land_in_focus_columns():
     assert usage["SkuMeter"] == "D4s v3" and usage["PricingCurrency"] == "USD"
     assert json.loads(usage["SkuPriceDetails"]) == SKU_PRICE_DETAILS_FOCUS
     assert tax["ChargeCategory"] == "Tax" and tax["x_SourceDataVersion"] == "1.0-preview(v1)"
-    assert usage["ChargePeriodStart"] == datetime(2026, 9, 3, tzinfo=timezone.utc)
+    assert usage["ChargePeriodStart"] == datetime(2026, 9, 3, tzinfo=UTC)
     assert usage["x_TenantKey"] == "contoso" and usage["x_BillingMonth"] == "2026-09"
 
 

@@ -1,6 +1,6 @@
 """Tests for masking personal data in example rows."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cloudmonitor_pipelines.focus.masking import mask_row, mask_text
 
@@ -17,6 +17,6 @@ def test_ids_dates_and_numbers_are_left_alone():
 
 def test_personal_columns_are_masked_entirely():
     row = mask_row({"x_AccountName": "Jane Doe", "x_AccountOwnerId": "jane@contoso.com", "BilledCost": 1.5,
-                    "ChargePeriodStart": datetime(2024, 1, 1, tzinfo=timezone.utc)})
+                    "ChargePeriodStart": datetime(2024, 1, 1, tzinfo=UTC)})
     assert row == {"x_AccountName": "J*** D***", "x_AccountOwnerId": "***@contoso.com", "BilledCost": 1.5,
                    "ChargePeriodStart": "2024-01-01T00:00:00+00:00"}

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from cloudmonitor_pipelines.focus import catalog, rules
-from cloudmonitor_pipelines.focus.harmonize import harmonize
 from cloudmonitor_pipelines.focus.validate import (
-    FocusValidationError, ValidationReport, validate_canonical, validate_export_frame, validate_focus_frame,
+    FocusValidationError,
+    ValidationReport,
+    validate_export_frame,
+    validate_focus_frame,
 )
 from cloudmonitor_pipelines_tests.focus.export_fixtures import export_frame
 
@@ -121,7 +123,6 @@ def test_rule_fails_naming_file_column_and_rule(case):
     assert failure is not None, report.summary()
     assert failure.severity == rules.RULES[rule].severity
     assert failure.source_file == f"exports/test/{dv}/part_0_0001.csv"
-    assert report.has_errors == any(f.severity == "error" for f in report.failures)
     structural = {"column-presence", "export-column-missing", "unknown-column", "unknown-x-column", "duplicate-column"}
     if rule in structural:  # about the file's columns, not its rows
         assert failure.failing_rows == 0
@@ -210,12 +211,23 @@ def test_report_merge_summary_records_metadata_and_error():
     entry = meta["failures"]["numeric-format:BilledCost"]
     assert entry["failing_rows"] == 2 and len(entry["files"]) == 2 and len(entry["examples"]) == 2
     json.dumps(meta)  # Dagster metadata must be JSON-serializable
-    at = datetime(2026, 10, 2, tzinfo=timezone.utc)
+    at = datetime(2026, 10, 2, tzinfo=UTC)
     records = merged.to_records("contoso", "2026-09", "run-1", "1.2", at)
     assert [r["rule"] for r in records] == ["numeric-format", "numeric-format", "validation-summary"]
     assert records[0]["tenant"] == "contoso" and records[0]["checked_at"] == at and records[0]["failing_rows"] == 1
     message = str(FocusValidationError(merged))
     assert "part_2.csv" in message and "column=BilledCost" in message and "rule=numeric-format" in message
+
+
+def test_has_errors_only_when_an_error_rule_failed_and_failures_split_into_errors_and_warnings():
+    placeholder = _set(export_frame("1.2", "csv"), "ChargeClass", USAGE, "NULL")  # null-handling: a warning
+    warnings_only = _check(placeholder)
+    both = _check(_set(placeholder, "BilledCost", USAGE, "1,000.00"))  # numeric-format: an error
+    assert [(f.rule, f.severity) for f in warnings_only.failures] == [("null-handling", "warning")]
+    assert not warnings_only.has_errors and warnings_only.errors == []
+    assert both.has_errors
+    assert {f.rule for f in both.errors} == {"numeric-format"} and {f.rule for f in both.warnings} == {"null-handling"}
+    assert sorted(map(id, both.errors + both.warnings)) == sorted(map(id, both.failures))
 
 
 def test_batches_of_one_file_merge_into_one_failure_with_rows_numbered_in_the_file():
@@ -231,33 +243,6 @@ def test_batches_of_one_file_merge_into_one_failure_with_rows_numbered_in_the_fi
 def test_unknown_data_version_is_refused():
     with pytest.raises(ValueError, match="1.1"):
         validate_export_frame(export_frame("1.2", "csv"), "1.1")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# canonical checks
-
-
-def _canonical() -> pl.DataFrame:
-    return harmonize(export_frame("1.2", "parquet"), "1.2", {"x_TenantKey": "contoso", "x_BillingMonth": "2026-09"})
-
-
-def test_canonical_clean_month_passes():
-    report = validate_canonical(_canonical().lazy())
-    assert report.failures == [] and report.rows_checked == 3
-
-
-def test_canonical_schema_lineage_and_row_rules_fail():
-    frame = _canonical().with_columns(
-        pl.lit(None, pl.String).alias("x_TenantKey"), pl.lit("2026-9").alias("x_BillingMonth"),
-        pl.when(pl.col("ChargeCategory") == "Tax").then(pl.lit("1 Hour")).alias("PricingUnit"),
-    )
-    report = validate_canonical(frame.drop("x_CostCenter").with_columns(pl.col("BilledCost").cast(pl.String)).lazy())
-    assert _failure(report, "canonical-schema", "x_CostCenter") is not None
-    assert _failure(report, "canonical-schema", "BilledCost") is not None
-    assert _failure(report, "lineage-not-null", "x_TenantKey").failing_rows == 3
-    assert _failure(report, "billing-month-format", "x_BillingMonth").failing_rows == 3
-    assert _failure(report, "tax-pricing-null", "PricingUnit").failing_rows == 1
-    assert _failure(report, "not-null", "BilledCost") is None  # wrong type: row rules skip the column
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -303,20 +288,6 @@ def test_spec_examples_pass_column_level_rules_for_present_columns(path):
 # per-batch shortcuts (probe, memoized schema checks) must not change a verdict
 
 
-@pytest.mark.parametrize(("values", "detected"), [
-    (["Usage", None], False), (["", "Usage"], True), (["   ", "Usage"], True), (["\tx", "Usage"], True),
-    (["NULL", "Usage"], True), (["null"], True), (["Null"], True), ([None, None], False),
-    (["NUL", "NULLS", "nul1", "Nulll", "abcd"], False),
-    # documented trade (rules.placeholder_probe): rare spellings with trailing blanks or mixed case are not probed
-    (["NULL ", "x"], False), (["NuLL"], False),
-])
-def test_placeholder_probe_is_the_candidate_superset(values, detected):
-    frame = pl.DataFrame({"c": values}, schema={"c": pl.String})
-    probe = frame.select(rules.placeholder_probe("c")).item()
-    candidate = frame.select(rules.placeholder_candidate("c").fill_null(False).any()).item()
-    assert probe is detected and candidate is detected
-
-
 def test_schema_checks_are_remembered_per_column_set_not_per_file():
     clean = export_frame("1.2", "parquet")
     assert _check(clean).failures == []
@@ -329,55 +300,6 @@ def test_schema_checks_are_remembered_per_column_set_not_per_file():
     missing = _check(clean.drop("BilledCost"))
     assert _failure(missing, "column-presence", "BilledCost") is not None
     assert _check(clean).failures == []  # the clean column set still passes after the others were remembered
-
-
-def _canonical_with_and_without_skip(frame: pl.DataFrame, dv: str):
-    from cloudmonitor_pipelines.focus.harmonize import harmonize_batch
-    from cloudmonitor_pipelines.focus.canonical_check import canonical_rules, still_to_check
-    from cloudmonitor_pipelines.focus.validate import AlreadyChecked, validate_export_batch
-
-    validated = validate_export_batch(frame, dv)
-    done = harmonize_batch(frame, dv, {"x_BillingMonth": "2026-09", "x_TenantKey": "contoso"}, typed=validated.typed)
-    checked = AlreadyChecked(validated.passed_rules, done.unchanged)
-    full = validate_canonical(done.frame)
-    skipped = validate_canonical(done.frame, checked=checked)
-    # The skip must actually leave rules out, or the comparisons below prove nothing about it.
-    every_rule = canonical_rules(dict(done.frame.schema))
-    assert 0 < len(still_to_check(every_rule, checked)) < len(every_rule)
-    return validated, full, skipped
-
-
-@pytest.mark.parametrize("dv", catalog.KNOWN_DATA_VERSIONS)
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_canonical_check_skipping_validated_rules_reports_the_same(dv, fmt):
-    validated, full, skipped = _canonical_with_and_without_skip(export_frame(dv, fmt), dv)
-    assert validated.passed_rules
-    assert [f.describe() for f in skipped.failures] == [f.describe() for f in full.failures]
-    assert skipped.rows_checked == full.rows_checked
-
-
-def test_a_rule_that_failed_validation_is_evaluated_again_on_the_canonical_rows():
-    # A warning (not an error) lets the batch through; the canonical check must still report it.
-    frame = _set(export_frame("1.2", "csv"), "RegionName", USAGE, None)
-    validated, full, skipped = _canonical_with_and_without_skip(frame, "1.2")
-    assert "region-id-name-pair" in validated.report.rule_ids("warning")
-    assert _failure(full, "region-id-name-pair", "RegionName") is not None
-    assert [f.describe() for f in skipped.failures] == [f.describe() for f in full.failures]
-
-
-def test_a_changed_column_is_checked_again_even_when_validation_passed_it():
-    from cloudmonitor_pipelines.focus.validate import AlreadyChecked, validate_export_batch
-
-    frame = export_frame("1.2", "parquet")
-    validated = validate_export_batch(frame, "1.2")
-    canonical_rows = harmonize(frame, "1.2", {"x_BillingMonth": "2026-09", "x_TenantKey": "contoso"},
-                               typed=validated.typed).with_columns(pl.lit("Bogus").alias("ChargeCategory"))
-    everything = frozenset(canonical_rows.columns)
-    trusted = validate_canonical(canonical_rows, checked=AlreadyChecked(validated.passed_rules, everything))
-    assert _failure(trusted, "allowed-values", "ChargeCategory") is None  # the skip trusts the 'unchanged' claim
-    honest = validate_canonical(canonical_rows,
-                                checked=AlreadyChecked(validated.passed_rules, everything - {"ChargeCategory"}))
-    assert _failure(honest, "allowed-values", "ChargeCategory").failing_rows == 3
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

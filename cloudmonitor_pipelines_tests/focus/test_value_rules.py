@@ -9,7 +9,10 @@ import pytest
 from cloudmonitor_pipelines.focus import rules, value_rules
 from cloudmonitor_pipelines.focus.harmonize import harmonize
 from cloudmonitor_pipelines.focus.validate import (
-    FocusValidationError, ValidationReport, validate_canonical, validate_export_frame,
+    FocusValidationError,
+    ValidationReport,
+    validate_canonical,
+    validate_export_frame,
 )
 from cloudmonitor_pipelines_tests.focus.export_fixtures import export_frame
 

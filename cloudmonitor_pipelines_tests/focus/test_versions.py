@@ -4,7 +4,10 @@ import pytest
 
 from cloudmonitor_pipelines.focus import catalog
 from cloudmonitor_pipelines.focus.versions import (
-    UnknownDataVersionError, datetime_precision, normalize_data_version, rules_focus_version,
+    UnknownDataVersionError,
+    datetime_precision,
+    normalize_data_version,
+    rules_focus_version,
 )
 
 

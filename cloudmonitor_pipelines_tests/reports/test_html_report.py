@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from unittest import mock
 from datetime import UTC, date, datetime
 from html import unescape
 from pathlib import Path
+from unittest import mock
 
 import dagster as dg
 import polars as pl

@@ -10,6 +10,7 @@ import pytest
 from cloudmonitor_pipelines.reports._common import ReportInputError
 from cloudmonitor_pipelines.reports.resource_costs import RESOURCE_COSTS_SCHEMA, build_resource_costs
 from cloudmonitor_pipelines_tests.reports.fixtures import (
+    RECOMMENDATIONS_SCHEMA,
     SA_ID,
     SQL_ID,
     VM_ID,
@@ -19,7 +20,6 @@ from cloudmonitor_pipelines_tests.reports.fixtures import (
     realistic_recommendations,
     realistic_resources,
     recommendation,
-    RECOMMENDATIONS_SCHEMA,
 )
 from cloudmonitor_pipelines_tests.reports.reconcile import assert_reconciles
 

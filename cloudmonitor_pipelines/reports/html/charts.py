@@ -12,16 +12,18 @@ import re
 from collections.abc import Sequence
 from datetime import date
 from html import escape
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("svg")  # no GUI toolkit, no display: the SVG backend only draws text into a file
 
-from matplotlib import rc_context  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib import rc_context  # noqa: E402 - imported after matplotlib.use("svg") on purpose
+from matplotlib.figure import Figure  # noqa: E402 - imported after matplotlib.use("svg") on purpose
+from matplotlib.typing import RcKeyType  # noqa: E402 - imported after matplotlib.use("svg") on purpose
 
-_STYLE = {"svg.hashsalt": "cloudmonitor", "svg.fonttype": "none", "font.size": 9, "font.family": "sans-serif",
-          "axes.spines.top": False, "axes.spines.right": False}
+_STYLE: dict[RcKeyType, Any] = {"svg.hashsalt": "cloudmonitor", "svg.fonttype": "none", "font.size": 9,
+                                "font.family": "sans-serif", "axes.spines.top": False, "axes.spines.right": False}
 _BAR = "#2f6f9f"
 _ANOMALY = "#c0392b"
 
@@ -42,11 +44,12 @@ def daily_trend_svg(days: Sequence[date], costs: Sequence[float], anomalies: Seq
     with rc_context(_STYLE):
         figure = Figure(figsize=(7.5, 2.6), layout="constrained")
         axes = figure.add_subplot()
-        axes.plot(days, costs, color=_BAR, linewidth=1.6, marker="o", markersize=2.5, label="effective cost")
-        marked = [(d, c) for d, c, a in zip(days, costs, anomalies) if a]
+        axes.plot(days, costs,  # type: ignore[arg-type]  # dates: matplotlib's unit converters; stubs want numbers
+                  color=_BAR, linewidth=1.6, marker="o", markersize=2.5, label="effective cost")
+        marked = [(d, c) for d, c, a in zip(days, costs, anomalies, strict=True) if a]
         if marked:
-            axes.scatter([d for d, _ in marked], [c for _, c in marked], color=_ANOMALY, marker="D", s=36,
-                         zorder=3, label="anomaly")
+            axes.scatter([d for d, _ in marked], [c for _, c in marked],  # type: ignore[arg-type]  # dates, as above
+                         color=_ANOMALY, marker="D", s=36, zorder=3, label="anomaly")
         axes.set_ylabel(currency)
         axes.grid(axis="y", alpha=0.3)
         axes.legend(loc="upper left", frameon=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -56,7 +57,7 @@ class TenantReport:
     month: str
     read_at: datetime
     sections: list[CurrencySection]
-    provenance: dict
+    provenance: dict[str, Any]
     reconciliation: list[str] = field(default_factory=list)  # mismatches; empty = reconciled (when a load exists)
     required_tags: tuple[str, ...] = ()
 
@@ -69,7 +70,7 @@ def _currency_rows(frame: pl.DataFrame, currency: str, column: str = "billing_cu
     return frame.filter(pl.col(column) == currency).drop(column)
 
 
-def _reconciliation(totals: pl.DataFrame, load: dict | None) -> list[str]:
+def _reconciliation(totals: pl.DataFrame, load: dict[str, Any] | None) -> list[str]:
     """Month totals of the reporting tables against what the winning export files stated when read."""
     if load is None:
         return []

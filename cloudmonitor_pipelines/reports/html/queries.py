@@ -11,8 +11,8 @@ Every answer is per billing currency; nothing here adds amounts of different cur
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -29,8 +29,11 @@ DIMENSIONS: dict[str, tuple[str, str, bool]] = {  # report label -> (question, k
     "Resource groups": ("spend_by_resource_group", "resource_group", False),
     "Regions": ("spend_by_region", "region", True),
 }
-_TOTALS_INPUT = {"billing_currency": pl.String, "billed_cost": pl.Float64, "effective_cost": pl.Float64,
-                 "row_count": pl.Int64}
+# The columns (and types) of a question's answer, for an empty frame when its table is not materialized yet.
+EmptySchema = Mapping[str, pl.DataType | type[pl.DataType]]
+
+_TOTALS_INPUT: dict[str, pl.DataType | type[pl.DataType]] = {
+    "billing_currency": pl.String, "billed_cost": pl.Float64, "effective_cost": pl.Float64, "row_count": pl.Int64}
 
 
 class ReportQueries(Protocol):
@@ -58,7 +61,7 @@ class ReportQueries(Protocol):
         """billing_currency, commitment_discount_name, type, used/unused_effective_cost, utilization."""
         ...
 
-    def provenance(self, month: str) -> dict:
+    def provenance(self, month: str) -> dict[str, Any]:
         """export runs (run id, dataVersion, export name, scope), load record and validation summary."""
         ...
 
@@ -73,11 +76,12 @@ class TableQueries:
         self.scope = query.tenant_scope(workspace, tenant_key)
         self._existing = set(self.scope.existing_tables())
 
-    def _ask(self, question: str, empty: dict[str, pl.DataType], **params: object) -> pl.DataFrame:
+    def _ask(self, question: str, empty: EmptySchema, **params: object) -> pl.DataFrame:
         table = query.QUESTIONS[question].month_table
         if table is not None and table not in self._existing:
             return pl.DataFrame(schema=empty)
-        return query.ask(self.scope, question, **params).rows
+        rows: pl.DataFrame = query.ask(self.scope, question, **params).rows
+        return rows
 
     def month_totals(self, months: Sequence[str]) -> pl.DataFrame:
         frames = [self._ask("daily_trend", _TOTALS_INPUT, month=month)
@@ -115,8 +119,8 @@ class TableQueries:
     def open_savings(self, month: str) -> pl.DataFrame:
         columns = ["savings_currency", "rank", "name", "impact", "resource_id", "subscription_id", "solution",
                    "monthly_savings", "annual_savings", "spend_effective_cost", "billing_currency"]
-        rows = self._ask("open_savings", {c: pl.Float64 if "savings" in c or "cost" in c else pl.String
-                                          for c in columns} | {"rank": pl.Int64, "savings_currency": pl.String},
+        empty: EmptySchema = {c: pl.Float64 if "savings" in c or "cost" in c else pl.String for c in columns}
+        rows = self._ask("open_savings", {**empty, "rank": pl.Int64, "savings_currency": pl.String},
                          month=month, limit=500)
         return rows.select(columns).sort("savings_currency", "rank")
 
@@ -131,17 +135,16 @@ class TableQueries:
     def commitment_utilization(self, month: str) -> pl.DataFrame:
         columns = ["billing_currency", "commitment_discount_id", "commitment_discount_name", "commitment_discount_type",
                    "used_effective_cost", "unused_effective_cost", "utilization"]
-        rows = self._ask("commitment_utilization",
-                         {c: pl.Float64 if c.endswith(("cost", "utilization")) else pl.String for c in columns},
-                         month=month)
+        empty: EmptySchema = {c: pl.Float64 if c.endswith(("cost", "utilization")) else pl.String for c in columns}
+        rows = self._ask("commitment_utilization", empty, month=month)
         return rows.select(columns).sort("billing_currency", "unused_effective_cost", descending=[False, True])
 
-    def provenance(self, month: str) -> dict:
+    def provenance(self, month: str) -> dict[str, Any]:
         load = self._load(month)
         return {"runs": self._runs(month), "load": load,
                 "validation": self._validation(month, load["winning_run_ids"] if load else None)}
 
-    def _runs(self, month: str) -> list[dict]:
+    def _runs(self, month: str) -> list[dict[str, Any]]:
         costs = read_table(self.workspace, COSTS)
         if costs is None:
             return []
@@ -151,7 +154,7 @@ class TableQueries:
                 .agg(pl.len().alias("rows"), pl.col(lineage.INGESTION_TIME).max().alias("ingested_at"))
                 .sort("run_id").collect().to_dicts())
 
-    def _load(self, month: str) -> dict | None:
+    def _load(self, month: str) -> dict[str, Any] | None:
         log = read_table(self.workspace, INGESTION_LOG)
         if log is None:
             return None
@@ -165,7 +168,7 @@ class TableQueries:
                 "newest_export_submitted": row["newest_export_submitted"],
                 "totals_by_currency": json.loads(row["totals_by_currency"] or "{}")}
 
-    def _validation(self, month: str, run_ids: str | None) -> dict:
+    def _validation(self, month: str, run_ids: str | None) -> dict[str, Any]:
         """Failed rules recorded for the month's winning runs (`run_id` holds them comma-joined and sorted, as
         ingestion_log's winning_run_ids); earlier, superseded loads are not this data."""
         results = read_table(self.workspace, VALIDATION_RESULTS)

@@ -7,6 +7,7 @@ from `charts`; there are no scripts, links to CDNs or other external references.
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 
 import jinja2
@@ -56,11 +57,12 @@ def _charts(section: CurrencySection) -> dict[str, str]:
                                               f"Daily effective cost in {c}; anomalies marked")
     for dimension, frame in section.top.items():
         if frame.height:
-            labels = [str(label or key or "(none)") for key, label in zip(frame["key"], frame["label"])]
+            labels = [str(label or key or "(none)") for key, label in zip(frame["key"], frame["label"], strict=True)]
             out[f"top:{dimension}"] = charts.bar_svg(labels, frame["effective_cost"].to_list(), c,
                                                      f"Top {dimension.lower()} by effective cost in {c}")
     if section.savings.height:
-        labels = [str(n or r or "") for n, r in zip(section.savings["name"], section.savings["resource_id"])]
+        savings = section.savings
+        labels = [str(n or r or "") for n, r in zip(savings["name"], savings["resource_id"], strict=True)]
         out["savings"] = charts.bar_svg(labels, section.savings["monthly_savings"].fill_null(0).to_list(), c,
                                         f"Open savings per month in {c}")
     if section.tags.height:
@@ -69,7 +71,7 @@ def _charts(section: CurrencySection) -> dict[str, str]:
                                             f"Share of effective cost carrying each required tag, {c}")
     if section.commitments.height:
         labels = [str(n or i) for n, i in zip(section.commitments["commitment_discount_name"],
-                                              section.commitments["commitment_discount_id"])]
+                                              section.commitments["commitment_discount_id"], strict=True)]
         out["commitments"] = charts.share_bars_svg(labels, section.commitments["utilization"].fill_null(0).to_list(),
                                                    f"Commitment utilization, {c}")
     return out
@@ -81,7 +83,7 @@ def render_tenant_report(report: TenantReport) -> str:
         report=report, sections=sections, rows=lambda frame: frame.to_dicts())
 
 
-def render_portfolio_report(partner: str, portfolio: pl.DataFrame, read_at) -> str:
+def render_portfolio_report(partner: str, portfolio: pl.DataFrame, read_at: datetime) -> str:
     """The partner's portfolio: per-tenant aggregates only (the portfolio table's columns, nothing finer)."""
     by_currency = {c: portfolio.filter(pl.col("currency") == c).sort("billing_month", "tenant_key", descending=[True, False])
                    for c in sorted(portfolio["currency"].drop_nulls().unique().to_list())}
