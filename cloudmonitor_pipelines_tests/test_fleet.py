@@ -144,9 +144,10 @@ def test_fleet_through_dagster_sensor_schedules_and_reload(fleet):
         assert not result.success
         failure = next(e for e in result.all_events if e.is_step_failure)
         assert "HTTP 403" in failure.step_failure_data.error.message
-        observations = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
-        assert observations and observations[0].asset_observation_data.asset_observation.metadata[
-            "access"].value == "revoked"
+        # The UI shows it on the asset: an observation of the tenant's `resources` partition.
+        observed = instance.fetch_observations(dg.AssetKey("resources"), limit=5).records
+        assert [(r.partition_key, r.asset_observation.metadata["access"].value) for r in observed] == [
+            (ENRICHED, "revoked")]
         assert ENRICHED in access.revoked_tenants()
 
         def schedule_requests(name):
