@@ -137,8 +137,7 @@ def test_fleet_through_dagster_sensor_schedules_and_reload(fleet):
     assert month_dim.get_partition_keys()[0] == f"{MONTH}-01"
     resource = defs.resources["cloudmonitor"]
     with dg.instance_for_test() as instance:
-        arm.inject(ARG_ROUTE, "forbidden")
-        arm.inject(ADVISOR_ROUTE, "forbidden")
+        arm.inject(ARG_ROUTE, "forbidden", "forbidden")  # Resource Graph: resources and Advisor's cost query
         result = defs.resolve_job_def("inventory_job").execute_in_process(
             instance=instance, partition_key=ENRICHED, raise_on_error=False)
         assert not result.success
