@@ -240,8 +240,8 @@ class _Runner:
             result, error = self.execute("inventory_job", tenant.key, tags)
             ok = result is not None and result.success
             error = error or (None if ok else failure_message(result))
-            self.say(JobOutcome("inventory", tenant.key, ok, "inventory refreshed" if ok else f"inventory FAILED: {error}",
-                                changed=ok))
+            line = "inventory refreshed" if ok else f"inventory FAILED: {error}"
+            self.say(JobOutcome("inventory", tenant.key, ok, line, changed=ok))
             refreshed = ok
             if error and "access denied" in error:
                 return self._skip_rest(tenant, months, error)

@@ -151,6 +151,7 @@ def test_fleet_through_dagster_sensor_schedules_and_reload(fleet):
 
         def schedule_requests(name):
             context = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 2, 6),
+                                                repository_def=defs.get_repository_def(),
                                                 resources={"cloudmonitor": resource})
             return defs.resolve_schedule_def(name).evaluate_tick(context)
 
@@ -179,7 +180,8 @@ def test_fleet_through_dagster_sensor_schedules_and_reload(fleet):
     entries = [e for e in fleet["entries"] if e["key"] != PLAIN[0]] + [tenant_entry(root, "newcomer")]
     (root / "tenants.yaml").write_text(yaml.safe_dump({"tenants": entries}))
     defs = importlib.reload(definitions).defs
-    keys = defs.resolve_assets_def("costs").partitions_def.get_partitions_def_for_dimension("tenant").get_partition_keys()
+    tenant_dim = defs.resolve_assets_def("costs").partitions_def.get_partitions_def_for_dimension("tenant")
+    keys = tenant_dim.get_partition_keys()
     assert "newcomer" in keys and PLAIN[0] not in keys
     assert defs.resolve_schedule_def("costs_newcomer_schedule").cron_schedule == "0 6 * * *"
     assert json.loads((root / "home" / "platform" / "first_export_months.json").read_text())[PLAIN[1]] == MONTH
