@@ -150,15 +150,15 @@ def test_fleet_through_dagster_sensor_schedules_and_reload(fleet):
         assert ENRICHED in access.revoked_tenants()
 
         def schedule_requests(name):
-            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 2, 6),
-                                                repository_def=defs.get_repository_def(),
-                                                resources={"cloudmonitor": resource})
-            return defs.resolve_schedule_def(name).evaluate_tick(context)
+            with dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 2, 6),
+                                           repository_def=defs.get_repository_def(),
+                                           resources={"cloudmonitor": resource}) as context:
+                return defs.resolve_schedule_def(name).evaluate_tick(context)
 
         def sensor_tick():
-            context = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def(),
-                                              resources={"cloudmonitor": resource})
-            return defs.resolve_sensor_def("new_export_runs_sensor").evaluate_tick(context)
+            with dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def(),
+                                         resources={"cloudmonitor": resource}) as context:
+                return defs.resolve_sensor_def("new_export_runs_sensor").evaluate_tick(context)
 
         requests_before = len(arm.requests)
         costs_schedule = f"costs_{ENRICHED.replace('-', '_')}_schedule"
