@@ -7,7 +7,8 @@ across tenants, so the start is the earliest first export month of any tenant. I
   every source anyway (names only);
 - for local sources, the export folder names ({export}/{yyyyMMdd-yyyyMMdd}/), a few directory listings at
   definitions load; remote sources are never listed at load (no credentials, no network there).
-It never starts later than the previous month, which schedules request.
+A tenant whose first month is not known yet counts as 2024-01 (the former fixed start). It never starts later than
+the previous month, which schedules request.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import dagster as dg
 from cloudmonitor_pipelines.tenants import TenantRegistry
 
 FIRST_MONTHS_FILENAME = "first_export_months.json"
+# Cost Management keeps FOCUS data for 7 years, but few customers backfill before 2024.
+DEFAULT_FIRST_MONTH = "2024-01"
 _RANGE_FOLDER = re.compile(r"^(\d{4})(\d{2})\d{2}-\d{8}$")
 _SCAN_DEPTH = 4  # {source}/[folders/]{export}/{range}: export runs sit a few levels below the source root
 
@@ -89,7 +92,12 @@ def scan_local_first_month(source: str) -> str | None:
 def first_month(registry: TenantRegistry, today: datetime | None = None) -> str:
     """The month dimension's start (YYYY-MM-01): the earliest first export month known for any tenant."""
     recorded = recorded_first_months()
-    known = [m for t in registry for m in (recorded.get(t.key), scan_local_first_month(t.source)) if m]
+    known = []
+    for tenant in registry:
+        months = [m for m in (recorded.get(tenant.key), scan_local_first_month(tenant.source)) if m]
+        # A tenant whose first month is not known yet (remote source before its first listing, no exports yet)
+        # keeps the conservative default, so none of its months is refused before anyone has looked.
+        known.append(min(months) if months else DEFAULT_FIRST_MONTH)
     today = today or datetime.now(UTC)
     year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
     # Never later than the previous month: schedules request the current and the previous month.
