@@ -124,7 +124,7 @@ def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, month
     import dagster as dg
 
     from cloudmonitor_pipelines.definitions import build_definitions
-    from cloudmonitor_pipelines.defs.partitions import record_first_month
+    from cloudmonitor_pipelines.defs.partitions import record_first_months
     from cloudmonitor_pipelines.defs.resources import CloudMonitor
     from cloudmonitor_pipelines.tenants import load_tenants
     from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
@@ -145,8 +145,8 @@ def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, month
             _source_unlisted(resource, tenant, exc, report, echo)
             continue
         newest = _newest_runs(listing)
-        record_first_month(tenant.key, sorted(newest))
         plans.append((tenant, list(months) if months else sorted(newest), newest))
+    record_first_months({tenant.key: min(newest) for tenant, _, newest in plans if newest})
     # One definitions load for the whole invocation, after the first export months are known.
     defs = build_definitions(registry, tenants_file=str(registry.path))
     instance = dg.DagsterInstance.get()
@@ -240,8 +240,8 @@ class _Runner:
             result, error = self.execute("inventory_job", tenant.key, tags)
             ok = result is not None and result.success
             error = error or (None if ok else failure_message(result))
-            self.say(JobOutcome("inventory", tenant.key, ok, "inventory refreshed" if ok else f"inventory FAILED: {error}",
-                                changed=ok))
+            line = "inventory refreshed" if ok else f"inventory FAILED: {error}"
+            self.say(JobOutcome("inventory", tenant.key, ok, line, changed=ok))
             refreshed = ok
             if error and "access denied" in error:
                 return self._skip_rest(tenant, months, error)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import importlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 import yaml
+from deltalake import write_deltalake
 
 from cloudmonitor_pipelines import access, cli
 from cloudmonitor_pipelines.azure.credentials import credential_factory
@@ -51,15 +53,23 @@ def fleet(tmp_path, monkeypatch, fake_arm):  # noqa: F811
         generate_sample_exports(Path(entry["source"]), entry["key"], [MONTH], 12, fmt=fmt, data_version=version,
                                 seed=i, daily_runs=1)
     newest = max(Path(entries[-1]["source"]).rglob("manifest.json"), key=lambda p: p.parent.parent.name)
+    original = newest.read_bytes()
     newest.write_text("{ not json")
     (tmp_path / "tenants.yaml").write_text(yaml.safe_dump({"tenants": entries}))
     with credential_factory(lambda tenant: FakeCredential()):
-        yield {"root": tmp_path, "arm": fake_arm, "entries": entries, "broken_manifest": newest}
+        yield {"root": tmp_path, "arm": fake_arm, "entries": entries, "broken_manifest": (newest, original)}
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str]:
     code = cli.main(list(argv))
     return code, capsys.readouterr().out
+
+
+def let_a_day_pass() -> None:
+    """Move every access-state row two days into the past, as if the last probe was the day before yesterday."""
+    table = access.state_table()
+    rows = pl.read_delta(table).with_columns(pl.col("checked_at", "since") - timedelta(days=2))
+    write_deltalake(table, rows.to_arrow(), mode="overwrite")
 
 
 def costs_runs(instance, tenant: str) -> int:
@@ -105,10 +115,9 @@ def test_fleet_through_the_cli(fleet, capsys):
     assert "1 tenant(s) skipped, access revoked: azure-one" in out
 
     # A day later the probe is due; access works again (the fake answers 200): the tenant resumes by itself.
-    fleet["broken_manifest"].unlink()
-    fleet["broken_manifest"].parent.rmdir()
-    access.record_revoked(access.AccessDeniedError(ENRICHED, "arm", arm.endpoint, 403),
-                          now=datetime.now(UTC) - timedelta(days=2))
+    manifest, original = fleet["broken_manifest"]
+    manifest.write_bytes(original)
+    let_a_day_pass()
     code, out = run_cli(capsys, "run")
     assert f"{ENRICHED}: access works again; resuming" in out and f"{ENRICHED}: inventory refreshed" in out
     assert f"{ENRICHED} {MONTH}: 12 rows from run" in out and f"{BROKEN} {MONTH}: 12 rows from run" in out
@@ -128,27 +137,28 @@ def test_fleet_through_dagster_sensor_schedules_and_reload(fleet):
     assert month_dim.get_partition_keys()[0] == f"{MONTH}-01"
     resource = defs.resources["cloudmonitor"]
     with dg.instance_for_test() as instance:
-        arm.inject(ARG_ROUTE, "forbidden")
-        arm.inject(ADVISOR_ROUTE, "forbidden")
+        arm.inject(ARG_ROUTE, "forbidden", "forbidden")  # Resource Graph: resources and Advisor's cost query
         result = defs.resolve_job_def("inventory_job").execute_in_process(
             instance=instance, partition_key=ENRICHED, raise_on_error=False)
         assert not result.success
         failure = next(e for e in result.all_events if e.is_step_failure)
         assert "HTTP 403" in failure.step_failure_data.error.message
-        observations = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
-        assert observations and observations[0].asset_observation_data.asset_observation.metadata[
-            "access"].value == "revoked"
+        # The UI shows it on the asset: an observation of the tenant's `resources` partition.
+        observed = instance.fetch_observations(dg.AssetKey("resources"), limit=5).records
+        assert [(r.partition_key, r.asset_observation.metadata["access"].value) for r in observed] == [
+            (ENRICHED, "revoked")]
         assert ENRICHED in access.revoked_tenants()
 
         def schedule_requests(name):
-            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 2, 6),
-                                                resources={"cloudmonitor": resource})
-            return defs.resolve_schedule_def(name).evaluate_tick(context)
+            with dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 2, 6),
+                                           repository_def=defs.get_repository_def(),
+                                           resources={"cloudmonitor": resource}) as context:
+                return defs.resolve_schedule_def(name).evaluate_tick(context)
 
         def sensor_tick():
-            context = dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def(),
-                                              resources={"cloudmonitor": resource})
-            return defs.resolve_sensor_def("new_export_runs_sensor").evaluate_tick(context)
+            with dg.build_sensor_context(instance=instance, repository_def=defs.get_repository_def(),
+                                         resources={"cloudmonitor": resource}) as context:
+                return defs.resolve_sensor_def("new_export_runs_sensor").evaluate_tick(context)
 
         requests_before = len(arm.requests)
         costs_schedule = f"costs_{ENRICHED.replace('-', '_')}_schedule"
@@ -159,8 +169,7 @@ def test_fleet_through_dagster_sensor_schedules_and_reload(fleet):
         assert ENRICHED not in tenants and PLAIN[0] in tenants
         assert len(arm.requests) == requests_before  # not a request per tick while the probe is not due
 
-        access.record_revoked(access.AccessDeniedError(ENRICHED, "arm", arm.endpoint, 403),
-                              now=datetime.now(UTC) - timedelta(days=2))
+        let_a_day_pass()
         assert [r.tags["tenant"] for r in schedule_requests("inventory_daily_schedule").run_requests] == [ENRICHED]
         assert len(arm.requests) == requests_before + 1  # one probe, answered 200
         assert ENRICHED not in access.revoked_tenants()
@@ -171,7 +180,8 @@ def test_fleet_through_dagster_sensor_schedules_and_reload(fleet):
     entries = [e for e in fleet["entries"] if e["key"] != PLAIN[0]] + [tenant_entry(root, "newcomer")]
     (root / "tenants.yaml").write_text(yaml.safe_dump({"tenants": entries}))
     defs = importlib.reload(definitions).defs
-    keys = defs.resolve_assets_def("costs").partitions_def.get_partitions_def_for_dimension("tenant").get_partition_keys()
+    tenant_dim = defs.resolve_assets_def("costs").partitions_def.get_partitions_def_for_dimension("tenant")
+    keys = tenant_dim.get_partition_keys()
     assert "newcomer" in keys and PLAIN[0] not in keys
     assert defs.resolve_schedule_def("costs_newcomer_schedule").cron_schedule == "0 6 * * *"
     assert json.loads((root / "home" / "platform" / "first_export_months.json").read_text())[PLAIN[1]] == MONTH

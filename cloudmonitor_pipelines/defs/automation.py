@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from cloudmonitor_pipelines import access
-from cloudmonitor_pipelines.defs.partitions import partition_key, record_first_month
+from cloudmonitor_pipelines.defs.partitions import partition_key, record_first_months
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.enrich.settings import enrichment_enabled
 from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry
@@ -157,7 +157,6 @@ def build_export_sensor(job: "dg.JobDefinition | object",
                 context.log.warning(f"{tenant.key}: cannot list {tenant.source}: {exc}")
                 continue
             fresh, cursor[tenant.key] = new_runs_since(paths, cursor.get(tenant.key, {}))
-            record_first_month(tenant.key, sorted(cursor[tenant.key]))
             for month, run_ids in sorted(fresh.items()):
                 if not partitions_def.has_partition_key(str(partition_key(tenant.key, month))):
                     # Reported by name, never requested: an invalid partition key would fail the whole tick, and
@@ -172,6 +171,7 @@ def build_export_sensor(job: "dg.JobDefinition | object",
                         tags={"tenant": tenant.key, "cloudmonitor/trigger": "new-export-run"},
                     )
                 )
+        record_first_months({key: min(months) for key, months in cursor.items() if months})
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))
 
     return new_export_runs_sensor

@@ -117,11 +117,8 @@ def _access_denied(exc: Exception, context, cloudmonitor) -> "access.AccessDenie
     denied = access.classify_access_error(exc, tenant.key, surface, endpoint)
     if denied is not None and denied.revoked:
         access.record_revoked(denied)
-        if asset:  # the asset's page in the UI shows the state next to its materializations
-            context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
-                                                  metadata={"access": "revoked", "access_surface": denied.surface,
-                                                            "answered_by": denied.answered_by,
-                                                            "http_status": denied.http_status or 0}))
+        _observe_access(context, asset, {"access": "revoked", "access_surface": denied.surface,
+                                         "answered_by": denied.answered_by, "http_status": denied.http_status or 0})
         context.log.error(f"{tenant.key}: recorded as access-revoked; schedules and the sensor skip it and probe "
                           "once a day (docs/runbooks/revoked-access.md)")
     return denied
@@ -133,3 +130,14 @@ def _note_access_works(context, cloudmonitor) -> None:
         return
     if access.record_access_works(tenant.key):
         context.log.info(f"{tenant.key}: access works again; recorded as restored")
+        _observe_access(context, _asset_name(context), {"access": "restored"})
+
+
+def _observe_access(context, asset: str, metadata: dict) -> None:
+    """An observation on the tenant's partition of the asset: the UI's asset page shows the access state.
+
+    Reported to the instance directly: events logged by a step that then fails are never emitted.
+    """
+    if asset:
+        context.instance.report_runless_asset_event(
+            dg.AssetObservation(asset_key=context.asset_key, partition=str(context.partition_key), metadata=metadata))

@@ -5,9 +5,10 @@ exports shows two partitions, not a hundred "missing" ones. Dagster's multi-part
 across tenants, so the start is the earliest first export month of any tenant. It is known from:
 - `<platform root>/first_export_months.json` ({tenant: "YYYY-MM"}), written by the CLI and the sensor, which list
   every source anyway (names only);
-- for local sources without a record, the export folder names ({export}/{yyyyMMdd-yyyyMMdd}/), a few directory
-  listings at definitions load; remote sources are never listed at load (no credentials, no network there).
-It never starts later than the previous month, which schedules request.
+- for local sources, the export folder names ({export}/{yyyyMMdd-yyyyMMdd}/), a few directory listings at
+  definitions load; remote sources are never listed at load (no credentials, no network there).
+A tenant whose first month is not known yet counts as 2024-01 (the former fixed start). It never starts later than
+the previous month, which schedules request.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import dagster as dg
 from cloudmonitor_pipelines.tenants import TenantRegistry
 
 FIRST_MONTHS_FILENAME = "first_export_months.json"
+# Cost Management keeps FOCUS data for 7 years, but few customers backfill before 2024.
+DEFAULT_FIRST_MONTH = "2024-01"
 _RANGE_FOLDER = re.compile(r"^(\d{4})(\d{2})\d{2}-\d{8}$")
 _SCAN_DEPTH = 4  # {source}/[folders/]{export}/{range}: export runs sit a few levels below the source root
 
@@ -45,17 +48,20 @@ def recorded_first_months() -> dict[str, str]:
 
 def record_first_month(tenant: str, months: list[str]) -> None:
     """Remember a tenant's first export month (from a listing) so the month dimension can start there."""
+    if months:
+        record_first_months({tenant: min(months)})
+
+
+def record_first_months(first: dict[str, str]) -> None:
+    """Merge {tenant: first month} into the record; one read and at most one write however many tenants."""
     path = _first_months_file()
-    if path is None or not months:
-        return
     known = recorded_first_months()
-    first = min(months)
-    if known.get(tenant) == first:
+    merged = {**known, **{k: v for k, v in first.items() if v and v < known.get(k, "9999-99")}}
+    if path is None or merged == known:
         return
-    known[tenant] = first
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(known, sort_keys=True))
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(merged, sort_keys=True))
     os.replace(tmp, path)
 
 
@@ -86,7 +92,12 @@ def scan_local_first_month(source: str) -> str | None:
 def first_month(registry: TenantRegistry, today: datetime | None = None) -> str:
     """The month dimension's start (YYYY-MM-01): the earliest first export month known for any tenant."""
     recorded = recorded_first_months()
-    known = [m for t in registry if (m := recorded.get(t.key) or scan_local_first_month(t.source))]
+    known = []
+    for tenant in registry:
+        months = [m for m in (recorded.get(tenant.key), scan_local_first_month(tenant.source)) if m]
+        # A tenant whose first month is not known yet (remote source before its first listing, no exports yet)
+        # keeps the conservative default, so none of its months is refused before anyone has looked.
+        known.append(min(months) if months else DEFAULT_FIRST_MONTH)
     today = today or datetime.now(UTC)
     year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
     # Never later than the previous month: schedules request the current and the previous month.

@@ -10,6 +10,31 @@ from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_
 from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry, assert_tenant_isolation, load_tenants
 
 
+_REGISTRIES: dict[tuple, TenantRegistry] = {}
+
+
+def _load_registry(tenants_file: str | None) -> TenantRegistry:
+    """load_tenants, parsed once per process while the file and the environment it expands are unchanged.
+
+    Dagster builds the resource for every run; a CLI invocation runs a job per tenant-month, and re-parsing a
+    1,000-tenant file costs about 0.4 s each time (docs/performance.md).
+    """
+    import os
+
+    from cloudmonitor_pipelines.tenants import default_tenants_path
+
+    path = tenants_file or str(default_tenants_path())
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return load_tenants(tenants_file)  # let the loader say what is wrong
+    key = (path, stat.st_mtime_ns, stat.st_size, frozenset(os.environ.items()))
+    if key not in _REGISTRIES:
+        _REGISTRIES.clear()
+        _REGISTRIES[key] = load_tenants(tenants_file)
+    return _REGISTRIES[key]
+
+
 class CloudMonitor(dg.ConfigurableResource):
     """Tenants config plus Entra ID credentials: opens each tenant's source (read-only), workspace and ARM client.
 
@@ -23,7 +48,7 @@ class CloudMonitor(dg.ConfigurableResource):
 
     @cached_property
     def registry(self) -> TenantRegistry:
-        return load_tenants(self.tenants_file)
+        return _load_registry(self.tenants_file)
 
     def tenant(self, key: str) -> Tenant:
         return self.registry.get(key)

@@ -7,11 +7,18 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pytest
 
 from cloudmonitor_pipelines.defs.automation import new_runs_since
 from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.tenants import load_tenants
 from cloudmonitor_pipelines_tests.exports.manifests import write_run
+
+
+@pytest.fixture(autouse=True)
+def own_platform_root(tmp_path, monkeypatch):
+    """The sensor records first export months and access state under the platform root: keep them per test."""
+    monkeypatch.setenv("CLOUDMONITOR_PLATFORM_ROOT", str(tmp_path / "platform"))
 
 
 def registry_for(tmp_path, tenants):

@@ -5,8 +5,9 @@
   `GET /subscriptions/{id}/providers/Microsoft.Advisor/recommendations` with absolute `nextLink` paging.
 - Faults are queued per route with `inject(route, fault)`: 'throttle' (429 + Retry-After), 'throttle_quota_only'
   (429 with only the quota headers), 'quota_exhausted' (a good page whose quota headers say 0 left),
-  'server_error' (503), 'forbidden' (403), 'unauthorized' (401), 'malformed' (non-JSON body), 'truncated', 'count_mismatch', 'skiptoken_loop',
-  'missing_data', 'total_mismatch', 'subscription_limit', 'foreign_nextlink'; any other word means 'no fault this time'.
+  'server_error' (503), 'forbidden' (403), 'unauthorized' (401), 'malformed' (non-JSON body), 'truncated',
+  'count_mismatch', 'skiptoken_loop', 'missing_data', 'total_mismatch', 'subscription_limit', 'foreign_nextlink';
+  any other word means 'no fault this time'.
 - Every request is recorded (method, path, query, headers incl. Authorization, JSON body).
 - TLS uses a self-signed certificate for IP 127.0.0.1 generated at start (cryptography); clients verify it
   with `connection_verify=<cert path>`, so the real TLS path is exercised.
