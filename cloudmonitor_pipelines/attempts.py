@@ -19,7 +19,6 @@ from cloudmonitor_pipelines.lake.audit import ReadRecord, append_ingestion_log, 
 from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
 
 
-
 class IngestFailedError(StorageError):
     """A partition failed with an error raised outside this package (disk full, a library fault or Rust panic). Its
     message names the tenant, month and the file being processed, and the foreign error's type (and errno), never

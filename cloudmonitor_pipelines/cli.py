@@ -169,8 +169,8 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     """Delete a tenant's workspace tables and Dagster history; write a deletion record outside the workspace."""
     import dagster as dg
 
-    from cloudmonitor_pipelines.defs.lifecycle import wipe_tenant_history
     from cloudmonitor_pipelines.definitions import build_definitions
+    from cloudmonitor_pipelines.defs.lifecycle import wipe_tenant_history
     from cloudmonitor_pipelines.defs.resources import CloudMonitor
     from cloudmonitor_pipelines.lake.offboarding import OffboardingError, offboard_tenant
     from cloudmonitor_pipelines.lake.platform_store import deletion_records_target

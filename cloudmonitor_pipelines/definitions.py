@@ -21,15 +21,14 @@ from cloudmonitor_pipelines.defs.enrichment import (
     RESOURCES_KEY,
     build_enrichment_assets,
 )
-from cloudmonitor_pipelines.defs.html_reports import build_cost_report_asset
 from cloudmonitor_pipelines.defs.freshness import build_export_freshness
-from cloudmonitor_pipelines.defs.partitions import tenant_month_partitions, tenant_partitions
+from cloudmonitor_pipelines.defs.html_reports import build_cost_report_asset
 from cloudmonitor_pipelines.defs.lifecycle import build_lifecycle_jobs, build_retention_schedule
+from cloudmonitor_pipelines.defs.partitions import tenant_month_partitions, tenant_partitions
 from cloudmonitor_pipelines.defs.reports import PORTFOLIO_KEY, build_portfolio_asset, build_report_assets
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.tenants import TenantRegistry, load_tenants
 from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
-
 
 
 def build_definitions(registry: TenantRegistry, tenants_file: str | None = None) -> dg.Definitions:

@@ -25,7 +25,6 @@ from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, disco
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize_batch
-from cloudmonitor_pipelines.focus.rules import CURRENCY_CODES
 from cloudmonitor_pipelines.focus.pii import (
     PiiFindings,
     findings_from_record,
@@ -34,6 +33,7 @@ from cloudmonitor_pipelines.focus.pii import (
     merge_findings,
     scan_batch,
 )
+from cloudmonitor_pipelines.focus.rules import CURRENCY_CODES
 from cloudmonitor_pipelines.focus.validate import (
     VALIDATION_RESULTS_SCHEMA,
     AlreadyChecked,

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 # name -> display name; ordered by geography for readability.
 AZURE_PUBLIC_REGIONS: Mapping[str, str] = MappingProxyType(

@@ -4,8 +4,6 @@ non-zero."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 

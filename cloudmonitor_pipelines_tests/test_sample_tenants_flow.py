@@ -161,8 +161,8 @@ def test_residency_mismatch_is_refused_before_any_write(demo, tmp_path):
     }]}
     path = tmp_path / "tenants.yaml"
     path.write_text(yaml.safe_dump(config))
-    from cloudmonitor_pipelines.defs.partitions import partition_key
     from cloudmonitor_pipelines.definitions import build_definitions
+    from cloudmonitor_pipelines.defs.partitions import partition_key
 
     defs = build_definitions(load_tenants(path))
     with dg.instance_for_test() as instance:

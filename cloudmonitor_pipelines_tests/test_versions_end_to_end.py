@@ -39,7 +39,7 @@ def test_all_versions_land_in_one_table_schema(tmp_path):
     keys = [f"t{i}" for i in range(len(KNOWN_DATA_VERSIONS))]
     registry = write_tenants_file(tmp_path, keys)
     schemas = []
-    for key, version in zip(keys, KNOWN_DATA_VERSIONS):
+    for key, version in zip(keys, KNOWN_DATA_VERSIONS, strict=True):
         generate(tmp_path, key, ["2026-09"], 300, "parquet", version, seed=5)
         tenant = registry.get(key)
         result = ingest_month(tenant, "2026-09", source=LocalSource(tenant.source),

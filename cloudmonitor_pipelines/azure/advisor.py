@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
-from typing import Any, Literal, Mapping, Sequence, TypedDict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal, TypedDict
 from urllib.parse import quote
 
 from cloudmonitor_pipelines.azure.arm import ArmClient, ArmResponseError, FetchResult, FetchStats
@@ -207,4 +208,4 @@ def _timestamp(value: Any, recommendation_id: str) -> datetime | None:
     except ValueError as err:
         raise RecommendationParseError(f"{recommendation_id}: lastUpdated={value!r} is not an ISO timestamp") from err
     # Advisor timestamps are UTC; a naive one is read as UTC rather than local time.
-    return parsed.replace(tzinfo=timezone.utc) if parsed.tzinfo is None else parsed.astimezone(timezone.utc)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

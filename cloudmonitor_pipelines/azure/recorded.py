@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping, MutableMapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from azure.core.credentials import AccessToken

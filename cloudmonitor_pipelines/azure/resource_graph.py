@@ -10,7 +10,8 @@ Either every page is read and checked, or `ArmResponseError` is raised and no ro
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from cloudmonitor_pipelines.azure.arm import ArmClient, ArmResponseError, FetchResult, FetchStats
 

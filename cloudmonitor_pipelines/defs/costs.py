@@ -10,15 +10,18 @@ from dataclasses import dataclass
 import dagster as dg
 import polars as pl
 
+from cloudmonitor_pipelines.defs.column_metadata import table_column_schema
+from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
+from cloudmonitor_pipelines.defs.partitions import split_partition
+from cloudmonitor_pipelines.defs.resources import CloudMonitor
+from cloudmonitor_pipelines.exports.counts import count_mismatches, stated_counts
+from cloudmonitor_pipelines.exports.runs import FOCUS_DATASET, discover
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.pii import scan_personal_data
-from cloudmonitor_pipelines.defs.column_metadata import table_column_schema
-from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.focus.validate import ValidationReport, canonical_schema_failures, validate_canonical
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
 from cloudmonitor_pipelines.lake.delta import DataFile, partition_data_files, partition_files, read_table
-from cloudmonitor_pipelines.storage.base import Workspace
 from cloudmonitor_pipelines.pipeline import (
     COSTS,
     IngestResult,
@@ -28,11 +31,7 @@ from cloudmonitor_pipelines.pipeline import (
     recorded_conformance,
     recorded_personal_data,
 )
-from cloudmonitor_pipelines.defs.partitions import split_partition
-from cloudmonitor_pipelines.exports.counts import count_mismatches, stated_counts
-from cloudmonitor_pipelines.exports.runs import FOCUS_DATASET, discover
-from cloudmonitor_pipelines.storage.base import Source
-from cloudmonitor_pipelines.defs.resources import CloudMonitor
+from cloudmonitor_pipelines.storage.base import Source, Workspace
 
 COSTS_KEY = dg.AssetKey(COSTS)
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL)

@@ -11,8 +11,8 @@ from functools import wraps
 
 import dagster as dg
 
-from cloudmonitor_pipelines.azure.token_guard import TokenDestinationError
 from cloudmonitor_pipelines import access
+from cloudmonitor_pipelines.azure.token_guard import TokenDestinationError
 from cloudmonitor_pipelines.enrich.inventory import InventoryError
 from cloudmonitor_pipelines.enrich.residency import ResidencyError
 from cloudmonitor_pipelines.exports.manifest import ManifestError

@@ -10,8 +10,8 @@ import dagster as dg
 
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.lake.offboarding import offboard_tenant
-from cloudmonitor_pipelines.lake.retention import apply_retention
 from cloudmonitor_pipelines.lake.platform_store import deletion_records_target
+from cloudmonitor_pipelines.lake.retention import apply_retention
 
 
 def wipe_tenant_history(instance: dg.DagsterInstance, defs: dg.Definitions | None, tenant_key: str,

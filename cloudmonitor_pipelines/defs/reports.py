@@ -15,8 +15,8 @@ import polars as pl
 
 from cloudmonitor_pipelines.defs.column_metadata import table_column_schema, ui_description
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY
-from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.enrichment import BY_TENANT, RECOMMENDATIONS_KEY, RESOURCES_KEY
+from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.partitions import split_partition
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.focus import lineage

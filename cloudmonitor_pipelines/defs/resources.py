@@ -9,7 +9,6 @@ from cloudmonitor_pipelines.azure.arm import ArmClient
 from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_workspace
 from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry, assert_tenant_isolation, load_tenants
 
-
 _REGISTRIES: dict[tuple, TenantRegistry] = {}
 
 

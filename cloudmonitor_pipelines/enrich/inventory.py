@@ -15,8 +15,9 @@ struct would change the Delta schema from day to day.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import polars as pl
 
@@ -72,7 +73,7 @@ class InventoryError(ValueError):
 def _utc(moment: datetime, what: str) -> datetime:
     if moment.tzinfo is None:
         raise InventoryError(f"{what} must be timezone-aware (UTC), got naive {moment.isoformat()}")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _json_or_none(value: Any) -> str | None:

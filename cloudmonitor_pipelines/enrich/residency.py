@@ -7,7 +7,8 @@ leaves the region the customer agreed to. The check fails closed: an account tha
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Mapping, Sequence, Union
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from cloudmonitor_pipelines.azure.arm import ArmClient
 from cloudmonitor_pipelines.azure.resource_graph import query_resource_graph
@@ -16,7 +17,7 @@ STORAGE_ACCOUNT_TYPE = "microsoft.storage/storageaccounts"
 # Storage account names: 3-24 lower-case letters and digits. Checking this also makes embedding in KQL safe.
 _STORAGE_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 
-ResourceLookup = Callable[[str], Union[Mapping[str, Any], None]]
+ResourceLookup = Callable[[str], Mapping[str, Any] | None]
 
 
 class ResidencyError(RuntimeError):

@@ -114,7 +114,7 @@ def _parse_time(value: object, *, path: str, field: str, required: bool) -> date
     text = re.sub(r"(\.\d{6})\d+", r"\1", text)
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
+    except ValueError:
         raise ManifestError(f"{path}: {field} is not an ISO 8601 date/time") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 

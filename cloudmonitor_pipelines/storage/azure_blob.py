@@ -33,6 +33,7 @@ from azure.core.exceptions import (
     HttpResponseError,
     ResourceNotFoundError,
 )
+
 from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
 from cloudmonitor_pipelines.azure.redact import redact
 from cloudmonitor_pipelines.azure.token_guard import (
@@ -41,6 +42,7 @@ from cloudmonitor_pipelines.azure.token_guard import (
     is_loopback,
     require_token_endpoint,
 )
+from cloudmonitor_pipelines.locations import AbfssLocation, LocationError, parse_abfss
 from cloudmonitor_pipelines.storage.azure_delete import batch_delete, dfs_recursive_delete
 from cloudmonitor_pipelines.storage.base import (
     ChunkStream,
@@ -51,7 +53,6 @@ from cloudmonitor_pipelines.storage.base import (
     StorageError,
     safe_relative_path,
 )
-from cloudmonitor_pipelines.locations import AbfssLocation, LocationError, parse_abfss
 
 if TYPE_CHECKING:
     import polars as pl

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -54,7 +54,7 @@ def test_resource_graph_source_pages_and_normalizes(fake_arm, arm_client, arm_cr
     vm = by_resource[(VM.lower(), "e10b1381-5f0a-47ff-8c7b-37bd13d7c974")]
     assert (vm["monthly_savings"], vm["annual_savings"], vm["savings_currency"]) == (70.08, 840.96, "EUR")
     assert vm["scope"] == "resource" and vm["subscription_id"] == SUB_A and vm["suppressed"] is False
-    assert vm["last_updated"] == datetime(2026, 5, 1, 6, 31, 53, 783297, tzinfo=timezone.utc)
+    assert vm["last_updated"] == datetime(2026, 5, 1, 6, 31, 53, 783297, tzinfo=UTC)
     assert vm["recommendation_id"].endswith("/providers/Microsoft.Advisor/recommendations/" + vm["name"])
     reservation = by_resource[(f"/subscriptions/{SUB_A}", "84b1a508-fc21-49da-979e-96894f1665df")]
     assert reservation["scope"] == "subscription" and reservation["monthly_savings"] == 370.0

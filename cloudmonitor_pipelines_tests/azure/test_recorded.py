@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -25,9 +25,14 @@ from cloudmonitor_pipelines.enrich.residency import (
     lookup_storage_account,
 )
 from cloudmonitor_pipelines.samples.arm_recordings import write_recordings_for_inventory, write_sample_recordings
-from cloudmonitor_pipelines.samples.profiles import SampleResource, sample_inventory, tenant_profile, workspace_account_name
+from cloudmonitor_pipelines.samples.profiles import (
+    SampleResource,
+    sample_inventory,
+    tenant_profile,
+    workspace_account_name,
+)
 
-AS_OF = datetime(2026, 5, 2, 6, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2026, 5, 2, 6, 0, tzinfo=UTC)
 
 
 def _costs_for(inventory) -> pl.LazyFrame:

@@ -12,7 +12,6 @@ ingests it. Whatever was generated:
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -101,7 +100,7 @@ def test_a_run_loads_exactly_its_rows_or_fails_cleanly(base, per_blob, total, ex
             run.write_frame(1, run.read_frame(1).slice(0, PART_ROWS - 2), row_count=False)
         true_rows = [run.read_frame(i).height for i in range(3)]
         stated_rows = [PART_ROWS] * 3  # what the export said before any damage
-        for blob, kind, stated in zip(run.manifest["blobs"], per_blob, stated_rows):
+        for blob, kind, stated in zip(run.manifest["blobs"], per_blob, stated_rows, strict=True):
             blob["dataRowCount"] = _count(kind, stated)
         run.manifest["dataRowCount"] = _count(total, sum(stated_rows))
         first = run.manifest["blobs"][0]["blobName"]

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from cloudmonitor_pipelines.defs.automation import new_runs_since
 from cloudmonitor_pipelines.definitions import build_definitions
+from cloudmonitor_pipelines.defs.automation import new_runs_since
 from cloudmonitor_pipelines.tenants import load_tenants
 from cloudmonitor_pipelines_tests.exports.manifests import write_run
 

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
+from cloudmonitor_pipelines import pipeline
 from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.defs.partitions import partition_key
 from cloudmonitor_pipelines.focus import harmonize as harmonize_module
@@ -23,7 +24,6 @@ from cloudmonitor_pipelines.lake.delta import (
     partition_single_values,
     replace_partition,
 )
-from cloudmonitor_pipelines import pipeline
 from cloudmonitor_pipelines.storage import open_source, open_workspace
 from cloudmonitor_pipelines_tests.conftest_helpers import generate, write_tenants_file
 

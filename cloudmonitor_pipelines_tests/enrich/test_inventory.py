@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
@@ -19,7 +19,7 @@ from cloudmonitor_pipelines.enrich.inventory import (
 )
 from cloudmonitor_pipelines_tests.fakes.fake_arm import SUB_A, advisor_item, arg_resource
 
-DAY1 = datetime(2026, 5, 1, 6, tzinfo=timezone.utc)
+DAY1 = datetime(2026, 5, 1, 6, tzinfo=UTC)
 DAY2 = DAY1 + timedelta(days=1)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -14,7 +14,7 @@ from cloudmonitor_pipelines.enrich.inventory import recommendations_table, resou
 from cloudmonitor_pipelines.enrich.join import ENRICHMENT_COLUMNS, enrich_costs, match_share
 from cloudmonitor_pipelines_tests.fakes.fake_arm import SUB_A, SUB_B, advisor_item, arg_resource
 
-NOW = datetime(2026, 5, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 2, tzinfo=UTC)
 VM = arg_resource(SUB_A, "RG-App", "Microsoft.Compute/virtualMachines", "VM1", location="westeurope",
                   tags={"env": "prod"}, sku={"name": "Standard_D4s_v5"})
 DISK = arg_resource(SUB_A, "rg-app", "Microsoft.Compute/disks", "Disk1", location="northeurope")

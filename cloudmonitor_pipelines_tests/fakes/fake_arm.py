@@ -31,8 +31,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from cloudmonitor_pipelines.azure.arm import ArmClient, RetryConfig
-from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
 from cloudmonitor_pipelines_tests.fakes.local_net import write_self_signed_cert
+from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
 
 ARG_ROUTE = "arg"
 ADVISOR_ROUTE = "advisor"

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg2
-from cloudmonitor_pipelines_tests.fakes.local_net import free_port, write_self_signed_cert
 
+from cloudmonitor_pipelines_tests.fakes.local_net import free_port, write_self_signed_cert
 
 PG_BIN_ENV = "CLOUDMONITOR_PG_BIN"
 SERVICE_USER = "postgres"  # created by the Debian postgresql package; used only when we are root

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
 from cloudmonitor_pipelines_tests.fakes.local_net import free_port
 
 CHROMIUM_BIN_ENV = "CLOUDMONITOR_CHROMIUM_BIN"

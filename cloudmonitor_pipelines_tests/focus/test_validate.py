@@ -348,6 +348,6 @@ def test_a_header_name_that_is_not_an_identifier_is_reported_by_position_not_by_
     labels = [f for f in report.failures if f.rule in ("unknown-column", "unknown-x-column")]
     assert [f.column for f in labels] == [f"<column {frame.width + 1}: name not shown>"]
     records = report.to_records(tenant="t", month="2026-09", run_id="r", data_version="1.2",
-                                checked_at=datetime(2026, 9, 1, tzinfo=timezone.utc))
+                                checked_at=datetime(2026, 9, 1, tzinfo=UTC))
     text = json.dumps([records, report.to_metadata(), report.summary()], default=str)
     assert "bob" not in text and "abc123" not in text

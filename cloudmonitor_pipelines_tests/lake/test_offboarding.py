@@ -14,9 +14,9 @@ import pytest
 from cloudmonitor_pipelines.lake.delta import PartitionWriter, append_rows
 from cloudmonitor_pipelines.lake.offboarding import (
     OffboardingError,
-    write_deletion_record,
     inventory_workspace,
     offboard_tenant,
+    write_deletion_record,
 )
 from cloudmonitor_pipelines.platform import PlatformLocationError, assert_outside_workspaces, platform_root
 from cloudmonitor_pipelines.storage.local import LocalWorkspace

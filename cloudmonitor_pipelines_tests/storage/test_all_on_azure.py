@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from cloudmonitor_pipelines.azure.credentials import clear_credential_cache, credential_factory
+from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.defs.automation import current_and_previous_month
 from cloudmonitor_pipelines.defs.partitions import partition_key
-from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.lake.delta import read_table
 from cloudmonitor_pipelines.lake.platform_store import open_platform_store, platform_credential_factory
 from cloudmonitor_pipelines.platform import PLATFORM_ROOT_ENV_VAR

@@ -8,8 +8,8 @@ import re
 import pytest
 from azure.core.rest import HttpRequest
 
-from cloudmonitor_pipelines.exports.reader import resolve_blob_name
 from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
+from cloudmonitor_pipelines.exports.reader import resolve_blob_name
 from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_workspace
 from cloudmonitor_pipelines.storage.azure_blob import (
     AzureBlobSource,

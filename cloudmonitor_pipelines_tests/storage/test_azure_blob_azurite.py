@@ -21,8 +21,8 @@ import polars as pl
 import pytest
 from deltalake.transaction import AddAction
 
-from cloudmonitor_pipelines.exports.reader import resolve_blob_name
 from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
+from cloudmonitor_pipelines.exports.reader import resolve_blob_name
 from cloudmonitor_pipelines.storage.azure_blob import (
     CONTRIBUTOR_ROLE,
     READER_ROLE,

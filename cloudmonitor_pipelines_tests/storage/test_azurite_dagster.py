@@ -4,9 +4,7 @@ residency check answered by a recorded Resource Graph page, and every blocking c
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -14,8 +12,8 @@ import pytest
 import yaml
 
 from cloudmonitor_pipelines.azure.credentials import clear_credential_cache, credential_factory
-from cloudmonitor_pipelines.defs.partitions import partition_key
 from cloudmonitor_pipelines.definitions import build_definitions
+from cloudmonitor_pipelines.defs.partitions import partition_key
 from cloudmonitor_pipelines.lake.delta import read_table
 from cloudmonitor_pipelines.samples.arm_recordings import write_recordings_for_inventory
 from cloudmonitor_pipelines.samples.generator import generate_sample_exports

@@ -7,8 +7,6 @@ files, the read log must list exactly those files, and the source must be byte-f
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pytest
 
