@@ -29,3 +29,14 @@ def azurite() -> Iterator[AzuriteServer]:
     finally:
         server.stop()
 
+
+
+@pytest.fixture(autouse=True)
+def _own_platform_root(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own CLOUDMONITOR_HOME (so its own platform root), unless it sets one itself.
+
+    The platform root holds state shared by every run of one installation (first export months, access state,
+    portfolios, deletion records); without this, tests would read what other tests wrote under ./.cloudmonitor.
+    """
+    monkeypatch.setenv("CLOUDMONITOR_HOME", str(tmp_path_factory.mktemp("cloudmonitor-home")))
+    monkeypatch.delenv("CLOUDMONITOR_PLATFORM_ROOT", raising=False)
