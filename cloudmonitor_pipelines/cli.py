@@ -21,6 +21,7 @@ PERSONAL_DATA_NOTE = (
     "docs/privacy.md."
 )
 from cloudmonitor_pipelines.fleet import PartitionOutcome, failure_message, run_fleet
+from cloudmonitor_pipelines.focus.catalog import KNOWN_DATA_VERSIONS
 from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
 
 __all__ = ["PartitionOutcome", "main", "run_partitions"]
@@ -262,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rows", type=int, default=1000)
     p.add_argument("--format", default="parquet", choices=["parquet", "csv.gz", "csv"])
     p.add_argument("--data-version", default="1.2",
-                   choices=["1.0-preview(v1)", "1.0", "1.0r2", "1.2-preview", "1.2"])
+                   choices=list(KNOWN_DATA_VERSIONS))
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_sample_exports)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
+from cloudmonitor_pipelines.focus.versions import normalize_data_version
 from cloudmonitor_pipelines.samples.export_files import PartWriter, RunPlan, manifest_for
 from cloudmonitor_pipelines.samples.export_rows import MonthLayout, export_frame, month_end
 from cloudmonitor_pipelines.samples.profiles import (
@@ -121,16 +122,6 @@ def generate_sample_exports(
             )
         )
     return GenerationSummary(tenant=tenant, out=out, data_version=dv, runs=tuple(runs))
-
-
-def normalize_data_version(data_version: str) -> str:
-    """Accept both spellings Azure uses ('1.0-preview (v1)' in manifests, '1.0-preview(v1)' in docs)."""
-    dv = re.sub(r"\s+", "", data_version)
-    if dv not in catalog.KNOWN_DATA_VERSIONS:
-        raise ValueError(
-            f"dataVersion {data_version!r} is not a FocusCost dataVersion; use one of {', '.join(catalog.KNOWN_DATA_VERSIONS)}"
-        )
-    return dv
 
 
 def export_name_for(tenant: str) -> str:
