@@ -7,17 +7,16 @@ table's ``*_SCHEMA`` constant.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 
 import polars as pl
 
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
+from cloudmonitor_pipelines.months import is_month, previous_month
 
 PARTITION_COLUMN = "billing_month"  # partition column of every report table
 TENANT_COLUMN = "tenant_key"
 
-_MONTH_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _SUBSCRIPTION_GUID = r"(?i)^/?subscriptions/([^/]+)"
 
 
@@ -42,16 +41,10 @@ def validate_months(months: Sequence[str] | None, *, table: str) -> list[str] | 
         return None
     if isinstance(months, str):
         raise ReportInputError(f"report {table!r}: months must be a sequence of 'YYYY-MM' strings, not one string")
-    bad = [month for month in months if not isinstance(month, str) or not _MONTH_PATTERN.match(month)]
+    bad = [month for month in months if not is_month(month)]
     if bad:
         raise ReportInputError(f"report {table!r}: months {bad!r} are not 'YYYY-MM' (rule: billing month format)")
     return sorted(set(months))
-
-
-def previous_month(month: str) -> str:
-    """'2026-01' -> '2025-12'."""
-    year, mon = int(month[:4]), int(month[5:7])
-    return f"{year - 1}-12" if mon == 1 else f"{year}-{mon - 1:02d}"
 
 
 def with_previous_months(months: Sequence[str]) -> list[str]:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
 from cloudmonitor_pipelines.reports._common import (
     filter_months,
@@ -22,7 +23,7 @@ from cloudmonitor_pipelines.reports._common import (
     validate_months,
 )
 
-TABLE = "commitment_utilization"
+TABLE = tables.COMMITMENT_UTILIZATION
 
 COMMITMENT_UTILIZATION_SCHEMA: dict[str, pl.DataType] = {
     "billing_month": pl.String(),

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
 from cloudmonitor_pipelines.reports._common import (
     ReportInputError,
@@ -37,7 +38,7 @@ from cloudmonitor_pipelines.reports._common import (
     with_previous_months,
 )
 
-TABLE = "cost_anomalies"
+TABLE = tables.COST_ANOMALIES
 
 COST_ANOMALIES_SCHEMA: dict[str, pl.DataType] = {
     "billing_month": pl.String(),

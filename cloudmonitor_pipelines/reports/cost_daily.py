@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
 from cloudmonitor_pipelines.reports._common import (
     filter_months,
@@ -23,7 +24,7 @@ from cloudmonitor_pipelines.reports._common import (
     validate_months,
 )
 
-TABLE = "cost_daily"
+TABLE = tables.COST_DAILY
 
 COST_DAILY_SCHEMA: dict[str, pl.DataType] = {
     "billing_month": pl.String(),

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
 from cloudmonitor_pipelines.reports._common import (
     filter_months,
@@ -24,7 +25,7 @@ from cloudmonitor_pipelines.reports._common import (
     with_previous_months,
 )
 
-TABLE = "cost_monthly"
+TABLE = tables.COST_MONTHLY
 
 COST_MONTHLY_SCHEMA: dict[str, pl.DataType] = {
     "billing_month": pl.String(),

@@ -19,6 +19,7 @@ from datetime import datetime
 
 import polars as pl
 
+from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
 from cloudmonitor_pipelines.reports._common import (
     ReportInputError,
@@ -30,7 +31,7 @@ from cloudmonitor_pipelines.reports._common import (
 from cloudmonitor_pipelines.reports.cost_monthly import month_over_month
 from cloudmonitor_pipelines.reports.resource_costs import is_cost_category, open_recommendations
 
-TABLE = "partner_portfolio"
+TABLE = tables.PARTNER_PORTFOLIO
 
 PORTFOLIO_SCHEMA: dict[str, pl.DataType] = {
     "tenant_key": pl.String(),

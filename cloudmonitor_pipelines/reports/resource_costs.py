@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
 from cloudmonitor_pipelines.reports._common import (
     filter_months,
@@ -24,7 +25,7 @@ from cloudmonitor_pipelines.reports._common import (
     validate_months,
 )
 
-TABLE = "resource_costs"
+TABLE = tables.RESOURCE_COSTS
 
 RESOURCE_COSTS_SCHEMA: dict[str, pl.DataType] = {
     "billing_month": pl.String(),

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH
 from cloudmonitor_pipelines.reports._common import (
     filter_months,
@@ -27,7 +28,7 @@ from cloudmonitor_pipelines.reports._common import (
 )
 from cloudmonitor_pipelines.reports.resource_costs import is_cost_category, open_recommendations
 
-TABLE = "savings_opportunities"
+TABLE = tables.SAVINGS_OPPORTUNITIES
 
 SAVINGS_OPPORTUNITIES_SCHEMA: dict[str, pl.DataType] = {
     "billing_month": pl.String(),

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
 from cloudmonitor_pipelines.reports._common import (
     ReportInputError,
@@ -27,7 +28,7 @@ from cloudmonitor_pipelines.reports._common import (
     validate_months,
 )
 
-TABLE = "tag_coverage"
+TABLE = tables.TAG_COVERAGE
 
 TAG_COVERAGE_SCHEMA: dict[str, pl.DataType] = {
     "billing_month": pl.String(),
