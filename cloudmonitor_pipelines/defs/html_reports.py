@@ -17,7 +17,7 @@ import dagster as dg
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.partitions import partition_key, split_partition
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
-from cloudmonitor_pipelines.reports._common import previous_month
+from cloudmonitor_pipelines.months import previous_month
 from cloudmonitor_pipelines.reports.html.content import TenantReport, build_tenant_report, same_month_last_year
 from cloudmonitor_pipelines.reports.html.queries import TableQueries
 from cloudmonitor_pipelines.reports.html.render import REPORT_VERSION, render_tenant_report

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from cloudmonitor_pipelines.reports._common import previous_month
+from cloudmonitor_pipelines.months import previous_month
 from cloudmonitor_pipelines.reports.html.queries import DIMENSIONS, ReportQueries
 
 TOP_LIMIT = 10
