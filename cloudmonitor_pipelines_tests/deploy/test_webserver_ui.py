@@ -22,7 +22,7 @@ import pytest
 
 from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY
-from cloudmonitor_pipelines.defs.partitions import month_key
+from cloudmonitor_pipelines.defs.partitions import first_month, month_key
 from cloudmonitor_pipelines.tenants import load_tenants
 from cloudmonitor_pipelines_tests.deploy import SAMPLE_MONTH, SAMPLE_TENANTS, write_sample_tenants
 from cloudmonitor_pipelines_tests.fakes.webserver import (
@@ -110,7 +110,9 @@ def dagster_ui(tmp_path_factory: pytest.TempPathFactory, tenants_file: Path) -> 
     home = tmp_path_factory.mktemp("dagster-home")
     shutil.copyfile(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     try:
-        ui = start_dagster_ui(REPO_ROOT, home, {"CLOUDMONITOR_TENANTS": str(tenants_file)})
+        # Its own CLOUDMONITOR_HOME: the platform root (first export months, access state) is not the repository's.
+        ui = start_dagster_ui(REPO_ROOT, home, {"CLOUDMONITOR_TENANTS": str(tenants_file),
+                                                "CLOUDMONITOR_HOME": str(home / "cloudmonitor")})
     except DagsterUIUnavailable as exc:
         pytest.fail(str(exc), pytrace=False)
     try:
@@ -127,7 +129,7 @@ def _partition_key(tenant: str) -> str:
     return f"{month_key(SAMPLE_MONTH)}|{tenant}"  # MultiPartitionKey string: dimensions in name order
 
 
-def test_graphql_lists_the_assets_and_the_tenant_month_partitions(dagster_ui: DagsterUI) -> None:
+def test_graphql_lists_the_assets_and_the_tenant_month_partitions(dagster_ui: DagsterUI, tenants_file: Path) -> None:
     nodes = dagster_ui.graphql(_ASSETS_QUERY)["assetNodes"]
     by_key = {tuple(n["assetKey"]["path"]): n for n in nodes}
     costs = by_key[tuple(COSTS_KEY.path)]
@@ -138,7 +140,9 @@ def test_graphql_lists_the_assets_and_the_tenant_month_partitions(dagster_ui: Da
     dimensions = {d["name"]: d["partitionKeys"] for d in partitions["partitionKeysByDimension"]}
     # Tenants come from CLOUDMONITOR_TENANTS, not the bundled samples: the env reached the code server.
     assert dimensions["tenant"] == sorted(SAMPLE_TENANTS)
-    assert dimensions["month"][0] == "2024-01-01"
+    # The month dimension starts at the fleet's first export month (defs/partitions.py), here read from the sample
+    # tenants' export folders: the code server has no recorded months of its own.
+    assert dimensions["month"][0] == first_month(load_tenants(tenants_file))
     assert month_key(SAMPLE_MONTH) in dimensions["month"]
     assert len(partitions["partitionKeys"]) == len(dimensions["tenant"]) * len(dimensions["month"])
     assert {_partition_key(t) for t in SAMPLE_TENANTS} <= set(partitions["partitionKeys"])
