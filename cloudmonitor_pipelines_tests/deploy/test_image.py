@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tarfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -29,7 +29,7 @@ import pytest
 from cloudmonitor_pipelines.cli import main
 from cloudmonitor_pipelines.lake.delta import read_table
 from cloudmonitor_pipelines.storage import open_workspace
-from cloudmonitor_pipelines_tests.fakes.postgres import PostgresServer, PostgresUnavailable, start_postgres
+from cloudmonitor_pipelines_tests.fakes.postgres import PostgresServer
 from cloudmonitor_pipelines_tests.fakes.topology import LOCATION, start_topology, write_fleet
 
 pytestmark = [pytest.mark.image, pytest.mark.postgres, pytest.mark.timeout(1200)]
@@ -48,18 +48,6 @@ def podman_error() -> str | None:
     probe = subprocess.run(["podman", "run", "--rm", "--network=host", IMAGE, "--version"],
                            capture_output=True, text=True, timeout=300)
     return None if probe.returncode == 0 else f"exit {probe.returncode}: {(probe.stderr or probe.stdout).strip()}"
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    try:
-        server = start_postgres()
-    except PostgresUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

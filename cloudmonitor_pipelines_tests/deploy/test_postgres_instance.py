@@ -12,7 +12,6 @@ The server binaries come from `scripts/ci-system-deps.sh`; without them these te
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -27,7 +26,7 @@ from cloudmonitor_pipelines.defs.costs import COSTS_KEY
 from cloudmonitor_pipelines.defs.partitions import partition_key
 from cloudmonitor_pipelines.tenants import load_tenants
 from cloudmonitor_pipelines_tests.deploy import SAMPLE_MONTH, write_sample_tenants
-from cloudmonitor_pipelines_tests.fakes.postgres import PostgresServer, PostgresUnavailable, start_postgres
+from cloudmonitor_pipelines_tests.fakes.postgres import PostgresServer
 
 # One server for the module, on one xdist worker (`-n 2 --dist loadgroup`).
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres"), pytest.mark.timeout(120)]
@@ -36,18 +35,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_CONFIG = REPO_ROOT / "deploy" / "dagster.postgres.yaml"
 DEMO_CONFIG = REPO_ROOT / "dagster.yaml"
 ENTRA_POSTGRES_SCOPE = "https://ossrdbms-aad.database.windows.net/.default"
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    try:
-        server = start_postgres()
-    except PostgresUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

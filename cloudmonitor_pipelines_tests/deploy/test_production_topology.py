@@ -9,7 +9,6 @@ once; every run succeeds and every month's table equals its winning export run's
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -18,7 +17,7 @@ import pytest
 
 from cloudmonitor_pipelines.lake.delta import read_table
 from cloudmonitor_pipelines.storage import open_workspace
-from cloudmonitor_pipelines_tests.fakes.postgres import PostgresServer, PostgresUnavailable, start_postgres
+from cloudmonitor_pipelines_tests.fakes.postgres import PostgresServer
 from cloudmonitor_pipelines_tests.fakes.topology import (
     max_overlap,
     start_sensor,
@@ -33,18 +32,6 @@ TENANTS = 20
 TWO_MONTH_TENANTS = 3
 MONTHS = ("2025-05", "2025-06")
 MAX_CONCURRENT = 4
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    try:
-        server = start_postgres()
-    except PostgresUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_fleet_through_sensor_queue_and_run_processes(tmp_path: Path, postgres: PostgresServer, monkeypatch):
