@@ -5,59 +5,62 @@
 
 Memory is bounded by one export file (Cost Management splits large runs into parts). The audit tables record every
 object read and every attempt, including failed ones (attempts.py): whatever ends an attempt leaves one
-ingestion_log row and no staged data file. Every count the export states is checked (exports/reader.py).
+ingestion_log row and no staged data file. Every count the export states is checked (exports/reader.py). What the
+ingest records beside the table (conformance JSON, validation_results rows) is in ingest_records.py.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 import polars as pl
 
 from cloudmonitor_pipelines.attempts import IngestAttempt, IngestFailedError, failure_message  # noqa: F401 - re-exported
 from cloudmonitor_pipelines.exports.manifest import RULE_FIELD, Manifest
-from cloudmonitor_pipelines.exports.reader import check_blob_files, check_row_count, check_run_rows, read_batches
+from cloudmonitor_pipelines.exports.reader import (
+    BlobFile,
+    check_blob_files,
+    check_row_count,
+    check_run_rows,
+    read_batches,
+)
 from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, discover, select_month
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize_batch
-from cloudmonitor_pipelines.focus.pii import (
-    PiiFindings,
-    findings_from_record,
-    findings_record,
-    mask_personal_data,
-    merge_findings,
-    scan_batch,
-)
+from cloudmonitor_pipelines.focus.pii import PiiFindings, mask_personal_data, merge_findings, scan_batch
 from cloudmonitor_pipelines.focus.rules import CURRENCY_CODES
 from cloudmonitor_pipelines.focus.validate import (
-    VALIDATION_RESULTS_SCHEMA,
     AlreadyChecked,
     FocusValidationError,
-    RuleFailure,
     ValidationReport,
     validate_canonical,
     validate_export_batch,
 )
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError, normalize_data_version
+from cloudmonitor_pipelines.ingest_records import (  # noqa: F401 - recorded_* re-exported for the asset checks
+    append_manifest_problems,
+    append_validation_results,
+    conformance_record,
+    recorded_conformance,
+    recorded_personal_data,
+)
 from cloudmonitor_pipelines.lake.audit import ReadRecord, latest_ingestion
 from cloudmonitor_pipelines.lake.delta import (
     DataFile,
     PartitionWriter,
-    append_rows,
     partition_single_values,
     read_table,
     table_version,
 )
 from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
+from cloudmonitor_pipelines.tables import COSTS, VALIDATION_RESULTS  # noqa: F401 - VALIDATION_RESULTS re-exported
 from cloudmonitor_pipelines.tenants import Tenant
 
-COSTS = "costs"
-VALIDATION_RESULTS = "validation_results"
 
 class MonthBlockedError(StorageError):
     """The month's export manifests can't be trusted (unparseable, legacy); nothing is written."""
@@ -122,7 +125,7 @@ def loaded_run_ids(workspace: Workspace, billing_month: str) -> set[str] | None:
     # Every file is written from one export file, so its stats usually prove its single run id: no data read.
     proven = partition_single_values(workspace, COSTS, lineage.BILLING_MONTH, billing_month, lineage.SOURCE_RUN_ID)
     if proven is not None:
-        return proven
+        return {str(run_id) for run_id in proven}
     costs = read_table(workspace, COSTS)
     if costs is None:
         return None
@@ -182,7 +185,6 @@ def ingest_month(
 def _ingest(tenant: Tenant, attempt: IngestAttempt, discovery: Discovery | None,
             on_file: Callable[[str, int], None] | None) -> IngestResult:
     billing_month, source, workspace = attempt.billing_month, attempt.source, attempt.workspace
-    dagster_run_id = attempt.dagster_run_id
     clock = time.perf_counter()
     attempt.where = f"tenant {tenant.key} month {billing_month}: discovering export runs in the source"
     discovery = discovery or discover(source, billing_month)
@@ -190,22 +192,21 @@ def _ingest(tenant: Tenant, attempt: IngestAttempt, discovery: Discovery | None,
     attempt.selection = selection
     table_uri = workspace.table_uri(COSTS)
     attempt.reads.extend(_manifest_reads(source, discovery, billing_month))
-    base = dict(tenant_key=tenant.key, billing_month=billing_month, table_uri=table_uri, winners=selection.winners)
-    finish = attempt.finish
+    result_of = partial(IngestResult, tenant_key=tenant.key, billing_month=billing_month, table_uri=table_uri,
+                        winners=selection.winners)
 
     if selection.problems:
         message = "; ".join((p.message if p.message.startswith(p.path) else f"{p.path}: {p.message}")
                             + f" [rule {p.rule}]" for p in selection.problems)
         error = MonthBlockedError(f"tenant {tenant.key} month {billing_month}: unusable export manifest(s): {message}")
-        finish("failed", error=str(error))
-        _append_manifest_problems(workspace, tenant.key, billing_month, selection, dagster_run_id)
+        attempt.finish("failed", error=str(error))
+        append_manifest_problems(workspace, tenant.key, billing_month, selection, attempt.dagster_run_id)
         raise error
 
     if not selection.winners:
-        result = IngestResult(**base, status="no_data", rows=0, source_rows=0,
-                              table_version=table_version(workspace, COSTS), totals={},
-                              notes=[*selection.notes, "no non-empty FocusCost export run for this month"])
-        finish("no_data", result)
+        result = result_of(status="no_data", rows=0, source_rows=0, table_version=table_version(workspace, COSTS),
+                           totals={}, notes=[*selection.notes, "no non-empty FocusCost export run for this month"])
+        attempt.finish("no_data", result)
         return result
 
     attempt.where = f"tenant {tenant.key} month {billing_month}: reading the costs table"
@@ -217,204 +218,184 @@ def _ingest(tenant: Tenant, attempt: IngestAttempt, discovery: Discovery | None,
         and recorded["winning_run_ids"] == ",".join(selection.run_ids)
         and loaded_run_ids(workspace, billing_month) == set(selection.run_ids)
     ):
-        result = IngestResult(**base, status="unchanged", rows=0, source_rows=0,
-                              table_version=table_version(workspace, COSTS), totals={},
-                              notes=[*selection.notes, f"winning run(s) {', '.join(selection.run_ids)} already loaded; nothing written"])
-        finish("unchanged", result)
+        loaded = ", ".join(selection.run_ids)
+        result = result_of(status="unchanged", rows=0, source_rows=0, table_version=table_version(workspace, COSTS),
+                           totals={}, notes=[*selection.notes, f"winning run(s) {loaded} already loaded; nothing written"])
+        attempt.finish("unchanged", result)
         result.seconds = time.perf_counter() - clock
         return result
+    return _load(_MonthLoad(tenant, attempt, selection, result_of), on_file, clock)
 
-    writer = PartitionWriter(workspace, COSTS, CANONICAL_SCHEMA, lineage.BILLING_MONTH, billing_month)
-    report = ValidationReport(rows_checked=0, failures=[], data_version=None)
-    conformance = ValidationReport(rows_checked=0, failures=[], data_version=None)
-    personal: PiiFindings | None = None
-    totals: dict[str, dict[str, float]] = {}
-    source_rows = bytes_read = 0
-    files: list[str] = []
-    ingestion_time = datetime.now(UTC)
+
+def _load(load: _MonthLoad, on_file: Callable[[str, int], None] | None, clock: float) -> IngestResult:
+    """Read, check and stage every listed file of every winner, then commit the month; on any failure, unstage."""
+    tenant, attempt, selection, writer = load.tenant, load.attempt, load.selection, load.writer
     try:
-        # Every winner's dataVersion first: an unknown one blocks the month before any file is read.
-        data_versions: dict[str, str] = {}
-        for manifest in selection.winners:
-            try:
-                data_versions[manifest.path] = normalize_data_version(manifest.data_version)
-            except UnknownDataVersionError:
-                raise MonthBlockedError(
-                    f"tenant {tenant.key} month {billing_month}: unusable export manifest(s): {manifest.path}: "
-                    f"exportConfig.dataVersion is not a FOCUS version this pipeline knows [rule {RULE_FIELD}]"
-                ) from None
+        data_versions = _data_versions(tenant.key, attempt.billing_month, selection.winners)
         # Every listed file of every winner checked (identity, size, byteCount) before the first is read.
         identities: dict[str, tuple[str, int]] = {}
         listed = {}
         for manifest in selection.winners:
             attempt.where = f"{manifest.path}: checking the listed files"
-            listed[manifest.path] = check_blob_files(source, manifest, identities)
+            listed[manifest.path] = check_blob_files(attempt.source, manifest, identities)
         for manifest in selection.winners:
-            data_version = data_versions[manifest.path]
             run_rows: dict[str, int] = {}
             for file in listed[manifest.path]:
-                attempt.where = f"{file.path}: reading, validating and writing"
-                file_lineage = {
-                    lineage.BILLING_MONTH: billing_month,
-                    lineage.TENANT_KEY: tenant.key,
-                    lineage.SOURCE_RUN_ID: manifest.run_id,
-                    lineage.SOURCE_FILE: file.path,
-                    lineage.SOURCE_DATA_VERSION: data_version,
-                    lineage.SOURCE_SCOPE: manifest.scope,
-                    lineage.SOURCE_EXPORT_NAME: manifest.export_name,
-                    lineage.INGESTION_TIME: ingestion_time,
-                }
-                read_at = datetime.now(UTC)
-                file_rows = 0
-                file_totals: dict[str, dict[str, float]] = {}
-                # One batch at a time: memory follows the batch size, not the file or the month.
-                for batch in read_batches(source, file.path, file.kind):
-                    first_row, file_rows = file_rows, file_rows + batch.height
-                    validated = validate_export_batch(batch, data_version, source_file=file.path,
-                                                      billing_month=billing_month)
-                    # The export's own values as parsed by validation (CSV text is parsed once, not per use).
-                    add_totals(file_totals, source_totals(validated.typed))
-                    batch_report = validated.report.rows_from(first_row)
-                    report = report.merge(batch_report)
-                    if report.has_errors:
-                        continue  # keep validating the rest so the report lists every failure
-                    try:  # validation should have caught it; name the file when it did not
-                        harmonized = harmonize_batch(batch, data_version, lineage=file_lineage, typed=validated.typed,
-                                                     distinct=validated.distinct)
-                    except HarmonizationError as exc:
-                        raise HarmonizationError(f"{file.path}: {exc}") from exc
-                    canonical = harmonized.frame
-                    # Rules validation passed on columns harmonize carried over unchanged are not evaluated twice.
-                    checked = AlreadyChecked(validated.passed_rules, harmonized.unchanged)
-                    del batch, validated, harmonized
-                    if tenant.mask_personal_data:  # masking rewrites columns: every canonical rule runs again
-                        canonical, checked = mask_personal_data(canonical.lazy()).collect(), None
-                    # The canonical rules on exactly the rows about to be stored (in memory, no re-read): a
-                    # harmonization fault fails the month here, before anything is committed.
-                    conformance = conformance.merge(
-                        validate_canonical(canonical, source_file=file.path, checked=checked).rows_from(first_row)
-                    )
-                    if conformance.has_errors:
-                        raise FocusValidationError(conformance)
-                    # The personal-data scan of exactly these rows, so the warning check needs no re-read either.
-                    personal = merge_findings(personal, scan_batch(canonical))
-                    writer.write(canonical)
-                    del canonical
-                check_row_count(file, file_rows)
-                run_rows[file.path] = file_rows
-                attempt.reads.append(
-                    ReadRecord(
-                        billing_month=billing_month, object_kind="data", path=file.path, uri=file.uri,
-                        bytes=file.info.size, rows=file_rows, etag=file.info.etag,
-                        last_modified=file.info.last_modified, manifest_path=manifest.path,
-                        export_run_id=manifest.run_id, read_at=read_at, totals_by_currency=file_totals,
-                    )
-                )
-                source_rows += file_rows
-                bytes_read += file.info.size
-                files.append(file.path)
-                add_totals(totals, file_totals)
+                run_rows[file.path] = load.read_file(manifest, file, data_versions[manifest.path])
                 if on_file:
-                    on_file(file.path, file_rows)
-            if not report.has_errors:  # a file that failed validation was not read to the end of every batch
+                    on_file(file.path, run_rows[file.path])
+            if not load.report.has_errors:  # a file that failed validation was not read to the end of every batch
                 check_run_rows(manifest, run_rows)
-        if report.has_errors:
-            raise FocusValidationError(report)
-        attempt.where = f"tenant {tenant.key} month {billing_month}: committing the month to the costs table"
+        if load.report.has_errors:
+            raise FocusValidationError(load.report)
+        attempt.where = f"tenant {tenant.key} month {attempt.billing_month}: committing the month to the costs table"
         version = writer.commit(
             {
                 "cloudmonitor.tenant": tenant.key,
-                "cloudmonitor.billing_month": billing_month,
+                "cloudmonitor.billing_month": attempt.billing_month,
                 "cloudmonitor.export_run_ids": ",".join(selection.run_ids),
-                "cloudmonitor.dagster_run_id": dagster_run_id or "",
+                "cloudmonitor.dagster_run_id": attempt.dagster_run_id or "",
             }
         )
     except BaseException as exc:
-        cleanup_error = writer.abort()
-        if cleanup_error is not None:
-            exc.add_note(cleanup_error)
-        partial = IngestResult(**base, status="failed", rows=0, source_rows=source_rows, table_version=None,
-                               totals=totals)
-        finish("failed", partial, error=failure_message(exc, attempt.where)
-               + (f"; {cleanup_error}" if cleanup_error else ""))
-        if report.failures or conformance.failures:
-            _append_validation_results(workspace, tenant.key, billing_month, selection, report.merge(conformance),
-                                       dagster_run_id)
+        load.record_failure(exc)
         raise
 
-    result = IngestResult(
-        **base, status="loaded", rows=writer.rows, source_rows=source_rows, table_version=version, totals=totals,
-        files=files, bytes_read=bytes_read, validation=report, conformance=conformance,
+    result = load.result_of(
+        status="loaded", rows=writer.rows, source_rows=load.source_rows, table_version=version, totals=load.totals,
+        files=load.files, bytes_read=load.bytes_read, validation=load.report, conformance=load.conformance,
         written=list(writer.files), notes=list(selection.notes),
-        seconds=time.perf_counter() - clock, personal_data=personal,
+        seconds=time.perf_counter() - clock, personal_data=load.personal,
     )
-    finish("loaded", result, conformance=conformance_record(result))
-    _append_validation_results(workspace, tenant.key, billing_month, selection, report, dagster_run_id)
+    attempt.finish("loaded", result, conformance=conformance_record(load.conformance, result.written, load.personal))
+    append_validation_results(attempt.workspace, tenant.key, attempt.billing_month, selection, load.report,
+                              attempt.dagster_run_id)
     return result
 
 
-def conformance_record(result: IngestResult) -> str:
-    """What the ingest checked of the rows it stored, and where it stored them (JSON for ingestion_log)."""
-    report = result.conformance
-    return json.dumps(
-        {
-            "rows_checked": report.rows_checked,
-            "failures": [asdict(f) for f in report.failures],
-            "files": [[f.path, f.size, f.rows] for f in sorted(result.written)],
-            "personal_data": findings_record(result.personal_data) if result.personal_data else None,
-        },
-        sort_keys=True,
-        default=str,
-    )
+def _data_versions(tenant_key: str, billing_month: str, winners: tuple[Manifest, ...]) -> dict[str, str]:
+    """Every winner's dataVersion, normalized: an unknown one blocks the month before any file is read."""
+    data_versions: dict[str, str] = {}
+    for manifest in winners:
+        try:
+            data_versions[manifest.path] = normalize_data_version(manifest.data_version)
+        except UnknownDataVersionError:
+            raise MonthBlockedError(
+                f"tenant {tenant_key} month {billing_month}: unusable export manifest(s): {manifest.path}: "
+                f"exportConfig.dataVersion is not a FOCUS version this pipeline knows [rule {RULE_FIELD}]"
+            ) from None
+    return data_versions
 
 
-def recorded_conformance(recorded: dict | None) -> tuple[ValidationReport, list[DataFile]] | None:
-    """The conformance an ingestion_log row recorded, and the files it covers; None for rows without one."""
-    raw = (recorded or {}).get("conformance")
-    if not raw:
-        return None
-    data = json.loads(raw)
-    report = ValidationReport(data["rows_checked"], [RuleFailure(**f) for f in data["failures"]], None)
-    return report, _recorded_files(data)
+def _empty_report() -> ValidationReport:
+    return ValidationReport(rows_checked=0, failures=[], data_version=None)
 
 
-def _recorded_files(data: dict) -> list[DataFile]:
-    return sorted(DataFile(path, size, rows) for path, size, rows in data["files"])
+@dataclass
+class _MonthLoad:
+    """One month's load in progress: the staged files, the two validation reports and what was read so far."""
 
+    tenant: Tenant
+    attempt: IngestAttempt
+    selection: MonthSelection
+    result_of: Callable[..., IngestResult]  # IngestResult with the tenant, month, table and winners filled in
+    writer: PartitionWriter = field(init=False)
+    report: ValidationReport = field(default_factory=_empty_report)
+    conformance: ValidationReport = field(default_factory=_empty_report)
+    personal: PiiFindings | None = None
+    totals: dict[str, dict[str, float]] = field(default_factory=dict)
+    source_rows: int = 0
+    bytes_read: int = 0
+    files: list[str] = field(default_factory=list)
+    ingestion_time: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-def recorded_personal_data(recorded: dict | None) -> tuple[PiiFindings, list[DataFile]] | None:
-    """The personal-data findings an ingestion_log row recorded, and the files they cover; None without them."""
-    raw = (recorded or {}).get("conformance")
-    data = json.loads(raw) if raw else {}
-    if not data.get("personal_data"):
-        return None
-    return findings_from_record(data["personal_data"]), _recorded_files(data)
+    def __post_init__(self) -> None:
+        self.writer = PartitionWriter(self.attempt.workspace, COSTS, CANONICAL_SCHEMA, lineage.BILLING_MONTH,
+                                      self.attempt.billing_month)
 
+    def read_file(self, manifest: Manifest, file: BlobFile, data_version: str) -> int:
+        """Read, validate, harmonize and stage one listed file, one batch at a time; returns its row count."""
+        self.attempt.where = f"{file.path}: reading, validating and writing"
+        file_lineage = {
+            lineage.BILLING_MONTH: self.attempt.billing_month,
+            lineage.TENANT_KEY: self.tenant.key,
+            lineage.SOURCE_RUN_ID: manifest.run_id,
+            lineage.SOURCE_FILE: file.path,
+            lineage.SOURCE_DATA_VERSION: data_version,
+            lineage.SOURCE_SCOPE: manifest.scope,
+            lineage.SOURCE_EXPORT_NAME: manifest.export_name,
+            lineage.INGESTION_TIME: self.ingestion_time,
+        }
+        read_at = datetime.now(UTC)
+        file_rows = 0
+        file_totals: dict[str, dict[str, float]] = {}
+        # One batch at a time: memory follows the batch size, not the file or the month.
+        for batch in read_batches(self.attempt.source, file.path, file.kind):
+            first_row, file_rows = file_rows, file_rows + batch.height
+            harmonized = self._harmonized(batch, first_row, file.path, data_version, file_lineage, file_totals)
+            del batch
+            if harmonized is None:
+                continue  # keep validating the rest so the report lists every failure
+            canonical, checked = harmonized
+            del harmonized
+            if self.tenant.mask_personal_data:  # masking rewrites columns: every canonical rule runs again
+                canonical, checked = mask_personal_data(canonical.lazy()).collect(), None
+            self._store(canonical, checked, first_row, file.path)
+            del canonical
+        check_row_count(file, file_rows)
+        self.attempt.reads.append(
+            ReadRecord(
+                billing_month=self.attempt.billing_month, object_kind="data", path=file.path, uri=file.uri,
+                bytes=file.info.size, rows=file_rows, etag=file.info.etag, last_modified=file.info.last_modified,
+                manifest_path=manifest.path, export_run_id=manifest.run_id, read_at=read_at,
+                totals_by_currency=file_totals,
+            )
+        )
+        self.source_rows += file_rows
+        self.bytes_read += file.info.size
+        self.files.append(file.path)
+        add_totals(self.totals, file_totals)
+        return file_rows
 
-def _append_manifest_problems(workspace: Workspace, tenant_key: str, billing_month: str, selection: MonthSelection,
-                              dagster_run_id: str | None) -> None:
-    """One validation_results row per manifest problem that blocked the month, under its named rule."""
-    failures = [RuleFailure(p.rule, None, "error", 0, p.message, p.path) for p in selection.problems]
-    _append_validation_results(workspace, tenant_key, billing_month, selection,
-                               ValidationReport(rows_checked=0, failures=failures, data_version=None), dagster_run_id)
+    def _harmonized(self, batch: pl.DataFrame, first_row: int, path: str, data_version: str,
+                    file_lineage: Mapping[str, object], file_totals: dict[str, dict[str, float]],
+                    ) -> tuple[pl.DataFrame, AlreadyChecked | None] | None:
+        """The batch validated and harmonized; None once the month's report holds an error."""
+        validated = validate_export_batch(batch, data_version, source_file=path, billing_month=self.attempt.billing_month)
+        # The export's own values as parsed by validation (CSV text is parsed once, not per use).
+        add_totals(file_totals, source_totals(validated.typed))
+        self.report = self.report.merge(validated.report.rows_from(first_row))
+        if self.report.has_errors:
+            return None
+        try:  # validation should have caught it; name the file when it did not
+            harmonized = harmonize_batch(batch, data_version, lineage=file_lineage, typed=validated.typed,
+                                         distinct=validated.distinct)
+        except HarmonizationError as exc:
+            raise HarmonizationError(f"{path}: {exc}") from exc
+        # Rules validation passed on columns harmonize carried over unchanged are not evaluated twice.
+        return harmonized.frame, AlreadyChecked(validated.passed_rules, harmonized.unchanged)
 
+    def _store(self, canonical: pl.DataFrame, checked: AlreadyChecked | None, first_row: int, path: str) -> None:
+        # The canonical rules on exactly the rows about to be stored (in memory, no re-read): a harmonization fault
+        # fails the month here, before anything is committed.
+        self.conformance = self.conformance.merge(
+            validate_canonical(canonical, source_file=path, checked=checked).rows_from(first_row)
+        )
+        if self.conformance.has_errors:
+            raise FocusValidationError(self.conformance)
+        # The personal-data scan of exactly these rows, so the warning check needs no re-read either.
+        self.personal = merge_findings(self.personal, scan_batch(canonical))
+        self.writer.write(canonical)
 
-def _append_validation_results(
-    workspace: Workspace,
-    tenant_key: str,
-    billing_month: str,
-    selection: MonthSelection,
-    report: ValidationReport,
-    dagster_run_id: str | None,
-) -> None:
-    records = report.to_records(
-        tenant=tenant_key,
-        month=billing_month,
-        run_id=",".join(selection.run_ids),
-        data_version=",".join(sorted({m.data_version for m in selection.winners})),
-        checked_at=datetime.now(UTC),
-    )
-    for record in records:
-        record["dagster_run_id"] = dagster_run_id
-    # Typed by the schema: a first append of only a summary row would otherwise create Null-typed columns.
-    append_rows(workspace, VALIDATION_RESULTS, pl.DataFrame(records, schema=VALIDATION_RESULTS_SCHEMA))
+    def record_failure(self, exc: BaseException) -> None:
+        """Unstage every data file, then record the failed attempt and whatever validation found."""
+        cleanup_error = self.writer.abort()
+        if cleanup_error is not None:
+            exc.add_note(cleanup_error)
+        partial_result = self.result_of(status="failed", rows=0, source_rows=self.source_rows, table_version=None,
+                                        totals=self.totals)
+        self.attempt.finish("failed", partial_result, error=failure_message(exc, self.attempt.where)
+                            + (f"; {cleanup_error}" if cleanup_error else ""))
+        if self.report.failures or self.conformance.failures:
+            append_validation_results(self.attempt.workspace, self.tenant.key, self.attempt.billing_month,
+                                      self.selection, self.report.merge(self.conformance), self.attempt.dagster_run_id)

@@ -178,7 +178,7 @@ def _depth(doc: object) -> int:
     return deepest
 
 
-def load_manifest_json(content: bytes, path: str) -> dict:
+def load_manifest_json(content: bytes, path: str) -> dict[str, object]:
     """The manifest's JSON object, within the size and depth limits; ManifestError otherwise."""
     if len(content) > MAX_MANIFEST_BYTES:
         raise ManifestError(f"{path}: the manifest is {len(content)} bytes; at most {MAX_MANIFEST_BYTES} are read",
@@ -207,46 +207,94 @@ def parse_manifest(content: bytes, path: str) -> Manifest:
             "exports with manifest.json are supported; recreate the export as type FocusCost."
         )
     doc = load_manifest_json(content, path)
+    export_config, run_info = _section(doc, "exportConfig", path), _section(doc, "runInfo", path)
+    raw_delivery = doc.get("deliveryConfig")
+    delivery: dict[str, object] = raw_delivery if isinstance(raw_delivery, dict) else {}
 
-    def section(name: str) -> dict:
-        value = doc.get(name)
-        if not isinstance(value, dict):
-            raise ManifestError(f"{path}: required object {name} is missing")
-        return value
-
-    export_config, run_info = section("exportConfig"), section("runInfo")
-    delivery = doc.get("deliveryConfig") if isinstance(doc.get("deliveryConfig"), dict) else {}
-
-    def text(section_: dict, name: str, field: str, *, required: bool, limit: int = 256) -> str | None:
-        value = section_.get(name)
-        if value in (None, ""):
-            if required:
-                raise ManifestError(f"{path}: {field} is missing")
-            return None
-        if not isinstance(value, str):
-            raise ManifestError(f"{path}: {field} must be a string, got a {_json_type(value)}")
-        if len(value) > limit:
-            raise ManifestError(f"{path}: {field} is {len(value)} characters long; at most {limit}", RULE_LIMITS)
-        return value
-
-    lowered = (text(export_config, "resourceId", "exportConfig.resourceId", required=False, limit=2048) or "").lower()
-    if _EXPORTS_SEGMENT in lowered:
-        scope = lowered.split(_EXPORTS_SEGMENT, 1)[0]
-    elif lowered:
-        scope = lowered
-    else:
+    scope = _scope(_text(export_config, "resourceId", "exportConfig.resourceId", path, limit=2048))
+    if scope is None:
         raise ManifestError(f"{path}: exportConfig.resourceId is missing (needed to tell export scopes apart)")
-    dataset_type = text(export_config, "type", "exportConfig.type", required=True, limit=64)
-    data_version = text(export_config, "dataVersion", "exportConfig.dataVersion", required=True, limit=64)
-    run_id = text(run_info, "runId", "runInfo.runId", required=True, limit=128)
-    assert run_id is not None
+    dataset_type = _required_text(export_config, "type", "exportConfig.type", path, limit=64)
+    data_version = _required_text(export_config, "dataVersion", "exportConfig.dataVersion", path, limit=64)
+    run_id = _required_text(run_info, "runId", "runInfo.runId", path, limit=128)
     if not _RUN_ID.match(run_id):
         raise ManifestError(f"{path}: runInfo.runId is not a run id (letters, digits, '.', '_' and '-' only)")
     start = _parse_time(run_info.get("startDate"), path=path, field="runInfo.startDate", required=True)
-    assert start is not None
+    if start is None:  # required=True raises instead; this only narrows the type
+        raise ManifestError(f"{path}: runInfo.startDate is missing")
     end_date = _parse_time(run_info.get("endDate"), path=path, field="runInfo.endDate", required=False)
     _check_period_folder(path, start, end_date)
 
+    blobs = _blob_refs(doc, path)
+    blob_count = _opt_int(doc.get("blobCount"), path=path, field="blobCount")
+    if blob_count is not None and blob_count != len(blobs):
+        # Either list may be the truncated one; reading only the listed blobs could silently drop part of a month.
+        raise ManifestError(f"{path}: blobCount is {blob_count} but blobs lists {len(blobs)} blob(s)", RULE_COUNTS)
+    data_row_count = _opt_int(doc.get("dataRowCount"), path=path, field="dataRowCount")
+    byte_count = _opt_int(doc.get("byteCount"), path=path, field="byteCount")
+    _check_sum(path, "dataRowCount", data_row_count, [b.row_count for b in blobs])
+    _check_sum(path, "byteCount", byte_count, [b.byte_count for b in blobs])
+
+    return Manifest(
+        path=path,
+        export_name=_text(export_config, "exportName", "exportConfig.exportName", path) or "",
+        scope=scope,
+        dataset_type=dataset_type,
+        data_version=data_version,
+        run_id=run_id.lower(),
+        submitted_time=_parse_time(run_info.get("submittedTime"), path=path, field="runInfo.submittedTime",
+                                   required=False),
+        start_date=start,
+        end_date=end_date,
+        billing_month=start.strftime("%Y-%m"),
+        time_folder=time_folder_of(path),
+        blobs=tuple(blobs),
+        blob_count=blob_count,
+        data_row_count=data_row_count,
+        byte_count=byte_count,
+        execution_type=_text(run_info, "executionType", "runInfo.executionType", path),
+        time_frame=_text(export_config, "timeFrame", "exportConfig.timeFrame", path),
+        overwrite_behavior=_text(delivery, "dataOverwriteBehavior", "deliveryConfig.dataOverwriteBehavior", path),
+        file_format=_text(delivery, "fileFormat", "deliveryConfig.fileFormat", path),
+    )
+
+
+def _section(doc: dict[str, object], name: str, path: str) -> dict[str, object]:
+    value = doc.get(name)
+    if not isinstance(value, dict):
+        raise ManifestError(f"{path}: required object {name} is missing")
+    return value
+
+
+def _text(section: dict[str, object], name: str, field: str, path: str, *, limit: int = 256) -> str | None:
+    """An optional string member: None when absent or empty; refused when not a string or longer than `limit`."""
+    value = section.get(name)
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ManifestError(f"{path}: {field} must be a string, got a {_json_type(value)}")
+    if len(value) > limit:
+        raise ManifestError(f"{path}: {field} is {len(value)} characters long; at most {limit}", RULE_LIMITS)
+    return value
+
+
+def _required_text(section: dict[str, object], name: str, field: str, path: str, *, limit: int = 256) -> str:
+    value = _text(section, name, field, path, limit=limit)
+    if value is None:
+        raise ManifestError(f"{path}: {field} is missing")
+    return value
+
+
+def _scope(resource_id: str | None) -> str | None:
+    """The export's scope: exportConfig.resourceId, lower-cased, without its `/providers/.../exports/{name}` tail."""
+    lowered = (resource_id or "").lower()
+    if _EXPORTS_SEGMENT in lowered:
+        return lowered.split(_EXPORTS_SEGMENT, 1)[0]
+    return lowered or None
+
+
+def _blob_refs(doc: dict[str, object], path: str) -> list[BlobRef]:
+    """The `blobs` list, bounded, each with a name listed once and valid counts."""
     raw_blobs = doc.get("blobs", [])
     if not isinstance(raw_blobs, list):
         raise ManifestError(f"{path}: blobs must be a list")
@@ -268,38 +316,7 @@ def parse_manifest(content: bytes, path: str) -> Manifest:
                 row_count=_opt_int(blob.get("dataRowCount"), path=path, field=f"blobs[{i}].dataRowCount"),
             )
         )
-    blob_count = _opt_int(doc.get("blobCount"), path=path, field="blobCount")
-    if blob_count is not None and blob_count != len(blobs):
-        # Either list may be the truncated one; reading only the listed blobs could silently drop part of a month.
-        raise ManifestError(f"{path}: blobCount is {blob_count} but blobs lists {len(blobs)} blob(s)", RULE_COUNTS)
-    data_row_count = _opt_int(doc.get("dataRowCount"), path=path, field="dataRowCount")
-    byte_count = _opt_int(doc.get("byteCount"), path=path, field="byteCount")
-    _check_sum(path, "dataRowCount", data_row_count, [b.row_count for b in blobs])
-    _check_sum(path, "byteCount", byte_count, [b.byte_count for b in blobs])
-
-    return Manifest(
-        path=path,
-        export_name=text(export_config, "exportName", "exportConfig.exportName", required=False) or "",
-        scope=scope,
-        dataset_type=str(dataset_type),
-        data_version=str(data_version),
-        run_id=run_id.lower(),
-        submitted_time=_parse_time(run_info.get("submittedTime"), path=path, field="runInfo.submittedTime",
-                                   required=False),
-        start_date=start,
-        end_date=end_date,
-        billing_month=start.strftime("%Y-%m"),
-        time_folder=time_folder_of(path),
-        blobs=tuple(blobs),
-        blob_count=blob_count,
-        data_row_count=data_row_count,
-        byte_count=byte_count,
-        execution_type=text(run_info, "executionType", "runInfo.executionType", required=False),
-        time_frame=text(export_config, "timeFrame", "exportConfig.timeFrame", required=False),
-        overwrite_behavior=text(delivery, "dataOverwriteBehavior", "deliveryConfig.dataOverwriteBehavior",
-                                required=False),
-        file_format=text(delivery, "fileFormat", "deliveryConfig.fileFormat", required=False),
-    )
+    return blobs
 
 
 def _check_sum(path: str, field: str, total: int | None, parts: list[int | None]) -> None:

@@ -7,6 +7,7 @@ its byteCount, or whose sizes do not add up to the manifest's top-level byteCoun
 is read; a file whose row count differs from its per-blob dataRowCount, or a run whose files' rows do not add up
 to the top-level dataRowCount, fails it after reading. Every error names the file and both numbers. Files are
 opened read-only through polars/object_store; a CSV header line is read within MAX_HEADER_BYTES in linear time.
+How a failed read is explained to the operator lives in exports.read_errors.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import polars as pl
 import pyarrow as pa
@@ -26,6 +26,7 @@ import pyarrow.csv as pa_csv
 from isal import igzip
 
 from cloudmonitor_pipelines.exports.manifest import BlobRef, Manifest
+from cloudmonitor_pipelines.exports.read_errors import NOT_UTF8, ExportReadError, delimiter_problem, read_error
 from cloudmonitor_pipelines.storage.base import (
     ChunkStream,
     ObjectInfo,
@@ -39,10 +40,6 @@ from cloudmonitor_pipelines.storage.blob_names import canonical_blob_name, objec
 # The longest CSV header line read (documented in docs/security.md). A FocusCost header is ~5 KB (~115 columns);
 # a line that grows past this is not a header, and a gzip that inflates to one is refused before it is inflated.
 MAX_HEADER_BYTES = 1024 * 1024
-
-
-class ExportReadError(StorageError):
-    """A listed export file that cannot be used; the message names the file and what is wrong."""
 
 
 def resolve_blob_name(blob_name: str, manifest_folder: str, container_prefix: str | None,
@@ -76,58 +73,6 @@ def file_kind(path: str) -> str:
     raise ExportReadError(f"{path}: unsupported export file type (expected .parquet, .csv or .csv.gz)")
 
 
-# Polars/object_store messages with a plain explanation an operator can act on (matched case-insensitively).
-_NOT_UTF8 = ("the file is not valid UTF-8 (Cost Management writes UTF-8; the file was re-encoded, e.g. saved as "
-             "Windows-1252/Latin-1)")
-_READ_HINTS: tuple[tuple[str, str], ...] = (
-    ("unexpected end of file", "the gzip stream ends early: the file is truncated (incomplete upload or copy)"),
-    ("ended before the end-of-stream", "the gzip stream ends early: the file is truncated (incomplete upload or copy)"),
-    ("not a gzipped file", "the file is not a valid gzip stream although its name ends in .gz"),
-    ("invalid gzip", "the file is not a valid gzip stream although its name ends in .gz"),
-    ("invalid deflate", "the gzip stream is corrupt (damaged in transfer or storage)"),
-    ("crc check failed", "the gzip stream is corrupt (damaged in transfer or storage)"),
-    ("invalid utf-8", _NOT_UTF8),
-    ("invalid utf8", _NOT_UTF8),
-    ("more fields than defined", "a row has more fields than the header (a ragged row, or an unquoted ',' inside a "
-                                 "value)"),
-    ("columns, got", "a row has a different number of fields than the header (a ragged row, or an unquoted ',' "
-                     "inside a value)"),
-    ("parquet", "the file is not a complete parquet file (corrupt or truncated footer, or not parquet at all)"),
-)
-_OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
-
-
-_FIELD_COUNT = re.compile(r"Expected (\d+) columns, got (\d+)")
-
-
-def _explain(kind: str, error: object) -> str:
-    text = str(error)
-    counted = _FIELD_COUNT.search(text)
-    if counted:  # pyarrow quotes the offending row after the counts: values stay out of messages and logs
-        expected, got = int(counted.group(1)), int(counted.group(2))
-        side = "more" if got > expected else "fewer"
-        return (f"CSV parse error: a row has {got} fields, the header {expected} - a row has {side} fields than the "
-                "header (a ragged row, or an unquoted ',' inside a value)")
-    lowered = text.lower()
-    for needle, hint in _READ_HINTS:
-        if needle in lowered and (needle != "parquet" or kind == "parquet"):
-            # Polars' own advice on later lines ("Consider setting truncate_ragged_lines=True") is for its
-            # callers, not for an operator fixing the export.
-            return f"{text.strip().splitlines()[0]} - {hint}"
-    return text
-
-
-def _delimiter_problem(header: list[str]) -> str | None:
-    """A one-column header holding ';', tab or '|' means the file is not comma-separated."""
-    if len(header) != 1:
-        return None
-    for delimiter, name in _OTHER_DELIMITERS.items():
-        if delimiter in header[0]:
-            return (f"the header is a single column containing {name} characters: the file is {name}-delimited, but "
-                    "FocusCost exports are comma-delimited (the file was re-saved by another tool)")
-    return None
-
-
 # Rows per parquet batch. A 104-column FocusCost batch takes ~1.5 KB per row in memory (polars keeps 16 bytes per
 # string value), so a file of any size is read, validated, harmonized and written in bounded memory. Measured
 # (docs/performance.md): 500k-row batches peaked at 1.45-1.67 GB for a 10M-row ingest alone, 250k at ~1.0 GB for
@@ -142,26 +87,7 @@ def _tail_allowance(batch_rows: int) -> int:
     return batch_rows // 20
 
 
-def _read_error(source: Source, path: str, kind: str, exc: Exception) -> Exception:
-    """The error to raise for a failed read: names the file, explains the cause, never carries a token."""
-    if isinstance(exc, StorageError):
-        return exc
-    account = getattr(source, "account", None)
-    if account is not None:
-        # Azure: name tenant, account and the missing role on auth failures, never a token; keep foreign text
-        # out of the chain.
-        from cloudmonitor_pipelines.storage.azure_blob import translate_storage_error
-
-        translated = translate_storage_error(exc, getattr(source, "tenant_key", ""), account, f"read {path}")
-        if not type(translated) is StorageError:
-            return translated
-        return ExportReadError(f"{path}: cannot read {kind} file: {_explain(kind, translated)}")
-    if isinstance(exc, PermissionError):
-        return StorageError(f"{path}: access denied while reading ({exc})")
-    return ExportReadError(f"{path}: cannot read {kind} file: {_explain(kind, exc)}")
-
-
-def _split_header(stream: BinaryIO, path: str, limit: int = MAX_HEADER_BYTES) -> tuple[bytes, bytes]:
+def _split_header(stream: _ByteStream, path: str, limit: int = MAX_HEADER_BYTES) -> tuple[bytes, bytes]:
     """Read up to the end of the first record (a newline outside quotes): (header bytes, bytes read past it).
 
     Linear: each chunk is scanned once (quotes counted between newlines with bytes.count, in C), never the whole
@@ -193,6 +119,20 @@ def _split_header(stream: BinaryIO, path: str, limit: int = MAX_HEADER_BYTES) ->
             )
 
 
+class _ByteStream(Protocol):
+    """What the CSV reader needs of a (possibly inflating) file stream."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        ...
+
+
+def _to_frame(table: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(table)
+    if not isinstance(frame, pl.DataFrame):  # only arrays become a Series; pyarrow is untyped, so mypy cannot tell
+        raise TypeError(f"expected a DataFrame from an arrow table, got {type(frame).__name__}")
+    return frame
+
+
 def _unique_names(names: list[str]) -> list[str]:
     """Duplicate headers renamed as polars does (`name_duplicated_0`, ...), so validation reports them."""
     seen: dict[str, int] = {}
@@ -219,14 +159,17 @@ def _csv_batches(source: Source, path: str, kind: str, batch_rows: int) -> Itera
     try:
         # ISA-L inflates 2.5x faster than zlib (measured 0.98 s against 2.44 s for a 1 GB part): a fifth of the CPU
         # time of a csv.gz ingest was the gzip module.
-        stream: BinaryIO = igzip.IGzipFile(fileobj=raw, mode="rb") if kind == "csv.gz" else raw
+        stream: _ByteStream = (
+            igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[no-untyped-call]  # isal leaves __init__ unannotated
+            if kind == "csv.gz" else raw
+        )
         header, rest = _split_header(stream, path)
         try:
             text = header.decode("utf-8-sig").rstrip("\r\n")
         except UnicodeDecodeError as exc:
-            raise ExportReadError(f"{path}: cannot read {kind} file: invalid utf-8 in the header - {_NOT_UTF8}") from exc
+            raise ExportReadError(f"{path}: cannot read {kind} file: invalid utf-8 in the header - {NOT_UTF8}") from exc
         names = next(csv.reader([text]), []) if text else []
-        problem = _delimiter_problem(names)
+        problem = delimiter_problem(names)
         if problem:
             raise ExportReadError(f"{path}: {problem}")
         columns = _unique_names(names)
@@ -244,7 +187,7 @@ def _csv_batches(source: Source, path: str, kind: str, batch_rows: int) -> Itera
                 yield empty
                 return
             raise
-        pending: list = []
+        pending: list[pa.RecordBatch] = []
         rows = 0
         produced = False
         for record_batch in reader:
@@ -252,7 +195,7 @@ def _csv_batches(source: Source, path: str, kind: str, batch_rows: int) -> Itera
             rows += record_batch.num_rows
             while rows >= batch_rows + _tail_allowance(batch_rows):  # a short tail stays with the last batch
                 table = pa.Table.from_batches(pending)
-                frame = pl.from_arrow(table.slice(0, batch_rows))  # copies: the arrow buffers can go now
+                frame = _to_frame(table.slice(0, batch_rows))  # copies: the arrow buffers can go now
                 remainder = table.slice(batch_rows)
                 pending, rows = remainder.to_batches(), remainder.num_rows
                 del table, remainder
@@ -260,14 +203,14 @@ def _csv_batches(source: Source, path: str, kind: str, batch_rows: int) -> Itera
                 produced = True
                 del frame
         if rows or not produced:
-            frame = pl.from_arrow(pa.Table.from_batches(pending)) if rows else empty  # type: ignore[assignment]
+            frame = _to_frame(pa.Table.from_batches(pending)) if rows else empty
             del pending
             yield frame
     finally:
         raw.close()
 
 
-def _open_csv(stream: BinaryIO, columns: list[str]):
+def _open_csv(stream: BinaryIO, columns: list[str]) -> pa_csv.CSVStreamingReader:
     return pa_csv.open_csv(
             stream,
             read_options=pa_csv.ReadOptions(column_names=columns, block_size=8 << 20, use_threads=True),
@@ -295,7 +238,7 @@ def read_batches(source: Source, path: str, kind: str, batch_rows: int | None = 
     except (ExportReadError, StorageError):
         raise
     except Exception as exc:  # polars/pyarrow/object_store raise many types
-        raise _read_error(source, path, kind, exc) from (None if getattr(source, "account", None) is not None else exc)
+        raise read_error(source, path, kind, exc) from (None if getattr(source, "account", None) is not None else exc)
 
 
 def _parquet_batches(source: Source, path: str, batch_rows: int) -> Iterator[pl.DataFrame]:

@@ -109,7 +109,7 @@ def discover(source: Source, billing_month: str | None = None) -> Discovery:
     return Discovery(tuple(manifests), tuple(problems), objects)
 
 
-def _rank(m: Manifest) -> tuple:
+def _rank(m: Manifest) -> tuple[datetime, float, datetime, str, int, str]:
     return (
         m.end_date or _EPOCH,
         -m.start_date.timestamp(),

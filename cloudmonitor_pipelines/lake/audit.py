@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import polars as pl
 
@@ -156,12 +158,12 @@ def append_read_log(
     append_rows(workspace, READ_LOG, frame)
 
 
-def append_ingestion_log(workspace: Workspace, row: dict) -> None:
+def append_ingestion_log(workspace: Workspace, row: Mapping[str, object]) -> None:
     frame = pl.DataFrame([row], schema=INGESTION_LOG_SCHEMA)
     append_rows(workspace, INGESTION_LOG, frame)
 
 
-def latest_ingestion(workspace: Workspace, billing_month: str) -> dict | None:
+def latest_ingestion(workspace: Workspace, billing_month: str) -> dict[str, Any] | None:  # a polars named row
     """Newest ingestion_log row that wrote the month: the attempt the table's current content came from.
 
     'unchanged' and 'failed' attempts leave the table as the last 'loaded' one wrote it."""

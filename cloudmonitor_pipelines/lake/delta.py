@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import polars as pl
+import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
-from deltalake.transaction import AddAction
+from deltalake.transaction import AddAction, RemoveAction
 
 from cloudmonitor_pipelines.storage.base import Workspace
 
@@ -44,7 +45,7 @@ class ConcurrentWriteError(RuntimeError):
     """Another writer committed to the same table concurrently; transient, safe to retry."""
 
 
-def arrow_schema(schema: Mapping[str, pl.DataType]):
+def arrow_schema(schema: Mapping[str, pl.DataType]) -> pa.Schema:
     """The pyarrow schema polars writes for `schema` (what the Delta table is declared with)."""
     return pl.DataFrame(schema=dict(schema)).to_arrow().schema
 
@@ -135,7 +136,7 @@ def partition_data_files(workspace: Workspace, table: str, partition_column: str
 
 
 def partition_single_values(workspace: Workspace, table: str, partition_column: str, value: str,
-                            column: str) -> set | None:
+                            column: str) -> set[object] | None:
     """The distinct values of `column` in one partition, from the Delta log's file stats alone, when every file's
     stats prove it holds one value (min == max, no nulls); None when the table does not exist or a file's stats
     cannot prove it (no stats for the column, or a file mixes values or holds nulls): the caller reads the data."""
@@ -241,7 +242,7 @@ class PartitionWriter:
         table = ensure_table(uri, self.schema, [self.partition_column], options)
         try:
             table.create_write_transaction(
-                self.actions,
+                list[AddAction | RemoveAction](self.actions),
                 mode="overwrite",
                 schema=arrow_schema(self.schema),
                 partition_by=[self.partition_column],

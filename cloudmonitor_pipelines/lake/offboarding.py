@@ -120,7 +120,7 @@ class OffboardingRecord:
             "rows_found": self.rows_found,
             "source_left_untouched": True,
         }
-        return _jsonable(data)
+        return {key: _jsonable(value) for key, value in data.items()}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False)

@@ -31,6 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 import polars as pl
 from deltalake import CommitProperties, DeltaTable
@@ -238,6 +239,8 @@ def _execute(
         files = int(metrics["num_removed_files"])
     elif plan.kind == "audit":
         column = plan.time_column
+        if column is None:
+            raise ValueError(f"retention plan for {plan.table} has no time column")  # _plan sets one for audit tables
         boundary = datetime(int(cutoff[:4]), int(cutoff[5:]), 1, tzinfo=UTC)
         old_rows = (
             pl.scan_delta(uri, storage_options=options).filter(pl.col(column) < boundary).select(pl.len()).collect()
@@ -274,7 +277,7 @@ def _months_before(table: DeltaTable, name: str, cutoff: str) -> tuple[str, ...]
     return tuple(sorted(v for v in values if v < cutoff))
 
 
-def _deleted_rows(metrics: dict, uri: str, options: dict[str, str] | None, version_before: int, cutoff: str) -> int:
+def _deleted_rows(metrics: dict[str, Any], uri: str, options: dict[str, str] | None, version_before: int, cutoff: str) -> int:
     if "num_deleted_rows" in metrics:
         return int(metrics["num_deleted_rows"])
     # delta-rs leaves the count out when files lack stats; count the dropped months in the version before the delete.

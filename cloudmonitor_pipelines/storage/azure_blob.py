@@ -20,12 +20,13 @@ survive), naming the tenant, account and operation, and for 401/403 saying which
 from __future__ import annotations
 
 import base64
+import builtins
 import io
 import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Unpack, cast
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import (
@@ -48,6 +49,7 @@ from cloudmonitor_pipelines.storage.base import (
     ChunkStream,
     ObjectInfo,
     ObjectNotFoundError,
+    ParquetOptions,
     PathEscapesRootError,
     StorageAuthError,
     StorageError,
@@ -57,6 +59,7 @@ from cloudmonitor_pipelines.storage.base import (
 if TYPE_CHECKING:
     import polars as pl
     from azure.core.credentials import TokenCredential
+    from azure.core.pipeline.transport import HttpRequest, HttpResponse
     from azure.storage.blob import BlobProperties, ContainerClient
 
 BLOB_ENDPOINT_ENV = "CLOUDMONITOR_BLOB_ENDPOINT"
@@ -159,11 +162,12 @@ class _ReadOnlyTransport(GuardedTransport):
     """HTTP transport that refuses every request but GET/HEAD, so a source can never be changed, whatever code holds
     its client. (A transport rather than a policy: azure-storage-blob ignores caller-supplied pipeline policies.)"""
 
-    def send(self, request, **kwargs):  # type: ignore[no-untyped-def,override]
+    def send(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         method = request.method.upper()
         if method not in ("GET", "HEAD"):
             raise PermissionError(f"refusing {method} {request.url.split('?', 1)[0]}: export sources are read-only")
-        return super().send(request, **kwargs)
+        response: HttpResponse = super().send(request, **kwargs)  # type: ignore[no-untyped-call]  # azure-core's untyped send
+        return response
 
 
 def translate_storage_error(
@@ -430,7 +434,8 @@ class AzureBlobSource(_AzureRoot):
             downloader = self._container_client().get_blob_client(name).download_blob()
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise self._error(exc, f"read {path}") from None
-        return ChunkStream(downloader.chunks(), lambda exc: self._error(exc, f"read {path}"))
+        # A forward-only raw stream: its read/readinto are all the CSV reader uses of BinaryIO.
+        return cast("BinaryIO", ChunkStream(downloader.chunks(), lambda exc: self._error(exc, f"read {path}")))
 
     def object_uri(self, path: str) -> str:
         return self._abfss(self._blob_name(path, "source path"))
@@ -462,7 +467,7 @@ class AzureWorkspace(_AzureRoot):
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise self._error(exc, f"write {path}") from None
 
-    def write_parquet(self, path: str, frame: pl.DataFrame, **options: object) -> int:
+    def write_parquet(self, path: str, frame: pl.DataFrame, **options: Unpack[ParquetOptions]) -> int:
         buffer = io.BytesIO()
         frame.write_parquet(buffer, **options)
         size = buffer.tell()
@@ -487,7 +492,7 @@ class AzureWorkspace(_AzureRoot):
             listed = [
                 props
                 for props in self._container_client().list_blobs(name_starts_with=folder, include=["metadata"])
-                if folder is None or props.name == folder or props.name.startswith(list_prefix)
+                if list_prefix is None or props.name == folder or props.name.startswith(list_prefix)
             ]
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise self._error(exc, f"list workspace {prefix or '/'} for deletion") from None
@@ -502,7 +507,7 @@ class AzureWorkspace(_AzureRoot):
             raise self._error(exc, f"delete {prefix or '/'}") from None
         return len(files)
 
-    def _dfs_delete(self, folder: str | None, listed: list) -> int:
+    def _dfs_delete(self, folder: str | None, listed: builtins.list[BlobProperties]) -> int:
         # The container root cannot be deleted recursively (it is the filesystem): delete its top-level entries.
         targets = [folder] if folder else sorted({props.name.split("/", 1)[0] for props in listed})
         dfs_url = f"https://{self._location.account_host}"

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 
 from azure.core import PipelineClient
 from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolicy
-from azure.core.rest import HttpRequest
+from azure.core.rest import HttpRequest, HttpResponse
 
 from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
 from cloudmonitor_pipelines.azure.token_guard import GuardedTransport
@@ -69,7 +69,7 @@ def dfs_recursive_delete(
     count. A missing directory is success (already gone)."""
     if not directory.strip("/"):
         raise ValueError("refusing a recursive delete of a whole filesystem: pass a directory below it")
-    client = PipelineClient(
+    client: PipelineClient[HttpRequest, HttpResponse] = PipelineClient(
         base_url=dfs_account_url.rstrip("/"),
         policies=[RetryPolicy(), BearerTokenCredentialPolicy(credential, STORAGE_SCOPE)],
         # The token goes only over HTTPS to this DFS endpoint's own host (token_guard), like every storage request.

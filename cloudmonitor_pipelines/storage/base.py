@@ -10,10 +10,19 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, BinaryIO, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol, TypedDict, Unpack, runtime_checkable
 
 if TYPE_CHECKING:
     import polars as pl
+    from _typeshed import WriteableBuffer
+
+
+class ParquetOptions(TypedDict, total=False):
+    """The polars `write_parquet` options a workspace passes through (the ones the Delta writer sets)."""
+
+    compression: Literal["lz4", "uncompressed", "snappy", "gzip", "brotli", "zstd"]
+    statistics: bool
+    row_group_size: int
 
 
 class StorageError(RuntimeError):
@@ -65,7 +74,9 @@ class Source(Protocol):
     uri: str
     # Path of the root inside its storage container ('' = container root); None when unknown (a local folder can be
     # a copy or mount of any container folder). Used to resolve manifests' container-relative blob names.
-    container_prefix: str | None
+    @property
+    def container_prefix(self) -> str | None:
+        ...
 
     def list(self, suffix: str | None = None) -> Iterator[ObjectInfo]:
         """Every object below the root (recursively), optionally only names ending with `suffix`."""
@@ -117,7 +128,7 @@ class Workspace(Protocol):
         """Create or replace one object (used for Delta data files before they are committed)."""
         ...
 
-    def write_parquet(self, path: str, frame: pl.DataFrame, **options: object) -> int:
+    def write_parquet(self, path: str, frame: pl.DataFrame, **options: Unpack[ParquetOptions]) -> int:
         """Encode `frame` as one parquet object (polars `write_parquet` options); returns its size in bytes."""
         ...
 
@@ -148,7 +159,7 @@ class ChunkStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, target) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         while self._offset >= len(self._view):
             try:
                 chunk = next(self._chunks)
@@ -159,6 +170,7 @@ class ChunkStream(io.RawIOBase):
                     raise
                 raise self._translate(exc) from None
             self._view, self._offset = memoryview(chunk), 0
+        target = memoryview(buffer).cast("B")
         size = min(len(target), len(self._view) - self._offset)
         target[:size] = self._view[self._offset:self._offset + size]
         self._offset += size

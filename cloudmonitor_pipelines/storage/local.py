@@ -8,12 +8,13 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Unpack
 
 from cloudmonitor_pipelines.locations import location_id
 from cloudmonitor_pipelines.storage.base import (
     ObjectInfo,
     ObjectNotFoundError,
+    ParquetOptions,
     PathEscapesRootError,
     StorageError,
     safe_relative_path,
@@ -130,7 +131,7 @@ class LocalWorkspace:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
 
-    def write_parquet(self, path: str, frame: pl.DataFrame, **options: object) -> int:
+    def write_parquet(self, path: str, frame: pl.DataFrame, **options: Unpack[ParquetOptions]) -> int:
         # Straight into the file: no in-memory copy of the encoded bytes.
         target = self.root / safe_relative_path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
