@@ -13,6 +13,7 @@ import polars as pl
 from cloudmonitor_pipelines.defs.column_metadata import table_column_schema
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.partitions import split_partition
+from cloudmonitor_pipelines.defs.preview import dagster_preview_features
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.exports.counts import count_mismatches, stated_counts
 from cloudmonitor_pipelines.exports.runs import FOCUS_DATASET, discover
@@ -201,7 +202,7 @@ def _row_mismatches(source: Source, month: str, recorded: dict, by_file: dict[st
     return count_mismatches(stated, by_file), "the winning manifests and file footers, read at check time"
 
 
-def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+def _reconcile_check(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
                     description="Rows: the stored rows of every source file and of the month equal what the winning "
                     "export runs state, read afresh from the source at check time (each manifest's per-blob and "
@@ -237,6 +238,10 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
             },
         )
 
+    return costs_reconcile_with_source
+
+
+def _winning_runs_check(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
                     description="The month holds rows of its winning export runs only: no superseded or mixed runs.")
     def costs_has_only_winning_runs(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
@@ -253,6 +258,10 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
                       "superseded_runs_found": ", ".join(extra) or "none"},
         )
 
+    return costs_has_only_winning_runs
+
+
+def _conformance_check(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
                     description="The stored month conforms to the canonical FOCUS rules (schema, types, allowed "
                     "values, money rules): every row was checked in memory just before it was written, and the month "
@@ -281,6 +290,10 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
                       "failed_rules": len(report.errors), "warnings": len(report.warnings), **report.to_metadata()},
         )
 
+    return costs_conform_to_focus
+
+
+def _personal_data_check(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=COSTS_KEY, blocking=False, partitions_def=partitions_def,
                     description="Warns when values look like personal data (emails, phone numbers) in tags, resource "
                     "names or account columns. Reports counts and tag keys, never the values.")
@@ -301,4 +314,11 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         return dg.AssetCheckResult(passed=not findings.found, severity=dg.AssetCheckSeverity.WARN,
                                    metadata={**findings.to_metadata(), "how": how})
 
-    return [costs_reconcile_with_source, costs_has_only_winning_runs, costs_conform_to_focus, costs_personal_data]
+    return costs_personal_data
+
+
+def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+    """The checks of every costs month; per-partition asset checks are a Dagster preview feature."""
+    with dagster_preview_features():
+        return [build(partitions_def) for build in
+                (_reconcile_check, _winning_runs_check, _conformance_check, _personal_data_check)]

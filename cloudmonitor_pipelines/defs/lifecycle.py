@@ -22,7 +22,8 @@ def wipe_tenant_history(instance: dg.DagsterInstance, defs: dg.Definitions | Non
     project creates belongs to exactly one tenant (one tenant partition per run, plus the `tenant` tag), so deleting
     the tenant's runs removes exactly its history. `keep_run_id` is the offboarding run itself: it holds no tenant
     data, only the deletion record as metadata, and deleting a run while it executes would lose its outcome.
-    Returns how many runs were deleted.
+    Returns how many runs were deleted. `defs` is not used (the tenant's runs are found by tag alone); it stays
+    only until the CLI's caller stops passing it.
     """
     filters = [
         dg.RunsFilter(tags={"tenant": tenant_key}),
@@ -47,8 +48,8 @@ class RetentionConfig(dg.Config):
     vacuum_retention_hours: int = 168
 
 
-def build_lifecycle_jobs(defs_provider) -> list[dg.JobDefinition]:
-    """`defs_provider()` returns the Definitions (the asset graph whose history offboarding wipes)."""
+def build_lifecycle_jobs() -> list[dg.JobDefinition]:
+    """The offboarding and retention jobs (one tenant per run, named in the run config)."""
 
     @dg.op(description="Delete every table of a tenant's workspace and its Dagster partitions; record the deletion "
            "outside the workspace and verify nothing remains. Never touches the source.")
@@ -58,8 +59,7 @@ def build_lifecycle_jobs(defs_provider) -> list[dg.JobDefinition]:
             tenant,
             cloudmonitor.workspace(tenant),
             records_dir=deletion_records_target(),
-            instance_cleanup=lambda key: wipe_tenant_history(context.instance, defs_provider(), key,
-                                                                    keep_run_id=context.run_id),
+            instance_cleanup=lambda key: wipe_tenant_history(context.instance, None, key, keep_run_id=context.run_id),
             dry_run=config.dry_run,
             performed_by=f"dagster run {context.run_id}",
             reason=config.reason,
