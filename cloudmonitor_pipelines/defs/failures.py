@@ -15,6 +15,7 @@ from cloudmonitor_pipelines import access
 from cloudmonitor_pipelines.azure.token_guard import TokenDestinationError
 from cloudmonitor_pipelines.enrich.inventory import InventoryError
 from cloudmonitor_pipelines.enrich.residency import ResidencyError
+from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.exports.manifest import ManifestError
 from cloudmonitor_pipelines.exports.reader import ExportReadError
 from cloudmonitor_pipelines.focus.harmonize import HarmonizationError
@@ -24,7 +25,9 @@ from cloudmonitor_pipelines.pipeline import MonthBlockedError
 from cloudmonitor_pipelines.storage.base import ObjectNotFoundError, PathEscapesRootError, StorageAuthError
 from cloudmonitor_pipelines.tenants import TenantConfigError
 
-PERMANENT: tuple[type[BaseException], ...] = (
+# Our own PermanentError (e.g. an unknown tenant), plus the permanent errors of modules that predate it.
+PERMANENT: tuple[type[Exception], ...] = (
+    PermanentError,
     FocusValidationError,
     HarmonizationError,
     UnknownDataVersionError,
@@ -38,7 +41,6 @@ PERMANENT: tuple[type[BaseException], ...] = (
     InventoryError,
     TenantConfigError,  # includes the run-time isolation re-check: a re-pointed symlink stays re-pointed
     TokenDestinationError,  # an endpoint that would get a token over http or to another host is configuration
-    KeyError,  # unknown tenant
 )
 
 
