@@ -7,11 +7,12 @@ per cost row, so the ingest path stays as lean as reading and writing the export
 """
 
 from datetime import UTC, datetime
+from typing import cast
 
 import dagster as dg
 import polars as pl
 
-from cloudmonitor_pipelines.azure.advisor import fetch_cost_recommendations
+from cloudmonitor_pipelines.azure.advisor import RecommendationRecord, fetch_cost_recommendations
 from cloudmonitor_pipelines.azure.resource_graph import fetch_resources
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY, TRANSIENT_RETRY
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
@@ -31,6 +32,7 @@ from cloudmonitor_pipelines.lake.inventory_store import (
 )
 from cloudmonitor_pipelines.lake.views import COST_ENRICHMENT, ENRICHMENT_KEYS
 from cloudmonitor_pipelines.pipeline import COSTS
+from cloudmonitor_pipelines.tenants import Tenant
 
 RESOURCES_KEY = dg.AssetKey(RESOURCES)
 RECOMMENDATIONS_KEY = dg.AssetKey(RECOMMENDATIONS)
@@ -47,7 +49,7 @@ with dagster_preview_features():  # beta in Dagster 1.13
     BY_TENANT = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="tenant")
 
 
-def _enrichment_off(tenant) -> dg.MaterializeResult:
+def _enrichment_off(tenant: Tenant) -> dg.MaterializeResult[None]:
     """No Azure calls and no writes for a tenant without enrichment; the metadata says why."""
     return dg.MaterializeResult(metadata={"status": "enrichment off", "note": enrichment_off_note(tenant)})
 
@@ -64,7 +66,7 @@ def _resources_asset(tenant_partitions: dg.PartitionsDefinition) -> dg.AssetsDef
         "SKU), with first/last seen across daily snapshots. `id` is lower-cased for joins.",
     )
     @fail_fast_on_permanent_errors
-    def resources(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+    def resources(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         tenant = cloudmonitor.tenant(context.partition_key)
         if not enrichment_enabled(tenant):
             return _enrichment_off(tenant)
@@ -102,14 +104,15 @@ def _recommendations_asset(tenant_partitions: dg.PartitionsDefinition) -> dg.Ass
         "suppressed ones marked, scoped to a resource or a subscription.",
     )
     @fail_fast_on_permanent_errors
-    def recommendations(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+    def recommendations(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         tenant = cloudmonitor.tenant(context.partition_key)
         if not enrichment_enabled(tenant):
             return _enrichment_off(tenant)
         workspace = cloudmonitor.workspace_for_write(tenant)
         with cloudmonitor.arm_client(tenant) as client:
             fetched = fetch_cost_recommendations(client, tenant.subscriptions or None)
-        table = recommendations_table(fetched.rows, datetime.now(UTC), tenant.key)
+        # fetch_cost_recommendations returns normalized RecommendationRecords in its generic FetchResult.rows
+        table = recommendations_table(cast(list[RecommendationRecord], fetched.rows), datetime.now(UTC), tenant.key)
         version = overwrite_table(workspace, RECOMMENDATIONS, table)
         open_recs = table.filter(~pl.col("suppressed"))
         return dg.MaterializeResult(
@@ -165,7 +168,7 @@ def _cost_enrichment_asset(tenant_month_partitions: dg.PartitionsDefinition) -> 
         "resource and subscription level. Read enriched rows with cloudmonitor_pipelines.lake.views.enriched_costs.",
     )
     @fail_fast_on_permanent_errors
-    def cost_enrichment(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+    def cost_enrichment(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
         if not enrichment_enabled(tenant):
