@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from cloudmonitor_pipelines.defs.automation import (
+    Job,
     build_export_sensor,
     build_inventory_schedule,
     build_tenant_schedule,
@@ -57,7 +58,7 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
         description="One tenant: refresh the Resource Graph inventory and Advisor cost recommendations, and check "
         "that its exports are fresh.",
     )
-    jobs: list[dg.JobDefinition | dg.UnresolvedAssetJobDefinition] = [costs_job, inventory_job]
+    jobs: list[Job] = [costs_job, inventory_job]
     if portfolio:
         jobs.append(dg.define_asset_job("portfolio_job", selection=dg.AssetSelection.assets(PORTFOLIO_KEY),
                                         description="Roll one partner's tenants up into its portfolio."))
