@@ -1,5 +1,8 @@
 """Which failures are worth retrying. Dagster retries every failure unless told otherwise; a bad export, a refused
 path or a residency mismatch will fail the same way again, so those fail at once with their own message.
+Permanent means an exception type that says so: `errors.PermanentError` (e.g. an unknown tenant) or one of the
+listed types of modules that predate it; a built-in exception such as a bare KeyError may be a bug or a transient
+fault and stays retryable.
 
 Authentication and authorization failures (no credential, 401, 403) become one line naming the tenant, what
 answered and the role needed (access.AccessDeniedError); a 401/403 answer also records the tenant as
