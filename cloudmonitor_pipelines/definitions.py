@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from cloudmonitor_pipelines.defs.automation import (
+    Job,
     build_export_sensor,
     build_inventory_schedule,
     build_tenant_schedule,
@@ -25,6 +26,7 @@ from cloudmonitor_pipelines.defs.freshness import build_export_freshness
 from cloudmonitor_pipelines.defs.html_reports import build_cost_report_asset
 from cloudmonitor_pipelines.defs.lifecycle import build_lifecycle_jobs, build_retention_schedule
 from cloudmonitor_pipelines.defs.partitions import tenant_month_partitions, tenant_partitions
+from cloudmonitor_pipelines.defs.preview import dagster_preview_features
 from cloudmonitor_pipelines.defs.reports import PORTFOLIO_KEY, build_portfolio_asset, build_report_assets
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.tenants import TenantRegistry, load_tenants
@@ -35,7 +37,8 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     partitions = tenant_month_partitions(registry)
     by_tenant = tenant_partitions(registry)
     costs = build_costs_asset(partitions)
-    cost_exports, exports_are_fresh = build_export_freshness(by_tenant)
+    with dagster_preview_features():  # the freshness check is a per-partition asset check (preview)
+        cost_exports, exports_are_fresh = build_export_freshness(by_tenant)
     enrichment = build_enrichment_assets(by_tenant, partitions)
     reports = [*build_report_assets(partitions), build_cost_report_asset(partitions)]
     partners = sorted(registry.partners())
@@ -55,17 +58,16 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
         description="One tenant: refresh the Resource Graph inventory and Advisor cost recommendations, and check "
         "that its exports are fresh.",
     )
-    jobs = [costs_job, inventory_job]
+    jobs: list[Job] = [costs_job, inventory_job]
     if portfolio:
         jobs.append(dg.define_asset_job("portfolio_job", selection=dg.AssetSelection.assets(PORTFOLIO_KEY),
                                         description="Roll one partner's tenants up into its portfolio."))
-    built: dict[str, dg.Definitions] = {}
-    offboard_job, retention_job = build_lifecycle_jobs(lambda: built["defs"])
+    offboard_job, retention_job = build_lifecycle_jobs()
     jobs += [offboard_job, retention_job]
     schedules = [build_tenant_schedule(t, costs_job) for t in registry if t.schedule]
     schedules.append(build_inventory_schedule(registry, inventory_job))
     schedules.append(build_retention_schedule(registry, retention_job))
-    built["defs"] = dg.Definitions(
+    return dg.Definitions(
         assets=[cost_exports, costs, *enrichment, *reports, *portfolio],
         asset_checks=[*build_costs_checks(partitions), exports_are_fresh],
         jobs=jobs,
@@ -73,7 +75,6 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
         sensors=[build_export_sensor(costs_job, partitions)],
         resources={"cloudmonitor": CloudMonitor(tenants_file=tenants_file or str(registry.path))},
     )
-    return built["defs"]
 
 
 defs = build_definitions(load_tenants(resolve_tenants_file()))

@@ -1,12 +1,5 @@
 """Dagster layer: partitions, the CloudMonitor resource, assets, checks, schedules, sensors and jobs.
 
-Per-partition asset checks and MultiToSingleDimensionPartitionMapping are preview/beta in Dagster 1.13; we pin the
-patch version and test the behaviour we rely on, so their warnings are silenced here once.
+Preview/beta Dagster features are wrapped by `defs.preview.dagster_preview_features` where they are constructed;
+nothing here changes process-wide state on import.
 """
-
-import warnings
-
-import dagster as dg
-
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-warnings.filterwarnings("ignore", category=dg.BetaWarning)

@@ -16,8 +16,11 @@ on success the tenant is recorded restored and processed as usual. Tenants witho
 
 
 import json
+import logging
 import re
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypeAlias
 
 import dagster as dg
 
@@ -26,6 +29,12 @@ from cloudmonitor_pipelines.defs.partitions import partition_key, record_first_m
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.enrich.settings import enrichment_enabled
 from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+# What define_asset_job returns (Dagster does not export its class at run time), or a resolved job.
+Job: TypeAlias = "dg.JobDefinition | UnresolvedAssetJobDefinition"
 
 PROBE_QUERY = "resources | project id | limit 1"
 
@@ -40,7 +49,7 @@ def probe_access(cloudmonitor: CloudMonitor, tenant: Tenant, surface: str) -> ac
             from cloudmonitor_pipelines.azure.arm import FetchStats
             from cloudmonitor_pipelines.azure.resource_graph import ARG_API_VERSION, ARG_PATH
 
-            body: dict = {"query": PROBE_QUERY, "options": {"$top": 1, "resultFormat": "objectArray"}}
+            body: dict[str, object] = {"query": PROBE_QUERY, "options": {"$top": 1, "resultFormat": "objectArray"}}
             if tenant.subscriptions:
                 body["subscriptions"] = list(tenant.subscriptions)
             with cloudmonitor.arm_client(tenant) as client:
@@ -62,7 +71,8 @@ def probe_access(cloudmonitor: CloudMonitor, tenant: Tenant, surface: str) -> ac
     return None
 
 
-def tenants_to_process(cloudmonitor: CloudMonitor, tenants, log) -> list[Tenant]:
+def tenants_to_process(cloudmonitor: CloudMonitor, tenants: Iterable[Tenant],
+                       log: logging.Logger | dg.DagsterLogManager) -> list[Tenant]:
     """`tenants` minus those whose access is revoked; a revoked tenant due for its daily probe is probed here."""
     states = access.revoked_tenants()
     keep = []
@@ -99,7 +109,10 @@ def current_and_previous_month(moment: datetime) -> list[str]:
     return [f"{previous[0]:04d}-{previous[1]:02d}", f"{year:04d}-{month:02d}"]
 
 
-def build_tenant_schedule(tenant: Tenant, job: "dg.JobDefinition | object") -> dg.ScheduleDefinition:
+def build_tenant_schedule(tenant: Tenant, job: Job) -> dg.ScheduleDefinition:
+    if tenant.schedule is None:
+        raise ValueError(f"{tenant.key} has no schedule")
+
     @dg.schedule(
         name=f"costs_{tenant.key.replace('-', '_')}_schedule",
         cron_schedule=tenant.schedule,
@@ -108,7 +121,8 @@ def build_tenant_schedule(tenant: Tenant, job: "dg.JobDefinition | object") -> d
         tags={"tenant": tenant.key},
         description=f"Ingest {tenant.key}'s current and previous billing month ({tenant.schedule}, {tenant.timezone}).",
     )
-    def tenant_schedule(context: dg.ScheduleEvaluationContext, cloudmonitor: CloudMonitor):
+    def tenant_schedule(context: dg.ScheduleEvaluationContext,
+                        cloudmonitor: CloudMonitor) -> Iterator[dg.RunRequest | dg.SkipReason]:
         if not tenants_to_process(cloudmonitor, [tenant], context.log):
             yield dg.SkipReason(f"{tenant.key}: access revoked; see `cloudmonitor-pipelines status`")
             return
@@ -139,7 +153,7 @@ def new_runs_since(paths: list[str], seen: dict[str, str]) -> tuple[dict[str, li
     return fresh, newest
 
 
-def build_export_sensor(job: "dg.JobDefinition | object",
+def build_export_sensor(job: Job,
                         partitions_def: dg.PartitionsDefinition) -> dg.SensorDefinition:
     @dg.sensor(
         name="new_export_runs_sensor",
@@ -177,12 +191,13 @@ def build_export_sensor(job: "dg.JobDefinition | object",
     return new_export_runs_sensor
 
 
-def build_inventory_schedule(registry: TenantRegistry, job) -> dg.ScheduleDefinition:
+def build_inventory_schedule(registry: TenantRegistry, job: Job) -> dg.ScheduleDefinition:
     """Daily inventory refresh (Resource Graph + Advisor) for every tenant, one run each."""
 
     @dg.schedule(name="inventory_daily_schedule", cron_schedule="0 4 * * *", execution_timezone="UTC", job=job,
                  description="Refresh every tenant's resources and Advisor cost recommendations daily at 04:00 UTC.")
-    def inventory_daily_schedule(context: dg.ScheduleEvaluationContext, cloudmonitor: CloudMonitor):
+    def inventory_daily_schedule(context: dg.ScheduleEvaluationContext,
+                                 cloudmonitor: CloudMonitor) -> Iterator[dg.RunRequest]:
         day = context.scheduled_execution_time.strftime("%Y-%m-%d")
         enriched = [t for t in registry if enrichment_enabled(t)]
         for tenant in tenants_to_process(cloudmonitor, enriched, context.log):

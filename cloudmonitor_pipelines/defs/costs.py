@@ -6,6 +6,7 @@ No `from __future__ import annotations` here: Dagster inspects the context annot
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -13,6 +14,7 @@ import polars as pl
 from cloudmonitor_pipelines.defs.column_metadata import table_column_schema
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.partitions import split_partition
+from cloudmonitor_pipelines.defs.preview import dagster_preview_features
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.exports.counts import count_mismatches, stated_counts
 from cloudmonitor_pipelines.exports.runs import FOCUS_DATASET, discover
@@ -42,7 +44,7 @@ def column_schema() -> dg.TableSchema:
     return table_column_schema(COSTS)
 
 
-def _totals_metadata(totals: dict[str, dict[str, float]]) -> dict[str, dg.MetadataValue]:
+def _totals_metadata(totals: dict[str, dict[str, float]]) -> dict[str, dg.FloatMetadataValue]:
     return {
         f"billed_cost_{currency}": dg.MetadataValue.float(round(sums["billed"], 2)) for currency, sums in sorted(totals.items())
     } | {
@@ -51,7 +53,7 @@ def _totals_metadata(totals: dict[str, dict[str, float]]) -> dict[str, dg.Metada
     }
 
 
-def _loaded_figures(loaded: dict | None) -> dict[str, object]:
+def _loaded_figures(loaded: dict[str, Any] | None) -> dict[str, Any]:
     """What the load that wrote the month's current content recorded (ingestion_log): an unchanged re-run shows
     these instead of zeros, labelled with when they were loaded."""
     if loaded is None:
@@ -67,10 +69,10 @@ def _loaded_figures(loaded: dict | None) -> dict[str, object]:
     }
 
 
-def result_metadata(result: IngestResult, loaded: dict | None = None) -> dict[str, object]:
+def result_metadata(result: IngestResult, loaded: dict[str, Any] | None = None) -> dict[str, Any]:
     """Metadata of one materialization. `loaded` (the month's newest 'loaded' ingestion_log row) supplies row
     counts and totals when the run wrote nothing because the winning runs were already loaded."""
-    metadata: dict[str, object] = {
+    metadata: dict[str, Any] = {
         "status": result.status,
         "dagster/partition_row_count": result.rows if result.status == "loaded" else None,
         "dagster/uri": dg.MetadataValue.path(result.table_uri),
@@ -110,7 +112,7 @@ def build_costs_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
         ),
     )
     @fail_fast_on_permanent_errors  # a bad export fails at once; the UI shows every failing rule as metadata
-    def costs(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+    def costs(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
         cloudmonitor.assert_isolated(tenant)  # before anything is read: a symlink may have changed since load
@@ -140,7 +142,7 @@ class _CheckedMonth:
     workspace: Workspace
     month: str
     frame: pl.LazyFrame | None  # None when there is no costs table yet
-    recorded: dict | None  # newest 'loaded' ingestion_log row of the month
+    recorded: dict[str, Any] | None  # newest 'loaded' ingestion_log row of the month
 
 
 def _checked_month(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> _CheckedMonth:
@@ -165,7 +167,7 @@ def _revalidate_stored_files(workspace: Workspace, month: str, stored: list[Data
     return report
 
 
-def _stored_rows_and_totals(frame: pl.LazyFrame | None) -> tuple[dict[str, int], dict[str, dict]]:
+def _stored_rows_and_totals(frame: pl.LazyFrame | None) -> tuple[dict[str, int], dict[str, dict[str, float]]]:
     """(rows per x_SourceFile, Σ billed/effective per currency key) of the stored month, in one streaming pass."""
     if frame is None:
         return {}, {}
@@ -176,7 +178,7 @@ def _stored_rows_and_totals(frame: pl.LazyFrame | None) -> tuple[dict[str, int],
         .collect(engine="streaming")
     )
     by_file: dict[str, int] = {}
-    totals: dict[str, dict] = {}
+    totals: dict[str, dict[str, float]] = {}
     for row in grouped.iter_rows(named=True):
         by_file[row[lineage.SOURCE_FILE]] = by_file.get(row[lineage.SOURCE_FILE], 0) + row["rows"]
         target = totals.setdefault(row["BillingCurrency"], {"billed": 0.0, "effective": 0.0})
@@ -185,7 +187,7 @@ def _stored_rows_and_totals(frame: pl.LazyFrame | None) -> tuple[dict[str, int],
     return by_file, totals
 
 
-def _row_mismatches(source: Source, month: str, recorded: dict, by_file: dict[str, int]) -> tuple[list[str], str]:
+def _row_mismatches(source: Source, month: str, recorded: dict[str, Any], by_file: dict[str, int]) -> tuple[list[str], str]:
     """Stored rows against the winning runs' own statements; (mismatches, what they were compared with)."""
     winners = set(filter(None, (recorded["winning_run_ids"] or "").split(",")))
     discovery = discover(source, month)
@@ -201,7 +203,7 @@ def _row_mismatches(source: Source, month: str, recorded: dict, by_file: dict[st
     return count_mismatches(stated, by_file), "the winning manifests and file footers, read at check time"
 
 
-def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+def _reconcile_check(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
                     description="Rows: the stored rows of every source file and of the month equal what the winning "
                     "export runs state, read afresh from the source at check time (each manifest's per-blob and "
@@ -237,6 +239,10 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
             },
         )
 
+    return costs_reconcile_with_source
+
+
+def _winning_runs_check(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
                     description="The month holds rows of its winning export runs only: no superseded or mixed runs.")
     def costs_has_only_winning_runs(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
@@ -253,6 +259,10 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
                       "superseded_runs_found": ", ".join(extra) or "none"},
         )
 
+    return costs_has_only_winning_runs
+
+
+def _conformance_check(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
                     description="The stored month conforms to the canonical FOCUS rules (schema, types, allowed "
                     "values, money rules): every row was checked in memory just before it was written, and the month "
@@ -263,9 +273,10 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         tenant_key, month = split_partition(context)
         workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
         stored = partition_data_files(workspace, COSTS, lineage.BILLING_MONTH, month)
-        if not stored:
+        table = read_table(workspace, COSTS)
+        if not stored or table is None:
             return dg.AssetCheckResult(passed=True, metadata={"note": "no rows for this month"})
-        schema_failures = canonical_schema_failures(read_table(workspace, COSTS).collect_schema())
+        schema_failures = canonical_schema_failures(table.collect_schema())
         recorded = None if config.revalidate_stored_files else recorded_conformance(latest_ingestion(workspace, month))
         if recorded is not None and recorded[1] == stored:
             report, how = recorded[0], "checked at ingest; the month holds exactly the files written then"
@@ -281,6 +292,10 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
                       "failed_rules": len(report.errors), "warnings": len(report.warnings), **report.to_metadata()},
         )
 
+    return costs_conform_to_focus
+
+
+def _personal_data_check(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=COSTS_KEY, blocking=False, partitions_def=partitions_def,
                     description="Warns when values look like personal data (emails, phone numbers) in tags, resource "
                     "names or account columns. Reports counts and tag keys, never the values.")
@@ -298,7 +313,14 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
                 return dg.AssetCheckResult(passed=True, metadata={"note": "no costs table yet"})
             findings = scan_personal_data(costs.filter(pl.col(lineage.BILLING_MONTH) == month))
             how = "scanned the stored month"
-        return dg.AssetCheckResult(passed=not findings.found, severity=dg.AssetCheckSeverity.WARN,
-                                   metadata={**findings.to_metadata(), "how": how})
+        metadata: dict[str, Any] = {**findings.to_metadata(), "how": how}
+        return dg.AssetCheckResult(passed=not findings.found, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
 
-    return [costs_reconcile_with_source, costs_has_only_winning_runs, costs_conform_to_focus, costs_personal_data]
+    return costs_personal_data
+
+
+def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+    """The checks of every costs month; per-partition asset checks are a Dagster preview feature."""
+    with dagster_preview_features():
+        return [build(partitions_def) for build in
+                (_reconcile_check, _winning_runs_check, _conformance_check, _personal_data_check)]

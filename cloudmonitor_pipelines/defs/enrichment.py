@@ -7,15 +7,17 @@ per cost row, so the ingest path stays as lean as reading and writing the export
 """
 
 from datetime import UTC, datetime
+from typing import cast
 
 import dagster as dg
 import polars as pl
 
-from cloudmonitor_pipelines.azure.advisor import fetch_cost_recommendations
+from cloudmonitor_pipelines.azure.advisor import RecommendationRecord, fetch_cost_recommendations
 from cloudmonitor_pipelines.azure.resource_graph import fetch_resources
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY, TRANSIENT_RETRY
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.partitions import split_partition
+from cloudmonitor_pipelines.defs.preview import dagster_preview_features
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.enrich.inventory import merge_snapshot, recommendations_table, resources_table
 from cloudmonitor_pipelines.enrich.join import ENRICHMENT_COLUMNS, enrich_costs
@@ -30,6 +32,7 @@ from cloudmonitor_pipelines.lake.inventory_store import (
 )
 from cloudmonitor_pipelines.lake.views import COST_ENRICHMENT, ENRICHMENT_KEYS
 from cloudmonitor_pipelines.pipeline import COSTS
+from cloudmonitor_pipelines.tenants import Tenant
 
 RESOURCES_KEY = dg.AssetKey(RESOURCES)
 RECOMMENDATIONS_KEY = dg.AssetKey(RECOMMENDATIONS)
@@ -42,17 +45,16 @@ ENRICHMENT_SCHEMA: dict[str, pl.DataType] = {
     "key_effective_cost": pl.Float64(),
     **ENRICHMENT_COLUMNS,
 }
-BY_TENANT = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="tenant")
+with dagster_preview_features():  # beta in Dagster 1.13
+    BY_TENANT = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="tenant")
 
 
-def _enrichment_off(tenant) -> dg.MaterializeResult:
+def _enrichment_off(tenant: Tenant) -> dg.MaterializeResult[None]:
     """No Azure calls and no writes for a tenant without enrichment; the metadata says why."""
     return dg.MaterializeResult(metadata={"status": "enrichment off", "note": enrichment_off_note(tenant)})
 
 
-def build_enrichment_assets(
-    tenant_partitions: dg.PartitionsDefinition, tenant_month_partitions: dg.PartitionsDefinition
-) -> list[dg.AssetsDefinition]:
+def _resources_asset(tenant_partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=RESOURCES_KEY,
         partitions_def=tenant_partitions,
@@ -64,7 +66,7 @@ def build_enrichment_assets(
         "SKU), with first/last seen across daily snapshots. `id` is lower-cased for joins.",
     )
     @fail_fast_on_permanent_errors
-    def resources(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+    def resources(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         tenant = cloudmonitor.tenant(context.partition_key)
         if not enrichment_enabled(tenant):
             return _enrichment_off(tenant)
@@ -87,6 +89,10 @@ def build_enrichment_assets(
             }
         )
 
+    return resources
+
+
+def _recommendations_asset(tenant_partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=RECOMMENDATIONS_KEY,
         partitions_def=tenant_partitions,
@@ -98,14 +104,15 @@ def build_enrichment_assets(
         "suppressed ones marked, scoped to a resource or a subscription.",
     )
     @fail_fast_on_permanent_errors
-    def recommendations(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+    def recommendations(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         tenant = cloudmonitor.tenant(context.partition_key)
         if not enrichment_enabled(tenant):
             return _enrichment_off(tenant)
         workspace = cloudmonitor.workspace_for_write(tenant)
         with cloudmonitor.arm_client(tenant) as client:
             fetched = fetch_cost_recommendations(client, tenant.subscriptions or None)
-        table = recommendations_table(fetched.rows, datetime.now(UTC), tenant.key)
+        # fetch_cost_recommendations returns normalized RecommendationRecords in its generic FetchResult.rows
+        table = recommendations_table(cast(list[RecommendationRecord], fetched.rows), datetime.now(UTC), tenant.key)
         version = overwrite_table(workspace, RECOMMENDATIONS, table)
         open_recs = table.filter(~pl.col("suppressed"))
         return dg.MaterializeResult(
@@ -124,6 +131,28 @@ def build_enrichment_assets(
             }
         )
 
+    return recommendations
+
+
+def _match_shares(table: pl.DataFrame) -> dict[str, float | int]:
+    """How much of the month found its resource: shares over cost rows that carry a ResourceId (purchases, tax
+    etc. have none and cannot match)."""
+    has_id = pl.col("ResourceId").is_not_null() & (pl.col("ResourceId") != "")
+    share = table.select(
+        pl.col("key_rows").filter(has_id).sum().alias("rows_with_id"),
+        pl.col("key_rows").filter(has_id & pl.col("x_ResourceFound")).sum().alias("matched_rows"),
+        pl.col("key_effective_cost").filter(has_id).sum().alias("cost_with_id"),
+        pl.col("key_effective_cost").filter(has_id & pl.col("x_ResourceFound")).sum().alias("matched_cost"),
+    ).row(0, named=True)
+    return {
+        "rows_with_resource_id": int(share["rows_with_id"] or 0),
+        "matched_row_share": round(share["matched_rows"] / share["rows_with_id"], 4) if share["rows_with_id"] else 0.0,
+        "matched_effective_cost_share": round(share["matched_cost"] / share["cost_with_id"], 4)
+        if share["cost_with_id"] else 0.0,
+    }
+
+
+def _cost_enrichment_asset(tenant_month_partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=COST_ENRICHMENT_KEY,
         partitions_def=tenant_month_partitions,
@@ -139,7 +168,7 @@ def build_enrichment_assets(
         "resource and subscription level. Read enriched rows with cloudmonitor_pipelines.lake.views.enriched_costs.",
     )
     @fail_fast_on_permanent_errors
-    def cost_enrichment(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+    def cost_enrichment(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
         if not enrichment_enabled(tenant):
@@ -166,26 +195,21 @@ def build_enrichment_assets(
         )
         version = replace_partition(workspace, COST_ENRICHMENT, table, lineage.BILLING_MONTH, month,
                                     {"cloudmonitor.tenant": tenant_key, "cloudmonitor.billing_month": month})
-        has_id = pl.col("ResourceId").is_not_null() & (pl.col("ResourceId") != "")
-        share = table.select(
-            pl.col("key_rows").filter(has_id).sum().alias("rows_with_id"),
-            pl.col("key_rows").filter(has_id & pl.col("x_ResourceFound")).sum().alias("matched_rows"),
-            pl.col("key_effective_cost").filter(has_id).sum().alias("cost_with_id"),
-            pl.col("key_effective_cost").filter(has_id & pl.col("x_ResourceFound")).sum().alias("matched_cost"),
-        ).row(0, named=True)
         return dg.MaterializeResult(
             metadata={
                 "dagster/partition_row_count": table.height,
                 "cost_rows": int(table["key_rows"].sum() or 0),
                 "dagster/uri": dg.MetadataValue.path(workspace.table_uri(COST_ENRICHMENT)),
                 "table_version": version,
-                # Shares over cost rows that carry a ResourceId (purchases, tax etc. have none and cannot match).
-                "rows_with_resource_id": int(share["rows_with_id"] or 0),
-                "matched_row_share": round(share["matched_rows"] / share["rows_with_id"], 4)
-                if share["rows_with_id"] else 0.0,
-                "matched_effective_cost_share": round(share["matched_cost"] / share["cost_with_id"], 4)
-                if share["cost_with_id"] else 0.0,
+                **_match_shares(table),
             }
         )
 
-    return [resources, recommendations, cost_enrichment]
+    return cost_enrichment
+
+
+def build_enrichment_assets(
+    tenant_partitions: dg.PartitionsDefinition, tenant_month_partitions: dg.PartitionsDefinition
+) -> list[dg.AssetsDefinition]:
+    return [_resources_asset(tenant_partitions), _recommendations_asset(tenant_partitions),
+            _cost_enrichment_asset(tenant_month_partitions)]

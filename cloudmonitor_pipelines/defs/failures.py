@@ -1,5 +1,8 @@
 """Which failures are worth retrying. Dagster retries every failure unless told otherwise; a bad export, a refused
 path or a residency mismatch will fail the same way again, so those fail at once with their own message.
+Permanent means an exception type that says so: `errors.PermanentError` (e.g. an unknown tenant) or one of the
+listed types of modules that predate it; a built-in exception such as a bare KeyError may be a bug or a transient
+fault and stays retryable.
 
 Authentication and authorization failures (no credential, 401, 403) become one line naming the tenant, what
 answered and the role needed (access.AccessDeniedError); a 401/403 answer also records the tenant as
@@ -8,13 +11,16 @@ access-revoked, and the next successful read of its source or ARM scope records 
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 import dagster as dg
 
 from cloudmonitor_pipelines import access
 from cloudmonitor_pipelines.azure.token_guard import TokenDestinationError
+from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.enrich.inventory import InventoryError
 from cloudmonitor_pipelines.enrich.residency import ResidencyError
+from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.exports.manifest import ManifestError
 from cloudmonitor_pipelines.exports.reader import ExportReadError
 from cloudmonitor_pipelines.focus.harmonize import HarmonizationError
@@ -22,9 +28,15 @@ from cloudmonitor_pipelines.focus.validate import FocusValidationError
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError
 from cloudmonitor_pipelines.pipeline import MonthBlockedError
 from cloudmonitor_pipelines.storage.base import ObjectNotFoundError, PathEscapesRootError, StorageAuthError
-from cloudmonitor_pipelines.tenants import TenantConfigError
+from cloudmonitor_pipelines.tenants import Tenant, TenantConfigError
 
-PERMANENT: tuple[type[BaseException], ...] = (
+# A step context duck-typed (asset, multi-asset or check context; tests pass their own), hence `Any` below.
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Our own PermanentError (e.g. an unknown tenant), plus the permanent errors of modules that predate it.
+PERMANENT: tuple[type[Exception], ...] = (
+    PermanentError,
     FocusValidationError,
     HarmonizationError,
     UnknownDataVersionError,
@@ -38,39 +50,40 @@ PERMANENT: tuple[type[BaseException], ...] = (
     InventoryError,
     TenantConfigError,  # includes the run-time isolation re-check: a re-pointed symlink stays re-pointed
     TokenDestinationError,  # an endpoint that would get a token over http or to another host is configuration
-    KeyError,  # unknown tenant
 )
 
 
-def fail_fast_on_permanent_errors(fn: Callable) -> Callable:
+def fail_fast_on_permanent_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn permanent errors into a non-retryable dg.Failure carrying the error's own message."""
 
     @wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        context = args[0] if args else kwargs.get("context")
+        cloudmonitor = kwargs.get("cloudmonitor")
+        resource = cloudmonitor if isinstance(cloudmonitor, CloudMonitor) else None
         try:
             result = fn(*args, **kwargs)
         except dg.Failure:
             raise
         except PERMANENT as exc:
-            if (denied := _access_denied(exc, args[0] if args else kwargs.get("context"),
-                                         kwargs.get("cloudmonitor"))) is not None:
+            if (denied := _access_denied(exc, context, resource)) is not None:
                 raise _access_failure(denied) from exc
             metadata = exc.report.to_metadata() if isinstance(exc, FocusValidationError) else {}
             raise dg.Failure(
                 description=f"{type(exc).__name__}: {exc}", metadata=metadata, allow_retries=False
             ) from exc
         except Exception as exc:
-            denied = _access_denied(exc, args[0] if args else kwargs.get("context"), kwargs.get("cloudmonitor"))
+            denied = _access_denied(exc, context, resource)
             if denied is None:
                 raise
             raise _access_failure(denied) from exc
-        _note_access_works(args[0] if args else kwargs.get("context"), kwargs.get("cloudmonitor"))
+        _note_access_works(context, resource)
         return result
 
     return wrapper
 
 
-def _access_failure(denied: "access.AccessDeniedError") -> dg.Failure:
+def _access_failure(denied: access.AccessDeniedError) -> dg.Failure:
     return dg.Failure(description=str(denied), allow_retries=False, metadata={
         "access_surface": denied.surface, "answered_by": denied.answered_by,
         "http_status": denied.http_status or 0, "role_needed": denied.role})
@@ -81,7 +94,7 @@ _ACCESS_PROVING_ASSETS = {"costs", "resources", "recommendations"}
 _ARM_ASSETS = {"resources", "recommendations"}
 
 
-def _tenant_of(context, cloudmonitor):
+def _tenant_of(context: Any, cloudmonitor: CloudMonitor | None) -> Tenant | None:
     """The tenant a step runs for (None for a partner's portfolio or an unpartitioned step)."""
     if context is None or cloudmonitor is None or not getattr(context, "has_partition_key", False):
         return None
@@ -94,17 +107,17 @@ def _tenant_of(context, cloudmonitor):
     return cloudmonitor.tenant(key) if key in cloudmonitor.registry else None
 
 
-def _asset_name(context) -> str:
+def _asset_name(context: Any) -> str:
     try:
-        return context.asset_key.path[-1]
+        return str(context.asset_key.path[-1])
     except Exception:  # a check's or multi-asset's context has no single asset key: not an access-proving step
         return ""
 
 
-def _access_denied(exc: Exception, context, cloudmonitor) -> "access.AccessDeniedError | None":
+def _access_denied(exc: Exception, context: Any, cloudmonitor: CloudMonitor | None) -> access.AccessDeniedError | None:
     """Classify `exc` as an access failure of the step's tenant; record a 401/403 as access revoked."""
     tenant = _tenant_of(context, cloudmonitor)
-    if tenant is None:
+    if tenant is None or cloudmonitor is None:
         return None
     asset = _asset_name(context)
     message = str(exc)
@@ -124,7 +137,7 @@ def _access_denied(exc: Exception, context, cloudmonitor) -> "access.AccessDenie
     return denied
 
 
-def _note_access_works(context, cloudmonitor) -> None:
+def _note_access_works(context: Any, cloudmonitor: CloudMonitor | None) -> None:
     tenant = _tenant_of(context, cloudmonitor)
     if tenant is None or _asset_name(context) not in _ACCESS_PROVING_ASSETS:
         return
@@ -133,7 +146,7 @@ def _note_access_works(context, cloudmonitor) -> None:
         _observe_access(context, _asset_name(context), {"access": "restored"})
 
 
-def _observe_access(context, asset: str, metadata: dict) -> None:
+def _observe_access(context: Any, asset: str, metadata: dict[str, Any]) -> None:
     """An observation on the tenant's partition of the asset: the UI's asset page shows the access state.
 
     Reported to the instance directly: events logged by a step that then fails are never emitted.

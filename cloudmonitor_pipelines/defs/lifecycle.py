@@ -4,7 +4,9 @@ Both are ops, not assets: they remove data rather than produce it. Each runs tag
 per-tenant run limit in dagster.yaml keeps them from racing an ingest of the same workspace.
 """
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 
@@ -12,6 +14,7 @@ from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.lake.offboarding import offboard_tenant
 from cloudmonitor_pipelines.lake.platform_store import deletion_records_target
 from cloudmonitor_pipelines.lake.retention import apply_retention
+from cloudmonitor_pipelines.tenants import TenantRegistry
 
 
 def wipe_tenant_history(instance: dg.DagsterInstance, defs: dg.Definitions | None, tenant_key: str,
@@ -22,7 +25,8 @@ def wipe_tenant_history(instance: dg.DagsterInstance, defs: dg.Definitions | Non
     project creates belongs to exactly one tenant (one tenant partition per run, plus the `tenant` tag), so deleting
     the tenant's runs removes exactly its history. `keep_run_id` is the offboarding run itself: it holds no tenant
     data, only the deletion record as metadata, and deleting a run while it executes would lose its outcome.
-    Returns how many runs were deleted.
+    Returns how many runs were deleted. `defs` is not used (the tenant's runs are found by tag alone); it stays
+    only until the CLI's caller stops passing it.
     """
     filters = [
         dg.RunsFilter(tags={"tenant": tenant_key}),
@@ -47,19 +51,18 @@ class RetentionConfig(dg.Config):
     vacuum_retention_hours: int = 168
 
 
-def build_lifecycle_jobs(defs_provider) -> list[dg.JobDefinition]:
-    """`defs_provider()` returns the Definitions (the asset graph whose history offboarding wipes)."""
+def build_lifecycle_jobs() -> list[dg.JobDefinition]:
+    """The offboarding and retention jobs (one tenant per run, named in the run config)."""
 
     @dg.op(description="Delete every table of a tenant's workspace and its Dagster partitions; record the deletion "
            "outside the workspace and verify nothing remains. Never touches the source.")
-    def offboard(context: dg.OpExecutionContext, config: OffboardConfig, cloudmonitor: CloudMonitor) -> dg.Output:
+    def offboard(context: dg.OpExecutionContext, config: OffboardConfig, cloudmonitor: CloudMonitor) -> dg.Output[None]:
         tenant = cloudmonitor.tenant(config.tenant)
         record = offboard_tenant(
             tenant,
             cloudmonitor.workspace(tenant),
             records_dir=deletion_records_target(),
-            instance_cleanup=lambda key: wipe_tenant_history(context.instance, defs_provider(), key,
-                                                                    keep_run_id=context.run_id),
+            instance_cleanup=lambda key: wipe_tenant_history(context.instance, None, key, keep_run_id=context.run_id),
             dry_run=config.dry_run,
             performed_by=f"dagster run {context.run_id}",
             reason=config.reason,
@@ -69,7 +72,7 @@ def build_lifecycle_jobs(defs_provider) -> list[dg.JobDefinition]:
     @dg.op(description="Drop months older than the tenant's retention and vacuum unreferenced Delta files past the "
            "safe window. Never touches the source.")
     def apply_tenant_retention(context: dg.OpExecutionContext, config: RetentionConfig,
-                               cloudmonitor: CloudMonitor) -> dg.Output:
+                               cloudmonitor: CloudMonitor) -> dg.Output[None]:
         tenant = cloudmonitor.tenant(config.tenant)
         if not tenant.retention_months:
             return dg.Output(None, metadata={"status": "no retention configured"})
@@ -77,23 +80,24 @@ def build_lifecycle_jobs(defs_provider) -> list[dg.JobDefinition]:
             cloudmonitor.workspace(tenant), tenant.key, tenant.retention_months,
             today=datetime.now(UTC).date(), vacuum_retention_hours=config.vacuum_retention_hours,
         )
-        return dg.Output(None, metadata=result.to_metadata())
+        metadata: dict[str, Any] = result.to_metadata()
+        return dg.Output(None, metadata=metadata)
 
     @dg.job(description="Offboard one tenant (run config: ops.offboard.config.tenant).")
-    def offboard_tenant_job():
+    def offboard_tenant_job() -> None:
         offboard()
 
     @dg.job(description="Apply one tenant's retention (run config: ops.apply_tenant_retention.config.tenant).")
-    def retention_job():
+    def retention_job() -> None:
         apply_tenant_retention()
 
     return [offboard_tenant_job, retention_job]
 
 
-def build_retention_schedule(registry, job: dg.JobDefinition) -> dg.ScheduleDefinition:
+def build_retention_schedule(registry: TenantRegistry, job: dg.JobDefinition) -> dg.ScheduleDefinition:
     @dg.schedule(name="retention_weekly_schedule", cron_schedule="0 3 * * 0", execution_timezone="UTC", job=job,
                  description="Apply every tenant's retention weekly (Sunday 03:00 UTC).")
-    def retention_weekly_schedule(context: dg.ScheduleEvaluationContext):
+    def retention_weekly_schedule(context: dg.ScheduleEvaluationContext) -> Iterator[dg.RunRequest]:
         week = context.scheduled_execution_time.strftime("%G-W%V")
         for tenant in registry:
             if tenant.retention_months:

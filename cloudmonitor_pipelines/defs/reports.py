@@ -9,6 +9,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -30,14 +31,15 @@ from cloudmonitor_pipelines.platform import assert_outside_workspaces, platform_
 from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, ReportTable
 from cloudmonitor_pipelines.reports.html.render import render_portfolio_report
 from cloudmonitor_pipelines.reports.portfolio import TenantSummaryInputs, build_partner_portfolio
+from cloudmonitor_pipelines.storage import Workspace
 
 REPORT_BUILDS = "report_builds"
 PORTFOLIO_KEY = dg.AssetKey("partner_portfolio")
 
 
-def _build_fingerprint(workspace, table: ReportTable, month: str, params: dict) -> str:
+def _build_fingerprint(workspace: Workspace, table: ReportTable, month: str, params: dict[str, Any]) -> str:
     loaded = latest_ingestion(workspace, month)
-    parts = {"costs": loaded["finished_at"].isoformat() if loaded else None, "params": params}
+    parts: dict[str, Any] = {"costs": loaded["finished_at"].isoformat() if loaded else None, "params": params}
     if table.reads_previous_month:
         before = latest_ingestion(workspace, previous_month(month))
         parts["previous"] = before["finished_at"].isoformat() if before else None
@@ -53,7 +55,7 @@ def table_data_version(fingerprint: str) -> dg.DataVersion:
     return dg.DataVersion(hashlib.sha256(fingerprint.encode()).hexdigest()[:20])
 
 
-def _last_build(workspace, report: str, month: str) -> dict | None:
+def _last_build(workspace: Workspace, report: str, month: str) -> dict[str, Any] | None:
     """The newest report_builds row of the report month (fingerprint, rows, table_version, built_at)."""
     builds = read_table(workspace, REPORT_BUILDS)
     if builds is None:
@@ -84,7 +86,7 @@ def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefiniti
         metadata={"dagster/column_schema": table_column_schema(table.name), "partition_column": PARTITION_COLUMN},
     )
     @fail_fast_on_permanent_errors
-    def report(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+    def report(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
         workspace = cloudmonitor.workspace_for_write(tenant)
@@ -160,7 +162,7 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
         metadata={"dagster/column_schema": table_column_schema("partner_portfolio")},
     )
     @fail_fast_on_permanent_errors
-    def partner_portfolio(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult:
+    def partner_portfolio(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         partner = context.partition_key
         store = open_platform_store()  # local folder, or abfss:// with the pipeline's own Entra identity
         target = store.table_uri(portfolio_table(partner))
@@ -181,7 +183,7 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
             )
         frame = build_partner_portfolio(per_tenant)
         version = overwrite_table(store, portfolio_table(partner), frame)
-        metadata = {"dagster/row_count": frame.height, "tenants": len(per_tenant),
+        metadata: dict[str, Any] = {"dagster/row_count": frame.height, "tenants": len(per_tenant),
                     "dagster/uri": dg.MetadataValue.path(target), "table_version": version}
         metadata.update(_write_portfolio_report(partner, frame, cloudmonitor))
         return dg.MaterializeResult(metadata=metadata)

@@ -1,15 +1,20 @@
 """The one resource the assets need: the tenants config, and how to reach a tenant's storage and ARM."""
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from pydantic import PrivateAttr
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 from cloudmonitor_pipelines.azure.arm import ArmClient
 from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_workspace
 from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry, assert_tenant_isolation, load_tenants
 
-_REGISTRIES: dict[tuple, TenantRegistry] = {}
+# (path, mtime, size, environment) -> the registry parsed from them
+_REGISTRIES: dict[tuple[str, int, int, frozenset[tuple[str, str]]], TenantRegistry] = {}
 
 
 def _load_registry(tenants_file: str | None) -> TenantRegistry:
@@ -34,7 +39,7 @@ def _load_registry(tenants_file: str | None) -> TenantRegistry:
     return _REGISTRIES[key]
 
 
-class CloudMonitor(dg.ConfigurableResource):
+class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
     """Tenants config plus Entra ID credentials: opens each tenant's source (read-only), workspace and ARM client.
 
     Every path that writes to a workspace goes through `workspace_for_write`, which first checks data residency.
@@ -43,7 +48,7 @@ class CloudMonitor(dg.ConfigurableResource):
     tenants_file: str | None = None  # None: $CLOUDMONITOR_TENANTS, else the bundled sample tenants
     arm_endpoint: str | None = None  # None: $CLOUDMONITOR_ARM_ENDPOINT, else https://management.azure.com
     arm_verify_tls: bool = True  # False only for tests against a local fake ARM server
-    _residency_checked: set = PrivateAttr(default_factory=set)
+    _residency_checked: set[str] = PrivateAttr(default_factory=set)
 
     @cached_property
     def registry(self) -> TenantRegistry:
@@ -52,7 +57,7 @@ class CloudMonitor(dg.ConfigurableResource):
     def tenant(self, key: str) -> Tenant:
         return self.registry.get(key)
 
-    def _credential(self, tenant: Tenant):
+    def _credential(self, tenant: Tenant) -> "TokenCredential":
         from cloudmonitor_pipelines.azure.credentials import credential_for
 
         return credential_for(tenant)

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cloudmonitor_pipelines.errors import UnknownTenantError
 from cloudmonitor_pipelines.tenants.tenant import Tenant
 
 
@@ -28,7 +29,7 @@ class TenantRegistry:
         try:
             return self._by_key[key]
         except KeyError:
-            raise KeyError(self._unknown_key_message(key)) from None
+            raise UnknownTenantError(self._unknown_key_message(key)) from None
 
     def partners(self) -> dict[str, tuple[Tenant, ...]]:
         """Tenants grouped by partner (portfolio roll-ups); tenants without a partner are left out."""
