@@ -15,13 +15,16 @@ the CLI, and resume by ourselves when the probe (or any run) succeeds. docs/runb
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import polars as pl
+
+if TYPE_CHECKING:
+    from cloudmonitor_pipelines.storage import Workspace
 
 SOURCE, ARM, WORKSPACE = "source", "arm", "workspace"
 ROLES = {
@@ -104,27 +107,26 @@ class AccessState:
                 f"needs {ROLES.get(self.surface, 'access')}")
 
 
+def _store(root: Path | str | None) -> Workspace:
+    # Imported here: the lake (deltalake) is loaded only when the table is used, not by every importer of this module.
+    from cloudmonitor_pipelines.lake.platform_tables import platform_store_at
+
+    return platform_store_at(root)
+
+
 def state_table(root: Path | str | None = None) -> str:
-    from cloudmonitor_pipelines.platform import platform_root
-
-    return f"{root if root is not None else platform_root()}/{ACCESS_STATE_DIRNAME}"
-
-
-def _exists(table: str) -> bool:
-    # Most fleets never see a revocation: a local root without the table costs one stat, not a Delta open.
-    if "://" not in table:
-        return os.path.isdir(os.path.join(table, "_delta_log"))
-    from deltalake import DeltaTable
-
-    return DeltaTable.is_deltatable(table)
+    """The access-state table's URI under the platform root (`root` when given)."""
+    return _store(root).table_uri(ACCESS_STATE_DIRNAME)
 
 
 def current_states(root: Path | str | None = None) -> dict[str, AccessState]:
     """The latest state of every tenant that was ever revoked."""
-    table = state_table(root)
-    if not _exists(table):
+    from cloudmonitor_pipelines.lake.platform_tables import read_record_table
+
+    rows = read_record_table(_store(root), ACCESS_STATE_DIRNAME)
+    if rows is None:
         return {}
-    latest = (pl.read_delta(table).sort("checked_at").group_by("tenant").last())
+    latest = rows.sort("checked_at").group_by("tenant").last()
     return {row["tenant"]: AccessState(**row) for row in latest.iter_rows(named=True)}
 
 
@@ -132,13 +134,10 @@ def revoked_tenants(root: Path | str | None = None) -> dict[str, AccessState]:
     return {k: s for k, s in current_states(root).items() if s.revoked}
 
 
-def _append(row: dict, root: Path | str | None) -> None:
-    from deltalake import write_deltalake
+def _append(row: dict[str, Any], root: Path | str | None) -> None:
+    from cloudmonitor_pipelines.lake.platform_tables import append_records
 
-    table = state_table(root)
-    if "://" not in table:
-        Path(table).parent.mkdir(parents=True, exist_ok=True)
-    write_deltalake(table, pl.DataFrame([row], schema=_SCHEMA).to_arrow(), mode="append")
+    append_records(_store(root), ACCESS_STATE_DIRNAME, pl.DataFrame([row], schema=_SCHEMA))
 
 
 def record_revoked(error: AccessDeniedError, root: Path | str | None = None, now: datetime | None = None) -> None:

@@ -73,7 +73,7 @@ def fetch_cost_recommendations(
     *,
     source: RecommendationSource = "resource_graph",
     page_size: int | None = None,
-) -> FetchResult:
+) -> FetchResult[RecommendationRecord]:
     """Cost recommendations as `RecommendationRecord`s.
 
     `source="resource_graph"` (default) queries `advisorresources`, tenant-wide when `subscriptions` is None.
@@ -90,14 +90,14 @@ def fetch_cost_recommendations(
     records = [normalize_recommendation(item) for item in raw.rows]
     # Defensive: the category filter is applied server-side; an item of another category must not add savings.
     records = [r for r in records if (r["category"] or "").lower() == "cost"]
-    return FetchResult(rows=records, stats=raw.stats)  # type: ignore[arg-type]
+    return FetchResult(rows=records, stats=raw.stats)
 
 
 def advisor_rest_path(subscription_id: str) -> str:
     return f"/subscriptions/{subscription_id}/providers/Microsoft.Advisor/recommendations"
 
 
-def _fetch_rest(client: ArmClient, subscriptions: Sequence[str] | None, page_size: int) -> FetchResult:
+def _fetch_rest(client: ArmClient, subscriptions: Sequence[str] | None, page_size: int) -> FetchResult[dict[str, Any]]:
     normalized = normalize_subscriptions(subscriptions)
     if normalized is None:
         raise ValueError("the Advisor REST path is per subscription; pass the subscription ids")

@@ -21,19 +21,23 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from azure.core import PipelineClient
 from azure.core.credentials import TokenCredential
+from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import (
     BearerTokenCredentialPolicy,
     HeadersPolicy,
     RetryPolicy,
     UserAgentPolicy,
 )
+from azure.core.pipeline.transport import AsyncHttpResponse as LegacyAsyncHttpResponse
+from azure.core.pipeline.transport import HttpRequest as LegacyHttpRequest
+from azure.core.pipeline.transport import HttpResponse as LegacyHttpResponse
 from azure.core.pipeline.transport import HttpTransport, RequestsTransport
-from azure.core.rest import HttpRequest
+from azure.core.rest import AsyncHttpResponse, HttpRequest, HttpResponse
 from azure.core.utils import case_insensitive_dict
 
 from cloudmonitor_pipelines.azure.token_guard import (
@@ -90,11 +94,14 @@ class FetchStats:
         return values
 
 
+RowT = TypeVar("RowT")
+
+
 @dataclass
-class FetchResult:
+class FetchResult(Generic[RowT]):
     """Rows of a completed fetch (every page read and validated) plus its counters."""
 
-    rows: list[dict[str, Any]]
+    rows: list[RowT]
     stats: FetchStats = field(default_factory=FetchStats)
 
 
@@ -146,7 +153,12 @@ def _quota_exhausted(headers: Mapping[str, str]) -> bool:
         return False
 
 
-class _AccountingRetryPolicy(RetryPolicy):
+# What azure-core's RetryPolicy hooks may be handed: either HTTP stack (azure-core's own TypeVars, not exported).
+_AnyRequest = TypeVar("_AnyRequest", HttpRequest, LegacyHttpRequest)
+_AnyResponse = TypeVar("_AnyResponse", HttpResponse, LegacyHttpResponse, AsyncHttpResponse, LegacyAsyncHttpResponse)
+
+
+class _AccountingRetryPolicy(RetryPolicy[HttpRequest, HttpResponse]):
     """azure-core RetryPolicy that books retries and sleeps into the FetchStats passed with the request."""
 
     def configure_retries(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +167,7 @@ class _AccountingRetryPolicy(RetryPolicy):
         settings[_STATS_OPTION] = stats
         return settings
 
-    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+    def get_retry_after(self, response: PipelineResponse[Any, _AnyResponse]) -> float | None:
         retry_after = super().get_retry_after(response)
         if retry_after is None and response.http_response.status_code == 429:
             # ARG documents throttling through its quota headers; a 429 may carry only those.
@@ -164,7 +176,12 @@ class _AccountingRetryPolicy(RetryPolicy):
                 return parse_resets_after(headers.get(QUOTA_RESETS_AFTER_HEADER)) or _FALLBACK_QUOTA_WINDOW_SECONDS
         return retry_after
 
-    def increment(self, settings, response=None, error=None):  # type: ignore[no-untyped-def]
+    def increment(
+        self,
+        settings: dict[str, Any],
+        response: PipelineRequest[_AnyRequest] | PipelineResponse[_AnyRequest, _AnyResponse] | None = None,
+        error: Exception | None = None,
+    ) -> bool:
         will_retry = super().increment(settings, response=response, error=error)
         stats: FetchStats | None = settings.get(_STATS_OPTION)
         if will_retry and stats is not None:
@@ -172,7 +189,12 @@ class _AccountingRetryPolicy(RetryPolicy):
             stats.requests += 1
         return will_retry
 
-    def sleep(self, settings, transport, response=None):  # type: ignore[no-untyped-def]
+    def sleep(
+        self,
+        settings: dict[str, Any],
+        transport: HttpTransport[HttpRequest, HttpResponse],
+        response: PipelineResponse[HttpRequest, HttpResponse] | None = None,
+    ) -> None:
         started = time.monotonic()
         super().sleep(settings, transport, response=response)
         elapsed = time.monotonic() - started
@@ -198,7 +220,7 @@ class ArmClient:
         endpoint: str | None = None,
         retry: RetryConfig = RetryConfig(),
         connection_verify: bool | str = True,
-        transport: HttpTransport | None = None,
+        transport: HttpTransport[HttpRequest, HttpResponse] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """`connection_verify` (False or a CA bundle path) exists for tests against a local fake server only.
@@ -225,7 +247,7 @@ class ArmClient:
             # Last before the transport: the token leaves only over HTTPS to this client's ARM host.
             BearerDestinationPolicy({urlsplit(self.endpoint).hostname or ""}),
         ]
-        self._client: PipelineClient = PipelineClient(
+        self._client: PipelineClient[HttpRequest, HttpResponse] = PipelineClient(
             base_url=self.endpoint, policies=policies, transport=self._transport
         )
 
@@ -255,11 +277,8 @@ class ArmClient:
         self._wait_for_quota(stats)
         request = HttpRequest(method, url, params=dict(params or {}), json=body)
         stats.requests += 1
-        response = self._client.send_request(
-            request,
-            retry_on_methods=frozenset({"GET", "HEAD", "POST"}),
-            **{_STATS_OPTION: stats},
-        )
+        options: dict[str, Any] = {_STATS_OPTION: stats}  # read back by _AccountingRetryPolicy
+        response = self._client.send_request(request, retry_on_methods=frozenset({"GET", "HEAD", "POST"}), **options)
         self._note_quota(response.headers)
         shown_url = str(response.request.url) if response.request is not None else url
         if response.status_code >= 400:

@@ -28,7 +28,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from azure.core.credentials import TokenCredential
 
@@ -50,7 +49,7 @@ _factory_lock = threading.Lock()
 _factory: CredentialFactory | None = None
 # One credential per tenant+settings: azure-identity credentials cache tokens, so reusing them saves token requests.
 _cache: dict[tuple[str, str, str, str], TokenCredential] = {}
-_assertion_identity: Any = None
+_assertion_identity: TokenCredential | None = None
 
 
 def set_credential_factory(factory: CredentialFactory | None) -> CredentialFactory | None:

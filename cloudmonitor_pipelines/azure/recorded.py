@@ -136,7 +136,7 @@ class RecordedResponse(HttpResponse):
         self.close()
 
 
-class RecordedArmTransport(HttpTransport):
+class RecordedArmTransport(HttpTransport[HttpRequest, HttpResponse]):
     """Serves recorded pages by request key; records the keys it was asked for (for tests and debugging)."""
 
     def __init__(self, directory: Path | str) -> None:
@@ -155,7 +155,7 @@ class RecordedArmTransport(HttpTransport):
         self.requested_keys: list[str] = []
         self.saw_bearer_token: list[bool] = []  # per request: did auth run exactly as it does live?
 
-    def send(self, request: HttpRequest, **kwargs: Any) -> RecordedResponse:  # type: ignore[override]
+    def send(self, request: HttpRequest, **kwargs: Any) -> RecordedResponse:
         body = request.content if isinstance(request.content, (bytes, str)) else None
         key = request_key(request.method, request.url, body)
         self.requested_keys.append(key)
@@ -200,7 +200,7 @@ class RecordedCredential:
 def recorded_arm_client(directory: Path | str) -> ArmClient:
     """An `ArmClient` that reads the recording in `directory` instead of calling Azure."""
     return ArmClient(
-        RecordedCredential(),  # type: ignore[arg-type]  # duck-typed TokenCredential
+        RecordedCredential(),
         endpoint=DEFAULT_ARM_ENDPOINT,
         retry=RetryConfig(total=0),
         transport=RecordedArmTransport(directory),

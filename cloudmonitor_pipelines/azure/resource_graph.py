@@ -46,7 +46,9 @@ def normalize_subscriptions(subscriptions: Iterable[str] | None) -> list[str] | 
     return list(seen)
 
 
-def subscription_batches(subscriptions: Sequence[str] | None, batch_size: int = MAX_SUBSCRIPTIONS_PER_QUERY):
+def subscription_batches(
+    subscriptions: Sequence[str] | None, batch_size: int = MAX_SUBSCRIPTIONS_PER_QUERY
+) -> list[list[str] | None]:
     """Scopes to query: `[None]` (tenant scope) or lists of at most `batch_size` subscriptions."""
     if not 1 <= batch_size <= MAX_SUBSCRIPTIONS_PER_QUERY:
         raise ValueError(f"batch_size must be 1..{MAX_SUBSCRIPTIONS_PER_QUERY}, got {batch_size}")
@@ -64,7 +66,7 @@ def query_resource_graph(
     page_size: int = MAX_PAGE_SIZE,
     batch_size: int = MAX_SUBSCRIPTIONS_PER_QUERY,
     max_pages: int = 100_000,
-) -> FetchResult:
+) -> FetchResult[dict[str, Any]]:
     """Run `query` (which must project `id`) over every page; rows are the `objectArray` dicts as returned."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be 1..{MAX_PAGE_SIZE}, got {page_size}")
@@ -81,7 +83,7 @@ def fetch_resources(
     *,
     page_size: int = MAX_PAGE_SIZE,
     batch_size: int = MAX_SUBSCRIPTIONS_PER_QUERY,
-) -> FetchResult:
+) -> FetchResult[dict[str, Any]]:
     """The resource inventory (`RESOURCES_QUERY`) for the given subscriptions, or the whole tenant when None."""
     return query_resource_graph(
         client, RESOURCES_QUERY, subscriptions=subscriptions, page_size=page_size, batch_size=batch_size

@@ -21,7 +21,10 @@ from urllib.parse import urlsplit
 
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.pipeline.transport import HttpRequest as LegacyHttpRequest
+from azure.core.pipeline.transport import HttpResponse as LegacyHttpResponse
 from azure.core.pipeline.transport import RequestsTransport
+from azure.core.rest import HttpRequest, HttpResponse
 
 
 class TokenDestinationError(ValueError):
@@ -69,25 +72,27 @@ def refuse_misdirected_token(url: str, headers: Any, allowed_hosts: Iterable[str
         )
 
 
-class BearerDestinationPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
+class BearerDestinationPolicy(SansIOHTTPPolicy[HttpRequest, HttpResponse]):
     """azure-core policy placed after the bearer-token policy: checks the request that is about to be sent."""
 
     def __init__(self, allowed_hosts: Iterable[str]) -> None:
         super().__init__()
         self._allowed = frozenset(host.lower() for host in allowed_hosts)
 
-    def on_request(self, request: PipelineRequest) -> None:  # type: ignore[type-arg]
+    def on_request(self, request: PipelineRequest[HttpRequest]) -> None:
         http_request = request.http_request
         refuse_misdirected_token(http_request.url, http_request.headers, self._allowed)
 
 
-class GuardedTransport(RequestsTransport):  # type: ignore[misc]  # typed as Any by azure-core
+# azure-core exports RequestsTransport through a module __getattr__, so mypy sees it as Any.
+class GuardedTransport(RequestsTransport):  # type: ignore[misc]
     """RequestsTransport that refuses to send a bearer token anywhere but HTTPS to `allowed_hosts`."""
 
     def __init__(self, *, allowed_hosts: Iterable[str] = (), **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._allowed = frozenset(host.lower() for host in allowed_hosts)
 
-    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]  # RequestsTransport.send's own signature
+    def send(self, request: HttpRequest | LegacyHttpRequest, **kwargs: Any) -> HttpResponse | LegacyHttpResponse:
         refuse_misdirected_token(request.url, request.headers, self._allowed)
-        return super().send(request, **kwargs)
+        response: HttpResponse | LegacyHttpResponse = super().send(request, **kwargs)
+        return response

@@ -1,99 +1,83 @@
 """`describe_tables`: every visible table's columns with type, meaning, unit and FOCUS definition.
 
-Meanings come from the project's data dictionaries (docs/data-dictionary-costs.md, data-dictionary-reports.md,
-enrichment.md), parsed from their Markdown tables, so the agent reads the same text as the people; types come
-from the Delta tables themselves. A column the docs do not describe is listed with its type and says so.
+Meanings of `costs`, the report tables and the partner portfolio come from the packaged data dictionary
+(`cloudmonitor_pipelines.data_dictionary`: data_dictionary.json + the FOCUS catalogue, the same source the
+docs/data-dictionary-*.md tables are rendered from), so an installed wheel describes tables exactly as the docs do.
+The enrichment tables (`resources`, `recommendations`, `cost_enrichment`) are described below, as in
+docs/enrichment.md. Types come from the Delta tables themselves. A column nobody describes is listed with its type
+and says so.
 """
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from cloudmonitor_pipelines import data_dictionary
 from cloudmonitor_pipelines.query.workspace import QueryScope
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-DICTIONARIES = ("data-dictionary-costs.md", "data-dictionary-reports.md", "enrichment.md")
-# Tables documented in prose rather than a Markdown table (enrichment.md, "recommendations").
-_RECOMMENDATIONS = {
-    "recommendation_id": "full ARM id of the Advisor recommendation", "name": "recommendation name",
-    "resource_id": "target resource, lower case", "scope": "resource or subscription",
-    "subscription_id": "subscription GUID", "category": "Advisor category (Cost)", "impact": "Advisor impact",
-    "recommendation_type_id": "Advisor recommendation type", "impacted_field": "Advisor impacted field",
-    "impacted_value": "Advisor impacted value", "problem": "Advisor problem text", "solution": "Advisor solution text",
-    "monthly_savings": "estimated savings per month", "annual_savings": "estimated savings per year",
-    "savings_currency": "currency of the savings", "last_updated": "Advisor's last update",
-    "suppressed": "suppressed by the customer", "extended_properties": "Advisor extended properties (JSON)",
-    "snapshot_time": "when the recommendation was read", "tenant_key": "tenant",
+_AS_RESOURCE_GRAPH = "as Resource Graph reports them"
+_FROM_RESOURCES = "`resources`, matched on `lower(ResourceId) == id`"
+_RESOURCE_ADVICE = "resource-scoped, unsuppressed recommendations of that resource"
+_SUBSCRIPTION_ADVICE = ("subscription-scoped, unsuppressed recommendations, matched on the GUID in `SubAccountId` "
+                        "(`/subscriptions/<guid>`, any casing)")
+# The enrichment tables are not in data_dictionary.json; their meanings as docs/enrichment.md states them.
+_ENRICHMENT_TABLES: dict[str, dict[str, str]] = {
+    "resources": {
+        "id": "lower-cased ARM id; the join key", "arm_id": "ARM id in its original casing",
+        "name": _AS_RESOURCE_GRAPH, "location": _AS_RESOURCE_GRAPH, "resource_group": _AS_RESOURCE_GRAPH,
+        "kind": _AS_RESOURCE_GRAPH, "type": "lower-cased ARM type", "subscription_id": "lower-cased GUID",
+        "tags": "JSON object (`{}` when there are no tags); keys sorted", "sku": "JSON object, or null",
+        "first_seen": "first inventory the resource appeared in",
+        "last_seen": "latest inventory the resource appeared in (deleted resources keep their row)",
+        "snapshot_time": "time of the inventory the table reflects", "tenant_key": "tenant partition key",
+    },
+    "recommendations": {
+        "recommendation_id": "full ARM id of the Advisor recommendation", "name": "recommendation name",
+        "resource_id": "target resource, lower case", "scope": "resource or subscription",
+        "subscription_id": "subscription GUID", "category": "Advisor category (Cost)", "impact": "Advisor impact",
+        "recommendation_type_id": "Advisor recommendation type", "impacted_field": "Advisor impacted field",
+        "impacted_value": "Advisor impacted value", "problem": "Advisor problem text",
+        "solution": "Advisor solution text", "monthly_savings": "estimated savings per month",
+        "annual_savings": "estimated savings per year", "savings_currency": "currency of the savings",
+        "last_updated": "Advisor's last update", "suppressed": "suppressed by the customer",
+        "extended_properties": "Advisor extended properties (JSON)",
+        "snapshot_time": "when the recommendation was read", "tenant_key": "tenant",
+    },
+    "cost_enrichment": {
+        **dict.fromkeys(("x_ResourceArmType", "x_ResourceLocation", "x_ResourceTags", "x_ResourceSku",
+                         "x_ResourceKind"), _FROM_RESOURCES),
+        "x_ResourceFound": "true when the resource is in `resources` (deleted ones included)",
+        **dict.fromkeys(("x_ResourceRecommendationCount", "x_ResourceMonthlySavings", "x_ResourceSavingsCurrency"),
+                        _RESOURCE_ADVICE),
+        **dict.fromkeys(("x_SubscriptionRecommendationCount", "x_SubscriptionMonthlySavings",
+                         "x_SubscriptionSavingsCurrency"), _SUBSCRIPTION_ADVICE),
+        "key_rows": "cost rows of the (ResourceId, SubAccountId) key in the month",
+        "key_effective_cost": "effective cost of the key in the month",
+    },
 }
-_ENRICHMENT_KEYS = {
-    "key_rows": "cost rows of the (ResourceId, SubAccountId) key in the month",
-    "key_effective_cost": "effective cost of the key in the month",
-}
-_HEADING = re.compile(r"^(#{2,3})\s+(.*)$")
-_NAME = re.compile(r"`([^`]+)`")
+_COSTS_KEYS_IN_ENRICHMENT = ("x_BillingMonth", "ResourceId", "SubAccountId")
+
+
+def _entry(column: data_dictionary.ColumnDoc) -> dict[str, str]:
+    entry = {"meaning": column.description}
+    if column.kind is not None and column.kind.startswith("FOCUS"):
+        entry["focus_definition"] = f"{column.kind} column: {column.description}"
+    if column.table != data_dictionary.COSTS_TABLE and column.origin:
+        entry["how_computed"] = column.origin
+    return entry
 
 
 @lru_cache(maxsize=1)
 def documented_columns() -> dict[str, dict[str, dict[str, str]]]:
-    """table -> column -> {meaning, focus_definition?, how_computed?} from the Markdown data dictionaries."""
-    tables: dict[str, dict[str, dict[str, str]]] = {"recommendations": {
-        c: {"meaning": m} for c, m in _RECOMMENDATIONS.items()}}
-    for name in DICTIONARIES:
-        path = DOCS / name
-        if path.exists():
-            _parse(path.read_text(encoding="utf-8"), tables)
-    enrichment = tables.setdefault("cost_enrichment", {})
-    for column, meaning in _ENRICHMENT_KEYS.items():
-        enrichment.setdefault(column, {"meaning": meaning})
-    for column in ("x_BillingMonth", "ResourceId", "SubAccountId"):
-        if column in tables.get("costs", {}):
-            enrichment.setdefault(column, tables["costs"][column])
+    """table -> column -> {meaning, focus_definition?, how_computed?} from the packaged data dictionary."""
+    tables = {table: {column.name: _entry(column) for column in data_dictionary.columns(table)}
+              for table in data_dictionary.documented_tables()}
+    for table, meanings in _ENRICHMENT_TABLES.items():
+        tables[table] = {column: {"meaning": meaning} for column, meaning in meanings.items()}
+    for column in _COSTS_KEYS_IN_ENRICHMENT:
+        tables["cost_enrichment"][column] = tables[data_dictionary.COSTS_TABLE][column]
     return tables
-
-
-def _parse(text: str, tables: dict[str, dict[str, dict[str, str]]]) -> None:
-    current, header = None, None
-    for line in text.splitlines():
-        heading = _HEADING.match(line)
-        if heading:
-            title = heading.group(2)
-            names = _NAME.findall(title)
-            if heading.group(1) == "###" and not names:
-                header = None
-                continue  # a sub-section ("The rule") of the table above
-            current = names[0] if names else (title.split()[0] if title.split() else None)
-            if title.startswith("Columns"):
-                current = "costs"
-            if title.startswith("The join"):
-                current = "cost_enrichment"
-            header = None
-            continue
-        if current is None or not line.startswith("|"):
-            header = None if not line.startswith("|") else header
-            continue
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if header is None:
-            header = [c.lower() for c in cells]
-            continue
-        if set(cells[0]) <= set("-: "):
-            continue
-        _add_row(tables.setdefault(current, {}), header, cells)
-
-
-def _add_row(columns: dict[str, dict[str, str]], header: list[str], cells: list[str]) -> None:
-    row = dict(zip(header, cells, strict=False))
-    names = _NAME.findall(cells[0]) or [cells[0]]
-    meaning = row.get("meaning") or row.get("description") or row.get("from") or ""
-    entry = {"meaning": meaning}
-    if row.get("kind", "").startswith("FOCUS"):
-        entry["focus_definition"] = f"{row['kind']} column: {row.get('description', '')}"
-    if row.get("how computed"):
-        entry["how_computed"] = row["how computed"]
-    for name in names:
-        columns.setdefault(name.strip(), entry)
 
 
 def unit_of(column: str, dtype: str) -> str:

@@ -12,14 +12,17 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from deltalake import DeltaTable
+from typing import TYPE_CHECKING
 
 from cloudmonitor_pipelines.lake.inventory_store import RECOMMENDATIONS, RESOURCES
+from cloudmonitor_pipelines.lake.readers import is_table, open_table_at
 from cloudmonitor_pipelines.lake.views import COST_ENRICHMENT, COSTS
 from cloudmonitor_pipelines.reports import REPORT_TABLES
 from cloudmonitor_pipelines.reports.portfolio import TABLE as PORTFOLIO_TABLE
 from cloudmonitor_pipelines.storage.base import Workspace
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
 
 # The tables a tenant session sees, in the order describe_tables lists them.
 TENANT_TABLES: tuple[str, ...] = (COSTS, *REPORT_TABLES.keys(), RESOURCES, RECOMMENDATIONS, COST_ENRICHMENT)
@@ -49,12 +52,11 @@ class QueryScope:
     def delta_tables(self) -> dict[str, DeltaTable]:
         """Every visible table at its current version (tables not materialized yet are simply absent)."""
         options = self.storage_options
-        return {name: DeltaTable(uri, storage_options=options) for name, uri in self.tables.items()
-                if DeltaTable.is_deltatable(uri, storage_options=options)}
+        return {name: open_table_at(uri, options) for name, uri in self.tables.items() if is_table(uri, options)}
 
     def existing_tables(self) -> list[str]:
         options = self.storage_options
-        return [n for n, uri in self.tables.items() if DeltaTable.is_deltatable(uri, storage_options=options)]
+        return [n for n, uri in self.tables.items() if is_table(uri, options)]
 
 
 def tenant_scope(workspace: Workspace, tenant_key: str) -> QueryScope:

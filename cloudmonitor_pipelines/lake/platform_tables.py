@@ -1,0 +1,42 @@
+"""Small record tables under the platform root (access state): opened, read and appended through the platform store.
+
+`platform_store.py` says how to reach the platform root; this module holds the few table operations platform records
+need, on top of `lake.delta`, so a record table works the same on a local root and on an `abfss://` root reached with
+the platform's own Entra identity (never a storage key, never a write outside lake/).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+
+from cloudmonitor_pipelines.lake.delta import append_rows, read_table
+from cloudmonitor_pipelines.lake.platform_store import PLATFORM_PRINCIPAL_KEY, open_platform_store, platform_credential
+from cloudmonitor_pipelines.storage import Workspace, open_workspace
+
+
+def platform_store_at(root: Path | str | None = None) -> Workspace:
+    """The platform root as a Workspace: `root` when given (a folder or an abfss:// URI), else the configured one."""
+    if root is None:
+        return open_platform_store()
+    location = os.fspath(root)
+    if "://" not in location:
+        return open_workspace(location)
+    return open_workspace(location, credential=platform_credential(), tenant_key=PLATFORM_PRINCIPAL_KEY)
+
+
+def read_record_table(store: Workspace, table: str) -> pl.DataFrame | None:
+    """The whole (small) table, or None when it was never written."""
+    uri = store.table_uri(table)
+    # Most fleets never write a record table: on a local root a missing table costs one stat, not a Delta open.
+    if "://" not in uri and not os.path.isdir(os.path.join(uri, "_delta_log")):
+        return None
+    frame = read_table(store, table)
+    return None if frame is None else frame.collect()
+
+
+def append_records(store: Workspace, table: str, frame: pl.DataFrame) -> None:
+    """Append rows to a record table, creating it on the first write."""
+    append_rows(store, table, frame)
