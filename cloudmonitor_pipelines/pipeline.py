@@ -42,13 +42,13 @@ from cloudmonitor_pipelines.focus.validate import (
     validate_export_batch,
 )
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError, normalize_data_version
-from cloudmonitor_pipelines.ingest_records import (  # noqa: F401 - recorded_* re-exported for the asset checks
+from cloudmonitor_pipelines.ingest_records import (  # recorded_* re-exported for the Dagster asset checks
     append_manifest_problems,
     append_validation_results,
     conformance_record,
-    recorded_conformance,
-    recorded_personal_data,
 )
+from cloudmonitor_pipelines.ingest_records import recorded_conformance as recorded_conformance
+from cloudmonitor_pipelines.ingest_records import recorded_personal_data as recorded_personal_data
 from cloudmonitor_pipelines.lake.audit import ReadRecord, latest_ingestion
 from cloudmonitor_pipelines.lake.delta import (
     DataFile,
@@ -58,7 +58,8 @@ from cloudmonitor_pipelines.lake.delta import (
     table_version,
 )
 from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
-from cloudmonitor_pipelines.tables import COSTS, VALIDATION_RESULTS  # noqa: F401 - VALIDATION_RESULTS re-exported
+from cloudmonitor_pipelines.tables import COSTS as COSTS  # re-exported: callers import the table names from here
+from cloudmonitor_pipelines.tables import VALIDATION_RESULTS as VALIDATION_RESULTS
 from cloudmonitor_pipelines.tenants import Tenant
 
 

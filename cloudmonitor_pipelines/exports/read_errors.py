@@ -76,7 +76,7 @@ def read_error(source: Source, path: str, kind: str, exc: Exception) -> Exceptio
     if account is not None:
         # Azure: name tenant, account and the missing role on auth failures, never a token; keep foreign text
         # out of the chain.
-        from cloudmonitor_pipelines.storage.azure_blob import translate_storage_error
+        from cloudmonitor_pipelines.storage.azure_errors import translate_storage_error
 
         translated = translate_storage_error(exc, getattr(source, "tenant_key", ""), account, f"read {path}")
         if not type(translated) is StorageError:

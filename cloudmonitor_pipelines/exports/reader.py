@@ -26,7 +26,8 @@ import pyarrow.csv as pa_csv
 from isal import igzip
 
 from cloudmonitor_pipelines.exports.manifest import BlobRef, Manifest
-from cloudmonitor_pipelines.exports.read_errors import NOT_UTF8, ExportReadError, delimiter_problem, read_error
+from cloudmonitor_pipelines.exports.read_errors import NOT_UTF8, delimiter_problem, read_error
+from cloudmonitor_pipelines.exports.read_errors import ExportReadError as ExportReadError  # callers import it from here
 from cloudmonitor_pipelines.storage.base import (
     ChunkStream,
     ObjectInfo,
@@ -126,6 +127,13 @@ class _ByteStream(Protocol):
         ...
 
 
+def _inflated(raw: BinaryIO) -> _ByteStream:
+    # ISA-L inflates 2.5x faster than zlib (measured 0.98 s against 2.44 s for a 1 GB part): a fifth of the CPU
+    # time of a csv.gz ingest was the gzip module.
+    stream: _ByteStream = igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[no-untyped-call]  # isal: untyped __init__
+    return stream
+
+
 def _to_frame(table: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     if not isinstance(frame, pl.DataFrame):  # only arrays become a Series; pyarrow is untyped, so mypy cannot tell
@@ -157,12 +165,7 @@ def _csv_batches(source: Source, path: str, kind: str, batch_rows: int) -> Itera
     """
     raw = source.open_stream(path)
     try:
-        # ISA-L inflates 2.5x faster than zlib (measured 0.98 s against 2.44 s for a 1 GB part): a fifth of the CPU
-        # time of a csv.gz ingest was the gzip module.
-        stream: _ByteStream = (
-            igzip.IGzipFile(fileobj=raw, mode="rb")  # type: ignore[no-untyped-call]  # isal leaves __init__ unannotated
-            if kind == "csv.gz" else raw
-        )
+        stream = _inflated(raw) if kind == "csv.gz" else raw
         header, rest = _split_header(stream, path)
         try:
             text = header.decode("utf-8-sig").rstrip("\r\n")

@@ -341,28 +341,8 @@ def offboard_tenant(
         return record
 
     _prepare_records_dir(records_dir)
-    failure: BaseException | None = None
-    try:
-        record.objects_deleted = _delete_everything(workspace, record.tables)
-        if instance_cleanup is None:
-            record.notes.append("no instance cleanup configured: Dagster partitions/materializations not removed")
-        else:
-            removed = instance_cleanup(tenant.key)
-            if not isinstance(removed, int) or isinstance(removed, bool) or removed < 0:
-                raise TypeError(f"instance_cleanup returned {removed!r}; expected the number of records removed")
-            record.dagster_records_removed = removed
-    except Exception as exc:  # recorded, then re-raised below as OffboardingError
-        failure = exc
-        record.error = f"{type(exc).__name__}: {exc}"[:4000]
-
-    record.verification = verify_workspace_empty(workspace)
-    if failure is None and not record.verification.workspace_empty:
-        record.error = (
-            f"{record.verification.remaining_objects} object(s) remain in {workspace.uri}, e.g. "
-            f"{', '.join(record.verification.remaining_examples[:5])}"
-        )
-    record.status = "completed" if record.error is None else "failed"
-    record.finished_at = datetime.now(UTC)
+    failure = _delete_tenant(tenant.key, workspace, record, instance_cleanup)
+    _settle(record, workspace, failure)
     try:
         write_deletion_record(records_dir, record)
     except Exception as exc:
@@ -379,3 +359,33 @@ def offboard_tenant(
             record,
         ) from failure
     return record
+
+
+def _delete_tenant(tenant_key: str, workspace: Workspace, record: OffboardingRecord,
+                   instance_cleanup: Callable[[str], int] | None) -> Exception | None:
+    """Delete the workspace's objects and the Dagster history into `record`; the failure, if any, is returned."""
+    try:
+        record.objects_deleted = _delete_everything(workspace, record.tables)
+        if instance_cleanup is None:
+            record.notes.append("no instance cleanup configured: Dagster partitions/materializations not removed")
+        else:
+            removed = instance_cleanup(tenant_key)
+            if not isinstance(removed, int) or isinstance(removed, bool) or removed < 0:
+                raise TypeError(f"instance_cleanup returned {removed!r}; expected the number of records removed")
+            record.dagster_records_removed = removed
+    except Exception as exc:  # recorded, then re-raised by the caller as OffboardingError
+        record.error = f"{type(exc).__name__}: {exc}"[:4000]
+        return exc
+    return None
+
+
+def _settle(record: OffboardingRecord, workspace: Workspace, failure: Exception | None) -> None:
+    """Verify the workspace is empty and set the record's final status."""
+    record.verification = verify_workspace_empty(workspace)
+    if failure is None and not record.verification.workspace_empty:
+        record.error = (
+            f"{record.verification.remaining_objects} object(s) remain in {workspace.uri}, e.g. "
+            f"{', '.join(record.verification.remaining_examples[:5])}"
+        )
+    record.status = "completed" if record.error is None else "failed"
+    record.finished_at = datetime.now(UTC)

@@ -13,8 +13,9 @@ uses `_ReadOnlyTransport`, which refuses any request that is not GET/HEAD before
 client's transport is a `token_guard.GuardedTransport`: the Entra ID token goes only over HTTPS to the account's
 own Blob host; endpoint overrides must be https (an emulator's, loopback too).
 
-Every failure leaves as a `StorageError` built by `translate_storage_error`: redacted (no token, signature or key can
-survive), naming the tenant, account and operation, and for 401/403 saying which role to grant.
+Every failure leaves as a `StorageError` built by `translate_storage_error` (storage.azure_errors): redacted (no
+token, signature or key can survive), naming the tenant, account and operation, and for 401/403 saying which role to
+grant.
 """
 
 from __future__ import annotations
@@ -26,17 +27,12 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO, Literal, Unpack, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, Unpack, cast
 from urllib.parse import urlsplit
 
-from azure.core.exceptions import (
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceNotFoundError,
-)
+from azure.core.exceptions import ResourceNotFoundError
 
 from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
-from cloudmonitor_pipelines.azure.redact import redact
 from cloudmonitor_pipelines.azure.token_guard import (
     GuardedTransport,
     TokenDestinationError,
@@ -45,13 +41,14 @@ from cloudmonitor_pipelines.azure.token_guard import (
 )
 from cloudmonitor_pipelines.locations import AbfssLocation, LocationError, parse_abfss
 from cloudmonitor_pipelines.storage.azure_delete import batch_delete, dfs_recursive_delete
+from cloudmonitor_pipelines.storage.azure_errors import CONTRIBUTOR_ROLE as CONTRIBUTOR_ROLE  # re-exported
+from cloudmonitor_pipelines.storage.azure_errors import READER_ROLE as READER_ROLE  # re-exported
+from cloudmonitor_pipelines.storage.azure_errors import Access
+from cloudmonitor_pipelines.storage.azure_errors import translate_storage_error as translate_storage_error
 from cloudmonitor_pipelines.storage.base import (
     ChunkStream,
     ObjectInfo,
-    ObjectNotFoundError,
     ParquetOptions,
-    PathEscapesRootError,
-    StorageAuthError,
     StorageError,
     safe_relative_path,
 )
@@ -64,30 +61,6 @@ if TYPE_CHECKING:
 
 BLOB_ENDPOINT_ENV = "CLOUDMONITOR_BLOB_ENDPOINT"
 VERIFY_TLS_ENV = "CLOUDMONITOR_STORAGE_VERIFY_TLS"
-
-READER_ROLE = "Storage Blob Data Reader"
-CONTRIBUTOR_ROLE = "Storage Blob Data Contributor"
-
-Access = Literal["read", "write"]
-
-# Storage error codes that mean "who you are" or "what you may do" was refused, not that something is missing.
-_AUTH_ERROR_CODES = frozenset(
-    {
-        "AuthenticationFailed",
-        "AuthorizationFailure",
-        "AuthorizationPermissionMismatch",
-        "AuthorizationResourceTypeMismatch",
-        "AuthorizationServiceMismatch",
-        "AuthorizationProtocolMismatch",
-        "AuthorizationSourceIPMismatch",
-        "InvalidAuthenticationInfo",
-        "InsufficientAccountPermissions",
-        "NoAuthenticationInformation",
-    }
-)
-_FIREWALL_ERROR_CODES = frozenset({"AuthorizationSourceIPMismatch"})
-_AUTH_TEXT_MARKERS = ("401 Unauthorized", "403 Forbidden", "lacked the necessary privileges")
-
 
 @dataclass(frozen=True)
 class StorageSettings:
@@ -168,94 +141,6 @@ class _ReadOnlyTransport(GuardedTransport):
             raise PermissionError(f"refusing {method} {request.url.split('?', 1)[0]}: export sources are read-only")
         response: HttpResponse = super().send(request, **kwargs)  # type: ignore[no-untyped-call]  # azure-core's untyped send
         return response
-
-
-def translate_storage_error(
-    exc: BaseException,
-    tenant_key: str,
-    account: str,
-    operation: str,
-    *,
-    access: Access = "read",
-    container: str | None = None,
-    secrets: tuple[str, ...] = (),
-) -> StorageError:
-    """Turn any storage failure (azure-core, azure-identity, polars/object_store, deltalake) into a StorageError.
-
-    Auth failures become `StorageAuthError` naming tenant, account and the role to grant (`access="read"`: Storage
-    Blob Data Reader on the export container; `"write"`: Storage Blob Data Contributor on the workspace).
-    Missing objects become `ObjectNotFoundError`. The message is redacted; `secrets` are removed verbatim too.
-    Callers should `raise translate_storage_error(...) from None`: the original's type and (redacted) message are in
-    the new message, while its own text, which we do not control, stays out of logs.
-    """
-    if isinstance(exc, StorageError):
-        redacted = redact(str(exc), *secrets)
-        if redacted == str(exc):
-            return exc  # already ours and clean
-        # Keep the kind callers branch on; other subclasses may need more constructor arguments than a message.
-        kind = next(
-            (k for k in (StorageAuthError, ObjectNotFoundError, PathEscapesRootError) if isinstance(exc, k)), StorageError
-        )
-        return kind(redacted)
-    where = f"storage account {account!r}" + (f", container {container!r}" if container else "")
-    detail = _describe(exc)
-    prefix = f"tenant {tenant_key!r}: {operation} failed on {where}"
-    if _is_auth_failure(exc):
-        if _error_code(exc) in _FIREWALL_ERROR_CODES:
-            hint = (
-                "the storage firewall does not admit this host; allow its egress IP or use a private endpoint "
-                "(see docs/security.md)"
-            )
-        elif access == "read":
-            hint = (
-                f"the pipeline's Entra ID principal needs the '{READER_ROLE}' role on the export container "
-                "(or the token was expired or rejected; see docs/security.md)"
-            )
-        else:
-            hint = (
-                f"the pipeline's Entra ID principal needs the '{CONTRIBUTOR_ROLE}' role on the workspace container "
-                "(or the token was expired or rejected; see docs/security.md)"
-            )
-        return StorageAuthError(redact(f"{prefix}: access denied ({detail}); {hint}", *secrets))
-    if isinstance(exc, (ResourceNotFoundError, FileNotFoundError)):
-        return ObjectNotFoundError(redact(f"{prefix}: not found ({detail})", *secrets))
-    return StorageError(redact(f"{prefix}: {detail}", *secrets))
-
-
-def _is_auth_failure(exc: BaseException) -> bool:
-    if isinstance(exc, (ClientAuthenticationError, PermissionError)):
-        return True
-    if isinstance(exc, HttpResponseError):
-        return exc.status_code in (401, 403) or _error_code(exc) in _AUTH_ERROR_CODES
-    # deltalake surfaces object_store failures as OSError/DeltaError text; recognise the status in it.
-    text = str(exc)
-    return any(marker in text for marker in _AUTH_TEXT_MARKERS)
-
-
-def _error_code(exc: BaseException) -> str | None:
-    code = getattr(exc, "error_code", None)
-    # azure-storage-blob gives a StorageErrorCode enum; compare and print its wire value.
-    return None if code is None else str(getattr(code, "value", code))
-
-
-def _describe(exc: BaseException) -> str:
-    """Type, status, error code, first message line, and the request id / auth detail Azure support asks for."""
-    status = getattr(exc, "status_code", None)
-    code = _error_code(exc)
-    parts = [type(exc).__name__]
-    if status:
-        parts.append(f"HTTP {status}")
-    if code:
-        parts.append(code)
-    lines = str(exc).strip().splitlines()
-    # azure-core messages repeat the whole response body; its first line is the useful part.
-    summary = " ".join(parts) + (f": {lines[0][:500]}" if lines else "")
-    extras = [
-        line.strip()[:300]
-        for line in lines[1:20]
-        if line.lower().startswith(("requestid:", "authenticationerrordetail:"))
-    ]
-    return summary + (f" [{'; '.join(extras)}]" if extras else "")
 
 
 def _identity_claims(token: str) -> dict[str, str]:
