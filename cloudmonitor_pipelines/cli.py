@@ -9,9 +9,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 PERSONAL_DATA_NOTE = (
     "Why the 'costs_personal_data' warning: the sample tenants' tags carry owner email addresses on purpose "
@@ -20,8 +21,13 @@ PERSONAL_DATA_NOTE = (
     "the load. What to do about it in a real tenant (masking with `mask_personal_data: true`, non-personal tags): "
     "docs/privacy.md."
 )
-from cloudmonitor_pipelines.fleet import PartitionOutcome, failure_message, run_fleet
+from cloudmonitor_pipelines.fleet import FleetReport, PartitionOutcome, failure_message, run_fleet
 from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from cloudmonitor_pipelines.storage import Source
 
 __all__ = ["PartitionOutcome", "main", "run_partitions"]
 
@@ -51,7 +57,7 @@ def ensure_dagster_home() -> Path:
     return home
 
 
-def months_in_source(source) -> list[str]:
+def months_in_source(source: Source) -> list[str]:
     """Billing months that have export runs, from folder names only (listing reads no blob content)."""
     from cloudmonitor_pipelines.exports.runs import infer_billing_month
 
@@ -59,16 +65,17 @@ def months_in_source(source) -> list[str]:
 
 
 def run_partitions(tenants_file: str | None, tenant_keys: Sequence[str] | None, months: Sequence[str] | None,
-                   *, echo=print, inventory: bool = True, portfolio: bool = True) -> list[PartitionOutcome]:
+                   *, echo: Callable[[str], None] = print, inventory: bool = True,
+                   portfolio: bool = True) -> list[PartitionOutcome]:
     """The tenant-month outcomes of `fleet.run_fleet` (kept for callers that only look at partitions)."""
     return run_fleet(tenants_file, tenant_keys, months, echo=echo, inventory=inventory, portfolio=portfolio).partitions
 
 
-def _failure(result) -> str:
+def _failure(result: dg.ExecuteInProcessResult | None) -> str:
     return failure_message(result)
 
 
-def _finish(report) -> int:
+def _finish(report: FleetReport) -> int:
     """Print the summary (every failed job listed) and return the exit code: non-zero when anything failed."""
     for line in report.summary():
         print(line)
@@ -298,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    command: Callable[[argparse.Namespace], int] = args.func
+    return command(args)
 
 
 if __name__ == "__main__":
