@@ -239,29 +239,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(command)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cloudmonitor-pipelines", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    run_help = ("materialize costs for tenants x months in-process (recorded in DAGSTER_HOME); for laptops and "
-                "small installations: it bypasses a deployment's run queue and per-tenant limits, use `submit` for "
-                "a deployment")
-    p = sub.add_parser("run", help=run_help, description=run_help)
-    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS or the bundled sample tenants)")
-    p.add_argument("--tenant", action="append", help="tenant key (repeatable; default: all)")
-    p.add_argument("--month", help="billing month YYYY-MM (default: every month with export runs)")
-    p.set_defaults(func=cmd_run)
-
-    p = sub.add_parser("status", help="per tenant: access state (revoked or ok) and enrichment on/off; exit 3 if "
-                       "any tenant's access is revoked")
-    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
-    p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser("demo", help="generate sample tenants' exports, run everything, print where the tables are")
-    p.add_argument("--tenants", help="tenants YAML (default: the bundled sample tenants)")
-    p.add_argument("--rows", type=int, default=5000, help="rows per tenant-month in the closing export run")
-    p.set_defaults(func=cmd_demo)
-
+def _add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`sample-exports`, `offboard` and `retention`: commands that write sample data or delete tenant data."""
     p = sub.add_parser("sample-exports", help="write realistic FocusCost exports in the real Cost Management layout")
     p.add_argument("--out", required=True)
     p.add_argument("--tenant", required=True)
@@ -285,6 +264,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenants")
     p.add_argument("--tenant", action="append")
     p.set_defaults(func=cmd_retention)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cloudmonitor-pipelines", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run_help = ("materialize costs for tenants x months in-process (recorded in DAGSTER_HOME); for laptops and "
+                "small installations: it bypasses a deployment's run queue and per-tenant limits, use `submit` for "
+                "a deployment")
+    p = sub.add_parser("run", help=run_help, description=run_help)
+    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS or the bundled sample tenants)")
+    p.add_argument("--tenant", action="append", help="tenant key (repeatable; default: all)")
+    p.add_argument("--month", help="billing month YYYY-MM (default: every month with export runs)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="per tenant: access state (revoked or ok) and enrichment on/off; exit 3 if "
+                       "any tenant's access is revoked")
+    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("demo", help="generate sample tenants' exports, run everything, print where the tables are")
+    p.add_argument("--tenants", help="tenants YAML (default: the bundled sample tenants)")
+    p.add_argument("--rows", type=int, default=5000, help="rows per tenant-month in the closing export run")
+    p.set_defaults(func=cmd_demo)
+
+    _add_data_commands(sub)
 
     from cloudmonitor_pipelines.submit import add_parser as add_submit_parser
 
