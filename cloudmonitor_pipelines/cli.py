@@ -9,9 +9,10 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 PERSONAL_DATA_NOTE = (
     "Why the 'costs_personal_data' warning: the sample tenants' tags carry owner email addresses on purpose "
@@ -20,9 +21,14 @@ PERSONAL_DATA_NOTE = (
     "the load. What to do about it in a real tenant (masking with `mask_personal_data: true`, non-personal tags): "
     "docs/privacy.md."
 )
-from cloudmonitor_pipelines.fleet import PartitionOutcome, failure_message, run_fleet
+from cloudmonitor_pipelines.fleet import FleetReport, PartitionOutcome, failure_message, run_fleet
 from cloudmonitor_pipelines.focus.catalog import KNOWN_DATA_VERSIONS
 from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from cloudmonitor_pipelines.storage import Source
 
 __all__ = ["PartitionOutcome", "main", "run_partitions"]
 
@@ -52,7 +58,7 @@ def ensure_dagster_home() -> Path:
     return home
 
 
-def months_in_source(source) -> list[str]:
+def months_in_source(source: Source) -> list[str]:
     """Billing months that have export runs, from folder names only (listing reads no blob content)."""
     from cloudmonitor_pipelines.exports.runs import infer_billing_month
 
@@ -60,16 +66,17 @@ def months_in_source(source) -> list[str]:
 
 
 def run_partitions(tenants_file: str | None, tenant_keys: Sequence[str] | None, months: Sequence[str] | None,
-                   *, echo=print, inventory: bool = True, portfolio: bool = True) -> list[PartitionOutcome]:
+                   *, echo: Callable[[str], None] = print, inventory: bool = True,
+                   portfolio: bool = True) -> list[PartitionOutcome]:
     """The tenant-month outcomes of `fleet.run_fleet` (kept for callers that only look at partitions)."""
     return run_fleet(tenants_file, tenant_keys, months, echo=echo, inventory=inventory, portfolio=portfolio).partitions
 
 
-def _failure(result) -> str:
+def _failure(result: dg.ExecuteInProcessResult | None) -> str:
     return failure_message(result)
 
 
-def _finish(report) -> int:
+def _finish(report: FleetReport) -> int:
     """Print the summary (every failed job listed) and return the exit code: non-zero when anything failed."""
     for line in report.summary():
         print(line)
@@ -233,29 +240,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(command)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cloudmonitor-pipelines", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    run_help = ("materialize costs for tenants x months in-process (recorded in DAGSTER_HOME); for laptops and "
-                "small installations: it bypasses a deployment's run queue and per-tenant limits, use `submit` for "
-                "a deployment")
-    p = sub.add_parser("run", help=run_help, description=run_help)
-    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS or the bundled sample tenants)")
-    p.add_argument("--tenant", action="append", help="tenant key (repeatable; default: all)")
-    p.add_argument("--month", help="billing month YYYY-MM (default: every month with export runs)")
-    p.set_defaults(func=cmd_run)
-
-    p = sub.add_parser("status", help="per tenant: access state (revoked or ok) and enrichment on/off; exit 3 if "
-                       "any tenant's access is revoked")
-    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
-    p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser("demo", help="generate sample tenants' exports, run everything, print where the tables are")
-    p.add_argument("--tenants", help="tenants YAML (default: the bundled sample tenants)")
-    p.add_argument("--rows", type=int, default=5000, help="rows per tenant-month in the closing export run")
-    p.set_defaults(func=cmd_demo)
-
+def _add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`sample-exports`, `offboard` and `retention`: commands that write sample data or delete tenant data."""
     p = sub.add_parser("sample-exports", help="write realistic FocusCost exports in the real Cost Management layout")
     p.add_argument("--out", required=True)
     p.add_argument("--tenant", required=True)
@@ -280,6 +266,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tenant", action="append")
     p.set_defaults(func=cmd_retention)
 
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cloudmonitor-pipelines", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run_help = ("materialize costs for tenants x months in-process (recorded in DAGSTER_HOME); for laptops and "
+                "small installations: it bypasses a deployment's run queue and per-tenant limits, use `submit` for "
+                "a deployment")
+    p = sub.add_parser("run", help=run_help, description=run_help)
+    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS or the bundled sample tenants)")
+    p.add_argument("--tenant", action="append", help="tenant key (repeatable; default: all)")
+    p.add_argument("--month", help="billing month YYYY-MM (default: every month with export runs)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="per tenant: access state (revoked or ok) and enrichment on/off; exit 3 if "
+                       "any tenant's access is revoked")
+    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("demo", help="generate sample tenants' exports, run everything, print where the tables are")
+    p.add_argument("--tenants", help="tenants YAML (default: the bundled sample tenants)")
+    p.add_argument("--rows", type=int, default=5000, help="rows per tenant-month in the closing export run")
+    p.set_defaults(func=cmd_demo)
+
+    _add_data_commands(sub)
+
     from cloudmonitor_pipelines.submit import add_parser as add_submit_parser
 
     add_submit_parser(sub)
@@ -299,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    command: Callable[[argparse.Namespace], int] = args.func
+    return command(args)
 
 
 if __name__ == "__main__":

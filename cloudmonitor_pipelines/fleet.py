@@ -21,9 +21,19 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cloudmonitor_pipelines import access
 from cloudmonitor_pipelines.enrich.settings import enrichment_enabled, enrichment_off_note
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from cloudmonitor_pipelines.defs.resources import CloudMonitor
+    from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry
+
+Echo = Callable[[str], None]
 
 # The CLI prints one line per job; the console logger would repeat failures with tracebacks (the event log keeps them).
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -99,7 +109,7 @@ class FleetReport:
 class Progress:
     """Which tenant-month, rows so far, elapsed: a rewritten status line on a terminal, nothing extra otherwise."""
 
-    def __init__(self, total: int, stream=None) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.total, self.done, self.rows, self.started = total, 0, 0, time.monotonic()
@@ -119,7 +129,7 @@ class Progress:
 
 def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, months: Sequence[str] | None, *,
               echo: Callable[[str], None] = print, inventory: bool = True, portfolio: bool = True,
-              progress_stream=None) -> FleetReport:
+              progress_stream: TextIO | None = None) -> FleetReport:
     """Materialize the selected tenant-months against the persistent instance ($DAGSTER_HOME)."""
     import dagster as dg
 
@@ -135,7 +145,7 @@ def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, month
     selected = [registry.get(k) for k in tenant_keys] if tenant_keys else list(registry)
     report = FleetReport()
     states = access.revoked_tenants()
-    plans: list[tuple] = []
+    plans: list[tuple[Tenant, list[str], dict[str, tuple[str, str]]]] = []
     for tenant in selected:
         if not _access_allows(resource, tenant, states.get(tenant.key), bool(tenant_keys), report, echo):
             continue
@@ -160,7 +170,8 @@ def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, month
     return report
 
 
-def _access_allows(resource, tenant, state, explicit: bool, report: FleetReport, echo) -> bool:
+def _access_allows(resource: CloudMonitor, tenant: Tenant, state: access.AccessState | None, explicit: bool,
+                   report: FleetReport, echo: Echo) -> bool:
     """False (and said) for a tenant whose access is revoked and not due for its probe; probes when due."""
     if state is None:
         return True
@@ -186,7 +197,7 @@ def _access_allows(resource, tenant, state, explicit: bool, report: FleetReport,
     return True
 
 
-def _source_unlisted(resource, tenant, exc: Exception, report: FleetReport, echo) -> None:
+def _source_unlisted(resource: CloudMonitor, tenant: Tenant, exc: Exception, report: FleetReport, echo: Echo) -> None:
     denied = access.classify_access_error(exc, tenant.key, access.SOURCE, access.endpoint_of(tenant.source))
     if denied is not None and denied.revoked:
         access.record_revoked(denied)
@@ -211,10 +222,14 @@ def _newest_runs(paths: list[str]) -> dict[str, tuple[str, str]]:
 class _Runner:
     """Launches the jobs of one invocation and books their outcomes."""
 
-    def __init__(self, defs, instance, resource, report: FleetReport, echo, progress: Progress) -> None:
+    def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance, resource: CloudMonitor, report: FleetReport,
+                 echo: Echo, progress: Progress) -> None:
         self.defs, self.instance, self.resource, self.report = defs, instance, resource, report
         self.echo, self.progress = echo, progress
         self.costs_job = defs.resolve_job_def("costs_job")
+        if self.costs_job.partitions_def is None:
+            raise TypeError("costs_job has no partitions definition")
+        self.costs_partitions = self.costs_job.partitions_def
 
     def say(self, outcome: JobOutcome) -> None:
         self.report.jobs.append(outcome)
@@ -222,7 +237,8 @@ class _Runner:
         self.echo(outcome.line if outcome.partition is not None or outcome.job != "inventory"
                   else f"{outcome.target}: {outcome.line}")
 
-    def execute(self, job_name: str, partition_key, tags: dict, asset_selection=None):
+    def execute(self, job_name: str, partition_key: str, tags: dict[str, str],
+                asset_selection: list[dg.AssetKey] | None = None) -> tuple[dg.ExecuteInProcessResult | None, str | None]:
         """Run one job in-process; an exception before the run starts (e.g. a bad partition key) is its failure."""
         try:
             return self.defs.resolve_job_def(job_name).execute_in_process(
@@ -231,7 +247,7 @@ class _Runner:
         except Exception as exc:  # counted as this job's failure; the other tenants and months go on
             return None, f"{type(exc).__name__}: {exc}"
 
-    def tenant(self, tenant, months: list[str], newest: dict, inventory: bool) -> None:
+    def tenant(self, tenant: Tenant, months: list[str], newest: dict[str, tuple[str, str]], inventory: bool) -> None:
         tags = {"tenant": tenant.key, "cloudmonitor/trigger": "cli"}
         refreshed = False
         if not enrichment_enabled(tenant):
@@ -256,20 +272,21 @@ class _Runner:
             if outcome.partition and outcome.partition.error and "access denied" in outcome.partition.error:
                 return self._skip_rest(tenant, months[i + 1:], outcome.partition.error)
 
-    def _skip_rest(self, tenant, months: list[str], error: str) -> None:
+    def _skip_rest(self, tenant: Tenant, months: list[str], error: str) -> None:
         for month in months:
             reason = f"not attempted: {error.strip().splitlines()[0]}"
             outcome = PartitionOutcome(tenant.key, month, False, "not attempted", None, "", {}, [], reason, [])
             self.say(JobOutcome("costs", f"{tenant.key} {month}", False, f"{tenant.key} {month}: {reason}", outcome))
 
-    def month(self, tenant, month: str, newest: tuple[str, str] | None, inventory_changed: bool, tags) -> JobOutcome:
+    def month(self, tenant: Tenant, month: str, newest: tuple[str, str] | None, inventory_changed: bool,
+              tags: dict[str, str]) -> JobOutcome:
         from cloudmonitor_pipelines.defs.partitions import partition_key
 
         key = partition_key(tenant.key, month)
-        if not self.costs_job.partitions_def.has_partition_key(str(key)):
+        if not self.costs_partitions.has_partition_key(str(key)):
             # e.g. an export run for a month after next: contained to this month, reported, never fatal for the run
-            error = f"month {month} is outside the partition range: its export runs were not loaded"
-            outcome = PartitionOutcome(tenant.key, month, False, "failed", None, "", {}, [], error, [])
+            reason = f"month {month} is outside the partition range: its export runs were not loaded"
+            outcome = PartitionOutcome(tenant.key, month, False, "failed", None, "", {}, [], reason, [])
             return JobOutcome("costs", f"{tenant.key} {month}", False, describe(outcome), outcome)
         loaded = None if inventory_changed else self._already_loaded(tenant, month, key, newest)
         if loaded is not None:
@@ -281,7 +298,7 @@ class _Runner:
         return JobOutcome("costs", f"{tenant.key} {month}", outcome.success, describe(outcome), outcome,
                           changed=outcome.status == "loaded")
 
-    def _month_assets(self, tenant):
+    def _month_assets(self, tenant: Tenant) -> list[dg.AssetKey] | None:
         """costs_job's assets; without enrichment, minus `cost_enrichment` (a step that would only say "off")."""
         if enrichment_enabled(tenant):
             return None
@@ -289,7 +306,7 @@ class _Runner:
 
         return [k for k in self.costs_job.asset_layer.executable_asset_keys if k != COST_ENRICHMENT_KEY]
 
-    def _already_loaded(self, tenant, month: str, key, newest: tuple[str, str] | None) -> str | None:
+    def _already_loaded(self, tenant: Tenant, month: str, key: str, newest: tuple[str, str] | None) -> str | None:
         """The loaded run id when nothing can change: newest run already loaded and the last costs_job succeeded."""
         import dagster as dg
 
@@ -307,13 +324,14 @@ class _Runner:
             return None
         return newest[1] if loaded and newest[1] in loaded else None
 
-    def portfolios(self, selected, registry) -> None:
+    def portfolios(self, selected: Sequence[Tenant], registry: TenantRegistry) -> None:
         from cloudmonitor_pipelines.platform import platform_root
 
         changed = {j.target.split()[0] for j in self.report.jobs if j.changed}
         for partner in sorted({t.partner for t in selected if t.partner}):
             members = {t.key for t in registry.partners().get(partner, ())}
-            target = platform_root() / "portfolios" / partner if not isinstance(platform_root(), str) else None
+            root = platform_root()
+            target = root / "portfolios" / partner if isinstance(root, Path) else None
             if not members & changed and target is not None and target.exists():
                 self.echo(f"portfolio {partner}: unchanged (no member's data changed)")
                 continue
@@ -324,26 +342,27 @@ class _Runner:
                                                                                       f"FAILED: {error}")))
 
 
-def failure_message(result) -> str:
-    failures = [e for e in result.all_events if e.is_step_failure]
-    return failures[0].step_failure_data.error.message.strip() if failures else "run failed"
+def failure_message(result: dg.ExecuteInProcessResult | None) -> str:
+    failures = [e for e in result.all_events if e.is_step_failure] if result is not None else []
+    error = failures[0].step_failure_data.error if failures else None
+    return error.message.strip() if error is not None else "run failed"
 
 
-def partition_outcome(tenant: str, month: str, result) -> PartitionOutcome:
+def partition_outcome(tenant: str, month: str, result: dg.ExecuteInProcessResult) -> PartitionOutcome:
     import dagster as dg
 
-    metadata = {}
+    metadata: dict[str, Any] = {}
     for event in result.get_asset_materialization_events():
         if event.asset_key and event.asset_key.path == ["costs"]:
             metadata = {k: v.value for k, v in event.materialization.metadata.items()}
     evaluations = [e for e in result.get_asset_check_evaluations() if not e.passed]
     failed_checks = [e.check_name for e in evaluations if e.severity == dg.AssetCheckSeverity.ERROR]
     warnings = [e.check_name for e in evaluations if e.severity != dg.AssetCheckSeverity.ERROR]
-    totals = {}
+    totals: dict[str, tuple[float, float]] = {}
     for key, value in metadata.items():
         if key.startswith("billed_cost_"):
             currency = key.removeprefix("billed_cost_")
-            totals[currency] = (value, metadata.get(f"effective_cost_{currency}"))
+            totals[currency] = (value, metadata[f"effective_cost_{currency}"])  # the costs asset writes both
     error = None if result.success else failure_message(result)
     return PartitionOutcome(
         tenant=tenant, month=month, success=result.success and not failed_checks,

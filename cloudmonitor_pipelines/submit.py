@@ -81,6 +81,9 @@ class Outcome:
     status: str
 
 
+JsonObject = dict[str, Any]  # a decoded GraphQL response object
+
+
 class GraphQL:
     """POSTs GraphQL documents to `<url>/graphql`; raises SubmitError on transport or GraphQL errors."""
 
@@ -88,7 +91,7 @@ class GraphQL:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
 
-    def __call__(self, query: str, variables: Mapping[str, Any]) -> dict:
+    def __call__(self, query: str, variables: Mapping[str, Any]) -> JsonObject:
         body = json.dumps({"query": query, "variables": dict(variables)}).encode()
         request = urllib.request.Request(f"{self.url}/graphql", data=body, method="POST",
                                          headers={"Content-Type": "application/json"})
@@ -99,14 +102,15 @@ class GraphQL:
             raise SubmitError(f"cannot reach the Dagster webserver at {self.url}: {exc}") from None
         if payload.get("errors"):
             raise SubmitError(f"webserver rejected the request: {payload['errors'][0].get('message', '')[:500]}")
-        return payload["data"]
+        data: JsonObject = payload["data"]
+        return data
 
 
 def _tags(pairs: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in pairs.items()]
 
 
-def _refused(result: dict) -> str:
+def _refused(result: JsonObject) -> str:
     errors = result.get("errors") or []
     detail = result.get("message") or "; ".join(e["message"] for e in errors)
     return f"{result['__typename']}: {detail}"[:1000]
@@ -140,17 +144,19 @@ def submit_backfill(gql: GraphQL, job: str, pairs: Sequence[tuple[str, str]]) ->
     result = gql(_LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
     if result["__typename"] != "LaunchBackfillSuccess":
         raise SubmitError(f"backfill not queued — {_refused(result)}")
-    return result["backfillId"]
+    backfill_id: str = result["backfillId"]
+    return backfill_id
 
 
-def _runs(gql: GraphQL, run_filter: dict) -> list[dict]:
+def _runs(gql: GraphQL, run_filter: JsonObject) -> list[JsonObject]:
     result = gql(_RUNS, {"filter": run_filter})["runsOrError"]
     if result["__typename"] != "Runs":
         raise SubmitError(f"cannot list runs: {result.get('message', '')[:500]}")
-    return result["results"]
+    runs: list[JsonObject] = result["results"]
+    return runs
 
 
-def _pair_of(run: dict) -> tuple[str, str]:
+def _pair_of(run: JsonObject) -> tuple[str, str]:
     tags = {t["key"]: t["value"] for t in run["tags"]}
     month, _, tenant = tags.get("dagster/partition", "|").partition("|")
     return tags.get("dagster/partition/tenant", tenant), month[:7]
@@ -227,7 +233,7 @@ def _tenant_keys(args: argparse.Namespace) -> list[str]:
     return list(args.tenant or [])
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "submit", help="queue runs or a backfill on a Dagster deployment (daemon, run launcher and per-tenant limits "
         "apply); --wait reports each outcome",
