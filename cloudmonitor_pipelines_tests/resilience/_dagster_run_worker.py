@@ -2,8 +2,8 @@
 
     python -m cloudmonitor_pipelines_tests.resilience._dagster_run_worker --tenant KEY --month YYYY-MM --result OUT.json
 
-Uses the instance in $DAGSTER_HOME (shared by all workers of a test) and the job's multiprocess executor, so the
-`costs` step and each check run in their own child processes. Writes the run id and outcome to `--result`.
+Uses the instance in $DAGSTER_HOME (shared by all workers of a test) and the job's own executor (in-process, as
+deployed: the run worker is the process that ingests). Writes the run id and outcome to `--result`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ import dagster as dg
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY
 from cloudmonitor_pipelines.defs.partitions import partition_key
 from cloudmonitor_pipelines_tests.resilience import _dagster_jobs
-
-PRELOAD = ["cloudmonitor_pipelines_tests.resilience._dagster_jobs"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,9 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             # The tags Dagster puts on a multi-partition run it launches itself (backfill, schedule, UI).
             tags={"dagster/partition": str(key), "dagster/partition/tenant": args.tenant,
                   "dagster/partition/month": key.keys_by_dimension["month"], "tenant": args.tenant},
-            # forkserver with the job module preloaded: step processes start in well under a second.
-            run_config={"execution": {"config": {"multiprocess": {
-                "max_concurrent": 2, "start_method": {"forkserver": {"preload_modules": PRELOAD}}}}}},
+            # costs_job runs its steps in the run worker (in-process executor, as deployed): one process per run.
         )
         outcome = {"pid": os.getpid(), "run_id": result.run_id, "success": result.success,
                    "started": started.isoformat(), "finished": datetime.now(UTC).isoformat()}
