@@ -7,12 +7,11 @@ per cost row, so the ingest path stays as lean as reading and writing the export
 """
 
 from datetime import UTC, datetime
-from typing import cast
 
 import dagster as dg
 import polars as pl
 
-from cloudmonitor_pipelines.azure.advisor import RecommendationRecord, fetch_cost_recommendations
+from cloudmonitor_pipelines.azure.advisor import fetch_cost_recommendations
 from cloudmonitor_pipelines.azure.resource_graph import fetch_resources
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY, TRANSIENT_RETRY
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
@@ -111,8 +110,7 @@ def _recommendations_asset(tenant_partitions: dg.PartitionsDefinition) -> dg.Ass
         workspace = cloudmonitor.workspace_for_write(tenant)
         with cloudmonitor.arm_client(tenant) as client:
             fetched = fetch_cost_recommendations(client, tenant.subscriptions or None)
-        # fetch_cost_recommendations returns normalized RecommendationRecords in its generic FetchResult.rows
-        table = recommendations_table(cast(list[RecommendationRecord], fetched.rows), datetime.now(UTC), tenant.key)
+        table = recommendations_table(fetched.rows, datetime.now(UTC), tenant.key)
         version = overwrite_table(workspace, RECOMMENDATIONS, table)
         open_recs = table.filter(~pl.col("suppressed"))
         return dg.MaterializeResult(

@@ -57,6 +57,8 @@ if TYPE_CHECKING:
     import polars as pl
     from azure.core.credentials import TokenCredential
     from azure.core.pipeline.transport import HttpRequest, HttpResponse
+    from azure.core.rest import HttpRequest as RestHttpRequest
+    from azure.core.rest import HttpResponse as RestHttpResponse
     from azure.storage.blob import BlobProperties, ContainerClient
 
 BLOB_ENDPOINT_ENV = "CLOUDMONITOR_BLOB_ENDPOINT"
@@ -135,12 +137,11 @@ class _ReadOnlyTransport(GuardedTransport):
     """HTTP transport that refuses every request but GET/HEAD, so a source can never be changed, whatever code holds
     its client. (A transport rather than a policy: azure-storage-blob ignores caller-supplied pipeline policies.)"""
 
-    def send(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    def send(self, request: RestHttpRequest | HttpRequest, **kwargs: Any) -> RestHttpResponse | HttpResponse:
         method = request.method.upper()
         if method not in ("GET", "HEAD"):
             raise PermissionError(f"refusing {method} {request.url.split('?', 1)[0]}: export sources are read-only")
-        response: HttpResponse = super().send(request, **kwargs)  # type: ignore[no-untyped-call]  # azure-core's untyped send
-        return response
+        return super().send(request, **kwargs)
 
 
 def _identity_claims(token: str) -> dict[str, str]:
