@@ -137,10 +137,13 @@ def portfolio_report_location(partner: str) -> str:
 def _write_portfolio_report(partner: str, frame: pl.DataFrame, cloudmonitor: CloudMonitor) -> dict[str, object]:
     """Render the portfolio table (aggregates only, nothing finer) to HTML outside every workspace."""
     location = portfolio_report_location(partner)
-    if "://" in location:  # writing HTML to an abfss:// platform root is not built yet; the table is the record
-        return {"report_file": "not written (only local platform roots get the HTML report so far)"}
     assert_outside_workspaces(location, cloudmonitor.registry)
     html = render_portfolio_report(partner, frame, datetime.now(UTC))
+    if "://" in location:
+        # An abfss:// platform root: through the platform store, with the pipeline's own identity (one blob upload,
+        # atomic on Azure storage).
+        open_platform_store().write_bytes(f"portfolios/{partner}.html", html.encode("utf-8"))
+        return {"report_file": dg.MetadataValue.path(location)}
     path = Path(location)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".html.tmp")

@@ -114,6 +114,8 @@ def test_ingest_reports_portfolio_retention_offboarding_all_on_azure(azurite, tm
     assert set(portfolio["tenant_key"]) == set(TENANTS)
     assert {"tenant_key", "billing_month", "effective_cost"} <= set(portfolio.columns)
     assert "ResourceId" not in portfolio.columns  # aggregates only
+    # The partner's HTML report sits beside its table on Azure, written with the platform identity.
+    assert [o.path for o in platform.list("portfolios/") if o.path.endswith(".html")] == [f"portfolios/{PARTNER}.html"]
 
     gone = open_workspace(registry.get(TENANTS[1]).workspace, credential=credential, tenant_key=TENANTS[1])
     assert list(gone.list("")) == []
