@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -31,6 +32,9 @@ def azurite() -> Iterator[AzuriteServer]:
 
 
 
+_SESSION_HOME = os.environ.get("CLOUDMONITOR_HOME")
+
+
 @pytest.fixture(autouse=True)
 def _own_platform_root(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test gets its own CLOUDMONITOR_HOME (so its own platform root), unless it sets one itself.
@@ -38,5 +42,7 @@ def _own_platform_root(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
     The platform root holds state shared by every run of one installation (first export months, access state,
     portfolios, deletion records); without this, tests would read what other tests wrote under ./.cloudmonitor.
     """
+    if os.environ.get("CLOUDMONITOR_HOME") != _SESSION_HOME:
+        return  # a module or session fixture chose this test's home (e.g. the sample-tenants flow): keep it
     monkeypatch.setenv("CLOUDMONITOR_HOME", str(tmp_path_factory.mktemp("cloudmonitor-home")))
     monkeypatch.delenv("CLOUDMONITOR_PLATFORM_ROOT", raising=False)
