@@ -1,0 +1,1 @@
+"""Azure clients: Entra ID credentials, the token guard, Resource Graph/Advisor over ARM, and recorded ARM pages."""

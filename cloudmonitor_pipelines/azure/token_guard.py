@@ -85,7 +85,7 @@ class BearerDestinationPolicy(SansIOHTTPPolicy[HttpRequest, HttpResponse]):
 
 
 # azure-core exports RequestsTransport through a module __getattr__, so mypy sees it as Any.
-class GuardedTransport(RequestsTransport):  # type: ignore[misc]
+class GuardedTransport(RequestsTransport):  # type: ignore[misc]  # azure-core ships RequestsTransport untyped (Any base)
     """RequestsTransport that refuses to send a bearer token anywhere but HTTPS to `allowed_hosts`."""
 
     def __init__(self, *, allowed_hosts: Iterable[str] = (), **kwargs: Any) -> None:

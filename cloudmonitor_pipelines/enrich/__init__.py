@@ -1,0 +1,1 @@
+"""Optional enrichment: inventory from Resource Graph and Advisor, its join onto costs, and workspace residency."""

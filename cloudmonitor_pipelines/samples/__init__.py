@@ -1,0 +1,1 @@
+"""Sample FOCUS exports for the demo tenants, tests and benchmarks: generator, row templates, file writers."""
