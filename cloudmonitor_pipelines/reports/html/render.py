@@ -46,34 +46,38 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
-def _charts(section: CurrencySection) -> dict[str, str]:
-    """Inline SVG per chart of one currency section; a chart is drawn only when it has data."""
-    out: dict[str, str] = {}
+def chart_svg(chart: charts.Chart) -> str:
+    """One chart as inline SVG markup (the template's `chart` macro; the report calls it for every chart)."""
+    return str(_environment().get_template("_chart.svg.j2").module.chart(chart))  # type: ignore[attr-defined]
+
+
+def _charts(section: CurrencySection) -> dict[str, charts.Chart]:
+    """The charts of one currency section; a chart is drawn only when it has data."""
+    out: dict[str, charts.Chart] = {}
     c = section.currency
     if section.daily.height:
-        out["daily"] = charts.daily_trend_svg(section.daily["charge_date"].to_list(),
-                                              section.daily["effective_cost"].to_list(),
-                                              section.daily["is_anomaly"].to_list(), c,
-                                              f"Daily effective cost in {c}; anomalies marked")
+        out["daily"] = charts.daily_line_chart(section.daily["charge_date"].to_list(),
+                                               section.daily["effective_cost"].to_list(),
+                                               section.daily["is_anomaly"].to_list(), c,
+                                               f"Daily effective cost in {c}; anomalies marked")
     for dimension, frame in section.top.items():
         if frame.height:
             labels = [str(label or key or "(none)") for key, label in zip(frame["key"], frame["label"], strict=True)]
-            out[f"top:{dimension}"] = charts.bar_svg(labels, frame["effective_cost"].to_list(), c,
-                                                     f"Top {dimension.lower()} by effective cost in {c}")
+            out[f"top:{dimension}"] = charts.bar_chart(labels, frame["effective_cost"].to_list(), c,
+                                                       f"Top {dimension.lower()} by effective cost in {c}")
     if section.savings.height:
         savings = section.savings
         labels = [str(n or r or "") for n, r in zip(savings["name"], savings["resource_id"], strict=True)]
-        out["savings"] = charts.bar_svg(labels, section.savings["monthly_savings"].fill_null(0).to_list(), c,
-                                        f"Open savings per month in {c}")
+        out["savings"] = charts.bar_chart(labels, savings["monthly_savings"].to_list(), c,
+                                          f"Open savings per month in {c}")
     if section.tags.height:
-        out["tags"] = charts.share_bars_svg(section.tags["tag_key"].to_list(),
-                                            section.tags["tagged_share"].fill_null(0).to_list(),
-                                            f"Share of effective cost carrying each required tag, {c}")
+        out["tags"] = charts.share_bar_chart(section.tags["tag_key"].to_list(), section.tags["tagged_share"].to_list(),
+                                             f"Share of effective cost carrying each required tag, {c}")
     if section.commitments.height:
         labels = [str(n or i) for n, i in zip(section.commitments["commitment_discount_name"],
                                               section.commitments["commitment_discount_id"], strict=True)]
-        out["commitments"] = charts.share_bars_svg(labels, section.commitments["utilization"].fill_null(0).to_list(),
-                                                   f"Commitment utilization, {c}")
+        out["commitments"] = charts.share_bar_chart(labels, section.commitments["utilization"].to_list(),
+                                                    f"Commitment utilization, {c}")
     return out
 
 
