@@ -73,15 +73,19 @@ class TableQueries:
 
     def __init__(self, workspace: Workspace, tenant_key: str) -> None:
         self.workspace = workspace
-        self.scope = query.tenant_scope(workspace, tenant_key)
+        # Pinned: the report's questions read one version of each table, opened once (docs/performance.md).
+        self.scope = query.tenant_scope(workspace, tenant_key).pinned()
         self._existing = set(self.scope.existing_tables())
+        self._answers: dict[tuple[str, str], pl.DataFrame] = {}  # the month's daily_trend is asked twice
 
     def _ask(self, question: str, empty: EmptySchema, **params: object) -> pl.DataFrame:
         table = query.QUESTIONS[question].month_table
         if table is not None and table not in self._existing:
             return pl.DataFrame(schema=empty)
-        rows: pl.DataFrame = query.ask(self.scope, question, **params).rows
-        return rows
+        key = (question, repr(sorted(params.items())))
+        if key not in self._answers:
+            self._answers[key] = query.ask(self.scope, question, **params).rows
+        return self._answers[key]
 
     def month_totals(self, months: Sequence[str]) -> pl.DataFrame:
         frames = [self._ask("daily_trend", _TOTALS_INPUT, month=month)
@@ -145,10 +149,10 @@ class TableQueries:
                 "validation": self._validation(month, load["winning_run_ids"] if load else None)}
 
     def _runs(self, month: str) -> list[dict[str, Any]]:
-        costs = read_table(self.workspace, COSTS)
+        costs = self.scope.delta_tables().get(COSTS)  # the version the figures were read from (pinned)
         if costs is None:
             return []
-        return (costs.filter(pl.col(lineage.BILLING_MONTH) == month)
+        return (pl.scan_delta(costs).filter(pl.col(lineage.BILLING_MONTH) == month)
                 .group_by(run_id=lineage.SOURCE_RUN_ID, data_version=lineage.SOURCE_DATA_VERSION,
                           export_name=lineage.SOURCE_EXPORT_NAME, scope=lineage.SOURCE_SCOPE)
                 .agg(pl.len().alias("rows"), pl.col(lineage.INGESTION_TIME).max().alias("ingested_at"))
