@@ -122,6 +122,11 @@ def test_report_is_written_into_the_workspace_and_opens_offline_in_chromium(worl
     assert 'data-section="provenance"' in dom
     assert dom.count("<svg") >= 7  # daily trend, four top lists, tags, commitments (and savings)
     assert dom.count("<table") >= dom.count("<svg")  # every chart has its data table
+    # Every chart is named by its own <title> and described by its own <desc>: each reference resolves, once.
+    references = re.findall(r'<svg [^>]*aria-labelledby="([^"]+)" aria-describedby="([^"]+)"', html)
+    assert len(references) == html.count("<svg")
+    for title, desc in references:
+        assert html.count(f'<title id="{title}">') == 1 and html.count(f'<desc id="{desc}">') == 1
 
 
 def test_month_figures_equal_independent_polars_sums_over_costs(world):

@@ -7,8 +7,8 @@ well under a millisecond per chart. `templates/_chart.svg.j2` turns a `Chart` in
 escapes every label), with <title>/<desc> named by aria-labelledby/aria-describedby; the report puts a data table
 with the same figures next to every chart, which is what screen readers and copy-paste use.
 
-Output is deterministic for equal input. Values that are missing or not finite (None, NaN, inf) draw nothing (no
-bar, no point) and never move the axes; the table beside the chart still shows them.
+Output is deterministic for equal input. Values that are missing or not finite (None, NaN, inf; or beyond ±1e300)
+draw nothing (no bar, no point) and never move the axes; the table beside the chart still shows them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ _PAD = 8.0
 _AXIS_BELOW = 36.0  # tick labels and the axis title under a bar chart's plot
 _LINE_HEIGHT = 240.0
 _LEGEND = 20.0
+_LIMIT = 1e300  # no cost comes near; beyond it a value is drawn as missing
 
 
 @dataclass(frozen=True)
@@ -84,17 +85,20 @@ class Chart:
         return any(p.anomaly for p in self.points)
 
 
-# Characters XML 1.0 forbids (C0 controls but tab/newline/CR, lone surrogates, U+FFFE/U+FFFF): data text is kept
-# out of the markup without them, so every chart stays well-formed SVG whatever a resource or tag is called.
+# Characters XML 1.0 forbids (C0 controls, lone surrogates, U+FFFE/U+FFFF) become U+FFFD, and line breaks and
+# tabs a space (chart text is one line; XML would turn a CR into LF): every chart stays well-formed SVG and says
+# exactly what it was given, whatever a resource or tag is called.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_BREAKS = str.maketrans("\t\n\r", "   ")
 
 
 def xml_text(text: object) -> str:
-    return _NOT_XML.sub("\ufffd", str(text))
+    return _NOT_XML.sub("\ufffd", str(text)).translate(_BREAKS)
 
 
 def _finite(value: float | None) -> float | None:
-    return float(value) if value is not None and math.isfinite(value) else None
+    """The value to draw, or None: missing, not finite, or beyond ±1e300 (where axis arithmetic would overflow)."""
+    return float(value) if value is not None and math.isfinite(value) and abs(value) <= _LIMIT else None
 
 
 def _px(value: float) -> float:
@@ -119,8 +123,8 @@ def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
     """Round tick values (steps of 1, 2, 2.5 or 5 x 10^k) covering [low, high]. Computed on values scaled to their
     own magnitude, so that neither 1e-300 nor 1e300 overflows or underflows."""
     biggest = max(abs(low), abs(high))
-    if biggest == 0 or not math.isfinite(biggest):
-        return [0.0, 1.0]
+    if biggest < 1e-300 or not math.isfinite(biggest):  # all zero (or subnormal: 10 ** -324 underflows)
+        return [-1.0, 0.0, 1.0] if low < 0 else [0.0, 1.0]
     unit = 10.0 ** math.floor(math.log10(biggest))
     lo, hi = low / unit, high / unit
     if hi - lo < 1e-9:
@@ -128,8 +132,15 @@ def nice_ticks(low: float, high: float, count: int = 6) -> list[float]:
     raw = (hi - lo) / count
     magnitude = 10.0 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-9))
-    first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
-    return [i * step * unit for i in range(first, last + 1)]
+    first, last = math.floor(lo / step), math.ceil(hi / step)
+    first += (first + 1) * step <= lo  # 0.3 / 0.1 is 2.9999999999999996: no tick beyond the data for rounding
+    last -= (last - 1) * step >= hi
+    ticks = [i * step * unit for i in range(first, last + 1)]
+    while ticks[0] > low:  # and none short of it after scaling back
+        ticks.insert(0, ticks[0] - step * unit)
+    while ticks[-1] < high:
+        ticks.append(ticks[-1] + step * unit)
+    return ticks
 
 
 def tick_text(value: float, ticks: Sequence[float]) -> str:
@@ -145,7 +156,8 @@ def tick_text(value: float, ticks: Sequence[float]) -> str:
                            if step >= d or d == 1.0)
     decimals = next(d for d in range(4) if abs(round(step / divisor, d) - step / divisor) < 1e-9 * step / divisor
                     or d == 3)
-    return f"{value / divisor:,.{decimals}f}{suffix}"
+    text = f"{value / divisor:,.{decimals}f}"
+    return (text.rstrip("0").rstrip(".") if "." in text else text) + suffix  # 2.5k, 5k (not 5.0k)
 
 
 def _chart_id(*parts: str) -> str:

@@ -16,7 +16,7 @@ import polars as pl
 from cloudmonitor_pipelines.reports.html import charts
 from cloudmonitor_pipelines.reports.html.content import CurrencySection, TenantReport
 
-REPORT_VERSION = "1"  # part of the report asset's code version: bump when the layout or content changes
+REPORT_VERSION = "2"  # part of the report asset's code version: bump when the layout or content changes
 
 
 def money(value: float | None, currency: str = "") -> str:
