@@ -67,7 +67,7 @@ class TenantReport:
 
 
 def _currency_rows(frame: pl.DataFrame, currency: str, column: str = "billing_currency") -> pl.DataFrame:
-    return frame.filter(pl.col(column) == currency).drop(column)
+    return frame.lazy().filter(pl.col(column) == currency).drop(column).collect(engine="in-memory")
 
 
 def _reconciliation(totals: pl.DataFrame, load: dict[str, Any] | None) -> list[str]:

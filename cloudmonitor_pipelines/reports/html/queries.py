@@ -88,25 +88,27 @@ class TableQueries:
         return self._answers[key]
 
     def month_totals(self, months: Sequence[str]) -> pl.DataFrame:
-        frames = [self._ask("daily_trend", _TOTALS_INPUT, month=month)
+        # Lazy chains (here and below): one collect per answer instead of one per step, in memory (the answers are
+        # a few hundred rows; the streaming engine's start-up costs more than the work).
+        frames = [self._ask("daily_trend", _TOTALS_INPUT, month=month).lazy()
                   .group_by("billing_currency").agg(pl.col("billed_cost").sum(), pl.col("effective_cost").sum(),
                                                     pl.col("row_count").sum())
                   .filter(pl.col("row_count") > 0)
                   .select(pl.lit(month).alias("billing_month"), "billing_currency",
                           pl.col("billed_cost").cast(pl.Float64), pl.col("effective_cost").cast(pl.Float64))
                   for month in dict.fromkeys(months)]
-        return pl.concat(frames).sort("billing_month", "billing_currency")
+        return pl.concat(frames).sort("billing_month", "billing_currency").collect(engine="in-memory")
 
     def top_spend(self, month: str, dimension: str, limit: int = 10) -> pl.DataFrame:
         question, key, labelled = DIMENSIONS[dimension]
         rows = self._ask(question, {key: pl.String, "label": pl.String, "billing_currency": pl.String,
                                     "effective_cost": pl.Float64}, month=month)
         label = pl.col("label") if labelled else pl.col(key)
-        return (rows.select("billing_currency", pl.col(key).cast(pl.String).alias("key"),
+        return (rows.lazy().select("billing_currency", pl.col(key).cast(pl.String).alias("key"),
                             label.cast(pl.String).alias("label"), pl.col("effective_cost").cast(pl.Float64))
                 # Ranked here, not by relying on the order of the answer's rows.
                 .sort(["billing_currency", "effective_cost", "key"], descending=[False, True, False], nulls_last=True)
-                .group_by("billing_currency", maintain_order=True).head(limit))
+                .group_by("billing_currency", maintain_order=True).head(limit).collect(engine="in-memory"))
 
     def daily_trend(self, month: str) -> pl.DataFrame:
         days = self._ask("daily_trend", _TOTALS_INPUT | {"charge_date": pl.Date}, month=month)
@@ -114,11 +116,12 @@ class TableQueries:
                                              "sub_account_id": pl.String, "is_anomaly": pl.Boolean,
                                              "baseline_median": pl.Float64},
                           month=month, only_anomalies=False)
-        flags = (flags.filter(pl.col("sub_account_id").is_null())
-                 .select("billing_currency", "charge_date", "is_anomaly", "baseline_median"))
-        return (days.select("billing_currency", "charge_date", pl.col("effective_cost").cast(pl.Float64))
-                .join(flags, on=["billing_currency", "charge_date"], how="left")
-                .with_columns(pl.col("is_anomaly").fill_null(False)).sort("billing_currency", "charge_date"))
+        tenant_days = (flags.lazy().filter(pl.col("sub_account_id").is_null())  # the whole tenant, not one subscription
+                       .select("billing_currency", "charge_date", "is_anomaly", "baseline_median"))
+        return (days.lazy().select("billing_currency", "charge_date", pl.col("effective_cost").cast(pl.Float64))
+                .join(tenant_days, on=["billing_currency", "charge_date"], how="left")
+                .with_columns(pl.col("is_anomaly").fill_null(False)).sort("billing_currency", "charge_date")
+                .collect(engine="in-memory"))
 
     def open_savings(self, month: str) -> pl.DataFrame:
         columns = ["savings_currency", "rank", "name", "impact", "resource_id", "subscription_id", "solution",
@@ -126,7 +129,7 @@ class TableQueries:
         empty: EmptySchema = {c: pl.Float64 if "savings" in c or "cost" in c else pl.String for c in columns}
         rows = self._ask("open_savings", {**empty, "rank": pl.Int64, "savings_currency": pl.String},
                          month=month, limit=500)
-        return rows.select(columns).sort("savings_currency", "rank")
+        return rows.lazy().select(columns).sort("savings_currency", "rank").collect(engine="in-memory")
 
     def untagged_spend(self, month: str) -> pl.DataFrame:
         rows = self._ask("untagged_spend", {"tag_key": pl.String, "billing_currency": pl.String,
@@ -141,7 +144,9 @@ class TableQueries:
                    "used_effective_cost", "unused_effective_cost", "utilization"]
         empty: EmptySchema = {c: pl.Float64 if c.endswith(("cost", "utilization")) else pl.String for c in columns}
         rows = self._ask("commitment_utilization", empty, month=month)
-        return rows.select(columns).sort("billing_currency", "unused_effective_cost", descending=[False, True])
+        return (rows.lazy().select(columns)
+                .sort("billing_currency", "unused_effective_cost", descending=[False, True])
+                .collect(engine="in-memory"))
 
     def provenance(self, month: str) -> dict[str, Any]:
         load = self._load(month)
