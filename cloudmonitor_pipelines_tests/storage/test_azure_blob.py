@@ -14,9 +14,9 @@ from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_
 from cloudmonitor_pipelines.storage.azure_blob import (
     AzureBlobSource,
     AzureWorkspace,
-    StorageSettings,
     _ReadOnlyTransport,
 )
+from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 from cloudmonitor_pipelines.storage.base import PathEscapesRootError, StorageError
 from cloudmonitor_pipelines.tenants import parse_abfss
 from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
