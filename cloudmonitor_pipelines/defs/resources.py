@@ -18,8 +18,8 @@ from pydantic import Field, PrivateAttr
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-from cloudmonitor_pipelines.azure.arm import ARM_ENDPOINT_ENV, ArmClient
-from cloudmonitor_pipelines.azure.credentials import ASSERTION_IDENTITY_ENV
+from cloudmonitor_pipelines.azure.arm import ARM_ENDPOINT_ENV, ArmClient, resolve_arm_endpoint
+from cloudmonitor_pipelines.azure.credentials import ASSERTION_IDENTITY_ENV, credential_for
 from cloudmonitor_pipelines.platform import PLATFORM_ROOT_ENV_VAR, resolve_platform_root
 from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_workspace
 from cloudmonitor_pipelines.storage.azure_settings import BLOB_ENDPOINT_ENV, VERIFY_TLS_ENV, StorageSettings
@@ -125,8 +125,6 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
         return resolve_platform_root(self.platform_root, self.home)
 
     def _credential(self, tenant: Tenant) -> "TokenCredential":
-        from cloudmonitor_pipelines.azure.credentials import credential_for
-
         return credential_for(tenant, assertion_identity=self.assertion_identity_client_id or None)
 
     def source(self, tenant: Tenant) -> Source:
@@ -163,8 +161,6 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
         return self.workspace(tenant)
 
     def arm_endpoint_url(self) -> str:
-        from cloudmonitor_pipelines.azure.arm import resolve_arm_endpoint
-
         return resolve_arm_endpoint(self.arm_endpoint)
 
     def arm_client(self, tenant: Tenant) -> ArmClient:

@@ -90,6 +90,9 @@ def test_settings_from_env():
     )
     assert settings == StorageSettings(blob_endpoint="https://127.0.0.1:9/{account}", verify_tls=False)
     assert StorageSettings.from_env({}) == StorageSettings()
+    # What the resource's config holds (text from dg.EnvVar): blank means unset.
+    assert StorageSettings.from_config(" https://127.0.0.1:9/{account} ", "no") == settings
+    assert StorageSettings.from_config("", "") == StorageSettings.from_config(None, None) == StorageSettings()
     with pytest.raises(StorageError, match=r"\{account\}"):
         StorageSettings.from_env({"CLOUDMONITOR_BLOB_ENDPOINT": "https://127.0.0.1:9/devstoreaccount1"})
     with pytest.raises(StorageError, match="CLOUDMONITOR_STORAGE_VERIFY_TLS"):
