@@ -23,6 +23,7 @@ PERSONAL_DATA_NOTE = (
 )
 from cloudmonitor_pipelines.fleet import FleetReport, PartitionOutcome, failure_message, run_fleet
 from cloudmonitor_pipelines.focus.catalog import KNOWN_DATA_VERSIONS
+from cloudmonitor_pipelines.tenants import HOME_DEFAULT_DIRNAME, HOME_ENV_VAR, TENANTS_ENV_VAR
 from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
 
 if TYPE_CHECKING:
@@ -40,7 +41,9 @@ DEMO_FORMATS = {  # tenant -> (file format, dataVersion): the demo shows the ver
 
 
 def cloudmonitor_home() -> Path:
-    return Path(os.environ.get("CLOUDMONITOR_HOME") or Path.cwd() / ".cloudmonitor").resolve()
+    """$CLOUDMONITOR_HOME, else ./.cloudmonitor. The CLI is an entry point: it reads the variable, and its commands set
+    it (setdefault) so the definitions they load hand it to the resource as dg.EnvVar, and child processes agree."""
+    return Path(os.environ.get(HOME_ENV_VAR) or Path.cwd() / HOME_DEFAULT_DIRNAME).resolve()
 
 
 def ensure_dagster_home() -> Path:
@@ -134,7 +137,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.tenants import load_tenants
 
     home = cloudmonitor_home()
-    os.environ.setdefault("CLOUDMONITOR_HOME", str(home))
+    os.environ.setdefault(HOME_ENV_VAR, str(home))
     registry = load_tenants(resolve_tenants_file(args.tenants))
     months = previous_months(datetime.now(UTC).date(), 2)
     for i, tenant in enumerate(registry):
@@ -192,7 +195,7 @@ def cmd_offboard(args: argparse.Namespace) -> int:
         return 2
     ensure_dagster_home()
     defs = build_definitions(registry, tenants_file=str(registry.path))
-    resource = CloudMonitor(tenants_file=str(registry.path))
+    resource = CloudMonitor.from_environ(tenants_file=str(registry.path))
     instance = dg.DagsterInstance.get()
     try:
         record = offboard_tenant(
@@ -213,7 +216,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(resolve_tenants_file(args.tenants))
-    resource = CloudMonitor(tenants_file=str(registry.path))
+    resource = CloudMonitor.from_environ(tenants_file=str(registry.path))
     for tenant in [registry.get(k) for k in args.tenant] if args.tenant else list(registry):
         if not tenant.retention_months:
             print(f"{tenant.key}: no retention_months configured")
@@ -226,7 +229,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     home = cloudmonitor_home()
-    os.environ.setdefault("CLOUDMONITOR_HOME", str(home))
+    os.environ.setdefault(HOME_ENV_VAR, str(home))
     ensure_dagster_home()
     # Create/migrate the instance's storage once, before dg dev starts the webserver and daemon side by side: on an
     # empty home they would race on schema creation.
@@ -234,7 +237,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
     dg.DagsterInstance.get().dispose()
     if args.tenants:  # the code location (and every reload of it) reads this file; see tenants_file.py
-        os.environ["CLOUDMONITOR_TENANTS"] = str(resolve_tenants_file(args.tenants))
+        os.environ[TENANTS_ENV_VAR] = str(resolve_tenants_file(args.tenants))
     dg_bin = Path(sys.executable).with_name("dg")
     command = [str(dg_bin), "dev", "-w", "workspace.yaml", "--host", args.host, "--port", str(args.port)]
     return subprocess.call(command)

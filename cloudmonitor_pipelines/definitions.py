@@ -73,7 +73,7 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
         jobs=jobs,
         schedules=schedules,
         sensors=[build_export_sensor(costs_job, partitions)],
-        resources={"cloudmonitor": CloudMonitor(tenants_file=tenants_file or str(registry.path))},
+        resources={"cloudmonitor": CloudMonitor.from_env_vars(tenants_file=tenants_file or str(registry.path))},
     )
 
 

@@ -5,6 +5,8 @@ outlive the workspace they describe) and partner portfolios that span tenants. T
 
     env CLOUDMONITOR_PLATFORM_ROOT, else ${CLOUDMONITOR_HOME:-<cwd>/.cloudmonitor}/platform
 
+(in a Dagster run: the CloudMonitor resource's `platform_root` and `home`, which those variables set).
+
 The root may be a local folder or an `abfss://` URI. `assert_outside_workspaces` refuses a root that is inside (or
 contains) any tenant's workspace or source, compared by location identity (cloudmonitor_pipelines.locations): a
 deletion record written into the workspace it describes would be deleted with it, and nothing of ours is ever
@@ -31,9 +33,16 @@ class PlatformLocationError(ValueError):
 
 
 def platform_root(environ: Mapping[str, str] | None = None) -> Path | str:
-    """The platform root: a Path for local folders, the URI text for `abfss://` locations."""
+    """The platform root as this process's environment sets it, for code outside a Dagster run (the CLI, Finn, the
+    platform store, definitions' load-time reads); inside a run the resource's config feeds `resolve_platform_root`."""
     env = os.environ if environ is None else environ
-    explicit = env.get(PLATFORM_ROOT_ENV_VAR, "").strip()
+    return resolve_platform_root(env.get(PLATFORM_ROOT_ENV_VAR), env.get(HOME_ENV_VAR))
+
+
+def resolve_platform_root(configured: str | None, home: str | None) -> Path | str:
+    """The platform root: `configured`, else <home>/platform (home: else <cwd>/.cloudmonitor); a Path for local
+    folders, the URI text for `abfss://` locations."""
+    explicit = (configured or "").strip()
     if explicit:
         if holds_secret(explicit):
             raise PlatformLocationError(
@@ -48,7 +57,7 @@ def platform_root(environ: Mapping[str, str] | None = None) -> Path | str:
                 "is accepted"
             )
         return Path(os.path.abspath(os.path.expanduser(explicit)))
-    home = env.get(HOME_ENV_VAR, "").strip() or os.path.join(os.getcwd(), HOME_DEFAULT_DIRNAME)
+    home = (home or "").strip() or os.path.join(os.getcwd(), HOME_DEFAULT_DIRNAME)
     return Path(os.path.abspath(os.path.expanduser(home))) / PLATFORM_DIRNAME
 
 

@@ -24,6 +24,8 @@ ALLOCATOR_CONF = "narenas:1,dirty_decay_ms:5000,muzzy_decay_ms:0"
 _POLARS_DEFAULTS = "dirty_decay_ms:500,muzzy_decay_ms:1000"
 
 
+# Reads and writes the process environment on purpose: the allocator reads it when polars loads, and child processes
+# inherit it. Not a deployment setting, so not resource config (defs/resources.py).
 def configure_allocator(environ: MutableMapping[str, str] = os.environ) -> str:
     """Put the pipeline's allocator options in the environment unless the operator chose their own; returns the
     value in effect for polars loaded from now on (later pairs override earlier ones)."""

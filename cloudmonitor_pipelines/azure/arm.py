@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -124,10 +123,11 @@ class ArmPage:
 
 
 def resolve_arm_endpoint(endpoint: str | None = None) -> str:
-    """The ARM base URL: explicit value, else env `CLOUDMONITOR_ARM_ENDPOINT`, else public cloud; no trailing '/'."""
-    value = endpoint or os.environ.get(ARM_ENDPOINT_ENV) or DEFAULT_ARM_ENDPOINT
+    """The ARM base URL: `endpoint` (the resource's `arm_endpoint`, env CLOUDMONITOR_ARM_ENDPOINT), else the public
+    cloud; no trailing '/'."""
+    value = endpoint or DEFAULT_ARM_ENDPOINT
     # The ARM token is sent to this host: https only, for live ARM and the local fake server alike.
-    require_token_endpoint(value, what=f"ARM endpoint (from argument or {ARM_ENDPOINT_ENV})")
+    require_token_endpoint(value, what=f"ARM endpoint (env {ARM_ENDPOINT_ENV})")
     return value.rstrip("/")
 
 

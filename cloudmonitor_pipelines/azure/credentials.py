@@ -13,8 +13,9 @@
 `client_assertion` is the provider-hosted pattern: one multi-tenant app registration (`auth.client_id`) that each
 customer consented to; its federated identity credential trusts OUR managed identity. The assertion is a token of
 that managed identity for `api://AzureADTokenExchange`, exchanged in the customer's tenant for a token of the app.
-Nobody holds a secret. The managed identity's client id comes from env `CLOUDMONITOR_ASSERTION_IDENTITY_CLIENT_ID`
-(unset = the system-assigned identity).
+Nobody holds a secret. The managed identity's client id is the `assertion_identity` argument: the CloudMonitor
+resource's `assertion_identity_client_id`, set from env `CLOUDMONITOR_ASSERTION_IDENTITY_CLIENT_ID` (None = the
+system-assigned identity).
 
 Constructing any of these does no network I/O; tokens are fetched on first `get_token`.
 
@@ -24,10 +25,10 @@ Tests and the Dagster resource can replace the choice process-wide with `set_cre
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from azure.core.credentials import TokenCredential
 
@@ -48,8 +49,8 @@ class CredentialConfigError(ValueError):
 _factory_lock = threading.Lock()
 _factory: CredentialFactory | None = None
 # One credential per tenant+settings: azure-identity credentials cache tokens, so reusing them saves token requests.
-_cache: dict[tuple[str, str, str, str], TokenCredential] = {}
-_assertion_identity: TokenCredential | None = None
+_cache: dict[tuple[str, str, str, str, str], TokenCredential] = {}
+_assertion_identities: dict[str | None, TokenCredential] = {}  # managed identity client id -> its credential
 
 
 def set_credential_factory(factory: CredentialFactory | None) -> CredentialFactory | None:
@@ -73,8 +74,14 @@ def credential_factory(factory: CredentialFactory) -> Iterator[None]:
         set_credential_factory(previous)
 
 
-def credential_for(tenant: Tenant, *, override: TokenCredential | None = None) -> TokenCredential:
-    """The Entra ID credential to act as in `tenant`: `override`, else the installed factory, else by auth mode."""
+def credential_for(
+    tenant: Tenant, *, override: TokenCredential | None = None, assertion_identity: str | None = None
+) -> TokenCredential:
+    """The Entra ID credential to act as in `tenant`: `override`, else the installed factory, else by auth mode.
+
+    `assertion_identity`: client id of our managed identity whose token is the `client_assertion` mode's federated
+    assertion (None = the system-assigned identity).
+    """
     if override is not None:
         return override
     with _factory_lock:
@@ -82,20 +89,19 @@ def credential_for(tenant: Tenant, *, override: TokenCredential | None = None) -
     if factory is not None:
         return factory(tenant)
     auth = tenant.auth
-    key = (tenant.key, auth.mode, auth.client_id or "", tenant.entra_tenant_id)
+    key = (tenant.key, auth.mode, auth.client_id or "", tenant.entra_tenant_id, assertion_identity or "")
     with _factory_lock:
         cached = _cache.get(key)
         if cached is None:
-            cached = _cache[key] = _build(tenant)
+            cached = _cache[key] = _build(tenant, assertion_identity)
         return cached
 
 
 def clear_credential_cache() -> None:
     """Forget built credentials (after a config reload)."""
-    global _assertion_identity
     with _factory_lock:
         _cache.clear()
-        _assertion_identity = None
+        _assertion_identities.clear()
 
 
 def _require_client_id(tenant: Tenant) -> str:
@@ -107,7 +113,7 @@ def _require_client_id(tenant: Tenant) -> str:
     return tenant.auth.client_id
 
 
-def _build(tenant: Tenant) -> TokenCredential:
+def _build(tenant: Tenant, assertion_identity: str | None) -> TokenCredential:
     # Imported here so importing this module (e.g. for the constants) stays cheap.
     from azure import identity
 
@@ -133,7 +139,7 @@ def _build(tenant: Tenant) -> TokenCredential:
         return identity.ClientAssertionCredential(
             tenant_id=tenant.entra_tenant_id,
             client_id=_require_client_id(tenant),
-            func=_managed_identity_assertion,
+            func=partial(_managed_identity_assertion, assertion_identity),
         )
     if mode == "azure_cli":
         return identity.AzureCliCredential(tenant_id=tenant.entra_tenant_id)
@@ -142,13 +148,12 @@ def _build(tenant: Tenant) -> TokenCredential:
     )
 
 
-def _managed_identity_assertion() -> str:
+def _managed_identity_assertion(client_id: str | None) -> str:
     """Our managed identity's token for the token-exchange audience: the federated assertion for every tenant."""
-    global _assertion_identity
     with _factory_lock:
-        if _assertion_identity is None:
+        identity = _assertion_identities.get(client_id)
+        if identity is None:
             from azure.identity import ManagedIdentityCredential
 
-            _assertion_identity = ManagedIdentityCredential(client_id=os.environ.get(ASSERTION_IDENTITY_ENV) or None)
-        identity = _assertion_identity
+            identity = _assertion_identities[client_id] = ManagedIdentityCredential(client_id=client_id)
     return identity.get_token(TOKEN_EXCHANGE_SCOPE).token

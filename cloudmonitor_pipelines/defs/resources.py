@@ -1,17 +1,45 @@
-"""The one resource the assets need: the tenants config, and how to reach a tenant's storage and ARM."""
+"""The one resource the assets need: the tenants config, the deployment's settings, and how to reach a tenant's
+storage and ARM.
 
+Every setting that varies by deployment is a field of `CloudMonitor`, set in the definitions with `dg.EnvVar` (see
+`ENV_VARS`), so the UI's resource page shows which variable feeds it, never its value; core functions get the values
+as parameters. Code outside a run that needs the resource (the CLI, `fleet`) builds it with `from_environ`.
+"""
+
+import os
+from collections.abc import Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-from cloudmonitor_pipelines.azure.arm import ArmClient
+from cloudmonitor_pipelines.azure.arm import ARM_ENDPOINT_ENV, ArmClient, resolve_arm_endpoint
+from cloudmonitor_pipelines.azure.credentials import ASSERTION_IDENTITY_ENV, credential_for
+from cloudmonitor_pipelines.platform import PLATFORM_ROOT_ENV_VAR, resolve_platform_root
 from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_workspace
-from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry, assert_tenant_isolation, load_tenants
+from cloudmonitor_pipelines.storage.azure_settings import BLOB_ENDPOINT_ENV, VERIFY_TLS_ENV, StorageSettings
+from cloudmonitor_pipelines.tenants import HOME_ENV_VAR, Tenant, TenantRegistry, assert_tenant_isolation, load_tenants
+
+# Resource field -> the environment variable that sets it (deploy/helm/values.yaml, docs/configuration.md).
+ENV_VARS = {
+    "home": HOME_ENV_VAR,
+    "platform_root": PLATFORM_ROOT_ENV_VAR,
+    "blob_endpoint": BLOB_ENDPOINT_ENV,
+    "storage_verify_tls": VERIFY_TLS_ENV,
+    "arm_endpoint": ARM_ENDPOINT_ENV,
+    "assertion_identity_client_id": ASSERTION_IDENTITY_ENV,
+}
+
+
+def _set_vars(environ: Mapping[str, str] | None) -> list[tuple[str, str]]:
+    env = os.environ if environ is None else environ
+    return [(field, name) for field, name in ENV_VARS.items() if name in env]
+
 
 # (path, mtime, size, environment) -> the registry parsed from them
 _REGISTRIES: dict[tuple[str, int, int, frozenset[tuple[str, str]]], TenantRegistry] = {}
@@ -23,8 +51,6 @@ def _load_registry(tenants_file: str | None) -> TenantRegistry:
     Dagster builds the resource for every run; a CLI invocation runs a job per tenant-month, and re-parsing a
     1,000-tenant file costs about 0.4 s each time (docs/performance.md).
     """
-    import os
-
     from cloudmonitor_pipelines.tenants import default_tenants_path
 
     path = tenants_file or str(default_tenants_path())
@@ -32,6 +58,7 @@ def _load_registry(tenants_file: str | None) -> TenantRegistry:
         stat = os.stat(path)
     except OSError:
         return load_tenants(tenants_file)  # let the loader say what is wrong
+    # The whole environment, read not as a setting but because the file's ${VAR} references expand from it.
     key = (path, stat.st_mtime_ns, stat.st_size, frozenset(os.environ.items()))
     if key not in _REGISTRIES:
         _REGISTRIES.clear()
@@ -45,10 +72,43 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
     Every path that writes to a workspace goes through `workspace_for_write`, which first checks data residency.
     """
 
-    tenants_file: str | None = None  # None: $CLOUDMONITOR_TENANTS, else the bundled sample tenants
-    arm_endpoint: str | None = None  # None: $CLOUDMONITOR_ARM_ENDPOINT, else https://management.azure.com
-    arm_verify_tls: bool = True  # False only for tests against a local fake ARM server
+    # The file the definitions were built from (picked by env CLOUDMONITOR_TENANTS when the code location loads,
+    # tenants_file.py), not an EnvVar: the run must read the file its partitions and schedules came from.
+    tenants_file: str | None = Field(None, description="The tenants file; unset: the bundled sample tenants.")
+    # Strings, all of them: dg.EnvVar feeds str fields only. Unset (None) = the documented default.
+    home: str | None = Field(None, description=f"env {HOME_ENV_VAR}: installation folder; unset: <cwd>/.cloudmonitor.")
+    platform_root: str | None = Field(
+        None, description=f"env {PLATFORM_ROOT_ENV_VAR}: local folder or abfss:// URI of platform records "
+        "(deletion records, portfolios, access state); unset: <home>/platform."
+    )
+    blob_endpoint: str | None = Field(
+        None, description=f"env {BLOB_ENDPOINT_ENV}: Blob endpoint template with {{account}} (private endpoint, "
+        "sovereign cloud, emulator); unset: derived from each abfss:// host."
+    )
+    storage_verify_tls: str = Field(
+        "1", description=f"env {VERIFY_TLS_ENV}: 0 turns storage certificate checks off (loopback emulator only)."
+    )
+    arm_endpoint: str | None = Field(
+        None, description=f"env {ARM_ENDPOINT_ENV}: Azure Resource Manager base URL; unset: https://management.azure.com."
+    )
+    assertion_identity_client_id: str | None = Field(
+        None, description=f"env {ASSERTION_IDENTITY_ENV}: client id of the managed identity whose token is the "
+        "client_assertion mode's federated assertion; unset: the system-assigned identity."
+    )
+    arm_verify_tls: bool = Field(True, description="False only for tests against a local fake ARM server.")
     _residency_checked: set[str] = PrivateAttr(default_factory=set)
+
+    @classmethod
+    def from_env_vars(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> "CloudMonitor":
+        """The resource for the definitions: each setting whose variable is set becomes `dg.EnvVar(name)`, read by
+        the run process. Unset ones keep their default, because Dagster refuses an EnvVar whose variable is unset."""
+        return cls(**{**{field: dg.EnvVar(name) for field, name in _set_vars(environ)}, **fields})
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> "CloudMonitor":
+        """The resource for code outside a run (CLI, fleet): the settings' values read from the environment now."""
+        env = os.environ if environ is None else environ
+        return cls(**{**{field: env[name] for field, name in _set_vars(env)}, **fields})
 
     @cached_property
     def registry(self) -> TenantRegistry:
@@ -57,26 +117,30 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
     def tenant(self, key: str) -> Tenant:
         return self.registry.get(key)
 
-    def _credential(self, tenant: Tenant) -> "TokenCredential":
-        from cloudmonitor_pipelines.azure.credentials import credential_for
+    @cached_property
+    def storage_settings(self) -> StorageSettings:
+        return StorageSettings.from_config(self.blob_endpoint, self.storage_verify_tls)
 
-        return credential_for(tenant)
+    def platform_root_location(self) -> Path | str:
+        return resolve_platform_root(self.platform_root, self.home)
+
+    def _credential(self, tenant: Tenant) -> "TokenCredential":
+        return credential_for(tenant, assertion_identity=self.assertion_identity_client_id or None)
 
     def source(self, tenant: Tenant) -> Source:
         credential = self._credential(tenant) if tenant.source_is_azure else None
-        return open_source(tenant.source, credential=credential, tenant_key=tenant.key)
+        return open_source(tenant.source, credential=credential, tenant_key=tenant.key, settings=self.storage_settings)
 
     def workspace(self, tenant: Tenant) -> Workspace:
         """The workspace for reading (checks, reports' inputs)."""
         credential = self._credential(tenant) if tenant.workspace_is_azure else None
-        return open_workspace(tenant.workspace, credential=credential, tenant_key=tenant.key)
+        return open_workspace(tenant.workspace, credential=credential, tenant_key=tenant.key,
+                              settings=self.storage_settings)
 
     def assert_isolated(self, tenant: Tenant) -> None:
         """Re-check now (symlinks may have changed since load) that the tenant's locations overlap no other
         tenant's and not the platform root; TenantConfigError (permanent) otherwise."""
-        from cloudmonitor_pipelines.platform import platform_root
-
-        assert_tenant_isolation(tenant, self.registry, platform_root())
+        assert_tenant_isolation(tenant, self.registry, self.platform_root_location())
 
     def workspace_for_write(self, tenant: Tenant) -> Workspace:
         """The workspace, after re-checking isolation and proving it lives in the tenant's region (once per tenant
@@ -97,8 +161,6 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
         return self.workspace(tenant)
 
     def arm_endpoint_url(self) -> str:
-        from cloudmonitor_pipelines.azure.arm import resolve_arm_endpoint
-
         return resolve_arm_endpoint(self.arm_endpoint)
 
     def arm_client(self, tenant: Tenant) -> ArmClient:

@@ -93,6 +93,7 @@ def run_isolated(scope: QueryScope, sql: str, *, limit: int = DEFAULT_ROW_LIMIT,
 
 
 def _child_env() -> dict[str, str]:
+    # The query child gets only what a Python process needs from ours (no settings, no credentials).
     keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "VIRTUAL_ENV", "TZ", "HOME")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env["RAYON_NUM_THREADS"] = "2"

@@ -102,9 +102,10 @@ def open_tenant(tenant_key: str, tenants_file: str | None = None) -> QueryScope:
     tenant = registry.get(tenant_key)
     credential = None
     if tenant.workspace_is_azure:  # the tenant's own Entra ID credential, as the pipeline reads it (no Dagster)
-        from cloudmonitor_pipelines.azure.credentials import credential_for
+        from cloudmonitor_pipelines.azure.credentials import ASSERTION_IDENTITY_ENV, credential_for
 
-        credential = credential_for(tenant)
+        # Finn runs outside Dagster: the setting the resource gets as config is read from the environment here.
+        credential = credential_for(tenant, assertion_identity=os.environ.get(ASSERTION_IDENTITY_ENV) or None)
     return tenant_scope(open_workspace(tenant.workspace, credential=credential, tenant_key=tenant.key), tenant.key)
 
 

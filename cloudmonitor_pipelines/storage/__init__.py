@@ -19,7 +19,7 @@ from cloudmonitor_pipelines.storage.local import LocalSource, LocalWorkspace
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
-    from cloudmonitor_pipelines.storage.azure_blob import StorageSettings
+    from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 
 __all__ = [
     "LocalSource",
@@ -46,7 +46,7 @@ def open_source(
 ) -> Source:
     """Open a tenant's export source: a local folder, or abfss:// read with an Entra ID token credential.
 
-    `settings` (Blob endpoint template, TLS verification) default to `StorageSettings.from_env()`.
+    `settings` (Blob endpoint template, TLS verification): the resource's; None = `StorageSettings.from_env()`.
     """
     if uri[:8].lower() == "abfss://":
         from cloudmonitor_pipelines.storage.azure_blob import AzureBlobSource
@@ -66,7 +66,7 @@ def open_workspace(
 ) -> Workspace:
     """Open a tenant's workspace root: a local folder, or abfss:// written with an Entra ID token credential.
 
-    `settings` (Blob endpoint template, TLS verification) default to `StorageSettings.from_env()`.
+    `settings` (Blob endpoint template, TLS verification): the resource's; None = `StorageSettings.from_env()`.
     """
     if uri[:8].lower() == "abfss://":
         from cloudmonitor_pipelines.storage.azure_blob import AzureWorkspace

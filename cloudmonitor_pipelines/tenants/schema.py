@@ -284,6 +284,7 @@ class TenantsFile(BaseModel):
             raise FieldProblem("missing; add a 'tenants:' list with one entry per customer tenant", field="tenants")
         if not isinstance(data["tenants"], list):
             raise FieldProblem(f"must be a list of tenant mappings, got {kind(data['tenants'])}", field="tenants")
+        # ${VAR} references in the file expand from the environment (the file's own feature, not a setting).
         _context(info).setdefault("environment", Environment(os.environ))
         return {"defaults": data.get("defaults"), "tenants": data["tenants"]}
 

@@ -6,7 +6,6 @@ import pytest
 from azure import identity
 from azure.core.credentials import AccessToken
 
-from cloudmonitor_pipelines.azure import credentials
 from cloudmonitor_pipelines.azure.credentials import (
     STORAGE_SCOPE,
     TOKEN_EXCHANGE_SCOPE,
@@ -114,8 +113,7 @@ def test_client_assertion_exchanges_our_managed_identity_token_in_the_customer_t
 
     monkeypatch.setattr(identity, "ManagedIdentityCredential", FakeManagedIdentity)
     monkeypatch.setattr(identity, "ClientAssertionCredential", RecordingAssertionCredential)
-    monkeypatch.setenv(credentials.ASSERTION_IDENTITY_ENV, "mi-client-id")
-    credential_for(_tenant("client_assertion", APP_ID))
+    credential_for(_tenant("client_assertion", APP_ID), assertion_identity="mi-client-id")
     assert captured["tenant_id"] == ENTRA_TENANT and captured["client_id"] == APP_ID
     assert captured["func"]() == "mi-assertion"
     assert minted == [("mi-client-id", (TOKEN_EXCHANGE_SCOPE,))]

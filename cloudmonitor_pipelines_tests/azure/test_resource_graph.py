@@ -174,11 +174,10 @@ def test_tls_is_verified_by_default(fake_arm, arm_credential):
         fetch_resources(client)
 
 
-def test_endpoint_comes_from_argument_env_or_default(monkeypatch):
-    monkeypatch.delenv(ARM_ENDPOINT_ENV, raising=False)
+def test_endpoint_comes_from_the_argument_or_default(monkeypatch):
+    monkeypatch.setenv(ARM_ENDPOINT_ENV, "https://management.usgovcloudapi.net/")  # the resource's job, not ours
     assert resolve_arm_endpoint() == "https://management.azure.com"
-    monkeypatch.setenv(ARM_ENDPOINT_ENV, "https://management.usgovcloudapi.net/")
-    assert resolve_arm_endpoint() == "https://management.usgovcloudapi.net"
+    assert resolve_arm_endpoint("https://management.usgovcloudapi.net/") == "https://management.usgovcloudapi.net"
     assert resolve_arm_endpoint("https://127.0.0.1:8443") == "https://127.0.0.1:8443"
     with pytest.raises(ValueError, match="not an absolute"):
         resolve_arm_endpoint("management.azure.com")

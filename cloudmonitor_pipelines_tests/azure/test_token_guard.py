@@ -18,7 +18,7 @@ from cloudmonitor_pipelines.azure.token_guard import (
     is_loopback,
     require_token_endpoint,
 )
-from cloudmonitor_pipelines.storage.azure_blob import StorageSettings
+from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 from cloudmonitor_pipelines.storage.base import StorageError
 from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from azure.storage.blob import BlobServiceClient, ContainerClient
 
-from cloudmonitor_pipelines.storage.azure_blob import BLOB_ENDPOINT_ENV, VERIFY_TLS_ENV, StorageSettings
+from cloudmonitor_pipelines.storage.azure_settings import BLOB_ENDPOINT_ENV, VERIFY_TLS_ENV, StorageSettings
 from cloudmonitor_pipelines_tests.fakes.local_net import free_port, write_self_signed_cert
 from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
 

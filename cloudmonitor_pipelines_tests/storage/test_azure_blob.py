@@ -14,9 +14,9 @@ from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_
 from cloudmonitor_pipelines.storage.azure_blob import (
     AzureBlobSource,
     AzureWorkspace,
-    StorageSettings,
     _ReadOnlyTransport,
 )
+from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 from cloudmonitor_pipelines.storage.base import PathEscapesRootError, StorageError
 from cloudmonitor_pipelines.tenants import parse_abfss
 from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
@@ -90,6 +90,9 @@ def test_settings_from_env():
     )
     assert settings == StorageSettings(blob_endpoint="https://127.0.0.1:9/{account}", verify_tls=False)
     assert StorageSettings.from_env({}) == StorageSettings()
+    # What the resource's config holds (text from dg.EnvVar): blank means unset.
+    assert StorageSettings.from_config(" https://127.0.0.1:9/{account} ", "no") == settings
+    assert StorageSettings.from_config("", "") == StorageSettings.from_config(None, None) == StorageSettings()
     with pytest.raises(StorageError, match=r"\{account\}"):
         StorageSettings.from_env({"CLOUDMONITOR_BLOB_ENDPOINT": "https://127.0.0.1:9/devstoreaccount1"})
     with pytest.raises(StorageError, match="CLOUDMONITOR_STORAGE_VERIFY_TLS"):

@@ -10,9 +10,9 @@ from cloudmonitor_pipelines.storage.azure_blob import (
     CONTRIBUTOR_ROLE,
     READER_ROLE,
     AzureBlobSource,
-    StorageSettings,
     translate_storage_error,
 )
+from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 from cloudmonitor_pipelines.storage.base import ObjectNotFoundError, StorageAuthError, StorageError
 from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
 

@@ -60,9 +60,8 @@ def test_platform_root_inside_a_source_is_refused(tmp_path: Path) -> None:
         assert_tenant_isolation(registry.get("fabrikam"), registry, tmp_path / "sources" / "fabrikam" / "records")
 
 
-def test_the_dagster_resource_rechecks_before_every_workspace_write(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("CLOUDMONITOR_PLATFORM_ROOT", str(tmp_path / "platform"))
-    resource = CloudMonitor(tenants_file=str(_world(tmp_path)))
+def test_the_dagster_resource_rechecks_before_every_workspace_write(tmp_path: Path) -> None:
+    resource = CloudMonitor(tenants_file=str(_world(tmp_path)), platform_root=str(tmp_path / "platform"))
     contoso = resource.tenant("contoso")
     resource.workspace_for_write(contoso)  # isolated: opens
     _repoint(tmp_path / "contoso-ws", tmp_path / "workspaces" / "fabrikam")

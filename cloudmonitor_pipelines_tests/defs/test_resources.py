@@ -1,0 +1,83 @@
+"""The CloudMonitor resource: deployment settings are its config, fed by dg.EnvVar and shown as such in the UI."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql, infer_resource_selector
+
+from cloudmonitor_pipelines.defs.resources import ENV_VARS, CloudMonitor
+from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
+from cloudmonitor_pipelines.tenants import load_tenants
+
+_RESOURCE_QUERY = """
+query Resource($selector: ResourceSelector!) {
+  topLevelResourceDetailsOrError(resourceSelector: $selector) {
+    __typename
+    ... on ResourceDetails { configuredValues { key value type } }
+  }
+}
+"""
+BLOB_ENDPOINT = "https://127.0.0.1:10010/{account}"
+
+
+def test_every_setting_that_varies_by_deployment_is_a_resource_field() -> None:
+    assert set(ENV_VARS) <= set(CloudMonitor.model_fields)
+    assert all(name.startswith("CLOUDMONITOR_") for name in ENV_VARS.values())
+
+
+def test_the_ui_shows_which_variable_feeds_each_setting_and_not_its_value(tmp_path: Path, monkeypatch) -> None:
+    # A value a reader must not see on the resource page: only the variable's name is shown.
+    monkeypatch.setenv("CLOUDMONITOR_ARM_ENDPOINT", "https://management.usgovcloudapi.net")
+    monkeypatch.setenv("CLOUDMONITOR_BLOB_ENDPOINT", BLOB_ENDPOINT)
+    monkeypatch.delenv("CLOUDMONITOR_ASSERTION_IDENTITY_CLIENT_ID", raising=False)
+    code = tmp_path / "location.py"
+    code.write_text(textwrap.dedent("""
+        from cloudmonitor_pipelines.definitions import build_definitions
+        from cloudmonitor_pipelines.tenants import load_tenants
+
+        defs = build_definitions(load_tenants())
+    """))
+    with dg.instance_for_test() as instance, define_out_of_process_context(str(code), "defs", instance) as context:
+        result = execute_dagster_graphql(
+            context, _RESOURCE_QUERY, {"selector": infer_resource_selector(context, "cloudmonitor")}
+        )
+    details = result.data["topLevelResourceDetailsOrError"]
+    assert details["__typename"] == "ResourceDetails"
+    values = {v["key"]: (v["type"], v["value"]) for v in details["configuredValues"]}
+    assert values["arm_endpoint"] == ("ENV_VAR", "CLOUDMONITOR_ARM_ENDPOINT")
+    assert values["blob_endpoint"] == ("ENV_VAR", "CLOUDMONITOR_BLOB_ENDPOINT")
+    assert values["home"] == ("ENV_VAR", "CLOUDMONITOR_HOME")  # conftest sets one per test
+    # Unset: the field's default (None), not an EnvVar, which Dagster would refuse to resolve.
+    assert values["assertion_identity_client_id"] == ("VALUE", "null")
+    assert "usgovcloudapi" not in str(details)
+
+
+def test_a_run_reads_the_settings_from_the_variables(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("CLOUDMONITOR_BLOB_ENDPOINT", BLOB_ENDPOINT)
+    monkeypatch.setenv("CLOUDMONITOR_STORAGE_VERIFY_TLS", "0")
+    monkeypatch.setenv("CLOUDMONITOR_PLATFORM_ROOT", str(tmp_path / "records"))
+    monkeypatch.setenv("CLOUDMONITOR_ASSERTION_IDENTITY_CLIENT_ID", "mi-client-id")
+    seen = {}
+
+    @dg.asset
+    def probe(cloudmonitor: CloudMonitor) -> None:
+        seen.update(storage=cloudmonitor.storage_settings, root=cloudmonitor.platform_root_location(),
+                    identity=cloudmonitor.assertion_identity_client_id)
+
+    resource = CloudMonitor.from_env_vars(tenants_file=str(load_tenants().path))
+    assert dg.materialize([probe], resources={"cloudmonitor": resource}).success
+    assert seen == {"storage": StorageSettings(blob_endpoint=BLOB_ENDPOINT, verify_tls=False),
+                    "root": tmp_path / "records", "identity": "mi-client-id"}
+    # Outside a run (CLI, fleet) the same variables give the same values.
+    outside = CloudMonitor.from_environ()
+    assert outside.storage_settings == seen["storage"] and outside.platform_root_location() == seen["root"]
+
+
+def test_a_bad_setting_fails_with_the_variable_named(monkeypatch) -> None:
+    monkeypatch.setenv("CLOUDMONITOR_STORAGE_VERIFY_TLS", "maybe")
+    with pytest.raises(Exception, match="CLOUDMONITOR_STORAGE_VERIFY_TLS"):
+        _ = CloudMonitor.from_environ().storage_settings
