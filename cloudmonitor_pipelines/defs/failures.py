@@ -22,7 +22,7 @@ from cloudmonitor_pipelines.enrich.inventory import InventoryError
 from cloudmonitor_pipelines.enrich.residency import ResidencyError
 from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.exports.manifest import ManifestError
-from cloudmonitor_pipelines.exports.reader import ExportReadError
+from cloudmonitor_pipelines.exports.read_errors import ExportReadError
 from cloudmonitor_pipelines.focus.harmonize import HarmonizationError
 from cloudmonitor_pipelines.focus.validate import FocusValidationError
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError

@@ -32,7 +32,7 @@ from cloudmonitor_pipelines.focus import canonical, catalog, derive, schemas, te
 from cloudmonitor_pipelines.focus import lineage as lineage_columns  # `lineage` is harmonize()'s parameter
 from cloudmonitor_pipelines.focus.derive import sku_details_to_price_details
 
-__all__ = ["HarmonizationError", "Harmonized", "harmonize", "harmonize_batch", "sku_details_to_price_details"]
+__all__ = ["HarmonizationError", "Harmonized", "harmonize", "harmonize_batch"]
 
 
 class HarmonizationError(ValueError):

@@ -38,15 +38,16 @@ from deltalake import CommitProperties, DeltaTable
 
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.storage.base import Workspace
+from cloudmonitor_pipelines.tables import AGENT_LOG, INGESTION_LOG, READ_LOG, VALIDATION_RESULTS
 
 MONTH_PARTITION_COLUMN = lineage.BILLING_MONTH
 MIN_VACUUM_RETENTION_HOURS = 168
 # Append-only audit tables and the column each one is trimmed by.
 AUDIT_TIME_COLUMNS: dict[str, str] = {
-    "read_log": "read_at",
-    "ingestion_log": "finished_at",
-    "validation_results": "checked_at",
-    "agent_log": "logged_at",  # Finn's calls (lake.audit.AGENT_LOG)
+    READ_LOG: "read_at",
+    INGESTION_LOG: "finished_at",
+    VALIDATION_RESULTS: "checked_at",
+    AGENT_LOG: "logged_at",  # Finn's calls
 }
 _MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
