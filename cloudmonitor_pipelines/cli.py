@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,7 @@ PERSONAL_DATA_NOTE = (
 )
 from cloudmonitor_pipelines.fleet import FleetReport, PartitionOutcome, failure_message, run_fleet
 from cloudmonitor_pipelines.focus.catalog import KNOWN_DATA_VERSIONS
+from cloudmonitor_pipelines.months import month_of, months_before
 from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
 
 if TYPE_CHECKING:
@@ -83,17 +84,6 @@ def _finish(report: FleetReport) -> int:
     return report.exit_code
 
 
-def previous_months(today: date, count: int) -> list[str]:
-    months = []
-    year, month = today.year, today.month
-    for _ in range(count):
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
-        months.append(f"{year:04d}-{month:02d}")
-    return sorted(months)
-
-
 def cmd_sample_exports(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.samples.generator import generate_sample_exports
 
@@ -136,7 +126,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     home = cloudmonitor_home()
     os.environ.setdefault("CLOUDMONITOR_HOME", str(home))
     registry = load_tenants(resolve_tenants_file(args.tenants))
-    months = previous_months(datetime.now(UTC).date(), 2)
+    months = months_before(month_of(datetime.now(UTC)), 2)
     for i, tenant in enumerate(registry):
         fmt, version = DEMO_FORMATS.get(tenant.key, ("parquet", "1.2"))
         target = Path(tenant.source)
@@ -177,7 +167,6 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     """Delete a tenant's workspace tables and Dagster history; write a deletion record outside the workspace."""
     import dagster as dg
 
-    from cloudmonitor_pipelines.definitions import build_definitions
     from cloudmonitor_pipelines.defs.lifecycle import wipe_tenant_history
     from cloudmonitor_pipelines.defs.resources import CloudMonitor
     from cloudmonitor_pipelines.lake.offboarding import OffboardingError, offboard_tenant
@@ -191,13 +180,12 @@ def cmd_offboard(args: argparse.Namespace) -> int:
               "Re-run with --yes to proceed, or --dry-run to see what would be deleted.")
         return 2
     ensure_dagster_home()
-    defs = build_definitions(registry, tenants_file=str(registry.path))
     resource = CloudMonitor(tenants_file=str(registry.path))
     instance = dg.DagsterInstance.get()
     try:
         record = offboard_tenant(
             tenant, resource.workspace(tenant), records_dir=deletion_records_target(),
-            instance_cleanup=lambda key: wipe_tenant_history(instance, defs, key),
+            instance_cleanup=lambda key: wipe_tenant_history(instance, key),
             dry_run=args.dry_run, performed_by=f"cli:{getpass.getuser()}", reason=args.reason,
         )
     except OffboardingError as exc:

@@ -10,11 +10,11 @@ holds (tags' values, one resource's days).
 
 from __future__ import annotations
 
-import calendar
 import re
 from types import MappingProxyType
 from typing import Any
 
+from cloudmonitor_pipelines.months import add_months, month_end, month_start
 from cloudmonitor_pipelines.query.catalogue import Param, Question, sql_text
 
 MONTH = Param("month", "month", "billing month YYYY-MM; default: the newest month with data")
@@ -45,11 +45,6 @@ COMPARE_COLUMNS = {
     "change": "effective_cost - previous_effective_cost (missing side counts as 0)",
     "change_pct": "100 * change / |previous_effective_cost|; null when previous is null or 0",
 }
-
-
-def previous_month(month: str, months_back: int = 1) -> str:
-    index = int(month[:4]) * 12 + int(month[5:7]) - 1 - months_back
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def month_period(values: dict[str, Any]) -> dict[str, str]:
@@ -101,7 +96,7 @@ FROM g ORDER BY billing_currency, effective_cost DESC, tag_value"""
 def _compare_sql(v: dict[str, Any], months_back: int, order_by_change: bool) -> str:
     dimension = v.get("dimension") or "total"
     key, label = DIMENSIONS.get(dimension, ("'(all)'", "'(all)'"))
-    month, other = v["month"], previous_month(v["month"], months_back)
+    month, other = v["month"], add_months(v["month"], -months_back)
     order = "abs(coalesce(c.effective_cost, 0) - coalesce(p.effective_cost, 0)) DESC, key" \
         if order_by_change else "billing_currency, key"
     limit = f"\nLIMIT {int(v['limit'])}" if order_by_change else ""
@@ -129,7 +124,7 @@ def _compare(name: str, title: str, months_back: int, movers: bool) -> Question:
         + ("; the groups with the largest absolute change, up or down." if movers else "."),
         "tenant", params, COMPARE_COLUMNS,
         lambda v: _compare_sql(v, months_back, movers),
-        lambda v: {"billing_month": v["month"], "compared_with": previous_month(v["month"], months_back)},
+        lambda v: {"billing_month": v["month"], "compared_with": add_months(v["month"], -months_back)},
         "cost_daily")
 
 
@@ -197,7 +192,7 @@ GROUP BY 1, 2 ORDER BY billing_currency, charge_date"""
 
 def _forecast_sql(v: dict[str, Any]) -> str:
     month = v["month"]
-    days = calendar.monthrange(int(month[:4]), int(month[5:7]))[1]
+    days = (month_end(month) - month_start(month)).days
     # Corrections of earlier months carry earlier charge dates: they count in month-to-date but not in the run rate.
     return f"""WITH d AS (SELECT charge_date, billing_currency, sum(effective_cost) AS cost FROM cost_daily
            WHERE billing_month = {sql_text(month)} GROUP BY charge_date, billing_currency),
