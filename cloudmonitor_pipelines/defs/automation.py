@@ -29,6 +29,7 @@ from cloudmonitor_pipelines.defs.partitions import partition_key, record_first_m
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.enrich.settings import enrichment_enabled
 from cloudmonitor_pipelines.months import month_of, previous_month
+from cloudmonitor_pipelines.tables import COSTS
 from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def probe_access(cloudmonitor: CloudMonitor, tenant: Tenant, surface: str) -> ac
         elif surface == access.WORKSPACE:
             from cloudmonitor_pipelines.lake.delta import read_table
 
-            read_table(cloudmonitor.workspace(tenant), "costs")
+            read_table(cloudmonitor.workspace(tenant), COSTS)
         else:
             next(iter(cloudmonitor.source(tenant).list(suffix="manifest.json")), None)
     except Exception as exc:
