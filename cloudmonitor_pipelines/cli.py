@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 PERSONAL_DATA_NOTE = (
     "Why the 'costs_personal_data' warning: the sample tenants' tags carry owner email addresses on purpose "
@@ -21,17 +20,10 @@ PERSONAL_DATA_NOTE = (
     "the load. What to do about it in a real tenant (masking with `mask_personal_data: true`, non-personal tags): "
     "docs/privacy.md."
 )
-from cloudmonitor_pipelines.fleet import FleetReport, PartitionOutcome, failure_message, run_fleet
+from cloudmonitor_pipelines.fleet import FleetReport, run_fleet
 from cloudmonitor_pipelines.focus.catalog import KNOWN_DATA_VERSIONS
 from cloudmonitor_pipelines.months import month_of, months_before
 from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
-
-if TYPE_CHECKING:
-    import dagster as dg
-
-    from cloudmonitor_pipelines.storage import Source
-
-__all__ = ["PartitionOutcome", "main", "run_partitions"]
 
 DEMO_FORMATS = {  # tenant -> (file format, dataVersion): the demo shows the version/format mix real customers have
     "contoso": ("parquet", "1.2"),
@@ -57,24 +49,6 @@ def ensure_dagster_home() -> Path:
             config.write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
-
-
-def months_in_source(source: Source) -> list[str]:
-    """Billing months that have export runs, from folder names only (listing reads no blob content)."""
-    from cloudmonitor_pipelines.exports.runs import infer_billing_month
-
-    return sorted({m for info in source.list(suffix="manifest.json") if (m := infer_billing_month(info.path))})
-
-
-def run_partitions(tenants_file: str | None, tenant_keys: Sequence[str] | None, months: Sequence[str] | None,
-                   *, echo: Callable[[str], None] = print, inventory: bool = True,
-                   portfolio: bool = True) -> list[PartitionOutcome]:
-    """The tenant-month outcomes of `fleet.run_fleet` (kept for callers that only look at partitions)."""
-    return run_fleet(tenants_file, tenant_keys, months, echo=echo, inventory=inventory, portfolio=portfolio).partitions
-
-
-def _failure(result: dg.ExecuteInProcessResult | None) -> str:
-    return failure_message(result)
 
 
 def _finish(report: FleetReport) -> int:
