@@ -18,7 +18,8 @@ import zlib
 
 from isal import igzip
 
-from cloudmonitor_pipelines.exports.reader import MAX_HEADER_BYTES, ExportReadError, _split_header
+from cloudmonitor_pipelines.exports.read_errors import ExportReadError
+from cloudmonitor_pipelines.exports.reader import MAX_HEADER_BYTES, _split_header
 
 
 def bomb(inflated_mb: int) -> bytes:

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import polars as pl
 
+from cloudmonitor_pipelines.errors import PermanentError
+
 if TYPE_CHECKING:
     from cloudmonitor_pipelines.storage import Workspace
 
@@ -41,7 +43,7 @@ _SCHEMA = {
 }
 
 
-class AccessDeniedError(PermissionError):
+class AccessDeniedError(PermanentError, PermissionError):
     """We may not read (or write) a tenant's surface: no credential, 401 or 403. Permanent: fail fast, no retry."""
 
     def __init__(self, tenant: str, surface: str, answered_by: str, http_status: int | None) -> None:

@@ -10,9 +10,8 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 PERSONAL_DATA_NOTE = (
     "Why the 'costs_personal_data' warning: the sample tenants' tags carry owner email addresses on purpose "
@@ -21,17 +20,11 @@ PERSONAL_DATA_NOTE = (
     "the load. What to do about it in a real tenant (masking with `mask_personal_data: true`, non-personal tags): "
     "docs/privacy.md."
 )
-from cloudmonitor_pipelines.fleet import FleetReport, PartitionOutcome, failure_message, run_fleet
+from cloudmonitor_pipelines.fleet import FleetReport, run_fleet
 from cloudmonitor_pipelines.focus.catalog import KNOWN_DATA_VERSIONS
+from cloudmonitor_pipelines.months import month_of, months_before
 from cloudmonitor_pipelines.tenants import HOME_DEFAULT_DIRNAME, HOME_ENV_VAR, TENANTS_ENV_VAR
 from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
-
-if TYPE_CHECKING:
-    import dagster as dg
-
-    from cloudmonitor_pipelines.storage import Source
-
-__all__ = ["PartitionOutcome", "main", "run_partitions"]
 
 DEMO_FORMATS = {  # tenant -> (file format, dataVersion): the demo shows the version/format mix real customers have
     "contoso": ("parquet", "1.2"),
@@ -61,40 +54,11 @@ def ensure_dagster_home() -> Path:
     return home
 
 
-def months_in_source(source: Source) -> list[str]:
-    """Billing months that have export runs, from folder names only (listing reads no blob content)."""
-    from cloudmonitor_pipelines.exports.runs import infer_billing_month
-
-    return sorted({m for info in source.list(suffix="manifest.json") if (m := infer_billing_month(info.path))})
-
-
-def run_partitions(tenants_file: str | None, tenant_keys: Sequence[str] | None, months: Sequence[str] | None,
-                   *, echo: Callable[[str], None] = print, inventory: bool = True,
-                   portfolio: bool = True) -> list[PartitionOutcome]:
-    """The tenant-month outcomes of `fleet.run_fleet` (kept for callers that only look at partitions)."""
-    return run_fleet(tenants_file, tenant_keys, months, echo=echo, inventory=inventory, portfolio=portfolio).partitions
-
-
-def _failure(result: dg.ExecuteInProcessResult | None) -> str:
-    return failure_message(result)
-
-
 def _finish(report: FleetReport) -> int:
     """Print the summary (every failed job listed) and return the exit code: non-zero when anything failed."""
     for line in report.summary():
         print(line)
     return report.exit_code
-
-
-def previous_months(today: date, count: int) -> list[str]:
-    months = []
-    year, month = today.year, today.month
-    for _ in range(count):
-        month -= 1
-        if month == 0:
-            year, month = year - 1, 12
-        months.append(f"{year:04d}-{month:02d}")
-    return sorted(months)
 
 
 def cmd_sample_exports(args: argparse.Namespace) -> int:
@@ -139,7 +103,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     home = cloudmonitor_home()
     os.environ.setdefault(HOME_ENV_VAR, str(home))
     registry = load_tenants(resolve_tenants_file(args.tenants))
-    months = previous_months(datetime.now(UTC).date(), 2)
+    months = months_before(month_of(datetime.now(UTC)), 2)
     for i, tenant in enumerate(registry):
         fmt, version = DEMO_FORMATS.get(tenant.key, ("parquet", "1.2"))
         target = Path(tenant.source)
@@ -180,7 +144,6 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     """Delete a tenant's workspace tables and Dagster history; write a deletion record outside the workspace."""
     import dagster as dg
 
-    from cloudmonitor_pipelines.definitions import build_definitions
     from cloudmonitor_pipelines.defs.lifecycle import wipe_tenant_history
     from cloudmonitor_pipelines.defs.resources import CloudMonitor
     from cloudmonitor_pipelines.lake.offboarding import OffboardingError, offboard_tenant
@@ -194,13 +157,12 @@ def cmd_offboard(args: argparse.Namespace) -> int:
               "Re-run with --yes to proceed, or --dry-run to see what would be deleted.")
         return 2
     ensure_dagster_home()
-    defs = build_definitions(registry, tenants_file=str(registry.path))
     resource = CloudMonitor.from_environ(tenants_file=str(registry.path))
     instance = dg.DagsterInstance.get()
     try:
         record = offboard_tenant(
             tenant, resource.workspace(tenant), records_dir=deletion_records_target(),
-            instance_cleanup=lambda key: wipe_tenant_history(instance, defs, key),
+            instance_cleanup=lambda key: wipe_tenant_history(instance, key),
             dry_run=args.dry_run, performed_by=f"cli:{getpass.getuser()}", reason=args.reason,
         )
     except OffboardingError as exc:

@@ -25,8 +25,8 @@ import polars as pl
 from cloudmonitor_pipelines.focus import catalog
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_FOCUS_VERSION, CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.lineage import LINEAGE_SCHEMA
+from cloudmonitor_pipelines.tables import COSTS, PARTNER_PORTFOLIO
 
-COSTS_TABLE = "costs"
 _COSTS_HEADER = (
     "| Column | Type | Nullable | Kind | Source per dataVersion / mapping | Description |\n"
     "|---|---|---|---|---|---|"
@@ -74,8 +74,8 @@ def table_schemas() -> dict[str, Mapping[str, pl.DataType]]:
     """Every documented table and its schema (imported here, not at module level: reports imports are heavier)."""
     from cloudmonitor_pipelines.reports import PORTFOLIO_SCHEMA, REPORT_TABLES
 
-    return {COSTS_TABLE: CANONICAL_SCHEMA} | {n: t.schema for n, t in REPORT_TABLES.items()} | {
-        "partner_portfolio": PORTFOLIO_SCHEMA
+    return {COSTS: CANONICAL_SCHEMA} | {n: t.schema for n, t in REPORT_TABLES.items()} | {
+        PARTNER_PORTFOLIO: PORTFOLIO_SCHEMA
     }
 
 
@@ -88,7 +88,7 @@ def _costs_column(name: str, dtype: pl.DataType, entry: Mapping[str, str]) -> Co
     else:
         kind, description = f"FOCUS {focus.feature_level}", entry["description"]
     nullable = entry.get("nullable") or ("yes" if focus is not None and focus.allows_nulls else "no")
-    return ColumnDoc(COSTS_TABLE, name, type_name(dtype), description, nullable, kind, entry["source"])
+    return ColumnDoc(COSTS, name, type_name(dtype), description, nullable, kind, entry["source"])
 
 
 @cache
@@ -101,7 +101,7 @@ def columns(table: str) -> tuple[ColumnDoc, ...]:
         missing, extra = sorted(set(schema) - set(entries)), sorted(set(entries) - set(schema))
         raise ValueError(f"data_dictionary.json {table!r}: columns differ from the schema "
                          f"(undocumented {missing}, unknown {extra}, or order)")
-    if table == COSTS_TABLE:
+    if table == COSTS:
         return tuple(_costs_column(name, schema[name], entries[name]) for name in schema)
     return tuple(ColumnDoc(table, name, type_name(schema[name]), entries[name]["description"], None, None,
                            entries[name]["computed"]) for name in schema)
@@ -109,7 +109,7 @@ def columns(table: str) -> tuple[ColumnDoc, ...]:
 
 def render_table(table: str) -> str:
     """The markdown column table of `table` as it appears in docs/data-dictionary-*.md."""
-    if table == COSTS_TABLE:
+    if table == COSTS:
         rows = [f"| `{c.name}` | {c.type} | {c.nullable} | {c.kind} | {c.origin} | {c.description} |"
                 for c in columns(table)]
         return "\n".join([_COSTS_HEADER, *rows])

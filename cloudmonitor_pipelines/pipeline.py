@@ -19,7 +19,7 @@ from functools import partial
 
 import polars as pl
 
-from cloudmonitor_pipelines.attempts import IngestAttempt, IngestFailedError, failure_message  # noqa: F401 - re-exported
+from cloudmonitor_pipelines.attempts import IngestAttempt, failure_message
 from cloudmonitor_pipelines.exports.manifest import RULE_FIELD, Manifest
 from cloudmonitor_pipelines.exports.reader import (
     BlobFile,
@@ -42,13 +42,11 @@ from cloudmonitor_pipelines.focus.validate import (
     validate_export_batch,
 )
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError, normalize_data_version
-from cloudmonitor_pipelines.ingest_records import (  # recorded_* re-exported for the Dagster asset checks
+from cloudmonitor_pipelines.ingest_records import (
     append_manifest_problems,
     append_validation_results,
     conformance_record,
 )
-from cloudmonitor_pipelines.ingest_records import recorded_conformance as recorded_conformance
-from cloudmonitor_pipelines.ingest_records import recorded_personal_data as recorded_personal_data
 from cloudmonitor_pipelines.lake.audit import ReadRecord, latest_ingestion
 from cloudmonitor_pipelines.lake.delta import (
     DataFile,
@@ -58,8 +56,7 @@ from cloudmonitor_pipelines.lake.delta import (
     table_version,
 )
 from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
-from cloudmonitor_pipelines.tables import COSTS as COSTS  # re-exported: callers import the table names from here
-from cloudmonitor_pipelines.tables import VALIDATION_RESULTS as VALIDATION_RESULTS
+from cloudmonitor_pipelines.tables import COSTS
 from cloudmonitor_pipelines.tenants import Tenant
 
 

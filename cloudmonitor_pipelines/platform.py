@@ -19,6 +19,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.locations import is_inside, overlaps
 from cloudmonitor_pipelines.secret_text import holds_secret
 from cloudmonitor_pipelines.tenants import HOME_DEFAULT_DIRNAME, HOME_ENV_VAR, Tenant, parse_abfss
@@ -28,7 +29,7 @@ PLATFORM_DIRNAME = "platform"
 DELETIONS_DIRNAME = "deletions"  # <platform root>/deletions/<tenant>-<utc timestamp>.json
 
 
-class PlatformLocationError(ValueError):
+class PlatformLocationError(PermanentError, ValueError):
     """The platform root (or a records folder) overlaps a tenant's workspace or source."""
 
 

@@ -30,6 +30,9 @@ REPORT_TABLES = (
     COST_ANOMALIES,
 )
 
+# A tenant's workspace, or a partner's portfolio location: Finn's calls (the agents' audit trail).
+AGENT_LOG = "agent_log"
+
 # Under the platform root, outside every workspace.
 PARTNER_PORTFOLIO = "partner_portfolio"
 

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 from cloudmonitor_pipelines import cli
+from cloudmonitor_pipelines.fleet import run_fleet
 from cloudmonitor_pipelines_tests.conftest_helpers import generate, write_tenants_file
 
 
@@ -27,8 +28,8 @@ def fleet(tmp_path, monkeypatch):
 
 def test_bad_months_are_reported_and_the_rest_still_load(fleet):
     lines: list[str] = []
-    outcomes = cli.run_partitions(str(fleet / "tenants.yaml"), None, None, echo=lines.append, inventory=False,
-                                  portfolio=False)
+    outcomes = run_fleet(str(fleet / "tenants.yaml"), None, None, echo=lines.append, inventory=False,
+                         portfolio=False).partitions
     by_key = {(o.tenant, o.month): o for o in outcomes}
     assert set(by_key) == {("contoso", "2099-10"), ("contoso", "2026-09"), ("fabrikam", "2026-09"),
                            ("fabrikam", "2026-10")}

@@ -11,12 +11,29 @@ from cloudmonitor_pipelines import months
 month_texts = st.dates(min_value=date(1900, 1, 1), max_value=date(9000, 12, 31)).map(lambda d: f"{d:%Y-%m}")
 
 
-@given(month_texts, st.integers(min_value=-1200, max_value=1200))
-def test_adding_months_matches_the_calendar(month: str, count: int) -> None:
+@given(month_texts)
+def test_a_month_round_trips_and_its_neighbours_are_the_calendars(month: str) -> None:
     start = months.parse_month(month)
-    index = start.year * 12 + start.month - 1 + count
-    assert months.add_months(month, count) == f"{index // 12:04d}-{index % 12 + 1:02d}"
-    assert months.add_months(months.add_months(month, count), -count) == month
+    assert months.month_of(start) == month and f"{start:%Y-%m}" == month
+    # Independent of the index arithmetic: 32 days after the 1st is always in the next month, the day before in the
+    # previous one.
+    assert months.next_month(month) == months.month_of(start + timedelta(days=32))
+    assert months.previous_month(month) == months.month_of(start - timedelta(days=1))
+    assert months.previous_month(months.next_month(month)) == month == months.next_month(months.previous_month(month))
+
+
+@given(month_texts, st.integers(min_value=-1200, max_value=1200), st.integers(min_value=-1200, max_value=1200))
+def test_adding_months_composes_and_inverts(month: str, a: int, b: int) -> None:
+    assert months.add_months(months.add_months(month, a), b) == months.add_months(month, a + b)
+    assert months.add_months(months.add_months(month, a), -a) == month
+    assert months.add_months(month, 0) == month
+
+
+@given(month_texts, month_texts, st.integers(min_value=1, max_value=1200))
+def test_text_order_is_calendar_order(first: str, second: str, count: int) -> None:
+    assert (first < second) == (months.parse_month(first) < months.parse_month(second))
+    assert months.add_months(first, -count) < first < months.add_months(first, count)
+    assert len(list(months.months_between(first, months.add_months(first, count)))) == count + 1
 
 
 @given(month_texts)

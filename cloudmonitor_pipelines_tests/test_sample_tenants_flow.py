@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from cloudmonitor_pipelines import cli
+from cloudmonitor_pipelines.fleet import failure_message, run_fleet
 from cloudmonitor_pipelines.samples.arm_recordings import write_sample_recordings
 from cloudmonitor_pipelines.samples.generator import generate_sample_exports
 from cloudmonitor_pipelines.tenants import default_tenants_path, load_tenants
@@ -37,9 +38,9 @@ def demo(tmp_path_factory):
         generate_sample_exports(Path(tenant.source), tenant.key, MONTHS, 600, fmt=fmt, data_version=version, seed=i)
         write_sample_recordings(Path(tenant.arm_recordings), tenant.key, seed=i)
     lines: list[str] = []
-    outcomes = cli.run_partitions(None, None, MONTHS, echo=lines.append)
+    outcomes = run_fleet(None, None, MONTHS, echo=lines.append).partitions
     second: list[str] = []
-    cli.run_partitions(None, ["contoso"], ["2026-09"], echo=second.append)
+    run_fleet(None, ["contoso"], ["2026-09"], echo=second.append)
     try:
         yield {"home": home, "registry": registry, "outcomes": outcomes, "lines": lines, "second": second}
     finally:
@@ -169,7 +170,7 @@ def test_residency_mismatch_is_refused_before_any_write(demo, tmp_path):
         result = defs.resolve_job_def("costs_job").execute_in_process(
             instance=instance, partition_key=partition_key("contoso-eu", "2026-09"), raise_on_error=False)
     assert not result.success
-    message = cli._failure(result)
+    message = failure_message(result)
     assert "westeurope" in message and "northeurope" in message and "cmcontosows" in message
     assert not (tmp_path / "ws").exists()
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from cloudmonitor_pipelines import data_dictionary as dd
+from cloudmonitor_pipelines import tables
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 COSTS_DOC = DOCS / "data-dictionary-costs.md"
@@ -34,10 +35,10 @@ def _replace_table(text: str, section_pattern: str, table: str) -> str:
 
 
 def rendered_docs() -> dict[Path, str]:
-    costs = _replace_table(COSTS_DOC.read_text(encoding="utf-8"), r"^## Columns\n.*?(?=^## )", dd.COSTS_TABLE)
+    costs = _replace_table(COSTS_DOC.read_text(encoding="utf-8"), r"^## Columns\n.*?(?=^## )", tables.COSTS)
     reports = REPORTS_DOC.read_text(encoding="utf-8")
     for table in dd.documented_tables():
-        if table != dd.COSTS_TABLE:
+        if table != tables.COSTS:
             reports = _replace_table(reports, rf"^## {table}\n.*?(?=^## |\Z)", table)
     return {COSTS_DOC: costs, REPORTS_DOC: reports}
 

@@ -32,6 +32,7 @@ from functools import partial
 
 from azure.core.credentials import TokenCredential
 
+from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.tenants import AUTH_MODES, Tenant
 
 STORAGE_SCOPE = "https://storage.azure.com/.default"
@@ -42,7 +43,7 @@ ASSERTION_IDENTITY_ENV = "CLOUDMONITOR_ASSERTION_IDENTITY_CLIENT_ID"
 CredentialFactory = Callable[[Tenant], TokenCredential]
 
 
-class CredentialConfigError(ValueError):
+class CredentialConfigError(PermanentError, ValueError):
     """A tenant's auth settings cannot produce a credential (unknown mode, missing client id, ...)."""
 
 

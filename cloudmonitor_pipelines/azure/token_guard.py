@@ -26,8 +26,10 @@ from azure.core.pipeline.transport import HttpResponse as LegacyHttpResponse
 from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest, HttpResponse
 
+from cloudmonitor_pipelines.errors import PermanentError
 
-class TokenDestinationError(ValueError):
+
+class TokenDestinationError(PermanentError, ValueError):
     """A bearer token would have gone over plain HTTP or to a host it was not fetched for; nothing was sent."""
 
 

@@ -28,6 +28,8 @@ from cloudmonitor_pipelines import access
 from cloudmonitor_pipelines.defs.partitions import partition_key, record_first_months
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.enrich.settings import enrichment_enabled
+from cloudmonitor_pipelines.months import month_of, previous_month
+from cloudmonitor_pipelines.tables import COSTS
 from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry
 
 if TYPE_CHECKING:
@@ -58,7 +60,7 @@ def probe_access(cloudmonitor: CloudMonitor, tenant: Tenant, surface: str) -> ac
         elif surface == access.WORKSPACE:
             from cloudmonitor_pipelines.lake.delta import read_table
 
-            read_table(cloudmonitor.workspace(tenant), "costs")
+            read_table(cloudmonitor.workspace(tenant), COSTS)
         else:
             next(iter(cloudmonitor.source(tenant).list(suffix="manifest.json")), None)
     except Exception as exc:
@@ -103,10 +105,8 @@ RUN_FOLDER = re.compile(r"(?:^|/)(\d{4})(\d{2})\d{2}-\d{8}/(\d{12})/([0-9a-fA-F-
 
 def current_and_previous_month(moment: datetime) -> list[str]:
     """The billing months to refresh at `moment`. Billing periods are UTC months, whatever the tenant's timezone."""
-    moment = moment.astimezone(UTC)
-    year, month = moment.year, moment.month
-    previous = (year - 1, 12) if month == 1 else (year, month - 1)
-    return [f"{previous[0]:04d}-{previous[1]:02d}", f"{year:04d}-{month:02d}"]
+    month = month_of(moment.astimezone(UTC))
+    return [previous_month(month), month]
 
 
 def build_tenant_schedule(tenant: Tenant, job: Job) -> dg.ScheduleDefinition:

@@ -23,14 +23,9 @@ from cloudmonitor_pipelines.enrich.join import ENRICHMENT_COLUMNS, enrich_costs
 from cloudmonitor_pipelines.enrich.settings import enrichment_enabled, enrichment_off_note
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
-from cloudmonitor_pipelines.lake.inventory_store import (
-    RECOMMENDATIONS,
-    RESOURCES,
-    overwrite_table,
-    read_inventory,
-)
-from cloudmonitor_pipelines.lake.views import COST_ENRICHMENT, ENRICHMENT_KEYS
-from cloudmonitor_pipelines.pipeline import COSTS
+from cloudmonitor_pipelines.lake.inventory_store import overwrite_table, read_inventory
+from cloudmonitor_pipelines.lake.views import ENRICHMENT_KEYS
+from cloudmonitor_pipelines.tables import COST_ENRICHMENT, COSTS, RECOMMENDATIONS, RESOURCES
 from cloudmonitor_pipelines.tenants import Tenant
 
 RESOURCES_KEY = dg.AssetKey(RESOURCES)

@@ -1,8 +1,8 @@
 """Which failures are worth retrying. Dagster retries every failure unless told otherwise; a bad export, a refused
 path or a residency mismatch will fail the same way again, so those fail at once with their own message.
-Permanent means an exception type that says so: `errors.PermanentError` (e.g. an unknown tenant) or one of the
-listed types of modules that predate it; a built-in exception such as a bare KeyError may be a bug or a transient
-fault and stays retryable.
+Permanent means an exception type of our own that says so: a subclass of `errors.PermanentError` (an unknown tenant,
+a refused configuration or location, a bad export, a missing role, ...); a built-in exception such as a bare KeyError
+may be a bug or a transient fault and stays retryable.
 
 Authentication and authorization failures (no credential, 401, 403) become one line naming the tenant, what
 answered and the role needed (access.AccessDeniedError); a 401/403 answer also records the tenant as
@@ -15,42 +15,22 @@ from typing import Any, ParamSpec, TypeVar
 
 import dagster as dg
 
-from cloudmonitor_pipelines import access
-from cloudmonitor_pipelines.azure.token_guard import TokenDestinationError
+from cloudmonitor_pipelines import access, tables
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
-from cloudmonitor_pipelines.enrich.inventory import InventoryError
-from cloudmonitor_pipelines.enrich.residency import ResidencyError
 from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.exports.manifest import ManifestError
-from cloudmonitor_pipelines.exports.reader import ExportReadError
-from cloudmonitor_pipelines.focus.harmonize import HarmonizationError
-from cloudmonitor_pipelines.focus.validate import FocusValidationError
-from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError
+from cloudmonitor_pipelines.exports.read_errors import ExportReadError
+from cloudmonitor_pipelines.focus.report import FocusValidationError
 from cloudmonitor_pipelines.pipeline import MonthBlockedError
-from cloudmonitor_pipelines.storage.base import ObjectNotFoundError, PathEscapesRootError, StorageAuthError
-from cloudmonitor_pipelines.tenants import Tenant, TenantConfigError
+from cloudmonitor_pipelines.tenants import Tenant
 
 # A step context duck-typed (asset, multi-asset or check context; tests pass their own), hence `Any` below.
 P = ParamSpec("P")
 R = TypeVar("R")
 
-# Our own PermanentError (e.g. an unknown tenant), plus the permanent errors of modules that predate it.
-PERMANENT: tuple[type[Exception], ...] = (
-    PermanentError,
-    FocusValidationError,
-    HarmonizationError,
-    UnknownDataVersionError,
-    ManifestError,
-    MonthBlockedError,
-    ExportReadError,
-    ObjectNotFoundError,
-    PathEscapesRootError,
-    StorageAuthError,  # a missing role or a rejected token is not fixed by waiting
-    ResidencyError,
-    InventoryError,
-    TenantConfigError,  # includes the run-time isolation re-check: a re-pointed symlink stays re-pointed
-    TokenDestinationError,  # an endpoint that would get a token over http or to another host is configuration
-)
+# Permanent too, but their classes (exports/manifest.py, exports/read_errors.py, pipeline.py) do not derive from
+# PermanentError yet; once they do (a one-line base-class change each), this tuple goes.
+_NOT_YET_PERMANENT_ERRORS = (ManifestError, ExportReadError, MonthBlockedError)
 
 
 def fail_fast_on_permanent_errors(fn: Callable[P, R]) -> Callable[P, R]:
@@ -65,18 +45,16 @@ def fail_fast_on_permanent_errors(fn: Callable[P, R]) -> Callable[P, R]:
             result = fn(*args, **kwargs)
         except dg.Failure:
             raise
-        except PERMANENT as exc:
+        except Exception as exc:
+            # A foreign authentication error (azure-core, ARM 401/403) becomes our AccessDeniedError first.
             if (denied := _access_denied(exc, context, resource)) is not None:
                 raise _access_failure(denied) from exc
+            if not isinstance(exc, (PermanentError, *_NOT_YET_PERMANENT_ERRORS)):
+                raise
             metadata = exc.report.to_metadata() if isinstance(exc, FocusValidationError) else {}
             raise dg.Failure(
                 description=f"{type(exc).__name__}: {exc}", metadata=metadata, allow_retries=False
             ) from exc
-        except Exception as exc:
-            denied = _access_denied(exc, context, resource)
-            if denied is None:
-                raise
-            raise _access_failure(denied) from exc
         _note_access_works(context, resource)
         return result
 
@@ -90,8 +68,8 @@ def _access_failure(denied: access.AccessDeniedError) -> dg.Failure:
 
 
 # Assets whose success proves we can read the tenant's source (costs) or ARM scope (inventory).
-_ACCESS_PROVING_ASSETS = {"costs", "resources", "recommendations"}
-_ARM_ASSETS = {"resources", "recommendations"}
+_ACCESS_PROVING_ASSETS = {tables.COSTS, tables.RESOURCES, tables.RECOMMENDATIONS}
+_ARM_ASSETS = {tables.RESOURCES, tables.RECOMMENDATIONS}
 
 
 def _tenant_of(context: Any, cloudmonitor: CloudMonitor | None) -> Tenant | None:

@@ -17,16 +17,14 @@ from cloudmonitor_pipelines.lake.retention import apply_retention
 from cloudmonitor_pipelines.tenants import TenantRegistry
 
 
-def wipe_tenant_history(instance: dg.DagsterInstance, defs: dg.Definitions | None, tenant_key: str,
-                        keep_run_id: str | None = None) -> int:
+def wipe_tenant_history(instance: dg.DagsterInstance, tenant_key: str, keep_run_id: str | None = None) -> int:
     """Delete every Dagster run of the tenant, and with it their events: materializations, check evaluations, logs.
 
     Open-source event-log storages (SQLite, PostgreSQL) do not implement per-partition wipes, but every run this
     project creates belongs to exactly one tenant (one tenant partition per run, plus the `tenant` tag), so deleting
     the tenant's runs removes exactly its history. `keep_run_id` is the offboarding run itself: it holds no tenant
     data, only the deletion record as metadata, and deleting a run while it executes would lose its outcome.
-    Returns how many runs were deleted. `defs` is not used (the tenant's runs are found by tag alone); it stays
-    only until the CLI's caller stops passing it.
+    Returns how many runs were deleted.
     """
     filters = [
         dg.RunsFilter(tags={"tenant": tenant_key}),
@@ -62,7 +60,7 @@ def build_lifecycle_jobs() -> list[dg.JobDefinition]:
             tenant,
             cloudmonitor.workspace(tenant),
             records_dir=deletion_records_target(),
-            instance_cleanup=lambda key: wipe_tenant_history(context.instance, None, key, keep_run_id=context.run_id),
+            instance_cleanup=lambda key: wipe_tenant_history(context.instance, key, keep_run_id=context.run_id),
             dry_run=config.dry_run,
             performed_by=f"dagster run {context.run_id}",
             reason=config.reason,

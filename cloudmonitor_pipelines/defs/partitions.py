@@ -21,6 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from cloudmonitor_pipelines.months import month_of, previous_month
 from cloudmonitor_pipelines.tenants import TenantRegistry
 
 FIRST_MONTHS_FILENAME = "first_export_months.json"
@@ -99,9 +100,8 @@ def first_month(registry: TenantRegistry, today: datetime | None = None) -> str:
         # keeps the conservative default, so none of its months is refused before anyone has looked.
         known.append(min(months) if months else DEFAULT_FIRST_MONTH)
     today = today or datetime.now(UTC)
-    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
     # Never later than the previous month: schedules request the current and the previous month.
-    return f"{min([*known, f'{year:04d}-{month:02d}'])}-01"
+    return f"{min([*known, previous_month(month_of(today))])}-01"
 
 
 def tenant_partitions(registry: TenantRegistry) -> dg.StaticPartitionsDefinition:

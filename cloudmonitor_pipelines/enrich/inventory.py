@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from cloudmonitor_pipelines.azure.advisor import RecommendationRecord
+from cloudmonitor_pipelines.errors import PermanentError
 
 UTC_MICROS = pl.Datetime("us", "UTC")
 
@@ -66,7 +67,7 @@ RECOMMENDATIONS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-class InventoryError(ValueError):
+class InventoryError(PermanentError, ValueError):
     """Input that would make an inventory table wrong (duplicate keys, mixed tenants, naive timestamps)."""
 
 

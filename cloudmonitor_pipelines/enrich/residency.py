@@ -12,6 +12,7 @@ from typing import Any
 
 from cloudmonitor_pipelines.azure.arm import ArmClient
 from cloudmonitor_pipelines.azure.resource_graph import query_resource_graph
+from cloudmonitor_pipelines.errors import PermanentError
 
 STORAGE_ACCOUNT_TYPE = "microsoft.storage/storageaccounts"
 # Storage account names: 3-24 lower-case letters and digits. Checking this also makes embedding in KQL safe.
@@ -20,7 +21,7 @@ _STORAGE_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 ResourceLookup = Callable[[str], Mapping[str, Any] | None]
 
 
-class ResidencyError(RuntimeError):
+class ResidencyError(PermanentError, RuntimeError):
     """The workspace account is missing or outside the tenant's region."""
 
 

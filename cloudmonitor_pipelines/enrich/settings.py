@@ -1,14 +1,11 @@
 """Whether a tenant is enriched with Resource Graph and Advisor: enrichment is optional per tenant.
 
-There is no `enrichment` field in the tenants file (yet); enrichment is on when the tenant declares a way to reach
-its Azure Resource Manager scope, i.e. any of:
-- `arm_recordings` (recorded Resource Graph/Advisor pages, the sample tenants),
-- `subscriptions` (the scopes to query),
-- a non-default `auth.mode` (an identity was configured on purpose),
-- an `abfss://` source or workspace (the tenant's Entra ID principal is in use anyway).
+The tenants file may say so with `enrichment: true|false`. Unset, enrichment is on when the tenant declares a way to
+reach its Azure Resource Manager scope (`Tenant.declares_arm_access`: `arm_recordings`, `subscriptions`, a
+non-default `auth.mode`, or an `abfss://` source or workspace); `enrichment: true` without one is refused at load.
 
-A tenant with none of these (local exports, `auth.mode: default`, nothing to query) gets costs and reports only:
-no inventory run, no `cost_enrichment` rows, and the CLI says so once. docs/enrichment.md.
+A tenant without enrichment gets costs and reports only: no inventory run, no `cost_enrichment` rows, and the CLI
+says so once. docs/enrichment.md.
 """
 
 from __future__ import annotations
@@ -17,16 +14,11 @@ from cloudmonitor_pipelines.tenants import Tenant
 
 
 def enrichment_enabled(tenant: Tenant) -> bool:
-    return bool(
-        tenant.arm_recordings
-        or tenant.subscriptions
-        or tenant.auth.mode != "default"
-        or tenant.source_is_azure
-        or tenant.workspace_is_azure
-    )
+    return tenant.declares_arm_access if tenant.enrichment is None else tenant.enrichment
 
 
 def enrichment_off_note(tenant: Tenant) -> str:
     """The one line said about a tenant without enrichment."""
-    return (f"{tenant.key}: enrichment off (no subscriptions, arm_recordings, auth mode or Azure location declared): "
-            "costs and reports only")
+    why = ("enrichment: false in the tenants file" if tenant.enrichment is False
+           else "no subscriptions, arm_recordings, auth mode or Azure location declared")
+    return f"{tenant.key}: enrichment off ({why}): costs and reports only"

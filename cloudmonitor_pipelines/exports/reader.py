@@ -26,8 +26,7 @@ import pyarrow.csv as pa_csv
 from isal import igzip
 
 from cloudmonitor_pipelines.exports.manifest import BlobRef, Manifest
-from cloudmonitor_pipelines.exports.read_errors import NOT_UTF8, delimiter_problem, read_error
-from cloudmonitor_pipelines.exports.read_errors import ExportReadError as ExportReadError  # callers import it from here
+from cloudmonitor_pipelines.exports.read_errors import NOT_UTF8, ExportReadError, delimiter_problem, read_error
 from cloudmonitor_pipelines.storage.base import (
     ChunkStream,
     ObjectInfo,

@@ -28,14 +28,15 @@ from functools import cache
 
 import polars as pl
 
+from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.focus import canonical, catalog, derive, schemas, text_parsing, versions
 from cloudmonitor_pipelines.focus import lineage as lineage_columns  # `lineage` is harmonize()'s parameter
 from cloudmonitor_pipelines.focus.derive import sku_details_to_price_details
 
-__all__ = ["HarmonizationError", "Harmonized", "harmonize", "harmonize_batch", "sku_details_to_price_details"]
+__all__ = ["HarmonizationError", "Harmonized", "harmonize", "harmonize_batch"]
 
 
-class HarmonizationError(ValueError):
+class HarmonizationError(PermanentError, ValueError):
     """A value could not be converted to its canonical type (the frame should have failed validation)."""
 
 

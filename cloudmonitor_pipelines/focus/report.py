@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 import polars as pl
 
+from cloudmonitor_pipelines.errors import PermanentError
+
 MAX_EXAMPLES = 5
 ROW = "row"  # example rows carry their 0-based position in the file
 
@@ -124,7 +126,7 @@ VALIDATION_RESULTS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-class FocusValidationError(Exception):
+class FocusValidationError(PermanentError):
     """Raised by the ingest when a report has errors; str() names file, column and rule of every error."""
 
     def __init__(self, report: ValidationReport) -> None:

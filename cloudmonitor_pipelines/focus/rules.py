@@ -21,7 +21,6 @@ from typing import Literal
 import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
-from cloudmonitor_pipelines.focus.rule_catalog import RULES as RULES  # re-exported: older callers import it from here
 from cloudmonitor_pipelines.focus.rule_catalog import Severity, severity
 from cloudmonitor_pipelines.focus.text_parsing import (
     BOOLEAN_TEXT,

@@ -57,6 +57,7 @@ from cloudmonitor_pipelines.focus.report import (
     ValidationReport,
 )
 from cloudmonitor_pipelines.focus.rules import RowRule
+from cloudmonitor_pipelines.months import parse_month
 
 __all__ = [  # validate.py is the one import for callers; the report types and the canonical check live beside it
     "MAX_EXAMPLES", "VALIDATION_RESULTS_SCHEMA", "AlreadyChecked", "FocusValidationError", "RuleFailure",
@@ -302,7 +303,7 @@ def validate_export_batch(df: pl.DataFrame, data_version: str, source_file: str 
     """validate_export_frame, also returning the typed frame it built (the ingest hands it to harmonize)."""
     versions.require_known(data_version)
     if billing_month is not None:
-        value_rules.month_start(billing_month)  # refuse a malformed month before reading any value
+        parse_month(billing_month)  # refuse a malformed month before reading any value
     target = _Target(
         schemas.export_schema(data_version), data_version, versions.rules_focus_version(data_version),
         versions.datetime_precision(data_version), partial, preview=versions.is_preview(data_version),

@@ -23,13 +23,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Set as AbstractSet
-from datetime import UTC, datetime
 from functools import lru_cache
 
 import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
 from cloudmonitor_pipelines.focus.rules import RowRule
+from cloudmonitor_pipelines.months import month_bounds_utc
 
 MAX_ABS_COST = 1e12
 MAX_ABS_UNIT_PRICE = 1e12
@@ -69,13 +69,6 @@ def value_rules(present: dict[str, pl.DataType], already_reported: AbstractSet[s
     return found
 
 
-def month_start(billing_month: str) -> datetime:
-    """'YYYY-MM' -> the month's first instant (UTC); ValueError for anything else."""
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", billing_month or ""):
-        raise ValueError(f"billing month must be 'YYYY-MM', got {billing_month!r}")
-    return datetime(int(billing_month[:4]), int(billing_month[5:]), 1, tzinfo=UTC)
-
-
 def billing_month_rules(present: dict[str, pl.DataType], start: pl.Expr) -> list[RowRule]:
     """charge-period-in-month and billing-period-in-month against the month starting at `start` (an expression:
     a literal for an export run, the parsed x_BillingMonth for canonical rows)."""
@@ -111,7 +104,7 @@ def _correction(present: dict[str, pl.DataType]) -> tuple[pl.Expr, tuple[str, ..
 
 
 def export_month_rules(present: dict[str, pl.DataType], billing_month: str) -> list[RowRule]:
-    return billing_month_rules(present, pl.lit(month_start(billing_month), dtype=pl.Datetime("us", "UTC")))
+    return billing_month_rules(present, pl.lit(month_bounds_utc(billing_month)[0], dtype=pl.Datetime("us", "UTC")))
 
 
 # ---------------------------------------------------------------------------------------------------------------

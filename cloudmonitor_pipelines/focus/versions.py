@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.focus import catalog
 
 DatetimePrecision = Literal["minutes", "seconds"]
 
 
-class UnknownDataVersionError(ValueError):
+class UnknownDataVersionError(PermanentError, ValueError):
     """The export's dataVersion is not one this pipeline has a schema and mapping for."""
 
     def __init__(self, raw: object) -> None:

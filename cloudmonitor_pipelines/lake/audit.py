@@ -21,10 +21,8 @@ import polars as pl
 
 from cloudmonitor_pipelines.lake.delta import append_rows, read_table
 from cloudmonitor_pipelines.storage.base import Workspace
+from cloudmonitor_pipelines.tables import AGENT_LOG, INGESTION_LOG, READ_LOG
 
-READ_LOG = "read_log"
-INGESTION_LOG = "ingestion_log"
-AGENT_LOG = "agent_log"
 AGENT_LOG_TEXT_LIMIT = 20_000  # parameters and SQL are the caller's text: stored bounded, never interpreted
 
 READ_LOG_SCHEMA: dict[str, pl.DataType] = {

@@ -8,9 +8,7 @@ from deltalake import DeltaTable, write_deltalake
 from cloudmonitor_pipelines.enrich.inventory import RECOMMENDATIONS_SCHEMA, RESOURCES_SCHEMA
 from cloudmonitor_pipelines.lake.delta import read_table
 from cloudmonitor_pipelines.storage.base import Workspace
-
-RESOURCES = "resources"
-RECOMMENDATIONS = "recommendations"
+from cloudmonitor_pipelines.tables import RESOURCES
 
 
 def overwrite_table(workspace: Workspace, table: str, frame: pl.DataFrame) -> int:

@@ -37,18 +37,19 @@ import polars as pl
 from deltalake import CommitProperties, DeltaTable
 
 from cloudmonitor_pipelines.focus import lineage
+from cloudmonitor_pipelines.months import add_months, is_month, month_of
 from cloudmonitor_pipelines.storage.base import Workspace
+from cloudmonitor_pipelines.tables import AGENT_LOG, INGESTION_LOG, READ_LOG, VALIDATION_RESULTS
 
 MONTH_PARTITION_COLUMN = lineage.BILLING_MONTH
 MIN_VACUUM_RETENTION_HOURS = 168
 # Append-only audit tables and the column each one is trimmed by.
 AUDIT_TIME_COLUMNS: dict[str, str] = {
-    "read_log": "read_at",
-    "ingestion_log": "finished_at",
-    "validation_results": "checked_at",
-    "agent_log": "logged_at",  # Finn's calls (lake.audit.AGENT_LOG)
+    READ_LOG: "read_at",
+    INGESTION_LOG: "finished_at",
+    VALIDATION_RESULTS: "checked_at",
+    AGENT_LOG: "logged_at",  # Finn's calls
 }
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
@@ -119,8 +120,7 @@ def cutoff_month(today: date, retention_months: int) -> str:
     """'YYYY-MM' of the oldest month kept: today's month minus `retention_months`."""
     if type(retention_months) is not int or retention_months < 1:
         raise RetentionError(f"retention_months must be a whole number of at least 1, got {retention_months!r}")
-    index = today.year * 12 + (today.month - 1) - retention_months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    return add_months(month_of(today), -retention_months)
 
 
 def workspace_tables(workspace: Workspace) -> list[str]:
@@ -267,7 +267,7 @@ def _execute(
 
 def _months_before(table: DeltaTable, name: str, cutoff: str) -> tuple[str, ...]:
     values = {p[MONTH_PARTITION_COLUMN] for p in table.partitions()}
-    bad = sorted(str(v) for v in values if v is None or not _MONTH.fullmatch(str(v)))
+    bad = sorted(str(v) for v in values if not is_month(v))
     if bad:
         # A month compared as text is only ordered when every value is 'YYYY-MM'; guessing would drop the wrong data.
         raise RetentionError(

@@ -9,9 +9,8 @@ import polars as pl
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.lake.delta import read_table
 from cloudmonitor_pipelines.storage.base import Workspace
+from cloudmonitor_pipelines.tables import COST_ENRICHMENT, COSTS
 
-COSTS = "costs"
-COST_ENRICHMENT = "cost_enrichment"
 ENRICHMENT_KEYS = ("ResourceId", "SubAccountId")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from cloudmonitor_pipelines import data_dictionary
 from cloudmonitor_pipelines.query.workspace import QueryScope
+from cloudmonitor_pipelines.tables import COST_ENRICHMENT, COSTS, RECOMMENDATIONS, RESOURCES
 
 _AS_RESOURCE_GRAPH = "as Resource Graph reports them"
 _FROM_RESOURCES = "`resources`, matched on `lower(ResourceId) == id`"
@@ -23,7 +24,7 @@ _SUBSCRIPTION_ADVICE = ("subscription-scoped, unsuppressed recommendations, matc
                         "(`/subscriptions/<guid>`, any casing)")
 # The enrichment tables are not in data_dictionary.json; their meanings as docs/enrichment.md states them.
 _ENRICHMENT_TABLES: dict[str, dict[str, str]] = {
-    "resources": {
+    RESOURCES: {
         "id": "lower-cased ARM id; the join key", "arm_id": "ARM id in its original casing",
         "name": _AS_RESOURCE_GRAPH, "location": _AS_RESOURCE_GRAPH, "resource_group": _AS_RESOURCE_GRAPH,
         "kind": _AS_RESOURCE_GRAPH, "type": "lower-cased ARM type", "subscription_id": "lower-cased GUID",
@@ -32,7 +33,7 @@ _ENRICHMENT_TABLES: dict[str, dict[str, str]] = {
         "last_seen": "latest inventory the resource appeared in (deleted resources keep their row)",
         "snapshot_time": "time of the inventory the table reflects", "tenant_key": "tenant partition key",
     },
-    "recommendations": {
+    RECOMMENDATIONS: {
         "recommendation_id": "full ARM id of the Advisor recommendation", "name": "recommendation name",
         "resource_id": "target resource, lower case", "scope": "resource or subscription",
         "subscription_id": "subscription GUID", "category": "Advisor category (Cost)", "impact": "Advisor impact",
@@ -44,7 +45,7 @@ _ENRICHMENT_TABLES: dict[str, dict[str, str]] = {
         "extended_properties": "Advisor extended properties (JSON)",
         "snapshot_time": "when the recommendation was read", "tenant_key": "tenant",
     },
-    "cost_enrichment": {
+    COST_ENRICHMENT: {
         **dict.fromkeys(("x_ResourceArmType", "x_ResourceLocation", "x_ResourceTags", "x_ResourceSku",
                          "x_ResourceKind"), _FROM_RESOURCES),
         "x_ResourceFound": "true when the resource is in `resources` (deleted ones included)",
@@ -63,7 +64,7 @@ def _entry(column: data_dictionary.ColumnDoc) -> dict[str, str]:
     entry = {"meaning": column.description}
     if column.kind is not None and column.kind.startswith("FOCUS"):
         entry["focus_definition"] = f"{column.kind} column: {column.description}"
-    if column.table != data_dictionary.COSTS_TABLE and column.origin:
+    if column.table != COSTS and column.origin:
         entry["how_computed"] = column.origin
     return entry
 
@@ -76,7 +77,7 @@ def documented_columns() -> dict[str, dict[str, dict[str, str]]]:
     for table, meanings in _ENRICHMENT_TABLES.items():
         tables[table] = {column: {"meaning": meaning} for column, meaning in meanings.items()}
     for column in _COSTS_KEYS_IN_ENRICHMENT:
-        tables["cost_enrichment"][column] = tables[data_dictionary.COSTS_TABLE][column]
+        tables[COST_ENRICHMENT][column] = tables[COSTS][column]
     return tables
 
 

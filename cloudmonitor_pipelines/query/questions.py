@@ -10,11 +10,12 @@ holds (tags' values, one resource's days).
 
 from __future__ import annotations
 
-import calendar
 import re
 from types import MappingProxyType
 from typing import Any
 
+from cloudmonitor_pipelines import tables
+from cloudmonitor_pipelines.months import add_months, month_end, month_start
 from cloudmonitor_pipelines.query.catalogue import Param, Question, sql_text
 
 MONTH = Param("month", "month", "billing month YYYY-MM; default: the newest month with data")
@@ -47,11 +48,6 @@ COMPARE_COLUMNS = {
 }
 
 
-def previous_month(month: str, months_back: int = 1) -> str:
-    index = int(month[:4]) * 12 + int(month[5:7]) - 1 - months_back
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
 def month_period(values: dict[str, Any]) -> dict[str, str]:
     return {"billing_month": values["month"]}
 
@@ -77,7 +73,7 @@ FROM g ORDER BY billing_currency, effective_cost DESC, {dimension}"""
                     "/subscriptions/<id>/resourcegroups/<name>)" if dimension == "resource_group" else
                     f"the {dimension.replace('_', ' ')} ('(none)' for costs without one)",
          "label": "display name or category", **SPEND_COLUMNS},
-        sql, month_period, "cost_daily")
+        sql, month_period, tables.COST_DAILY)
 
 
 def _tag_value_expr(tag_key: str) -> str:
@@ -101,7 +97,7 @@ FROM g ORDER BY billing_currency, effective_cost DESC, tag_value"""
 def _compare_sql(v: dict[str, Any], months_back: int, order_by_change: bool) -> str:
     dimension = v.get("dimension") or "total"
     key, label = DIMENSIONS.get(dimension, ("'(all)'", "'(all)'"))
-    month, other = v["month"], previous_month(v["month"], months_back)
+    month, other = v["month"], add_months(v["month"], -months_back)
     order = "abs(coalesce(c.effective_cost, 0) - coalesce(p.effective_cost, 0)) DESC, key" \
         if order_by_change else "billing_currency, key"
     limit = f"\nLIMIT {int(v['limit'])}" if order_by_change else ""
@@ -129,8 +125,8 @@ def _compare(name: str, title: str, months_back: int, movers: bool) -> Question:
         + ("; the groups with the largest absolute change, up or down." if movers else "."),
         "tenant", params, COMPARE_COLUMNS,
         lambda v: _compare_sql(v, months_back, movers),
-        lambda v: {"billing_month": v["month"], "compared_with": previous_month(v["month"], months_back)},
-        "cost_daily")
+        lambda v: {"billing_month": v["month"], "compared_with": add_months(v["month"], -months_back)},
+        tables.COST_DAILY)
 
 
 def _daily_trend_sql(v: dict[str, Any]) -> str:
@@ -197,7 +193,7 @@ GROUP BY 1, 2 ORDER BY billing_currency, charge_date"""
 
 def _forecast_sql(v: dict[str, Any]) -> str:
     month = v["month"]
-    days = calendar.monthrange(int(month[:4]), int(month[5:7]))[1]
+    days = (month_end(month) - month_start(month)).days
     # Corrections of earlier months carry earlier charge dates: they count in month-to-date but not in the run rate.
     return f"""WITH d AS (SELECT charge_date, billing_currency, sum(effective_cost) AS cost FROM cost_daily
            WHERE billing_month = {sql_text(month)} GROUP BY charge_date, billing_currency),
@@ -237,7 +233,7 @@ _QUESTIONS: tuple[Question, ...] = (
              {"tag_value": "the tag's value, '(untagged)' when absent or blank",
               **{k: SPEND_COLUMNS[k] for k in ("billing_currency", "effective_cost", "billed_cost")},
               "row_count": "cost rows", "share_of_currency_total": SPEND_COLUMNS["share_of_currency_total"]},
-             _spend_by_tag_sql, month_period, "cost_daily"),
+             _spend_by_tag_sql, month_period, tables.COST_DAILY),
     _compare("month_over_month", "Month-over-month change", 1, False),
     _compare("year_over_year", "Year-over-year change", 12, False),
     _compare("top_movers", "Top movers against the previous month", 1, True),
@@ -245,7 +241,7 @@ _QUESTIONS: tuple[Question, ...] = (
              "(from cost_daily).", "tenant", (MONTH,),
              {"charge_date": "UTC day", "billing_currency": "currency", "effective_cost": "amortized cost that day",
               "billed_cost": "invoiced cost that day", "row_count": "cost rows"},
-             _daily_trend_sql, month_period, "cost_daily"),
+             _daily_trend_sql, month_period, tables.COST_DAILY),
     Question("cost_anomalies", "Cost anomalies", "Days whose effective cost deviates from the median of the 14 days "
              "before by more than 3 MADs and 20% (the cost_anomalies report's rule).", "tenant",
              (MONTH, Param("only_anomalies", "bool", "only anomalous days (false: every evaluated day)", default=True)),
@@ -253,7 +249,7 @@ _QUESTIONS: tuple[Question, ...] = (
               "effective_cost": "that day's effective cost", "baseline_median": "median of the baseline window",
               "deviation": "effective_cost - baseline_median", "deviation_pct": "deviation in % of the median",
               "is_anomaly": "flagged by the rule", "direction": "up or down"},
-             _anomalies_sql, month_period, "cost_anomalies"),
+             _anomalies_sql, month_period, tables.COST_ANOMALIES),
     Question("open_savings", "Open savings and the resources behind them", "Open Advisor cost recommendations, "
              "largest monthly savings first, with the resource they target and its effective cost in the month. "
              "Savings are in savings_currency, spend in billing_currency: never added together.", "tenant",
@@ -266,7 +262,7 @@ _QUESTIONS: tuple[Question, ...] = (
               "subscription_id": "subscription GUID", "spend_effective_cost": "target's effective cost in the month",
               "billing_currency": "currency of spend_effective_cost", "problem": "Advisor problem",
               "solution": "Advisor solution", "recommendation_id": "Advisor id"},
-             _open_savings_sql, month_period, "savings_opportunities"),
+             _open_savings_sql, month_period, tables.SAVINGS_OPPORTUNITIES),
     Question("untagged_spend", "Untagged spend per required tag", "For each of the tenant's required tag keys: "
              "effective cost without the tag, its share, and rows whose Tags are not valid JSON (tag_coverage).",
              "tenant", (MONTH,),
@@ -275,21 +271,21 @@ _QUESTIONS: tuple[Question, ...] = (
               "tagged_effective_cost": "effective cost of rows with it", "total_effective_cost": "all effective cost",
               "untagged_share": "untagged / total (0..1)", "untagged_row_count": "rows without the tag",
               "invalid_tags_row_count": "rows whose Tags is not a JSON object (mis-tagged)"},
-             _untagged_sql, month_period, "tag_coverage"),
+             _untagged_sql, month_period, tables.TAG_COVERAGE),
     Question("mistagged_spend", "Mis-tagged spend for one tag key", "Effective cost split into rows that carry the "
              "tag key in its exact spelling with a value ('correct'), rows that carry it in another case/spacing or "
              "with a blank value ('misspelled_or_blank'), and rows without it ('missing').", "tenant",
              (MONTH, Param("tag_key", "tag_key", "tag key in its required spelling, e.g. CostCenter", required=True)),
              {"tag_state": "correct | misspelled_or_blank | missing", "billing_currency": "currency",
               "effective_cost": "effective cost of those rows", "row_count": "cost rows"},
-             _mistagged_sql, month_period, "cost_daily"),
+             _mistagged_sql, month_period, tables.COST_DAILY),
     Question("commitment_utilization", "Commitment (reservation / savings plan) utilization",
              "Used vs unused amortized cost of each commitment discount, least utilized first.", "tenant", (MONTH,),
              {"commitment_discount_name": "name", "commitment_discount_type": "Reservation / Savings Plan",
               "commitment_discount_id": "id (lower case)", "billing_currency": "currency",
               "used_effective_cost": "amortized cost consumed", "unused_effective_cost": "amortized cost wasted",
               "utilization": "used / (used + unused), 0..1"},
-             _commitments_sql, month_period, "commitment_utilization"),
+             _commitments_sql, month_period, tables.COMMITMENT_UTILIZATION),
     Question("resource_cost_over_time", "Cost of one resource over time", "Effective and billed cost of one ARM "
              "resource (id compared ignoring case) per UTC day, over every month loaded.", "tenant",
              (Param("resource_id", "resource_id", "ARM resource id /subscriptions/...", required=True),),
@@ -304,7 +300,7 @@ _QUESTIONS: tuple[Question, ...] = (
               "last_day": "last UTC day with cost data", "daily_run_rate": "mean daily effective cost of the window",
               "days_remaining": "days of the month after last_day",
               "forecast_effective_cost": "month_to_date + daily_run_rate x days_remaining"},
-             _forecast_sql, month_period, "cost_daily"),
+             _forecast_sql, month_period, tables.COST_DAILY),
     Question("portfolio_spend", "Portfolio: spend per tenant", "Each tenant's billed and effective cost, MoM change "
              "and open savings for the month, per currency (partner_portfolio; aggregates only).", "partner", (MONTH,),
              {"tenant_key": "tenant", "currency": "currency of the row's money", "billed_cost": "invoiced",
@@ -313,7 +309,7 @@ _QUESTIONS: tuple[Question, ...] = (
               "open_monthly_savings": "open Advisor savings (newest month only)",
               "open_recommendation_count": "open cost recommendations",
               "newest_export_submitted_time": "freshness of the tenant's data"},
-             _portfolio_sql, month_period, "partner_portfolio"),
+             _portfolio_sql, month_period, tables.PARTNER_PORTFOLIO),
     Question("portfolio_trend", "Portfolio: monthly totals per currency", "Sum over the partner's tenants per "
              "billing month and currency (never across currencies).", "partner", (),
              {"billing_month": "month", "currency": "currency", "tenants": "tenants with cost",

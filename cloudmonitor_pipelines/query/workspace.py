@@ -14,12 +14,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloudmonitor_pipelines.lake.inventory_store import RECOMMENDATIONS, RESOURCES
 from cloudmonitor_pipelines.lake.readers import is_table, open_table_at
-from cloudmonitor_pipelines.lake.views import COST_ENRICHMENT, COSTS
 from cloudmonitor_pipelines.reports import REPORT_TABLES
 from cloudmonitor_pipelines.reports.portfolio import TABLE as PORTFOLIO_TABLE
 from cloudmonitor_pipelines.storage.base import Workspace
+from cloudmonitor_pipelines.tables import COST_ENRICHMENT, COSTS, RECOMMENDATIONS, RESOURCES
 
 if TYPE_CHECKING:
     from deltalake import DeltaTable

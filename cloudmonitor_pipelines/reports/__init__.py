@@ -14,6 +14,7 @@ from types import MappingProxyType
 
 import polars as pl
 
+from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.reports._common import PARTITION_COLUMN, TENANT_COLUMN, ReportInputError
 from cloudmonitor_pipelines.reports.commitment_utilization import (
     COMMITMENT_UTILIZATION_SCHEMA,
@@ -59,18 +60,18 @@ REPORT_TABLES: Mapping[str, ReportTable] = MappingProxyType(
     {
         table.name: table
         for table in (
-            ReportTable("cost_daily", build_cost_daily, COST_DAILY_SCHEMA, ("costs",)),
-            ReportTable("cost_monthly", build_cost_monthly, COST_MONTHLY_SCHEMA, ("costs",),
+            ReportTable(tables.COST_DAILY, build_cost_daily, COST_DAILY_SCHEMA, (tables.COSTS,)),
+            ReportTable(tables.COST_MONTHLY, build_cost_monthly, COST_MONTHLY_SCHEMA, (tables.COSTS,),
                         reads_previous_month=True),
-            ReportTable("resource_costs", build_resource_costs, RESOURCE_COSTS_SCHEMA,
-                        ("costs", "resources", "recommendations")),
-            ReportTable("savings_opportunities", build_savings_opportunities, SAVINGS_OPPORTUNITIES_SCHEMA,
-                        ("costs", "recommendations")),
-            ReportTable("tag_coverage", build_tag_coverage, TAG_COVERAGE_SCHEMA, ("costs",),
+            ReportTable(tables.RESOURCE_COSTS, build_resource_costs, RESOURCE_COSTS_SCHEMA,
+                        (tables.COSTS, tables.RESOURCES, tables.RECOMMENDATIONS)),
+            ReportTable(tables.SAVINGS_OPPORTUNITIES, build_savings_opportunities, SAVINGS_OPPORTUNITIES_SCHEMA,
+                        (tables.COSTS, tables.RECOMMENDATIONS)),
+            ReportTable(tables.TAG_COVERAGE, build_tag_coverage, TAG_COVERAGE_SCHEMA, (tables.COSTS,),
                         params=("required_tags",)),
-            ReportTable("commitment_utilization", build_commitment_utilization, COMMITMENT_UTILIZATION_SCHEMA,
-                        ("costs",)),
-            ReportTable("cost_anomalies", build_cost_anomalies, COST_ANOMALIES_SCHEMA, ("costs",),
+            ReportTable(tables.COMMITMENT_UTILIZATION, build_commitment_utilization, COMMITMENT_UTILIZATION_SCHEMA,
+                        (tables.COSTS,)),
+            ReportTable(tables.COST_ANOMALIES, build_cost_anomalies, COST_ANOMALIES_SCHEMA, (tables.COSTS,),
                         reads_previous_month=True),
         )
     }

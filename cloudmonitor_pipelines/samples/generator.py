@@ -15,7 +15,6 @@ from __future__ import annotations
 import calendar
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +24,7 @@ import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
 from cloudmonitor_pipelines.focus.versions import normalize_data_version
+from cloudmonitor_pipelines.months import parse_month
 from cloudmonitor_pipelines.samples.export_files import PartWriter, RunPlan, manifest_for
 from cloudmonitor_pipelines.samples.export_rows import MonthLayout, export_frame, month_end
 from cloudmonitor_pipelines.samples.profiles import (
@@ -131,12 +131,7 @@ def export_name_for(tenant: str) -> str:
 def _parse_months(months: Sequence[str]) -> list[date]:
     if isinstance(months, str):
         months = [m for m in months.split(",") if m]
-    parsed: list[date] = []
-    for month in months:
-        match = re.fullmatch(r"(\d{4})-(\d{2})", month.strip())
-        if not match or not 1 <= int(match.group(2)) <= 12:
-            raise ValueError(f"month {month!r} is not a billing month; expected 'YYYY-MM'")
-        parsed.append(date(int(match.group(1)), int(match.group(2)), 1))
+    parsed = [parse_month(month.strip()) for month in months]
     if not parsed:
         raise ValueError("months is empty; give at least one 'YYYY-MM'")
     if len(set(parsed)) != len(parsed):

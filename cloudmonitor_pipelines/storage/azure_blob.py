@@ -34,10 +34,7 @@ from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
 from cloudmonitor_pipelines.azure.token_guard import GuardedTransport
 from cloudmonitor_pipelines.locations import LocationError, parse_abfss
 from cloudmonitor_pipelines.storage.azure_delete import batch_delete, dfs_recursive_delete
-from cloudmonitor_pipelines.storage.azure_errors import CONTRIBUTOR_ROLE as CONTRIBUTOR_ROLE  # re-exported
-from cloudmonitor_pipelines.storage.azure_errors import READER_ROLE as READER_ROLE  # re-exported
-from cloudmonitor_pipelines.storage.azure_errors import Access
-from cloudmonitor_pipelines.storage.azure_errors import translate_storage_error as translate_storage_error
+from cloudmonitor_pipelines.storage.azure_errors import Access, translate_storage_error
 from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 from cloudmonitor_pipelines.storage.base import (
     ChunkStream,

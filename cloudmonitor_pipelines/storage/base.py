@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol, TypedDict, Unpack, runtime_checkable
 
+from cloudmonitor_pipelines.errors import PermanentError
+
 if TYPE_CHECKING:
     import polars as pl
     from _typeshed import WriteableBuffer
@@ -29,16 +31,16 @@ class StorageError(RuntimeError):
     """Base class for storage problems that fail one partition with a clear message."""
 
 
-class PathEscapesRootError(StorageError):
+class PathEscapesRootError(PermanentError, StorageError):
     """A path (typically a manifest's blobName) resolves outside the tenant's source root."""
 
 
-class ObjectNotFoundError(StorageError):
+class ObjectNotFoundError(PermanentError, StorageError):
     """A listed object does not exist."""
 
 
-class StorageAuthError(StorageError):
-    """Storage refused our Entra ID credential (expired, wrong tenant, missing role)."""
+class StorageAuthError(PermanentError, StorageError):
+    """Storage refused our Entra ID credential (expired, wrong tenant, missing role): waiting does not fix it."""
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,12 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from cloudmonitor_pipelines.errors import PermanentError
+
 DOCS_HINT = "see docs/configuration.md"
 
 
-class TenantConfigError(ValueError):
+class TenantConfigError(PermanentError, ValueError):
     """The tenants file (or data) is invalid. `tenant` and `field` say where, when known."""
 
     def __init__(self, message: str, *, tenant: str | None = None, field: str | None = None) -> None:

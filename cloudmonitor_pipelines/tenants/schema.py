@@ -167,6 +167,11 @@ class TenantEntry(BaseModel):
     mask_personal_data: Annotated[bool, _optional(f.boolean)] = Field(
         False, description="Mask values that look like personal data in the tables.", json_schema_extra=_DEFAULTABLE
     )
+    enrichment: Annotated[bool | None, _optional(f.boolean)] = Field(
+        None, description="Enrich costs with Resource Graph inventory and Advisor savings. Unset: on when the tenant "
+        "declares subscriptions, arm_recordings, a non-default auth.mode or an abfss:// location; true needs one of "
+        "those; false: costs and reports only. See docs/enrichment.md.", json_schema_extra=_DEFAULTABLE,
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -193,6 +198,15 @@ class TenantEntry(BaseModel):
                 raise FieldProblem(f"missing required field ({DOCS_HINT})", field=name)
         # null means "not set": let the field's default apply (48 h, no tags, default auth).
         return {name: value for name, value in merged.items() if value is not None or _nullable(cls.model_fields[name])}
+
+    @model_validator(mode="after")
+    def _enrichment_reaches_arm(self) -> TenantEntry:
+        if self.enrichment and not self.to_tenant().declares_arm_access:
+            raise FieldProblem(
+                "true, but the tenant declares no way to reach Azure Resource Manager; list its subscriptions (or "
+                "arm_recordings, a non-default auth.mode, an abfss:// location), or remove enrichment",
+                field="enrichment")
+        return self
 
     def to_tenant(self) -> Tenant:
         values = {name: getattr(self, name) for name in type(self).model_fields}

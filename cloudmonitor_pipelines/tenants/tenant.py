@@ -52,6 +52,8 @@ class Tenant:
     arm_recordings: str | None = None
     # Mask values that look like personal data (emails, phone numbers) in the tables (focus/pii.py).
     mask_personal_data: bool = False
+    # Resource Graph / Advisor enrichment: True, False, or None to infer it from `declares_arm_access`.
+    enrichment: bool | None = None
 
     @property
     def source_is_azure(self) -> bool:
@@ -60,6 +62,14 @@ class Tenant:
     @property
     def workspace_is_azure(self) -> bool:
         return is_abfss(self.workspace)
+
+    @property
+    def declares_arm_access(self) -> bool:
+        """The tenant names a way to reach its Azure Resource Manager scope: recorded ARM pages, subscriptions to
+        query, an identity configured on purpose (a non-default auth mode), or an Azure location (its Entra ID
+        principal is in use anyway)."""
+        return bool(self.arm_recordings or self.subscriptions or self.auth.mode != "default"
+                    or self.source_is_azure or self.workspace_is_azure)
 
     @property
     def residency_account(self) -> str | None:

@@ -1,20 +1,15 @@
-"""Resource Graph client against the fake ARM server: paging, scopes, auth, throttling, retries, bad pages."""
+"""Resource Graph client against the fake ARM server: paging, scopes, a retried POST, bad pages (the ARM client's
+own retries, throttling, TLS and endpoint rules are in test_arm.py)."""
 
 from __future__ import annotations
 
 import time
 
 import pytest
-from azure.core.exceptions import ServiceRequestError
 
 from cloudmonitor_pipelines.azure.arm import (
-    ARM_ENDPOINT_ENV,
     ARM_SCOPE,
-    ArmClient,
     ArmResponseError,
-    RetryConfig,
-    parse_resets_after,
-    resolve_arm_endpoint,
 )
 from cloudmonitor_pipelines.azure.resource_graph import (
     ARG_API_VERSION,
@@ -94,17 +89,6 @@ def test_429_with_retry_after_is_waited_out_and_counted(fake_arm, arm_client):
     assert 0.9 <= result.stats.throttle_wait_seconds < 3
 
 
-def test_429_with_only_quota_headers_waits_for_the_reset(fake_arm, arm_client):
-    fake_arm.state.resources = _inventory(2)
-    fake_arm.inject(ARG_ROUTE, "throttle_quota_only")
-
-    result = fetch_resources(arm_client)
-
-    assert len(result.rows) == 2
-    assert result.stats.retries == 1
-    assert 0.9 <= result.stats.throttle_wait_seconds < 3
-
-
 def test_exhausted_quota_header_paces_the_next_request(fake_arm, arm_client):
     fake_arm.state.resources = _inventory(4)
     fake_arm.inject(ARG_ROUTE, "quota_exhausted")  # page 1 succeeds but says 0 queries left for 1 s
@@ -114,27 +98,6 @@ def test_exhausted_quota_header_paces_the_next_request(fake_arm, arm_client):
     assert len(result.rows) == 4
     assert result.stats.retries == 0
     assert 0.9 <= result.stats.throttle_wait_seconds < 3
-
-
-def test_5xx_is_retried_with_backoff(fake_arm, arm_client):
-    fake_arm.state.resources = _inventory(3)
-    fake_arm.inject(ARG_ROUTE, "server_error", "server_error")
-
-    result = fetch_resources(arm_client, page_size=2)
-
-    assert len(result.rows) == 3
-    assert result.stats.retries == 2
-    assert result.stats.throttle_wait_seconds == 0
-
-
-def test_5xx_beyond_the_retry_budget_raises_with_status(fake_arm, arm_client):
-    fake_arm.state.resources = _inventory(3)
-    fake_arm.inject(ARG_ROUTE, *["server_error"] * 4)  # FAST_RETRY allows 3 retries
-
-    with pytest.raises(ArmResponseError, match="HTTP 503: ServiceUnavailable") as caught:
-        fetch_resources(arm_client)
-    assert caught.value.status_code == 503
-    assert "/providers/Microsoft.ResourceGraph/resources" in caught.value.url
 
 
 @pytest.mark.parametrize(
@@ -165,26 +128,3 @@ def test_total_records_mismatch_is_refused(fake_arm, arm_client):
 
     with pytest.raises(ArmResponseError, match="read 3 rows but the first page announced totalRecords=4"):
         fetch_resources(arm_client, page_size=2)
-
-
-def test_tls_is_verified_by_default(fake_arm, arm_credential):
-    fake_arm.state.resources = _inventory(1)
-    client = ArmClient(arm_credential, endpoint=fake_arm.endpoint, retry=RetryConfig(total=0))
-    with client, pytest.raises(ServiceRequestError):
-        fetch_resources(client)
-
-
-def test_endpoint_comes_from_the_argument_or_default(monkeypatch):
-    monkeypatch.setenv(ARM_ENDPOINT_ENV, "https://management.usgovcloudapi.net/")  # the resource's job, not ours
-    assert resolve_arm_endpoint() == "https://management.azure.com"
-    assert resolve_arm_endpoint("https://management.usgovcloudapi.net/") == "https://management.usgovcloudapi.net"
-    assert resolve_arm_endpoint("https://127.0.0.1:8443") == "https://127.0.0.1:8443"
-    with pytest.raises(ValueError, match="not an absolute"):
-        resolve_arm_endpoint("management.azure.com")
-
-
-def test_resets_after_header_parsing():
-    assert parse_resets_after("00:00:05") == 5
-    assert parse_resets_after("01:02:03.5") == 3723.5
-    assert parse_resets_after("soon") is None
-    assert parse_resets_after(None) is None

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from cloudmonitor_pipelines.exports.reader import ExportReadError
+from cloudmonitor_pipelines.exports.read_errors import ExportReadError
 from cloudmonitor_pipelines.focus.validate import FocusValidationError
 from cloudmonitor_pipelines.pipeline import IngestResult, MonthBlockedError
 from cloudmonitor_pipelines.storage.base import ObjectNotFoundError, PathEscapesRootError

@@ -15,9 +15,10 @@ from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.defs.partitions import partition_key
 from cloudmonitor_pipelines.exports.counts import count_mismatches, stated_counts
 from cloudmonitor_pipelines.exports.runs import discover, select_month
-from cloudmonitor_pipelines.lake.audit import INGESTION_LOG, latest_ingestion
+from cloudmonitor_pipelines.lake.audit import latest_ingestion
 from cloudmonitor_pipelines.lake.delta import replace_partition
 from cloudmonitor_pipelines.storage import open_source, open_workspace
+from cloudmonitor_pipelines.tables import INGESTION_LOG
 from cloudmonitor_pipelines_tests.conftest_helpers import generate, write_tenants_file
 
 MONTH = "2026-09"

@@ -7,6 +7,11 @@ import pytest
 
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.errors import PermanentError, UnknownTenantError
+from cloudmonitor_pipelines.exports.read_errors import ExportReadError
+from cloudmonitor_pipelines.focus.harmonize import HarmonizationError
+from cloudmonitor_pipelines.platform import PlatformLocationError
+from cloudmonitor_pipelines.storage.base import StorageAuthError
+from cloudmonitor_pipelines.tenants import TenantConfigError
 from cloudmonitor_pipelines_tests.tenants.helpers import contoso, parse
 
 
@@ -51,3 +56,17 @@ def test_a_plain_key_error_from_a_bug_is_retried_not_classified_permanent():
 def test_a_permanent_error_of_our_own_is_not_retried():
     runs, result = _attempts_of(PermanentError("bad configuration"))
     assert runs == 1 and not result.success
+
+
+@pytest.mark.parametrize("error", [
+    TenantConfigError("tenants.yaml: workspace overlaps the source"),
+    PlatformLocationError("platform root inside a workspace"),
+    StorageAuthError("storage refused the credential"),
+    HarmonizationError("x.parquet: column BilledCost"),
+    ExportReadError("x.csv.gz: truncated"),
+], ids=type)
+def test_our_permanent_errors_fail_at_once_with_their_type(error: Exception):
+    runs, result = _attempts_of(error)
+    assert runs == 1 and not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert type(error).__name__ in failure.step_failure_data.error.message

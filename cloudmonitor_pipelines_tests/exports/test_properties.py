@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloudmonitor_pipelines.exports.manifest import MAX_COUNT, MAX_JSON_DEPTH, ManifestError, parse_manifest
-from cloudmonitor_pipelines.exports.reader import MAX_HEADER_BYTES, ExportReadError, _split_header
+from cloudmonitor_pipelines.exports.read_errors import ExportReadError
+from cloudmonitor_pipelines.exports.reader import MAX_HEADER_BYTES, _split_header
 from cloudmonitor_pipelines.storage.base import PathEscapesRootError
 from cloudmonitor_pipelines.storage.blob_names import canonical_blob_name
 

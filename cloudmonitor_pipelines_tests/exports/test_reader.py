@@ -7,7 +7,8 @@ import io
 import polars as pl
 import pytest
 
-from cloudmonitor_pipelines.exports.reader import ExportReadError, iter_blob_reads, resolve_blob_name
+from cloudmonitor_pipelines.exports.read_errors import ExportReadError
+from cloudmonitor_pipelines.exports.reader import iter_blob_reads, resolve_blob_name
 from cloudmonitor_pipelines.exports.runs import discover
 from cloudmonitor_pipelines.storage.base import ObjectNotFoundError, PathEscapesRootError
 from cloudmonitor_pipelines.storage.local import LocalSource

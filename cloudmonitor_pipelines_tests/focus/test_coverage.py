@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudmonitor_pipelines.focus import canonical, catalog, coverage, rules
+from cloudmonitor_pipelines.focus import canonical, catalog, coverage, rule_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT.parent / "shared" / "reference" / "focus-columns.json"
@@ -24,7 +24,7 @@ def test_the_committed_coverage_table_is_what_the_script_generates():
 def test_every_statement_about_a_stored_column_has_a_rule_or_a_reason():
     rows = coverage.coverage()
     assert all(r.our_rules or r.note for r in rows)
-    assert {r for row in rows for r in row.our_rules} <= set(rules.RULES)
+    assert {r for row in rows for r in row.our_rules} <= set(rule_catalog.RULES)
     ids = [r.rule_id for r in rows]
     assert len(ids) == len(set(ids))
     columns = {r.rule_id.rsplit("-", 2)[0] for r in rows if not r.rule_id.startswith("constraint:")}
@@ -69,4 +69,4 @@ def test_the_data_dictionary_lists_every_rule_with_its_severity():
     text = (ROOT / "docs" / "data-dictionary-costs.md").read_text(encoding="utf-8")
     section = text[text.index("## Rule catalogue"):text.index("ISO 4217: `rules.ISO_4217_CODES`")]
     documented = dict(re.findall(r"^\| `([a-z0-9-]+)` \| (error|warning) \|", section, flags=re.MULTILINE))
-    assert documented == {r.rule: r.severity for r in rules.RULES.values()}
+    assert documented == {r.rule: r.severity for r in rule_catalog.RULES.values()}

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from cloudmonitor_pipelines.focus import catalog, rules
+from cloudmonitor_pipelines.focus import catalog, rule_catalog, rules
 from cloudmonitor_pipelines.focus.validate import (
     FocusValidationError,
     ValidationReport,
@@ -121,7 +121,7 @@ def test_rule_fails_naming_file_column_and_rule(case):
     report = _check(mutate(export_frame(dv, "csv")), dv)
     failure = _failure(report, rule, column)
     assert failure is not None, report.summary()
-    assert failure.severity == rules.RULES[rule].severity
+    assert failure.severity == rule_catalog.RULES[rule].severity
     assert failure.source_file == f"exports/test/{dv}/part_0_0001.csv"
     structural = {"column-presence", "export-column-missing", "unknown-column", "unknown-x-column", "duplicate-column"}
     if rule in structural:  # about the file's columns, not its rows
@@ -151,7 +151,7 @@ def test_every_rule_in_the_catalogue_is_exercised():
         "column-dtype", "datetime-timezone", "json-object-format", "canonical-schema", "lineage-not-null",
         "billing-month-format",  # tested below
     } | _rules_tested_in_test_value_rules()
-    assert exercised == set(rules.RULES)
+    assert exercised == set(rule_catalog.RULES)
 
 
 def test_wrong_native_type_is_a_dtype_error_and_naive_times_a_timezone_warning():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from cloudmonitor_pipelines.focus import rules, value_rules
+from cloudmonitor_pipelines.focus import rule_catalog, value_rules
 from cloudmonitor_pipelines.focus.harmonize import harmonize
 from cloudmonitor_pipelines.focus.validate import (
     FocusValidationError,
@@ -111,7 +111,7 @@ def test_rule_fails_naming_file_column_and_rule(case):
     report = _check(mutate(export_frame(dv, "csv")), dv)
     failure = _failure(report, rule, column)
     assert failure is not None, report.summary()
-    assert failure.severity == rules.RULES[rule].severity and failure.source_file == FILE
+    assert failure.severity == rule_catalog.RULES[rule].severity and failure.source_file == FILE
     if rule == "column-outside-export-schema":
         assert failure.failing_rows == 0
     else:

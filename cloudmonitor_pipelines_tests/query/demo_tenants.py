@@ -34,7 +34,7 @@ class DemoTenants:
 
 @lru_cache(maxsize=1)
 def demo_tenants() -> DemoTenants:
-    from cloudmonitor_pipelines import cli
+    from cloudmonitor_pipelines.fleet import run_fleet
     from cloudmonitor_pipelines.samples.arm_recordings import write_sample_recordings
     from cloudmonitor_pipelines.samples.generator import generate_sample_exports
     from cloudmonitor_pipelines.tenants import load_tenants
@@ -54,7 +54,7 @@ def demo_tenants() -> DemoTenants:
             generate_sample_exports(Path(tenant.source), tenant.key, MONTHS, ROWS, fmt=fmt, data_version=version,
                                     seed=10 + i)
             write_sample_recordings(Path(tenant.arm_recordings), tenant.key, seed=10 + i)
-        outcomes = cli.run_partitions(None, None, MONTHS, echo=lambda _line: None)
+        outcomes = run_fleet(None, None, MONTHS, echo=lambda _line: None).partitions
         assert all(o.success for o in outcomes), [o.error for o in outcomes]
     finally:
         for key, value in saved.items():

@@ -24,9 +24,9 @@ from dagster._utils.tags import TagConcurrencyLimitsCounter
 from deltalake import DeltaTable
 
 from cloudmonitor_pipelines.defs.partitions import partition_key
-from cloudmonitor_pipelines.lake.audit import INGESTION_LOG
 from cloudmonitor_pipelines.pipeline import ingest_month
 from cloudmonitor_pipelines.storage import open_source, open_workspace
+from cloudmonitor_pipelines.tables import INGESTION_LOG
 from cloudmonitor_pipelines_tests.conftest_helpers import expected_month, generate, write_tenants_file
 from cloudmonitor_pipelines_tests.resilience import _dagster_jobs
 from cloudmonitor_pipelines_tests.resilience._processes import REPO_ROOT, start_module, stderr_of, stop

@@ -23,13 +23,8 @@ from deltalake.transaction import AddAction
 
 from cloudmonitor_pipelines.azure.credentials import STORAGE_SCOPE
 from cloudmonitor_pipelines.exports.reader import resolve_blob_name
-from cloudmonitor_pipelines.storage.azure_blob import (
-    CONTRIBUTOR_ROLE,
-    READER_ROLE,
-    AzureBlobSource,
-    AzureWorkspace,
-    translate_storage_error,
-)
+from cloudmonitor_pipelines.storage.azure_blob import AzureBlobSource, AzureWorkspace
+from cloudmonitor_pipelines.storage.azure_errors import CONTRIBUTOR_ROLE, READER_ROLE, translate_storage_error
 from cloudmonitor_pipelines.storage.base import ObjectNotFoundError, PathEscapesRootError, StorageAuthError
 from cloudmonitor_pipelines_tests.fakes.azurite import AzuriteServer
 from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential

@@ -6,12 +6,8 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 
 from cloudmonitor_pipelines.azure.redact import REDACTED, redact
-from cloudmonitor_pipelines.storage.azure_blob import (
-    CONTRIBUTOR_ROLE,
-    READER_ROLE,
-    AzureBlobSource,
-    translate_storage_error,
-)
+from cloudmonitor_pipelines.storage.azure_blob import AzureBlobSource
+from cloudmonitor_pipelines.storage.azure_errors import CONTRIBUTOR_ROLE, READER_ROLE, translate_storage_error
 from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 from cloudmonitor_pipelines.storage.base import ObjectNotFoundError, StorageAuthError, StorageError
 from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential

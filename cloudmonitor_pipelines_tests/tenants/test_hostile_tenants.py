@@ -239,7 +239,7 @@ yaml_values = st.recursive(
 )
 FIELD_NAMES = ["key", "entra_tenant_id", "region", "source", "workspace", "timezone", "schedule", "partner",
                "required_tags", "retention_months", "freshness_hours", "auth", "subscriptions", "display_name",
-               "arm_recordings", "workspace_account", "mask_personal_data", "defaults", "regoin"]
+               "arm_recordings", "workspace_account", "mask_personal_data", "enrichment", "defaults", "regoin"]
 
 
 @settings(max_examples=150, deadline=None)

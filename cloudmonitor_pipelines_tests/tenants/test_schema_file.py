@@ -25,7 +25,7 @@ def test_schema_forbids_unknown_fields_and_documents_every_field() -> None:
 def test_model_and_tenant_have_the_same_fields() -> None:
     assert set(TenantEntry.model_fields) == {field.name for field in fields(Tenant)}
     assert set(DEFAULTABLE_FIELDS) == {"region", "timezone", "schedule", "required_tags", "retention_months",
-                                       "freshness_hours", "auth", "mask_personal_data"}
+                                       "freshness_hours", "auth", "mask_personal_data", "enrichment"}
 
 
 def test_auth_mode_enum_is_the_loaders_list() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from cloudmonitor_pipelines.months import previous_month
+from cloudmonitor_pipelines.months import add_months, previous_month
 from cloudmonitor_pipelines.reports.html.queries import DIMENSIONS, ReportQueries
 
 TOP_LIMIT = 10
@@ -21,7 +21,7 @@ SAVINGS_LIMIT = 20
 
 
 def same_month_last_year(month: str) -> str:
-    return f"{int(month[:4]) - 1}{month[4:]}"
+    return add_months(month, -12)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,9 @@ import polars as pl
 
 from cloudmonitor_pipelines import query
 from cloudmonitor_pipelines.focus import lineage
-from cloudmonitor_pipelines.lake.audit import INGESTION_LOG
 from cloudmonitor_pipelines.lake.delta import open_table
 from cloudmonitor_pipelines.storage.base import Workspace
-from cloudmonitor_pipelines.tables import COSTS, VALIDATION_RESULTS
+from cloudmonitor_pipelines.tables import COSTS, INGESTION_LOG, VALIDATION_RESULTS
 
 DIMENSIONS: dict[str, tuple[str, str, bool]] = {  # report label -> (question, key column, show its label)
     "Services": ("spend_by_service", "service", False),
