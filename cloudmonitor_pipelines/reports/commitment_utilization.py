@@ -75,8 +75,9 @@ def build_commitment_utilization(costs: pl.LazyFrame, months: Sequence[str] | No
     per_commitment = aggregate_latest(
         committed_rows,
         _KEY,
-        {"used_effective_cost": pl.col("EffectiveCost").filter(is_used).sum(),
-         "unused_effective_cost": pl.col("EffectiveCost").filter(is_unused).sum(),
+        # when/then rather than a filter inside agg: polars splits a filtered aggregation into a branch of its own.
+        {"used_effective_cost": pl.when(is_used).then(pl.col("EffectiveCost")).sum(),
+         "unused_effective_cost": pl.when(is_unused).then(pl.col("EffectiveCost")).sum(),
          "used_row_count": is_used.sum().cast(pl.Int64), "unused_row_count": is_unused.sum().cast(pl.Int64)},
         {"commitment_discount_name": "CommitmentDiscountName", "commitment_discount_type": "CommitmentDiscountType",
          "commitment_discount_category": "CommitmentDiscountCategory"},

@@ -29,7 +29,7 @@ from cloudmonitor_pipelines_tests.reports.fixtures import (
 )
 
 # Nodes that pass rows on batch by batch without holding them; a streaming group-by ends a row-level path.
-_ROW_STREAMING = {"select", "simple-projection", "with-columns", "filter", "multiplexer", "multi-scan[parquet]"}
+_ROW_STREAMING = {"select", "simple-projection", "with-columns", "filter", "multi-scan[parquet]"}
 _NODE = re.compile(r'^(\d+) \[label="((?:[^"\\]|\\.)*)"(.*)\];$', re.M)
 _EDGE = re.compile(r"^(\d+) -> (\d+);$", re.M)
 
