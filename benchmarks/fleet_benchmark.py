@@ -12,11 +12,13 @@ imports and the definitions load are counted as a user pays them:
 Per phase it prints total wall time, time per tenant-month, the process's peak RSS and the exit code. With
 `--tenants 10,50` it runs the phases for each fleet size, so "peak RSS flat in N" can be read off the table.
 `--month-rows 500000,2000000` adds the whole-job memory phase: one tenant, one month of that many rows, through the
-same command (peak RSS of the whole costs_job, reports included).
+same command (peak RSS of the whole costs_job, reports included); the summary gives each size's verdict against
+1.5 GB and the slope of peak RSS in MiB per million rows. A phase that exited non-zero counts as not met.
 
     .venv/bin/python benchmarks/fleet_benchmark.py                        # 50 tenants
     .venv/bin/python benchmarks/fleet_benchmark.py --tenants 10           # quick
     .venv/bin/python benchmarks/fleet_benchmark.py --tenants 10,50 --month-rows 500000,2000000
+    .venv/bin/python benchmarks/fleet_benchmark.py --tenants "" --month-rows 500000,2000000,10000000  # memory only
 
 Results: printed table and `<out>/fleet-results-<timestamp>.json`. See benchmarks/README.md, docs/performance.md.
 """
@@ -40,6 +42,7 @@ NEW_MONTH = "2026-10"
 FORMATS = [("parquet", "1.2"), ("csv.gz", "1.0r2"), ("parquet", "1.2-preview"), ("csv.gz", "1.0")]
 TARGET_UNCHANGED_S = 0.5
 TARGET_FIRST_S = 2.0
+TARGET_WHOLE_JOB_MIB = 1536  # 1.5 GB: the whole costs_job's peak RSS, at any month size (issue 15)
 
 
 def tenant_key(i: int) -> str:
@@ -157,18 +160,55 @@ def main(argv: list[str] | None = None) -> int:
         results += fleet_phases(out, count, args.rows)
     for rows in [int(x) for x in args.month_rows.split(",") if x.strip()]:
         results.append(whole_job_phase(out, rows))
-    verdicts = []
-    for r in results:
-        if r["phase"] == "unchanged":
-            verdicts.append(r["seconds_per_tenant_month"] <= TARGET_UNCHANGED_S)
-        elif r["phase"] == "first":
-            verdicts.append(r["seconds_per_tenant_month"] <= TARGET_FIRST_S)
     path = out / f"fleet-results-{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps({"results": results, "load_average": os.getloadavg()}, indent=2))
-    verdict = ("met" if all(verdicts) else "NOT met") if verdicts else "not measured (no fleet phase)"
-    print(f"targets (unchanged <= {TARGET_UNCHANGED_S} s, first <= {TARGET_FIRST_S} s per tenant-month): "
-          f"{verdict}; results in {path}")
-    return 0 if all(r["exit_code"] == 0 for r in results) else 1
+    lines, met = summarize(results)
+    for line in lines:
+        print(line)
+    print(f"targets {'met' if met else 'NOT met'}; results in {path}")
+    return 0 if all(r["exit_code"] == 0 for r in results) else 1  # the verdict is printed; exit 1 = a phase failed
+
+
+def whole_job_slope(whole: list[dict]) -> float | None:
+    """Least-squares slope of peak RSS over the month's size, MiB per million rows (None below two sizes)."""
+    points = [(r["rows_per_month"] / 1e6, r["peak_rss_mib"]) for r in whole]
+    if len({x for x, _ in points}) < 2:
+        return None
+    mean_x = sum(x for x, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / sum((x - mean_x) ** 2 for x, _ in points)
+
+
+def summarize(results: list[dict]) -> tuple[list[str], bool]:
+    """Verdict lines and whether every measured target was met. A phase whose process exited non-zero meets no
+    target: its time and memory describe a run that did not do the work."""
+    lines, met = [], True
+    for r in results:
+        if r["exit_code"] != 0:
+            met = False
+            lines.append(f"FAILED: {r['phase']} ({r['tenants']} tenants, {r['rows_per_month']:,} rows) exited "
+                         f"{r['exit_code']}: {' | '.join(r['tail'][-2:])}")
+    fleet = [r for r in results if r["phase"] in ("first", "unchanged")]
+    if fleet:
+        ok = all(r["exit_code"] == 0 and r["seconds_per_tenant_month"] <= (
+            TARGET_UNCHANGED_S if r["phase"] == "unchanged" else TARGET_FIRST_S) for r in fleet)
+        met &= ok
+        lines.append(f"fleet (unchanged <= {TARGET_UNCHANGED_S} s, first <= {TARGET_FIRST_S} s per tenant-month): "
+                     f"{'met' if ok else 'NOT met'}")
+    whole = sorted((r for r in results if r["phase"] == "whole-job"), key=lambda r: r["rows_per_month"])
+    for r in whole:
+        ok = r["exit_code"] == 0 and r["peak_rss_mib"] <= TARGET_WHOLE_JOB_MIB
+        met &= ok
+        lines.append(f"whole job {r['rows_per_month']:>12,} rows: peak RSS {r['peak_rss_mib']:>7,.0f} MiB "
+                     f"(<= {TARGET_WHOLE_JOB_MIB:,} MiB): {'met' if ok else 'NOT met'}"
+                     + ("" if r["exit_code"] == 0 else f" (exit {r['exit_code']})"))
+    slope = whole_job_slope(whole)
+    if slope is not None:
+        lines.append(f"whole job slope: {slope:+,.1f} MiB per million rows "
+                     f"({whole[0]['rows_per_month']:,} to {whole[-1]['rows_per_month']:,} rows)")
+    if not lines:
+        lines.append("no phase measured")
+    return lines, met
 
 
 if __name__ == "__main__":

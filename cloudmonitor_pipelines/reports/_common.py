@@ -2,7 +2,9 @@
 
 Every builder takes polars LazyFrames, states the columns it needs, filters to the billing months it is asked
 for, and collects once at the end (streaming engine) into a frame whose columns and dtypes are exactly the
-table's ``*_SCHEMA`` constant.
+table's ``*_SCHEMA`` constant. Cost rows reach nothing but streaming group-bys: an aggregation the streaming engine
+cannot run (a ``sort_by`` inside ``agg``) makes polars gather every input row first, so such aggregations run on
+what a group-by has already reduced (``aggregate_latest``) and peak memory follows the table, not the month.
 """
 
 from __future__ import annotations
@@ -101,6 +103,38 @@ def latest_non_null(column: str, order_by: str = "ChargePeriodStart") -> pl.Expr
     )
 
 
+_LATEST = "__cm_latest"
+
+
+def aggregate_latest(
+    frame: pl.LazyFrame,
+    key: Sequence[str],
+    additive: Mapping[str, pl.Expr],
+    attributes: Mapping[str, str],
+    order_by: str = "ChargePeriodStart",
+) -> pl.LazyFrame:
+    """``frame`` grouped by ``key``: each additive aggregation (a sum or count, name -> expression) and, per
+    attribute (output name -> source column), ``latest_non_null`` of the source column; in two group-bys the
+    streaming engine runs without holding the rows.
+
+    The first groups by the key and the attributes' values with the partial aggregations and the latest
+    ``order_by`` of each combination; the second, over those few rows, adds the partials up and picks each
+    attribute's value of the latest combination (ties broken by the value), which is the value
+    ``latest_non_null`` picks over the rows: the maximum of (timestamp, value) over the rows where the value is
+    not null is the maximum over the combinations of (their latest timestamp, value). Additive expressions must
+    give a type their own sum keeps (cast counts to Int64).
+    """
+    sources = list(dict.fromkeys(attributes.values()))
+    partial = frame.group_by([*key, *sources]).agg(
+        *[expression.alias(name) for name, expression in additive.items()],
+        pl.col(order_by).max().alias(_LATEST),
+    )
+    return partial.group_by(list(key)).agg(
+        *[pl.col(name).sum() for name in additive],
+        *[latest_non_null(source, _LATEST).alias(name) for name, source in attributes.items()],
+    )
+
+
 def tenant_from_costs() -> pl.Expr:
     """The output ``tenant_key`` column from the lineage column of the costs table."""
     return pl.col(TENANT_KEY).alias(TENANT_COLUMN)
@@ -119,14 +153,15 @@ COST_MEASURES: dict[str, str] = {
 }
 
 
-def sum_costs(measures: Mapping[str, str] = COST_MEASURES) -> list[pl.Expr]:
-    """Sums of the cost columns under their snake_case names, plus ``row_count``.
+def sum_costs(measures: Mapping[str, str] = COST_MEASURES) -> dict[str, pl.Expr]:
+    """Sums of the cost columns under their snake_case names, plus ``row_count`` (additive, for
+    ``aggregate_latest``).
 
     ``sum`` of an all-null group is 0, which keeps Σ output = Σ input exact.
     """
-    return [pl.col(source).sum().alias(target) for target, source in measures.items()] + [
-        pl.len().cast(pl.Int64).alias("row_count")
-    ]
+    return {target: pl.col(source).sum() for target, source in measures.items()} | {
+        "row_count": pl.len().cast(pl.Int64)
+    }
 
 
 def utc_date(frame: pl.LazyFrame, column: str = "ChargePeriodStart") -> pl.Expr:

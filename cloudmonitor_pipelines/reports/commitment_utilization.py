@@ -14,8 +14,8 @@ import polars as pl
 from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
 from cloudmonitor_pipelines.reports._common import (
+    aggregate_latest,
     filter_months,
-    latest_non_null,
     month_from_costs,
     require_columns,
     shape_output,
@@ -62,7 +62,7 @@ def build_commitment_utilization(costs: pl.LazyFrame, months: Sequence[str] | No
     wanted = validate_months(months, table=TABLE)
     is_used = pl.col("CommitmentDiscountStatus") == "Used"
     is_unused = pl.col("CommitmentDiscountStatus") == "Unused"
-    per_commitment = (
+    committed_rows = (
         filter_months(costs, wanted)
         .filter(pl.col("CommitmentDiscountId").is_not_null() & (is_used | is_unused))
         .with_columns(
@@ -71,16 +71,16 @@ def build_commitment_utilization(costs: pl.LazyFrame, months: Sequence[str] | No
             pl.col("CommitmentDiscountId").str.to_lowercase().alias("commitment_discount_id"),
             pl.col("BillingCurrency").alias("billing_currency"),
         )
-        .group_by(_KEY)
-        .agg(
-            latest_non_null("CommitmentDiscountName").alias("commitment_discount_name"),
-            latest_non_null("CommitmentDiscountType").alias("commitment_discount_type"),
-            latest_non_null("CommitmentDiscountCategory").alias("commitment_discount_category"),
-            pl.col("EffectiveCost").filter(is_used).sum().alias("used_effective_cost"),
-            pl.col("EffectiveCost").filter(is_unused).sum().alias("unused_effective_cost"),
-            is_used.sum().cast(pl.Int64).alias("used_row_count"),
-            is_unused.sum().cast(pl.Int64).alias("unused_row_count"),
-        )
+    )
+    per_commitment = aggregate_latest(
+        committed_rows,
+        _KEY,
+        # when/then rather than a filter inside agg: polars splits a filtered aggregation into a branch of its own.
+        {"used_effective_cost": pl.when(is_used).then(pl.col("EffectiveCost")).sum(),
+         "unused_effective_cost": pl.when(is_unused).then(pl.col("EffectiveCost")).sum(),
+         "used_row_count": is_used.sum().cast(pl.Int64), "unused_row_count": is_unused.sum().cast(pl.Int64)},
+        {"commitment_discount_name": "CommitmentDiscountName", "commitment_discount_type": "CommitmentDiscountType",
+         "commitment_discount_category": "CommitmentDiscountCategory"},
     )
     committed = pl.col("used_effective_cost") + pl.col("unused_effective_cost")
     with_utilization = per_commitment.with_columns(

@@ -13,8 +13,8 @@ import polars as pl
 from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
 from cloudmonitor_pipelines.reports._common import (
+    aggregate_latest,
     filter_months,
-    latest_non_null,
     month_from_costs,
     require_columns,
     shape_output,
@@ -92,10 +92,7 @@ def build_cost_daily(costs: pl.LazyFrame, months: Sequence[str] | None = None) -
         pl.col("RegionId").str.to_lowercase().alias("region_id"),
         pl.col("BillingCurrency").alias("billing_currency"),
     )
-    daily = keyed.group_by(_KEY).agg(
-        # Names are attributes, not keys: a rename must not split a subscription or region into two rows.
-        latest_non_null("SubAccountName").alias("sub_account_name"),
-        latest_non_null("RegionName").alias("region_name"),
-        *sum_costs(),
-    )
+    # Names are attributes, not keys: a rename must not split a subscription or region into two rows.
+    daily = aggregate_latest(keyed, _KEY, sum_costs(),
+                             {"sub_account_name": "SubAccountName", "region_name": "RegionName"})
     return shape_output(daily, COST_DAILY_SCHEMA, _KEY)

@@ -14,8 +14,8 @@ import polars as pl
 from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
 from cloudmonitor_pipelines.reports._common import (
+    aggregate_latest,
     filter_months,
-    latest_non_null,
     month_from_costs,
     require_columns,
     shape_output,
@@ -111,18 +111,14 @@ def build_cost_monthly(costs: pl.LazyFrame, months: Sequence[str] | None = None)
     require_columns(costs, REQUIRED_COST_COLUMNS, table=TABLE, input_name="costs")
     wanted = validate_months(months, table=TABLE)
     read_months = None if wanted is None else with_previous_months(wanted)
-    monthly = (
-        filter_months(costs, read_months)
-        .with_columns(
-            month_from_costs(),
-            tenant_from_costs(),
-            pl.col("SubAccountId").alias("sub_account_id"),
-            pl.col("ServiceName").alias("service_name"),
-            pl.col("BillingCurrency").alias("billing_currency"),
-        )
-        .group_by(["billing_month", *_KEY])
-        .agg(latest_non_null("SubAccountName").alias("sub_account_name"), *sum_costs())
+    keyed = filter_months(costs, read_months).with_columns(
+        month_from_costs(),
+        tenant_from_costs(),
+        pl.col("SubAccountId").alias("sub_account_id"),
+        pl.col("ServiceName").alias("service_name"),
+        pl.col("BillingCurrency").alias("billing_currency"),
     )
+    monthly = aggregate_latest(keyed, ["billing_month", *_KEY], sum_costs(), {"sub_account_name": "SubAccountName"})
     with_change = month_over_month(monthly, _KEY, _MEASURES, attributes=["sub_account_name"])
     if wanted is not None:
         with_change = with_change.filter(pl.col("billing_month").is_in(wanted))

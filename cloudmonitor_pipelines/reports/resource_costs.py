@@ -15,8 +15,8 @@ import polars as pl
 from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
 from cloudmonitor_pipelines.reports._common import (
+    aggregate_latest,
     filter_months,
-    latest_non_null,
     lower_resource_id,
     month_from_costs,
     require_columns,
@@ -148,25 +148,20 @@ def build_resource_costs(
     require_columns(resources, REQUIRED_RESOURCE_COLUMNS, table=TABLE, input_name="resources")
     require_columns(recommendations, REQUIRED_RECOMMENDATION_COLUMNS, table=TABLE, input_name="recommendations")
     wanted = validate_months(months, table=TABLE)
-    per_resource = (
-        filter_months(costs, wanted)
-        .with_columns(
-            month_from_costs(),
-            tenant_from_costs(),
-            lower_resource_id().alias("resource_id"),
-            pl.col("BillingCurrency").alias("billing_currency"),
-        )
-        .group_by(_KEY)
-        .agg(
-            latest_non_null("ResourceName").alias("resource_name"),
-            latest_non_null("ResourceType").alias("resource_type"),
-            latest_non_null("SubAccountId").alias("sub_account_id"),
-            latest_non_null("x_ResourceGroupName").str.to_lowercase().alias("resource_group_name"),
-            pl.col("BilledCost").sum().alias("billed_cost"),
-            pl.col("EffectiveCost").sum().alias("effective_cost"),
-            pl.len().cast(pl.Int64).alias("row_count"),
-        )
+    keyed = filter_months(costs, wanted).with_columns(
+        month_from_costs(),
+        tenant_from_costs(),
+        lower_resource_id().alias("resource_id"),
+        pl.col("BillingCurrency").alias("billing_currency"),
     )
+    per_resource = aggregate_latest(
+        keyed,
+        _KEY,
+        {"billed_cost": pl.col("BilledCost").sum(), "effective_cost": pl.col("EffectiveCost").sum(),
+         "row_count": pl.len().cast(pl.Int64)},
+        {"resource_name": "ResourceName", "resource_type": "ResourceType", "sub_account_id": "SubAccountId",
+         "resource_group_name": "x_ResourceGroupName"},
+    ).with_columns(pl.col("resource_group_name").str.to_lowercase())
     # Left joins on resource_id never match the null-id group (nulls are not equal), as intended.
     enriched = (
         per_resource.join(latest_inventory(resources), on="resource_id", how="left")
