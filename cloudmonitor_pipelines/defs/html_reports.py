@@ -16,6 +16,7 @@ import dagster as dg
 
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.partitions import partition_key, split_partition
+from cloudmonitor_pipelines.defs.reports import latest_data_version
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.months import previous_month
 from cloudmonitor_pipelines.reports.html.content import TenantReport, build_tenant_report, same_month_last_year
@@ -27,7 +28,6 @@ COST_REPORT_KEY = dg.AssetKey("cost_report")
 REPORT_INPUTS = ("cost_daily", "cost_anomalies", "savings_opportunities", "resource_costs", "tag_coverage",
                  "commitment_utilization")
 COMPARISON_INPUT = "cost_daily"  # month totals of last month and of the same month last year
-DATA_VERSION_TAG = "dagster/data_version"
 
 
 def report_path(tenant: str, month: str) -> str:
@@ -35,20 +35,11 @@ def report_path(tenant: str, month: str) -> str:
     return f"reports/{month}/cost-report-{tenant}-{month}.html"
 
 
-def _latest_data_version(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> str | None:
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
-    if not records:
-        return None
-    materialization = records[0].event_log_entry.asset_materialization
-    return (materialization.tags or {}).get(DATA_VERSION_TAG) if materialization else None
-
-
 def input_data_versions(instance: dg.DagsterInstance, tenant: str, month: str) -> dict[str, str | None]:
     """Current data versions of everything the report reads, by 'table@month'."""
     wanted = [(name, month) for name in REPORT_INPUTS] + [
         (COMPARISON_INPUT, previous_month(month)), (COMPARISON_INPUT, same_month_last_year(month))]
-    return {f"{name}@{m}": _latest_data_version(instance, dg.AssetKey(name), str(partition_key(tenant, m)))
+    return {f"{name}@{m}": latest_data_version(instance, dg.AssetKey(name), str(partition_key(tenant, m)))
             for name, m in wanted}
 
 
@@ -96,7 +87,7 @@ def build_cost_report_asset(partitions_def: dg.PartitionsDefinition) -> dg.Asset
         version = report_data_version(input_data_versions(context.instance, tenant_key, month), required_tags)
         path = report_path(tenant_key, month)
         location = f"{workspace.uri.rstrip('/')}/{path}"
-        previous = _latest_data_version(context.instance, COST_REPORT_KEY, str(context.partition_key))
+        previous = latest_data_version(context.instance, COST_REPORT_KEY, str(context.partition_key))
         if previous == version and any(o.path.endswith(path) for o in workspace.list(f"reports/{month}")):
             return dg.MaterializeResult(data_version=dg.DataVersion(version), metadata={
                 "status": "unchanged", "report_file": dg.MetadataValue.path(location)})

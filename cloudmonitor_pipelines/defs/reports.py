@@ -1,12 +1,15 @@
-"""Reporting assets (tenant x month) built from costs + inventory, and the partner portfolio (per partner).
+"""Reporting tables (tenant x month) built from costs + inventory, and the partner portfolio (per partner).
 
-A report month is rebuilt only when what it is built from changed: the month's costs load (ingestion_log) and, for
-reports that use them, the inventory tables' versions. Otherwise the asset records `status: unchanged` and writes
-nothing. The portfolio holds per-tenant aggregates only and is written outside every tenant's workspace.
+A report month is rebuilt only when what it is built from changed, by Dagster data versions: the code version, the
+data version of the month's `costs` (its winning export runs and the load that wrote them) and, for tables that
+use them, of the previous month's costs and of the inventory assets, plus the tenant settings the table uses.
+Otherwise the table records `status: unchanged` and writes nothing. The portfolio holds per-tenant aggregates only
+and is written outside every tenant's workspace.
 """
 
 import hashlib
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,11 +21,11 @@ from cloudmonitor_pipelines.defs.column_metadata import table_column_schema, ui_
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY
 from cloudmonitor_pipelines.defs.enrichment import BY_TENANT, RECOMMENDATIONS_KEY, RESOURCES_KEY
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
-from cloudmonitor_pipelines.defs.partitions import split_partition
+from cloudmonitor_pipelines.defs.partitions import partition_key, split_partition
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.focus import lineage
-from cloudmonitor_pipelines.lake.audit import latest_ingestion, tenant_freshness
-from cloudmonitor_pipelines.lake.delta import append_rows, read_table, replace_partition, table_version
+from cloudmonitor_pipelines.lake.audit import tenant_freshness
+from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
 from cloudmonitor_pipelines.lake.inventory_store import RECOMMENDATIONS, RESOURCES, overwrite_table, read_inventory
 from cloudmonitor_pipelines.lake.platform_store import open_platform_store, portfolio_table
 from cloudmonitor_pipelines.months import previous_month
@@ -33,100 +36,128 @@ from cloudmonitor_pipelines.reports.html.render import render_portfolio_report
 from cloudmonitor_pipelines.reports.portfolio import TenantSummaryInputs, build_partner_portfolio
 from cloudmonitor_pipelines.storage import Workspace
 
-REPORT_BUILDS = "report_builds"
 PORTFOLIO_KEY = dg.AssetKey("partner_portfolio")
+# Bump when a builder's output changes for the same inputs: every month of every table is rebuilt on its next run.
+REPORT_TABLES_CODE_VERSION = "2"
+REPORT_TABLES_STEP = "report_tables"
+DATA_VERSION_TAG = "dagster/data_version"
 
 
-def _build_fingerprint(workspace: Workspace, table: ReportTable, month: str, params: dict[str, Any]) -> str:
-    loaded = latest_ingestion(workspace, month)
-    parts: dict[str, Any] = {"costs": loaded["finished_at"].isoformat() if loaded else None, "params": params}
-    if table.reads_previous_month:
-        before = latest_ingestion(workspace, previous_month(month))
-        parts["previous"] = before["finished_at"].isoformat() if before else None
-    for name in ("resources", "recommendations"):
-        if name in table.inputs:
-            parts[name] = table_version(workspace, name)
-    return json.dumps(parts, sort_keys=True)
+def latest_materialization(instance: dg.DagsterInstance, key: dg.AssetKey,
+                           partition: str) -> dg.AssetMaterialization | None:
+    """The newest materialization of one partition of an asset (its data version tag and metadata), or None."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
+    return records[0].asset_materialization if records else None
 
 
-def table_data_version(fingerprint: str) -> dg.DataVersion:
-    """Data version of a reporting table month: its build fingerprint (what it was built from), hashed. Downstream
-    assets (the HTML report) compare data versions to know whether anything they read changed."""
-    return dg.DataVersion(hashlib.sha256(fingerprint.encode()).hexdigest()[:20])
+def latest_data_version(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> str | None:
+    materialization = latest_materialization(instance, key, partition)
+    return (materialization.tags or {}).get(DATA_VERSION_TAG) if materialization else None
 
 
-def _last_build(workspace: Workspace, report: str, month: str) -> dict[str, Any] | None:
-    """The newest report_builds row of the report month (fingerprint, rows, table_version, built_at)."""
-    builds = read_table(workspace, REPORT_BUILDS)
-    if builds is None:
-        return None
-    row = (
-        builds.filter(pl.col("report") == report, pl.col("billing_month") == month)
-        .sort("built_at", descending=True)
-        .head(1)
-        .collect()
-    )
-    return row.row(0, named=True) if row.height else None
-
-
-def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def _table_spec(table: ReportTable) -> dg.AssetSpec:
     deps = [dg.AssetDep(COSTS_KEY)]
-    if "resources" in table.inputs:
-        deps.append(dg.AssetDep(RESOURCES_KEY, partition_mapping=BY_TENANT))
-    if "recommendations" in table.inputs:
-        deps.append(dg.AssetDep(RECOMMENDATIONS_KEY, partition_mapping=BY_TENANT))
+    deps += [dg.AssetDep(key, partition_mapping=BY_TENANT) for name, key in
+             (("resources", RESOURCES_KEY), ("recommendations", RECOMMENDATIONS_KEY)) if name in table.inputs]
+    return dg.AssetSpec(
+        dg.AssetKey(table.name), deps=deps, group_name="reporting", kinds={"polars", "deltalake"},
+        code_version=REPORT_TABLES_CODE_VERSION, description=ui_description(table.build.__doc__, table.name),
+        metadata={"dagster/column_schema": table_column_schema(table.name), "partition_column": PARTITION_COLUMN})
 
-    @dg.asset(
-        name=table.name,
-        partitions_def=partitions_def,
-        group_name="reporting",
-        kinds={"polars", "deltalake"},
-        deps=deps,
-        description=ui_description(table.build.__doc__, table.name),
-        metadata={"dagster/column_schema": table_column_schema(table.name), "partition_column": PARTITION_COLUMN},
-    )
-    @fail_fast_on_permanent_errors
-    def report(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
-        tenant_key, month = split_partition(context)
-        tenant = cloudmonitor.tenant(tenant_key)
-        workspace = cloudmonitor.workspace_for_write(tenant)
+
+class _Inputs:
+    """Data versions of what the tables of one tenant-month are built from, each looked up once per step."""
+
+    def __init__(self, instance: dg.DagsterInstance, tenant: str, month: str) -> None:
+        self.instance, self.tenant, self.month, self.seen = instance, tenant, month, {}
+
+    def version(self, name: str, month: str | None = None) -> str | None:
+        key = dg.AssetKey(name)
+        partition = str(partition_key(self.tenant, month)) if month else self.tenant
+        if (name, partition) not in self.seen:
+            self.seen[(name, partition)] = latest_data_version(self.instance, key, partition)
+        return self.seen[(name, partition)]
+
+    def data_version(self, table: ReportTable, params: dict[str, Any]) -> dg.DataVersion:
+        """What the month is built from: this code version, the data versions of its inputs, tenant settings.
+
+        Computed here rather than by Dagster's own staleness for what Dagster cannot see: the previous month of
+        `costs` (a second partition of the same input; the tenant x month partitions have no month-offset
+        mapping) and tenant settings such as `required_tags`, which are not assets.
+        """
+        parts: dict[str, Any] = {"code": REPORT_TABLES_CODE_VERSION, "costs": self.version(COSTS, self.month),
+                                 "params": params}
+        if table.reads_previous_month:
+            parts["previous"] = self.version(COSTS, previous_month(self.month))
+        for name in ("resources", "recommendations"):
+            if name in table.inputs:
+                parts[name] = self.version(name)
+        text = json.dumps(parts, sort_keys=True)
+        return dg.DataVersion(hashlib.sha256(text.encode()).hexdigest()[:20])
+
+
+def _build_table(table: ReportTable, workspace: Workspace, tenant_key: str, month: str,
+                 params: dict[str, Any]) -> tuple[pl.DataFrame, int]:
+    costs = read_table(workspace, COSTS)
+    if costs is None:
+        raise LookupError(f"{tenant_key}: no costs table yet; materialize costs first")
+    months = [previous_month(month), month] if table.reads_previous_month else [month]
+    loaders = {
+        "costs": lambda: costs.filter(pl.col(lineage.BILLING_MONTH).is_in(months)),
+        "resources": lambda: read_inventory(workspace, RESOURCES),
+        "recommendations": lambda: read_inventory(workspace, RECOMMENDATIONS),
+    }
+    frame = table.build(**{name: loaders[name]() for name in table.inputs}, months=[month], **params)
+    version = replace_partition(workspace, table.name, frame, PARTITION_COLUMN, month,
+                                {"cloudmonitor.tenant": tenant_key, "cloudmonitor.billing_month": month})
+    return frame, version
+
+
+def _carried(last: dg.AssetMaterialization) -> dict[str, Any]:
+    """The figures of the build that wrote the month, from its materialization: an unchanged month shows them,
+    not zeros."""
+    return {key: last.metadata[key] for key in ("dagster/partition_row_count", "table_version", "built_at")
+            if key in last.metadata}
+
+
+@fail_fast_on_permanent_errors
+def _materialize_tables(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> list[dg.MaterializeResult]:
+    tenant_key, month = split_partition(context)
+    tenant = cloudmonitor.tenant(tenant_key)
+    workspace = cloudmonitor.workspace_for_write(tenant)
+    inputs = _Inputs(context.instance, tenant_key, month)
+    results = []
+    for table in (t for t in REPORT_TABLES.values() if dg.AssetKey(t.name) in context.selected_asset_keys):
+        key = dg.AssetKey(table.name)
         params = {name: getattr(tenant, name) for name in table.params}
-        fingerprint = _build_fingerprint(workspace, table, month, params)
-        uri = workspace.table_uri(table.name)
-        data_version = table_data_version(fingerprint)
-        last = _last_build(workspace, table.name, month)
-        if last is not None and last["fingerprint"] == fingerprint:
-            # Nothing written; the figures of the build that wrote the month are carried, not shown as zeros.
-            return dg.MaterializeResult(data_version=data_version, metadata={
-                "status": "unchanged", "dagster/uri": dg.MetadataValue.path(uri),
-                "dagster/partition_row_count": last["rows"], "table_version": last["table_version"],
-                "built_at": last["built_at"].isoformat()})
-        costs = read_table(workspace, COSTS)
-        if costs is None:
-            raise LookupError(f"{tenant_key}: no costs table yet; materialize costs first")
-        months = [previous_month(month), month] if table.reads_previous_month else [month]
-        loaders = {
-            "costs": lambda: costs.filter(pl.col(lineage.BILLING_MONTH).is_in(months)),
-            "resources": lambda: read_inventory(workspace, RESOURCES),
-            "recommendations": lambda: read_inventory(workspace, RECOMMENDATIONS),
-        }
-        frame = table.build(**{name: loaders[name]() for name in table.inputs}, months=[month], **params)
-        version = replace_partition(workspace, table.name, frame, PARTITION_COLUMN, month,
-                                    {"cloudmonitor.tenant": tenant_key, "cloudmonitor.billing_month": month})
-        append_rows(workspace, REPORT_BUILDS, pl.DataFrame(
-            [{"report": table.name, "billing_month": month, "fingerprint": fingerprint, "built_at": datetime.now(UTC),
-              "table_version": version, "rows": frame.height}]))
-        return dg.MaterializeResult(
-            data_version=data_version,
-            metadata={"status": "rebuilt", "dagster/partition_row_count": frame.height,
-                      "dagster/uri": dg.MetadataValue.path(uri), "table_version": version}
-        )
-
-    return report
+        data_version = inputs.data_version(table, params)
+        metadata: dict[str, Any] = {"dagster/uri": dg.MetadataValue.path(workspace.table_uri(table.name))}
+        last = latest_materialization(context.instance, key, str(context.partition_key))
+        if last is not None and (last.tags or {}).get(DATA_VERSION_TAG) == data_version.value:
+            metadata.update(status="unchanged", **_carried(last))
+        else:
+            frame, version = _build_table(table, workspace, tenant_key, month, params)
+            metadata.update({"status": "rebuilt", "dagster/partition_row_count": frame.height,
+                             "table_version": version, "built_at": datetime.now(UTC).isoformat()})
+        results.append(dg.MaterializeResult(asset_key=key, data_version=data_version, metadata=metadata))
+    return results
 
 
-def build_report_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    return [build_report_asset(table, partitions_def) for table in REPORT_TABLES.values()]
+def build_report_tables_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The seven reporting tables of a tenant-month as one step; each keeps its own asset key, schema and deps.
+
+    A table's month is rebuilt only when its data version (see `_Inputs.data_version`) differs from the one its
+    last materialization of the partition recorded; otherwise nothing is written and the materialization says
+    `unchanged`, carrying the figures of the build that wrote the month.
+    """
+
+    @dg.multi_asset(name=REPORT_TABLES_STEP, specs=[_table_spec(t) for t in REPORT_TABLES.values()],
+                    partitions_def=partitions_def, can_subset=True)
+    def report_tables(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> Iterator[dg.MaterializeResult]:
+        yield from _materialize_tables(context, cloudmonitor=cloudmonitor)
+
+    return report_tables
 
 
 def portfolio_report_location(partner: str) -> str:
