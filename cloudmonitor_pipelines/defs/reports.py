@@ -21,7 +21,14 @@ from cloudmonitor_pipelines.defs.column_metadata import table_column_schema, ui_
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY
 from cloudmonitor_pipelines.defs.enrichment import BY_TENANT, RECOMMENDATIONS_KEY, RESOURCES_KEY
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
-from cloudmonitor_pipelines.defs.partitions import partition_key, split_partition
+from cloudmonitor_pipelines.defs.html_reports import COST_REPORT_KEY, COST_REPORT_SPEC, materialize_cost_report
+from cloudmonitor_pipelines.defs.partitions import (
+    DATA_VERSION_TAG,
+    latest_data_version,
+    latest_materialization,
+    partition_key,
+    split_partition,
+)
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.lake.audit import tenant_freshness
@@ -35,27 +42,12 @@ from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, Repo
 from cloudmonitor_pipelines.reports.html.render import render_portfolio_report
 from cloudmonitor_pipelines.reports.portfolio import TenantSummaryInputs, build_partner_portfolio
 from cloudmonitor_pipelines.storage import Workspace
+from cloudmonitor_pipelines.tenants import Tenant
 
 PORTFOLIO_KEY = dg.AssetKey("partner_portfolio")
 # Bump when a builder's output changes for the same inputs: every month of every table is rebuilt on its next run.
 REPORT_TABLES_CODE_VERSION = "2"
-REPORT_TABLES_STEP = "report_tables"
-DATA_VERSION_TAG = "dagster/data_version"
-
-
-def latest_materialization(instance: dg.DagsterInstance, key: dg.AssetKey,
-                           partition: str) -> dg.AssetMaterialization | None:
-    """The newest materialization of one partition of an asset (its data version tag and metadata), or None."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
-    return records[0].asset_materialization if records else None
-
-
-def latest_data_version(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> str | None:
-    materialization = latest_materialization(instance, key, partition)
-    return (materialization.tags or {}).get(DATA_VERSION_TAG) if materialization else None
-
-
+REPORTS_STEP = "reports"
 def _table_spec(table: ReportTable) -> dg.AssetSpec:
     deps = [dg.AssetDep(COSTS_KEY)]
     deps += [dg.AssetDep(key, partition_mapping=BY_TENANT) for name, key in
@@ -70,7 +62,8 @@ class _Inputs:
     """Data versions of what the tables of one tenant-month are built from, each looked up once per step."""
 
     def __init__(self, instance: dg.DagsterInstance, tenant: str, month: str) -> None:
-        self.instance, self.tenant, self.month, self.seen = instance, tenant, month, {}
+        self.instance, self.tenant, self.month = instance, tenant, month
+        self.seen: dict[tuple[str, str], str | None] = {}
 
     def version(self, name: str, month: str | None = None) -> str | None:
         key = dg.AssetKey(name)
@@ -121,43 +114,49 @@ def _carried(last: dg.AssetMaterialization) -> dict[str, Any]:
             if key in last.metadata}
 
 
-@fail_fast_on_permanent_errors
-def _materialize_tables(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> list[dg.MaterializeResult]:
-    tenant_key, month = split_partition(context)
-    tenant = cloudmonitor.tenant(tenant_key)
-    workspace = cloudmonitor.workspace_for_write(tenant)
-    inputs = _Inputs(context.instance, tenant_key, month)
-    results = []
-    for table in (t for t in REPORT_TABLES.values() if dg.AssetKey(t.name) in context.selected_asset_keys):
-        key = dg.AssetKey(table.name)
-        params = {name: getattr(tenant, name) for name in table.params}
-        data_version = inputs.data_version(table, params)
-        metadata: dict[str, Any] = {"dagster/uri": dg.MetadataValue.path(workspace.table_uri(table.name))}
-        last = latest_materialization(context.instance, key, str(context.partition_key))
-        if last is not None and (last.tags or {}).get(DATA_VERSION_TAG) == data_version.value:
-            metadata.update(status="unchanged", **_carried(last))
-        else:
-            frame, version = _build_table(table, workspace, tenant_key, month, params)
-            metadata.update({"status": "rebuilt", "dagster/partition_row_count": frame.height,
-                             "table_version": version, "built_at": datetime.now(UTC).isoformat()})
-        results.append(dg.MaterializeResult(asset_key=key, data_version=data_version, metadata=metadata))
-    return results
+def _materialize_table(context: dg.AssetExecutionContext, table: ReportTable, tenant: Tenant, workspace: Workspace,
+                       inputs: _Inputs) -> dg.MaterializeResult[None]:
+    key, month = dg.AssetKey(table.name), inputs.month
+    params = {name: getattr(tenant, name) for name in table.params}
+    data_version = inputs.data_version(table, params)
+    metadata: dict[str, Any] = {"dagster/uri": dg.MetadataValue.path(workspace.table_uri(table.name))}
+    last = latest_materialization(context.instance, key, str(context.partition_key))
+    if last is not None and (last.tags or {}).get(DATA_VERSION_TAG) == data_version.value:
+        metadata.update(status="unchanged", **_carried(last))
+    else:
+        frame, version = _build_table(table, workspace, tenant.key, month, params)
+        metadata.update({"status": "rebuilt", "dagster/partition_row_count": frame.height,
+                         "table_version": version, "built_at": datetime.now(UTC).isoformat()})
+    return dg.MaterializeResult(asset_key=key, data_version=data_version, metadata=metadata)
 
 
-def build_report_tables_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    """The seven reporting tables of a tenant-month as one step; each keeps its own asset key, schema and deps.
+def build_reports_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The seven reporting tables of a tenant-month and the HTML `cost_report` rendered from them, as one step;
+    each keeps its own asset key, schema and deps.
 
     A table's month is rebuilt only when its data version (see `_Inputs.data_version`) differs from the one its
     last materialization of the partition recorded; otherwise nothing is written and the materialization says
-    `unchanged`, carrying the figures of the build that wrote the month.
+    `unchanged`, carrying the figures of the build that wrote the month. The HTML report follows the same rule
+    over the tables' data versions (defs/html_reports.py).
     """
 
-    @dg.multi_asset(name=REPORT_TABLES_STEP, specs=[_table_spec(t) for t in REPORT_TABLES.values()],
+    @dg.multi_asset(name=REPORTS_STEP, specs=[*(_table_spec(t) for t in REPORT_TABLES.values()), COST_REPORT_SPEC],
                     partitions_def=partitions_def, can_subset=True)
-    def report_tables(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> Iterator[dg.MaterializeResult]:
-        yield from _materialize_tables(context, cloudmonitor=cloudmonitor)
+    @fail_fast_on_permanent_errors
+    def reports(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> Iterator[dg.MaterializeResult[None]]:
+        tenant_key, month = split_partition(context)
+        tenant = cloudmonitor.tenant(tenant_key)
+        workspace = cloudmonitor.workspace_for_write(tenant)
+        inputs, current = _Inputs(context.instance, tenant_key, month), dict[str, str]()
+        for table in REPORT_TABLES.values():
+            if dg.AssetKey(table.name) in context.selected_asset_keys:
+                result = _materialize_table(context, table, tenant, workspace, inputs)
+                current[table.name] = str(result.data_version.value if result.data_version else "")
+                yield result
+        if COST_REPORT_KEY in context.selected_asset_keys:
+            yield materialize_cost_report(context.instance, tenant, workspace, month, current)
 
-    return report_tables
+    return reports
 
 
 def portfolio_report_location(partner: str) -> str:
