@@ -19,7 +19,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeAlias
 
 import dagster as dg
@@ -28,6 +28,7 @@ from cloudmonitor_pipelines import access
 from cloudmonitor_pipelines.defs.partitions import partition_key, record_first_months
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.enrich.settings import enrichment_enabled
+from cloudmonitor_pipelines.months import month_of, previous_month
 from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry
 
 if TYPE_CHECKING:
@@ -103,10 +104,8 @@ RUN_FOLDER = re.compile(r"(?:^|/)(\d{4})(\d{2})\d{2}-\d{8}/(\d{12})/([0-9a-fA-F-
 
 def current_and_previous_month(moment: datetime) -> list[str]:
     """The billing months to refresh at `moment`. Billing periods are UTC months, whatever the tenant's timezone."""
-    moment = moment.astimezone(UTC)
-    year, month = moment.year, moment.month
-    previous = (year - 1, 12) if month == 1 else (year, month - 1)
-    return [f"{previous[0]:04d}-{previous[1]:02d}", f"{year:04d}-{month:02d}"]
+    month = month_of(moment)  # aware datetimes are taken in UTC
+    return [previous_month(month), month]
 
 
 def build_tenant_schedule(tenant: Tenant, job: Job) -> dg.ScheduleDefinition:

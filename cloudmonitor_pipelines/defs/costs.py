@@ -144,7 +144,7 @@ class _CheckedMonth:
     """What the checks compare, read once for all of them: the tenant's month in the stored costs table and the
     ingestion_log row of the load that wrote it."""
 
-    open_source: Callable[[], Source]  # opened only by the check that reads the source
+    source: Callable[[], Source]  # opened only by the check that reads the source
     workspace: Workspace
     month: str
     table: pl.LazyFrame | None  # the whole costs table (lazy); None when there is none yet
@@ -154,10 +154,6 @@ class _CheckedMonth:
     @property
     def frame(self) -> pl.LazyFrame | None:
         return None if self.table is None else self.table.filter(pl.col(lineage.BILLING_MONTH) == self.month)
-
-    @cached_property
-    def source(self) -> Source:
-        return self.open_source()
 
     @cached_property
     def stored(self) -> list[DataFile]:
@@ -219,7 +215,7 @@ def costs_reconcile_with_source(checked: _CheckedMonth) -> dg.AssetCheckResult:
     if expected is None:
         return dg.AssetCheckResult(passed=True, metadata={"note": "month has no loaded export run"})
     by_file, actual_totals = _stored_rows_and_totals(checked.frame)
-    mismatches, basis = _row_mismatches(checked.source, checked.month, expected, by_file)
+    mismatches, basis = _row_mismatches(checked.source(), checked.month, expected, by_file)
     expected_totals = json.loads(expected["totals_by_currency"] or "{}")
     for currency in sorted(set(expected_totals) | set(actual_totals)):
         want, got = expected_totals.get(currency, {}), actual_totals.get(currency, {})
@@ -327,11 +323,8 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> dg.AssetCheck
             workspace = cloudmonitor.workspace(tenant)
             checked = _CheckedMonth(lambda: cloudmonitor.source(tenant), workspace, month, read_table(workspace, COSTS),
                                     latest_ingestion(workspace, month), config.revalidate_stored_files)
-            selected = {key.name for key in context.selected_asset_check_keys}
             for name, (check, _blocking, _description) in COSTS_CHECKS.items():
-                if name in selected:
-                    result = check(checked)
-                    yield dg.AssetCheckResult(check_name=name, asset_key=COSTS_KEY, passed=result.passed,
-                                              severity=result.severity, metadata=result.metadata)
+                if dg.AssetCheckKey(COSTS_KEY, name) in context.selected_asset_check_keys:
+                    yield check(checked)._replace(check_name=name, asset_key=COSTS_KEY)
 
     return costs_checks

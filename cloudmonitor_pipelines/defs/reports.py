@@ -9,8 +9,9 @@ and is written outside every tenant's workspace.
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,8 @@ from cloudmonitor_pipelines.tenants import Tenant
 PORTFOLIO_KEY = dg.AssetKey("partner_portfolio")
 # Bump when a builder's output changes for the same inputs: every month of every table is rebuilt on its next run.
 REPORT_TABLES_CODE_VERSION = "2"
-REPORTS_STEP = "reports"
+
+
 def _table_spec(table: ReportTable) -> dg.AssetSpec:
     deps = [dg.AssetDep(COSTS_KEY)]
     deps += [dg.AssetDep(key, partition_mapping=BY_TENANT) for name, key in
@@ -58,36 +60,20 @@ def _table_spec(table: ReportTable) -> dg.AssetSpec:
         metadata={"dagster/column_schema": table_column_schema(table.name), "partition_column": PARTITION_COLUMN})
 
 
-class _Inputs:
-    """Data versions of what the tables of one tenant-month are built from, each looked up once per step."""
+def _table_data_version(table: ReportTable, month: str, params: dict[str, Any],
+                        version_of: Callable[[str, str], str | None]) -> dg.DataVersion:
+    """What the month is built from: the code version, the data versions of its inputs (`version_of(asset, month)`,
+    month "" for a tenant-partitioned asset) and the tenant settings it uses.
 
-    def __init__(self, instance: dg.DagsterInstance, tenant: str, month: str) -> None:
-        self.instance, self.tenant, self.month = instance, tenant, month
-        self.seen: dict[tuple[str, str], str | None] = {}
-
-    def version(self, name: str, month: str | None = None) -> str | None:
-        key = dg.AssetKey(name)
-        partition = str(partition_key(self.tenant, month)) if month else self.tenant
-        if (name, partition) not in self.seen:
-            self.seen[(name, partition)] = latest_data_version(self.instance, key, partition)
-        return self.seen[(name, partition)]
-
-    def data_version(self, table: ReportTable, params: dict[str, Any]) -> dg.DataVersion:
-        """What the month is built from: this code version, the data versions of its inputs, tenant settings.
-
-        Computed here rather than by Dagster's own staleness for what Dagster cannot see: the previous month of
-        `costs` (a second partition of the same input; the tenant x month partitions have no month-offset
-        mapping) and tenant settings such as `required_tags`, which are not assets.
-        """
-        parts: dict[str, Any] = {"code": REPORT_TABLES_CODE_VERSION, "costs": self.version(COSTS, self.month),
-                                 "params": params}
-        if table.reads_previous_month:
-            parts["previous"] = self.version(COSTS, previous_month(self.month))
-        for name in ("resources", "recommendations"):
-            if name in table.inputs:
-                parts[name] = self.version(name)
-        text = json.dumps(parts, sort_keys=True)
-        return dg.DataVersion(hashlib.sha256(text.encode()).hexdigest()[:20])
+    Computed here rather than left to Dagster's staleness for what Dagster cannot see: the previous month of `costs`
+    (a second partition of the same input; the tenant x month partitions have no month-offset mapping) and tenant
+    settings such as `required_tags`, which are not assets.
+    """
+    parts: dict[str, Any] = {"code": REPORT_TABLES_CODE_VERSION, "costs": version_of(COSTS, month), "params": params}
+    if table.reads_previous_month:
+        parts["previous"] = version_of(COSTS, previous_month(month))
+    parts.update({name: version_of(name, "") for name in ("resources", "recommendations") if name in table.inputs})
+    return dg.DataVersion(hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20])
 
 
 def _build_table(table: ReportTable, workspace: Workspace, tenant_key: str, month: str,
@@ -107,22 +93,17 @@ def _build_table(table: ReportTable, workspace: Workspace, tenant_key: str, mont
     return frame, version
 
 
-def _carried(last: dg.AssetMaterialization) -> dict[str, Any]:
-    """The figures of the build that wrote the month, from its materialization: an unchanged month shows them,
-    not zeros."""
-    return {key: last.metadata[key] for key in ("dagster/partition_row_count", "table_version", "built_at")
-            if key in last.metadata}
-
-
 def _materialize_table(context: dg.AssetExecutionContext, table: ReportTable, tenant: Tenant, workspace: Workspace,
-                       inputs: _Inputs) -> dg.MaterializeResult[None]:
-    key, month = dg.AssetKey(table.name), inputs.month
+                       month: str, version_of: Callable[[str, str], str | None]) -> dg.MaterializeResult[None]:
+    key = dg.AssetKey(table.name)
     params = {name: getattr(tenant, name) for name in table.params}
-    data_version = inputs.data_version(table, params)
+    data_version = _table_data_version(table, month, params, version_of)
     metadata: dict[str, Any] = {"dagster/uri": dg.MetadataValue.path(workspace.table_uri(table.name))}
     last = latest_materialization(context.instance, key, str(context.partition_key))
     if last is not None and (last.tags or {}).get(DATA_VERSION_TAG) == data_version.value:
-        metadata.update(status="unchanged", **_carried(last))
+        # Nothing written; the figures of the build that wrote the month are carried from its materialization.
+        metadata.update(status="unchanged", **{k: v for k, v in last.metadata.items()
+                                               if k in ("dagster/partition_row_count", "table_version", "built_at")})
     else:
         frame, version = _build_table(table, workspace, tenant.key, month, params)
         metadata.update({"status": "rebuilt", "dagster/partition_row_count": frame.height,
@@ -140,17 +121,23 @@ def build_reports_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
     over the tables' data versions (defs/html_reports.py).
     """
 
-    @dg.multi_asset(name=REPORTS_STEP, specs=[*(_table_spec(t) for t in REPORT_TABLES.values()), COST_REPORT_SPEC],
+    @dg.multi_asset(name="reports", specs=[*(_table_spec(t) for t in REPORT_TABLES.values()), COST_REPORT_SPEC],
                     partitions_def=partitions_def, can_subset=True)
     @fail_fast_on_permanent_errors
     def reports(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> Iterator[dg.MaterializeResult[None]]:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
         workspace = cloudmonitor.workspace_for_write(tenant)
-        inputs, current = _Inputs(context.instance, tenant_key, month), dict[str, str]()
+        current: dict[str, str] = {}
+
+        @cache  # each input's data version is looked up once per step
+        def version_of(asset: str, of_month: str) -> str | None:
+            partition = str(partition_key(tenant_key, of_month)) if of_month else tenant_key
+            return latest_data_version(context.instance, dg.AssetKey(asset), partition)
+
         for table in REPORT_TABLES.values():
             if dg.AssetKey(table.name) in context.selected_asset_keys:
-                result = _materialize_table(context, table, tenant, workspace, inputs)
+                result = _materialize_table(context, table, tenant, workspace, month, version_of)
                 current[table.name] = str(result.data_version.value if result.data_version else "")
                 yield result
         if COST_REPORT_KEY in context.selected_asset_keys:
