@@ -1,12 +1,11 @@
 """The `cost_report` asset (tenant x month): a self-contained HTML cost report written into the tenant's workspace,
 materialized in the same step as the reporting tables it is rendered from (defs/reports.py).
 
-Rebuilt only when its inputs change, by Dagster data versions rather than a table of fingerprints: every reporting
-table materialization carries a data version (its build fingerprint), and the report's own data version is a hash
-of its code version, the tenant's required tags and the current data versions of the tables it reads (this month's,
-plus `cost_daily` of last month and of the same month last year for the comparisons). When that equals the data
-version of the partition's last materialization and the file is still there, nothing is written and the
-materialization says `unchanged`.
+Rebuilt only when its inputs change, by Dagster data versions: every reporting table materialization carries a data
+version (a hash of what it was built from), and the report's own data version is a hash of its code version, the
+tenant's required tags and the current data versions of the tables it reads (this month's, plus `cost_daily` of last
+month and of the same month last year for the comparisons). When that equals the data version of the partition's
+last materialization and the file is still there, nothing is written and the materialization says `unchanged`.
 """
 
 import hashlib
