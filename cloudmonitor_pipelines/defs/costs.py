@@ -147,13 +147,9 @@ class _CheckedMonth:
     source: Callable[[], Source]  # opened only by the check that reads the source
     workspace: Workspace
     month: str
-    table: pl.LazyFrame | None  # the whole costs table (lazy); None when there is none yet
+    frame: pl.LazyFrame | None  # the month in the costs table (lazy); None when there is no table yet
     recorded: dict[str, Any] | None  # newest 'loaded' ingestion_log row of the month
     revalidate_stored_files: bool
-
-    @property
-    def frame(self) -> pl.LazyFrame | None:
-        return None if self.table is None else self.table.filter(pl.col(lineage.BILLING_MONTH) == self.month)
 
     @cached_property
     def stored(self) -> list[DataFile]:
@@ -250,10 +246,10 @@ def costs_has_only_winning_runs(checked: _CheckedMonth) -> dg.AssetCheckResult:
 
 
 def costs_conform_to_focus(checked: _CheckedMonth) -> dg.AssetCheckResult:
-    stored, table, month = checked.stored, checked.table, checked.month
-    if not stored or table is None:
+    stored, frame, month = checked.stored, checked.frame, checked.month
+    if not stored or frame is None:
         return dg.AssetCheckResult(passed=True, metadata={"note": "no rows for this month"})
-    schema_failures = canonical_schema_failures(table.collect_schema())
+    schema_failures = canonical_schema_failures(frame.collect_schema())
     revalidate = checked.revalidate_stored_files
     recorded = None if revalidate else recorded_conformance(checked.recorded)
     if recorded is not None and recorded[1] == stored:
@@ -321,7 +317,9 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> dg.AssetCheck
             tenant_key, month = split_partition(context)
             tenant = cloudmonitor.tenant(tenant_key)
             workspace = cloudmonitor.workspace(tenant)
-            checked = _CheckedMonth(lambda: cloudmonitor.source(tenant), workspace, month, read_table(workspace, COSTS),
+            costs = read_table(workspace, COSTS)
+            frame = None if costs is None else costs.filter(pl.col(lineage.BILLING_MONTH) == month)
+            checked = _CheckedMonth(lambda: cloudmonitor.source(tenant), workspace, month, frame,
                                     latest_ingestion(workspace, month), config.revalidate_stored_files)
             for name, (check, _blocking, _description) in COSTS_CHECKS.items():
                 if dg.AssetCheckKey(COSTS_KEY, name) in context.selected_asset_check_keys:
