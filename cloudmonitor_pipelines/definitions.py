@@ -23,11 +23,10 @@ from cloudmonitor_pipelines.defs.enrichment import (
     build_enrichment_assets,
 )
 from cloudmonitor_pipelines.defs.freshness import build_export_freshness
-from cloudmonitor_pipelines.defs.html_reports import build_cost_report_asset
 from cloudmonitor_pipelines.defs.lifecycle import build_lifecycle_jobs, build_retention_schedule
 from cloudmonitor_pipelines.defs.partitions import tenant_month_partitions, tenant_partitions
 from cloudmonitor_pipelines.defs.preview import dagster_preview_features
-from cloudmonitor_pipelines.defs.reports import PORTFOLIO_KEY, build_portfolio_asset, build_report_assets
+from cloudmonitor_pipelines.defs.reports import PORTFOLIO_KEY, build_portfolio_asset, build_reports_asset
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.tenants import TenantRegistry, load_tenants
 from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
@@ -40,10 +39,10 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     with dagster_preview_features():  # the freshness check is a per-partition asset check (preview)
         cost_exports, exports_are_fresh = build_export_freshness(by_tenant)
     enrichment = build_enrichment_assets(by_tenant, partitions)
-    reports = [*build_report_assets(partitions), build_cost_report_asset(partitions)]
+    reports = build_reports_asset(partitions)
     partners = sorted(registry.partners())
     portfolio = [build_portfolio_asset(partners)] if partners else []
-    month_assets = [COSTS_KEY, COST_ENRICHMENT_KEY, *(r.key for r in reports)]
+    month_assets = [COSTS_KEY, COST_ENRICHMENT_KEY, *reports.keys]
     costs_job = dg.define_asset_job(
         "costs_job",
         selection=dg.AssetSelection.assets(*month_assets),
@@ -68,8 +67,8 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     schedules.append(build_inventory_schedule(registry, inventory_job))
     schedules.append(build_retention_schedule(registry, retention_job))
     return dg.Definitions(
-        assets=[cost_exports, costs, *enrichment, *reports, *portfolio],
-        asset_checks=[*build_costs_checks(partitions), exports_are_fresh],
+        assets=[cost_exports, costs, *enrichment, reports, *portfolio],
+        asset_checks=[build_costs_checks(partitions), exports_are_fresh],
         jobs=jobs,
         schedules=schedules,
         sensors=[build_export_sensor(costs_job, partitions)],

@@ -7,7 +7,7 @@ and what is said about it. Nothing here knows how a month is ingested; that is t
 - Every job counts: inventory, costs (with its checks, enrichment and reports) and portfolio outcomes are all
   collected; `FleetReport.exit_code` is 1 when any of them failed, and nothing stops the remaining tenants/months.
 - One definitions load per invocation; a tenant-month whose newest export run is already loaded and whose last
-  `costs_job` run succeeded is not launched at all (no Dagster run, no report fingerprints read); a partner's
+  `costs_job` run succeeded is not launched at all (no Dagster run, no data versions looked up); a partner's
   portfolio is rewritten only when a member's data changed in this invocation (or it does not exist yet).
 - Tenants without enrichment get no inventory run (said once); tenants recorded as access-revoked are skipped unless
   their daily probe is due or they were named explicitly, and resume by themselves when the probe works.

@@ -19,7 +19,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeAlias
 
 import dagster as dg
@@ -105,7 +105,7 @@ RUN_FOLDER = re.compile(r"(?:^|/)(\d{4})(\d{2})\d{2}-\d{8}/(\d{12})/([0-9a-fA-F-
 
 def current_and_previous_month(moment: datetime) -> list[str]:
     """The billing months to refresh at `moment`. Billing periods are UTC months, whatever the tenant's timezone."""
-    month = month_of(moment.astimezone(UTC))
+    month = month_of(moment)  # aware datetimes are taken in UTC
     return [previous_month(month), month]
 
 

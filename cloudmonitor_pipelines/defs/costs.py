@@ -5,7 +5,9 @@ No `from __future__ import annotations` here: Dagster inspects the context annot
 
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import dagster as dg
@@ -116,35 +118,36 @@ def build_costs_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
             source=cloudmonitor.source(tenant),
             workspace=cloudmonitor.workspace_for_write(tenant),
             dagster_run_id=context.run.run_id,
-            on_file=lambda path, rows: context.log.info(f"{tenant_key} {month}: {path} ({rows} rows) validated"),
         )
-        loaded = None
-        if result.status == "unchanged":
-            context.log.info(f"{tenant_key} {month}: winning run already loaded; no new Delta version written")
-            loaded = latest_ingestion(cloudmonitor.workspace(tenant), month)
-        # The winning export runs identify the month's content: downstream reports rebuild only when they change.
+        loaded = latest_ingestion(cloudmonitor.workspace(tenant), month) if result.status == "unchanged" else None
+        # One line per step, not per file: every log line is an event the instance stores (docs/performance.md).
+        context.log.info(f"{tenant_key} {month}: {result.status}"
+                         + (f", {result.rows} rows from {len(result.files)} files" if result.status == "loaded" else ""))
+        # The month's content: its winning export runs, and the load that wrote them (a month dropped by retention
+        # and loaded again is new to the reports, whose month was dropped too). Reports rebuild only when it changes.
+        load_run = context.run.run_id if result.status == "loaded" else (loaded or {}).get("dagster_run_id")
+        version = ",".join(result.run_ids) + (f"@{load_run}" if load_run else "")
         return dg.MaterializeResult(metadata=result_metadata(result, loaded),
-                                    data_version=dg.DataVersion(",".join(result.run_ids) or "no-data"))
+                                    data_version=dg.DataVersion(version if result.run_ids else "no-data"))
 
     return costs
 
 
-@dataclass(frozen=True)
+@dataclass
 class _CheckedMonth:
-    """What the checks compare: the stored month (lazy) and the ingestion_log row of the load that wrote it."""
+    """What the checks compare, read once for all of them: the tenant's month in the stored costs table and the
+    ingestion_log row of the load that wrote it."""
 
+    source: Callable[[], Source]  # opened only by the check that reads the source
     workspace: Workspace
     month: str
-    frame: pl.LazyFrame | None  # None when there is no costs table yet
+    frame: pl.LazyFrame | None  # the month in the costs table (lazy); None when there is no table yet
     recorded: dict[str, Any] | None  # newest 'loaded' ingestion_log row of the month
+    revalidate_stored_files: bool
 
-
-def _checked_month(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> _CheckedMonth:
-    tenant_key, month = split_partition(context)
-    workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
-    costs = read_table(workspace, COSTS)
-    frame = None if costs is None else costs.filter(pl.col(lineage.BILLING_MONTH) == month)
-    return _CheckedMonth(workspace, month, frame, latest_ingestion(workspace, month))
+    @cached_property
+    def stored(self) -> list[DataFile]:
+        return partition_data_files(self.workspace, COSTS, lineage.BILLING_MONTH, self.month)
 
 
 class ConformanceCheckConfig(dg.Config):
@@ -197,124 +200,123 @@ def _row_mismatches(source: Source, month: str, recorded: dict[str, Any], by_fil
     return count_mismatches(stated, by_file), "the winning manifests and file footers, read at check time"
 
 
-def _reconcile_check(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
-                    description="Rows: the stored rows of every source file and of the month equal what the winning "
-                    "export runs state, read afresh from the source at check time (each manifest's per-blob and "
-                    "top-level dataRowCount; a parquet file's own footer row count where the manifest gives none), "
-                    "independent of the ingest's reading and counting, so a file read twice or cut short cannot pass. "
-                    "Money: Σ BilledCost / Σ EffectiveCost per ISO 4217 currency equal the export's values as the "
-                    "ingest recorded them before harmonizing (manifests state no money): independent of the "
-                    "harmonizer and the Delta writer, not of the reader.")
-    def costs_reconcile_with_source(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
-        checked = _checked_month(context, cloudmonitor)
-        expected, frame = checked.recorded, checked.frame
-        if expected is None:
-            return dg.AssetCheckResult(passed=True, metadata={"note": "month has no loaded export run"})
-        tenant = cloudmonitor.tenant(split_partition(context)[0])
-        by_file, actual_totals = _stored_rows_and_totals(frame)
-        mismatches, basis = _row_mismatches(cloudmonitor.source(tenant), checked.month, expected, by_file)
-        expected_totals = json.loads(expected["totals_by_currency"] or "{}")
-        for currency in sorted(set(expected_totals) | set(actual_totals)):
-            want, got = expected_totals.get(currency, {}), actual_totals.get(currency, {})
-            for measure in ("billed", "effective"):
-                a, b = round(got.get(measure) or 0.0, 2), round(want.get(measure) or 0.0, 2)
-                if a != b:
-                    mismatches.append(f"{measure} {currency}: table {a} vs source {b}")
-        return dg.AssetCheckResult(
-            passed=not mismatches,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "table_rows": sum(by_file.values()),
-                "source_rows": expected["source_rows"],
-                "rows_compared_with": basis,
-                "mismatches": dg.MetadataValue.md("\n".join(f"- {m}" for m in mismatches) or "none"),
-                **{f"table_billed_{c}": round(r["billed"], 2) for c, r in actual_totals.items()},
-            },
-        )
-
-    return costs_reconcile_with_source
+def costs_reconcile_with_source(checked: _CheckedMonth) -> dg.AssetCheckResult:
+    expected = checked.recorded
+    if expected is None:
+        return dg.AssetCheckResult(passed=True, metadata={"note": "month has no loaded export run"})
+    by_file, actual_totals = _stored_rows_and_totals(checked.frame)
+    mismatches, basis = _row_mismatches(checked.source(), checked.month, expected, by_file)
+    expected_totals = json.loads(expected["totals_by_currency"] or "{}")
+    for currency in sorted(set(expected_totals) | set(actual_totals)):
+        want, got = expected_totals.get(currency, {}), actual_totals.get(currency, {})
+        for measure in ("billed", "effective"):
+            a, b = round(got.get(measure) or 0.0, 2), round(want.get(measure) or 0.0, 2)
+            if a != b:
+                mismatches.append(f"{measure} {currency}: table {a} vs source {b}")
+    return dg.AssetCheckResult(
+        passed=not mismatches,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "table_rows": sum(by_file.values()),
+            "source_rows": expected["source_rows"],
+            "rows_compared_with": basis,
+            "mismatches": dg.MetadataValue.md("\n".join(f"- {m}" for m in mismatches) or "none"),
+            **{f"table_billed_{c}": round(r["billed"], 2) for c, r in actual_totals.items()},
+        },
+    )
 
 
-def _winning_runs_check(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
-                    description="The month holds rows of its winning export runs only: no superseded or mixed runs.")
-    def costs_has_only_winning_runs(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
-        tenant_key, month = split_partition(context)
-        workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
-        in_table = loaded_run_ids(workspace, month) or set()
-        expected = latest_ingestion(workspace, month)
-        winners = set(filter(None, expected["winning_run_ids"].split(","))) if expected else set()
-        extra = sorted(in_table - winners)
-        return dg.AssetCheckResult(
-            passed=not extra,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"runs_in_table": ", ".join(sorted(in_table)) or "none", "winning_runs": ", ".join(sorted(winners)) or "none",
-                      "superseded_runs_found": ", ".join(extra) or "none"},
-        )
-
-    return costs_has_only_winning_runs
+def costs_has_only_winning_runs(checked: _CheckedMonth) -> dg.AssetCheckResult:
+    in_table = loaded_run_ids(checked.workspace, checked.month) or set()
+    expected = checked.recorded
+    winners = set(filter(None, expected["winning_run_ids"].split(","))) if expected else set()
+    extra = sorted(in_table - winners)
+    return dg.AssetCheckResult(
+        passed=not extra,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"runs_in_table": ", ".join(sorted(in_table)) or "none", "winning_runs": ", ".join(sorted(winners)) or "none",
+                  "superseded_runs_found": ", ".join(extra) or "none"},
+    )
 
 
-def _conformance_check(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=COSTS_KEY, blocking=True, partitions_def=partitions_def,
-                    description="The stored month conforms to the canonical FOCUS rules (schema, types, allowed "
-                    "values, money rules): every row was checked in memory just before it was written, and the month "
-                    "must still consist of exactly those files; otherwise (or on request) the stored files are "
-                    "re-validated.")
-    def costs_conform_to_focus(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor,
-                               config: ConformanceCheckConfig) -> dg.AssetCheckResult:
-        tenant_key, month = split_partition(context)
-        workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
-        stored = partition_data_files(workspace, COSTS, lineage.BILLING_MONTH, month)
-        table = read_table(workspace, COSTS)
-        if not stored or table is None:
-            return dg.AssetCheckResult(passed=True, metadata={"note": "no rows for this month"})
-        schema_failures = canonical_schema_failures(table.collect_schema())
-        recorded = None if config.revalidate_stored_files else recorded_conformance(latest_ingestion(workspace, month))
-        if recorded is not None and recorded[1] == stored:
-            report, how = recorded[0], "checked at ingest; the month holds exactly the files written then"
-        else:
-            how = ("re-validated the stored files" + (" (requested)" if config.revalidate_stored_files else
-                   " (the month's files differ from those the newest load recorded)"))
-            report = _revalidate_stored_files(workspace, month, stored)
-        report = ValidationReport(report.rows_checked, [*schema_failures, *report.failures], None)
-        return dg.AssetCheckResult(
-            passed=not report.has_errors,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"how": how, "rows_checked": report.rows_checked, "files_checked": len(stored),
-                      "failed_rules": len(report.errors), "warnings": len(report.warnings), **report.to_metadata()},
-        )
-
-    return costs_conform_to_focus
+def costs_conform_to_focus(checked: _CheckedMonth) -> dg.AssetCheckResult:
+    stored, frame, month = checked.stored, checked.frame, checked.month
+    if not stored or frame is None:
+        return dg.AssetCheckResult(passed=True, metadata={"note": "no rows for this month"})
+    schema_failures = canonical_schema_failures(frame.collect_schema())
+    revalidate = checked.revalidate_stored_files
+    recorded = None if revalidate else recorded_conformance(checked.recorded)
+    if recorded is not None and recorded[1] == stored:
+        report, how = recorded[0], "checked at ingest; the month holds exactly the files written then"
+    else:
+        how = ("re-validated the stored files" + (" (requested)" if revalidate else
+               " (the month's files differ from those the newest load recorded)"))
+        report = _revalidate_stored_files(checked.workspace, month, stored)
+    report = ValidationReport(report.rows_checked, [*schema_failures, *report.failures], None)
+    return dg.AssetCheckResult(
+        passed=not report.has_errors,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"how": how, "rows_checked": report.rows_checked, "files_checked": len(stored),
+                  "failed_rules": len(report.errors), "warnings": len(report.warnings), **report.to_metadata()},
+    )
 
 
-def _personal_data_check(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=COSTS_KEY, blocking=False, partitions_def=partitions_def,
-                    description="Warns when values look like personal data (emails, phone numbers) in tags, resource "
-                    "names or account columns. Reports counts and tag keys, never the values.")
-    def costs_personal_data(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor) -> dg.AssetCheckResult:
-        tenant_key, month = split_partition(context)
-        workspace = cloudmonitor.workspace(cloudmonitor.tenant(tenant_key))
-        # Like the conformance check: the ingest scanned every batch it wrote; trust that only while the month
-        # still consists of exactly those files, and open the table for a scan only otherwise.
-        recorded = recorded_personal_data(latest_ingestion(workspace, month))
-        if recorded is not None and recorded[1] == partition_data_files(workspace, COSTS, lineage.BILLING_MONTH, month):
-            findings, how = recorded[0], "scanned at ingest; the month holds exactly the files written then"
-        else:
-            costs = read_table(workspace, COSTS)
-            if costs is None:
-                return dg.AssetCheckResult(passed=True, metadata={"note": "no costs table yet"})
-            findings = scan_personal_data(costs.filter(pl.col(lineage.BILLING_MONTH) == month))
-            how = "scanned the stored month"
-        metadata: dict[str, Any] = {**findings.to_metadata(), "how": how}
-        return dg.AssetCheckResult(passed=not findings.found, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
-
-    return costs_personal_data
+def costs_personal_data(checked: _CheckedMonth) -> dg.AssetCheckResult:
+    # Like the conformance check: the ingest scanned every batch it wrote; trust that only while the month
+    # still consists of exactly those files, and open the table for a scan only otherwise.
+    recorded = recorded_personal_data(checked.recorded)
+    if recorded is not None and recorded[1] == checked.stored:
+        findings, how = recorded[0], "scanned at ingest; the month holds exactly the files written then"
+    else:
+        frame = checked.frame
+        if frame is None:
+            return dg.AssetCheckResult(passed=True, metadata={"note": "no costs table yet"})
+        findings, how = scan_personal_data(frame), "scanned the stored month"
+    metadata: dict[str, Any] = {**findings.to_metadata(), "how": how}
+    return dg.AssetCheckResult(passed=not findings.found, severity=dg.AssetCheckSeverity.WARN, metadata=metadata)
 
 
-def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
-    """The checks of every costs month; per-partition asset checks are a Dagster preview feature."""
+# name -> (check, blocking, description). The names are the checks' names in the UI and the event log.
+COSTS_CHECKS: dict[str, tuple[Callable[[_CheckedMonth], dg.AssetCheckResult], bool, str]] = {
+    "costs_reconcile_with_source": (costs_reconcile_with_source, True,
+        "Rows: the stored rows of every source file and of the month equal what the winning export runs state, "
+        "read afresh from the source at check time (each manifest's per-blob and top-level dataRowCount; a parquet "
+        "file's own footer row count where the manifest gives none), independent of the ingest's reading and "
+        "counting, so a file read twice or cut short cannot pass. Money: Σ BilledCost / Σ EffectiveCost per ISO "
+        "4217 currency equal the export's values as the ingest recorded them before harmonizing (manifests state "
+        "no money): independent of the harmonizer and the Delta writer, not of the reader."),
+    "costs_has_only_winning_runs": (costs_has_only_winning_runs, True,
+        "The month holds rows of its winning export runs only: no superseded or mixed runs."),
+    "costs_conform_to_focus": (costs_conform_to_focus, True,
+        "The stored month conforms to the canonical FOCUS rules (schema, types, allowed values, money rules): every "
+        "row was checked in memory just before it was written, and the month must still consist of exactly those "
+        "files; otherwise (or on request) the stored files are re-validated."),
+    "costs_personal_data": (costs_personal_data, False,
+        "Warns when values look like personal data (emails, phone numbers) in tags, resource names or account "
+        "columns. Reports counts and tag keys, never the values."),
+}  # fmt: skip
+
+
+def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
+    """The checks of every costs month as one step (one op, one set of reads of the month for all of them); each
+    keeps its own name, blocking flag and description. Per-partition asset checks are a Dagster preview feature."""
     with dagster_preview_features():
-        return [build(partitions_def) for build in
-                (_reconcile_check, _winning_runs_check, _conformance_check, _personal_data_check)]
+        specs = [dg.AssetCheckSpec(name, asset=COSTS_KEY, blocking=blocking, description=description,
+                                   partitions_def=partitions_def)
+                 for name, (_check, blocking, description) in COSTS_CHECKS.items()]
+
+        @dg.multi_asset_check(specs=specs, can_subset=True)
+        def costs_checks(context: dg.AssetCheckExecutionContext, cloudmonitor: CloudMonitor,
+                         config: ConformanceCheckConfig) -> Iterator[dg.AssetCheckResult]:
+            tenant_key, month = split_partition(context)
+            tenant = cloudmonitor.tenant(tenant_key)
+            workspace = cloudmonitor.workspace(tenant)
+            costs = read_table(workspace, COSTS)
+            frame = None if costs is None else costs.filter(pl.col(lineage.BILLING_MONTH) == month)
+            checked = _CheckedMonth(lambda: cloudmonitor.source(tenant), workspace, month, frame,
+                                    latest_ingestion(workspace, month), config.revalidate_stored_files)
+            for name, (check, _blocking, _description) in COSTS_CHECKS.items():
+                if dg.AssetCheckKey(COSTS_KEY, name) in context.selected_asset_check_keys:
+                    yield check(checked)._replace(check_name=name, asset_key=COSTS_KEY)
+
+    return costs_checks

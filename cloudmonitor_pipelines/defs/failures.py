@@ -9,9 +9,11 @@ answered and the role needed (access.AccessDeniedError); a 401/403 answer also r
 access-revoked, and the next successful read of its source or ARM scope records it restored.
 """
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 import dagster as dg
 
@@ -34,31 +36,46 @@ _NOT_YET_PERMANENT_ERRORS = (ManifestError, ExportReadError, MonthBlockedError)
 
 
 def fail_fast_on_permanent_errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn permanent errors into a non-retryable dg.Failure carrying the error's own message."""
+    """Turn permanent errors into a non-retryable dg.Failure carrying the error's own message. A generator function
+    (a multi-asset yielding one result per asset) is wrapped as a generator, so its errors are translated too."""
+
+    if inspect.isgeneratorfunction(fn):
+        @wraps(fn)
+        def generator(*args: P.args, **kwargs: P.kwargs) -> Any:
+            with _permanent_errors_fail_fast(args, kwargs):
+                yield from cast(Iterator[Any], fn(*args, **kwargs))
+
+        return cast(Callable[P, R], generator)
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        context = args[0] if args else kwargs.get("context")
-        cloudmonitor = kwargs.get("cloudmonitor")
-        resource = cloudmonitor if isinstance(cloudmonitor, CloudMonitor) else None
-        try:
-            result = fn(*args, **kwargs)
-        except dg.Failure:
-            raise
-        except Exception as exc:
-            # A foreign authentication error (azure-core, ARM 401/403) becomes our AccessDeniedError first.
-            if (denied := _access_denied(exc, context, resource)) is not None:
-                raise _access_failure(denied) from exc
-            if not isinstance(exc, (PermanentError, *_NOT_YET_PERMANENT_ERRORS)):
-                raise
-            metadata = exc.report.to_metadata() if isinstance(exc, FocusValidationError) else {}
-            raise dg.Failure(
-                description=f"{type(exc).__name__}: {exc}", metadata=metadata, allow_retries=False
-            ) from exc
-        _note_access_works(context, resource)
-        return result
+        with _permanent_errors_fail_fast(args, kwargs):
+            return fn(*args, **kwargs)
+        raise AssertionError("unreachable: the block returns or raises")
 
     return wrapper
+
+
+@contextmanager
+def _permanent_errors_fail_fast(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[None]:
+    context = args[0] if args else kwargs.get("context")
+    cloudmonitor = kwargs.get("cloudmonitor")
+    resource = cloudmonitor if isinstance(cloudmonitor, CloudMonitor) else None
+    try:
+        yield
+    except dg.Failure:
+        raise
+    except Exception as exc:
+        # A foreign authentication error (azure-core, ARM 401/403) becomes our AccessDeniedError first.
+        if (denied := _access_denied(exc, context, resource)) is not None:
+            raise _access_failure(denied) from exc
+        if not isinstance(exc, (PermanentError, *_NOT_YET_PERMANENT_ERRORS)):
+            raise
+        metadata = exc.report.to_metadata() if isinstance(exc, FocusValidationError) else {}
+        raise dg.Failure(
+            description=f"{type(exc).__name__}: {exc}", metadata=metadata, allow_retries=False
+        ) from exc
+    _note_access_works(context, resource)
 
 
 def _access_failure(denied: access.AccessDeniedError) -> dg.Failure:

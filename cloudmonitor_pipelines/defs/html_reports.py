@@ -1,33 +1,33 @@
-"""The `cost_report` asset (tenant x month): a self-contained HTML cost report written into the tenant's workspace.
+"""The `cost_report` asset (tenant x month): a self-contained HTML cost report written into the tenant's workspace,
+materialized in the same step as the reporting tables it is rendered from (defs/reports.py).
 
-Rebuilt only when its inputs change, by Dagster data versions rather than a table of fingerprints: every reporting
-table materialization carries a data version (its build fingerprint), and the report's own data version is a hash
-of its code version, the tenant's required tags and the current data versions of the tables it reads (this month's,
-plus `cost_daily` of last month and of the same month last year for the comparisons). When that equals the data
-version of the partition's last materialization and the file is still there, nothing is written and the
-materialization says `unchanged`.
+Rebuilt only when its inputs change, by Dagster data versions: every reporting table materialization carries a data
+version (a hash of what it was built from), and the report's own data version is a hash of its code version, the
+tenant's required tags and the current data versions of the tables it reads (this month's, plus `cost_daily` of last
+month and of the same month last year for the comparisons). When that equals the data version of the partition's
+last materialization and the file is still there, nothing is written and the materialization says `unchanged`.
 """
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import dagster as dg
 
-from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
-from cloudmonitor_pipelines.defs.partitions import partition_key, split_partition
-from cloudmonitor_pipelines.defs.resources import CloudMonitor
+from cloudmonitor_pipelines.defs.partitions import latest_data_version, partition_key
 from cloudmonitor_pipelines.months import previous_month
 from cloudmonitor_pipelines.reports.html.content import TenantReport, build_tenant_report, same_month_last_year
 from cloudmonitor_pipelines.reports.html.queries import TableQueries
 from cloudmonitor_pipelines.reports.html.render import REPORT_VERSION, render_tenant_report
+from cloudmonitor_pipelines.storage import Workspace
+from cloudmonitor_pipelines.tenants import Tenant
 
 COST_REPORT_KEY = dg.AssetKey("cost_report")
 # The tables the report's questions read (reports/html/queries.py); open_savings joins resource_costs.
 REPORT_INPUTS = ("cost_daily", "cost_anomalies", "savings_opportunities", "resource_costs", "tag_coverage",
                  "commitment_utilization")
 COMPARISON_INPUT = "cost_daily"  # month totals of last month and of the same month last year
-DATA_VERSION_TAG = "dagster/data_version"
 
 
 def report_path(tenant: str, month: str) -> str:
@@ -35,21 +35,14 @@ def report_path(tenant: str, month: str) -> str:
     return f"reports/{month}/cost-report-{tenant}-{month}.html"
 
 
-def _latest_data_version(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> str | None:
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
-    if not records:
-        return None
-    materialization = records[0].event_log_entry.asset_materialization
-    return (materialization.tags or {}).get(DATA_VERSION_TAG) if materialization else None
-
-
-def input_data_versions(instance: dg.DagsterInstance, tenant: str, month: str) -> dict[str, str | None]:
-    """Current data versions of everything the report reads, by 'table@month'."""
+def input_data_versions(instance: dg.DagsterInstance, tenant: str, month: str,
+                        current: Mapping[str, str]) -> dict[str, str | None]:
+    """Current data versions of everything the report reads, by 'table@month'; this month's tables from `current`
+    where the same step materialized them, the others from their latest materialization."""
     wanted = [(name, month) for name in REPORT_INPUTS] + [
         (COMPARISON_INPUT, previous_month(month)), (COMPARISON_INPUT, same_month_last_year(month))]
-    return {f"{name}@{m}": _latest_data_version(instance, dg.AssetKey(name), str(partition_key(tenant, m)))
-            for name, m in wanted}
+    return {f"{name}@{m}": current[name] if m == month and name in current else
+            latest_data_version(instance, dg.AssetKey(name), str(partition_key(tenant, m))) for name, m in wanted}
 
 
 def report_data_version(inputs: dict[str, str | None], required_tags: tuple[str, ...]) -> str:
@@ -75,45 +68,38 @@ def summary_markdown(report: TenantReport) -> str:
     return "\n".join(lines)
 
 
-def build_cost_report_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=COST_REPORT_KEY,
-        partitions_def=partitions_def,
-        group_name="reporting",
-        kinds={"html"},
-        code_version=REPORT_VERSION,
-        deps=[dg.AssetDep(dg.AssetKey(name)) for name in REPORT_INPUTS],
-        description="The tenant's monthly cost report as one self-contained HTML file in its workspace "
-        "(`reports/<month>/`): totals and changes, daily trend with anomalies, top spend, savings, untagged spend, "
-        "commitment utilization and provenance, per billing currency. Opens offline; no JavaScript.",
-    )
-    @fail_fast_on_permanent_errors
-    def cost_report(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
-        tenant_key, month = split_partition(context)
-        tenant = cloudmonitor.tenant(tenant_key)
-        workspace = cloudmonitor.workspace_for_write(tenant)
-        required_tags = tuple(tenant.required_tags or ())
-        version = report_data_version(input_data_versions(context.instance, tenant_key, month), required_tags)
-        path = report_path(tenant_key, month)
-        location = f"{workspace.uri.rstrip('/')}/{path}"
-        previous = _latest_data_version(context.instance, COST_REPORT_KEY, str(context.partition_key))
-        if previous == version and any(o.path.endswith(path) for o in workspace.list(f"reports/{month}")):
-            return dg.MaterializeResult(data_version=dg.DataVersion(version), metadata={
-                "status": "unchanged", "report_file": dg.MetadataValue.path(location)})
-        report = build_tenant_report(TableQueries(workspace, tenant_key), tenant_key, month, datetime.now(UTC), required_tags)
-        html = render_tenant_report(report)
-        workspace.write_bytes(path, html.encode("utf-8"))
-        metadata: dict[str, dg.MetadataValue] = {
-            "status": dg.MetadataValue.text("rebuilt"),
-            "report_file": dg.MetadataValue.path(location),
-            "summary": dg.MetadataValue.md(summary_markdown(report)),
-            "currencies": dg.MetadataValue.text(", ".join(s.currency for s in report.sections) or "none"),
-            "bytes": dg.MetadataValue.int(len(html.encode("utf-8"))),
-        }
-        if "://" not in location:
-            metadata["report_link"] = dg.MetadataValue.url(f"file://{location}")
-        for section in report.sections:
-            metadata[f"effective_cost_{section.currency}"] = dg.MetadataValue.float(round(section.effective_cost, 2))
-        return dg.MaterializeResult(data_version=dg.DataVersion(version), metadata=metadata)
+COST_REPORT_SPEC = dg.AssetSpec(
+    COST_REPORT_KEY, group_name="reporting", kinds={"html"}, code_version=REPORT_VERSION,
+    deps=[dg.AssetKey(name) for name in REPORT_INPUTS],
+    description="The tenant's monthly cost report as one self-contained HTML file in its workspace "
+    "(`reports/<month>/`): totals and changes, daily trend with anomalies, top spend, savings, untagged spend, "
+    "commitment utilization and provenance, per billing currency. Opens offline; no JavaScript.")
 
-    return cost_report
+
+def materialize_cost_report(instance: dg.DagsterInstance, tenant: Tenant, workspace: Workspace, month: str,
+                            current: Mapping[str, str]) -> dg.MaterializeResult[None]:
+    """Write the report unless its data version equals the one of the partition's last materialization and the
+    file is still there. `current`: data versions of this month's tables materialized in the same step."""
+    required_tags = tuple(tenant.required_tags or ())
+    version = report_data_version(input_data_versions(instance, tenant.key, month, current), required_tags)
+    path = report_path(tenant.key, month)
+    location = f"{workspace.uri.rstrip('/')}/{path}"
+    previous = latest_data_version(instance, COST_REPORT_KEY, str(partition_key(tenant.key, month)))
+    if previous == version and any(o.path.endswith(path) for o in workspace.list(f"reports/{month}")):
+        return dg.MaterializeResult(asset_key=COST_REPORT_KEY, data_version=dg.DataVersion(version), metadata={
+            "status": "unchanged", "report_file": dg.MetadataValue.path(location)})
+    report = build_tenant_report(TableQueries(workspace, tenant.key), tenant.key, month, datetime.now(UTC), required_tags)
+    html = render_tenant_report(report)
+    workspace.write_bytes(path, html.encode("utf-8"))
+    metadata: dict[str, dg.MetadataValue] = {
+        "status": dg.MetadataValue.text("rebuilt"),
+        "report_file": dg.MetadataValue.path(location),
+        "summary": dg.MetadataValue.md(summary_markdown(report)),
+        "currencies": dg.MetadataValue.text(", ".join(s.currency for s in report.sections) or "none"),
+        "bytes": dg.MetadataValue.int(len(html.encode("utf-8"))),
+    }
+    if "://" not in location:
+        metadata["report_link"] = dg.MetadataValue.url(f"file://{location}")
+    for section in report.sections:
+        metadata[f"effective_cost_{section.currency}"] = dg.MetadataValue.float(round(section.effective_cost, 2))
+    return dg.MaterializeResult(asset_key=COST_REPORT_KEY, data_version=dg.DataVersion(version), metadata=metadata)

@@ -141,3 +141,19 @@ def split_partition(context: dg.AssetExecutionContext | dg.AssetCheckExecutionCo
     if not tenant:
         raise ValueError(f"partition key {key!r} is not '<month>|<tenant>'")
     return tenant, billing_month(month)
+
+
+DATA_VERSION_TAG = "dagster/data_version"
+
+
+def latest_materialization(instance: dg.DagsterInstance, key: dg.AssetKey,
+                           partition: str) -> dg.AssetMaterialization | None:
+    """The newest materialization of one partition of an asset (its data version tag and metadata), or None."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1).records
+    return records[0].asset_materialization if records else None
+
+
+def latest_data_version(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> str | None:
+    materialization = latest_materialization(instance, key, partition)
+    return (materialization.tags or {}).get(DATA_VERSION_TAG) if materialization else None

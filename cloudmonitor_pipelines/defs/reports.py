@@ -1,13 +1,17 @@
-"""Reporting assets (tenant x month) built from costs + inventory, and the partner portfolio (per partner).
+"""Reporting tables (tenant x month) built from costs + inventory, and the partner portfolio (per partner).
 
-A report month is rebuilt only when what it is built from changed: the month's costs load (ingestion_log) and, for
-reports that use them, the inventory tables' versions. Otherwise the asset records `status: unchanged` and writes
-nothing. The portfolio holds per-tenant aggregates only and is written outside every tenant's workspace.
+A report month is rebuilt only when what it is built from changed, by Dagster data versions: the code version, the
+data version of the month's `costs` (its winning export runs and the load that wrote them) and, for tables that
+use them, of the previous month's costs and of the inventory assets, plus the tenant settings the table uses.
+Otherwise the table records `status: unchanged` and writes nothing. The portfolio holds per-tenant aggregates only
+and is written outside every tenant's workspace.
 """
 
 import hashlib
 import json
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +22,18 @@ from cloudmonitor_pipelines.defs.column_metadata import table_column_schema, ui_
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY
 from cloudmonitor_pipelines.defs.enrichment import BY_TENANT, RECOMMENDATIONS_KEY, RESOURCES_KEY
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
-from cloudmonitor_pipelines.defs.partitions import split_partition
+from cloudmonitor_pipelines.defs.html_reports import COST_REPORT_KEY, COST_REPORT_SPEC, materialize_cost_report
+from cloudmonitor_pipelines.defs.partitions import (
+    DATA_VERSION_TAG,
+    latest_data_version,
+    latest_materialization,
+    partition_key,
+    split_partition,
+)
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.focus import lineage
-from cloudmonitor_pipelines.lake.audit import latest_ingestion, tenant_freshness
-from cloudmonitor_pipelines.lake.delta import append_rows, read_table, replace_partition, table_version
+from cloudmonitor_pipelines.lake.audit import tenant_freshness
+from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
 from cloudmonitor_pipelines.lake.inventory_store import overwrite_table, read_inventory
 from cloudmonitor_pipelines.lake.platform_store import open_platform_store, portfolio_table
 from cloudmonitor_pipelines.months import previous_month
@@ -32,101 +43,107 @@ from cloudmonitor_pipelines.reports.html.render import render_portfolio_report
 from cloudmonitor_pipelines.reports.portfolio import TenantSummaryInputs, build_partner_portfolio
 from cloudmonitor_pipelines.storage import Workspace
 from cloudmonitor_pipelines.tables import COSTS, RECOMMENDATIONS, RESOURCES
+from cloudmonitor_pipelines.tenants import Tenant
 
-REPORT_BUILDS = "report_builds"
 PORTFOLIO_KEY = dg.AssetKey("partner_portfolio")
+# Bump when a builder's output changes for the same inputs: every month of every table is rebuilt on its next run.
+REPORT_TABLES_CODE_VERSION = "2"
 
 
-def _build_fingerprint(workspace: Workspace, table: ReportTable, month: str, params: dict[str, Any]) -> str:
-    loaded = latest_ingestion(workspace, month)
-    parts: dict[str, Any] = {"costs": loaded["finished_at"].isoformat() if loaded else None, "params": params}
-    if table.reads_previous_month:
-        before = latest_ingestion(workspace, previous_month(month))
-        parts["previous"] = before["finished_at"].isoformat() if before else None
-    for name in ("resources", "recommendations"):
-        if name in table.inputs:
-            parts[name] = table_version(workspace, name)
-    return json.dumps(parts, sort_keys=True)
-
-
-def table_data_version(fingerprint: str) -> dg.DataVersion:
-    """Data version of a reporting table month: its build fingerprint (what it was built from), hashed. Downstream
-    assets (the HTML report) compare data versions to know whether anything they read changed."""
-    return dg.DataVersion(hashlib.sha256(fingerprint.encode()).hexdigest()[:20])
-
-
-def _last_build(workspace: Workspace, report: str, month: str) -> dict[str, Any] | None:
-    """The newest report_builds row of the report month (fingerprint, rows, table_version, built_at)."""
-    builds = read_table(workspace, REPORT_BUILDS)
-    if builds is None:
-        return None
-    row = (
-        builds.filter(pl.col("report") == report, pl.col("billing_month") == month)
-        .sort("built_at", descending=True)
-        .head(1)
-        .collect()
-    )
-    return row.row(0, named=True) if row.height else None
-
-
-def build_report_asset(table: ReportTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def _table_spec(table: ReportTable) -> dg.AssetSpec:
     deps = [dg.AssetDep(COSTS_KEY)]
-    if "resources" in table.inputs:
-        deps.append(dg.AssetDep(RESOURCES_KEY, partition_mapping=BY_TENANT))
-    if "recommendations" in table.inputs:
-        deps.append(dg.AssetDep(RECOMMENDATIONS_KEY, partition_mapping=BY_TENANT))
+    deps += [dg.AssetDep(key, partition_mapping=BY_TENANT) for name, key in
+             (("resources", RESOURCES_KEY), ("recommendations", RECOMMENDATIONS_KEY)) if name in table.inputs]
+    return dg.AssetSpec(
+        dg.AssetKey(table.name), deps=deps, group_name="reporting", kinds={"polars", "deltalake"},
+        code_version=REPORT_TABLES_CODE_VERSION, description=ui_description(table.build.__doc__, table.name),
+        metadata={"dagster/column_schema": table_column_schema(table.name), "partition_column": PARTITION_COLUMN})
 
-    @dg.asset(
-        name=table.name,
-        partitions_def=partitions_def,
-        group_name="reporting",
-        kinds={"polars", "deltalake"},
-        deps=deps,
-        description=ui_description(table.build.__doc__, table.name),
-        metadata={"dagster/column_schema": table_column_schema(table.name), "partition_column": PARTITION_COLUMN},
-    )
+
+def _table_data_version(table: ReportTable, month: str, params: dict[str, Any],
+                        version_of: Callable[[str, str], str | None]) -> dg.DataVersion:
+    """What the month is built from: the code version, the data versions of its inputs (`version_of(asset, month)`,
+    month "" for a tenant-partitioned asset) and the tenant settings it uses.
+
+    Computed here rather than left to Dagster's staleness for what Dagster cannot see: the previous month of `costs`
+    (a second partition of the same input; the tenant x month partitions have no month-offset mapping) and tenant
+    settings such as `required_tags`, which are not assets.
+    """
+    parts: dict[str, Any] = {"code": REPORT_TABLES_CODE_VERSION, "costs": version_of(COSTS, month), "params": params}
+    if table.reads_previous_month:
+        parts["previous"] = version_of(COSTS, previous_month(month))
+    parts.update({name: version_of(name, "") for name in ("resources", "recommendations") if name in table.inputs})
+    return dg.DataVersion(hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20])
+
+
+def _build_table(table: ReportTable, workspace: Workspace, tenant_key: str, month: str,
+                 params: dict[str, Any]) -> tuple[pl.DataFrame, int]:
+    costs = read_table(workspace, COSTS)
+    if costs is None:
+        raise LookupError(f"{tenant_key}: no costs table yet; materialize costs first")
+    months = [previous_month(month), month] if table.reads_previous_month else [month]
+    loaders = {
+        "costs": lambda: costs.filter(pl.col(lineage.BILLING_MONTH).is_in(months)),
+        "resources": lambda: read_inventory(workspace, RESOURCES),
+        "recommendations": lambda: read_inventory(workspace, RECOMMENDATIONS),
+    }
+    frame = table.build(**{name: loaders[name]() for name in table.inputs}, months=[month], **params)
+    version = replace_partition(workspace, table.name, frame, PARTITION_COLUMN, month,
+                                {"cloudmonitor.tenant": tenant_key, "cloudmonitor.billing_month": month})
+    return frame, version
+
+
+def _materialize_table(context: dg.AssetExecutionContext, table: ReportTable, tenant: Tenant, workspace: Workspace,
+                       month: str, version_of: Callable[[str, str], str | None]) -> dg.MaterializeResult[None]:
+    key = dg.AssetKey(table.name)
+    params = {name: getattr(tenant, name) for name in table.params}
+    data_version = _table_data_version(table, month, params, version_of)
+    metadata: dict[str, Any] = {"dagster/uri": dg.MetadataValue.path(workspace.table_uri(table.name))}
+    last = latest_materialization(context.instance, key, str(context.partition_key))
+    if last is not None and (last.tags or {}).get(DATA_VERSION_TAG) == data_version.value:
+        # Nothing written; the figures of the build that wrote the month are carried from its materialization.
+        metadata.update(status="unchanged", **{k: v for k, v in last.metadata.items()
+                                               if k in ("dagster/partition_row_count", "table_version", "built_at")})
+    else:
+        frame, version = _build_table(table, workspace, tenant.key, month, params)
+        metadata.update({"status": "rebuilt", "dagster/partition_row_count": frame.height,
+                         "table_version": version, "built_at": datetime.now(UTC).isoformat()})
+    return dg.MaterializeResult(asset_key=key, data_version=data_version, metadata=metadata)
+
+
+def build_reports_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The seven reporting tables of a tenant-month and the HTML `cost_report` rendered from them, as one step;
+    each keeps its own asset key, schema and deps.
+
+    A table's month is rebuilt only when its data version (see `_Inputs.data_version`) differs from the one its
+    last materialization of the partition recorded; otherwise nothing is written and the materialization says
+    `unchanged`, carrying the figures of the build that wrote the month. The HTML report follows the same rule
+    over the tables' data versions (defs/html_reports.py).
+    """
+
+    @dg.multi_asset(name="reports", specs=[*(_table_spec(t) for t in REPORT_TABLES.values()), COST_REPORT_SPEC],
+                    partitions_def=partitions_def, can_subset=True)
     @fail_fast_on_permanent_errors
-    def report(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
+    def reports(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> Iterator[dg.MaterializeResult[None]]:
         tenant_key, month = split_partition(context)
         tenant = cloudmonitor.tenant(tenant_key)
         workspace = cloudmonitor.workspace_for_write(tenant)
-        params = {name: getattr(tenant, name) for name in table.params}
-        fingerprint = _build_fingerprint(workspace, table, month, params)
-        uri = workspace.table_uri(table.name)
-        data_version = table_data_version(fingerprint)
-        last = _last_build(workspace, table.name, month)
-        if last is not None and last["fingerprint"] == fingerprint:
-            # Nothing written; the figures of the build that wrote the month are carried, not shown as zeros.
-            return dg.MaterializeResult(data_version=data_version, metadata={
-                "status": "unchanged", "dagster/uri": dg.MetadataValue.path(uri),
-                "dagster/partition_row_count": last["rows"], "table_version": last["table_version"],
-                "built_at": last["built_at"].isoformat()})
-        costs = read_table(workspace, COSTS)
-        if costs is None:
-            raise LookupError(f"{tenant_key}: no costs table yet; materialize costs first")
-        months = [previous_month(month), month] if table.reads_previous_month else [month]
-        loaders = {
-            "costs": lambda: costs.filter(pl.col(lineage.BILLING_MONTH).is_in(months)),
-            "resources": lambda: read_inventory(workspace, RESOURCES),
-            "recommendations": lambda: read_inventory(workspace, RECOMMENDATIONS),
-        }
-        frame = table.build(**{name: loaders[name]() for name in table.inputs}, months=[month], **params)
-        version = replace_partition(workspace, table.name, frame, PARTITION_COLUMN, month,
-                                    {"cloudmonitor.tenant": tenant_key, "cloudmonitor.billing_month": month})
-        append_rows(workspace, REPORT_BUILDS, pl.DataFrame(
-            [{"report": table.name, "billing_month": month, "fingerprint": fingerprint, "built_at": datetime.now(UTC),
-              "table_version": version, "rows": frame.height}]))
-        return dg.MaterializeResult(
-            data_version=data_version,
-            metadata={"status": "rebuilt", "dagster/partition_row_count": frame.height,
-                      "dagster/uri": dg.MetadataValue.path(uri), "table_version": version}
-        )
+        current: dict[str, str] = {}
 
-    return report
+        @cache  # each input's data version is looked up once per step
+        def version_of(asset: str, of_month: str) -> str | None:
+            partition = str(partition_key(tenant_key, of_month)) if of_month else tenant_key
+            return latest_data_version(context.instance, dg.AssetKey(asset), partition)
 
+        for table in REPORT_TABLES.values():
+            if dg.AssetKey(table.name) in context.selected_asset_keys:
+                result = _materialize_table(context, table, tenant, workspace, month, version_of)
+                current[table.name] = str(result.data_version.value if result.data_version else "")
+                yield result
+        if COST_REPORT_KEY in context.selected_asset_keys:
+            yield materialize_cost_report(context.instance, tenant, workspace, month, current)
 
-def build_report_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    return [build_report_asset(table, partitions_def) for table in REPORT_TABLES.values()]
+    return reports
 
 
 def portfolio_report_location(partner: str) -> str:

@@ -2,8 +2,8 @@
 
 Scope is decided here, by construction: a `QueryScope` is opened from a tenant (its workspace) or a partner (its
 portfolio location under the platform root), and lists the exact Delta tables a query may see. Audit and
-lineage tables (read_log, ingestion_log, validation_results, report_builds, agent_log) are not visible: they are
-the operator's records, not cost data. Nothing here knows about SQL text; the engine registers only these tables.
+lineage tables (read_log, ingestion_log, validation_results, agent_log) are not visible: they are the
+operator's records, not cost data. Nothing here knows about SQL text; the engine registers only these tables.
 """
 
 from __future__ import annotations

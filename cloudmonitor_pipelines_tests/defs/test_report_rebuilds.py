@@ -17,7 +17,8 @@ def _tag_coverage_status(root, required_tags: list[str], instance) -> str:
     result = job.execute_in_process(instance=instance, partition_key=partition_key("contoso", MONTH),
                                     tags={"tenant": "contoso"}, raise_on_error=False)
     assert result.success
-    (materialization,) = [m for m in result.asset_materializations_for_node("tag_coverage")]
+    (materialization,) = [e.materialization for e in result.get_asset_materialization_events()
+                          if e.asset_key == dg.AssetKey("tag_coverage")]
     return materialization.metadata["status"].text
 
 
