@@ -30,7 +30,7 @@ from cloudmonitor_pipelines.lake.inventory_store import (
     read_inventory,
 )
 from cloudmonitor_pipelines.lake.views import COST_ENRICHMENT, ENRICHMENT_KEYS
-from cloudmonitor_pipelines.pipeline import COSTS
+from cloudmonitor_pipelines.tables import COSTS
 from cloudmonitor_pipelines.tenants import Tenant
 
 RESOURCES_KEY = dg.AssetKey(RESOURCES)

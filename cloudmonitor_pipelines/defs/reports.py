@@ -26,12 +26,12 @@ from cloudmonitor_pipelines.lake.delta import append_rows, read_table, replace_p
 from cloudmonitor_pipelines.lake.inventory_store import RECOMMENDATIONS, RESOURCES, overwrite_table, read_inventory
 from cloudmonitor_pipelines.lake.platform_store import open_platform_store, portfolio_table
 from cloudmonitor_pipelines.months import previous_month
-from cloudmonitor_pipelines.pipeline import COSTS
 from cloudmonitor_pipelines.platform import assert_outside_workspaces, platform_root
 from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, ReportTable
 from cloudmonitor_pipelines.reports.html.render import render_portfolio_report
 from cloudmonitor_pipelines.reports.portfolio import TenantSummaryInputs, build_partner_portfolio
 from cloudmonitor_pipelines.storage import Workspace
+from cloudmonitor_pipelines.tables import COSTS
 
 REPORT_BUILDS = "report_builds"
 PORTFOLIO_KEY = dg.AssetKey("partner_portfolio")

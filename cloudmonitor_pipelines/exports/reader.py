@@ -225,19 +225,26 @@ def _open_csv(stream: BinaryIO, columns: list[str]) -> pa_csv.CSVStreamingReader
         )
 
 
+def batch_budget(kind: str, batch_rows: int | None = None) -> int:
+    """Rows per batch of a file of `kind` (`batch_rows` defaults to BATCH_ROWS).
+
+    Every CSV column is text until harmonized and pyarrow assembles batches from many small blocks: CSV batches are
+    1/3 of parquet ones to keep the same memory bound (measured: 250k CSV rows ~2.6 GB; 100k rows peaked at 1.5 GB
+    once freed pages are kept for reuse, runtime.py)."""
+    batch_rows = batch_rows or BATCH_ROWS
+    return batch_rows if kind == "parquet" else max(1, batch_rows // 3)
+
+
 def read_batches(source: Source, path: str, kind: str, batch_rows: int | None = None) -> Iterator[pl.DataFrame]:
-    """Read one export file in place as consecutive batches of `batch_rows` rows (default BATCH_ROWS; the last one
+    """Read one export file in place as consecutive batches of `batch_budget(kind, batch_rows)` rows (the last one
     up to 5% larger rather than a tiny batch of its own; at least one batch, possibly empty, so the header is always
     seen). Errors name the file, whichever batch fails."""
-    batch_rows = batch_rows or BATCH_ROWS
+    budget = batch_budget(kind, batch_rows)
     try:
         if kind == "parquet":
-            yield from _parquet_batches(source, path, batch_rows)
+            yield from _parquet_batches(source, path, budget)
         else:
-            # Every CSV column is text until harmonized and pyarrow assembles batches from many small blocks: CSV
-            # batches are 1/3 of parquet ones to keep the same memory bound (measured: 250k CSV rows ~2.6 GB; 100k
-            # rows peaked at 1.5 GB once freed pages are kept for reuse, runtime.py).
-            yield from _csv_batches(source, path, kind, max(1, batch_rows // 3))
+            yield from _csv_batches(source, path, kind, budget)
     except (ExportReadError, StorageError):
         raise
     except Exception as exc:  # polars/pyarrow/object_store raise many types

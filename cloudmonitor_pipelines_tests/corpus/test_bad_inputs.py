@@ -23,9 +23,10 @@ from deltalake import DeltaTable
 from cloudmonitor_pipelines.focus.rules import RULES
 from cloudmonitor_pipelines.focus.validate import FocusValidationError
 from cloudmonitor_pipelines.lake.delta import table_version
-from cloudmonitor_pipelines.pipeline import COSTS, IngestResult, ingest_month
+from cloudmonitor_pipelines.pipeline import IngestResult, ingest_month
 from cloudmonitor_pipelines.samples.generator import generate_sample_exports
 from cloudmonitor_pipelines.storage.local import LocalSource, LocalWorkspace
+from cloudmonitor_pipelines.tables import COSTS
 from cloudmonitor_pipelines.tenants import Tenant
 from cloudmonitor_pipelines_tests.conftest_helpers import write_tenants_file
 from cloudmonitor_pipelines_tests.corpus.cases import CASES, CSV, PARQUET, Case, CaseContext, Fails, Tolerated

@@ -24,9 +24,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from cloudmonitor_pipelines.lake.delta import table_version
-from cloudmonitor_pipelines.pipeline import COSTS, ingest_month
+from cloudmonitor_pipelines.pipeline import ingest_month
 from cloudmonitor_pipelines.samples.generator import generate_sample_exports
 from cloudmonitor_pipelines.storage.local import LocalSource, LocalWorkspace
+from cloudmonitor_pipelines.tables import COSTS
 from cloudmonitor_pipelines_tests.conftest_helpers import write_tenants_file
 from cloudmonitor_pipelines_tests.corpus.run_copies import copy_run, table_fingerprint
 

@@ -11,10 +11,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from cloudmonitor_pipelines.attempts import IngestFailedError
 from cloudmonitor_pipelines.lake import delta
 from cloudmonitor_pipelines.lake.delta import table_version
-from cloudmonitor_pipelines.pipeline import COSTS, IngestFailedError, ingest_month
+from cloudmonitor_pipelines.pipeline import ingest_month
 from cloudmonitor_pipelines.storage.local import LocalSource, LocalWorkspace
+from cloudmonitor_pipelines.tables import COSTS
 from cloudmonitor_pipelines_tests.conftest_helpers import generate, write_tenants_file
 
 SECRET = "alice@contoso.com"  # stands for any data a library error might quote

@@ -12,9 +12,10 @@ import pytest
 
 from cloudmonitor_pipelines.lake.audit import READ_LOG
 from cloudmonitor_pipelines.lake.delta import read_table
-from cloudmonitor_pipelines.pipeline import COSTS, ingest_month
+from cloudmonitor_pipelines.pipeline import ingest_month
 from cloudmonitor_pipelines.samples.generator import GeneratedRun, generate_sample_exports
 from cloudmonitor_pipelines.storage import open_source, open_workspace
+from cloudmonitor_pipelines.tables import COSTS
 from cloudmonitor_pipelines.tenants import Tenant
 from cloudmonitor_pipelines_tests.fakes.azurite import AzuriteServer
 from cloudmonitor_pipelines_tests.fakes.tokens import FAKE_ENTRA_TENANT_ID, FakeCredential
