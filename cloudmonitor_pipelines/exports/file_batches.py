@@ -21,7 +21,6 @@ import polars as pl
 from cloudmonitor_pipelines.exports.reader import BlobFile, batch_budget, check_row_count, read_batches
 from cloudmonitor_pipelines.storage.base import Source
 
-
 # Frames read but not yet joined: each small frame costs ~160 KB whatever its rows (one buffer set per column; 2,000
 # frames of 30 rows held 320 MB), so every this many are joined into one, and memory follows rows, not files.
 _COMPACT_EVERY = 64
