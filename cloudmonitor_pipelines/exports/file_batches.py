@@ -70,38 +70,108 @@ def _repeat_positions(counts: pl.Series) -> pl.Series:
             .to_series())
 
 
+class _Batcher:
+    """Frames of consecutive files joined into batches: a new batch when the columns or types change or the budget
+    would be exceeded."""
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.frames: list[pl.DataFrame] = []
+        self.spans: list[FileSpan] = []
+        self.rows = self.loose = 0
+        self.schema: pl.Schema | None = None
+
+    def add(self, frame: pl.DataFrame, spans: list[FileSpan], budget: int) -> RowBatch | None:
+        """Take `frame` (the rows of `spans`); returns the batch it closed, if any."""
+        closed = None
+        frame_schema = frame.schema
+        if self.frames and (frame_schema != self.schema or self.rows + frame.height > budget):
+            closed = self.flush()
+        self.frames.append(frame)
+        self.loose += 1
+        if self.loose == _COMPACT_EVERY:  # the frames read since the last join, joined
+            self.frames[-self.loose:], self.loose = [pl.concat(self.frames[-self.loose:], rechunk=True)], 0
+        self.spans += spans
+        self.schema, self.rows = frame_schema, self.rows + frame.height
+        return closed
+
+    def flush(self) -> RowBatch:
+        frame = self.frames[0] if len(self.frames) == 1 else pl.concat(self.frames, how="vertical", rechunk=True)
+        batch = RowBatch(frame, tuple(self.spans))
+        self._reset()  # one batch at a time
+        return batch
+
+
 def run_batches(source: Source, files: Iterable[BlobFile], batch_rows: int | None = None) -> Iterator[RowBatch]:
     """The rows of `files`, in order, as batches of at most one reader batch budget of rows (a single file's batch
     may be up to 5% larger, as read_batches yields it). Consecutive files share a batch while their columns and
     types are identical and the budget holds."""
-    frames: list[pl.DataFrame] = []
-    spans: list[FileSpan] = []
-    pending_rows = loose = 0
-    schema: pl.Schema | None = None
+    batcher = _Batcher()
+    for group in _read_groups(list(files), batch_rows):
+        budget = batch_budget(group[0].kind, batch_rows)
+        together = _read_together(source, group) if len(group) > 1 else None
+        if together is not None:
+            frame, spans = together
+            if (closed := batcher.add(frame, spans, budget)) is not None:
+                yield closed
+            continue
+        for file in group:
+            read_at, file_rows = datetime.now(UTC), 0
+            for frame in read_batches(source, file.path, file.kind, batch_rows):
+                span = FileSpan(file, file_rows, frame.height, read_at, last=False)
+                file_rows += frame.height
+                if (closed := batcher.add(frame, [span], budget)) is not None:
+                    yield closed
+                del frame
+            check_row_count(file, file_rows)
+            batcher.spans[-1] = replace(batcher.spans[-1], last=True)  # read_batches yields a batch per file at least
+    if batcher.frames:
+        yield batcher.flush()
 
-    def flush() -> RowBatch:
-        nonlocal frames, spans, pending_rows, schema, loose
-        frame = frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical", rechunk=True)
-        batch = RowBatch(frame, tuple(spans))
-        frames, spans, pending_rows, schema, loose = [], [], 0, None, 0
-        return batch
 
+# Small parquet parts are read several at a time by one polars query (~1.0 ms of CPU per 30-row part against ~2.0 ms
+# one by one, measured with 104 columns): up to this many files, each at most this large, whose manifest states
+# their rows, together within one batch budget.
+_TOGETHER_FILES = 64
+_TOGETHER_FILE_BYTES = 1 << 20
+
+
+def _read_groups(files: list[BlobFile], batch_rows: int | None) -> Iterator[list[BlobFile]]:
+    """`files` in order, in groups that may be read together (small parquet files with stated row counts) or alone."""
+    group: list[BlobFile] = []
+    rows = 0
     for file in files:
-        budget = batch_budget(file.kind, batch_rows)
-        read_at = datetime.now(UTC)
-        file_rows = 0
-        for frame in read_batches(source, file.path, file.kind, batch_rows):
-            frame_schema = frame.schema
-            if frames and (frame_schema != schema or pending_rows + frame.height > budget):
-                yield flush()
-            frames.append(frame)
-            loose += 1
-            if loose == _COMPACT_EVERY:  # the frames read since the last join, joined
-                frames[-loose:], loose = [pl.concat(frames[-loose:], how="vertical", rechunk=True)], 0
-            spans.append(FileSpan(file, file_rows, frame.height, read_at, last=False))
-            schema, pending_rows, file_rows = frame_schema, pending_rows + frame.height, file_rows + frame.height
-            del frame
-        check_row_count(file, file_rows)
-        spans[-1] = replace(spans[-1], last=True)  # read_batches yields at least one batch per file
-    if frames:
-        yield flush()
+        small = (file.kind == "parquet" and file.info.size <= _TOGETHER_FILE_BYTES and file.blob.row_count is not None)
+        if group and (not small or len(group) == _TOGETHER_FILES
+                      or rows + (file.blob.row_count or 0) > batch_budget("parquet", batch_rows)):
+            yield group
+            group, rows = [], 0
+        if not small:
+            yield [file]
+            continue
+        group.append(file)
+        rows += file.blob.row_count or 0
+    if group:
+        yield group
+
+
+_FILE = "__source_uri"
+
+
+def _read_together(source: Source, group: list[BlobFile]) -> tuple[pl.DataFrame, list[FileSpan]] | None:
+    """The files of `group` read by one query, or None when they cannot be (columns or types differ, a file is
+    unreadable, or holds other than its stated rows): the caller then reads them one by one, whose errors name
+    the file. Never more rows than the files state, plus one."""
+    stated = sum(file.blob.row_count or 0 for file in group)
+    read_at = datetime.now(UTC)
+    try:
+        frame = (pl.scan_parquet([file.uri for file in group], storage_options=source.storage_options(),
+                                 include_file_paths=_FILE).slice(0, stated + 1).collect())
+    except Exception:  # noqa: BLE001 - not swallowed: the files are read again one by one and fail there, named
+        return None
+    counts = dict(frame.group_by(_FILE).len().iter_rows())
+    if frame.height != stated or any(counts.get(file.uri, 0) != file.blob.row_count for file in group):
+        return None
+    return frame.drop(_FILE), [FileSpan(file, 0, counts.get(file.uri, 0), read_at, last=True) for file in group]
