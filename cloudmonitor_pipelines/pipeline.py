@@ -201,7 +201,7 @@ def _load(load: MonthLoad, on_file: Callable[[str, int], None] | None, clock: fl
         load.record_failure(exc)
         raise
 
-    result = load.result_of(
+    result: IngestResult = load.result_of(
         status="loaded", rows=writer.rows, source_rows=load.source_rows, table_version=version, totals=load.totals,
         files=load.files, bytes_read=load.bytes_read, validation=load.report, conformance=load.conformance,
         written=list(writer.files), notes=list(selection.notes),
