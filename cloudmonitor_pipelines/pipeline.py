@@ -228,8 +228,7 @@ def _stage_winners(load: MonthLoad, on_file: Callable[[str, int], None] | None) 
         listed[manifest.path] = check_blob_files(attempt.source, manifest, identities)
     for manifest in selection.winners:
         run_rows: dict[str, int] = {}
-        attempt.where = f"{manifest.path}: reading its files"
-        for batch in run_batches(attempt.source, listed[manifest.path]):
+        for batch in run_batches(attempt.source, listed[manifest.path], reading=attempt.reading):
             run_rows.update(load.stage(batch, manifest, data_versions[manifest.path]))
             if on_file:
                 on_file(batch.describe(), batch.frame.height)

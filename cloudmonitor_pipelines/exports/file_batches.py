@@ -12,7 +12,7 @@ Each file's row count is checked against its per-blob dataRowCount as soon as th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -104,13 +104,18 @@ class _Batcher:
         return batch
 
 
-def run_batches(source: Source, files: Iterable[BlobFile], batch_rows: int | None = None) -> Iterator[RowBatch]:
+def run_batches(source: Source, files: Iterable[BlobFile], batch_rows: int | None = None,
+                reading: Callable[[str], None] | None = None) -> Iterator[RowBatch]:
     """The rows of `files`, in order, as batches of at most one reader batch budget of rows (a single file's batch
     may be up to 5% larger, as read_batches yields it). Consecutive files share a batch while their columns and
-    types are identical and the budget holds."""
+    types are identical and the budget holds. `reading` is told which file (or files) is read next, so an error
+    raised outside this package can still be recorded naming it."""
     batcher = _Batcher()
+    tell = reading or (lambda _: None)
     for group in _read_groups(list(files), batch_rows):
         budget = batch_budget(group[0].kind, batch_rows)
+        if len(group) > 1:
+            tell(f"{group[0].path} .. {group[-1].path} ({len(group)} files)")
         together = _read_together(source, group) if len(group) > 1 else None
         if together is not None:
             frame, spans = together
@@ -118,6 +123,7 @@ def run_batches(source: Source, files: Iterable[BlobFile], batch_rows: int | Non
                 yield closed
             continue
         for file in group:
+            tell(file.path)
             read_at, file_rows = datetime.now(UTC), 0
             for frame in read_batches(source, file.path, file.kind, batch_rows):
                 span = FileSpan(file, file_rows, frame.height, read_at, last=False)
