@@ -232,3 +232,23 @@ def test_a_file_shorter_than_its_manifest_fails_naming_it_and_writes_nothing(tmp
     workspace = tmp_path / "workspaces" / "contoso"
     assert not list((workspace / "costs").rglob("*.parquet"))
     assert pl.read_delta(str(workspace / "ingestion_log"))["status"].to_list() == ["failed"]
+
+
+def test_a_library_panic_while_reading_small_files_together_is_recorded_naming_them(tmp_path, monkeypatch):
+    from polars.exceptions import PanicException
+
+    from cloudmonitor_pipelines.attempts import IngestFailedError
+    from cloudmonitor_pipelines.exports import file_batches
+
+    names = _split(_one_file_month(tmp_path / "sources" / "contoso", "parquet"), [30] * 4, "parquet")
+
+    def panicking_scan(*args, **kwargs):
+        raise PanicException("index out of bounds near alice@contoso.com")  # a Rust panic is a BaseException
+
+    monkeypatch.setattr(file_batches.pl, "scan_parquet", panicking_scan)
+    with pytest.raises(IngestFailedError) as raised:
+        _ingest(tmp_path)
+    assert f"{names[0]} .. {names[-1]} (4 files): reading: PanicException" in str(raised.value)
+    assert "alice@" not in str(raised.value)
+    log = pl.read_delta(str(tmp_path / "workspaces" / "contoso" / "ingestion_log"))
+    assert log["status"].to_list() == ["failed"] and names[-1] in log["error"][0]
