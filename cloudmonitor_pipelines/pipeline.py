@@ -78,7 +78,7 @@ class IngestResult:
 
 def loaded_run_ids(workspace: Workspace, billing_month: str) -> set[str] | None:
     """Run ids present in the costs table for the month; None when the table doesn't exist."""
-    # Every file is written from one export file, so its stats usually prove its single run id: no data read.
+    # Every data file is written from one batch of one export run, so its stats usually prove its single run id.
     proven = partition_single_values(workspace, COSTS, lineage.BILLING_MONTH, billing_month, lineage.SOURCE_RUN_ID)
     if proven is not None:
         return {str(run_id) for run_id in proven}
