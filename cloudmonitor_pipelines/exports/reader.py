@@ -310,6 +310,7 @@ def check_blob_files(source: Source, manifest: Manifest,
     entry)) carries identities across the manifests of one month, so two winners cannot list one file either."""
     files: list[BlobFile] = []
     seen = {} if seen is None else seen
+    listed = _run_folder_listing(source, manifest)
     for index, blob in enumerate(manifest.blobs):
         entry = f"blobs[{index}].blobName"
         try:
@@ -318,7 +319,7 @@ def check_blob_files(source: Source, manifest: Manifest,
             raise PathEscapesRootError(f"{manifest.path}: {exc}") from None
         kind = file_kind(path)
         try:
-            info = source.stat(path)
+            info = listed.get(path) or source.stat(path)
             identity = object_identity(source, path)
         except ObjectNotFoundError as exc:
             raise ObjectNotFoundError(f"{exc} (listed in manifest {manifest.path})") from exc
@@ -346,6 +347,17 @@ def check_blob_files(source: Source, manifest: Manifest,
             f"{manifest.byte_count}; a file is missing from the list, truncated or changed after export"
         )
     return files
+
+
+def _run_folder_listing(source: Source, manifest: Manifest) -> dict[str, ObjectInfo]:
+    """Size and ETag of every object in the manifest's run folder from one listing, when the source can list a
+    folder (Azure: a request per 5,000 blobs instead of a HEAD per listed file); {} otherwise (local files are
+    stat'ed one by one, which costs no request). A file missing from the listing is stat'ed, so it is still
+    reported missing by name."""
+    list_folder = getattr(source, "list_folder", None)
+    if not callable(list_folder) or not manifest.folder or len(manifest.blobs) < 2:
+        return {}
+    return {info.path: info for info in list_folder(manifest.folder)}
 
 
 def iter_blob_files(source: Source, manifest: Manifest) -> Iterator[BlobFile]:
