@@ -104,6 +104,9 @@ class MonthLoad:
         report = _per_file(validated.report, batch)
         if report is None or report.has_errors:
             return False
+        if self.report.has_errors:  # the month fails already: validated for the report, nothing more staged
+            self._add_report_and_totals(report, batch, validated.typed, files)
+            return True
         try:
             harmonized = harmonize_batch(batch.frame, data_version, lineage={**lineage_values, lineage.SOURCE_FILE: ""},
                                          typed=validated.typed, distinct=validated.distinct)
@@ -118,13 +121,16 @@ class MonthLoad:
         conformance = _per_file(validate_canonical(canonical, checked=checked, files=files), batch)
         if conformance is None or conformance.has_errors:
             return False
-        self.report = self.report.merge(report)
         self.conformance = self.conformance.merge(conformance)
-        for span, totals in zip(batch.spans, totals_by_part(validated.typed, files.index, len(batch.spans)),
-                                strict=True):
-            add_totals(self._file_totals.setdefault(span.file.path, {}), totals)
+        self._add_report_and_totals(report, batch, validated.typed, files)
         self._write(canonical)
         return True
+
+    def _add_report_and_totals(self, report: ValidationReport, batch: RowBatch, typed: pl.DataFrame,
+                               files: FileRows) -> None:
+        self.report = self.report.merge(report)
+        for span, totals in zip(batch.spans, totals_by_part(typed, files.index, len(batch.spans)), strict=True):
+            add_totals(self._file_totals.setdefault(span.file.path, {}), totals)
 
     def _stage_file(self, frame: pl.DataFrame, span: FileSpan, data_version: str,
                     file_lineage: Mapping[str, object]) -> None:

@@ -252,3 +252,16 @@ def test_a_library_panic_while_reading_small_files_together_is_recorded_naming_t
     assert "alice@" not in str(raised.value)
     log = pl.read_delta(str(tmp_path / "workspaces" / "contoso" / "ingestion_log"))
     assert log["status"].to_list() == ["failed"] and names[-1] in log["error"][0]
+
+
+def test_every_bad_file_is_reported_across_batches_and_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(reader, "BATCH_ROWS", 40)  # batches of four 10-row parts
+    bad = {1, 9}
+    euro = lambda index, frame: frame.with_columns(pl.lit("EURO").alias("BillingCurrency")) if index in bad else frame  # noqa: E731
+    names = _split(_one_file_month(tmp_path / "sources" / "contoso", "parquet"), [10] * 12, "parquet", edit=euro)
+    with pytest.raises(FocusValidationError) as failed:
+        _ingest(tmp_path)
+    report = failed.value.report
+    assert {f.source_file for f in report.errors} == {names[i] for i in bad}
+    assert report.rows_checked == ROWS  # the clean batch after the first error was validated too
+    assert not list((tmp_path / "workspaces" / "contoso" / "costs").rglob("*.parquet"))
