@@ -91,6 +91,10 @@ class IngestAttempt:
             },
         )
 
+    def reading(self, what: str) -> None:
+        """The file (or files) about to be read, named if something fails while reading it."""
+        self.where = f"{what}: reading"
+
     def failed(self, exc: BaseException) -> BaseException:
         """Record `exc` (unless the attempt already wrote its row) and return what the caller raises: `exc` itself
         for our errors and interrupts, an IngestFailedError without the foreign text otherwise."""

@@ -1,46 +1,38 @@
 """Ingest one tenant-month: the whole path from export runs to the `costs` Delta table, with no Dagster inside.
 
-    discover manifests -> choose winners -> (unchanged? stop) -> per file: read in place, validate, harmonize,
-    write a data file -> all valid? commit the month in one Delta transaction : delete the files and fail
+    discover manifests -> choose winners -> (unchanged? stop) -> batches of the listed files: read in place,
+    validate, harmonize, write a data file -> all valid? commit the month in one Delta transaction : delete the files
+    and fail
 
-Memory is bounded by one export file (Cost Management splits large runs into parts). The audit tables record every
-object read and every attempt, including failed ones (attempts.py): whatever ends an attempt leaves one
-ingestion_log row and no staged data file. Every count the export states is checked (exports/reader.py). What the
-ingest records beside the table (conformance JSON, validation_results rows) is in ingest_records.py.
+Belongs here: the decision (blocked, no data, unchanged, load), the order in which a month's files are checked and
+read, the count checks of every run, and the commit. Staging a batch is `month_load.py`; grouping small files into
+batches is `exports/file_batches.py`; cost totals are `cost_totals.py`.
+
+Memory is bounded by one batch (a slice of a large export file, or several small files together). The audit tables
+record every object read and every attempt, including failed ones (attempts.py): whatever ends an attempt leaves
+one ingestion_log row and no staged data file. Every count the export states is checked (exports/reader.py). What
+the ingest records beside the table (conformance JSON, validation_results rows) is in ingest_records.py.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
 import polars as pl
 
-from cloudmonitor_pipelines.attempts import IngestAttempt, failure_message
+from cloudmonitor_pipelines.attempts import IngestAttempt
+from cloudmonitor_pipelines.cost_totals import Totals
+from cloudmonitor_pipelines.exports.file_batches import run_batches
 from cloudmonitor_pipelines.exports.manifest import RULE_FIELD, Manifest
-from cloudmonitor_pipelines.exports.reader import (
-    BlobFile,
-    check_blob_files,
-    check_row_count,
-    check_run_rows,
-    read_batches,
-)
+from cloudmonitor_pipelines.exports.reader import BlobFile, check_blob_files, check_run_rows
 from cloudmonitor_pipelines.exports.runs import Discovery, MonthSelection, discover, select_month
 from cloudmonitor_pipelines.focus import lineage
-from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
-from cloudmonitor_pipelines.focus.harmonize import HarmonizationError, harmonize_batch
-from cloudmonitor_pipelines.focus.pii import PiiFindings, mask_personal_data, merge_findings, scan_batch
-from cloudmonitor_pipelines.focus.rules import CURRENCY_CODES
-from cloudmonitor_pipelines.focus.validate import (
-    AlreadyChecked,
-    FocusValidationError,
-    ValidationReport,
-    validate_canonical,
-    validate_export_batch,
-)
+from cloudmonitor_pipelines.focus.pii import PiiFindings
+from cloudmonitor_pipelines.focus.validate import FocusValidationError, ValidationReport
 from cloudmonitor_pipelines.focus.versions import UnknownDataVersionError, normalize_data_version
 from cloudmonitor_pipelines.ingest_records import (
     append_manifest_problems,
@@ -48,13 +40,8 @@ from cloudmonitor_pipelines.ingest_records import (
     conformance_record,
 )
 from cloudmonitor_pipelines.lake.audit import ReadRecord, latest_ingestion
-from cloudmonitor_pipelines.lake.delta import (
-    DataFile,
-    PartitionWriter,
-    partition_single_values,
-    read_table,
-    table_version,
-)
+from cloudmonitor_pipelines.lake.delta import DataFile, partition_single_values, read_table, table_version
+from cloudmonitor_pipelines.month_load import MonthLoad
 from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
 from cloudmonitor_pipelines.tables import COSTS
 from cloudmonitor_pipelines.tenants import Tenant
@@ -74,7 +61,7 @@ class IngestResult:
     table_uri: str
     table_version: int | None
     winners: tuple[Manifest, ...]
-    totals: dict[str, dict[str, float]]  # currency -> {"billed": .., "effective": ..} as read from the source
+    totals: Totals  # currency -> {"billed": .., "effective": ..} as read from the source
     files: list[str] = field(default_factory=list)
     bytes_read: int = 0
     validation: ValidationReport | None = None
@@ -89,38 +76,9 @@ class IngestResult:
         return tuple(sorted(m.run_id for m in self.winners))
 
 
-# The totals key of rows whose BillingCurrency is not an ISO 4217 code: untrusted text never becomes a key.
-INVALID_CURRENCY = "invalid"
-
-
-def currency_key(column: str = "BillingCurrency") -> pl.Expr:
-    """The key totals are grouped by: the ISO 4217 code (focus.rules.CURRENCY_CODES, the one list), or
-    INVALID_CURRENCY for anything else (an e-mail address, free text, null)."""
-    return (pl.when(pl.col(column).is_in(sorted(CURRENCY_CODES))).then(pl.col(column))
-            .otherwise(pl.lit(INVALID_CURRENCY)).alias(column))
-
-
-def source_totals(frame: pl.DataFrame) -> dict[str, dict[str, float]]:
-    """Σ BilledCost and Σ EffectiveCost per billing currency, straight from an export file's own values."""
-    if frame.height == 0 or not {"BillingCurrency", "BilledCost", "EffectiveCost"} <= set(frame.columns):
-        return {}
-    sums = frame.group_by(currency_key()).agg(
-        pl.col("BilledCost").cast(pl.Float64, strict=False).sum().alias("billed"),
-        pl.col("EffectiveCost").cast(pl.Float64, strict=False).sum().alias("effective"),
-    )
-    return {str(r["BillingCurrency"]): {"billed": r["billed"], "effective": r["effective"]} for r in sums.iter_rows(named=True)}
-
-
-def add_totals(into: dict[str, dict[str, float]], more: dict[str, dict[str, float]]) -> None:
-    for currency, sums in more.items():
-        target = into.setdefault(currency, {"billed": 0.0, "effective": 0.0})
-        target["billed"] += sums["billed"]
-        target["effective"] += sums["effective"]
-
-
 def loaded_run_ids(workspace: Workspace, billing_month: str) -> set[str] | None:
     """Run ids present in the costs table for the month; None when the table doesn't exist."""
-    # Every file is written from one export file, so its stats usually prove its single run id: no data read.
+    # Every data file is written from one batch of one export run, so its stats usually prove its single run id.
     proven = partition_single_values(workspace, COSTS, lineage.BILLING_MONTH, billing_month, lineage.SOURCE_RUN_ID)
     if proven is not None:
         return {str(run_id) for run_id in proven}
@@ -222,30 +180,14 @@ def _ingest(tenant: Tenant, attempt: IngestAttempt, discovery: Discovery | None,
         attempt.finish("unchanged", result)
         result.seconds = time.perf_counter() - clock
         return result
-    return _load(_MonthLoad(tenant, attempt, selection, result_of), on_file, clock)
+    return _load(MonthLoad(tenant, attempt, selection, result_of), on_file, clock)
 
 
-def _load(load: _MonthLoad, on_file: Callable[[str, int], None] | None, clock: float) -> IngestResult:
+def _load(load: MonthLoad, on_file: Callable[[str, int], None] | None, clock: float) -> IngestResult:
     """Read, check and stage every listed file of every winner, then commit the month; on any failure, unstage."""
     tenant, attempt, selection, writer = load.tenant, load.attempt, load.selection, load.writer
     try:
-        data_versions = _data_versions(tenant.key, attempt.billing_month, selection.winners)
-        # Every listed file of every winner checked (identity, size, byteCount) before the first is read.
-        identities: dict[str, tuple[str, int]] = {}
-        listed = {}
-        for manifest in selection.winners:
-            attempt.where = f"{manifest.path}: checking the listed files"
-            listed[manifest.path] = check_blob_files(attempt.source, manifest, identities)
-        for manifest in selection.winners:
-            run_rows: dict[str, int] = {}
-            for file in listed[manifest.path]:
-                run_rows[file.path] = load.read_file(manifest, file, data_versions[manifest.path])
-                if on_file:
-                    on_file(file.path, run_rows[file.path])
-            if not load.report.has_errors:  # a file that failed validation was not read to the end of every batch
-                check_run_rows(manifest, run_rows)
-        if load.report.has_errors:
-            raise FocusValidationError(load.report)
+        _stage_winners(load, on_file)
         attempt.where = f"tenant {tenant.key} month {attempt.billing_month}: committing the month to the costs table"
         version = writer.commit(
             {
@@ -259,7 +201,7 @@ def _load(load: _MonthLoad, on_file: Callable[[str, int], None] | None, clock: f
         load.record_failure(exc)
         raise
 
-    result = load.result_of(
+    result: IngestResult = load.result_of(
         status="loaded", rows=writer.rows, source_rows=load.source_rows, table_version=version, totals=load.totals,
         files=load.files, bytes_read=load.bytes_read, validation=load.report, conformance=load.conformance,
         written=list(writer.files), notes=list(selection.notes),
@@ -269,6 +211,32 @@ def _load(load: _MonthLoad, on_file: Callable[[str, int], None] | None, clock: f
     append_validation_results(attempt.workspace, tenant.key, attempt.billing_month, selection, load.report,
                               attempt.dagster_run_id)
     return result
+
+
+def _stage_winners(load: MonthLoad, on_file: Callable[[str, int], None] | None) -> None:
+    """Stage every batch of every winner's listed files, checking each run's rows against its manifest.
+
+    `on_file(what, rows)` is told of every staged batch: `what` names its file, or its first and last file and how
+    many files it holds (one call per batch, not per file: a run of 10,000 small parts is a few batches)."""
+    attempt, selection = load.attempt, load.selection
+    data_versions = _data_versions(load.tenant.key, attempt.billing_month, selection.winners)
+    # Every listed file of every winner checked (identity, size, byteCount) before the first is read.
+    identities: dict[str, tuple[str, int]] = {}
+    listed: dict[str, list[BlobFile]] = {}
+    for manifest in selection.winners:
+        attempt.where = f"{manifest.path}: checking the listed files"
+        listed[manifest.path] = check_blob_files(attempt.source, manifest, identities)
+    for manifest in selection.winners:
+        run_rows: dict[str, int] = {}
+        for batch in run_batches(attempt.source, listed[manifest.path], reading=attempt.reading):
+            run_rows.update(load.stage(batch, manifest, data_versions[manifest.path]))
+            if on_file:
+                on_file(batch.describe(), batch.frame.height)
+            del batch
+        if not load.report.has_errors:  # a file that failed validation was not read to the end of every batch
+            check_run_rows(manifest, run_rows)
+    if load.report.has_errors:
+        raise FocusValidationError(load.report)
 
 
 def _data_versions(tenant_key: str, billing_month: str, winners: tuple[Manifest, ...]) -> dict[str, str]:
@@ -283,117 +251,3 @@ def _data_versions(tenant_key: str, billing_month: str, winners: tuple[Manifest,
                 f"exportConfig.dataVersion is not a FOCUS version this pipeline knows [rule {RULE_FIELD}]"
             ) from None
     return data_versions
-
-
-def _empty_report() -> ValidationReport:
-    return ValidationReport(rows_checked=0, failures=[], data_version=None)
-
-
-@dataclass
-class _MonthLoad:
-    """One month's load in progress: the staged files, the two validation reports and what was read so far."""
-
-    tenant: Tenant
-    attempt: IngestAttempt
-    selection: MonthSelection
-    result_of: Callable[..., IngestResult]  # IngestResult with the tenant, month, table and winners filled in
-    writer: PartitionWriter = field(init=False)
-    report: ValidationReport = field(default_factory=_empty_report)
-    conformance: ValidationReport = field(default_factory=_empty_report)
-    personal: PiiFindings | None = None
-    totals: dict[str, dict[str, float]] = field(default_factory=dict)
-    source_rows: int = 0
-    bytes_read: int = 0
-    files: list[str] = field(default_factory=list)
-    ingestion_time: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def __post_init__(self) -> None:
-        self.writer = PartitionWriter(self.attempt.workspace, COSTS, CANONICAL_SCHEMA, lineage.BILLING_MONTH,
-                                      self.attempt.billing_month)
-
-    def read_file(self, manifest: Manifest, file: BlobFile, data_version: str) -> int:
-        """Read, validate, harmonize and stage one listed file, one batch at a time; returns its row count."""
-        self.attempt.where = f"{file.path}: reading, validating and writing"
-        file_lineage = {
-            lineage.BILLING_MONTH: self.attempt.billing_month,
-            lineage.TENANT_KEY: self.tenant.key,
-            lineage.SOURCE_RUN_ID: manifest.run_id,
-            lineage.SOURCE_FILE: file.path,
-            lineage.SOURCE_DATA_VERSION: data_version,
-            lineage.SOURCE_SCOPE: manifest.scope,
-            lineage.SOURCE_EXPORT_NAME: manifest.export_name,
-            lineage.INGESTION_TIME: self.ingestion_time,
-        }
-        read_at = datetime.now(UTC)
-        file_rows = 0
-        file_totals: dict[str, dict[str, float]] = {}
-        # One batch at a time: memory follows the batch size, not the file or the month.
-        for batch in read_batches(self.attempt.source, file.path, file.kind):
-            first_row, file_rows = file_rows, file_rows + batch.height
-            harmonized = self._harmonized(batch, first_row, file.path, data_version, file_lineage, file_totals)
-            del batch
-            if harmonized is None:
-                continue  # keep validating the rest so the report lists every failure
-            canonical, checked = harmonized
-            del harmonized
-            if self.tenant.mask_personal_data:  # masking rewrites columns: every canonical rule runs again
-                canonical, checked = mask_personal_data(canonical.lazy()).collect(), None
-            self._store(canonical, checked, first_row, file.path)
-            del canonical
-        check_row_count(file, file_rows)
-        self.attempt.reads.append(
-            ReadRecord(
-                billing_month=self.attempt.billing_month, object_kind="data", path=file.path, uri=file.uri,
-                bytes=file.info.size, rows=file_rows, etag=file.info.etag, last_modified=file.info.last_modified,
-                manifest_path=manifest.path, export_run_id=manifest.run_id, read_at=read_at,
-                totals_by_currency=file_totals,
-            )
-        )
-        self.source_rows += file_rows
-        self.bytes_read += file.info.size
-        self.files.append(file.path)
-        add_totals(self.totals, file_totals)
-        return file_rows
-
-    def _harmonized(self, batch: pl.DataFrame, first_row: int, path: str, data_version: str,
-                    file_lineage: Mapping[str, object], file_totals: dict[str, dict[str, float]],
-                    ) -> tuple[pl.DataFrame, AlreadyChecked | None] | None:
-        """The batch validated and harmonized; None once the month's report holds an error."""
-        validated = validate_export_batch(batch, data_version, source_file=path, billing_month=self.attempt.billing_month)
-        # The export's own values as parsed by validation (CSV text is parsed once, not per use).
-        add_totals(file_totals, source_totals(validated.typed))
-        self.report = self.report.merge(validated.report.rows_from(first_row))
-        if self.report.has_errors:
-            return None
-        try:  # validation should have caught it; name the file when it did not
-            harmonized = harmonize_batch(batch, data_version, lineage=file_lineage, typed=validated.typed,
-                                         distinct=validated.distinct)
-        except HarmonizationError as exc:
-            raise HarmonizationError(f"{path}: {exc}") from exc
-        # Rules validation passed on columns harmonize carried over unchanged are not evaluated twice.
-        return harmonized.frame, AlreadyChecked(validated.passed_rules, harmonized.unchanged)
-
-    def _store(self, canonical: pl.DataFrame, checked: AlreadyChecked | None, first_row: int, path: str) -> None:
-        # The canonical rules on exactly the rows about to be stored (in memory, no re-read): a harmonization fault
-        # fails the month here, before anything is committed.
-        self.conformance = self.conformance.merge(
-            validate_canonical(canonical, source_file=path, checked=checked).rows_from(first_row)
-        )
-        if self.conformance.has_errors:
-            raise FocusValidationError(self.conformance)
-        # The personal-data scan of exactly these rows, so the warning check needs no re-read either.
-        self.personal = merge_findings(self.personal, scan_batch(canonical))
-        self.writer.write(canonical)
-
-    def record_failure(self, exc: BaseException) -> None:
-        """Unstage every data file, then record the failed attempt and whatever validation found."""
-        cleanup_error = self.writer.abort()
-        if cleanup_error is not None:
-            exc.add_note(cleanup_error)
-        partial_result = self.result_of(status="failed", rows=0, source_rows=self.source_rows, table_version=None,
-                                        totals=self.totals)
-        self.attempt.finish("failed", partial_result, error=failure_message(exc, self.attempt.where)
-                            + (f"; {cleanup_error}" if cleanup_error else ""))
-        if self.report.failures or self.conformance.failures:
-            append_validation_results(self.attempt.workspace, self.tenant.key, self.attempt.billing_month,
-                                      self.selection, self.report.merge(self.conformance), self.attempt.dagster_run_id)

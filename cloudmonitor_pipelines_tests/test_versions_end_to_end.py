@@ -83,7 +83,7 @@ def test_files_read_in_small_batches_give_the_same_month(tmp_path, monkeypatch, 
             batches.append(batch.height)
             yield batch
 
-    monkeypatch.setattr("cloudmonitor_pipelines.pipeline.read_batches", counting)
+    monkeypatch.setattr("cloudmonitor_pipelines.exports.file_batches.read_batches", counting)
     registry = write_tenants_file(tmp_path, ["contoso"])
     summary = generate(tmp_path, "contoso", ["2026-09"], 3000, fmt, version, seed=21)
     tenant = registry.get("contoso")

@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from cloudmonitor_pipelines.cost_totals import currency_key
 from cloudmonitor_pipelines.defs.column_metadata import table_column_schema
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.partitions import split_partition
@@ -27,7 +28,7 @@ from cloudmonitor_pipelines.focus.validate import ValidationReport, canonical_sc
 from cloudmonitor_pipelines.ingest_records import recorded_conformance, recorded_personal_data
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
 from cloudmonitor_pipelines.lake.delta import DataFile, partition_data_files, partition_files, read_table
-from cloudmonitor_pipelines.pipeline import IngestResult, currency_key, ingest_month, loaded_run_ids
+from cloudmonitor_pipelines.pipeline import IngestResult, ingest_month, loaded_run_ids
 from cloudmonitor_pipelines.storage.base import Source, Workspace
 from cloudmonitor_pipelines.tables import COSTS
 

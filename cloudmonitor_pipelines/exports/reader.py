@@ -224,19 +224,26 @@ def _open_csv(stream: BinaryIO, columns: list[str]) -> pa_csv.CSVStreamingReader
         )
 
 
+def batch_budget(kind: str, batch_rows: int | None = None) -> int:
+    """Rows per batch of a file of `kind` (`batch_rows` defaults to BATCH_ROWS).
+
+    Every CSV column is text until harmonized and pyarrow assembles batches from many small blocks: CSV batches are
+    1/3 of parquet ones to keep the same memory bound (measured: 250k CSV rows ~2.6 GB; 100k rows peaked at 1.5 GB
+    once freed pages are kept for reuse, runtime.py)."""
+    batch_rows = batch_rows or BATCH_ROWS
+    return batch_rows if kind == "parquet" else max(1, batch_rows // 3)
+
+
 def read_batches(source: Source, path: str, kind: str, batch_rows: int | None = None) -> Iterator[pl.DataFrame]:
-    """Read one export file in place as consecutive batches of `batch_rows` rows (default BATCH_ROWS; the last one
+    """Read one export file in place as consecutive batches of `batch_budget(kind, batch_rows)` rows (the last one
     up to 5% larger rather than a tiny batch of its own; at least one batch, possibly empty, so the header is always
     seen). Errors name the file, whichever batch fails."""
-    batch_rows = batch_rows or BATCH_ROWS
+    budget = batch_budget(kind, batch_rows)
     try:
         if kind == "parquet":
-            yield from _parquet_batches(source, path, batch_rows)
+            yield from _parquet_batches(source, path, budget)
         else:
-            # Every CSV column is text until harmonized and pyarrow assembles batches from many small blocks: CSV
-            # batches are 1/3 of parquet ones to keep the same memory bound (measured: 250k CSV rows ~2.6 GB; 100k
-            # rows peaked at 1.5 GB once freed pages are kept for reuse, runtime.py).
-            yield from _csv_batches(source, path, kind, max(1, batch_rows // 3))
+            yield from _csv_batches(source, path, kind, budget)
     except (ExportReadError, StorageError):
         raise
     except Exception as exc:  # polars/pyarrow/object_store raise many types
@@ -244,16 +251,27 @@ def read_batches(source: Source, path: str, kind: str, batch_rows: int | None = 
 
 
 def _parquet_batches(source: Source, path: str, batch_rows: int) -> Iterator[pl.DataFrame]:
-    """Row slices of a parquet file read in place; polars decodes only the row groups a slice overlaps."""
+    """Row slices of a parquet file read in place; polars decodes only the row groups a slice overlaps.
+
+    The first slice is read before the file's row count: a file that fits in one batch (a small part, the common
+    case of a run split into many) is read with one query instead of two (1.4 ms against 3.5 ms per file)."""
     scan = pl.scan_parquet(source.object_uri(path), storage_options=source.storage_options())
+    whole = batch_rows + _tail_allowance(batch_rows)  # the most rows one batch holds
+    first = scan.slice(0, whole).collect()
+    if first.height < whole:
+        yield first
+        return
+    head: pl.DataFrame | None = first
+    del first
     total = scan.select(pl.len()).collect().item()
-    if not total:
-        yield scan.head(0).collect()
     bounds = [*range(0, total, batch_rows), total]
     if len(bounds) > 2 and total - bounds[-2] < _tail_allowance(batch_rows):
         del bounds[-2]  # a short tail stays with the last batch
     for start, end in itertools.pairwise(bounds):
-        batch = scan.slice(start, end - start).collect()
+        if head is not None:  # the first slice, already read
+            batch, head = head.slice(0, end), None
+        else:
+            batch = scan.slice(start, end - start).collect()
         yield batch
         del batch  # drop our reference before the next slice is decoded
 
@@ -291,6 +309,7 @@ def check_blob_files(source: Source, manifest: Manifest,
     entry)) carries identities across the manifests of one month, so two winners cannot list one file either."""
     files: list[BlobFile] = []
     seen = {} if seen is None else seen
+    listed = _run_folder_listing(source, manifest)
     for index, blob in enumerate(manifest.blobs):
         entry = f"blobs[{index}].blobName"
         try:
@@ -299,7 +318,7 @@ def check_blob_files(source: Source, manifest: Manifest,
             raise PathEscapesRootError(f"{manifest.path}: {exc}") from None
         kind = file_kind(path)
         try:
-            info = source.stat(path)
+            info = listed.get(path) or source.stat(path)
             identity = object_identity(source, path)
         except ObjectNotFoundError as exc:
             raise ObjectNotFoundError(f"{exc} (listed in manifest {manifest.path})") from exc
@@ -327,6 +346,17 @@ def check_blob_files(source: Source, manifest: Manifest,
             f"{manifest.byte_count}; a file is missing from the list, truncated or changed after export"
         )
     return files
+
+
+def _run_folder_listing(source: Source, manifest: Manifest) -> dict[str, ObjectInfo]:
+    """Size and ETag of every object in the manifest's run folder from one listing, when the source can list a
+    folder (Azure: a request per 5,000 blobs instead of a HEAD per listed file); {} otherwise (local files are
+    stat'ed one by one, which costs no request). A file missing from the listing is stat'ed, so it is still
+    reported missing by name."""
+    list_folder = getattr(source, "list_folder", None)
+    if not callable(list_folder) or not manifest.folder or len(manifest.blobs) < 2:
+        return {}
+    return {info.path: info for info in list_folder(manifest.folder)}
 
 
 def iter_blob_files(source: Source, manifest: Manifest) -> Iterator[BlobFile]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from cloudmonitor_pipelines.focus import canonical, catalog, lineage, pair_rules, rules, value_rules
-from cloudmonitor_pipelines.focus.engine import evaluate, failure
+from cloudmonitor_pipelines.focus.engine import FileRows, evaluate, failure
 from cloudmonitor_pipelines.focus.report import RuleFailure, ValidationReport
 from cloudmonitor_pipelines.focus.rules import RowRule
 
@@ -105,16 +105,16 @@ def still_to_check(row_rules: list[RowRule], checked: AlreadyChecked | None) -> 
 
 
 def validate_canonical(frame: pl.DataFrame | pl.LazyFrame, source_file: str | None = None, *,
-                       checked: AlreadyChecked | None = None) -> ValidationReport:
+                       checked: AlreadyChecked | None = None, files: FileRows | None = None) -> ValidationReport:
     """Check canonical `costs` data: schema plus the rules that still apply after harmonization.
 
     The ingest checks every harmonized batch in memory before writing it (a DataFrame), skipping what `checked`
     proves validation already found clean; a LazyFrame (a stored Delta file) is streamed, so memory follows the
-    engine's chunks rather than the file.
+    engine's chunks rather than the file. `files`: a batch of several files, row failures reported per file.
     """
     actual = frame.collect_schema()
     failures = canonical_schema_failures(actual, source_file)
     usable = {n: d for n, d in actual.items() if canonical.CANONICAL_SCHEMA.get(n) == d}
     rows = frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect(engine="streaming").item()
-    failures += evaluate(frame, still_to_check(canonical_rules(usable), checked), source_file, None)
+    failures += evaluate(frame, still_to_check(canonical_rules(usable), checked), source_file, None, files)
     return ValidationReport(rows, failures, None)

@@ -47,7 +47,7 @@ from cloudmonitor_pipelines.focus.canonical_check import (
     canonical_schema_failures,
     validate_canonical,
 )
-from cloudmonitor_pipelines.focus.engine import evaluate, failure
+from cloudmonitor_pipelines.focus.engine import FileRows, evaluate, failure
 from cloudmonitor_pipelines.focus.pandera_adapter import column_rules, pandera_failures
 from cloudmonitor_pipelines.focus.report import (
     MAX_EXAMPLES,
@@ -60,7 +60,7 @@ from cloudmonitor_pipelines.focus.rules import RowRule
 from cloudmonitor_pipelines.months import parse_month
 
 __all__ = [  # validate.py is the one import for callers; the report types and the canonical check live beside it
-    "MAX_EXAMPLES", "VALIDATION_RESULTS_SCHEMA", "AlreadyChecked", "FocusValidationError", "RuleFailure",
+    "MAX_EXAMPLES", "VALIDATION_RESULTS_SCHEMA", "AlreadyChecked", "FileRows", "FocusValidationError", "RuleFailure",
     "ValidatedBatch", "ValidationReport", "canonical_schema_failures", "validate_canonical", "validate_export_batch",
     "validate_export_frame", "validate_focus_frame",
 ]
@@ -169,6 +169,7 @@ class _Target:
     preview: bool = False
     export_columns: tuple[str, ...] | None = None  # Microsoft's export schema of data_version
     billing_month: str | None = None  # 'YYYY-MM' of the export run: the period rules apply when given
+    files: FileRows | None = None  # the files of a batch spanning several: row failures are reported per file
 
 
 def _export_schema_failures(columns: list[str], target: _Target, source_file: str | None) -> list[RuleFailure]:
@@ -231,7 +232,7 @@ def _parse_and_check_formats(df: pl.DataFrame, present: list[str], logical: dict
     on_distinct = [r for r in format_rules if r.rule == "key-value-format"]  # text columns, candidate + refine
     distinct = _distinct_values(df, [r.column for r in on_distinct if r.column is not None])
     probed = {id(r): _probed_on_distinct(r, distinct) for r in on_distinct}
-    failures += evaluate(side_by_side, [probed.get(id(r), r) for r in format_rules], source_file, df)
+    failures += evaluate(side_by_side, [probed.get(id(r), r) for r in format_rules], source_file, df, target.files)
     del side_by_side
 
     clean = _columns_with(failures, "null-handling")
@@ -281,7 +282,7 @@ def _validate(df: pl.DataFrame, target: _Target, source_file: str | None) -> Val
     row_rules = [_probed_on_distinct(r, typed_distinct) if r.rule in _ON_DISTINCT and r.column in
                  typed_distinct else r
                  for r in _row_rules(target, usable, _columns_with(failures, "column-dtype"), unparseable)]
-    row_failures = evaluate(typed, row_rules, source_file, df)
+    row_failures = evaluate(typed, row_rules, source_file, df, target.files)
     failed = {(f.rule, f.column) for f in row_failures}
     passed = tuple(r for r in row_rules if (r.rule, r.column) not in failed)
     return ValidatedBatch(ValidationReport(df.height, failures + row_failures, target.data_version), typed, passed,
@@ -299,8 +300,12 @@ def validate_export_frame(df: pl.DataFrame, data_version: str, source_file: str 
 
 
 def validate_export_batch(df: pl.DataFrame, data_version: str, source_file: str | None = None, *,
-                          partial: bool = False, billing_month: str | None = None) -> ValidatedBatch:
-    """validate_export_frame, also returning the typed frame it built (the ingest hands it to harmonize)."""
+                          partial: bool = False, billing_month: str | None = None,
+                          files: FileRows | None = None) -> ValidatedBatch:
+    """validate_export_frame, also returning the typed frame it built (the ingest hands it to harmonize).
+
+    `files`: `df` holds the rows of several files (a batch of small files): row failures are reported per file;
+    failures about the columns (the files share them) and per-column notes carry no file (source_file None)."""
     versions.require_known(data_version)
     if billing_month is not None:
         parse_month(billing_month)  # refuse a malformed month before reading any value
@@ -308,6 +313,7 @@ def validate_export_batch(df: pl.DataFrame, data_version: str, source_file: str 
         schemas.export_schema(data_version), data_version, versions.rules_focus_version(data_version),
         versions.datetime_precision(data_version), partial, preview=versions.is_preview(data_version),
         export_columns=tuple(c.name for c in catalog.export_columns(data_version)), billing_month=billing_month,
+        files=files,
     )
     return _validate(df, target, source_file)
 

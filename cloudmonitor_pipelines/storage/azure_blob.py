@@ -217,6 +217,12 @@ class AzureBlobSource(_AzureRoot):
             if suffix is None or props.name.endswith(suffix):
                 yield _info(props, self._relative(props.name))
 
+    def list_folder(self, folder: str) -> Iterator[ObjectInfo]:
+        """Every object below `folder`, from one listing (a request per 5,000 blobs): the sizes of a run's files
+        without a HEAD request per file (exports.reader.check_blob_files)."""
+        for props in self._iter_blobs(self._list_prefix(folder), f"list {folder}"):
+            yield _info(props, self._relative(props.name))
+
     def stat(self, path: str) -> ObjectInfo:
         name = self._blob_name(path, "source path")
         try:

@@ -46,17 +46,31 @@ class LocalSource:
         if not self.root.is_dir():
             raise StorageError(f"export source folder {self.root} does not exist or is not a folder")
         self._root_id = location_id(self.root)
+        # Folders already resolved and found inside the root: a run of 10,000 parts resolves its folder once, not
+        # 10,000 times (resolving a 7-level path with its containment check cost ~1 ms per file, measured).
+        self._folders: dict[str, Path] = {}
 
     def _resolve(self, path: str) -> Path:
         rel = safe_relative_path(path, what="source path")
-        full = (self.root / rel).resolve()
+        folder, _, name = rel.rpartition("/")
+        parent = self._folders.get(folder)
+        if parent is None:
+            parent = self._inside((self.root / folder).resolve() if folder else self.root, path)
+            if parent.is_dir():  # a folder that does not exist yet could still become a link: not remembered
+                self._folders[folder] = parent
+        full = parent / name
+        # A name that is not a link, in a folder inside the root, is inside the root ('..' is refused above); a
+        # link is resolved and checked like any path.
+        return self._inside(full.resolve(), path) if full.is_symlink() else full
+
+    def _inside(self, resolved: Path, path: str) -> Path:
         # A symlink inside the source could point anywhere; the resolved target must stay inside the root
         # (compared by location identity, the one rule for "inside": cloudmonitor_pipelines.locations).
-        if not self._root_id.contains(location_id(full)):
+        if not self._root_id.contains(location_id(resolved)):
             # The link's target is not named: it may be another tenant's folder, which this tenant's log must not show.
             raise PathEscapesRootError(f"source path {path!r} resolves outside the export root {self.root} (a symlink "
                                        "leaving the source); refused")
-        return full
+        return resolved
 
     def list(self, suffix: str | None = None) -> Iterator[ObjectInfo]:
         for dirpath, _dirnames, filenames in os.walk(self.root):

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from cloudmonitor_pipelines import pipeline
+from cloudmonitor_pipelines import month_load, pipeline
 from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.defs.partitions import partition_key
 from cloudmonitor_pipelines.focus import harmonize as harmonize_module
@@ -107,7 +107,7 @@ def test_a_harmonization_fault_fails_the_month_before_anything_is_committed(load
         return harmonize_module.Harmonized(done.frame.with_columns(pl.lit("Bogus").alias("ChargeCategory")),
                                            done.unchanged - {"ChargeCategory"})
 
-    monkeypatch.setattr(pipeline, "harmonize_batch", faulty)
+    monkeypatch.setattr(month_load, "harmonize_batch", faulty)
     monkeypatch.setattr(pipeline, "latest_ingestion", lambda *_: None)  # force a reload of the loaded month
     tenant = write_tenants_file(loaded["root"], ["contoso"]).get("contoso")
     with pytest.raises(FocusValidationError) as error:

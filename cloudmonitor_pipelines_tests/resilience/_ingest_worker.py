@@ -24,10 +24,12 @@ from pathlib import Path
 
 from deltalake import DeltaTable
 
+from cloudmonitor_pipelines.exports import reader
 from cloudmonitor_pipelines.lake import delta
 from cloudmonitor_pipelines.pipeline import ingest_month
 from cloudmonitor_pipelines.storage import open_source, open_workspace
 from cloudmonitor_pipelines.tenants import load_tenants
+from cloudmonitor_pipelines_tests.resilience._scenario import PART_ROWS
 
 PAUSE_POINTS = ("after-first-file", "before-commit", "after-commit")
 BARRIER_TIMEOUT_SECONDS = 60.0
@@ -82,6 +84,7 @@ def install_hooks(pause: str | None, marker: Path | None, barrier: Path | None, 
 
 
 def main(argv: list[str] | None = None) -> int:
+    reader.BATCH_ROWS = PART_ROWS  # one part per batch, for the whole worker process (see _scenario.PART_ROWS)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", required=True, type=Path)
     parser.add_argument("--tenant", required=True)

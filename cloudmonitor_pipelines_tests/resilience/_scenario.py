@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ from pathlib import Path
 import polars as pl
 from deltalake import DeltaTable
 
+from cloudmonitor_pipelines.exports import reader
 from cloudmonitor_pipelines.pipeline import IngestResult, ingest_month
 from cloudmonitor_pipelines.samples.generator import GenerationSummary, generate_sample_exports
 from cloudmonitor_pipelines.storage import open_source, open_workspace
@@ -26,6 +29,18 @@ from cloudmonitor_pipelines_tests.conftest_helpers import expected_month, genera
 TENANT = "contoso"
 MONTH = "2026-10"
 NEW_RUN_PARTS = 5
+# Batches of one part each (small parts otherwise share one batch and one data file): the crash tests need a load
+# that stages several data files, so every ingest of these scenarios, in-process or in a worker, uses this budget.
+PART_ROWS = 300
+
+
+@contextmanager
+def one_part_per_batch() -> Iterator[None]:
+    saved, reader.BATCH_ROWS = reader.BATCH_ROWS, PART_ROWS
+    try:
+        yield
+    finally:
+        reader.BATCH_ROWS = saved
 INGEST_WORKER = "cloudmonitor_pipelines_tests.resilience._ingest_worker"
 
 
@@ -82,8 +97,9 @@ class World:
     new_run: AddedRun
 
     def ingest(self) -> IngestResult:
-        return ingest_month(self.tenant, MONTH, source=open_source(self.tenant.source),
-                            workspace=open_workspace(self.tenant.workspace))
+        with one_part_per_batch():
+            return ingest_month(self.tenant, MONTH, source=open_source(self.tenant.source),
+                                workspace=open_workspace(self.tenant.workspace))
 
 
 def billed_by_currency(frame: pl.DataFrame) -> dict[str, float]:
@@ -128,7 +144,7 @@ def replacement_world(tmp_path: Path) -> World:
     first = ingest_month(tenant, MONTH, source=open_source(tenant.source), workspace=open_workspace(tenant.workspace))
     assert first.status == "loaded"
     # The newer run is generated elsewhere (other seed, 300-row parts) and copied in with a later submittedTime.
-    staging = generate_sample_exports(tmp_path / "staging", TENANT, [MONTH], 1500, seed=32, part_rows=300,
+    staging = generate_sample_exports(tmp_path / "staging", TENANT, [MONTH], 1500, seed=32, part_rows=PART_ROWS,
                                       daily_runs=0, include_empty_run=False)
     new_run = add_newer_run(tmp_path / "sources" / TENANT, staging, MONTH, datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
     assert len(new_run.blob_paths) == NEW_RUN_PARTS

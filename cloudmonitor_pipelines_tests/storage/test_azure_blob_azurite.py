@@ -113,6 +113,32 @@ def test_lists_stats_and_reads_manifest(azurite, tenants):
         source.stat(f"{RUN}/part_9_0001.parquet")
 
 
+def test_a_runs_listed_files_are_checked_from_one_listing_not_a_request_each(azurite, tenants, monkeypatch):
+    from cloudmonitor_pipelines.exports.manifest import parse_manifest
+    from cloudmonitor_pipelines.exports.reader import check_blob_files
+
+    source = _source(azurite, tenants.container_a, tenants.root_a)
+    path = f"{RUN}/manifest.json"
+
+    def manifest_of(*parts: str):
+        doc = {"exportConfig": {"type": "FocusCost", "dataVersion": "1.2", "resourceId": "/subscriptions/s"},
+               "runInfo": {"runId": RUN.rsplit("/", 1)[1], "startDate": "2026-01-01T00:00:00Z"},
+               "blobs": [{"blobName": f"{tenants.root_a}/{RUN}/{part}"} for part in parts]}
+        return parse_manifest(json.dumps(doc).encode(), path)
+
+    heads: list[str] = []
+    stat = AzureBlobSource.stat
+    monkeypatch.setattr(AzureBlobSource, "stat", lambda self, p: heads.append(p) or stat(self, p))
+    files = check_blob_files(source, manifest_of("part_0_0001.parquet", "part_1_0001.csv.gz"))
+    assert [f.path for f in files] == [f"{RUN}/part_0_0001.parquet", f"{RUN}/part_1_0001.csv.gz"]
+    assert heads == [] and all(f.info.size > 0 and f.info.etag for f in files)
+    assert [f.info for f in files] == [source.stat(f.path) for f in files]  # what a HEAD says, from the listing
+
+    missing = manifest_of("part_0_0001.parquet", "part_9_0001.parquet")
+    with pytest.raises(ObjectNotFoundError, match="part_9_0001.parquet"):
+        check_blob_files(source, missing)
+
+
 def test_polars_reads_parquet_and_csv_gz_in_place_without_local_copies(azurite, tenants, tmp_path, monkeypatch):
     # Every temp-file route polars or Python could take now points at an empty folder we can inspect.
     scratch = tmp_path / "scratch"
