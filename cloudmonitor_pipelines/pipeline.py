@@ -26,6 +26,7 @@ import polars as pl
 
 from cloudmonitor_pipelines.attempts import IngestAttempt
 from cloudmonitor_pipelines.cost_totals import Totals
+from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.exports.file_batches import run_batches
 from cloudmonitor_pipelines.exports.manifest import RULE_FIELD, Manifest
 from cloudmonitor_pipelines.exports.reader import BlobFile, check_blob_files, check_run_rows
@@ -47,7 +48,7 @@ from cloudmonitor_pipelines.tables import COSTS
 from cloudmonitor_pipelines.tenants import Tenant
 
 
-class MonthBlockedError(StorageError):
+class MonthBlockedError(PermanentError, StorageError):
     """The month's export manifests can't be trusted (unparseable, legacy); nothing is written."""
 
 

@@ -20,19 +20,12 @@ import dagster as dg
 from cloudmonitor_pipelines import access, tables
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.errors import PermanentError
-from cloudmonitor_pipelines.exports.manifest import ManifestError
-from cloudmonitor_pipelines.exports.read_errors import ExportReadError
 from cloudmonitor_pipelines.focus.report import FocusValidationError
-from cloudmonitor_pipelines.pipeline import MonthBlockedError
 from cloudmonitor_pipelines.tenants import Tenant
 
 # A step context duck-typed (asset, multi-asset or check context; tests pass their own), hence `Any` below.
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# Permanent too, but their classes (exports/manifest.py, exports/read_errors.py, pipeline.py) do not derive from
-# PermanentError yet; once they do (a one-line base-class change each), this tuple goes.
-_NOT_YET_PERMANENT_ERRORS = (ManifestError, ExportReadError, MonthBlockedError)
 
 
 def fail_fast_on_permanent_errors(fn: Callable[P, R]) -> Callable[P, R]:
@@ -69,7 +62,7 @@ def _permanent_errors_fail_fast(args: tuple[Any, ...], kwargs: dict[str, Any]) -
         # A foreign authentication error (azure-core, ARM 401/403) becomes our AccessDeniedError first.
         if (denied := _access_denied(exc, context, resource)) is not None:
             raise _access_failure(denied) from exc
-        if not isinstance(exc, (PermanentError, *_NOT_YET_PERMANENT_ERRORS)):
+        if not isinstance(exc, PermanentError):
             raise
         metadata = exc.report.to_metadata() if isinstance(exc, FocusValidationError) else {}
         raise dg.Failure(

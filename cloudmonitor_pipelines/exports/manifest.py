@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from cloudmonitor_pipelines.errors import PermanentError
+
 MANIFEST_NAME = "manifest.json"
 LEGACY_MANIFEST_NAME = "_manifest.json"
 _EXPORTS_SEGMENT = "/providers/microsoft.costmanagement/exports/"
@@ -42,7 +44,7 @@ RULE_PERIOD_FOLDER = "manifest-period-folder"
 RULE_LEGACY = "manifest-legacy"
 
 
-class ManifestError(ValueError):
+class ManifestError(PermanentError, ValueError):
     """A manifest that cannot be used; the message names the manifest path, the field and the rule."""
 
     rule = RULE_FIELD

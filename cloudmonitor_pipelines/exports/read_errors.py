@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 
+from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.storage.base import Source, StorageError
 
 
-class ExportReadError(StorageError):
+class ExportReadError(PermanentError, StorageError):
     """A listed export file that cannot be used; the message names the file and what is wrong."""
 
 

@@ -43,7 +43,7 @@ class ReportTable:
 
     ``build`` is called as ``build(**{name: frame for name in inputs}, months=..., **params)`` where ``params``
     names tenant settings (attributes of ``Tenant``, such as ``required_tags``) passed by those names; they are part
-    of the build fingerprint, so changing one rebuilds the table.
+    of the table's data version, so changing one rebuilds the table.
     ``reads_previous_month`` tells that rebuilding month M also reads M-1 from costs (so the caller must not
     prune it away); ``months=None`` on ``savings_opportunities`` means the newest month only.
     """
