@@ -13,11 +13,14 @@ from cloudmonitor_pipelines.defs.preview import dagster_preview_features
 from cloudmonitor_pipelines.tenants import load_tenants
 from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
 
-# A fresh interpreter: numpy, urllib3 and requests install their own filters when first imported, so they are
-# imported before the snapshot; importing our definitions must then add, remove or reorder nothing.
+# A fresh interpreter: urllib3, requests and numpy (where installed; no longer one of our dependencies) install their
+# own filters when first imported, so they are imported before the snapshot; importing our definitions must then add,
+# remove or reorder nothing.
 _IMPORT_DEFINITIONS = """
-import warnings
-import dagster, deltalake, numpy, polars, requests, urllib3
+import importlib.util, warnings
+import dagster, deltalake, polars, requests, urllib3
+if importlib.util.find_spec("numpy"):
+    import numpy
 before = list(warnings.filters)
 import cloudmonitor_pipelines.definitions
 after = list(warnings.filters)
