@@ -76,16 +76,16 @@ def _table_data_version(table: ReportTable, month: str, params: dict[str, Any],
     return dg.DataVersion(hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20])
 
 
-def _build_table(table: ReportTable, workspace: Workspace, tenant_key: str, month: str,
-                 params: dict[str, Any]) -> tuple[pl.DataFrame, int]:
-    costs = read_table(workspace, COSTS)
+def _build_table(table: ReportTable, workspace: Workspace, tenant_key: str, month: str, params: dict[str, Any],
+                 read: Callable[[str], pl.LazyFrame | None]) -> tuple[pl.DataFrame, int]:
+    costs = read(COSTS)
     if costs is None:
         raise LookupError(f"{tenant_key}: no costs table yet; materialize costs first")
     months = [previous_month(month), month] if table.reads_previous_month else [month]
-    loaders = {
+    loaders: dict[str, Callable[[], pl.LazyFrame | None]] = {
         "costs": lambda: costs.filter(pl.col(lineage.BILLING_MONTH).is_in(months)),
-        "resources": lambda: read_inventory(workspace, RESOURCES),
-        "recommendations": lambda: read_inventory(workspace, RECOMMENDATIONS),
+        "resources": lambda: read(RESOURCES),
+        "recommendations": lambda: read(RECOMMENDATIONS),
     }
     frame = table.build(**{name: loaders[name]() for name in table.inputs}, months=[month], **params)
     version = replace_partition(workspace, table.name, frame, PARTITION_COLUMN, month,
@@ -94,7 +94,8 @@ def _build_table(table: ReportTable, workspace: Workspace, tenant_key: str, mont
 
 
 def _materialize_table(context: dg.AssetExecutionContext, table: ReportTable, tenant: Tenant, workspace: Workspace,
-                       month: str, version_of: Callable[[str, str], str | None]) -> dg.MaterializeResult[None]:
+                       month: str, version_of: Callable[[str, str], str | None],
+                       read: Callable[[str], pl.LazyFrame | None]) -> dg.MaterializeResult[None]:
     key = dg.AssetKey(table.name)
     params = {name: getattr(tenant, name) for name in table.params}
     data_version = _table_data_version(table, month, params, version_of)
@@ -105,7 +106,7 @@ def _materialize_table(context: dg.AssetExecutionContext, table: ReportTable, te
         metadata.update(status="unchanged", **{k: v for k, v in last.metadata.items()
                                                if k in ("dagster/partition_row_count", "table_version", "built_at")})
     else:
-        frame, version = _build_table(table, workspace, tenant.key, month, params)
+        frame, version = _build_table(table, workspace, tenant.key, month, params, read)
         metadata.update({"status": "rebuilt", "dagster/partition_row_count": frame.height,
                          "table_version": version, "built_at": datetime.now(UTC).isoformat()})
     return dg.MaterializeResult(asset_key=key, data_version=data_version, metadata=metadata)
@@ -115,7 +116,7 @@ def build_reports_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
     """The seven reporting tables of a tenant-month and the HTML `cost_report` rendered from them, as one step;
     each keeps its own asset key, schema and deps.
 
-    A table's month is rebuilt only when its data version (see `_Inputs.data_version`) differs from the one its
+    A table's month is rebuilt only when its data version (`_table_data_version`) differs from the one its
     last materialization of the partition recorded; otherwise nothing is written and the materialization says
     `unchanged`, carrying the figures of the build that wrote the month. The HTML report follows the same rule
     over the tables' data versions (defs/html_reports.py).
@@ -135,9 +136,13 @@ def build_reports_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
             partition = str(partition_key(tenant_key, of_month)) if of_month else tenant_key
             return latest_data_version(context.instance, dg.AssetKey(asset), partition)
 
+        @cache  # each input table is opened once per step, however many reports read it
+        def read(name: str) -> pl.LazyFrame | None:
+            return read_table(workspace, name) if name == COSTS else read_inventory(workspace, name)
+
         for table in REPORT_TABLES.values():
             if dg.AssetKey(table.name) in context.selected_asset_keys:
-                result = _materialize_table(context, table, tenant, workspace, month, version_of)
+                result = _materialize_table(context, table, tenant, workspace, month, version_of, read)
                 current[table.name] = str(result.data_version.value if result.data_version else "")
                 yield result
         if COST_REPORT_KEY in context.selected_asset_keys:
