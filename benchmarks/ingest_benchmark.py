@@ -30,11 +30,11 @@ import os
 import platform
 import resource
 import shutil
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
+
+from phases import add_phase_arguments, answer_phase, phase_environment, run_phase
 
 TENANT = "contoso"
 MONTH = "2026-09"
@@ -245,32 +245,6 @@ PHASES = {
 # Parent: data cache, subprocess per phase, table
 
 
-def _phase_environment() -> dict[str, str]:
-    """Every phase, the floor included, runs with the allocator setting the pipeline's processes use: the comparison
-    is then between the work done, not between two memory allocator configurations."""
-    from cloudmonitor_pipelines.runtime import configure_allocator
-
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    configure_allocator(env)
-    return env
-
-
-def run_phase(name: str, case: dict) -> dict:
-    started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, __file__, "--phase", name, "--case", json.dumps(case)],
-        capture_output=True, text=True, check=False, env=_phase_environment(),
-    )
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-6000:])
-        raise SystemExit(f"phase {name} failed (exit {proc.returncode}) for {case.get('label', '')}")
-    figures = json.loads(proc.stdout.strip().splitlines()[-1])
-    figures["process_wall_seconds"] = wall
-    # The child's own figure is authoritative; RUSAGE_CHILDREN would give the max over all children so far.
-    return figures
-
-
 def ensure_data(out: Path, rows: int, fmt: str, seed: int) -> dict:
     """Generate the month once per (rows, format, seed, dataVersion) and reuse it afterwards."""
     folder = out / "data" / f"{fmt.replace('.', '')}-{rows}-seed{seed}-dv{DATA_VERSION}"
@@ -283,7 +257,7 @@ def ensure_data(out: Path, rows: int, fmt: str, seed: int) -> dict:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     print(f"generating {rows:,} rows of {fmt} (cached in {folder}) ...", flush=True)
-    figures = run_phase("generate", {"source": str(folder / "source"), "rows": rows, "fmt": fmt, "seed": seed})
+    figures = run_phase(__file__, "generate", {"source": str(folder / "source"), "rows": rows, "fmt": fmt, "seed": seed})
     figures["source"] = str(folder / "source")
     marker.write_text(json.dumps(figures, indent=2))
     figures["cached"] = False
@@ -319,13 +293,13 @@ def run_case(out: Path, rows: int, fmt: str, seed: int, keep: bool, repeat: int)
             print(f"  {label}: {phase} ({attempt}/{repeat}) ...", flush=True)
             if phase == "ingest":
                 shutil.rmtree(workspace, ignore_errors=True)
-            runs[phase].append(run_phase(phase, case))
+            runs[phase].append(run_phase(__file__, phase, case))
     results["floor"], results["ingest"] = _median_run(runs["floor"]), _median_run(runs["ingest"])
     results["ingest_to_floor_per_pair"] = [round(i["seconds"] / f["seconds"], 2)
                                           for f, i in zip(runs["floor"], runs["ingest"], strict=True)]
     for phase in ("validation", "rerun"):
         print(f"  {label}: {phase} ...", flush=True)
-        results[phase] = run_phase(phase, case)
+        results[phase] = run_phase(__file__, phase, case)
     if not keep:
         shutil.rmtree(scratch, ignore_errors=True)
     return results
@@ -341,7 +315,7 @@ def run_definitions(out: Path) -> dict:
          for i in range(DEFINITIONS_TENANTS)],
     )
     print(f"definitions with {DEFINITIONS_TENANTS} tenants ...", flush=True)
-    return run_phase("definitions", {"tenants": str(tenants)})
+    return run_phase(__file__, "definitions", {"tenants": str(tenants)})
 
 
 def _rate(rows: int, seconds: float) -> str:
@@ -391,12 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-definitions", action="store_true")
     parser.add_argument("--repeat", type=int, default=3,
                         help="floor and ingest runs per case, alternating; medians are compared (default 3)")
-    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
-    parser.add_argument("--case", help=argparse.SUPPRESS)
+    add_phase_arguments(parser, PHASES)
     args = parser.parse_args(argv)
-
-    if args.phase:
-        print(json.dumps(PHASES[args.phase](json.loads(args.case)), default=str))
+    if answer_phase(args, PHASES):
         return 0
 
     out = Path(args.out).resolve()
@@ -409,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        "allocator": _phase_environment().get("_RJEM_MALLOC_CONF"),
+        "allocator": phase_environment().get("_RJEM_MALLOC_CONF"),
         "repeat": max(1, args.repeat),
         "cases": cases,
         "definitions": definitions,

@@ -25,11 +25,12 @@ import os
 import platform
 import resource
 import shutil
-import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
+
+from phases import add_phase_arguments, answer_phase, run_phase
 
 TENANT = "contoso"
 MONTH = "2026-09"
@@ -158,19 +159,6 @@ PHASES = {"generate": phase_generate, "ingest": phase_ingest, "costs": phase_cos
 # Parent
 
 
-def run_phase(name: str, case: dict) -> dict:
-    from cloudmonitor_pipelines.runtime import configure_allocator
-
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    configure_allocator(env)  # the allocator setting the pipeline's own processes use
-    proc = subprocess.run([sys.executable, __file__, "--phase", name, "--case", json.dumps(case)],
-                          capture_output=True, text=True, check=False, env=env)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-6000:])
-        raise SystemExit(f"phase {name} failed (exit {proc.returncode})")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
-
-
 def ensure_data(out: Path, files: int, rows_per_file: int, formats: list[str]) -> dict:
     folder = out / f"files{files}-rows{rows_per_file}-dv{DATA_VERSION}"
     marker = folder / "generated.json"
@@ -180,7 +168,7 @@ def ensure_data(out: Path, files: int, rows_per_file: int, formats: list[str]) -
     if missing:
         print(f"generating {files:,} files x {rows_per_file} rows of {', '.join(missing)} in {folder} ...", flush=True)
         folder.mkdir(parents=True, exist_ok=True)
-        made = run_phase("generate", {"out": str(folder), "files": files, "rows_per_file": rows_per_file,
+        made = run_phase(__file__, "generate", {"out": str(folder), "files": files, "rows_per_file": rows_per_file,
                                       "formats": missing})
         cached["sources"].update(made["sources"])
         marker.write_text(json.dumps(cached, indent=2))
@@ -196,7 +184,7 @@ def run_format(out: Path, fmt: str, data: dict, args: argparse.Namespace) -> dic
         tenants = scratch / "tenants.yaml"
         _write_tenants_file(tenants, Path(data["source"]), scratch / "workspace")
         print(f"  {fmt}: {phase} ...", flush=True)
-        results[phase] = run_phase(phase, {"tenants": str(tenants), "profile": args.profile and phase == "ingest"})
+        results[phase] = run_phase(__file__, phase, {"tenants": str(tenants), "profile": args.profile and phase == "ingest"})
     shutil.rmtree(scratch, ignore_errors=True)
     return results
 
@@ -228,11 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(Path(__file__).parent / ".data" / "small-files"))
     parser.add_argument("--dagster", action="store_true", help="also time the costs step through Dagster")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the direct ingest")
-    parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
-    parser.add_argument("--case", help=argparse.SUPPRESS)
+    add_phase_arguments(parser, PHASES)
     args = parser.parse_args(argv)
-    if args.phase:
-        print(json.dumps(PHASES[args.phase](json.loads(args.case)), default=str))
+    if answer_phase(args, PHASES):
         return 0
 
     out = Path(args.out).resolve()
