@@ -1,14 +1,15 @@
-"""The data dictionary: what every column of `costs` and of each reporting table means, from one source.
+"""The data dictionary: what every column of `costs`, the enrichment tables and each reporting table means.
 
-Facts come from where they are defined, never copied: types from the table schemas (`CANONICAL_SCHEMA`,
-`REPORT_TABLES[...].schema`, `PORTFOLIO_SCHEMA`), FOCUS feature level and nullability from the FOCUS catalogue
-(focus/catalog.json), Microsoft's descriptions of the Azure `x_` columns from the same catalogue. Only what no
-other file knows (our paraphrase of each FOCUS column, the export mapping, how a report column is computed) lives
-in the packaged data_dictionary.json.
+Facts come from where they are defined, never copied: types from the table schemas (`CANONICAL_SCHEMA`, the
+`enrich/` schemas, `REPORT_TABLES[...].schema`, `PORTFOLIO_SCHEMA`), FOCUS feature level and nullability from
+the FOCUS catalogue (focus/catalog.json), Microsoft's descriptions of the Azure `x_` columns from the same
+catalogue. Only what no other file knows (our paraphrase of each FOCUS column, the export mapping, how any other
+column is computed) lives in the packaged data_dictionary.json.
 
-Three readers, one source: the column tables in docs/data-dictionary-*.md are rendered by `render_table`
-(scripts/build_data_dictionary.py rewrites them; a test fails when they differ), the Dagster column schemas are
-built from `columns` (defs/column_metadata.py), and the report/Finn layers may describe tables from it.
+Three readers, one source: the column tables in docs/data-dictionary-*.md and docs/enrichment.md are rendered by
+`render_table` (scripts/build_data_dictionary.py rewrites them; a test fails when they differ), the Dagster column
+schemas are built from `columns` (defs/column_metadata.py), and Finn describes tables and question results from it
+(query/dictionary.py, `meanings` in query/questions.py).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import polars as pl
 from cloudmonitor_pipelines.focus import catalog
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_FOCUS_VERSION, CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.lineage import LINEAGE_SCHEMA
-from cloudmonitor_pipelines.tables import COSTS, PARTNER_PORTFOLIO
+from cloudmonitor_pipelines.tables import COST_ENRICHMENT, COSTS, PARTNER_PORTFOLIO, RECOMMENDATIONS, RESOURCES
 
 _COSTS_HEADER = (
     "| Column | Type | Nullable | Kind | Source per dataVersion / mapping | Description |\n"
@@ -42,9 +43,9 @@ class ColumnDoc:
     name: str  # exact, case-sensitive: the name a query must use
     type: str  # polars type name, e.g. Float64, Datetime(us, UTC)
     description: str  # may hold `code` spans (markdown), nothing else
-    nullable: str | None  # costs: 'yes' / 'no' / 'no (...)'; report tables: None (see the schema docs)
-    kind: str | None  # costs: 'FOCUS Mandatory' ... / 'Azure x_' / 'lineage'; report tables: None
-    origin: str  # costs: source per dataVersion; report tables: how the column is computed
+    nullable: str | None  # costs: 'yes' / 'no' / 'no (...)'; other tables: None (see the schema docs)
+    kind: str | None  # costs: 'FOCUS Mandatory' ... / 'Azure x_' / 'lineage'; other tables: None
+    origin: str  # costs: source per dataVersion; other tables: how the column is computed
 
     @property
     def plain_description(self) -> str:
@@ -72,9 +73,12 @@ def _raw() -> dict[str, dict[str, dict[str, str]]]:
 
 def table_schemas() -> dict[str, Mapping[str, pl.DataType]]:
     """Every documented table and its schema (imported here, not at module level: reports imports are heavier)."""
+    from cloudmonitor_pipelines.enrich.inventory import RECOMMENDATIONS_SCHEMA, RESOURCES_SCHEMA
+    from cloudmonitor_pipelines.enrich.join import COST_ENRICHMENT_SCHEMA
     from cloudmonitor_pipelines.reports import PORTFOLIO_SCHEMA, REPORT_TABLES
 
-    return {COSTS: CANONICAL_SCHEMA} | {n: t.schema for n, t in REPORT_TABLES.items()} | {
+    return {COSTS: CANONICAL_SCHEMA, RESOURCES: RESOURCES_SCHEMA, RECOMMENDATIONS: RECOMMENDATIONS_SCHEMA,
+            COST_ENRICHMENT: COST_ENRICHMENT_SCHEMA} | {n: t.schema for n, t in REPORT_TABLES.items()} | {
         PARTNER_PORTFOLIO: PORTFOLIO_SCHEMA
     }
 
@@ -119,3 +123,9 @@ def render_table(table: str) -> str:
 
 def documented_tables() -> tuple[str, ...]:
     return tuple(table_schemas())
+
+
+def meanings(table: str, *names: str) -> dict[str, str]:
+    """The plain-text meanings of `names` in `table`, for a surface that returns those columns as they are."""
+    docs = {column.name: column.plain_description for column in columns(table)}
+    return {name: docs[name] for name in names}

@@ -13,32 +13,24 @@ import polars as pl
 
 from cloudmonitor_pipelines.azure.advisor import fetch_cost_recommendations
 from cloudmonitor_pipelines.azure.resource_graph import fetch_resources
+from cloudmonitor_pipelines.defs.column_metadata import table_column_schema
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY, TRANSIENT_RETRY
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.partitions import split_partition
 from cloudmonitor_pipelines.defs.preview import dagster_preview_features
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.enrich.inventory import merge_snapshot, recommendations_table, resources_table
-from cloudmonitor_pipelines.enrich.join import ENRICHMENT_COLUMNS, enrich_costs
+from cloudmonitor_pipelines.enrich.join import COST_ENRICHMENT_SCHEMA, ENRICHMENT_KEYS, enrich_costs
 from cloudmonitor_pipelines.enrich.settings import enrichment_enabled, enrichment_off_note
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
 from cloudmonitor_pipelines.lake.inventory_store import overwrite_table, read_inventory
-from cloudmonitor_pipelines.lake.views import ENRICHMENT_KEYS
 from cloudmonitor_pipelines.tables import COST_ENRICHMENT, COSTS, RECOMMENDATIONS, RESOURCES
 from cloudmonitor_pipelines.tenants import Tenant
 
 RESOURCES_KEY = dg.AssetKey(RESOURCES)
 RECOMMENDATIONS_KEY = dg.AssetKey(RECOMMENDATIONS)
 COST_ENRICHMENT_KEY = dg.AssetKey(COST_ENRICHMENT)
-ENRICHMENT_SCHEMA: dict[str, pl.DataType] = {
-    lineage.BILLING_MONTH: pl.String(),
-    "ResourceId": pl.String(),
-    "SubAccountId": pl.String(),
-    "key_rows": pl.Int64(),
-    "key_effective_cost": pl.Float64(),
-    **ENRICHMENT_COLUMNS,
-}
 with dagster_preview_features():  # beta in Dagster 1.13
     BY_TENANT = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="tenant")
 
@@ -51,6 +43,7 @@ def _enrichment_off(tenant: Tenant) -> dg.MaterializeResult[None]:
 def _resources_asset(tenant_partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=RESOURCES_KEY,
+        metadata={"dagster/column_schema": table_column_schema(RESOURCES)},
         partitions_def=tenant_partitions,
         group_name="enrichment",
         kinds={"azure", "deltalake"},
@@ -89,6 +82,7 @@ def _resources_asset(tenant_partitions: dg.PartitionsDefinition) -> dg.AssetsDef
 def _recommendations_asset(tenant_partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=RECOMMENDATIONS_KEY,
+        metadata={"dagster/column_schema": table_column_schema(RECOMMENDATIONS)},
         partitions_def=tenant_partitions,
         group_name="enrichment",
         kinds={"azure", "deltalake"},
@@ -148,6 +142,7 @@ def _match_shares(table: pl.DataFrame) -> dict[str, float | int]:
 def _cost_enrichment_asset(tenant_month_partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=COST_ENRICHMENT_KEY,
+        metadata={"dagster/column_schema": table_column_schema(COST_ENRICHMENT)},
         partitions_def=tenant_month_partitions,
         group_name="enrichment",
         kinds={"polars", "deltalake"},
@@ -183,7 +178,7 @@ def _cost_enrichment_asset(tenant_month_partitions: dg.PartitionsDefinition) -> 
                          read_inventory(workspace, RECOMMENDATIONS))
             .rename({"EffectiveCost": "key_effective_cost"})
             .with_columns(pl.lit(month).alias(lineage.BILLING_MONTH))
-            .select([pl.col(c).cast(t) for c, t in ENRICHMENT_SCHEMA.items()])
+            .select([pl.col(c).cast(t) for c, t in COST_ENRICHMENT_SCHEMA.items()])
             .collect(engine="streaming")
         )
         version = replace_partition(workspace, COST_ENRICHMENT, table, lineage.BILLING_MONTH, month,

@@ -16,6 +16,9 @@ from typing import Any
 
 import polars as pl
 
+from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH
+
+ENRICHMENT_KEYS = ("ResourceId", "SubAccountId")
 RESOURCE_COLUMNS = {
     "type": "x_ResourceArmType",
     "location": "x_ResourceLocation",
@@ -36,6 +39,11 @@ ENRICHMENT_COLUMNS: dict[str, pl.DataType] = {
     "x_SubscriptionRecommendationCount": pl.UInt32(),
     "x_SubscriptionMonthlySavings": pl.Float64(),
     "x_SubscriptionSavingsCurrency": pl.String(),
+}
+# `cost_enrichment`: the enrichment once per month and key, with the key's cost rows and EffectiveCost.
+COST_ENRICHMENT_SCHEMA: dict[str, pl.DataType] = {
+    BILLING_MONTH: pl.String(), **dict.fromkeys(ENRICHMENT_KEYS, pl.String()), "key_rows": pl.Int64(),
+    "key_effective_cost": pl.Float64(), **ENRICHMENT_COLUMNS,
 }
 _SUBSCRIPTION_GUID = r"(?i)^/subscriptions/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
 _RESOURCE_KEY = "_cm_resource_key"

@@ -6,12 +6,11 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from cloudmonitor_pipelines.enrich.join import ENRICHMENT_KEYS
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.lake.delta import read_table
 from cloudmonitor_pipelines.storage.base import Workspace
 from cloudmonitor_pipelines.tables import COST_ENRICHMENT, COSTS
-
-ENRICHMENT_KEYS = ("ResourceId", "SubAccountId")
 
 
 def enriched_costs(workspace: Workspace, months: Sequence[str] | None = None) -> pl.LazyFrame:
