@@ -1,5 +1,5 @@
-"""Rewrite the column tables of docs/data-dictionary-costs.md and docs/data-dictionary-reports.md from
-cloudmonitor_pipelines.data_dictionary (the one source). Run after changing a schema or data_dictionary.json:
+"""Rewrite the column tables of docs/data-dictionary-costs.md, docs/data-dictionary-reports.md and docs/enrichment.md
+from cloudmonitor_pipelines.data_dictionary (the one source). Run after changing a schema or data_dictionary.json:
 
     .venv/bin/python scripts/build_data_dictionary.py [--check]
 
@@ -18,6 +18,7 @@ from cloudmonitor_pipelines import tables
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 COSTS_DOC = DOCS / "data-dictionary-costs.md"
 REPORTS_DOC = DOCS / "data-dictionary-reports.md"
+ENRICHMENT_DOC = DOCS / "enrichment.md"
 
 
 def _replace_table(text: str, section_pattern: str, table: str) -> str:
@@ -37,10 +38,12 @@ def _replace_table(text: str, section_pattern: str, table: str) -> str:
 def rendered_docs() -> dict[Path, str]:
     costs = _replace_table(COSTS_DOC.read_text(encoding="utf-8"), r"^## Columns\n.*?(?=^## )", tables.COSTS)
     reports = REPORTS_DOC.read_text(encoding="utf-8")
-    for table in dd.documented_tables():
-        if table != tables.COSTS:
-            reports = _replace_table(reports, rf"^## {table}\n.*?(?=^## |\Z)", table)
-    return {COSTS_DOC: costs, REPORTS_DOC: reports}
+    for table in (*tables.REPORT_TABLES, tables.PARTNER_PORTFOLIO):
+        reports = _replace_table(reports, rf"^## {table}\n.*?(?=^## |\Z)", table)
+    enrichment = ENRICHMENT_DOC.read_text(encoding="utf-8")
+    for table in (tables.RESOURCES, tables.RECOMMENDATIONS, tables.COST_ENRICHMENT):
+        enrichment = _replace_table(enrichment, rf"^### `{table}`\n.*?(?=^##|\Z)", table)
+    return {COSTS_DOC: costs, REPORTS_DOC: reports, ENRICHMENT_DOC: enrichment}
 
 
 def main(argv: list[str]) -> int:

@@ -5,27 +5,24 @@ from __future__ import annotations
 import pytest
 
 from cloudmonitor_pipelines import data_dictionary
-from cloudmonitor_pipelines.enrich.inventory import RECOMMENDATIONS_SCHEMA, RESOURCES_SCHEMA
-from cloudmonitor_pipelines.enrich.join import ENRICHMENT_COLUMNS
 from cloudmonitor_pipelines.query import dictionary
 from cloudmonitor_pipelines.query.workspace import PARTNER_TABLES, TENANT_TABLES
-
-
-def _schemas() -> dict[str, list[str]]:
-    schemas = {name: list(schema) for name, schema in data_dictionary.table_schemas().items()}
-    schemas["resources"] = list(RESOURCES_SCHEMA)
-    schemas["recommendations"] = list(RECOMMENDATIONS_SCHEMA)
-    # cost_enrichment holds the (month, resource, subscription) key, the key's totals and the enrichment columns.
-    schemas["cost_enrichment"] = ["x_BillingMonth", "ResourceId", "SubAccountId", "key_rows", "key_effective_cost",
-                                  *ENRICHMENT_COLUMNS]
-    return schemas
 
 
 @pytest.mark.parametrize("table", [*TENANT_TABLES, *PARTNER_TABLES])
 def test_every_visible_column_has_a_meaning(table):
     documented = dictionary.documented_columns()[table]
-    missing = [column for column in _schemas()[table] if not documented.get(column, {}).get("meaning")]
+    schema = data_dictionary.table_schemas()[table]
+    missing = [column for column in schema if not documented.get(column, {}).get("meaning")]
     assert missing == []
+
+
+def test_enrichment_columns_say_how_they_are_computed_and_cost_keys_keep_their_focus_definition():
+    docs = dictionary.documented_columns()
+    enrichment = docs["cost_enrichment"]
+    assert enrichment["ResourceId"]["focus_definition"] == docs["costs"]["ResourceId"]["focus_definition"]
+    assert "resources.tags" in enrichment["x_ResourceTags"]["how_computed"]
+    assert "never" in enrichment["x_ResourceMonthlySavings"]["meaning"]  # savings repeat per cost row: not summable
 
 
 def test_meanings_come_from_the_package_not_the_docs_folder(monkeypatch, tmp_path):
