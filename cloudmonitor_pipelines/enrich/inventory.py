@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from cloudmonitor_pipelines.azure.advisor import RecommendationRecord
 from cloudmonitor_pipelines.errors import PermanentError
+
+if TYPE_CHECKING:  # only a type here; importing it would load the ARM client for every reader of these schemas
+    from cloudmonitor_pipelines.azure.advisor import RecommendationRecord
 
 UTC_MICROS = pl.Datetime("us", "UTC")
 

@@ -5,7 +5,8 @@ Conventions every question keeps: money is grouped by its currency column and ne
 with BilledCost (what the invoice says) alongside; a `month` is a billing month (YYYY-MM, the export's billing
 period) and defaults to the newest month in the table the question reads. Questions read the report tables the
 HTML reports read (cost_daily, cost_monthly, resource_costs, ...) and fall back to `costs` only for what no report
-holds (tags' values, one resource's days).
+holds (tags' values, one resource's days). A result column that is a table's column, with the same meaning, takes
+its meaning from the data dictionary (`meanings`); only computed columns are described here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from cloudmonitor_pipelines import tables
+from cloudmonitor_pipelines.data_dictionary import meanings
 from cloudmonitor_pipelines.months import add_months, month_end, month_start
 from cloudmonitor_pipelines.query.catalogue import Param, Question, sql_text
 
@@ -245,32 +247,26 @@ _QUESTIONS: tuple[Question, ...] = (
     Question("cost_anomalies", "Cost anomalies", "Days whose effective cost deviates from the median of the 14 days "
              "before by more than 3 MADs and 20% (the cost_anomalies report's rule).", "tenant",
              (MONTH, Param("only_anomalies", "bool", "only anomalous days (false: every evaluated day)", default=True)),
-             {"charge_date": "UTC day", "billing_currency": "currency", "sub_account_id": "subscription (null: all)",
-              "effective_cost": "that day's effective cost", "baseline_median": "median of the baseline window",
-              "deviation": "effective_cost - baseline_median", "deviation_pct": "deviation in % of the median",
-              "is_anomaly": "flagged by the rule", "direction": "up or down"},
+             meanings(tables.COST_ANOMALIES, "charge_date", "billing_currency", "sub_account_id", "effective_cost",
+                      "baseline_median", "deviation", "deviation_pct", "is_anomaly", "direction"),
              _anomalies_sql, month_period, tables.COST_ANOMALIES),
     Question("open_savings", "Open savings and the resources behind them", "Open Advisor cost recommendations, "
              "largest monthly savings first, with the resource they target and its effective cost in the month. "
              "Savings are in savings_currency, spend in billing_currency: never added together.", "tenant",
              (MONTH, LIMIT),
-             {"rank": "1 = largest savings in its currency", "savings_currency": "currency of the savings",
-              "monthly_savings": "estimated savings per month", "annual_savings": "estimated savings per year",
-              "name": "recommendation", "impact": "Advisor impact", "scope": "resource or subscription",
-              "resource_id": "target resource (lower case)", "resource_name": "from costs",
-              "resource_type": "from costs", "resource_group_name": "from costs",
-              "subscription_id": "subscription GUID", "spend_effective_cost": "target's effective cost in the month",
-              "billing_currency": "currency of spend_effective_cost", "problem": "Advisor problem",
-              "solution": "Advisor solution", "recommendation_id": "Advisor id"},
+             {**meanings(tables.SAVINGS_OPPORTUNITIES, "rank", "savings_currency", "monthly_savings", "annual_savings",
+                         "name", "impact", "scope", "resource_id"),
+              **meanings(tables.RESOURCE_COSTS, "resource_name", "resource_type", "resource_group_name"),
+              **meanings(tables.SAVINGS_OPPORTUNITIES, "subscription_id", "spend_effective_cost", "billing_currency",
+                         "problem", "solution", "recommendation_id")},
              _open_savings_sql, month_period, tables.SAVINGS_OPPORTUNITIES),
     Question("untagged_spend", "Untagged spend per required tag", "For each of the tenant's required tag keys: "
              "effective cost without the tag, its share, and rows whose Tags are not valid JSON (tag_coverage).",
              "tenant", (MONTH,),
-             {"tag_key": "required tag key", "billing_currency": "currency",
-              "untagged_effective_cost": "effective cost of rows without the tag",
-              "tagged_effective_cost": "effective cost of rows with it", "total_effective_cost": "all effective cost",
+             {**meanings(tables.TAG_COVERAGE, "tag_key", "billing_currency", "untagged_effective_cost",
+                         "tagged_effective_cost", "total_effective_cost"),
               "untagged_share": "untagged / total (0..1)", "untagged_row_count": "rows without the tag",
-              "invalid_tags_row_count": "rows whose Tags is not a JSON object (mis-tagged)"},
+              **meanings(tables.TAG_COVERAGE, "invalid_tags_row_count")},
              _untagged_sql, month_period, tables.TAG_COVERAGE),
     Question("mistagged_spend", "Mis-tagged spend for one tag key", "Effective cost split into rows that carry the "
              "tag key in its exact spelling with a value ('correct'), rows that carry it in another case/spacing or "
@@ -281,10 +277,9 @@ _QUESTIONS: tuple[Question, ...] = (
              _mistagged_sql, month_period, tables.COST_DAILY),
     Question("commitment_utilization", "Commitment (reservation / savings plan) utilization",
              "Used vs unused amortized cost of each commitment discount, least utilized first.", "tenant", (MONTH,),
-             {"commitment_discount_name": "name", "commitment_discount_type": "Reservation / Savings Plan",
-              "commitment_discount_id": "id (lower case)", "billing_currency": "currency",
-              "used_effective_cost": "amortized cost consumed", "unused_effective_cost": "amortized cost wasted",
-              "utilization": "used / (used + unused), 0..1"},
+             meanings(tables.COMMITMENT_UTILIZATION, "commitment_discount_name", "commitment_discount_type",
+                      "commitment_discount_id", "billing_currency", "used_effective_cost", "unused_effective_cost",
+                      "utilization"),
              _commitments_sql, month_period, tables.COMMITMENT_UTILIZATION),
     Question("resource_cost_over_time", "Cost of one resource over time", "Effective and billed cost of one ARM "
              "resource (id compared ignoring case) per UTC day, over every month loaded.", "tenant",
@@ -303,12 +298,9 @@ _QUESTIONS: tuple[Question, ...] = (
              _forecast_sql, month_period, tables.COST_DAILY),
     Question("portfolio_spend", "Portfolio: spend per tenant", "Each tenant's billed and effective cost, MoM change "
              "and open savings for the month, per currency (partner_portfolio; aggregates only).", "partner", (MONTH,),
-             {"tenant_key": "tenant", "currency": "currency of the row's money", "billed_cost": "invoiced",
-              "effective_cost": "amortized", "previous_effective_cost": "previous month",
-              "effective_cost_change": "MoM change", "effective_cost_change_pct": "MoM change %",
-              "open_monthly_savings": "open Advisor savings (newest month only)",
-              "open_recommendation_count": "open cost recommendations",
-              "newest_export_submitted_time": "freshness of the tenant's data"},
+             meanings(tables.PARTNER_PORTFOLIO, "tenant_key", "currency", "billed_cost", "effective_cost",
+                      "previous_effective_cost", "effective_cost_change", "effective_cost_change_pct",
+                      "open_monthly_savings", "open_recommendation_count", "newest_export_submitted_time"),
              _portfolio_sql, month_period, tables.PARTNER_PORTFOLIO),
     Question("portfolio_trend", "Portfolio: monthly totals per currency", "Sum over the partner's tenants per "
              "billing month and currency (never across currencies).", "partner", (),
