@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from cloudmonitor_pipelines import data_dictionary as dd
@@ -35,6 +36,16 @@ def test_every_schema_column_is_documented_with_its_exact_name(table: str) -> No
         assert column.tags[EXACT_NAME_TAG] == column.name
         assert column.description.startswith(f"{column.name}: ")
         assert "`" not in column.description, column.description  # shown as plain text in the UI
+
+
+def test_enrichment_assets_carry_their_column_schemas() -> None:
+    from cloudmonitor_pipelines.defs.enrichment import build_enrichment_assets
+
+    tenants = dg.StaticPartitionsDefinition(["contoso"])
+    months = dg.MultiPartitionsDefinition({"tenant": tenants, "month": dg.StaticPartitionsDefinition(["2026-01"])})
+    for asset in build_enrichment_assets(tenants, months):
+        table = asset.key.path[-1]
+        assert asset.specs_by_key[asset.key].metadata["dagster/column_schema"] == table_column_schema(table), table
 
 
 def test_costs_descriptions_come_from_the_focus_catalogue() -> None:
