@@ -78,9 +78,8 @@ def table_schemas() -> dict[str, Mapping[str, pl.DataType]]:
     from cloudmonitor_pipelines.reports import PORTFOLIO_SCHEMA, REPORT_TABLES
 
     return {COSTS: CANONICAL_SCHEMA, RESOURCES: RESOURCES_SCHEMA, RECOMMENDATIONS: RECOMMENDATIONS_SCHEMA,
-            COST_ENRICHMENT: COST_ENRICHMENT_SCHEMA} | {n: t.schema for n, t in REPORT_TABLES.items()} | {
-        PARTNER_PORTFOLIO: PORTFOLIO_SCHEMA
-    }
+            COST_ENRICHMENT: COST_ENRICHMENT_SCHEMA, **{n: t.schema for n, t in REPORT_TABLES.items()},
+            PARTNER_PORTFOLIO: PORTFOLIO_SCHEMA}
 
 
 def _costs_column(name: str, dtype: pl.DataType, entry: Mapping[str, str]) -> ColumnDoc:
