@@ -270,8 +270,8 @@ def test_graphql_shows_costs_columns_with_exact_names_and_descriptions(dagster_u
     for doc in documented:
         assert columns[doc.name]["description"].startswith(f"{doc.name}: {doc.plain_description}")
         assert "`" not in columns[doc.name]["description"]
-    # Every reporting table documents its columns too, and no description shows RST markup.
-    for table in ("cost_daily", "tag_coverage", "cost_report"):
+    # Every reporting and enrichment table documents its columns too, and no description shows RST markup.
+    for table in ("cost_daily", "tag_coverage", "cost_enrichment", "cost_report"):
         node = dagster_ui.graphql(_COLUMN_SCHEMA_QUERY, {"path": [table]})["assetNodeOrError"]
         assert "``" not in (node["description"] or ""), table
         if table != "cost_report":
