@@ -23,7 +23,6 @@ import pytest
 from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.defs.html_reports import report_path
 from cloudmonitor_pipelines.defs.partitions import partition_key
-from cloudmonitor_pipelines.defs.reports import portfolio_report_location
 from cloudmonitor_pipelines.platform import PLATFORM_ROOT_ENV_VAR, is_inside
 from cloudmonitor_pipelines.reports.html.content import build_tenant_report
 from cloudmonitor_pipelines.reports.html.render import money, render_tenant_report
@@ -253,8 +252,7 @@ def test_unchanged_costs_run_carries_the_loaded_row_count_and_totals(world):
 
 
 def test_partner_report_holds_per_tenant_aggregates_only_outside_every_workspace(world):
-    with mock.patch.dict(os.environ, {PLATFORM_ROOT_ENV_VAR: str(world["root"] / "platform")}):
-        location = Path(portfolio_report_location("northwind"))
+    location = world["root"] / "platform" / "portfolios" / "northwind.html"
     for tenant in world["registry"]:
         assert not is_inside(location, tenant.workspace) and not is_inside(location, tenant.source)
     html = location.read_text(encoding="utf-8")
@@ -329,8 +327,7 @@ def test_each_currency_gets_its_own_section_and_nothing_is_summed_across_currenc
 
 @pytest.mark.browser
 def test_partner_report_opens_offline_in_chromium(world, tmp_path):
-    with mock.patch.dict(os.environ, {PLATFORM_ROOT_ENV_VAR: str(world["root"] / "platform")}):
-        location = Path(portfolio_report_location("northwind"))
+    location = world["root"] / "platform" / "portfolios" / "northwind.html"
     screenshot = ARTIFACTS / "portfolio-northwind.png"
     dom = capture_page(location.as_uri(), screenshot, profile_dir=tmp_path / "chromium", budget_ms=2000)
     print(f"partner report screenshot: {screenshot}")
