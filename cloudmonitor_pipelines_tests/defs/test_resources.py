@@ -97,7 +97,7 @@ def test_a_launch_time_platform_root_reaches_every_platform_write(tmp_path: Path
     registry = write_tenants_file(tmp_path, ["contoso"], contoso={"partner": "northwind"})
     # Revoked under A only: the costs run can record the tenant restored only if it reads and writes A.
     access.record_revoked(access.AccessDeniedError("contoso", access.SOURCE, "https://contoso.example", 403), configured)
-    defs = build_definitions(registry, tenants_file=str(registry.path))
+    defs = build_definitions(registry)
     # Run config replaces the resource's whole config (Dagster 1.13): the override restates the tenants file.
     config = {"platform_root": str(configured), "tenants_file": str(registry.path)}
     override = {"resources": {"cloudmonitor": {"config": config}}}
