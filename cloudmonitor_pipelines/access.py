@@ -5,7 +5,7 @@ What belongs here:
   It is permanent: never retried, reported as one line naming the tenant, what answered and the role needed.
   `classify_access_error` turns azure-core / ARM / storage auth errors into it.
 - The access-state table: a small append-only Delta table under the platform root (outside every workspace,
-  see platform.py), one row per change or probe: `revoked` when a source or ARM scope answered 401/403,
+  see platform.py; every function takes the resolved root), one row per change or probe: `revoked` when a source or ARM scope answered 401/403,
   `restored` when access works again. The latest row per tenant is the tenant's state.
 - `probe_due`: a revoked tenant is probed at most once a day (schedules and the sensor skip it in between).
 
@@ -109,19 +109,19 @@ class AccessState:
                 f"needs {ROLES.get(self.surface, 'access')}")
 
 
-def _store(root: Path | str | None) -> Workspace:
+def _store(root: Path | str) -> Workspace:
     # Imported here: the lake (deltalake) is loaded only when the table is used, not by every importer of this module.
-    from cloudmonitor_pipelines.lake.platform_tables import platform_store_at
+    from cloudmonitor_pipelines.lake.platform_store import open_platform_store
 
-    return platform_store_at(root)
+    return open_platform_store(root)
 
 
-def state_table(root: Path | str | None = None) -> str:
-    """The access-state table's URI under the platform root (`root` when given)."""
+def state_table(root: Path | str) -> str:
+    """The access-state table's URI under the platform root."""
     return _store(root).table_uri(ACCESS_STATE_DIRNAME)
 
 
-def current_states(root: Path | str | None = None) -> dict[str, AccessState]:
+def current_states(root: Path | str) -> dict[str, AccessState]:
     """The latest state of every tenant that was ever revoked."""
     from cloudmonitor_pipelines.lake.platform_tables import read_record_table
 
@@ -132,17 +132,17 @@ def current_states(root: Path | str | None = None) -> dict[str, AccessState]:
     return {row["tenant"]: AccessState(**row) for row in latest.iter_rows(named=True)}
 
 
-def revoked_tenants(root: Path | str | None = None) -> dict[str, AccessState]:
+def revoked_tenants(root: Path | str) -> dict[str, AccessState]:
     return {k: s for k, s in current_states(root).items() if s.revoked}
 
 
-def _append(row: dict[str, Any], root: Path | str | None) -> None:
+def _append(row: dict[str, Any], root: Path | str) -> None:
     from cloudmonitor_pipelines.lake.platform_tables import append_records
 
     append_records(_store(root), ACCESS_STATE_DIRNAME, pl.DataFrame([row], schema=_SCHEMA))
 
 
-def record_revoked(error: AccessDeniedError, root: Path | str | None = None, now: datetime | None = None) -> None:
+def record_revoked(error: AccessDeniedError, root: Path | str, now: datetime | None = None) -> None:
     """Record (or re-confirm, on a failed probe) that the tenant's access is revoked."""
     now = now or datetime.now(UTC)
     previous = current_states(root).get(error.tenant)
@@ -151,7 +151,7 @@ def record_revoked(error: AccessDeniedError, root: Path | str | None = None, now
              "http_status": error.http_status, "since": since, "checked_at": now}, root)
 
 
-def record_access_works(tenant: str, root: Path | str | None = None, now: datetime | None = None) -> bool:
+def record_access_works(tenant: str, root: Path | str, now: datetime | None = None) -> bool:
     """After a successful read: mark a revoked tenant restored. Returns True when it was revoked."""
     previous = current_states(root).get(tenant)
     if previous is None or not previous.revoked:

@@ -83,10 +83,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Per tenant: access state (revoked since when, what answered) and whether enrichment is on."""
     from cloudmonitor_pipelines.access import current_states
     from cloudmonitor_pipelines.enrich.settings import enrichment_enabled
+    from cloudmonitor_pipelines.platform import platform_root
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(resolve_tenants_file(args.tenants))
-    states = current_states()
+    states = current_states(platform_root())
     print(f"tenants file: {registry.path}")
     for tenant in registry:
         state = states.get(tenant.key)
@@ -131,8 +132,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for tenant in registry:
         for month in months:
             print(f"  {tenant.key} {month}: {tenant.workspace}/reports/{month}/cost-report-{tenant.key}-{month}.html")
+    root = platform_root()
     for partner in sorted({t.partner for t in registry if t.partner}):
-        print(f"  partner {partner}: {platform_root()}/portfolios/{partner}.html  (per-tenant aggregates only)")
+        print(f"  partner {partner}: {root}/portfolios/{partner}.html  (per-tenant aggregates only)")
     if any("costs_personal_data" in o.warnings for o in report.partitions):
         print(PERSONAL_DATA_NOTE)
     print(f"Dagster runs are recorded in {os.environ['DAGSTER_HOME']}.")
@@ -161,7 +163,8 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     instance = dg.DagsterInstance.get()
     try:
         record = offboard_tenant(
-            tenant, resource.workspace(tenant), records_dir=deletion_records_target(),
+            tenant, resource.workspace(tenant),
+            records_dir=deletion_records_target(resource.platform_root_location()),
             instance_cleanup=lambda key: wipe_tenant_history(instance, key),
             dry_run=args.dry_run, performed_by=f"cli:{getpass.getuser()}", reason=args.reason,
         )

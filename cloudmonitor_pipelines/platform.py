@@ -5,7 +5,9 @@ outlive the workspace they describe) and partner portfolios that span tenants. T
 
     env CLOUDMONITOR_PLATFORM_ROOT, else ${CLOUDMONITOR_HOME:-<cwd>/.cloudmonitor}/platform
 
-(in a Dagster run: the CloudMonitor resource's `platform_root` and `home`, which those variables set).
+Inside Dagster the root comes only from the CloudMonitor resource (`platform_root_location()`, its `platform_root`
+and `home` fields, which those variables set); outside Dagster each entry point reads it once with `platform_root`.
+Everything below takes the resolved root as a parameter.
 
 The root may be a local folder or an `abfss://` URI. `assert_outside_workspaces` refuses a root that is inside (or
 contains) any tenant's workspace or source, compared by location identity (cloudmonitor_pipelines.locations): a
@@ -34,8 +36,8 @@ class PlatformLocationError(PermanentError, ValueError):
 
 
 def platform_root(environ: Mapping[str, str] | None = None) -> Path | str:
-    """The platform root as this process's environment sets it, for code outside a Dagster run (the CLI, Finn, the
-    platform store, definitions' load-time reads); inside a run the resource's config feeds `resolve_platform_root`."""
+    """The platform root as this process's environment sets it: for entry points only (CLI commands, Finn, the
+    definitions' load-time reads), which pass the value down; inside a run it comes from the CloudMonitor resource."""
     env = os.environ if environ is None else environ
     return resolve_platform_root(env.get(PLATFORM_ROOT_ENV_VAR), env.get(HOME_ENV_VAR))
 

@@ -9,13 +9,12 @@ import pytest
 
 from cloudmonitor_pipelines import access
 from cloudmonitor_pipelines.lake.platform_store import platform_credential_factory
-from cloudmonitor_pipelines.platform import PLATFORM_ROOT_ENV_VAR
 from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
-def _round_trip(root: Path | str | None) -> None:
+def _round_trip(root: Path | str) -> None:
     denied = access.AccessDeniedError("contoso", access.SOURCE, "https://contoso.blob.core.windows.net", 403)
     assert access.current_states(root) == {}
     access.record_revoked(denied, root, now=T0)
@@ -44,11 +43,11 @@ def test_access_state_on_an_abfss_platform_root_uses_the_platform_identity(azuri
     container = azurite.seed_client("access-platform")
     for name, value in azurite.env().items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv(PLATFORM_ROOT_ENV_VAR, azurite.abfss("access-platform", "cloudmonitor"))
+    root = azurite.abfss("access-platform", "cloudmonitor")
     identity = FakeCredential()
     with platform_credential_factory(lambda: identity):
-        _round_trip(None)
-        assert access.state_table().startswith("abfss://access-platform@")
+        _round_trip(root)
+        assert access.state_table(root).startswith("abfss://access-platform@")
     assert identity.issued, "the access-state table was reached with the platform identity"
     names = [blob.name for blob in container.list_blobs(name_starts_with="cloudmonitor/access_state/")]
     assert any(name.startswith("cloudmonitor/access_state/_delta_log/") for name in names)

@@ -18,6 +18,7 @@ from deltalake import write_deltalake
 
 from cloudmonitor_pipelines import access, cli
 from cloudmonitor_pipelines.azure.credentials import credential_factory
+from cloudmonitor_pipelines.platform import platform_root
 from cloudmonitor_pipelines.samples.generator import generate_sample_exports
 from cloudmonitor_pipelines_tests.fakes.fake_arm import ADVISOR_ROUTE, ARG_ROUTE, SUB_A, fake_arm  # noqa: F401
 from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
@@ -67,7 +68,7 @@ def run_cli(capsys, *argv: str) -> tuple[int, str]:
 
 def let_a_day_pass() -> None:
     """Move every access-state row two days into the past, as if the last probe was the day before yesterday."""
-    table = access.state_table()
+    table = access.state_table(platform_root())
     rows = pl.read_delta(table).with_columns(pl.col("checked_at", "since") - timedelta(days=2))
     write_deltalake(table, rows.to_arrow(), mode="overwrite")
 
@@ -98,7 +99,7 @@ def test_fleet_through_the_cli(fleet, capsys):
     queries = [r.body["query"] for r in arm.requests]
     assert len(queries) == 2 and len(set(queries)) == 2
 
-    state = access.revoked_tenants()[ENRICHED]
+    state = access.revoked_tenants(platform_root())[ENRICHED]
     assert (state.surface, state.http_status, state.answered_by) == ("arm", 403, arm.endpoint)
     code, out = run_cli(capsys, "status")
     assert code == 3 and f"{ENRICHED}: ACCESS REVOKED since" in out and f"{PLAIN[0]}: access ok; enrichment off" in out
@@ -122,7 +123,7 @@ def test_fleet_through_the_cli(fleet, capsys):
     assert f"{ENRICHED}: access works again; resuming" in out and f"{ENRICHED}: inventory refreshed" in out
     assert f"{ENRICHED} {MONTH}: 12 rows from run" in out and f"{BROKEN} {MONTH}: 12 rows from run" in out
     assert code == 0 and "FAILED" not in out
-    assert ENRICHED not in access.revoked_tenants()
+    assert ENRICHED not in access.revoked_tenants(platform_root())
     assert run_cli(capsys, "status")[0] == 0
 
 
@@ -147,7 +148,7 @@ def test_fleet_through_dagster_sensor_schedules_and_reload(fleet):
         observed = instance.fetch_observations(dg.AssetKey("resources"), limit=5).records
         assert [(r.partition_key, r.asset_observation.metadata["access"].value) for r in observed] == [
             (ENRICHED, "revoked")]
-        assert ENRICHED in access.revoked_tenants()
+        assert ENRICHED in access.revoked_tenants(platform_root())
 
         def schedule_requests(name):
             with dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 2, 6),
@@ -172,7 +173,7 @@ def test_fleet_through_dagster_sensor_schedules_and_reload(fleet):
         let_a_day_pass()
         assert [r.tags["tenant"] for r in schedule_requests("inventory_daily_schedule").run_requests] == [ENRICHED]
         assert len(arm.requests) == requests_before + 1  # one probe, answered 200
-        assert ENRICHED not in access.revoked_tenants()
+        assert ENRICHED not in access.revoked_tenants(platform_root())
         assert len(schedule_requests(costs_schedule).run_requests) == 2
 
     # Add a tenant and offboard another in the project's tenants file: a reload shows both changes.

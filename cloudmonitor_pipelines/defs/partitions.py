@@ -34,6 +34,8 @@ _SCAN_DEPTH = 4  # {source}/[folders/]{export}/{range}: export runs sit a few le
 def _first_months_file() -> Path | None:
     from cloudmonitor_pipelines.platform import platform_root
 
+    # The environment's root, not the resource's: the file is read when the definitions load, before any resource
+    # exists, so its writers (the sensor, the CLI) must write where the next load will read.
     root = platform_root()
     return root / FIRST_MONTHS_FILENAME if isinstance(root, Path) else None
 

@@ -37,7 +37,7 @@ from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
 from cloudmonitor_pipelines.lake.inventory_store import overwrite_table, read_inventory
 from cloudmonitor_pipelines.lake.platform_store import open_platform_store, portfolio_table
 from cloudmonitor_pipelines.months import previous_month
-from cloudmonitor_pipelines.platform import assert_outside_workspaces, platform_root
+from cloudmonitor_pipelines.platform import assert_outside_workspaces
 from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, ReportTable
 from cloudmonitor_pipelines.reports.html.render import render_portfolio_report
 from cloudmonitor_pipelines.reports.portfolio import TenantSummaryInputs, build_partner_portfolio
@@ -151,20 +151,17 @@ def build_reports_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
     return reports
 
 
-def portfolio_report_location(partner: str) -> str:
-    """The partner's HTML portfolio report: beside its portfolio table under the platform root."""
-    return f"{platform_root()}/portfolios/{partner}.html"
-
-
-def _write_portfolio_report(partner: str, frame: pl.DataFrame, cloudmonitor: CloudMonitor) -> dict[str, object]:
-    """Render the portfolio table (aggregates only, nothing finer) to HTML outside every workspace."""
-    location = portfolio_report_location(partner)
+def _write_portfolio_report(partner: str, frame: pl.DataFrame, cloudmonitor: CloudMonitor,
+                            store: Workspace) -> dict[str, object]:
+    """Render the portfolio table (aggregates only, nothing finer) to HTML beside it, outside every workspace."""
+    relative = f"{portfolio_table(partner)}.html"
+    location = store.table_uri(relative)
     assert_outside_workspaces(location, cloudmonitor.registry)
     html = render_portfolio_report(partner, frame, datetime.now(UTC))
     if "://" in location:
         # An abfss:// platform root: through the platform store, with the pipeline's own identity (one blob upload,
         # atomic on Azure storage).
-        open_platform_store().write_bytes(f"portfolios/{partner}.html", html.encode("utf-8"))
+        store.write_bytes(relative, html.encode("utf-8"))
         return {"report_file": dg.MetadataValue.path(location)}
     path = Path(location)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,7 +186,8 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
     @fail_fast_on_permanent_errors
     def partner_portfolio(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         partner = context.partition_key
-        store = open_platform_store()  # local folder, or abfss:// with the pipeline's own Entra identity
+        # The resource's platform root: local folder, or abfss:// with the pipeline's own Entra identity.
+        store = open_platform_store(cloudmonitor.platform_root_location())
         target = store.table_uri(portfolio_table(partner))
         # Refused inside any tenant's workspace or source, before any tenant's data is read.
         assert_outside_workspaces(target, cloudmonitor.registry)
@@ -210,7 +208,7 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
         version = overwrite_table(store, portfolio_table(partner), frame)
         metadata: dict[str, Any] = {"dagster/row_count": frame.height, "tenants": len(per_tenant),
                     "dagster/uri": dg.MetadataValue.path(target), "table_version": version}
-        metadata.update(_write_portfolio_report(partner, frame, cloudmonitor))
+        metadata.update(_write_portfolio_report(partner, frame, cloudmonitor, store))
         return dg.MaterializeResult(metadata=metadata)
 
     return partner_portfolio

@@ -54,9 +54,11 @@ def _scope_arguments(p: argparse.ArgumentParser) -> None:
 
 def _session(args: argparse.Namespace, transport: str) -> FinnSession:
     from cloudmonitor_pipelines.finn.session import FinnSession
+    from cloudmonitor_pipelines.platform import platform_root
     from cloudmonitor_pipelines.query import open_partner, open_tenant
 
-    scope = open_tenant(args.tenant, args.tenants) if args.tenant else open_partner(args.partner, args.tenants)
+    scope = (open_tenant(args.tenant, args.tenants) if args.tenant  # the entry point reads the platform root
+             else open_partner(args.partner, platform_root(), args.tenants))
     return FinnSession(scope, transport, client_name="cli" if transport == "cli" else None)
 
 

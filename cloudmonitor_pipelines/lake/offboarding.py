@@ -314,7 +314,7 @@ def offboard_tenant(
 ) -> OffboardingRecord:
     """Delete every object of the tenant's workspace and its Dagster history; write and return the deletion record.
 
-    `records_dir` is a local folder (normally `platform_root()`) or an opened Workspace on remote platform storage;
+    `records_dir` is a local folder (normally the platform root) or an opened Workspace on remote platform storage;
     the record goes to `<records_dir>/deletions/<tenant>-<UTC timestamp>.json`. Raises OffboardingError when
     refused (nothing touched) or when anything of the tenant may remain (record written, status `failed`).
     """

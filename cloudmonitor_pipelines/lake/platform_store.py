@@ -1,6 +1,7 @@
 """The platform root opened as a store: where deletion records and partner portfolios are written, local or Azure.
 
-`platform.py` says *where* the platform root is; this module says *how to reach it*. A local root opens as a
+`platform.py` says *where* the platform root is; this module says *how to reach it*, given the resolved root (callers
+pass it: the CloudMonitor resource inside Dagster, the entry point outside). A local root opens as a
 `LocalWorkspace`; an `abfss://` root opens as an `AzureWorkspace` authenticated as the pipeline's own Entra identity
 (not any tenant's): `DefaultAzureCredential`, which on AKS picks up the pod's workload identity from the env the
 workload-identity webhook injects (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE). That identity needs
@@ -12,13 +13,13 @@ right credential and the platform root never needs a storage key.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloudmonitor_pipelines.platform import platform_root
 from cloudmonitor_pipelines.storage import Workspace, open_workspace
 
 if TYPE_CHECKING:
@@ -60,18 +61,17 @@ def platform_credential() -> TokenCredential:
         return _default
 
 
-def open_platform_store(environ: Mapping[str, str] | None = None) -> Workspace:
-    """The platform root as a Workspace (local folder or abfss:// with the platform identity)."""
-    root = platform_root(environ)
-    if isinstance(root, Path):
-        return open_workspace(str(root))
-    return open_workspace(root, credential=platform_credential(), tenant_key=PLATFORM_PRINCIPAL_KEY)
+def open_platform_store(root: Path | str) -> Workspace:
+    """The platform root (a folder or an abfss:// URI) as a Workspace; abfss:// with the platform identity."""
+    location = os.fspath(root)
+    if "://" not in location:
+        return open_workspace(location)
+    return open_workspace(location, credential=platform_credential(), tenant_key=PLATFORM_PRINCIPAL_KEY)
 
 
-def deletion_records_target(environ: Mapping[str, str] | None = None) -> Path | Workspace:
-    """Where offboarding writes its record: the local folder itself (exclusive-create files) or the Azure store."""
-    root = platform_root(environ)
-    return root if isinstance(root, Path) else open_platform_store(environ)
+def deletion_records_target(root: Path | str) -> Path | Workspace:
+    """Where offboarding writes its record: a local root's folder itself (exclusive-create files), else the store."""
+    return Path(root) if "://" not in os.fspath(root) else open_platform_store(root)
 
 
 def portfolio_table(partner: str) -> str:

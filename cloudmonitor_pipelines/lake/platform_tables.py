@@ -8,23 +8,11 @@ the platform's own Entra identity (never a storage key, never a write outside la
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import polars as pl
 
 from cloudmonitor_pipelines.lake.delta import append_rows, read_table
-from cloudmonitor_pipelines.lake.platform_store import PLATFORM_PRINCIPAL_KEY, open_platform_store, platform_credential
-from cloudmonitor_pipelines.storage import Workspace, open_workspace
-
-
-def platform_store_at(root: Path | str | None = None) -> Workspace:
-    """The platform root as a Workspace: `root` when given (a folder or an abfss:// URI), else the configured one."""
-    if root is None:
-        return open_platform_store()
-    location = os.fspath(root)
-    if "://" not in location:
-        return open_workspace(location)
-    return open_workspace(location, credential=platform_credential(), tenant_key=PLATFORM_PRINCIPAL_KEY)
+from cloudmonitor_pipelines.storage import Workspace
 
 
 def read_record_table(store: Workspace, table: str) -> pl.DataFrame | None:

@@ -108,15 +108,16 @@ def open_tenant(tenant_key: str, tenants_file: str | None = None) -> QueryScope:
     return tenant_scope(open_workspace(tenant.workspace, credential=credential, tenant_key=tenant.key), tenant.key)
 
 
-def open_partner(partner: str, tenants_file: str | None = None) -> QueryScope:
-    """The scope of one configured partner: its portfolio table, never a tenant's workspace."""
-    from cloudmonitor_pipelines.platform import assert_outside_workspaces, platform_root
+def open_partner(partner: str, platform_root: str | os.PathLike[str], tenants_file: str | None = None) -> QueryScope:
+    """The scope of one configured partner under `platform_root` (read by the caller, an entry point): its portfolio
+    table, never a tenant's workspace."""
+    from cloudmonitor_pipelines.platform import assert_outside_workspaces
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(tenants_file)
     partners = registry.partners()
     if partner not in partners:
         raise ScopeError(f"unknown partner {partner!r}; configured partners: {', '.join(sorted(partners)) or 'none'}")
-    scope = partner_scope(partner, platform_root())
+    scope = partner_scope(partner, platform_root)
     assert_outside_workspaces(scope.tables[PORTFOLIO_TABLE], registry)
     return scope

@@ -1,4 +1,5 @@
-"""The CloudMonitor resource: deployment settings are its config, fed by dg.EnvVar and shown as such in the UI."""
+"""The CloudMonitor resource: deployment settings are its config, fed by dg.EnvVar and shown as such in the UI; the
+platform root a run is given is the one every platform write uses."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ import dagster as dg
 import pytest
 from dagster_graphql.test.utils import define_out_of_process_context, execute_dagster_graphql, infer_resource_selector
 
+from cloudmonitor_pipelines import access
+from cloudmonitor_pipelines.definitions import build_definitions
+from cloudmonitor_pipelines.defs.partitions import partition_key
 from cloudmonitor_pipelines.defs.resources import ENV_VARS, CloudMonitor
 from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 from cloudmonitor_pipelines.tenants import load_tenants
+from cloudmonitor_pipelines_tests.conftest_helpers import generate, write_tenants_file
 
 _RESOURCE_QUERY = """
 query Resource($selector: ResourceSelector!) {
@@ -81,3 +86,31 @@ def test_a_bad_setting_fails_with_the_variable_named(monkeypatch) -> None:
     monkeypatch.setenv("CLOUDMONITOR_STORAGE_VERIFY_TLS", "maybe")
     with pytest.raises(Exception, match="CLOUDMONITOR_STORAGE_VERIFY_TLS"):
         _ = CloudMonitor.from_environ().storage_settings
+
+
+def test_a_launch_time_platform_root_reaches_every_platform_write(tmp_path: Path, monkeypatch) -> None:
+    """The run config's `platform_root` (folder A, as a launchpad override sets it) is where the portfolio table and
+    report, the access state and the deletion record land, while CLOUDMONITOR_PLATFORM_ROOT names folder B."""
+    configured, from_env = tmp_path / "A", tmp_path / "B"
+    monkeypatch.setenv("CLOUDMONITOR_PLATFORM_ROOT", str(from_env))
+    generate(tmp_path, "contoso", ["2026-10"], 50, "parquet", "1.2", seed=3)
+    registry = write_tenants_file(tmp_path, ["contoso"], contoso={"partner": "northwind"})
+    # Revoked under A only: the costs run can record the tenant restored only if it reads and writes A.
+    access.record_revoked(access.AccessDeniedError("contoso", access.SOURCE, "https://contoso.example", 403), configured)
+    defs = build_definitions(registry)
+    # Run config replaces the resource's whole config (Dagster 1.13): the override restates the tenants file.
+    config = {"platform_root": str(configured), "tenants_file": str(registry.path)}
+    override = {"resources": {"cloudmonitor": {"config": config}}}
+    offboard, tenant = {"ops": {"offboard": {"config": {"tenant": "contoso"}}}}, {"tenant": "contoso"}
+    with dg.instance_for_test() as instance:
+        for job, kwargs in [("costs_job", {"partition_key": str(partition_key("contoso", "2026-10")), "tags": tenant}),
+                            ("portfolio_job", {"partition_key": "northwind"}),
+                            ("offboard_tenant_job", {"run_config": {**override, **offboard}, "tags": tenant})]:
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, raise_on_error=False, **{"run_config": override, **kwargs})
+            assert result.success, (job, [e.message for e in result.all_events if e.is_failure])
+    assert access.current_states(configured)["contoso"].state == access.RESTORED
+    assert (configured / "portfolios" / "northwind" / "_delta_log").is_dir()
+    assert (configured / "portfolios" / "northwind.html").is_file()
+    assert len(list(configured.glob("deletions/contoso-*.json"))) == 1
+    assert not from_env.exists(), sorted(str(p) for p in from_env.rglob("*"))

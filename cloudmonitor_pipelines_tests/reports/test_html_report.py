@@ -9,12 +9,10 @@ value of any tenant.
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, date, datetime
 from html import unescape
 from pathlib import Path
-from unittest import mock
 
 import dagster as dg
 import polars as pl
@@ -23,8 +21,7 @@ import pytest
 from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.defs.html_reports import report_path
 from cloudmonitor_pipelines.defs.partitions import partition_key
-from cloudmonitor_pipelines.defs.reports import portfolio_report_location
-from cloudmonitor_pipelines.platform import PLATFORM_ROOT_ENV_VAR, is_inside
+from cloudmonitor_pipelines.platform import is_inside
 from cloudmonitor_pipelines.reports.html.content import build_tenant_report
 from cloudmonitor_pipelines.reports.html.render import money, render_tenant_report
 from cloudmonitor_pipelines.samples.arm_recordings import write_sample_recordings
@@ -56,14 +53,18 @@ def world(tmp_path_factory: pytest.TempPathFactory):
              "fabrikam": {"partner": "northwind"}}
     registry = write_tenants_file(root, ["contoso", "fabrikam"], **extra)
     defs = build_definitions(registry)
-    with dg.instance_for_test() as instance, mock.patch.dict(os.environ, {PLATFORM_ROOT_ENV_VAR: str(root / "platform")}):
+    # The platform root as the run's config (the resource's whole config: the tenants file too).
+    platform = {"resources": {"cloudmonitor": {"config": {"tenants_file": str(registry.path),
+                                                          "platform_root": str(root / "platform")}}}}
+    with dg.instance_for_test() as instance:
         inventory = defs.resolve_job_def("inventory_job").execute_in_process(
             instance=instance, partition_key="contoso", tags={"tenant": "contoso"})
         assert inventory.success
         job = defs.resolve_job_def("costs_job")
         first = {(t, m): _run(job, instance, t, m) for t, m in [("contoso", m) for m in MONTHS] + [("fabrikam", MONTH)]}
         rerun = _run(job, instance, "contoso", MONTH)
-        portfolio = defs.resolve_job_def("portfolio_job").execute_in_process(instance=instance, partition_key="northwind")
+        portfolio = defs.resolve_job_def("portfolio_job").execute_in_process(instance=instance, partition_key="northwind",
+                                                                             run_config=platform)
         assert portfolio.success
         yield {"root": root, "defs": defs, "instance": instance, "first": first, "rerun": rerun, "job": job,
                "registry": registry}
@@ -253,8 +254,7 @@ def test_unchanged_costs_run_carries_the_loaded_row_count_and_totals(world):
 
 
 def test_partner_report_holds_per_tenant_aggregates_only_outside_every_workspace(world):
-    with mock.patch.dict(os.environ, {PLATFORM_ROOT_ENV_VAR: str(world["root"] / "platform")}):
-        location = Path(portfolio_report_location("northwind"))
+    location = world["root"] / "platform" / "portfolios" / "northwind.html"
     for tenant in world["registry"]:
         assert not is_inside(location, tenant.workspace) and not is_inside(location, tenant.source)
     html = location.read_text(encoding="utf-8")
@@ -329,8 +329,7 @@ def test_each_currency_gets_its_own_section_and_nothing_is_summed_across_currenc
 
 @pytest.mark.browser
 def test_partner_report_opens_offline_in_chromium(world, tmp_path):
-    with mock.patch.dict(os.environ, {PLATFORM_ROOT_ENV_VAR: str(world["root"] / "platform")}):
-        location = Path(portfolio_report_location("northwind"))
+    location = world["root"] / "platform" / "portfolios" / "northwind.html"
     screenshot = ARTIFACTS / "portfolio-northwind.png"
     dom = capture_page(location.as_uri(), screenshot, profile_dir=tmp_path / "chromium", budget_ms=2000)
     print(f"partner report screenshot: {screenshot}")

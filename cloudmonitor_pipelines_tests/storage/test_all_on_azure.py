@@ -76,7 +76,8 @@ def test_ingest_reports_portfolio_retention_offboarding_all_on_azure(azurite, tm
     before = {key: _snapshot(client) for key, client in sources.items()}
     for name, value in azurite.env().items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv(PLATFORM_ROOT_ENV_VAR, azurite.abfss("allaz-platform", "cloudmonitor"))
+    platform_root = azurite.abfss("allaz-platform", "cloudmonitor")
+    monkeypatch.setenv(PLATFORM_ROOT_ENV_VAR, platform_root)
     credential, platform_identity = FakeCredential(), FakeCredential()
     registry = load_tenants(tenants_file)
 
@@ -108,7 +109,7 @@ def test_ingest_reports_portfolio_retention_offboarding_all_on_azure(azurite, tm
     assert read_table(kept, "cost_monthly") is not None and read_table(kept, "resources") is not None
 
     with platform_credential_factory(lambda: platform_identity):
-        platform = open_platform_store()
+        platform = open_platform_store(platform_root)
     assert platform.uri.startswith("abfss://allaz-platform@")
     portfolio = read_table(platform, "portfolios/" + PARTNER).collect()
     assert set(portfolio["tenant_key"]) == set(TENANTS)
