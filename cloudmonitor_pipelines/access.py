@@ -4,9 +4,9 @@ What belongs here:
 - `AccessDeniedError`: the one error type for "we may not read this tenant" (no credential, HTTP 401, HTTP 403).
   It is permanent: never retried, reported as one line naming the tenant, what answered and the role needed.
   `classify_access_error` turns azure-core / ARM / storage auth errors into it.
-- The access-state table: a small append-only Delta table under the platform root (outside every workspace,
-  see platform.py; every function takes the resolved root), one row per change or probe: `revoked` when a source or ARM scope answered 401/403,
-  `restored` when access works again. The latest row per tenant is the tenant's state.
+- The access-state table: a small append-only Delta table under the platform root (outside every workspace, see
+  platform.py; every function takes the opened platform store), one row per change or probe: `revoked` when a
+  source or ARM scope answered 401/403, `restored` when access works again. The latest row per tenant is the tenant's state.
 - `probe_due`: a revoked tenant is probed at most once a day (schedules and the sensor skip it in between).
 
 A customer revoking our access is expected, not an incident: we stop processing the tenant, say so in the UI and
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -109,56 +108,45 @@ class AccessState:
                 f"needs {ROLES.get(self.surface, 'access')}")
 
 
-def _store(root: Path | str) -> Workspace:
+def current_states(store: Workspace) -> dict[str, AccessState]:
+    """The latest state of every tenant that was ever revoked (`store`: the opened platform root)."""
     # Imported here: the lake (deltalake) is loaded only when the table is used, not by every importer of this module.
-    from cloudmonitor_pipelines.lake.platform_store import open_platform_store
-
-    return open_platform_store(root)
-
-
-def state_table(root: Path | str) -> str:
-    """The access-state table's URI under the platform root."""
-    return _store(root).table_uri(ACCESS_STATE_DIRNAME)
-
-
-def current_states(root: Path | str) -> dict[str, AccessState]:
-    """The latest state of every tenant that was ever revoked."""
     from cloudmonitor_pipelines.lake.platform_tables import read_record_table
 
-    rows = read_record_table(_store(root), ACCESS_STATE_DIRNAME)
+    rows = read_record_table(store, ACCESS_STATE_DIRNAME)
     if rows is None:
         return {}
     latest = rows.sort("checked_at").group_by("tenant").last()
     return {row["tenant"]: AccessState(**row) for row in latest.iter_rows(named=True)}
 
 
-def revoked_tenants(root: Path | str) -> dict[str, AccessState]:
-    return {k: s for k, s in current_states(root).items() if s.revoked}
+def revoked_tenants(store: Workspace) -> dict[str, AccessState]:
+    return {k: s for k, s in current_states(store).items() if s.revoked}
 
 
-def _append(row: dict[str, Any], root: Path | str) -> None:
+def _append(row: dict[str, Any], store: Workspace) -> None:
     from cloudmonitor_pipelines.lake.platform_tables import append_records
 
-    append_records(_store(root), ACCESS_STATE_DIRNAME, pl.DataFrame([row], schema=_SCHEMA))
+    append_records(store, ACCESS_STATE_DIRNAME, pl.DataFrame([row], schema=_SCHEMA))
 
 
-def record_revoked(error: AccessDeniedError, root: Path | str, now: datetime | None = None) -> None:
+def record_revoked(error: AccessDeniedError, store: Workspace, now: datetime | None = None) -> None:
     """Record (or re-confirm, on a failed probe) that the tenant's access is revoked."""
     now = now or datetime.now(UTC)
-    previous = current_states(root).get(error.tenant)
+    previous = current_states(store).get(error.tenant)
     since = previous.since if previous is not None and previous.revoked else now
     _append({"tenant": error.tenant, "state": REVOKED, "surface": error.surface, "answered_by": error.answered_by,
-             "http_status": error.http_status, "since": since, "checked_at": now}, root)
+             "http_status": error.http_status, "since": since, "checked_at": now}, store)
 
 
-def record_access_works(tenant: str, root: Path | str, now: datetime | None = None) -> bool:
+def record_access_works(tenant: str, store: Workspace, now: datetime | None = None) -> bool:
     """After a successful read: mark a revoked tenant restored. Returns True when it was revoked."""
-    previous = current_states(root).get(tenant)
+    previous = current_states(store).get(tenant)
     if previous is None or not previous.revoked:
         return False
     now = now or datetime.now(UTC)
     _append({"tenant": tenant, "state": RESTORED, "surface": previous.surface, "answered_by": previous.answered_by,
-             "http_status": None, "since": now, "checked_at": now}, root)
+             "http_status": None, "since": now, "checked_at": now}, store)
     return True
 
 

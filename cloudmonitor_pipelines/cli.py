@@ -83,11 +83,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Per tenant: access state (revoked since when, what answered) and whether enrichment is on."""
     from cloudmonitor_pipelines.access import current_states
     from cloudmonitor_pipelines.enrich.settings import enrichment_enabled
+    from cloudmonitor_pipelines.lake.platform_store import open_platform_store
     from cloudmonitor_pipelines.platform import platform_root
+    from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(resolve_tenants_file(args.tenants))
-    states = current_states(platform_root())
+    # An entry point: the platform root and storage settings are read from the environment here, once.
+    states = current_states(open_platform_store(platform_root(), StorageSettings.from_env()))
     print(f"tenants file: {registry.path}")
     for tenant in registry:
         state = states.get(tenant.key)
@@ -164,7 +167,7 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     try:
         record = offboard_tenant(
             tenant, resource.workspace(tenant),
-            records_dir=deletion_records_target(resource.platform_root_location()),
+            records_dir=deletion_records_target(resource.platform_root_location(), resource.storage_settings),
             instance_cleanup=lambda key: wipe_tenant_history(instance, key),
             dry_run=args.dry_run, performed_by=f"cli:{getpass.getuser()}", reason=args.reason,
         )

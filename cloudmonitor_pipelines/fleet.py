@@ -144,7 +144,7 @@ def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, month
     resource = CloudMonitor.from_environ(tenants_file=str(registry.path))
     selected = [registry.get(k) for k in tenant_keys] if tenant_keys else list(registry)
     report = FleetReport()
-    states = access.revoked_tenants(resource.platform_root_location())
+    states = access.revoked_tenants(resource.platform_store())
     plans: list[tuple[Tenant, list[str], dict[str, tuple[str, str]]]] = []
     for tenant in selected:
         if not _access_allows(resource, tenant, states.get(tenant.key), bool(tenant_keys), report, echo):
@@ -188,11 +188,11 @@ def _access_allows(resource: CloudMonitor, tenant: Tenant, state: access.AccessS
         echo(f"{tenant.key}: access probe failed ({type(exc).__name__}); skipped")
         return False
     if denied is not None:
-        access.record_revoked(denied, resource.platform_root_location())
+        access.record_revoked(denied, resource.platform_store())
         report.jobs.append(JobOutcome("access", tenant.key, True, str(denied)))
         echo(f"{tenant.key}: skipped, still revoked: {denied}")
         return False
-    access.record_access_works(tenant.key, resource.platform_root_location())
+    access.record_access_works(tenant.key, resource.platform_store())
     echo(f"{tenant.key}: access works again; resuming")
     return True
 
@@ -200,7 +200,7 @@ def _access_allows(resource: CloudMonitor, tenant: Tenant, state: access.AccessS
 def _source_unlisted(resource: CloudMonitor, tenant: Tenant, exc: Exception, report: FleetReport, echo: Echo) -> None:
     denied = access.classify_access_error(exc, tenant.key, access.SOURCE, access.endpoint_of(tenant.source))
     if denied is not None and denied.revoked:
-        access.record_revoked(denied, resource.platform_root_location())
+        access.record_revoked(denied, resource.platform_store())
     line = str(denied) if denied is not None else f"cannot list {tenant.source}: {type(exc).__name__}: {exc}"
     report.jobs.append(JobOutcome("costs", tenant.key, False, line))
     echo(f"{tenant.key}: FAILED: {line}")

@@ -18,8 +18,10 @@ from deltalake import write_deltalake
 
 from cloudmonitor_pipelines import access, cli
 from cloudmonitor_pipelines.azure.credentials import credential_factory
+from cloudmonitor_pipelines.lake.platform_store import open_platform_store
 from cloudmonitor_pipelines.platform import platform_root
 from cloudmonitor_pipelines.samples.generator import generate_sample_exports
+from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 from cloudmonitor_pipelines_tests.fakes.fake_arm import ADVISOR_ROUTE, ARG_ROUTE, SUB_A, fake_arm  # noqa: F401
 from cloudmonitor_pipelines_tests.fakes.tokens import FakeCredential
 
@@ -61,6 +63,11 @@ def fleet(tmp_path, monkeypatch, fake_arm):  # noqa: F811
         yield {"root": tmp_path, "arm": fake_arm, "entries": entries, "broken_manifest": (newest, original)}
 
 
+def platform_store():
+    """The local platform root the CLI wrote to (this test's CLOUDMONITOR_HOME)."""
+    return open_platform_store(platform_root(), StorageSettings())
+
+
 def run_cli(capsys, *argv: str) -> tuple[int, str]:
     code = cli.main(list(argv))
     return code, capsys.readouterr().out
@@ -68,7 +75,7 @@ def run_cli(capsys, *argv: str) -> tuple[int, str]:
 
 def let_a_day_pass() -> None:
     """Move every access-state row two days into the past, as if the last probe was the day before yesterday."""
-    table = access.state_table(platform_root())
+    table = str(Path(platform_root()) / access.ACCESS_STATE_DIRNAME)
     rows = pl.read_delta(table).with_columns(pl.col("checked_at", "since") - timedelta(days=2))
     write_deltalake(table, rows.to_arrow(), mode="overwrite")
 
@@ -99,7 +106,7 @@ def test_fleet_through_the_cli(fleet, capsys):
     queries = [r.body["query"] for r in arm.requests]
     assert len(queries) == 2 and len(set(queries)) == 2
 
-    state = access.revoked_tenants(platform_root())[ENRICHED]
+    state = access.revoked_tenants(platform_store())[ENRICHED]
     assert (state.surface, state.http_status, state.answered_by) == ("arm", 403, arm.endpoint)
     code, out = run_cli(capsys, "status")
     assert code == 3 and f"{ENRICHED}: ACCESS REVOKED since" in out and f"{PLAIN[0]}: access ok; enrichment off" in out
@@ -123,7 +130,7 @@ def test_fleet_through_the_cli(fleet, capsys):
     assert f"{ENRICHED}: access works again; resuming" in out and f"{ENRICHED}: inventory refreshed" in out
     assert f"{ENRICHED} {MONTH}: 12 rows from run" in out and f"{BROKEN} {MONTH}: 12 rows from run" in out
     assert code == 0 and "FAILED" not in out
-    assert ENRICHED not in access.revoked_tenants(platform_root())
+    assert ENRICHED not in access.revoked_tenants(platform_store())
     assert run_cli(capsys, "status")[0] == 0
 
 
@@ -148,7 +155,7 @@ def test_fleet_through_dagster_sensor_schedules_and_reload(fleet):
         observed = instance.fetch_observations(dg.AssetKey("resources"), limit=5).records
         assert [(r.partition_key, r.asset_observation.metadata["access"].value) for r in observed] == [
             (ENRICHED, "revoked")]
-        assert ENRICHED in access.revoked_tenants(platform_root())
+        assert ENRICHED in access.revoked_tenants(platform_store())
 
         def schedule_requests(name):
             with dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 2, 6),
@@ -173,7 +180,7 @@ def test_fleet_through_dagster_sensor_schedules_and_reload(fleet):
         let_a_day_pass()
         assert [r.tags["tenant"] for r in schedule_requests("inventory_daily_schedule").run_requests] == [ENRICHED]
         assert len(arm.requests) == requests_before + 1  # one probe, answered 200
-        assert ENRICHED not in access.revoked_tenants(platform_root())
+        assert ENRICHED not in access.revoked_tenants(platform_store())
         assert len(schedule_requests(costs_schedule).run_requests) == 2
 
     # Add a tenant and offboard another in the project's tenants file: a reload shows both changes.

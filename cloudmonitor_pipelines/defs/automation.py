@@ -76,8 +76,8 @@ def probe_access(cloudmonitor: CloudMonitor, tenant: Tenant, surface: str) -> ac
 def tenants_to_process(cloudmonitor: CloudMonitor, tenants: Iterable[Tenant],
                        log: logging.Logger | dg.DagsterLogManager) -> list[Tenant]:
     """`tenants` minus those whose access is revoked; a revoked tenant due for its daily probe is probed here."""
-    root = cloudmonitor.platform_root_location()
-    states = access.revoked_tenants(root)
+    store = cloudmonitor.platform_store()
+    states = access.revoked_tenants(store)
     keep = []
     for tenant in tenants:
         state = states.get(tenant.key)
@@ -93,11 +93,11 @@ def tenants_to_process(cloudmonitor: CloudMonitor, tenants: Iterable[Tenant],
             log.warning(f"{tenant.key}: access probe inconclusive ({type(exc).__name__}); still skipped")
             continue
         if denied is None:
-            access.record_access_works(tenant.key, root)
+            access.record_access_works(tenant.key, store)
             log.info(f"{tenant.key}: access works again; resuming")
             keep.append(tenant)
         else:
-            access.record_revoked(denied, root)
+            access.record_revoked(denied, store)
             log.info(f"{tenant.key}: still revoked ({denied}); next probe in a day")
     return keep
 

@@ -117,7 +117,7 @@ def _access_denied(exc: Exception, context: Any, cloudmonitor: CloudMonitor | No
         surface, endpoint = access.SOURCE, access.endpoint_of(tenant.source)
     denied = access.classify_access_error(exc, tenant.key, surface, endpoint)
     if denied is not None and denied.revoked:
-        access.record_revoked(denied, cloudmonitor.platform_root_location())
+        access.record_revoked(denied, cloudmonitor.platform_store())
         _observe_access(context, asset, {"access": "revoked", "access_surface": denied.surface,
                                          "answered_by": denied.answered_by, "http_status": denied.http_status or 0})
         context.log.error(f"{tenant.key}: recorded as access-revoked; schedules and the sensor skip it and probe "
@@ -129,7 +129,7 @@ def _note_access_works(context: Any, cloudmonitor: CloudMonitor | None) -> None:
     tenant = _tenant_of(context, cloudmonitor)
     if tenant is None or cloudmonitor is None or _asset_name(context) not in _ACCESS_PROVING_ASSETS:
         return
-    if access.record_access_works(tenant.key, cloudmonitor.platform_root_location()):
+    if access.record_access_works(tenant.key, cloudmonitor.platform_store()):
         context.log.info(f"{tenant.key}: access works again; recorded as restored")
         _observe_access(context, _asset_name(context), {"access": "restored"})
 

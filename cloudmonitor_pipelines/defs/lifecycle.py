@@ -59,7 +59,7 @@ def build_lifecycle_jobs() -> list[dg.JobDefinition]:
         record = offboard_tenant(
             tenant,
             cloudmonitor.workspace(tenant),
-            records_dir=deletion_records_target(cloudmonitor.platform_root_location()),
+            records_dir=deletion_records_target(cloudmonitor.platform_root_location(), cloudmonitor.storage_settings),
             instance_cleanup=lambda key: wipe_tenant_history(context.instance, key, keep_run_id=context.run_id),
             dry_run=config.dry_run,
             performed_by=f"dagster run {context.run_id}",

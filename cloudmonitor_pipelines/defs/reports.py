@@ -35,7 +35,7 @@ from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.lake.audit import tenant_freshness
 from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
 from cloudmonitor_pipelines.lake.inventory_store import overwrite_table, read_inventory
-from cloudmonitor_pipelines.lake.platform_store import open_platform_store, portfolio_table
+from cloudmonitor_pipelines.lake.platform_store import portfolio_table
 from cloudmonitor_pipelines.months import previous_month
 from cloudmonitor_pipelines.platform import assert_outside_workspaces
 from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, ReportTable
@@ -187,7 +187,7 @@ def build_portfolio_asset(partners: list[str]) -> dg.AssetsDefinition:
     def partner_portfolio(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         partner = context.partition_key
         # The resource's platform root: local folder, or abfss:// with the pipeline's own Entra identity.
-        store = open_platform_store(cloudmonitor.platform_root_location())
+        store = cloudmonitor.platform_store()
         target = store.table_uri(portfolio_table(partner))
         # Refused inside any tenant's workspace or source, before any tenant's data is read.
         assert_outside_workspaces(target, cloudmonitor.registry)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 from cloudmonitor_pipelines.azure.arm import ARM_ENDPOINT_ENV, ArmClient, resolve_arm_endpoint
 from cloudmonitor_pipelines.azure.credentials import ASSERTION_IDENTITY_ENV, credential_for
+from cloudmonitor_pipelines.lake.platform_store import open_platform_store
 from cloudmonitor_pipelines.platform import PLATFORM_ROOT_ENV_VAR, resolve_platform_root
 from cloudmonitor_pipelines.storage import Source, Workspace, open_source, open_workspace
 from cloudmonitor_pipelines.storage.azure_settings import BLOB_ENDPOINT_ENV, VERIFY_TLS_ENV, StorageSettings
@@ -123,6 +124,10 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
 
     def platform_root_location(self) -> Path | str:
         return resolve_platform_root(self.platform_root, self.home)
+
+    def platform_store(self) -> Workspace:
+        """The platform root opened with this resource's storage settings (and the pipeline's own identity)."""
+        return open_platform_store(self.platform_root_location(), self.storage_settings)
 
     def _credential(self, tenant: Tenant) -> "TokenCredential":
         return credential_for(tenant, assertion_identity=self.assertion_identity_client_id or None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -53,11 +54,15 @@ def _scope_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _session(args: argparse.Namespace, transport: str) -> FinnSession:
+    from cloudmonitor_pipelines.azure.credentials import ASSERTION_IDENTITY_ENV
     from cloudmonitor_pipelines.finn.session import FinnSession
     from cloudmonitor_pipelines.platform import platform_root
     from cloudmonitor_pipelines.query import open_partner, open_tenant
+    from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 
-    scope = (open_tenant(args.tenant, args.tenants) if args.tenant  # the entry point reads the platform root
+    # An entry point: the settings a Dagster run gets as resource config are read from the environment here, once.
+    scope = (open_tenant(args.tenant, args.tenants, settings=StorageSettings.from_env(),
+                         assertion_identity=os.environ.get(ASSERTION_IDENTITY_ENV) or None) if args.tenant
              else open_partner(args.partner, platform_root(), args.tenants))
     return FinnSession(scope, transport, client_name="cli" if transport == "cli" else None)
 

@@ -25,6 +25,8 @@ from cloudmonitor_pipelines.storage import Workspace, open_workspace
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
 
+    from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
+
 PLATFORM_PRINCIPAL_KEY = "platform"  # the `tenant_key` label in storage errors raised for the platform root
 PORTFOLIOS_DIRNAME = "portfolios"  # <platform root>/portfolios/<partner>: one Delta table per partner
 
@@ -61,17 +63,19 @@ def platform_credential() -> TokenCredential:
         return _default
 
 
-def open_platform_store(root: Path | str) -> Workspace:
-    """The platform root (a folder or an abfss:// URI) as a Workspace; abfss:// with the platform identity."""
+def open_platform_store(root: Path | str, settings: StorageSettings) -> Workspace:
+    """The platform root (a folder or an abfss:// URI) as a Workspace; abfss:// with the platform identity and the
+    storage `settings` of the caller (the CloudMonitor resource's in a run, the environment's at an entry point)."""
     location = os.fspath(root)
     if "://" not in location:
         return open_workspace(location)
-    return open_workspace(location, credential=platform_credential(), tenant_key=PLATFORM_PRINCIPAL_KEY)
+    return open_workspace(location, credential=platform_credential(), tenant_key=PLATFORM_PRINCIPAL_KEY,
+                          settings=settings)
 
 
-def deletion_records_target(root: Path | str) -> Path | Workspace:
+def deletion_records_target(root: Path | str, settings: StorageSettings) -> Path | Workspace:
     """Where offboarding writes its record: a local root's folder itself (exclusive-create files), else the store."""
-    return Path(root) if "://" not in os.fspath(root) else open_platform_store(root)
+    return Path(root) if "://" not in os.fspath(root) else open_platform_store(root, settings)
 
 
 def portfolio_table(partner: str) -> str:

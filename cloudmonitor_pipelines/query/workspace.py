@@ -23,6 +23,8 @@ from cloudmonitor_pipelines.tables import COST_ENRICHMENT, COSTS, RECOMMENDATION
 if TYPE_CHECKING:
     from deltalake import DeltaTable
 
+    from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
+
 # The tables a tenant session sees, in the order describe_tables lists them.
 TENANT_TABLES: tuple[str, ...] = (COSTS, *REPORT_TABLES.keys(), RESOURCES, RECOMMENDATIONS, COST_ENRICHMENT)
 PARTNER_TABLES: tuple[str, ...] = (PORTFOLIO_TABLE,)
@@ -90,8 +92,11 @@ def partner_scope(partner: str, platform_root: str | os.PathLike[str]) -> QueryS
     return QueryScope("partner", partner, {PORTFOLIO_TABLE: str(portfolio)}, audit)
 
 
-def open_tenant(tenant_key: str, tenants_file: str | None = None) -> QueryScope:
-    """The scope of one configured tenant (its workspace opened with the tenant's own credential)."""
+def open_tenant(tenant_key: str, tenants_file: str | None = None, *, settings: StorageSettings | None = None,
+                assertion_identity: str | None = None) -> QueryScope:
+    """The scope of one configured tenant (its workspace opened with the tenant's own credential). An abfss://
+    workspace needs the storage `settings` (and, for client_assertion tenants, the `assertion_identity`) that the
+    caller, an entry point, read from its environment."""
     from cloudmonitor_pipelines.storage import open_workspace
     from cloudmonitor_pipelines.tenants import load_tenants
 
@@ -101,11 +106,11 @@ def open_tenant(tenant_key: str, tenants_file: str | None = None) -> QueryScope:
     tenant = registry.get(tenant_key)
     credential = None
     if tenant.workspace_is_azure:  # the tenant's own Entra ID credential, as the pipeline reads it (no Dagster)
-        from cloudmonitor_pipelines.azure.credentials import ASSERTION_IDENTITY_ENV, credential_for
+        from cloudmonitor_pipelines.azure.credentials import credential_for
 
-        # Finn runs outside Dagster: the setting the resource gets as config is read from the environment here.
-        credential = credential_for(tenant, assertion_identity=os.environ.get(ASSERTION_IDENTITY_ENV) or None)
-    return tenant_scope(open_workspace(tenant.workspace, credential=credential, tenant_key=tenant.key), tenant.key)
+        credential = credential_for(tenant, assertion_identity=assertion_identity)
+    workspace = open_workspace(tenant.workspace, credential=credential, tenant_key=tenant.key, settings=settings)
+    return tenant_scope(workspace, tenant.key)
 
 
 def open_partner(partner: str, platform_root: str | os.PathLike[str], tenants_file: str | None = None) -> QueryScope:

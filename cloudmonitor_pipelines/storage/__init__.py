@@ -46,13 +46,15 @@ def open_source(
 ) -> Source:
     """Open a tenant's export source: a local folder, or abfss:// read with an Entra ID token credential.
 
-    `settings` (Blob endpoint template, TLS verification): the resource's; None = `StorageSettings.from_env()`.
+    `settings` (Blob endpoint template, TLS verification), required for abfss://: the CloudMonitor resource's in a
+    run, `StorageSettings.from_env()` read once at an entry point outside one.
     """
     if uri[:8].lower() == "abfss://":
         from cloudmonitor_pipelines.storage.azure_blob import AzureBlobSource
 
-        if credential is None:
-            raise StorageError(f"tenant {tenant_key}: source {uri} is on Azure storage but no credential was given")
+        if credential is None or settings is None:
+            raise StorageError(f"tenant {tenant_key}: source {uri} is on Azure storage but no credential or "
+                               "storage settings were given")
         return AzureBlobSource(uri, credential=credential, tenant_key=tenant_key, settings=settings)
     return LocalSource(uri)
 
@@ -66,12 +68,14 @@ def open_workspace(
 ) -> Workspace:
     """Open a tenant's workspace root: a local folder, or abfss:// written with an Entra ID token credential.
 
-    `settings` (Blob endpoint template, TLS verification): the resource's; None = `StorageSettings.from_env()`.
+    `settings` (Blob endpoint template, TLS verification), required for abfss://: the CloudMonitor resource's in a
+    run, `StorageSettings.from_env()` read once at an entry point outside one.
     """
     if uri[:8].lower() == "abfss://":
         from cloudmonitor_pipelines.storage.azure_blob import AzureWorkspace
 
-        if credential is None:
-            raise StorageError(f"tenant {tenant_key}: workspace {uri} is on Azure storage but no credential was given")
+        if credential is None or settings is None:
+            raise StorageError(f"tenant {tenant_key}: workspace {uri} is on Azure storage but no credential or "
+                               "storage settings were given")
         return AzureWorkspace(uri, credential=credential, tenant_key=tenant_key, settings=settings)
     return LocalWorkspace(uri)

@@ -96,7 +96,7 @@ class _AzureRoot:
     _kind = "source"
 
     def __init__(
-        self, uri: str, *, credential: TokenCredential, tenant_key: str, settings: StorageSettings | None = None
+        self, uri: str, *, credential: TokenCredential, tenant_key: str, settings: StorageSettings
     ) -> None:
         try:
             self._location = parse_abfss(uri)
@@ -108,7 +108,7 @@ class _AzureRoot:
         self.container = self._location.container
         self._prefix = self._location.path  # '' = container root
         self._credential = credential
-        self.settings = settings if settings is not None else StorageSettings.from_env()  # outside a Dagster run
+        self.settings = settings
         self._client: ContainerClient | None = None
         # Every token we handed out, so error text echoing one can still be scrubbed.
         self._issued: list[str] = []

@@ -107,11 +107,12 @@ def test_endpoint_rule() -> None:
     assert not is_loopback("10.0.0.1") and not is_loopback("127.0.0.1.evil.example")
 
 
-def test_an_http_endpoint_override_fails_before_any_token_is_fetched(monkeypatch) -> None:
+def test_an_http_endpoint_override_fails_before_any_token_is_fetched() -> None:
     from cloudmonitor_pipelines.storage import open_source
+    from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 
-    monkeypatch.setenv("CLOUDMONITOR_BLOB_ENDPOINT", "http://127.0.0.1:9/{account}")
     credential = FakeCredential()
     with pytest.raises(StorageError, match="https"):
-        open_source("abfss://exports@contoso.dfs.core.windows.net/x", credential=credential, tenant_key="contoso")
+        open_source("abfss://exports@contoso.dfs.core.windows.net/x", credential=credential, tenant_key="contoso",
+                    settings=StorageSettings(blob_endpoint="http://127.0.0.1:9/{account}"))
     assert credential.issued == []

@@ -14,6 +14,7 @@ from cloudmonitor_pipelines import access
 from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.defs.partitions import partition_key
 from cloudmonitor_pipelines.defs.resources import ENV_VARS, CloudMonitor
+from cloudmonitor_pipelines.lake.platform_store import open_platform_store
 from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 from cloudmonitor_pipelines.tenants import load_tenants
 from cloudmonitor_pipelines_tests.conftest_helpers import generate, write_tenants_file
@@ -96,7 +97,8 @@ def test_a_launch_time_platform_root_reaches_every_platform_write(tmp_path: Path
     generate(tmp_path, "contoso", ["2026-10"], 50, "parquet", "1.2", seed=3)
     registry = write_tenants_file(tmp_path, ["contoso"], contoso={"partner": "northwind"})
     # Revoked under A only: the costs run can record the tenant restored only if it reads and writes A.
-    access.record_revoked(access.AccessDeniedError("contoso", access.SOURCE, "https://contoso.example", 403), configured)
+    access.record_revoked(access.AccessDeniedError("contoso", access.SOURCE, "https://contoso.example", 403),
+                         open_platform_store(configured, StorageSettings()))
     defs = build_definitions(registry)
     # Run config replaces the resource's whole config (Dagster 1.13): the override restates the tenants file.
     config = {"platform_root": str(configured), "tenants_file": str(registry.path)}
@@ -109,7 +111,7 @@ def test_a_launch_time_platform_root_reaches_every_platform_write(tmp_path: Path
             result = defs.resolve_job_def(job).execute_in_process(
                 instance=instance, raise_on_error=False, **{"run_config": override, **kwargs})
             assert result.success, (job, [e.message for e in result.all_events if e.is_failure])
-    assert access.current_states(configured)["contoso"].state == access.RESTORED
+    assert access.current_states(open_platform_store(configured, StorageSettings()))["contoso"].state == access.RESTORED
     assert (configured / "portfolios" / "northwind" / "_delta_log").is_dir()
     assert (configured / "portfolios" / "northwind.html").is_file()
     assert len(list(configured.glob("deletions/contoso-*.json"))) == 1

@@ -103,13 +103,14 @@ def test_ingest_reports_portfolio_retention_offboarding_all_on_azure(azurite, tm
         history_left = instance.get_runs(filters=dg.RunsFilter(tags={"tenant": TENANTS[1]}))
     clear_credential_cache()
 
-    kept = open_workspace(registry.get(TENANTS[0]).workspace, credential=credential, tenant_key=TENANTS[0])
+    kept = open_workspace(registry.get(TENANTS[0]).workspace, credential=credential, tenant_key=TENANTS[0],
+                          settings=azurite.settings())
     costs = read_table(kept, "costs").collect()
     assert sorted(costs["x_BillingMonth"].unique()) == [RECENT_MONTH], "retention dropped the old month on Azure"
     assert read_table(kept, "cost_monthly") is not None and read_table(kept, "resources") is not None
 
     with platform_credential_factory(lambda: platform_identity):
-        platform = open_platform_store(platform_root)
+        platform = open_platform_store(platform_root, azurite.settings())
     assert platform.uri.startswith("abfss://allaz-platform@")
     portfolio = read_table(platform, "portfolios/" + PARTNER).collect()
     assert set(portfolio["tenant_key"]) == set(TENANTS)
@@ -118,7 +119,8 @@ def test_ingest_reports_portfolio_retention_offboarding_all_on_azure(azurite, tm
     # The partner's HTML report sits beside its table on Azure, written with the platform identity.
     assert [o.path for o in platform.list("portfolios/") if o.path.endswith(".html")] == [f"portfolios/{PARTNER}.html"]
 
-    gone = open_workspace(registry.get(TENANTS[1]).workspace, credential=credential, tenant_key=TENANTS[1])
+    gone = open_workspace(registry.get(TENANTS[1]).workspace, credential=credential, tenant_key=TENANTS[1],
+                          settings=azurite.settings())
     assert list(gone.list("")) == []
     assert list(kept.list("")), "offboarding one tenant left its neighbour's workspace alone"
     records = [info.path for info in platform.list("deletions")]

@@ -26,6 +26,7 @@ ONELAKE = "abfss://FinOps@onelake.dfs.fabric.microsoft.com/Costs.Lakehouse/Files
 
 
 def _source(uri: str = ADLS, credential: FakeCredential | None = None, **kw) -> AzureBlobSource:
+    kw.setdefault("settings", StorageSettings())
     return AzureBlobSource(uri, credential=credential or FakeCredential(), tenant_key="contoso", **kw)
 
 
@@ -99,10 +100,15 @@ def test_settings_from_env():
         StorageSettings.from_env({"CLOUDMONITOR_STORAGE_VERIFY_TLS": "maybe"})
 
 
-def test_source_settings_default_to_the_environment(monkeypatch):
+def test_azure_locations_take_their_settings_from_the_caller_never_from_the_environment(monkeypatch):
     monkeypatch.setenv("CLOUDMONITOR_BLOB_ENDPOINT", "https://127.0.0.1:7/{account}")
     monkeypatch.setenv("CLOUDMONITOR_STORAGE_VERIFY_TLS", "0")
-    source = open_source(ADLS, credential=FakeCredential(), tenant_key="contoso")
+    with pytest.raises(StorageError, match="storage settings"):
+        open_source(ADLS, credential=FakeCredential(), tenant_key="contoso")
+    with pytest.raises(StorageError, match="storage settings"):
+        open_workspace(ADLS, credential=FakeCredential(), tenant_key="contoso")
+    # An entry point reads the environment once and passes the result down.
+    source = open_source(ADLS, credential=FakeCredential(), tenant_key="contoso", settings=StorageSettings.from_env())
     assert source.storage_options()["endpoint"] == "https://127.0.0.1:7/contosoexports"
 
 

@@ -84,11 +84,11 @@ def test_two_months_through_dagster_on_azure_storage(azurite, tmp_path, monkeypa
         blocking = [e for e in result.get_asset_check_evaluations() if e.severity == dg.AssetCheckSeverity.ERROR]
         assert blocking and all(e.passed for e in blocking), [(e.check_name, e.metadata) for e in blocking]
     tenant = load_tenants(tenants).get(KEY)
-    workspace = open_workspace(tenant.workspace, credential=credential, tenant_key=KEY)
+    workspace = open_workspace(tenant.workspace, credential=credential, tenant_key=KEY, settings=azurite.settings())
     costs = read_table(workspace, "costs").collect()
     assert sorted(costs["x_BillingMonth"].unique()) == sorted(MONTHS)
     assert set(costs["x_TenantKey"]) == {KEY}
-    source = open_source(tenant.source, credential=credential, tenant_key=KEY)
+    source = open_source(tenant.source, credential=credential, tenant_key=KEY, settings=azurite.settings())
     data_reads = read_table(workspace, "read_log").filter(pl.col("object_kind") == "data").collect()
     assert data_reads["uri"].str.starts_with("abfss://dagster-exports@").all()
     assert data_reads["principal"].str.starts_with("entra:").all()
