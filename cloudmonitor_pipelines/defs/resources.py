@@ -86,8 +86,8 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
         None, description=f"env {BLOB_ENDPOINT_ENV}: Blob endpoint template with {{account}} (private endpoint, "
         "sovereign cloud, emulator); unset: derived from each abfss:// host."
     )
-    storage_verify_tls: str = Field(
-        "1", description=f"env {VERIFY_TLS_ENV}: 0 turns storage certificate checks off (loopback emulator only)."
+    storage_verify_tls: str | None = Field(
+        None, description=f"env {VERIFY_TLS_ENV}: 0 turns storage certificate checks off (loopback emulator only)."
     )
     arm_endpoint: str | None = Field(
         None, description=f"env {ARM_ENDPOINT_ENV}: Azure Resource Manager base URL; unset: https://management.azure.com."
@@ -111,6 +111,13 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
         env = os.environ if environ is None else environ
         return cls(**{**{field: env[name] for field, name in _set_vars(env)}, **fields})
 
+    def _setting(self, field: str) -> str | None:
+        """The field's configured value; a field the run's config leaves unset falls back to its variable in the run
+        process. Run config for this resource replaces its whole config (Dagster 1.13), so without this a launchpad
+        override of one setting would silently drop every other (a private Blob endpoint, the platform root)."""
+        value = getattr(self, field)
+        return value if value else os.environ.get(ENV_VARS[field]) or None
+
     @cached_property
     def registry(self) -> TenantRegistry:
         return _load_registry(self.tenants_file)
@@ -120,17 +127,17 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
 
     @cached_property
     def storage_settings(self) -> StorageSettings:
-        return StorageSettings.from_config(self.blob_endpoint, self.storage_verify_tls)
+        return StorageSettings.from_config(self._setting("blob_endpoint"), self._setting("storage_verify_tls"))
 
     def platform_root_location(self) -> Path | str:
-        return resolve_platform_root(self.platform_root, self.home)
+        return resolve_platform_root(self._setting("platform_root"), self._setting("home"))
 
     def platform_store(self) -> Workspace:
         """The platform root opened with this resource's storage settings (and the pipeline's own identity)."""
         return open_platform_store(self.platform_root_location(), self.storage_settings)
 
     def _credential(self, tenant: Tenant) -> "TokenCredential":
-        return credential_for(tenant, assertion_identity=self.assertion_identity_client_id or None)
+        return credential_for(tenant, assertion_identity=self._setting("assertion_identity_client_id"))
 
     def source(self, tenant: Tenant) -> Source:
         credential = self._credential(tenant) if tenant.source_is_azure else None
@@ -166,11 +173,12 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
         return self.workspace(tenant)
 
     def arm_endpoint_url(self) -> str:
-        return resolve_arm_endpoint(self.arm_endpoint)
+        return resolve_arm_endpoint(self._setting("arm_endpoint"))
 
     def arm_client(self, tenant: Tenant) -> ArmClient:
         if tenant.arm_recordings:
             from cloudmonitor_pipelines.azure.recorded import recorded_arm_client
 
             return recorded_arm_client(tenant.arm_recordings)
-        return ArmClient(self._credential(tenant), endpoint=self.arm_endpoint, connection_verify=self.arm_verify_tls)
+        return ArmClient(self._credential(tenant), endpoint=self._setting("arm_endpoint"),
+                         connection_verify=self.arm_verify_tls)

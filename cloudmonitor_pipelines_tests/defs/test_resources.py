@@ -83,6 +83,26 @@ def test_a_run_reads_the_settings_from_the_variables(tmp_path: Path, monkeypatch
     assert outside.storage_settings == seen["storage"] and outside.platform_root_location() == seen["root"]
 
 
+def test_a_launchpad_override_of_one_setting_keeps_the_others(tmp_path: Path, monkeypatch) -> None:
+    """Run config replaces the resource's whole config (Dagster 1.13); the fields it leaves unset still come from the
+    run process's variables, so overriding the platform root does not drop the Blob endpoint or the tenants file."""
+    monkeypatch.setenv("CLOUDMONITOR_BLOB_ENDPOINT", BLOB_ENDPOINT)
+    monkeypatch.setenv("CLOUDMONITOR_PLATFORM_ROOT", str(tmp_path / "from-env"))
+    registry = write_tenants_file(tmp_path, ["contoso"])
+    monkeypatch.setenv("CLOUDMONITOR_TENANTS", str(registry.path))
+    seen = {}
+
+    @dg.asset
+    def probe(cloudmonitor: CloudMonitor) -> None:
+        seen.update(endpoint=cloudmonitor.storage_settings.blob_endpoint, root=cloudmonitor.platform_root_location(),
+                    tenants=list(cloudmonitor.registry.keys()))
+
+    resource = CloudMonitor.from_env_vars(tenants_file=str(registry.path))
+    override = {"resources": {"cloudmonitor": {"config": {"platform_root": str(tmp_path / "override")}}}}
+    assert dg.materialize([probe], resources={"cloudmonitor": resource}, run_config=override).success
+    assert seen == {"endpoint": BLOB_ENDPOINT, "root": tmp_path / "override", "tenants": ["contoso"]}
+
+
 def test_a_bad_setting_fails_with_the_variable_named(monkeypatch) -> None:
     monkeypatch.setenv("CLOUDMONITOR_STORAGE_VERIFY_TLS", "maybe")
     with pytest.raises(Exception, match="CLOUDMONITOR_STORAGE_VERIFY_TLS"):
