@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cloudmonitor_pipelines.finn.session import FinnSession
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
 
 def register_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("query", help="answer a named FinOps question or run read-only SQL over one tenant's tables")
