@@ -44,7 +44,7 @@ def register_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _scope_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS or the bundled sample tenants)")
+    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--tenant", help="tenant key: the session sees only this tenant's tables")
     who.add_argument("--partner", help="partner key: the session sees only the partner's portfolio aggregates")
