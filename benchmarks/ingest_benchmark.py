@@ -40,10 +40,6 @@ TENANT = "contoso"
 MONTH = "2026-09"
 DATA_VERSION = "1.2"
 DEFINITIONS_TENANTS = 1000
-TARGET_RATIO = 1.5
-TARGET_RSS_10M_MIB = 1536.0
-TARGET_RERUN_SECONDS = 1.0
-TARGET_DEFINITIONS_SECONDS = 3.0
 
 
 # ---------------------------------------------------------------------------------------------------------------

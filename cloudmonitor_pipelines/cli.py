@@ -24,7 +24,6 @@ from cloudmonitor_pipelines.fleet import FleetReport, run_fleet
 from cloudmonitor_pipelines.focus.catalog import KNOWN_DATA_VERSIONS
 from cloudmonitor_pipelines.months import month_of, months_before
 from cloudmonitor_pipelines.tenants import HOME_DEFAULT_DIRNAME, HOME_ENV_VAR, TENANTS_ENV_VAR
-from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
 
 DEMO_FORMATS = {  # tenant -> (file format, dataVersion): the demo shows the version/format mix real customers have
     "contoso": ("parquet", "1.2"),
@@ -88,7 +87,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
     from cloudmonitor_pipelines.tenants import load_tenants
 
-    registry = load_tenants(resolve_tenants_file(args.tenants))
+    registry = load_tenants(args.tenants)
     # An entry point: the platform root and storage settings are read from the environment here, once.
     states = current_states(open_platform_store(platform_root(), StorageSettings.from_env()))
     print(f"tenants file: {registry.path}")
@@ -106,7 +105,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     home = cloudmonitor_home()
     os.environ.setdefault(HOME_ENV_VAR, str(home))
-    registry = load_tenants(resolve_tenants_file(args.tenants))
+    registry = load_tenants(args.tenants)
     months = months_before(month_of(datetime.now(UTC)), 2)
     for i, tenant in enumerate(registry):
         fmt, version = DEMO_FORMATS.get(tenant.key, ("parquet", "1.2"))
@@ -155,7 +154,7 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.lake.platform_store import deletion_records_target
     from cloudmonitor_pipelines.tenants import load_tenants
 
-    registry = load_tenants(resolve_tenants_file(args.tenants))
+    registry = load_tenants(args.tenants)
     tenant = registry.get(args.tenant)
     if not args.dry_run and not args.yes:
         print(f"This deletes every table in {tenant.workspace} and {tenant.key}'s Dagster history. "
@@ -183,7 +182,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.lake.retention import apply_retention
     from cloudmonitor_pipelines.tenants import load_tenants
 
-    registry = load_tenants(resolve_tenants_file(args.tenants))
+    registry = load_tenants(args.tenants)
     resource = CloudMonitor.from_environ(tenants_file=str(registry.path))
     for tenant in [registry.get(k) for k in args.tenant] if args.tenant else list(registry):
         if not tenant.retention_months:
@@ -204,8 +203,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     import dagster as dg
 
     dg.DagsterInstance.get().dispose()
-    if args.tenants:  # the code location (and every reload of it) reads this file; see tenants_file.py
-        os.environ[TENANTS_ENV_VAR] = str(resolve_tenants_file(args.tenants))
+    if args.tenants:  # the code location (and every reload of it) reads this file; see tenants.default_tenants_path
+        os.environ[TENANTS_ENV_VAR] = os.path.abspath(os.path.expanduser(args.tenants))
     dg_bin = Path(sys.executable).with_name("dg")
     command = [str(dg_bin), "dev", "-w", "workspace.yaml", "--host", args.host, "--port", str(args.port)]
     return subprocess.call(command)
@@ -225,7 +224,7 @@ def _add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.set_defaults(func=cmd_sample_exports)
 
     p = sub.add_parser("offboard", help="delete a tenant's workspace tables and Dagster history (never the source)")
-    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS or the bundled sample tenants)")
+    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
     p.add_argument("--tenant", required=True)
     p.add_argument("--dry-run", action="store_true", help="report what would be deleted, delete nothing")
     p.add_argument("--yes", action="store_true", help="confirm the deletion")
@@ -246,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "small installations: it bypasses a deployment's run queue and per-tenant limits, use `submit` for "
                 "a deployment")
     p = sub.add_parser("run", help=run_help, description=run_help)
-    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS or the bundled sample tenants)")
+    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
     p.add_argument("--tenant", action="append", help="tenant key (repeatable; default: all)")
     p.add_argument("--month", help="billing month YYYY-MM (default: every month with export runs)")
     p.set_defaults(func=cmd_run)
@@ -257,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("demo", help="generate sample tenants' exports, run everything, print where the tables are")
-    p.add_argument("--tenants", help="tenants YAML (default: the bundled sample tenants)")
+    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
     p.add_argument("--rows", type=int, default=5000, help="rows per tenant-month in the closing export run")
     p.set_defaults(func=cmd_demo)
 

@@ -1,6 +1,6 @@
 """Dagster definitions: the table of contents of the pipeline. Tenants come from the tenants config file.
 
-The file is resolved on every load (tenants_file.resolve_tenants_file: env CLOUDMONITOR_TENANTS, else tenants.yaml
+The file is resolved on every load (tenants.default_tenants_path: env CLOUDMONITOR_TENANTS, else tenants.yaml
 in the project folder, else the bundled sample), so a code location reload picks up added, changed and offboarded
 tenants, however the UI was started.
 """
@@ -29,7 +29,6 @@ from cloudmonitor_pipelines.defs.preview import dagster_preview_features
 from cloudmonitor_pipelines.defs.reports import PORTFOLIO_KEY, build_portfolio_asset, build_reports_asset
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.tenants import TenantRegistry, load_tenants
-from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
 
 
 def build_definitions(registry: TenantRegistry, tenants_file: str | None = None) -> dg.Definitions:
@@ -76,4 +75,4 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     )
 
 
-defs = build_definitions(load_tenants(resolve_tenants_file()))
+defs = build_definitions(load_tenants())

@@ -137,10 +137,9 @@ def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, month
     from cloudmonitor_pipelines.defs.partitions import record_first_months
     from cloudmonitor_pipelines.defs.resources import CloudMonitor
     from cloudmonitor_pipelines.tenants import load_tenants
-    from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
 
     logging.getLogger("azure").setLevel(logging.ERROR)  # azure-identity's per-credential chatter; we say one line
-    registry = load_tenants(resolve_tenants_file(tenants_file))
+    registry = load_tenants(tenants_file)
     resource = CloudMonitor.from_environ(tenants_file=str(registry.path))
     selected = [registry.get(k) for k in tenant_keys] if tenant_keys else list(registry)
     report = FleetReport()

@@ -8,7 +8,6 @@ last moments, and stepping by months. Nothing here knows about Dagster, tables o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -71,14 +70,6 @@ def month_bounds_utc(month: str) -> tuple[datetime, datetime]:
     """[start, end) of the month as aware UTC datetimes."""
     start, end = month_start(month), month_end(month)
     return (datetime(start.year, start.month, 1, tzinfo=UTC), datetime(end.year, end.month, 1, tzinfo=UTC))
-
-
-def months_between(first: str, last: str) -> Iterator[str]:
-    """first, ..., last inclusive (nothing when last < first)."""
-    month = first
-    while month <= last:
-        yield month
-        month = next_month(month)
 
 
 def months_before(month: str, count: int) -> list[str]:

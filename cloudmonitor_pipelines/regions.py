@@ -125,7 +125,3 @@ def suggest_region(text: str) -> str | None:
     close = difflib.get_close_matches(normalized, AZURE_PUBLIC_REGIONS.keys(), n=1, cutoff=0.8)
     return close[0] if close else None
 
-
-def region_display_name(name: str) -> str:
-    """The human display name of a known region name; KeyError for an unknown one."""
-    return AZURE_PUBLIC_REGIONS[name]

@@ -35,6 +35,3 @@ AGENT_LOG = "agent_log"
 
 # Under the platform root, outside every workspace.
 PARTNER_PORTFOLIO = "partner_portfolio"
-
-WORKSPACE_TABLES = (COSTS, READ_LOG, INGESTION_LOG, VALIDATION_RESULTS, RESOURCES, RECOMMENDATIONS,
-                    COST_ENRICHMENT, *REPORT_TABLES)

@@ -33,7 +33,6 @@ def test_adding_months_composes_and_inverts(month: str, a: int, b: int) -> None:
 def test_text_order_is_calendar_order(first: str, second: str, count: int) -> None:
     assert (first < second) == (months.parse_month(first) < months.parse_month(second))
     assert months.add_months(first, -count) < first < months.add_months(first, count)
-    assert len(list(months.months_between(first, months.add_months(first, count)))) == count + 1
 
 
 @given(month_texts)
@@ -52,9 +51,7 @@ def test_anything_else_is_refused(text: object) -> None:
         months.parse_month(text)  # type: ignore[arg-type]  # hostile input of any type, on purpose
 
 
-def test_months_between_and_before() -> None:
-    assert list(months.months_between("2025-11", "2026-02")) == ["2025-11", "2025-12", "2026-01", "2026-02"]
-    assert list(months.months_between("2026-02", "2026-01")) == []
+def test_months_before() -> None:
     assert months.months_before("2026-01", 2) == ["2025-11", "2025-12"]
 
 

@@ -10,7 +10,6 @@ from cloudmonitor_pipelines.regions import (
     AZURE_PUBLIC_REGIONS,
     is_known_region,
     normalize_region_name,
-    region_display_name,
     suggest_region,
 )
 
@@ -65,12 +64,6 @@ def test_normalize_region_name(text: str, expected: str) -> None:
 )
 def test_suggest_region(text: str, expected: str | None) -> None:
     assert suggest_region(text) == expected
-
-
-def test_region_display_name() -> None:
-    assert region_display_name("germanywestcentral") == "Germany West Central"
-    with pytest.raises(KeyError):
-        region_display_name("atlantis")
 
 
 def test_mapping_is_read_only() -> None:

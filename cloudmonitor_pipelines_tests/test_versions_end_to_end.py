@@ -6,7 +6,6 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from cloudmonitor_pipelines.exports.reader import iter_blob_reads
 from cloudmonitor_pipelines.exports.runs import discover, select_month
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.catalog import KNOWN_DATA_VERSIONS
@@ -17,6 +16,7 @@ from cloudmonitor_pipelines.focus.versions import normalize_data_version
 from cloudmonitor_pipelines.pipeline import ingest_month
 from cloudmonitor_pipelines.storage.local import LocalSource, LocalWorkspace
 from cloudmonitor_pipelines_tests.conftest_helpers import expected_month, generate, write_tenants_file
+from cloudmonitor_pipelines_tests.exports.manifests import read_listed
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv.gz"])
@@ -26,13 +26,13 @@ def test_generated_version_validates_and_harmonizes_to_canonical(tmp_path, data_
     source = LocalSource(tmp_path / "sources" / "contoso")
     winner = select_month(discover(source), "2026-09").winners[0]
     version = normalize_data_version(winner.data_version)
-    for read in iter_blob_reads(source, winner):
-        report = validate_export_frame(read.frame, version, source_file=read.path)
+    for path, frame in read_listed(source, winner):
+        report = validate_export_frame(frame, version, source_file=path)
         assert not report.has_errors, report.summary()
-        canonical = harmonize(read.frame, version)
+        canonical = harmonize(frame, version)
         assert dict(canonical.schema) == {k: v for k, v in CANONICAL_SCHEMA.items() if k in canonical.columns}
-        assert canonical.height == read.frame.height
-        assert canonical["BilledCost"].sum() == pytest.approx(read.frame["BilledCost"].cast(pl.Float64).sum())
+        assert canonical.height == frame.height
+        assert canonical["BilledCost"].sum() == pytest.approx(frame["BilledCost"].cast(pl.Float64).sum())
 
 
 def test_all_versions_land_in_one_table_schema(tmp_path):

@@ -321,7 +321,7 @@ class ArmClient:
     def __enter__(self) -> ArmClient:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, *_exc_info: object) -> None:
         self.close()
 
 

@@ -73,9 +73,9 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
     Every path that writes to a workspace goes through `workspace_for_write`, which first checks data residency.
     """
 
-    # The file the definitions were built from (picked by env CLOUDMONITOR_TENANTS when the code location loads,
-    # tenants_file.py), not an EnvVar: the run must read the file its partitions and schedules came from.
-    tenants_file: str | None = Field(None, description="The tenants file; unset: the bundled sample tenants.")
+    # The file the definitions were built from (resolved when the code location loads,
+    # tenants.default_tenants_path), not an EnvVar: the run must read the file its partitions and schedules came from.
+    tenants_file: str | None = Field(None, description="The tenants file; unset: the default (tenants.default_tenants_path).")
     # Strings, all of them: dg.EnvVar feeds str fields only. Unset (None) = the documented default.
     home: str | None = Field(None, description=f"env {HOME_ENV_VAR}: installation folder; unset: <cwd>/.cloudmonitor.")
     platform_root: str | None = Field(

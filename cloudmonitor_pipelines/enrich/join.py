@@ -12,8 +12,6 @@ Savings in more than one currency for the same key leave the sum null rather tha
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH
@@ -96,26 +94,3 @@ def enrich_costs(costs: pl.LazyFrame, resources: pl.LazyFrame, recommendations: 
     original = costs.collect_schema().names()
     return enriched.select(*original, *(pl.col(name).cast(dtype) for name, dtype in ENRICHMENT_COLUMNS.items()))
 
-
-def match_share(enriched: pl.LazyFrame | pl.DataFrame) -> dict[str, Any]:
-    """How much of the cost found its resource: row and EffectiveCost shares, for asset metadata.
-
-    Shares are over rows that carry a ResourceId (rows without one, e.g. purchases, cannot match); the cost share is
-    None when that EffectiveCost sums to zero.
-    """
-    frame = enriched.lazy() if isinstance(enriched, pl.DataFrame) else enriched
-    has_id = pl.col("ResourceId").is_not_null() & (pl.col("ResourceId") != "")
-    found = pl.col("x_ResourceFound")
-    totals = frame.select(
-        pl.len().alias("rows"),
-        has_id.sum().alias("rows_with_resource_id"),
-        (has_id & found).sum().alias("matched_rows"),
-        pl.col("EffectiveCost").filter(has_id).sum().alias("effective_cost_with_resource_id"),
-        pl.col("EffectiveCost").filter(has_id & found).sum().alias("matched_effective_cost"),
-    ).collect()
-    result = totals.row(0, named=True)
-    with_id = result["rows_with_resource_id"]
-    cost = result["effective_cost_with_resource_id"]
-    result["row_share"] = result["matched_rows"] / with_id if with_id else None
-    result["cost_share"] = result["matched_effective_cost"] / cost if cost else None
-    return result

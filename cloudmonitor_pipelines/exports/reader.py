@@ -16,8 +16,7 @@ import csv
 import io
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 import polars as pl
@@ -276,11 +275,6 @@ def _parquet_batches(source: Source, path: str, batch_rows: int) -> Iterator[pl.
         del batch  # drop our reference before the next slice is decoded
 
 
-def read_frame(source: Source, path: str, kind: str) -> pl.DataFrame:
-    """Read one whole export file in place (small files, tests); the pipeline reads in batches."""
-    return pl.concat(list(read_batches(source, path, kind)), how="vertical")
-
-
 @dataclass(frozen=True)
 class BlobFile:
     """One listed export file, checked (inside the root, present, size as in the manifest) but not yet read."""
@@ -291,14 +285,6 @@ class BlobFile:
     uri: str
     kind: str
     info: ObjectInfo
-
-
-@dataclass(frozen=True)
-class BlobRead(BlobFile):
-    """One export file read whole into memory (small exports and tests), with the time it was read."""
-
-    frame: pl.DataFrame
-    read_at: datetime
 
 
 def check_blob_files(source: Source, manifest: Manifest,
@@ -359,11 +345,6 @@ def _run_folder_listing(source: Source, manifest: Manifest) -> dict[str, ObjectI
     return {info.path: info for info in list_folder(manifest.folder)}
 
 
-def iter_blob_files(source: Source, manifest: Manifest) -> Iterator[BlobFile]:
-    """The manifest's blobs in order, each checked (see check_blob_files) before the first is yielded."""
-    yield from check_blob_files(source, manifest)
-
-
 def check_row_count(file: BlobFile, rows: int) -> None:
     if file.blob.row_count is not None and rows != file.blob.row_count:
         raise ExportReadError(
@@ -383,12 +364,3 @@ def check_run_rows(manifest: Manifest, rows_by_file: dict[str, int]) -> None:
             f"{manifest.data_row_count} (read: {files}); a file is truncated, or missing from the list"
         )
 
-
-def iter_blob_reads(source: Source, manifest: Manifest) -> Iterator[BlobRead]:
-    """Yield the manifest's blobs one by one as whole frames (small exports and tests; the pipeline uses
-    `iter_blob_files` + `read_batches` to keep memory bounded)."""
-    for file in iter_blob_files(source, manifest):
-        frame = read_frame(source, file.path, file.kind)
-        check_row_count(file, frame.height)
-        yield BlobRead(**{f.name: getattr(file, f.name) for f in fields(file)}, frame=frame, read_at=datetime.now(UTC))
-        del frame  # otherwise two files' frames are alive while the next one is read

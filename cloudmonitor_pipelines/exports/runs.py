@@ -58,7 +58,6 @@ class MonthSelection:
     billing_month: str
     winners: tuple[Manifest, ...]  # one per scope, ordered by scope
     superseded: tuple[Manifest, ...]
-    skipped_empty: tuple[Manifest, ...]
     problems: tuple[ManifestProblem, ...]  # problems that block this month (see select_month)
     notes: tuple[str, ...] = field(default=())
 
@@ -128,11 +127,9 @@ def select_month(discovery: Discovery, billing_month: str, dataset: str = FOCUS_
     run must not be silently skipped). Problems whose month cannot be inferred block nothing and surface as notes.
     """
     candidates: dict[str, list[Manifest]] = defaultdict(list)
-    empty: list[Manifest] = []
     for m in discovery.manifests:
-        if m.dataset_type.lower() != dataset or m.billing_month != billing_month:
-            continue
-        (empty if m.is_empty else candidates[m.scope]).append(m)
+        if m.dataset_type.lower() == dataset and m.billing_month == billing_month and not m.is_empty:
+            candidates[m.scope].append(m)
 
     winners, superseded, notes = [], [], []
     for scope in sorted(candidates):
@@ -159,7 +156,6 @@ def select_month(discovery: Discovery, billing_month: str, dataset: str = FOCUS_
         billing_month=billing_month,
         winners=tuple(winners),
         superseded=tuple(superseded),
-        skipped_empty=tuple(empty),
         problems=tuple(blocking),
         notes=tuple(notes),
     )

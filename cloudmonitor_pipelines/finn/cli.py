@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cloudmonitor_pipelines.finn.session import FinnSession
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
 
 def register_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("query", help="answer a named FinOps question or run read-only SQL over one tenant's tables")
@@ -47,7 +45,7 @@ def register_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _scope_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS or the bundled sample tenants)")
+    p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--tenant", help="tenant key: the session sees only this tenant's tables")
     who.add_argument("--partner", help="partner key: the session sees only the partner's portfolio aggregates")

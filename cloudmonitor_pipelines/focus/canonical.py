@@ -86,9 +86,3 @@ PARTITION_COLUMN = lineage.BILLING_MONTH
 
 FOCUS_COLUMNS: tuple[str, ...] = tuple(catalog.focus_columns(CANONICAL_FOCUS_VERSION))
 X_COLUMNS: tuple[str, ...] = tuple(c for c in CANONICAL_COLUMNS if c.startswith("x_") and c not in lineage.LINEAGE_SCHEMA)
-LINEAGE_COLUMNS: tuple[str, ...] = tuple(lineage.LINEAGE_SCHEMA)
-
-
-def empty_canonical_frame() -> pl.DataFrame:
-    """A zero-row frame with the canonical schema (handy for empty months and tests)."""
-    return pl.DataFrame(schema=CANONICAL_SCHEMA)

@@ -87,11 +87,6 @@ def x_column_descriptions() -> dict[str, str]:
     return dict(_raw()["x_column_descriptions"])
 
 
-def skupricedetails_keys(focus_version: str) -> tuple[str, ...]:
-    """FOCUS-defined SkuPriceDetails keys (1.2+); any other key must start with `x_`."""
-    return tuple(_raw()["skupricedetails_keys"].get(focus_version, ()))
-
-
 def skupricedetails_key_types(focus_version: str) -> dict[str, str]:
     """FOCUS-defined SkuPriceDetails keys and their data type ('Numeric' or 'String')."""
     return dict(_raw()["skupricedetails_key_types"].get(focus_version, {}))

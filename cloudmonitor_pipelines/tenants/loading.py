@@ -1,6 +1,6 @@
 """Reading a tenants file: which file, strict YAML, pydantic validation, and one clear `TenantConfigError`.
 
-What belongs here: choosing the file (explicit path > env CLOUDMONITOR_TENANTS > the bundled sample), the YAML
+What belongs here: choosing the file, the one rule every entry point goes through (`default_tenants_path`), the YAML
 loader that refuses duplicate keys, running `schema.TenantsFile` with its context (base folder, environment), and
 turning the first pydantic error into "<file>: tenant 'x', field 'y': <problem>" — the problem text is always our
 validators' own (or written here for pydantic's missing/extra errors), never pydantic's echo of the input.
@@ -24,13 +24,20 @@ from cloudmonitor_pipelines.tenants.registry import TenantRegistry
 from cloudmonitor_pipelines.tenants.schema import TenantEntry, TenantsFile
 
 TENANTS_ENV_VAR = "CLOUDMONITOR_TENANTS"
+PROJECT_TENANTS_FILENAME = "tenants.yaml"
 
 
 def default_tenants_path() -> Path:
-    """The tenants file to use when none is given: env CLOUDMONITOR_TENANTS, else the bundled sample."""
+    """The tenants file to use when none is given: env CLOUDMONITOR_TENANTS; else `tenants.yaml` in the project
+    folder (the working directory, where workspace.yaml and dagster.yaml live and `make ui`, `dg dev` and the CLIs
+    run); else the bundled sample. Definitions resolve it on every load, so editing the file and reloading the code
+    location shows added, changed and offboarded tenants."""
     from_env = os.environ.get(TENANTS_ENV_VAR, "").strip()
     if from_env:
         return Path(os.path.abspath(os.path.expanduser(from_env)))
+    project_file = Path.cwd() / PROJECT_TENANTS_FILENAME
+    if project_file.is_file():
+        return project_file.resolve()
     return Path(str(resources.files("cloudmonitor_pipelines.samples").joinpath("tenants.yaml")))
 
 
@@ -42,7 +49,7 @@ def load_tenants(path: str | Path | None = None, *, environ: Mapping[str, str] |
     else:
         resolved = default_tenants_path()
         from_env = bool(os.environ.get(TENANTS_ENV_VAR, "").strip())
-        provenance = f" (named by ${TENANTS_ENV_VAR})" if from_env else " (the bundled sample)"
+        provenance = f" (named by ${TENANTS_ENV_VAR})" if from_env else " (the default tenants file)"
     try:
         text = resolved.read_text(encoding="utf-8")
     except FileNotFoundError as err:

@@ -11,7 +11,6 @@ import dagster as dg
 from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.defs.preview import dagster_preview_features
 from cloudmonitor_pipelines.tenants import load_tenants
-from cloudmonitor_pipelines.tenants_file import resolve_tenants_file
 
 # A fresh interpreter: urllib3, requests and numpy (where installed; no longer one of our dependencies) install their
 # own filters when first imported, so they are imported before the snapshot; importing our definitions must then add,
@@ -49,7 +48,7 @@ def test_preview_warnings_are_silenced_inside_the_block_only_and_the_filters_are
 
 
 def test_building_the_definitions_emits_no_preview_or_beta_warning():
-    registry = load_tenants(resolve_tenants_file())
+    registry = load_tenants()
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         build_definitions(registry)

@@ -5,9 +5,12 @@ code tells the truth."""
 from __future__ import annotations
 
 import io
+import json
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +19,7 @@ import pytest
 from cloudmonitor_pipelines.cli import main
 from cloudmonitor_pipelines_tests.deploy import SAMPLE_MONTH, SAMPLE_TENANTS, write_sample_tenants
 from cloudmonitor_pipelines_tests.fakes.webserver import DagsterUI, start_dagster_ui
+from cloudmonitor_pipelines_tests.tenants.helpers import write_project_tenants_file
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.timeout(900)]
@@ -46,6 +50,36 @@ def _events(ui: DagsterUI, run_ids: set[str]) -> dict[str, set]:
     with dg.DagsterInstance.from_config(str(ui.dagster_home)) as instance:
         return {run_id: {r.event_log_entry.dagster_event_type for r in instance.get_records_for_run(run_id).records}
                 for run_id in run_ids}
+
+
+def test_all_tenants_come_from_the_tenants_yaml_in_the_working_directory(tmp_path, monkeypatch):
+    write_project_tenants_file(tmp_path, monkeypatch)
+    bodies: list[dict] = []
+
+    class Refusing(BaseHTTPRequestHandler):  # records each GraphQL request and refuses it
+        def do_POST(self) -> None:
+            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            answer = json.dumps({"errors": [{"message": "recorded"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code, _, err = _cli("submit", "--url", f"http://127.0.0.1:{server.server_port}", "--all-tenants",
+                            "--month", SAMPLE_MONTH)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code != 0 and "recorded" in err
+    tags = {t["key"]: t["value"] for t in bodies[0]["variables"]["params"]["executionMetadata"]["tags"]}
+    assert tags["tenant"] == "cwd-only"
 
 
 def test_runs_are_queued_and_each_outcome_reported(ui: DagsterUI):

@@ -11,7 +11,7 @@ from polars.testing import assert_frame_equal
 
 from cloudmonitor_pipelines.azure.advisor import normalize_recommendation
 from cloudmonitor_pipelines.enrich.inventory import recommendations_table, resources_table
-from cloudmonitor_pipelines.enrich.join import ENRICHMENT_COLUMNS, enrich_costs, match_share
+from cloudmonitor_pipelines.enrich.join import ENRICHMENT_COLUMNS, enrich_costs
 from cloudmonitor_pipelines_tests.fakes.fake_arm import SUB_A, SUB_B, advisor_item, arg_resource
 
 NOW = datetime(2026, 5, 2, tzinfo=UTC)
@@ -100,10 +100,3 @@ def test_duplicate_resources_cannot_multiply_cost_rows():
     with pytest.raises(pl.exceptions.ComputeError, match="join keys did not fulfill m:1"):
         enrich_costs(_costs(), resources, recs).collect()
 
-
-def test_match_share():
-    resources, recs = _tables()
-    share = match_share(enrich_costs(_costs(), resources, recs))
-    assert share["rows"] == 6 and share["rows_with_resource_id"] == 5 and share["matched_rows"] == 4
-    assert share["row_share"] == pytest.approx(0.8)
-    assert share["cost_share"] == pytest.approx(20.0 / 24.0)

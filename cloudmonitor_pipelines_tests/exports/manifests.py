@@ -1,9 +1,25 @@
-"""Small helpers that write manifests and part files in the real export layout, for exports tests."""
+"""Small helpers that write manifests and part files in the real export layout, and read a run back, for tests."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+
+import polars as pl
+
+from cloudmonitor_pipelines.exports.manifest import Manifest
+from cloudmonitor_pipelines.exports.reader import check_blob_files, check_row_count, read_batches
+from cloudmonitor_pipelines.storage.base import Source
+
+
+def read_listed(source: Source, manifest: Manifest) -> Iterator[tuple[str, pl.DataFrame]]:
+    """(path, whole frame) of each file the manifest lists, after the checks the pipeline makes (which reads in
+    batches instead)."""
+    for file in check_blob_files(source, manifest):
+        frame = pl.concat(list(read_batches(source, file.path, file.kind)), how="vertical")
+        check_row_count(file, frame.height)
+        yield file.path, frame
 
 
 def write_run(

@@ -8,11 +8,11 @@ import polars as pl
 import pytest
 
 from cloudmonitor_pipelines.exports.read_errors import ExportReadError
-from cloudmonitor_pipelines.exports.reader import iter_blob_reads, resolve_blob_name
+from cloudmonitor_pipelines.exports.reader import resolve_blob_name
 from cloudmonitor_pipelines.exports.runs import discover
 from cloudmonitor_pipelines.storage.base import ObjectNotFoundError, PathEscapesRootError
 from cloudmonitor_pipelines.storage.local import LocalSource
-from cloudmonitor_pipelines_tests.exports.manifests import write_run
+from cloudmonitor_pipelines_tests.exports.manifests import read_listed, write_run
 
 RUN = "00000000-0000-0000-0000-000000000001"
 
@@ -62,9 +62,9 @@ def test_reads_exactly_the_listed_blobs(tmp_path):
     stray = next(tmp_path.rglob("manifest.json")).parent / "part_9_9999.parquet"
     stray.write_bytes(_parquet(pl.DataFrame({"BilledCost": [100.0]})))
     manifest = discover(LocalSource(tmp_path)).manifests[0]
-    reads = list(iter_blob_reads(LocalSource(tmp_path), manifest))
-    assert [r.path.rsplit("/", 1)[-1] for r in reads] == ["part_0_0001.parquet"]
-    assert reads[0].frame["BilledCost"].sum() == 3.0
+    reads = list(read_listed(LocalSource(tmp_path), manifest))
+    assert [path.rsplit("/", 1)[-1] for path, _ in reads] == ["part_0_0001.parquet"]
+    assert reads[0][1]["BilledCost"].sum() == 3.0
 
 
 def test_missing_blob_fails_naming_the_file(tmp_path):
@@ -72,7 +72,7 @@ def test_missing_blob_fails_naming_the_file(tmp_path):
     (path.parent / "part_0_0001.parquet").unlink()
     manifest = discover(LocalSource(tmp_path)).manifests[0]
     with pytest.raises(ObjectNotFoundError, match="part_0_0001.parquet"):
-        list(iter_blob_reads(LocalSource(tmp_path), manifest))
+        list(read_listed(LocalSource(tmp_path), manifest))
 
 
 def test_size_differing_from_byte_count_fails(tmp_path):
@@ -80,7 +80,7 @@ def test_size_differing_from_byte_count_fails(tmp_path):
     (path.parent / "part_0_0001.parquet").write_bytes(_parquet(pl.DataFrame({"a": [1, 2, 3, 4]})))
     manifest = discover(LocalSource(tmp_path)).manifests[0]
     with pytest.raises(ExportReadError, match="byteCount"):
-        list(iter_blob_reads(LocalSource(tmp_path), manifest))
+        list(read_listed(LocalSource(tmp_path), manifest))
 
 
 def test_csv_and_gzip_csv_are_read_as_strings(tmp_path):
@@ -89,7 +89,7 @@ def test_csv_and_gzip_csv_are_read_as_strings(tmp_path):
     csv = b"BilledCost,BillingCurrency\n1.5,EUR\n2.25,EUR\n"
     write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.csv": csv, "part_1_0001.csv.gz": gzip.compress(csv)})
     manifest = discover(LocalSource(tmp_path)).manifests[0]
-    frames = [r.frame for r in iter_blob_reads(LocalSource(tmp_path), manifest)]
+    frames = [frame for _, frame in read_listed(LocalSource(tmp_path), manifest)]
     assert all(f.schema["BilledCost"] == pl.String for f in frames)
     assert [f.height for f in frames] == [2, 2]
 
@@ -106,7 +106,7 @@ def test_corrupt_gzip_body_fails_naming_the_file_and_the_damage(tmp_path):
     write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.csv.gz": bytes(packed)})
     manifest = discover(LocalSource(tmp_path)).manifests[0]
     with pytest.raises(ExportReadError) as caught:
-        list(iter_blob_reads(LocalSource(tmp_path), manifest))
+        list(read_listed(LocalSource(tmp_path), manifest))
     assert "part_0_0001.csv.gz" in str(caught.value)
     assert "corrupt" in str(caught.value)
 
@@ -119,7 +119,7 @@ def test_gzip_with_a_wrong_checksum_is_named_corrupt(tmp_path):
     write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.csv.gz": bytes(packed)})
     manifest = discover(LocalSource(tmp_path)).manifests[0]
     with pytest.raises(ExportReadError, match="corrupt") as caught:
-        list(iter_blob_reads(LocalSource(tmp_path), manifest))
+        list(read_listed(LocalSource(tmp_path), manifest))
     assert "part_0_0001.csv.gz" in str(caught.value)
 
 
@@ -127,7 +127,7 @@ def test_unsupported_extension_is_refused(tmp_path):
     write_run(tmp_path, run_id=RUN, blobs={"part_0_0001.json": b"{}"})
     manifest = discover(LocalSource(tmp_path)).manifests[0]
     with pytest.raises(ExportReadError, match="unsupported export file type"):
-        list(iter_blob_reads(LocalSource(tmp_path), manifest))
+        list(read_listed(LocalSource(tmp_path), manifest))
 
 
 def test_source_is_opened_read_only(tmp_path):
@@ -139,7 +139,7 @@ def test_source_is_opened_read_only(tmp_path):
         os.chmod(path, stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP if path.is_dir() else stat.S_IRUSR)
     try:
         manifest = discover(LocalSource(tmp_path)).manifests[0]
-        assert [r.frame.height for r in iter_blob_reads(LocalSource(tmp_path), manifest)] == [1]
+        assert [frame.height for _, frame in read_listed(LocalSource(tmp_path), manifest)] == [1]
     finally:
         for path in [tmp_path, *tmp_path.rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)

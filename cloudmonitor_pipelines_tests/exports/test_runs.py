@@ -55,7 +55,7 @@ def test_empty_run_is_skipped_even_when_newest(tmp_path):
               end="2026-09-11T00:00:00Z", blobs={}, data_row_count=0)
     sel = select_month(discover(LocalSource(tmp_path)), "2026-09")
     assert sel.run_ids == (_run(1),)
-    assert [m.run_id for m in sel.skipped_empty] == [_run(2)]
+    assert sel.superseded == ()  # skipped, not ranked
 
 
 def test_partial_one_time_run_does_not_replace_a_fuller_run(tmp_path):

@@ -10,6 +10,7 @@ import pytest
 
 from cloudmonitor_pipelines import cli
 from cloudmonitor_pipelines.query import QUESTIONS
+from cloudmonitor_pipelines_tests.tenants.helpers import write_project_tenants_file
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "finn.md"
 
@@ -49,6 +50,14 @@ def test_query_formats_and_audit(home, capsys):
 def test_query_refusals_exit_2_with_a_reason(home, capsys, argv, code, message):
     assert cli.main(argv) == code
     assert message in capsys.readouterr().err
+
+
+def test_query_reads_the_tenants_yaml_in_the_working_directory(tmp_path, monkeypatch, capsys):
+    write_project_tenants_file(tmp_path, monkeypatch)
+    assert cli.main(["query", "--tenant", "nobody", "daily_trend"]) == 2
+    assert "configured tenants: cwd-only" in capsys.readouterr().err
+    assert cli.main(["query", "--partner", "northwind-partners", "daily_trend"]) == 2  # the sample's partner
+    assert "configured partners: none" in capsys.readouterr().err
 
 
 def test_docs_list_every_question():

@@ -14,6 +14,7 @@ import yaml
 from cloudmonitor_pipelines.azure.credentials import clear_credential_cache, credential_factory
 from cloudmonitor_pipelines.definitions import build_definitions
 from cloudmonitor_pipelines.defs.automation import current_and_previous_month
+from cloudmonitor_pipelines.defs.html_reports import report_path
 from cloudmonitor_pipelines.defs.partitions import partition_key
 from cloudmonitor_pipelines.lake.delta import read_table
 from cloudmonitor_pipelines.lake.platform_store import open_platform_store, platform_credential_factory
@@ -108,6 +109,10 @@ def test_ingest_reports_portfolio_retention_offboarding_all_on_azure(azurite, tm
     costs = read_table(kept, "costs").collect()
     assert sorted(costs["x_BillingMonth"].unique()) == [RECENT_MONTH], "retention dropped the old month on Azure"
     assert read_table(kept, "cost_monthly") is not None and read_table(kept, "resources") is not None
+    # The HTML cost report, read through one pinned snapshot of the tenant's abfss:// tables, is written beside them.
+    lake = azurite.service_client().get_container_client("allaz-lake")
+    report = lake.download_blob(f"tenants/{TENANTS[0]}/{report_path(TENANTS[0], RECENT_MONTH)}").readall().decode()
+    assert TENANTS[0] in report and RECENT_MONTH in report and "<svg" in report
 
     with platform_credential_factory(lambda: platform_identity):
         platform = open_platform_store(platform_root, azurite.settings())

@@ -44,6 +44,18 @@ def fabrikam(**overrides: Any) -> dict[str, Any]:
     return tenant
 
 
+def write_project_tenants_file(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`project` as the working directory with a tenants.yaml of one tenant, `cwd-only`, that no other file has."""
+    import yaml
+
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("CLOUDMONITOR_TENANTS", raising=False)
+    tenant = contoso(key="cwd-only", source=str(project / "src"), workspace=str(project / "ws"))
+    path = project / "tenants.yaml"
+    path.write_text(yaml.safe_dump({"tenants": [tenant]}))
+    return path
+
+
 def parse(*tenants: dict[str, Any], defaults: dict | None = None, environ: dict | None = None) -> TenantRegistry:
     document: dict[str, Any] = {"tenants": list(tenants)}
     if defaults is not None:

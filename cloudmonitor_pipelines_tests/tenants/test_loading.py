@@ -28,6 +28,7 @@ from cloudmonitor_pipelines_tests.tenants.helpers import (
     fabrikam,
     parse,
     refusal,
+    write_project_tenants_file,
 )
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -211,6 +212,18 @@ def test_env_var_names_the_tenants_file(monkeypatch: pytest.MonkeyPatch, tmp_pat
     other = tmp_path / "other.yaml"
     other.write_text(yaml.safe_dump({"tenants": [contoso()]}))
     assert load_tenants(other).keys() == ["contoso"]
+
+
+def test_tenants_yaml_in_the_working_directory_comes_after_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    project = write_project_tenants_file(tmp_path, monkeypatch)
+    assert default_tenants_path() == project
+    assert load_tenants().keys() == ["cwd-only"]
+    named = tmp_path / "named.yaml"
+    named.write_text(yaml.safe_dump({"tenants": [fabrikam()]}))
+    monkeypatch.setenv("CLOUDMONITOR_TENANTS", str(named))
+    assert load_tenants().keys() == ["fabrikam"]
 
 
 def test_a_thousand_generated_tenants_load(tmp_path: Path) -> None:

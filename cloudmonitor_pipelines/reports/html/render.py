@@ -47,7 +47,8 @@ def _environment() -> jinja2.Environment:
 
 
 def chart_svg(chart: charts.Chart) -> str:
-    """One chart as inline SVG markup (the template's `chart` macro; the report calls it for every chart)."""
+    """One chart as inline SVG markup through the template's `chart` macro (the report template calls the macro
+    itself; this renders a single chart on its own)."""
     return str(_environment().get_template("_chart.svg.j2").module.chart(chart))  # type: ignore[attr-defined]
 
 
