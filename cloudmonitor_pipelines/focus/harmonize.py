@@ -68,8 +68,7 @@ def _map_unique(frame: pl.DataFrame, column: str, convert: Callable[[str], str],
 
 
 def _placeholder_columns(df: pl.DataFrame, columns: list[str]) -> set[str]:
-    if not columns:
-        return set()
+    """The text columns holding placeholder strings: a cheap probe first, the exact check only where it hits."""
     columns = [c for c in columns if df.get_column(c).null_count() < df.height]
     if not columns:
         return set()

@@ -272,13 +272,11 @@ def findings_from_record(record: dict[str, Any]) -> PiiFindings:
     )
 
 
-def _tag_key_findings(tags: pl.Series, weights: pl.Series | None = None) -> tuple[TagKeyFinding, ...]:
+def _tag_key_findings(tags: pl.Series, weights: pl.Series) -> tuple[TagKeyFinding, ...]:
     """Split the Tags JSON strings that hold personal data into pairs and count rows per tag key.
 
-    `weights` is how many cost rows carry each Tags string (1 each when omitted)."""
-    frame = tags.rename("tags").to_frame().with_columns(
-        (weights if weights is not None else pl.Series([1] * len(tags))).cast(pl.Int64).alias("weight")
-    )
+    `weights` is how many cost rows carry each Tags string."""
+    frame = pl.DataFrame({"tags": tags, "weight": weights.cast(pl.Int64)})
     pairs = (
         frame.with_row_index("row")
         .select("row", "weight", pl.col("tags").str.extract_all(_TAG_PAIR).alias("pair"))
