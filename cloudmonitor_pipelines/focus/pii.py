@@ -162,15 +162,15 @@ def _pattern_hits(distinct: pl.DataFrame) -> pl.DataFrame:
     ).filter(pl.col("email") | pl.col("phone"))
 
 
-def scan_personal_data(lf: pl.LazyFrame, columns: Sequence[str] | None = None) -> PiiFindings:
+def scan_personal_data(lf: pl.LazyFrame) -> PiiFindings:
     """Count rows holding emails or phone numbers per column, and the tag keys holding them.
 
-    `columns` defaults to CANDIDATE_COLUMNS; columns absent from the frame (or not text) are skipped. Cost data
+    Scans the CANDIDATE_COLUMNS present in the frame as text. Cost data
     repeats its strings (tags and names once per resource, account columns once per subscription), so each column is
     first reduced to its distinct values with their row counts, and the patterns run on the distinct values only:
     the counts are the same as row by row, at a fraction of the work, and memory follows the distinct values.
     """
-    scanned = _string_columns(lf, CANDIDATE_COLUMNS if columns is None else columns)
+    scanned = _string_columns(lf, CANDIDATE_COLUMNS)
     schema = lf.collect_schema()
     by_definition = [c for c in PERSONAL_BY_DEFINITION if c in schema]
     totals = lf.select(
