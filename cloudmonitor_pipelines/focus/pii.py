@@ -289,16 +289,14 @@ def _tag_key_findings(tags: pl.Series, weights: pl.Series) -> tuple[TagKeyFindin
         .with_columns(
             pl.col("key").str.contains(EMAIL_PATTERN).alias("key_email"),
             pl.col("key").str.contains(PHONE_PATTERN).alias("key_phone"),
-            pl.col("value").str.contains(EMAIL_PATTERN).alias("value_email"),
-            pl.col("value").str.contains(PHONE_PATTERN).alias("value_phone"),
         )
-        .filter(pl.any_horizontal("key_email", "key_phone", "value_email", "value_phone"))
         .with_columns(
             (pl.col("key_email") | pl.col("key_phone")).alias("key_is_personal"),
-            (pl.col("key_email") | pl.col("value_email")).alias("email"),
-            (pl.col("key_phone") | pl.col("value_phone")).alias("phone"),
-            pl.col("key").map_batches(_mask_series, return_dtype=pl.String, is_elementwise=True).alias("shown_key"),
+            (pl.col("key_email") | pl.col("value").str.contains(EMAIL_PATTERN)).alias("email"),
+            (pl.col("key_phone") | pl.col("value").str.contains(PHONE_PATTERN)).alias("phone"),
         )
+        .filter(pl.col("email") | pl.col("phone"))
+        .with_columns(mask_text_expr(pl.col("key")).alias("shown_key"))
         # A Tags string counts once per key even if the key's value matches twice; then weigh by its rows.
         .group_by("row", "shown_key")
         .agg(pl.col("weight").first(), pl.col("email").any(), pl.col("phone").any(), pl.col("key_is_personal").any())
