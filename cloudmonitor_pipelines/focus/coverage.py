@@ -233,19 +233,19 @@ def classify(rule_id: str, column: str, text: str) -> Coverage:
             found += [r for r in ids if r not in found]
             if ids and note and note not in notes:
                 notes.append(note)
-    reason = next((r for p, r in REASONS if re.search(p, generic)), None)
-    if not found and column in NOT_EXPORTED and reason is None:
-        reason = _NOT_EXPORTED_REASON
-    if not found and reason is None and re.fullmatch(r"<C> MUST NOT be null\.", generic):
-        reason = ("conditional on the heading before it (a provider feature such as pricing in another currency); "
-                  "the column is nullable in the catalogue, so not-null does not apply")
-    if not found and reason is None:
-        raise UnclassifiedStatement(f"{rule_id}: {text}")
+    if not found:
+        reason = next((r for p, r in REASONS if re.search(p, generic)), None)
+        if reason is None and column in NOT_EXPORTED:
+            reason = _NOT_EXPORTED_REASON
+        if reason is None and re.fullmatch(r"<C> MUST NOT be null\.", generic):
+            reason = ("conditional on the heading before it (a provider feature such as pricing in another "
+                      "currency); the column is nullable in the catalogue, so not-null does not apply")
+        if reason is None:
+            raise UnclassifiedStatement(f"{rule_id}: {text}")
+        notes.append(reason)
     unknown = [r for r in found if r not in RULES]
     if unknown:
         raise UnclassifiedStatement(f"{rule_id}: names unknown rule(s) {unknown}")
-    if not found and reason is not None:  # reason is set here: an unclassified statement raised above
-        notes.append(reason)
     return Coverage(rule_id, text, tuple(found), "; ".join(notes))
 
 
