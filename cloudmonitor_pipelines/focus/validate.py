@@ -222,10 +222,10 @@ def _parse_and_check_formats(df: pl.DataFrame, present: list[str], logical: dict
     # Key-value JSON columns (Tags, SkuPriceDetails): the format rule's first pass runs on the distinct values,
     # which harmonize needs anyway (it compacts each distinct value once). A regex over every row cost ~45 ms per
     # 250k-row batch; tags repeat per resource, so the distinct values are a small fraction of the rows.
-    on_distinct = [r for r in format_rules if r.rule == "key-value-format"]  # text columns, candidate + refine
-    distinct = _distinct_values(df, [r.column for r in on_distinct if r.column is not None])
-    probed = {id(r): _probed_on_distinct(r, distinct) for r in on_distinct}
-    failures += evaluate(side_by_side, [probed.get(id(r), r) for r in format_rules], source_file, df, target.files)
+    on_distinct = "key-value-format"  # its rules are on text columns, with a candidate and a refine
+    distinct = _distinct_values(df, [r.column for r in format_rules if r.rule == on_distinct and r.column])
+    probed = [_probed_on_distinct(r, distinct) if r.rule == on_distinct else r for r in format_rules]
+    failures += evaluate(side_by_side, probed, source_file, df, target.files)
     del side_by_side
 
     clean = _columns_with(failures, "null-handling")
