@@ -165,10 +165,10 @@ def _pattern_hits(distinct: pl.DataFrame) -> pl.DataFrame:
 def scan_personal_data(lf: pl.LazyFrame) -> PiiFindings:
     """Count rows holding emails or phone numbers per column, and the tag keys holding them.
 
-    Scans the CANDIDATE_COLUMNS present in the frame as text. Cost data
-    repeats its strings (tags and names once per resource, account columns once per subscription), so each column is
-    first reduced to its distinct values with their row counts, and the patterns run on the distinct values only:
-    the counts are the same as row by row, at a fraction of the work, and memory follows the distinct values.
+    Scans the CANDIDATE_COLUMNS present in the frame as text. Cost data repeats its strings (tags and names once per
+    resource, account columns once per subscription), so each column is first reduced to its distinct values with
+    their row counts, and the patterns run on the distinct values only: the counts are the same as row by row, at a
+    fraction of the work, and memory follows the distinct values.
     """
     scanned = _string_columns(lf, CANDIDATE_COLUMNS)
     schema = lf.collect_schema()
