@@ -33,28 +33,19 @@ PROMOTED_X_COLUMNS: dict[str, str] = {
     "x_OnDemandCostInUsd": "x_ContractedCostInUsd",  # 1.0-preview name of the 1.0 USD column
 }
 
-_FOCUS_TYPE_TO_POLARS: dict[str, pl.DataType] = {
+# The polars type of each FOCUS data type, and of each Azure export column type.
+FOCUS_TYPE_TO_POLARS: dict[str, pl.DataType] = {
     "String": pl.String(),
     "Decimal": pl.Float64(),
     "DateTime": pl.Datetime("us", "UTC"),
     "JSON": pl.String(),
 }
-_AZURE_TYPE_TO_POLARS: dict[str, pl.DataType] = {
+AZURE_TYPE_TO_POLARS: dict[str, pl.DataType] = {
     "String": pl.String(),
     "Decimal": pl.Float64(),
     "DateTimeOffset": pl.Datetime("us", "UTC"),
     "Boolean": pl.Boolean(),
 }
-
-
-def polars_type_for_focus(data_type: str) -> pl.DataType:
-    """Polars type for a FOCUS data type (String, Decimal, DateTime, JSON)."""
-    return _FOCUS_TYPE_TO_POLARS[data_type]
-
-
-def polars_type_for_azure(azure_type: str) -> pl.DataType:
-    """Polars type for an Azure export column type (String, Decimal, DateTimeOffset, Boolean)."""
-    return _AZURE_TYPE_TO_POLARS[azure_type]
 
 
 def _x_columns() -> dict[str, pl.DataType]:
@@ -63,13 +54,13 @@ def _x_columns() -> dict[str, pl.DataType]:
     for data_version in catalog.KNOWN_DATA_VERSIONS:
         for column in catalog.export_columns(data_version):
             if column.name.startswith("x_") and column.name not in PROMOTED_X_COLUMNS:
-                types[column.name] = polars_type_for_azure(column.azure_type)
+                types[column.name] = AZURE_TYPE_TO_POLARS[column.azure_type]
     return {name: types[name] for name in sorted(types)}
 
 
 def _build_schema() -> dict[str, pl.DataType]:
     schema: dict[str, pl.DataType] = {
-        name: polars_type_for_focus(column.data_type)
+        name: FOCUS_TYPE_TO_POLARS[column.data_type]
         for name, column in catalog.focus_columns(CANONICAL_FOCUS_VERSION).items()
     }
     schema.update(_x_columns())

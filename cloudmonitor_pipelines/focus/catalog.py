@@ -46,20 +46,10 @@ def focus_versions() -> tuple[str, ...]:
 def focus_columns(focus_version: str) -> dict[str, FocusColumn]:
     """CostAndUsage columns of one FOCUS version (1.0, 1.1, 1.2, 1.3), by name."""
     columns = _raw()["focus_versions"][focus_version]["columns"]
-    return {
-        name: FocusColumn(
-            name=name,
-            feature_level=spec["feature_level"],
-            data_type=spec["data_type"],
-            allows_nulls=spec["allows_nulls"],
-            # The catalogue stores allowed values as {value, description}; callers need the values.
-            allowed_values=tuple(v["value"] if isinstance(v, dict) else v for v in spec["allowed_values"])
-            if spec["allowed_values"]
-            else None,
-            deprecated=spec["deprecated"],
-        )
-        for name, spec in columns.items()
-    }
+    # The catalogue stores allowed values as {value, description}; callers need the values.
+    return {name: FocusColumn(name, spec["feature_level"], spec["data_type"], spec["allows_nulls"],
+                              tuple(v["value"] for v in spec["allowed_values"] or ()) or None, spec["deprecated"])
+            for name, spec in columns.items()}
 
 
 @cache

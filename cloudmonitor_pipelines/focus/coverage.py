@@ -46,27 +46,12 @@ def _fixed(*ids: str) -> RuleFor:
     return lambda column, text: ids
 
 
-def _pricing(column: str, text: str) -> tuple[str, ...]:
-    return ("tax-pricing-null",) if column in rules.PRICING_COLUMNS else ()
+def _for_columns(columns: tuple[str, ...], rule: str) -> RuleFor:
+    return lambda column, text: (rule,) if column in columns else ()
 
 
-def _pricing_not_null(column: str, text: str) -> tuple[str, ...]:
-    return ("pricing-not-null",) if column in rules.PRICING_COLUMNS else ()
-
-
-def _currency(column: str, text: str) -> tuple[str, ...]:
-    return {"BillingCurrency": ("billing-currency-code",), "PricingCurrency": ("pricing-currency-code",)}.get(column, ())
-
-
-def _non_negative(column: str, text: str) -> tuple[str, ...]:
-    return ("unit-price-non-negative",) if column in rules.UNIT_PRICE_COLUMNS else ()
-
-
-def _period(column: str, text: str) -> tuple[str, ...]:
-    return {"ChargePeriodStart": ("charge-period-order", "charge-period-in-month"),
-            "ChargePeriodEnd": ("charge-period-order",),
-            "BillingPeriodStart": ("billing-period-order", "billing-period-in-month"),
-            "BillingPeriodEnd": ("billing-period-order",)}.get(column, ())
+def _by_column(ids: dict[str, tuple[str, ...]]) -> RuleFor:
+    return lambda column, text: ids.get(column, ())
 
 
 def _parent_rule(pairs: tuple[tuple[str, str], ...], rule: str, pattern: str) -> RuleFor:
@@ -98,30 +83,36 @@ CLASSIFIERS: tuple[tuple[str, RuleFor | None, str], ...] = (
     (r"(?:MUST be|is) of type|MUST be a Decimal", _fixed("column-dtype"), ""),
     (r"of type Date/Time|Date/?Time ?Format", _fixed("datetime-format", "datetime-precision", "datetime-timezone"), ""),
     (r"Numeric ?Format|valid decimal|Decimal within", _fixed("numeric-format", "value-finite", "value-magnitude"), ""),
-    (r"non-negative", _non_negative, ""),
+    (r"non-negative", _for_columns(rules.UNIT_PRICE_COLUMNS, "unit-price-non-negative"), ""),
     (r"String ?Handling", _fixed("null-handling"),
      "empty and whitespace-only placeholders are reported; keeping the provider's casing and spacing, and identifiers "
      "stable across billing periods, cannot be seen in one file"),
     (r"KeyValueFormat|Key-Value Format", _fixed("key-value-format"), ""),
-    (r"Currency ?(?:Code )?Format|national currency", _currency, ""),
+    (r"Currency ?(?:Code )?Format|national currency",
+     _by_column({"BillingCurrency": ("billing-currency-code",), "PricingCurrency": ("pricing-currency-code",)}), ""),
     (r"UnitFormat|Unit ?Format|format requirements specified in the UnitFormat", _fixed("unit-format"), ""),
     (r"MUST NOT (?:be null|contain null values)(?:\.|,| and(?! MUST NOT be null when)|$)(?! when| if)", _not_null, ""),
     (r"one of the allowed values|MUST be \"Correction\" when", _fixed("allowed-values"), ""),
-    (r"MUST be null when ChargeCategory is \"Tax\"", _pricing, ""),
+    (r"MUST be null when ChargeCategory is \"Tax\"", _for_columns(rules.PRICING_COLUMNS, "tax-pricing-null"), ""),
     (r"MUST NOT be null when (?:ChargeCategory is \"Usage\" or \"Purchase\" and ChargeClass is not \"Correction\"|"
-     r"ChargeClass is not \"Correction\" and ChargeCategory is \"Usage\" or \"Purchase\")", _pricing_not_null,
+     r"ChargeClass is not \"Correction\" and ChargeCategory is \"Usage\" or \"Purchase\")",
+     _for_columns(rules.PRICING_COLUMNS, "pricing-not-null"),
      "a warning: Azure leaves some list/contracted prices empty (FinOps hubs backfills them from price sheets)"),
     (r"MUST be null (?:when ChargeCategory is not \"Usage\"|for other ChargeCategory values)",
      _fixed("consumed-usage-only"), ""),
     (r"MUST(?: also)? be null when (?:a corresponding )?(\w+) (?:value )?is null|"
      r"When a corresponding (\w+) value is null",
-     lambda c, t: _parent_rule(pair_rules.NULL_WITH, "null-with-parent",
-                               r"(?:null when (?:a corresponding )?|When a corresponding )(\w+) (?:value )?is null")(c, t),
+     _parent_rule(pair_rules.NULL_WITH, "null-with-parent",
+                  r"(?:null when (?:a corresponding )?|When a corresponding )(\w+) (?:value )?is null"),
      ""),
     (r"MUST NOT be null when (?:a corresponding )?(\w+) is not null(?! and)",
      _parent_rule(pair_rules.NOT_NULL_WITH, "not-null-with-parent", r"MUST NOT be null when (?:a corresponding )?(\w+) is not null"),
      ""),
-    (r"(?:inclusive|exclusive) (?:start |end )?(?:bound|value)", _period, ""),
+    (r"(?:inclusive|exclusive) (?:start |end )?(?:bound|value)",
+     _by_column({"ChargePeriodStart": ("charge-period-order", "charge-period-in-month"),
+                 "ChargePeriodEnd": ("charge-period-order",),
+                 "BillingPeriodStart": ("billing-period-order", "billing-period-in-month"),
+                 "BillingPeriodEnd": ("billing-period-order",)}), ""),
     (r"one and only one parent ServiceCategory", _fixed("service-subcategory-parent"), ""),
     (r"Property key MUST (?:begin with|match the spelling)|Property value MUST be of the type",
      _fixed("sku-price-details-keys"), ""),
@@ -242,19 +233,19 @@ def classify(rule_id: str, column: str, text: str) -> Coverage:
             found += [r for r in ids if r not in found]
             if ids and note and note not in notes:
                 notes.append(note)
-    reason = next((r for p, r in REASONS if re.search(p, generic)), None)
-    if not found and column in NOT_EXPORTED and reason is None:
-        reason = _NOT_EXPORTED_REASON
-    if not found and reason is None and re.fullmatch(r"<C> MUST NOT be null\.", generic):
-        reason = ("conditional on the heading before it (a provider feature such as pricing in another currency); "
-                  "the column is nullable in the catalogue, so not-null does not apply")
-    if not found and reason is None:
-        raise UnclassifiedStatement(f"{rule_id}: {text}")
+    if not found:
+        reason = next((r for p, r in REASONS if re.search(p, generic)), None)
+        if reason is None and column in NOT_EXPORTED:
+            reason = _NOT_EXPORTED_REASON
+        if reason is None and re.fullmatch(r"<C> MUST NOT be null\.", generic):
+            reason = ("conditional on the heading before it (a provider feature such as pricing in another "
+                      "currency); the column is nullable in the catalogue, so not-null does not apply")
+        if reason is None:
+            raise UnclassifiedStatement(f"{rule_id}: {text}")
+        notes.append(reason)
     unknown = [r for r in found if r not in RULES]
     if unknown:
         raise UnclassifiedStatement(f"{rule_id}: names unknown rule(s) {unknown}")
-    if not found and reason is not None:  # reason is set here: an unclassified statement raised above
-        notes.append(reason)
     return Coverage(rule_id, text, tuple(found), "; ".join(notes))
 
 

@@ -82,16 +82,17 @@ def _json_value(text: str, keys: tuple[str, ...]) -> str | None:
     return None if value is None else str(value)
 
 
+def map_distinct(column: str, values: list[str], convert: Callable[[str], str | None]) -> pl.Expr:
+    """A text column with `convert` applied once per distinct value (JSON columns repeat heavily per SKU/resource)."""
+    mapping = {v: convert(v) for v in values}
+    return (pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String) if mapping
+            else pl.lit(None, dtype=pl.String))
+
+
 def sku_detail(frame: pl.DataFrame, columns: tuple[str, ...], keys: tuple[str, ...]) -> pl.Expr:
     """The first of `keys` in the first JSON column of `columns` that has it, as text (once per distinct value)."""
-    found = []
-    for column in columns:
-        if column not in frame.columns:
-            continue
-        values = frame.get_column(column).drop_nulls().unique().to_list()
-        mapping = {v: _json_value(v, keys) for v in values}
-        found.append(pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String)
-                     if mapping else pl.lit(None, dtype=pl.String))
+    found = [map_distinct(c, frame.get_column(c).drop_nulls().unique().to_list(), lambda v: _json_value(v, keys))
+             for c in columns if c in frame.columns]
     return pl.coalesce(found) if found else pl.lit(None, dtype=pl.String)
 
 

@@ -56,20 +56,17 @@ def _compact_json(text: str) -> str:
 
 def _map_unique(frame: pl.DataFrame, column: str, convert: Callable[[str], str],
                 distinct: pl.Series | None = None) -> pl.Expr:
-    """Apply a Python conversion once per distinct value (JSON columns repeat heavily per SKU/resource).
-
-    `distinct`: the column's distinct non-null values when the caller already has them (validation computes them)."""
+    """derive.map_distinct, refusing a value that is not a JSON object. `distinct`: the column's distinct non-null
+    values when the caller already has them (validation computes them)."""
     values = (distinct if distinct is not None else frame.get_column(column).drop_nulls().unique()).to_list()
     try:
-        mapping = {v: convert(v) for v in values}
+        return derive.map_distinct(column, values, convert)
     except (ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
         raise HarmonizationError(f"column {column}: value is not a valid JSON object ({exc})") from exc
-    return pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String) if mapping else pl.col(column)
 
 
 def _placeholder_columns(df: pl.DataFrame, columns: list[str]) -> set[str]:
-    if not columns:
-        return set()
+    """The text columns holding placeholder strings: a cheap probe first, the exact check only where it hits."""
     columns = [c for c in columns if df.get_column(c).null_count() < df.height]
     if not columns:
         return set()

@@ -162,15 +162,15 @@ def _pattern_hits(distinct: pl.DataFrame) -> pl.DataFrame:
     ).filter(pl.col("email") | pl.col("phone"))
 
 
-def scan_personal_data(lf: pl.LazyFrame, columns: Sequence[str] | None = None) -> PiiFindings:
+def scan_personal_data(lf: pl.LazyFrame) -> PiiFindings:
     """Count rows holding emails or phone numbers per column, and the tag keys holding them.
 
-    `columns` defaults to CANDIDATE_COLUMNS; columns absent from the frame (or not text) are skipped. Cost data
-    repeats its strings (tags and names once per resource, account columns once per subscription), so each column is
-    first reduced to its distinct values with their row counts, and the patterns run on the distinct values only:
-    the counts are the same as row by row, at a fraction of the work, and memory follows the distinct values.
+    Scans the CANDIDATE_COLUMNS present in the frame as text. Cost data repeats its strings (tags and names once per
+    resource, account columns once per subscription), so each column is first reduced to its distinct values with
+    their row counts, and the patterns run on the distinct values only: the counts are the same as row by row, at a
+    fraction of the work, and memory follows the distinct values.
     """
-    scanned = _string_columns(lf, CANDIDATE_COLUMNS if columns is None else columns)
+    scanned = _string_columns(lf, CANDIDATE_COLUMNS)
     schema = lf.collect_schema()
     by_definition = [c for c in PERSONAL_BY_DEFINITION if c in schema]
     totals = lf.select(
@@ -272,13 +272,11 @@ def findings_from_record(record: dict[str, Any]) -> PiiFindings:
     )
 
 
-def _tag_key_findings(tags: pl.Series, weights: pl.Series | None = None) -> tuple[TagKeyFinding, ...]:
+def _tag_key_findings(tags: pl.Series, weights: pl.Series) -> tuple[TagKeyFinding, ...]:
     """Split the Tags JSON strings that hold personal data into pairs and count rows per tag key.
 
-    `weights` is how many cost rows carry each Tags string (1 each when omitted)."""
-    frame = tags.rename("tags").to_frame().with_columns(
-        (weights if weights is not None else pl.Series([1] * len(tags))).cast(pl.Int64).alias("weight")
-    )
+    `weights` is how many cost rows carry each Tags string."""
+    frame = pl.DataFrame({"tags": tags, "weight": weights.cast(pl.Int64)})
     pairs = (
         frame.with_row_index("row")
         .select("row", "weight", pl.col("tags").str.extract_all(_TAG_PAIR).alias("pair"))
@@ -291,16 +289,14 @@ def _tag_key_findings(tags: pl.Series, weights: pl.Series | None = None) -> tupl
         .with_columns(
             pl.col("key").str.contains(EMAIL_PATTERN).alias("key_email"),
             pl.col("key").str.contains(PHONE_PATTERN).alias("key_phone"),
-            pl.col("value").str.contains(EMAIL_PATTERN).alias("value_email"),
-            pl.col("value").str.contains(PHONE_PATTERN).alias("value_phone"),
         )
-        .filter(pl.any_horizontal("key_email", "key_phone", "value_email", "value_phone"))
         .with_columns(
             (pl.col("key_email") | pl.col("key_phone")).alias("key_is_personal"),
-            (pl.col("key_email") | pl.col("value_email")).alias("email"),
-            (pl.col("key_phone") | pl.col("value_phone")).alias("phone"),
-            pl.col("key").map_batches(_mask_series, return_dtype=pl.String, is_elementwise=True).alias("shown_key"),
+            (pl.col("key_email") | pl.col("value").str.contains(EMAIL_PATTERN)).alias("email"),
+            (pl.col("key_phone") | pl.col("value").str.contains(PHONE_PATTERN)).alias("phone"),
         )
+        .filter(pl.col("email") | pl.col("phone"))
+        .with_columns(mask_text_expr(pl.col("key")).alias("shown_key"))
         # A Tags string counts once per key even if the key's value matches twice; then weigh by its rows.
         .group_by("row", "shown_key")
         .agg(pl.col("weight").first(), pl.col("email").any(), pl.col("phone").any(), pl.col("key_is_personal").any())

@@ -81,11 +81,11 @@ class ValidationReport:
         return "\n".join([head, *(f"  {f.describe()}" for f in ordered)])
 
     def to_records(self, tenant: str, month: str, run_id: str | None, data_version: str | None,
-                   checked_at: datetime, include_summary: bool = True) -> list[dict[str, Any]]:
+                   checked_at: datetime) -> list[dict[str, Any]]:
         """Rows for the append-only validation_results table (schema: VALIDATION_RESULTS_SCHEMA).
 
-        One row per failure; with include_summary, also one 'validation-summary' row (severity 'info') so a run
-        that found nothing still leaves a trace of having been checked.
+        One row per failure, and one 'validation-summary' row (severity 'info') so a run that found nothing still
+        leaves a trace of having been checked.
         """
         base = {"tenant": tenant, "billing_month": month, "run_id": run_id,
                 "data_version": data_version or self.data_version, "checked_at": checked_at,
@@ -95,11 +95,10 @@ class ValidationReport:
              "message": f.message, "source_file": f.source_file, "examples": json.dumps(f.examples, default=str)}
             for f in self.failures
         ]
-        if include_summary:
-            records.append({**base, "rule": "validation-summary", "column": None, "severity": "info",
-                            "failing_rows": sum(f.failing_rows for f in self.errors),
-                            "message": f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)",
-                            "source_file": None, "examples": "[]"})
+        records.append({**base, "rule": "validation-summary", "column": None, "severity": "info",
+                        "failing_rows": sum(f.failing_rows for f in self.errors),
+                        "message": f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)",
+                        "source_file": None, "examples": "[]"})
         return records
 
     def to_metadata(self) -> dict[str, Any]:

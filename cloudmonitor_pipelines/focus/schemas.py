@@ -17,7 +17,7 @@ import pandera.polars as pa
 import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog, rules, versions
-from cloudmonitor_pipelines.focus.canonical import polars_type_for_azure, polars_type_for_focus
+from cloudmonitor_pipelines.focus.canonical import AZURE_TYPE_TO_POLARS, FOCUS_TYPE_TO_POLARS
 
 # Azure types as FOCUS logical types (the logical type decides which parser and format rules apply).
 AZURE_TO_LOGICAL = {"String": "String", "Decimal": "Decimal", "DateTimeOffset": "DateTime", "Boolean": "Boolean"}
@@ -36,7 +36,7 @@ def _focus_column(name: str, focus_version: str, *, required: bool,
                   allowed_override: tuple[str, ...] | None = None) -> pa.Column:
     spec = catalog.focus_columns(focus_version)[name]
     allowed = allowed_override if allowed_override is not None else catalog.enumeration(name, focus_version)
-    return _column(name, polars_type_for_focus(spec.data_type), nullable=spec.allows_nulls, required=required,
+    return _column(name, FOCUS_TYPE_TO_POLARS[spec.data_type], nullable=spec.allows_nulls, required=required,
                    allowed=allowed, logical=spec.data_type, feature_level=spec.feature_level)
 
 
@@ -74,7 +74,7 @@ def export_schema(data_version: str) -> pa.DataFrameSchema:
             )
         else:
             columns[name] = _column(
-                name, polars_type_for_azure(export_column.azure_type), nullable=True, required=False, allowed=None,
+                name, AZURE_TYPE_TO_POLARS[export_column.azure_type], nullable=True, required=False, allowed=None,
                 logical=AZURE_TO_LOGICAL[export_column.azure_type], feature_level=None,
             )
     for name in focus:

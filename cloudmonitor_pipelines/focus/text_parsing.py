@@ -57,19 +57,15 @@ def real_text(column: str) -> pl.Expr:
     return pl.col(column).is_not_null() & ~placeholder_exact(column)
 
 
-def parse_datetime_strict(column: str) -> pl.Expr:
-    """Text -> Datetime(us, UTC) accepting only the two FOCUS/Azure forms (with and without seconds)."""
-    c = pl.col(column)
-    return pl.coalesce(
-        c.str.strptime(pl.Datetime("us"), DATETIME_FORMAT_SECONDS, strict=False),
-        c.str.strptime(pl.Datetime("us"), DATETIME_FORMAT_MINUTES, strict=False),
-    ).dt.replace_time_zone("UTC")
-
-
 def parse_datetime_as(column: str, precision: Literal["minutes", "seconds"]) -> pl.Expr:
     """Text -> Datetime(us, UTC) in exactly one of the two forms (one strptime; a failed parse is the slow path)."""
     fmt = DATETIME_FORMAT_SECONDS if precision == "seconds" else DATETIME_FORMAT_MINUTES
     return pl.col(column).str.strptime(pl.Datetime("us"), fmt, strict=False).dt.replace_time_zone("UTC")
+
+
+def parse_datetime_strict(column: str) -> pl.Expr:
+    """Text -> Datetime(us, UTC) accepting only the two FOCUS/Azure forms (with and without seconds)."""
+    return pl.coalesce(parse_datetime_as(column, "seconds"), parse_datetime_as(column, "minutes"))
 
 
 def parse_datetime_lenient(column: str) -> pl.Expr:

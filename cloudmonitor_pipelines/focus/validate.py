@@ -24,6 +24,7 @@ harmonize leaves unchanged.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -69,10 +70,11 @@ _PARSED = "__parsed__"
 # Row rules on key-value JSON columns whose first pass is answered from the distinct values validation has anyway.
 _ON_DISTINCT = frozenset({"sku-price-details-keys"})
 _DUPLICATE_SUFFIX = re.compile(r"^(?P<base>.+)_duplicated_\d+$")  # how polars names repeated CSV headers
+_KNOWN_X = frozenset(canonical.X_COLUMNS) | frozenset(canonical.PROMOTED_X_COLUMNS)
 
 
-def _columns_with(failures: list[RuleFailure], rule: str) -> set[str]:
-    return {f.column for f in failures if f.rule == rule and f.column}
+def _columns_with(failures: list[RuleFailure], *rule_ids: str) -> set[str]:
+    return {f.column for f in failures if f.rule in rule_ids and f.column}
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -87,18 +89,14 @@ def _column_label(df: pl.DataFrame, name: str) -> str:
 def _name_checks(df: pl.DataFrame, known: Mapping[str, object], source_file: str | None, *,
                  flag_unknown_x: bool) -> tuple[pl.DataFrame, list[RuleFailure]]:
     failures: list[RuleFailure] = []
-    duplicates: dict[str, int] = {}
-    for name in df.columns:
-        match = _DUPLICATE_SUFFIX.match(name)
-        if match and match.group("base") in df.columns:
-            duplicates[match.group("base")] = duplicates.get(match.group("base"), 1) + 1
-    for base, times in duplicates.items():
+    repeats = Counter(match.group("base") for name in df.columns
+                      if (match := _DUPLICATE_SUFFIX.match(name)) and match.group("base") in df.columns)
+    for base, extra in repeats.items():
         label = _column_label(df, base)
-        failures.append(failure("duplicate-column", label, 0, f"column {label} appears {times} times",
+        failures.append(failure("duplicate-column", label, 0, f"column {label} appears {extra + 1} times",
                                  source_file))
     kept = [n for n in df.columns
-            if not ((match := _DUPLICATE_SUFFIX.match(n)) and match.group("base") in duplicates)]
-    known_x = set(canonical.X_COLUMNS) | set(canonical.PROMOTED_X_COLUMNS)
+            if not ((match := _DUPLICATE_SUFFIX.match(n)) and match.group("base") in repeats)]
     for name in kept:
         if name in known:
             continue
@@ -106,14 +104,10 @@ def _name_checks(df: pl.DataFrame, known: Mapping[str, object], source_file: str
         if not name.startswith("x_"):
             failures.append(failure("unknown-column", label, 0, f"column {label} is not a FOCUS column of this "
                                      "version and has no x_ prefix; it is not loaded", source_file))
-        elif flag_unknown_x and name not in known_x:
+        elif flag_unknown_x and name not in _KNOWN_X:
             failures.append(failure("unknown-x-column", label, 0, f"column {label} is not exported by any known "
                                      "FocusCost dataVersion; it is not loaded", source_file))
     return df.select(kept), failures
-
-
-def _parsed_column(name: str) -> pl.Expr:
-    return pl.col(f"{_PARSED}{name}")
 
 
 @lru_cache(maxsize=64)
@@ -123,7 +117,7 @@ def _format_rules(raw_schema: tuple[tuple[str, pl.DataType], ...], expected: tup
     """rules.format_rules, built once per column set: ~100 rule expressions took ~15 ms per batch to build, and the
     batches of a file share their columns (expressions are immutable, so sharing them is safe)."""
     return tuple(rules.format_rules(dict(raw_schema), dict(expected), precision, json_objects, all_null,
-                                    parsed=_parsed_column))
+                                    parsed=lambda name: pl.col(f"{_PARSED}{name}")))
 
 
 def _distinct_values(df: pl.DataFrame, columns: list[str]) -> dict[str, pl.Series]:
@@ -183,9 +177,8 @@ def _export_schema_failures(columns: list[str], target: _Target, source_file: st
             found.append(failure("export-column-missing", name, 0,
                                  f"column {name} is part of this export schema but missing; it will be null",
                                  source_file))
-    known_x = set(canonical.X_COLUMNS) | set(canonical.PROMOTED_X_COLUMNS)
     for name in columns:
-        if name not in exported and (name in schema or name in known_x):
+        if name not in exported and (name in schema or name in _KNOWN_X):
             found.append(failure("column-outside-export-schema", name, 0,
                                  f"column {name} is not in the dataVersion {target.data_version} export schema; "
                                  "it is loaded as it is", source_file))
@@ -229,14 +222,14 @@ def _parse_and_check_formats(df: pl.DataFrame, present: list[str], logical: dict
     # Key-value JSON columns (Tags, SkuPriceDetails): the format rule's first pass runs on the distinct values,
     # which harmonize needs anyway (it compacts each distinct value once). A regex over every row cost ~45 ms per
     # 250k-row batch; tags repeat per resource, so the distinct values are a small fraction of the rows.
-    on_distinct = [r for r in format_rules if r.rule == "key-value-format"]  # text columns, candidate + refine
-    distinct = _distinct_values(df, [r.column for r in on_distinct if r.column is not None])
-    probed = {id(r): _probed_on_distinct(r, distinct) for r in on_distinct}
-    failures += evaluate(side_by_side, [probed.get(id(r), r) for r in format_rules], source_file, df, target.files)
+    on_distinct = "key-value-format"  # its rules are on text columns, with a candidate and a refine
+    distinct = _distinct_values(df, [r.column for r in format_rules if r.rule == on_distinct and r.column])
+    probed = [_probed_on_distinct(r, distinct) if r.rule == on_distinct else r for r in format_rules]
+    failures += evaluate(side_by_side, probed, source_file, df, target.files)
     del side_by_side
 
     clean = _columns_with(failures, "null-handling")
-    lenient = _columns_with(failures, "datetime-format") | _columns_with(failures, "datetime-precision")
+    lenient = _columns_with(failures, "datetime-format", "datetime-precision")
     redo = [text_parsing.typed_expression(n, logical[n], raw_schema[n], clean, lenient)[0].alias(n)
             for n in present if n in clean or n in lenient]
     if redo:  # placeholders -> null and lenient date parsing, only for the columns that need it
@@ -248,17 +241,13 @@ def _row_rules(target: _Target, usable: dict[str, pl.DataType], wrong_dtype: set
                unparseable: set[str]) -> list[RowRule]:
     row_rules = [*column_rules(target.schema, {n: d for n, d in usable.items() if n not in wrong_dtype}, unparseable),
                  *rules.conditional_rules(usable, target.rules_focus_version, preview=target.preview),
-                 *value_rules.value_rules(usable, _numeric_reported(unparseable, usable)),
+                 *value_rules.value_rules(usable, unparseable),
                  *value_rules.unit_rules(usable), *pair_rules.pair_rules(usable)]
     if target.rules_focus_version != "1.0":  # FOCUS-defined SkuPriceDetails keys exist from 1.2
         row_rules += value_rules.sku_price_details_rules(usable)
     if target.billing_month is not None:
         row_rules += value_rules.export_month_rules(usable, target.billing_month)
     return row_rules
-
-
-def _numeric_reported(unparseable: set[str], usable: dict[str, pl.DataType]) -> set[str]:
-    return {n for n in unparseable if n in usable and usable[n].is_float()}
 
 
 def _validate(df: pl.DataFrame, target: _Target, source_file: str | None) -> ValidatedBatch:
@@ -270,8 +259,7 @@ def _validate(df: pl.DataFrame, target: _Target, source_file: str | None) -> Val
         df, present, schemas.logical_types(schema), target, source_file)
     failures += format_failures
     # Values already reported as unparseable are null in the typed frame; don't report them again as nulls.
-    unparseable = (_columns_with(failures, "numeric-format") | _columns_with(failures, "datetime-format")
-                   | _columns_with(failures, "boolean-format"))
+    unparseable = _columns_with(failures, "numeric-format", "datetime-format", "boolean-format")
     failures += pandera_failures(schema, typed, source_file, partial=target.partial)
 
     typed_schema = typed.schema  # DataFrame.schema builds a new Schema on every access; read it once
