@@ -25,7 +25,6 @@ NULL_WITH: tuple[tuple[str, str], ...] = (
 # (column, the column it follows): column MUST NOT be null when the other is not null.
 NOT_NULL_WITH: tuple[tuple[str, str], ...] = (
     ("BillingAccountType", "BillingAccountId"),
-    ("BillingAccountType", "BillingAccountId"),
     ("SubAccountName", "SubAccountId"), ("SubAccountType", "SubAccountId"),
     ("ConsumedUnit", "ConsumedQuantity"), ("PricingUnit", "PricingQuantity"), ("ResourceType", "ResourceId"),
     ("CommitmentDiscountUnit", "CommitmentDiscountQuantity"),

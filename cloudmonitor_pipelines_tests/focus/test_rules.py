@@ -118,3 +118,12 @@ def test_currency_code_sets():
     assert "USD" in rules.NATIONAL_CURRENCY_CODES and "HRK" in rules.NATIONAL_CURRENCY_CODES  # withdrawn, accepted
     assert "XAU" in rules.CURRENCY_CODES and "XAU" not in rules.NATIONAL_CURRENCY_CODES
     assert "ABC" not in rules.CURRENCY_CODES
+
+
+def test_no_cross_column_rule_is_built_twice():
+    # A rule listed twice would report every failing row twice (and write it to validation_results twice).
+    from cloudmonitor_pipelines.focus import pair_rules
+    from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
+
+    built = [(r.rule, r.column, r.columns) for r in pair_rules.pair_rules(dict(CANONICAL_SCHEMA))]
+    assert built and len(built) == len(set(built))
