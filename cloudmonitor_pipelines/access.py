@@ -6,7 +6,8 @@ What belongs here:
   `classify_access_error` turns azure-core / ARM / storage auth errors into it.
 - The access-state table: a small append-only Delta table under the platform root (outside every workspace, see
   platform.py; every function takes the opened platform store), one row per change or probe: `revoked` when a
-  source or ARM scope answered 401/403, `restored` when access works again. The latest row per tenant is the tenant's state.
+  source or ARM scope answered 401/403, `restored` when access works again. The latest row per tenant is the
+  tenant's state.
 - `probe_due`: a revoked tenant is probed at most once a day (schedules and the sensor skip it in between).
 
 A customer revoking our access is expected, not an incident: we stop processing the tenant, say so in the UI and

@@ -128,7 +128,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     print("Delta tables:")
     for tenant in registry:
-        print(f"  {tenant.key}: {tenant.workspace}/  costs, cost_enrichment, resources, recommendations, reports (enriched rows: lake.views.enriched_costs)")
+        print(f"  {tenant.key}: {tenant.workspace}/  costs, cost_enrichment, resources, recommendations, reports "
+              "(enriched rows: lake.views.enriched_costs)")
         print(f"      e.g. polars.read_delta('{tenant.workspace}/costs')")
     print("HTML cost reports (open offline in any browser):")
     for tenant in registry:

@@ -52,7 +52,8 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     )
     inventory_job = dg.define_asset_job(
         "inventory_job",
-        selection=dg.AssetSelection.assets(RESOURCES_KEY, RECOMMENDATIONS_KEY) | dg.AssetSelection.checks(exports_are_fresh),
+        selection=(dg.AssetSelection.assets(RESOURCES_KEY, RECOMMENDATIONS_KEY)
+                   | dg.AssetSelection.checks(exports_are_fresh)),
         description="One tenant: refresh the Resource Graph inventory and Advisor cost recommendations, and check "
         "that its exports are fresh.",
     )

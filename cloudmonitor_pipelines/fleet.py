@@ -236,8 +236,10 @@ class _Runner:
         self.echo(outcome.line if outcome.partition is not None or outcome.job != "inventory"
                   else f"{outcome.target}: {outcome.line}")
 
-    def execute(self, job_name: str, partition_key: str, tags: dict[str, str],
-                asset_selection: list[dg.AssetKey] | None = None) -> tuple[dg.ExecuteInProcessResult | None, str | None]:
+    def execute(
+        self, job_name: str, partition_key: str, tags: dict[str, str],
+        asset_selection: list[dg.AssetKey] | None = None,
+    ) -> tuple[dg.ExecuteInProcessResult | None, str | None]:
         """Run one job in-process; an exception before the run starts (e.g. a bad partition key) is its failure."""
         try:
             return self.defs.resolve_job_def(job_name).execute_in_process(

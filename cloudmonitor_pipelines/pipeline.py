@@ -177,7 +177,8 @@ def _ingest(tenant: Tenant, attempt: IngestAttempt, discovery: Discovery | None,
     ):
         loaded = ", ".join(selection.run_ids)
         result = result_of(status="unchanged", rows=0, source_rows=0, table_version=table_version(workspace, COSTS),
-                           totals={}, notes=[*selection.notes, f"winning run(s) {loaded} already loaded; nothing written"])
+                           totals={},
+                           notes=[*selection.notes, f"winning run(s) {loaded} already loaded; nothing written"])
         attempt.finish("unchanged", result)
         result.seconds = time.perf_counter() - clock
         return result

@@ -242,7 +242,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--job", default="costs_job", help="job to run per tenant-month (default costs_job)")
     p.add_argument("--tenant", action="append", help="tenant key (repeatable)")
     p.add_argument("--all-tenants", action="store_true", help="every tenant of the tenants file")
-    p.add_argument("--tenants", help="tenants YAML for --all-tenants (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
+    p.add_argument("--tenants",
+                   help="tenants YAML for --all-tenants (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
     p.add_argument("--month", action="append", default=[], help="billing month YYYY-MM (repeatable)")
     p.add_argument("--backfill", action="store_true", help="one partition backfill instead of individual runs")
     p.add_argument("--wait", action="store_true", help="wait for every run and report its outcome")

@@ -2,8 +2,8 @@
 
 `query_resource_graph` pages with `options.$skipToken` (same query and scopes every page), splits subscriptions
 into batches Resource Graph accepts, and refuses anything that would silently lose rows: a truncated result, a page
-whose `count` disagrees with its `data`, a repeated `$skipToken`, a total that disagrees with `totalRecords`, or a tenant-scope query that hit the
-subscription limit.
+whose `count` disagrees with its `data`, a repeated `$skipToken`, a total that disagrees with `totalRecords`, or a
+tenant-scope query that hit the subscription limit.
 Either every page is read and checked, or `ArmResponseError` is raised and no rows are returned.
 """
 

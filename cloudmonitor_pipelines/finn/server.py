@@ -111,7 +111,8 @@ class AuditEveryToolCall:
         wire: dict[str, Any] = result if isinstance(result, dict) else {"isError": getattr(result, "is_error", False),
                                                         "content": getattr(result, "content", None) or []}
         if wire.get("isError"):
-            texts = [c.get("text", "") if isinstance(c, dict) else getattr(c, "text", "") for c in wire.get("content") or []]
+            texts = [c.get("text", "") if isinstance(c, dict) else getattr(c, "text", "")
+                     for c in wire.get("content") or []]
             await self._log_if_unlogged(ctx, marker, " ".join(texts) or "tool call rejected")
         return result
 

@@ -76,4 +76,6 @@ CANONICAL_COLUMNS: tuple[str, ...] = tuple(CANONICAL_SCHEMA)
 PARTITION_COLUMN = lineage.BILLING_MONTH
 
 FOCUS_COLUMNS: tuple[str, ...] = tuple(catalog.focus_columns(CANONICAL_FOCUS_VERSION))
-X_COLUMNS: tuple[str, ...] = tuple(c for c in CANONICAL_COLUMNS if c.startswith("x_") and c not in lineage.LINEAGE_SCHEMA)
+X_COLUMNS: tuple[str, ...] = tuple(
+    c for c in CANONICAL_COLUMNS if c.startswith("x_") and c not in lineage.LINEAGE_SCHEMA
+)

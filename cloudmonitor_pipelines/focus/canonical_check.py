@@ -115,6 +115,7 @@ def validate_canonical(frame: pl.DataFrame | pl.LazyFrame, source_file: str | No
     actual = frame.collect_schema()
     failures = canonical_schema_failures(actual, source_file)
     usable = {n: d for n, d in actual.items() if canonical.CANONICAL_SCHEMA.get(n) == d}
-    rows = frame.height if isinstance(frame, pl.DataFrame) else frame.select(pl.len()).collect(engine="streaming").item()
+    rows = (frame.height if isinstance(frame, pl.DataFrame)
+            else frame.select(pl.len()).collect(engine="streaming").item())
     failures += evaluate(frame, still_to_check(canonical_rules(usable), checked), source_file, None, files)
     return ValidationReport(rows, failures, None)

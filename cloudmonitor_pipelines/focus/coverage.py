@@ -73,7 +73,8 @@ def _not_null(column: str, text: str) -> tuple[str, ...]:
 
 # (pattern on the statement with the column's name written <C>, our rules, reason). All matching patterns count.
 CLASSIFIERS: tuple[tuple[str, RuleFor | None, str], ...] = (
-    (r"MUST be present(?: in (?:a FOCUS dataset|the billing data|the cost data))?(?:\.|,| and )(?!.*\bwhen the provider)",
+    (r"MUST be present(?: in (?:a FOCUS dataset|the billing data|the cost data))?"
+     r"(?:\.|,| and )(?!.*\bwhen the provider)",
      _fixed("column-presence"), ""),
     (r"(?:MUST|RECOMMENDED(?: to)?|MAY) be present in .*when|MAY be present|presence in a FOCUS dataset|"
      r"RECOMMENDED(?: to)? be present",
@@ -106,7 +107,8 @@ CLASSIFIERS: tuple[tuple[str, RuleFor | None, str], ...] = (
                   r"(?:null when (?:a corresponding )?|When a corresponding )(\w+) (?:value )?is null"),
      ""),
     (r"MUST NOT be null when (?:a corresponding )?(\w+) is not null(?! and)",
-     _parent_rule(pair_rules.NOT_NULL_WITH, "not-null-with-parent", r"MUST NOT be null when (?:a corresponding )?(\w+) is not null"),
+     _parent_rule(pair_rules.NOT_NULL_WITH, "not-null-with-parent",
+                  r"MUST NOT be null when (?:a corresponding )?(\w+) is not null"),
      ""),
     (r"(?:inclusive|exclusive) (?:start |end )?(?:bound|value)",
      _by_column({"ChargePeriodStart": ("charge-period-order", "charge-period-in-month"),
@@ -130,9 +132,11 @@ _NOT_EXPORTED_REASON = ("no Azure dataVersion exports this column (null in every
 REASONS: tuple[tuple[str, str], ...] = (
     (r"defined as follows|adheres to the following additional requirements|relationship between .* is defined|"
      r"value provided in:$", "heading: states the condition of the statements after it, each listed on its own"),
-    (r"sum of|MUST equal the sum", "needs sums over many rows or the invoice itself: the ingest reconciles per-currency "
+    (r"sum of|MUST equal the sum",
+     "needs sums over many rows or the invoice itself: the ingest reconciles per-currency "
      "totals with what the export states (costs_reconcile_with_source); invoices are not part of the export"),
-    (r"product of|MUST be calculated based on|multiplying", "not a rule: Azure rounds costs and unit prices separately, so "
+    (r"product of|MUST be calculated based on|multiplying",
+     "not a rule: Azure rounds costs and unit prices separately, so "
      "cost = unit price x quantity fails on exact comparison (FinOps toolkit issue 727); FinOps hubs recomputes it"),
     (r"unrelated to other charges", "not a rule: whether a charge is 'unrelated to other charges' is not in the row "
      "(ChargeCategory 'Credit' is only the spec's example)"),
@@ -145,7 +149,8 @@ REASONS: tuple[tuple[str, str], ...] = (
      "(billing-currency-code, pricing-currency-code)"),
     (r"not specific to an availability zone", "Azure exports no AvailabilityZone since 1.0; when a file has one, "
      "column-outside-export-schema reports it"),
-    (r"MUST be \"(?:Standard|Committed|Dynamic|Other|Used|Unused)\" when", "semantic: how the price was set, or whether "
+    (r"MUST be \"(?:Standard|Committed|Dynamic|Other|Used|Unused)\" when",
+     "semantic: how the price was set, or whether "
      "capacity was used, is not in the row; Azure marks some commitment usage 'Standard' (FinOps hubs flags "
      "PricingCategoryShouldBeCommitted), so a rule would flag the provider, not the load"),
     (r"[Tt]ag|finaliz", "provider obligations about producing and publishing tags; not visible in the data (the value "

@@ -204,7 +204,8 @@ def _mapped_columns(typed: pl.DataFrame, known: Mapping[str, pl.Series]) -> tupl
     for legacy, target in canonical.PROMOTED_X_COLUMNS.items():
         if not has(legacy):
             continue
-        source = _map_unique(typed, legacy, sku_details_to_price_details) if legacy == "x_SkuDetails" else pl.col(legacy)
+        source = (_map_unique(typed, legacy, sku_details_to_price_details) if legacy == "x_SkuDetails"
+                  else pl.col(legacy))
         if target == "SkuPriceDetails" and has(target):
             base = _map_unique(typed, target, _compact_json, known.get(target))
         else:
@@ -248,7 +249,8 @@ def _preview_mappings(has: Callable[[str], bool], current: Callable[[str], pl.Ex
         mapped["CommitmentDiscountStatus"] = pl.coalesce(current("CommitmentDiscountStatus"), status)
     if has("Region"):
         flags["RegionId"] = current("RegionId").is_null() & pl.col("Region").is_not_null()
-        mapped["RegionId"] = pl.coalesce(current("RegionId"), pl.col("Region").str.replace_all(" ", "").str.to_lowercase())
+        mapped["RegionId"] = pl.coalesce(current("RegionId"),
+                                         pl.col("Region").str.replace_all(" ", "").str.to_lowercase())
         mapped["RegionName"] = pl.coalesce(current("RegionName"), pl.col("Region"))
     for legacy, target in (("UsageQuantity", "ConsumedQuantity"), ("UsageUnit", "ConsumedUnit")):
         if has(legacy):  # the same fact under its preview name (derive.py nulls it on rows that are not Usage)

@@ -29,7 +29,8 @@ class RuleFailure:
     def describe(self) -> str:
         where = self.source_file or "<unnamed input>"
         column = self.column or "-"
-        return f"{self.severity.upper()} file={where} column={column} rule={self.rule} rows={self.failing_rows}: {self.message}"
+        return (f"{self.severity.upper()} file={where} column={column} rule={self.rule} "
+                f"rows={self.failing_rows}: {self.message}")
 
 
 @dataclass
@@ -77,7 +78,8 @@ class ValidationReport:
     def summary(self) -> str:
         head = (f"{self.rows_checked} rows checked: {len(self.errors)} error(s), {len(self.warnings)} warning(s)"
                 + (f" [dataVersion {self.data_version}]" if self.data_version else ""))
-        ordered = sorted(self.failures, key=lambda f: (f.severity != "error", f.source_file or "", f.rule, f.column or ""))
+        ordered = sorted(self.failures,
+                         key=lambda f: (f.severity != "error", f.source_file or "", f.rule, f.column or ""))
         return "\n".join([head, *(f"  {f.describe()}" for f in ordered)])
 
     def to_records(self, tenant: str, month: str, run_id: str | None, data_version: str | None,

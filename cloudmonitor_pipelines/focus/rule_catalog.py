@@ -38,7 +38,8 @@ _RULE_SPECS = (
              "exports is missing; it becomes null.", "Azure FocusCost export schema"),
     RuleSpec("column-outside-export-schema", "warning", "A FOCUS or `x_` column the file has but Microsoft's export "
              "schema of the declared dataVersion does not contain (e.g. AvailabilityZone in a 1.0 export); it is "
-             "loaded, but its values did not come from the schema we validate against.", "Azure FocusCost export schema"),
+             "loaded, but its values did not come from the schema we validate against.",
+             "Azure FocusCost export schema"),
     RuleSpec("data-version-mismatch", "warning", "The file's columns match another dataVersion's export schema "
              "better than the one the manifest declares.", "Azure FocusCost export schema (manifest dataVersion)"),
     RuleSpec("column-dtype", "error", "The column's physical type cannot hold the FOCUS data type (e.g. a Boolean "

@@ -190,7 +190,8 @@ def conditional_rules(present: dict[str, pl.DataType], focus_version: str, previ
     if preview and has("ChargeSubcategory"):
         rules.append(RowRule(
             "charge-subcategory-values", "ChargeSubcategory", ("ChargeCategory", "ChargeSubcategory"),
-            pl.col("ChargeSubcategory").is_not_null() & ~pl.col("ChargeSubcategory").is_in(PREVIEW_CHARGE_SUBCATEGORIES),
+            pl.col("ChargeSubcategory").is_not_null()
+            & ~pl.col("ChargeSubcategory").is_in(PREVIEW_CHARGE_SUBCATEGORIES),
             "ChargeSubcategory has a value with no known mapping",
         ))
     if has("ChargeCategory"):

@@ -8,7 +8,8 @@
   single 1e308 would.
 - charge-period-in-month / billing-period-in-month: a run of billing month M holds charges whose ChargePeriodStart
   lies in [M, M+1), except corrections of an earlier, already invoiced period (ChargeClass 'Correction', the
-  preview's ChargeSubcategory 'Refund'), whose ChargePeriodStart may lie in any earlier month; BillingPeriodStart must start a billing period that covers M: in [M-1 + 1 day, M+1). Calendar
+  preview's ChargeSubcategory 'Refund'), whose ChargePeriodStart may lie in any earlier month; BillingPeriodStart
+  must start a billing period that covers M: in [M-1 + 1 day, M+1). Calendar
   billing (EA, MCA) always gives exactly M; pay-as-you-go (MOSA) billing periods start on the subscription's
   anniversary day, so a charge in M belongs to a period that started on that day of M or of M-1 (FinOps hubs
   snaps these to the month start for the same reason).

@@ -277,7 +277,8 @@ def _months_before(table: DeltaTable, name: str, cutoff: str) -> tuple[str, ...]
     return tuple(sorted(v for v in values if v < cutoff))
 
 
-def _deleted_rows(metrics: dict[str, Any], uri: str, options: dict[str, str] | None, version_before: int, cutoff: str) -> int:
+def _deleted_rows(metrics: dict[str, Any], uri: str, options: dict[str, str] | None, version_before: int,
+                  cutoff: str) -> int:
     if "num_deleted_rows" in metrics:
         return int(metrics["num_deleted_rows"])
     # delta-rs leaves the count out when files lack stats; count the dropped months in the version before the delete.

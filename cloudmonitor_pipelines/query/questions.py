@@ -120,9 +120,10 @@ def _compare(name: str, title: str, months_back: int, movers: bool) -> Question:
     dim = Param("dimension", "choice", "what to compare by; 'total' = one row per currency", default="total",
                 choices=("total", *DIMENSIONS)) if not movers else DIMENSION
     params = (MONTH, dim, LIMIT) if movers else (MONTH, dim)
+    compared_with = "the previous month" if months_back == 1 else "the same month a year earlier"
     return Question(
         name, title,
-        f"Effective cost of the month against {'the previous month' if months_back == 1 else 'the same month a year earlier'}"
+        f"Effective cost of the month against {compared_with}"
         f" per {'group' if movers else 'dimension value'} and currency (from cost_daily)"
         + ("; the groups with the largest absolute change, up or down." if movers else "."),
         "tenant", params, COMPARE_COLUMNS,
@@ -221,7 +222,8 @@ ORDER BY currency, effective_cost DESC, tenant_key"""
 
 
 def _portfolio_trend_sql(v: dict[str, Any]) -> str:
-    return """SELECT billing_month, currency, count(DISTINCT tenant_key) AS tenants, sum(effective_cost) AS effective_cost,
+    return """SELECT billing_month, currency, count(DISTINCT tenant_key) AS tenants, \
+sum(effective_cost) AS effective_cost,
        sum(billed_cost) AS billed_cost, sum(open_monthly_savings) AS open_monthly_savings
 FROM partner_portfolio GROUP BY billing_month, currency ORDER BY currency, billing_month"""
 

@@ -153,7 +153,8 @@ def _with_quantities(rows: pl.DataFrame, month_start_dt: datetime, month_end_dt:
     # Box-Muller: a standard normal from two uniforms, for log-normal quantities.
     normal = (-2.0 * (1.0 - pl.col("_u2")).log()).sqrt() * (2 * math.pi * pl.col("_u3")).cos()
     quantity = (pl.col("_qty") * (pl.col("_sigma") * normal).exp()).round(6)
-    quantity = pl.when(pl.col("_cap").is_not_null()).then(pl.min_horizontal(quantity, pl.col("_cap"))).otherwise(quantity)
+    quantity = (pl.when(pl.col("_cap").is_not_null()).then(pl.min_horizontal(quantity, pl.col("_cap")))
+                .otherwise(quantity))
     refund_share = 0.1 + 0.9 * pl.col("_u1")
     quantity = pl.when(pl.col("_kind") == CORRECTION).then(-quantity * refund_share).otherwise(quantity)
     start = pl.lit(month_start_dt, pl.Datetime("us", "UTC")) + pl.duration(days=pl.col("_day"))

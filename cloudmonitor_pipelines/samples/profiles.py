@@ -125,7 +125,8 @@ def guid(rng: random.Random) -> str:
 def _check_tenant_key(tenant: str) -> None:
     if not _TENANT_KEY.match(tenant):
         raise ValueError(
-            f"tenant key {tenant!r} is invalid: use 1-63 lower-case letters, digits or '-', starting with a letter or digit"
+            f"tenant key {tenant!r} is invalid: use 1-63 lower-case letters, digits or '-', "
+            "starting with a letter or digit"
         )
 
 

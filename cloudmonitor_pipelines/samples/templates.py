@@ -301,7 +301,8 @@ class _TemplateBuilder:
                     USAGE, weight / len(meters), base, self._usage_flags("Standard", "On-Demand"),
                     self._prices(meter.unit_price_usd, 1.0, True),
                 ))
-                is_compute = meter.category in ("Virtual Machines", "Azure App Service") and meter.pricing_unit == "Hours"
+                is_compute = (meter.category in ("Virtual Machines", "Azure App Service")
+                              and meter.pricing_unit == "Hours")
                 if is_compute:
                     self._committed_usage(res, meter, base, weight, c)
         return usage_ids
@@ -401,7 +402,8 @@ class _TemplateBuilder:
             self._prices(price, 1.0, not self._third_party_billed_zero),
             {
                 "ChargeCategory": "Purchase", "PublisherName": publisher, "x_PublisherCategory": "Vendor",
-                "x_PublisherId": publisher_id, "x_SkuPlanName": plan, "ChargeDescription": f"{publisher} - {meter_name}",
+                "x_PublisherId": publisher_id, "x_SkuPlanName": plan,
+                "ChargeDescription": f"{publisher} - {meter_name}",
                 "SkuId": saas_sku, "SkuPriceId": f"{saas_sku}/Marketplace", "SkuMeter": meter_name,
                 "x_AmortizationClass": None, "_effective_zero": False, "x_SkuTerm": "1",
             },
@@ -441,8 +443,8 @@ class _TemplateBuilder:
             "_amount": -250.0 * p.exchange_rate_from_usd,
         })
         adjustment = self._add(ADJUSTMENT, 1.0, _COST_ONLY, {
-            "ChargeCategory": "Adjustment", "_PreviewChargeCategory": "Adjustment", "ChargeSubcategory": "Rounding Error",
-            "ChargeFrequency": "One-Time", "ServiceName": "Rounding Adjustment",
+            "ChargeCategory": "Adjustment", "_PreviewChargeCategory": "Adjustment",
+            "ChargeSubcategory": "Rounding Error", "ChargeFrequency": "One-Time", "ServiceName": "Rounding Adjustment",
             "ChargeDescription": "Rounding adjustment", "_amount": -0.01, "_sigma": 0.0,
         })
         return taxes, credit, adjustment

@@ -65,7 +65,8 @@ class StorageSettings:
         verify_raw = (verify_tls or "").strip().lower()
         if verify_raw not in ("0", "1", "true", "false", "yes", "no", ""):
             raise StorageError(f"env {VERIFY_TLS_ENV}={verify_raw!r} is not a boolean; use 1 or 0")
-        return cls(blob_endpoint=(blob_endpoint or "").strip() or None, verify_tls=verify_raw not in ("0", "false", "no"))
+        return cls(blob_endpoint=(blob_endpoint or "").strip() or None,
+                   verify_tls=verify_raw not in ("0", "false", "no"))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:

@@ -2,7 +2,8 @@
 
 `load_tenants()` reads the YAML file (explicit path > env CLOUDMONITOR_TENANTS > ./tenants.yaml > the bundled
 sample: `default_tenants_path`, the one rule every entry point goes through), expands `${VAR}` references, applies
-`defaults:`, and refuses anything that would be wrong at run time rather than guessing: unknown or missing fields, malformed GUIDs, unknown regions, bad time zones or cron strings, tenants whose folders
+`defaults:`, and refuses anything that would be wrong at run time rather than guessing: unknown or missing fields,
+malformed GUIDs, unknown regions, bad time zones or cron strings, tenants whose folders
 overlap (one tenant must never read or write another tenant's data), and any secret (we authenticate with Entra ID
 only). Every refusal is a `TenantConfigError` naming the file, the tenant, the field, what is wrong and how to fix it.
 
