@@ -119,7 +119,8 @@ def main() -> int:
         import polars as pl
 
         rows = pl.scan_delta(str(ws / "costs")).select(pl.len()).collect().item()
-        result = {"costs_rows": rows, "datafusion": datafusion(ws, args.repeat), "duckdb": duckdb_engine(ws, args.repeat),
+        result = {"costs_rows": rows, "datafusion": datafusion(ws, args.repeat),
+                  "duckdb": duckdb_engine(ws, args.repeat),
                   "finn_sandbox": sandbox_path(ws, args.repeat),
                   "import_ms": {"deltalake": import_ms("deltalake"), "duckdb": import_ms("duckdb")}}
     print(json.dumps(result, indent=2))

@@ -223,8 +223,9 @@ def phase_definitions(case: dict) -> dict:
     defs = build_definitions(registry, tenants_file=case["tenants"])
     defs.resolve_job_def("costs_job")  # force the lazy parts of the definitions to resolve
     built = time.perf_counter()
-    return {"seconds": built - imported, "import_seconds": imported - started, "load_tenants_seconds": loaded - imported,
-            "build_seconds": built - loaded, "tenants": len(list(registry)), "peak_rss_mib": _peak_rss_mib()}
+    return {"seconds": built - imported, "import_seconds": imported - started,
+            "load_tenants_seconds": loaded - imported, "build_seconds": built - loaded,
+            "tenants": len(list(registry)), "peak_rss_mib": _peak_rss_mib()}
 
 
 PHASES = {
@@ -253,7 +254,8 @@ def ensure_data(out: Path, rows: int, fmt: str, seed: int) -> dict:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     print(f"generating {rows:,} rows of {fmt} (cached in {folder}) ...", flush=True)
-    figures = run_phase(__file__, "generate", {"source": str(folder / "source"), "rows": rows, "fmt": fmt, "seed": seed})
+    figures = run_phase(__file__, "generate",
+                        {"source": str(folder / "source"), "rows": rows, "fmt": fmt, "seed": seed})
     figures["source"] = str(folder / "source")
     marker.write_text(json.dumps(figures, indent=2))
     figures["cached"] = False
@@ -329,8 +331,8 @@ def print_table(cases: list[dict], definitions: dict | None) -> None:
             "floor": f"median of {floor['all_seconds']}; read {floor['read_seconds']:.2f}s + write "
                      f"{floor['write_seconds']:.2f}s, "
                      f"{floor['bytes'] / 2**20:.0f} MiB parquet",
-            "validation": f"{c['validation']['failed_rules']} failed rules (read {c['validation']['read_seconds']:.2f}s "
-                          "not counted)",
+            "validation": f"{c['validation']['failed_rules']} failed rules "
+                          f"(read {c['validation']['read_seconds']:.2f}s not counted)",
             "ingest": f"median of {ingest['all_seconds']} (x floor per pair: {c['ingest_to_floor_per_pair']}); "
                       f"costs step {costs_step}s; costs {ingest['costs_bytes'] / 2**20:.0f} MiB "
                       f"({ingest['costs_bytes'] / floor['bytes']:.2f}x floor); checks "

@@ -184,13 +184,15 @@ def run_format(out: Path, fmt: str, data: dict, args: argparse.Namespace) -> dic
         tenants = scratch / "tenants.yaml"
         _write_tenants_file(tenants, Path(data["source"]), scratch / "workspace")
         print(f"  {fmt}: {phase} ...", flush=True)
-        results[phase] = run_phase(__file__, phase, {"tenants": str(tenants), "profile": args.profile and phase == "ingest"})
+        results[phase] = run_phase(__file__, phase,
+                                   {"tenants": str(tenants), "profile": args.profile and phase == "ingest"})
     shutil.rmtree(scratch, ignore_errors=True)
     return results
 
 
 def print_table(results: list[dict]) -> None:
-    header = f"{'format':<9}{'phase':<8}{'files':>7}{'rows':>9}{'seconds':>9}{'files/s':>9}{'rows/s':>10}{'peak RSS':>11}"
+    header = (f"{'format':<9}{'phase':<8}{'files':>7}{'rows':>9}{'seconds':>9}{'files/s':>9}{'rows/s':>10}"
+              f"{'peak RSS':>11}")
     print("\n" + header + "\n" + "-" * len(header))
     for r in results:
         for phase in ("ingest", "costs"):

@@ -45,26 +45,31 @@ def generate(rows: int, seed: int = 0) -> pl.DataFrame:
     start = pl.datetime(2026, 9, 1, time_zone="UTC") + pl.duration(days=(h % 30).cast(pl.Int64))
     values: dict[str, pl.Expr] = {
         "BilledCost": qty * list_price, "EffectiveCost": qty * list_price * 0.9, "ListCost": qty * list_price,
-        "ContractedCost": qty * list_price * 0.95, "BillingAccountId": pl.lit("/providers/Microsoft.Billing/billingAccounts/1"),
+        "ContractedCost": qty * list_price * 0.95,
+        "BillingAccountId": pl.lit("/providers/Microsoft.Billing/billingAccounts/1"),
         "BillingAccountName": pl.lit("Contoso"), "BillingAccountType": pl.lit("Billing Account"),
         "BillingCurrency": pl.lit("USD"), "PricingCurrency": pl.lit("USD"),
         "BillingPeriodStart": pl.datetime(2026, 9, 1, time_zone="UTC"),
         "BillingPeriodEnd": pl.datetime(2026, 10, 1, time_zone="UTC"),
         "ChargePeriodStart": start, "ChargePeriodEnd": start + pl.duration(days=1),
-        "ChargeCategory": pl.when(is_usage).then(pl.lit("Usage")).when(is_tax).then(pl.lit("Tax")).otherwise(pl.lit("Purchase")),
+        "ChargeCategory": (pl.when(is_usage).then(pl.lit("Usage")).when(is_tax).then(pl.lit("Tax"))
+                           .otherwise(pl.lit("Purchase"))),
         "ChargeFrequency": pl.when(is_usage).then(pl.lit("Usage-Based")).otherwise(pl.lit("One-Time")),
         "ChargeDescription": pl.format("Meter {} charge", h % 5000),
         "ServiceCategory": _pick(categories, service_index), "ServiceSubcategory": _pick(subcategories, service_index),
         "ServiceName": _pick(["Virtual Machines", "Storage", "SQL Database", "Virtual Network"], service_index),
-        "InvoiceIssuerName": pl.lit("Microsoft"), "ProviderName": pl.lit("Microsoft"), "PublisherName": pl.lit("Microsoft"),
+        "InvoiceIssuerName": pl.lit("Microsoft"), "ProviderName": pl.lit("Microsoft"),
+        "PublisherName": pl.lit("Microsoft"),
         "PricingQuantity": pricing.then(qty), "PricingUnit": pricing.then(pl.lit("Hours")),
         "ListUnitPrice": pricing.then(list_price), "ContractedUnitPrice": pricing.then(list_price * 0.95),
         "PricingCategory": pricing.then(pl.lit("Standard")), "SkuId": pricing.then(pl.format("SKU{}", h % 5000)),
-        "SkuPriceId": pricing.then(pl.format("SKU{}/0001", h % 5000)), "SkuMeter": pricing.then(pl.format("Meter {}", h % 5000)),
+        "SkuPriceId": pricing.then(pl.format("SKU{}/0001", h % 5000)),
+        "SkuMeter": pricing.then(pl.format("Meter {}", h % 5000)),
         "ConsumedQuantity": pl.when(is_usage).then(qty), "ConsumedUnit": pl.when(is_usage).then(pl.lit("Hours")),
         "RegionId": pl.when(is_usage).then(_pick(["westeurope", "eastus", "westus2"], h % 3)),
         "RegionName": pl.when(is_usage).then(_pick(["West Europe", "East US", "West US 2"], h % 3)),
-        "ResourceId": pl.when(is_usage).then(pl.format("/subscriptions/s1/resourcegroups/rg{}/providers/x/y/r{}", h % 50, h % 5000)),
+        "ResourceId": pl.when(is_usage).then(
+            pl.format("/subscriptions/s1/resourcegroups/rg{}/providers/x/y/r{}", h % 50, h % 5000)),
         "ResourceName": pl.when(is_usage).then(pl.format("r{}", h % 5000)),
         "ResourceType": pl.when(is_usage).then(pl.lit("Virtual machine")),
         "SubAccountId": pl.format("/subscriptions/{}", h % 20), "SubAccountName": pl.format("sub-{}", h % 20),
@@ -73,7 +78,8 @@ def generate(rows: int, seed: int = 0) -> pl.DataFrame:
         "x_BillingExchangeRate": pl.lit(1.0), "x_SkuIsCreditEligible": (h % 2) == 0,
         "x_ResourceGroupName": pl.format("rg{}", h % 50), "x_AccountOwnerId": pl.lit("owner@contoso.com"),
     }
-    types = {"String": pl.String, "Decimal": pl.Float64, "DateTimeOffset": pl.Datetime("us", "UTC"), "Boolean": pl.Boolean}
+    types = {"String": pl.String, "Decimal": pl.Float64, "DateTimeOffset": pl.Datetime("us", "UTC"),
+             "Boolean": pl.Boolean}
     exprs = [(values[c.name] if c.name in values else pl.lit(None)).cast(types[c.azure_type]).alias(c.name)
              for c in catalog.export_columns(DATA_VERSION)]
     return pl.select(i.alias("i")).select(exprs)

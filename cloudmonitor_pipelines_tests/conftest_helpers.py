@@ -42,7 +42,8 @@ def write_tenants_file(root: Path, keys: list[str], **extra) -> TenantRegistry:
     return load_tenants(path)
 
 
-def generate(root: Path, key: str, months: list[str], rows: int, fmt: str, version: str, seed: int) -> GenerationSummary:
+def generate(root: Path, key: str, months: list[str], rows: int, fmt: str, version: str,
+             seed: int) -> GenerationSummary:
     return generate_sample_exports(root / "sources" / key, key, months, rows, fmt=fmt, data_version=version, seed=seed)
 
 

@@ -47,7 +47,8 @@ def test_every_module_of_the_package_is_in_the_doc() -> None:
         return path.resolve() in named or bool(parents & folders)
 
     unnamed = sorted(str(p.relative_to(ROOT)) for p in modules if not placed(p))
-    assert not unnamed, f"modules docs/architecture.md does not place (add them to 'Where each concern lives'): {unnamed}"
+    assert not unnamed, (
+        f"modules docs/architecture.md does not place (add them to 'Where each concern lives'): {unnamed}")
 
 
 def test_the_asset_graph_is_the_definitions_asset_graph() -> None:

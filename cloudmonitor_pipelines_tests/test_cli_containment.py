@@ -1,6 +1,6 @@
-"""One bad partition never stops a CLI run: an export run for a month outside the partition range (after next month) and a tenant-month
-with a broken manifest are reported as failed outcomes, every other tenant-month still loads, and the exit code is
-non-zero."""
+"""One bad partition never stops a CLI run: an export run for a month outside the partition range (after next month)
+and a tenant-month with a broken manifest are reported as failed outcomes, every other tenant-month still loads, and
+the exit code is non-zero."""
 
 from __future__ import annotations
 

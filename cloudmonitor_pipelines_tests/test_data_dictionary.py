@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _build_script():
-    spec = importlib.util.spec_from_file_location("build_data_dictionary", ROOT / "scripts" / "build_data_dictionary.py")
+    spec = importlib.util.spec_from_file_location("build_data_dictionary",
+                                                  ROOT / "scripts" / "build_data_dictionary.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -70,7 +71,8 @@ def test_a_dictionary_that_misses_a_column_is_refused(monkeypatch: pytest.Monkey
 
 
 def test_ui_descriptions_have_no_rst_markup() -> None:
-    assert ui_description("Sum of ``BilledCost`` per\n    ``months``.\n\nMore.", "x") == "Sum of `BilledCost` per `months`."
+    assert (ui_description("Sum of ``BilledCost`` per\n    ``months``.\n\nMore.", "x")
+            == "Sum of `BilledCost` per `months`.")
 
 
 def test_demo_explains_the_personal_data_warning_and_points_at_existing_docs() -> None:

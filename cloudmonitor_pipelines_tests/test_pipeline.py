@@ -188,7 +188,8 @@ def test_loaded_then_unchanged_then_a_new_run_replaces_the_month_atomically(tmp_
     assert DeltaTable(table_path).version() == version and sorted(DeltaTable(table_path).file_uris()) == files
 
     tenant = _tenant(tmp_path)
-    other = ingest_month(tenant, "2026-10", source=LocalSource(tenant.source), workspace=LocalWorkspace(tenant.workspace))
+    other = ingest_month(tenant, "2026-10", source=LocalSource(tenant.source),
+                         workspace=LocalWorkspace(tenant.workspace))
     assert other.status == "loaded"
     october = _table(tmp_path).filter(pl.col(lineage.BILLING_MONTH) == "2026-10")
 

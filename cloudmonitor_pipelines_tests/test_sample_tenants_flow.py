@@ -119,7 +119,8 @@ def test_reports_reconcile_with_costs_per_currency(demo, table):
 def test_reports_are_not_rebuilt_when_costs_did_not_change(demo):
     with dg.DagsterInstance.get() as instance:
         records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey("cost_daily"), asset_partitions=["2026-09-01|contoso"]), limit=1)
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("cost_daily"), asset_partitions=["2026-09-01|contoso"]),
+            limit=1)
         metadata = records.records[0].asset_materialization.metadata
     assert metadata["status"].value == "unchanged"
     assert "contoso 2026-09: unchanged" in "\n".join(demo["second"])

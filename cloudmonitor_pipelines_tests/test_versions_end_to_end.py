@@ -67,7 +67,8 @@ def test_masking_option_removes_emails_from_the_table(tmp_path):
     assert masked["Tags"].str.contains(email).sum() == 0
     _, billed, _ = expected_month(summaries["masked"], "2026-09")  # masking never touches amounts
     assert masked.height == 800
-    assert {c: round(v, 2) for c, v in masked.group_by("BillingCurrency").agg(pl.col("BilledCost").sum()).iter_rows()} == billed
+    per_currency = masked.group_by("BillingCurrency").agg(pl.col("BilledCost").sum())
+    assert {c: round(v, 2) for c, v in per_currency.iter_rows()} == billed
 
 
 @pytest.mark.parametrize(("fmt", "version"), [("parquet", "1.2"), ("csv.gz", "1.0r2")])
@@ -87,12 +88,14 @@ def test_files_read_in_small_batches_give_the_same_month(tmp_path, monkeypatch, 
     registry = write_tenants_file(tmp_path, ["contoso"])
     summary = generate(tmp_path, "contoso", ["2026-09"], 3000, fmt, version, seed=21)
     tenant = registry.get("contoso")
-    result = ingest_month(tenant, "2026-09", source=LocalSource(tenant.source), workspace=LocalWorkspace(tenant.workspace))
+    result = ingest_month(tenant, "2026-09", source=LocalSource(tenant.source),
+                          workspace=LocalWorkspace(tenant.workspace))
     rows, billed, run_id = expected_month(summary, "2026-09")
     table = pl.read_delta(f"{tenant.workspace}/costs")
     assert result.rows == rows == table.height
     assert len(result.files) == len(summary.winners()["2026-09"].blob_paths)
-    assert {c: round(v, 2) for c, v in table.group_by("BillingCurrency").agg(pl.col("BilledCost").sum()).iter_rows()} == billed
+    per_currency = table.group_by("BillingCurrency").agg(pl.col("BilledCost").sum())
+    assert {c: round(v, 2) for c, v in per_currency.iter_rows()} == billed
     log = pl.read_delta(f"{tenant.workspace}/read_log").filter(pl.col("object_kind") == "data")
     assert log["rows"].sum() == rows  # per-file rows add up across batches
     assert len(batches) >= 8 and max(batches) <= 370 + 370 // 20 and sum(batches) == rows

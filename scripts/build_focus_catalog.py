@@ -23,7 +23,8 @@ REQUIREMENT_VERSIONS = ("1.0", "1.2")
 
 # Parent category of every ServiceSubcategory (FOCUS 1.1+): "Other (X)" belongs to X; the others by spec table.
 SUBCATEGORY_PARENTS = {
-    "AI and Machine Learning": ["AI Platforms", "Bots", "Generative AI", "Machine Learning", "Natural Language Processing"],
+    "AI and Machine Learning": ["AI Platforms", "Bots", "Generative AI", "Machine Learning",
+                                "Natural Language Processing"],
     "Analytics": ["Analytics Platforms", "Business Intelligence", "Data Processing", "Search", "Streaming Analytics"],
     "Business Applications": ["Productivity and Collaboration"],
     "Compute": ["Containers", "End User Computing", "Quantum Compute", "Serverless Compute", "Virtual Machines"],

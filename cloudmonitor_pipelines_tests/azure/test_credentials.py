@@ -85,7 +85,8 @@ def test_workload_identity_without_a_token_file_says_what_is_missing():
 
 
 def test_modes_needing_a_client_id_refuse_without_one():
-    with pytest.raises(CredentialConfigError, match=r"tenant contoso: auth mode 'client_assertion' needs auth.client_id"):
+    with pytest.raises(CredentialConfigError,
+                       match=r"tenant contoso: auth mode 'client_assertion' needs auth.client_id"):
         credential_for(_tenant("client_assertion"))
 
 

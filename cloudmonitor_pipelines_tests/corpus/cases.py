@@ -112,7 +112,8 @@ def _duplicate_column(run: RunCopy, _: CaseContext) -> None:
     lines = rest.split("\n")
     first_value = [line.split(",", 1)[0] for line in lines]  # BilledCost is the first column of 1.0r2 exports
     run.write_text(0, "\n".join([header + ",BilledCost",
-                                 *(f"{line},{value}" if line else line for line, value in zip(lines, first_value, strict=False))]))
+                                 *(f"{line},{value}" if line else line
+                                   for line, value in zip(lines, first_value, strict=False))]))
 
 
 def _manifest_field(update: Callable[[dict], None]) -> Callable[[RunCopy, CaseContext], None]:

@@ -100,7 +100,8 @@ def test_image_is_non_root_and_holds_no_tenants_or_secrets():
         passwd = tar.extractfile("./etc/passwd").read().decode()
     assert "cloudmonitor:x:10001:10001:" in passwd
     assert not [n for n in names if n.endswith(("tenants.yaml", ".pem", ".key", ".env"))
-                and "site-packages" not in n and "/usr/share/" not in n and "/etc/ssl/" not in n and "/usr/lib/ssl/" not in n]
+                and "site-packages" not in n and "/usr/share/" not in n
+                and "/etc/ssl/" not in n and "/usr/lib/ssl/" not in n]
     assert any(n.endswith("site-packages/cloudmonitor_pipelines/definitions.py") for n in names)
 
 

@@ -247,7 +247,8 @@ query Columns($path: [String!]!) {
       description
       metadataEntries {
         label
-        ... on TableSchemaMetadataEntry { schema { columns { name type description constraints { nullable } tags { key value } } } }
+        ... on TableSchemaMetadataEntry { schema { columns { name type description constraints { nullable } \
+tags { key value } } } }
       }
     }
   }

@@ -15,7 +15,8 @@ PATH = f"ftk-demo/20240101-20240131/202401110649/{RUN}/manifest.json"
 REAL_EXAMPLE = {
     "exportConfig": {
         "exportName": "ftk-demo",
-        "resourceId": "/providers/Microsoft.Billing/billingAccounts/1234/providers/Microsoft.CostManagement/exports/ftk-demo",
+        "resourceId": "/providers/Microsoft.Billing/billingAccounts/1234/providers/Microsoft.CostManagement"
+                      "/exports/ftk-demo",
         "dataVersion": "1.0-preview (v1)",
         "apiVersion": "2023-07-01-preview",
         "type": "FocusCost",
@@ -59,8 +60,8 @@ def test_real_example_parses_with_every_field_we_use():
 
 def test_missing_optional_fields_are_tolerated():
     doc = {
-        "exportConfig": {"resourceId": "/subscriptions/S1/providers/Microsoft.CostManagement/exports/e", "type": "FocusCost",
-                         "dataVersion": "1.2"},
+        "exportConfig": {"resourceId": "/subscriptions/S1/providers/Microsoft.CostManagement/exports/e",
+                         "type": "FocusCost", "dataVersion": "1.2"},
         "runInfo": {"runId": RUN, "startDate": "2026-09-01T00:00:00Z"},
         "blobs": [{"blobName": "a/part_0_0001.parquet"}],
     }

@@ -34,7 +34,8 @@ def test_blob_names_that_escape_the_root_are_refused(name):
 
 
 def test_container_prefix_must_match_for_azure_sources():
-    assert resolve_blob_name("tenant-a/exports/run/part.parquet", "exports/run", "tenant-a") == "exports/run/part.parquet"
+    assert (resolve_blob_name("tenant-a/exports/run/part.parquet", "exports/run", "tenant-a")
+            == "exports/run/part.parquet")
     with pytest.raises(PathEscapesRootError, match="outside the tenant's export root"):
         resolve_blob_name("tenant-b/exports/run/part.parquet", "exports/run", "tenant-a")
     with pytest.raises(PathEscapesRootError):
@@ -42,7 +43,8 @@ def test_container_prefix_must_match_for_azure_sources():
 
 
 def test_local_source_maps_container_relative_names_next_to_the_manifest():
-    assert resolve_blob_name("root/folder/exports/e/run/part_0_0001.csv", "exports/e/run", None) == "exports/e/run/part_0_0001.csv"
+    assert (resolve_blob_name("root/folder/exports/e/run/part_0_0001.csv", "exports/e/run", None)
+            == "exports/e/run/part_0_0001.csv")
 
 
 def test_symlink_escaping_the_source_is_refused(tmp_path):
@@ -157,7 +159,8 @@ def test_a_short_tail_joins_the_last_batch(tmp_path, kind, rows, expected):
 
     from cloudmonitor_pipelines.exports.reader import read_batches
 
-    frame = pl.DataFrame({"BilledCost": [f"{i}.5" for i in range(rows)], "ResourceName": [f"vm-{i}" for i in range(rows)]})
+    frame = pl.DataFrame({"BilledCost": [f"{i}.5" for i in range(rows)],
+                          "ResourceName": [f"vm-{i}" for i in range(rows)]})
     if kind == "parquet":
         (tmp_path / "part.parquet").write_bytes(_parquet(frame))
     else:

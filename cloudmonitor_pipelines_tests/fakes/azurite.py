@@ -48,7 +48,8 @@ class AzuriteUnavailable(RuntimeError):
 def azurite_binary() -> Path:
     """The azurite-blob executable to run; AzuriteUnavailable (with install instructions) if it is not there."""
     if shutil.which("node") is None:
-        raise AzuriteUnavailable(f"Node.js is not on PATH; the Azurite storage emulator needs it. Install Node, then {_INSTALL_HINT}")
+        raise AzuriteUnavailable(
+            f"Node.js is not on PATH; the Azurite storage emulator needs it. Install Node, then {_INSTALL_HINT}")
     configured = os.environ.get(AZURITE_BIN_ENV, "").strip()
     binary = Path(configured) if configured else DEFAULT_BIN
     if not binary.is_file():
@@ -153,5 +154,6 @@ def start_azurite(*, timeout_s: float = START_TIMEOUT_S) -> AzuriteServer:
         if time.monotonic() > deadline:
             output = server.log()
             server.stop()
-            raise AzuriteUnavailable(f"Azurite did not accept connections on 127.0.0.1:{port} within {timeout_s:.0f} s:\n{output}")
+            raise AzuriteUnavailable(
+                f"Azurite did not accept connections on 127.0.0.1:{port} within {timeout_s:.0f} s:\n{output}")
         time.sleep(0.1)

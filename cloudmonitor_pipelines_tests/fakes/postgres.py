@@ -6,8 +6,9 @@ if they are missing, `PostgresUnavailable` says how to install them and the test
 
 The server is configured like Azure Database for PostgreSQL as far as a client can tell: TCP only on 127.0.0.1,
 SCRAM password authentication, and TLS required (a throwaway self-signed certificate; unencrypted clients are
-refused), so the project's documented `sslmode: require` instance config is exercised unchanged. PostgreSQL refuses to run as root, so when the tests
-run as root (CI containers) initdb and the server run as the `postgres` system user the Debian package creates.
+refused), so the project's documented `sslmode: require` instance config is exercised unchanged. PostgreSQL refuses
+to run as root, so when the tests run as root (CI containers) initdb and the server run as the `postgres` system
+user the Debian package creates.
 Durability is switched off (fsync etc.): this database lives for one test module.
 """
 

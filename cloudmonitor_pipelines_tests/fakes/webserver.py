@@ -77,7 +77,8 @@ def _venv_tool(name: str) -> Path:
     tool = Path(sys.executable).with_name(name)
     if not tool.is_file():
         raise DagsterUIUnavailable(
-            f"{tool} not found; it comes with the pinned Python dependencies (`make setup`, i.e. `pip install -e '.[test]'`)"
+            f"{tool} not found; it comes with the pinned Python dependencies "
+            "(`make setup`, i.e. `pip install -e '.[test]'`)"
         )
     return tool
 

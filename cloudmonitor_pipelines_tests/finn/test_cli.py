@@ -30,7 +30,8 @@ def test_query_formats_and_audit(home, capsys):
     assert cli.main(["query", "--tenant", "contoso", "daily_trend", "--format", "csv"]) == 0
     csv = capsys.readouterr().out.splitlines()
     assert csv[0] == "charge_date,billing_currency,effective_cost,billed_cost,row_count" and len(csv) > 20
-    assert cli.main(["query", "--tenant", "contoso", "--sql", "SELECT count(*) AS n FROM costs", "--format", "json"]) == 0
+    assert cli.main(["query", "--tenant", "contoso", "--sql", "SELECT count(*) AS n FROM costs",
+                     "--format", "json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["rows"] == [{"n": pl.read_delta(str(home.workspace("contoso") / "costs")).height}]
     log = pl.read_delta(str(home.workspace("contoso") / "agent_log")).filter(pl.col("transport") == "cli")

@@ -50,7 +50,8 @@ def test_partner_server_sees_only_portfolio_aggregates(demo):
             out["rows"] = tool_json(await client.call_tool("run_sql", {"sql": "SELECT * FROM partner_portfolio"}))
             out["errors"] = [error_text(await client.call_tool("run_sql", {"sql": sql})) for sql in hostile]
             out["tenant_question"] = error_text(await client.call_tool("spend_by_service", {}))
-            out["spend"] = tool_json(await client.call_tool("portfolio_spend", params_for("portfolio_spend", demo, PARTNER)))
+            out["spend"] = tool_json(
+                await client.call_tool("portfolio_spend", params_for("portfolio_spend", demo, PARTNER)))
         return out
 
     with http_server(demo, ["--partner", PARTNER]) as url:
@@ -77,5 +78,6 @@ def test_partner_server_sees_only_portfolio_aggregates(demo):
 def test_http_refuses_a_non_loopback_bind_and_unknown_scopes(demo):
     for args, message in ((["--tenant", "contoso", "--transport", "http", "--host", "0.0.0.0"], "refusing to bind"),
                           (["--tenant", "nobody"], "unknown tenant"), (["--partner", "nobody"], "unknown partner")):
-        done = subprocess.run(finn_command(args), env=demo.env(), capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+        done = subprocess.run(finn_command(args), env=demo.env(), capture_output=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
         assert done.returncode == 2 and message in done.stderr.decode()

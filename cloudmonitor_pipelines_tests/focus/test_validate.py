@@ -50,7 +50,8 @@ def test_clean_exports_of_every_version_pass_without_findings(dv, fmt):
 CASES = {
     "numeric-format": ("BilledCost", lambda d: _set(d, "BilledCost", USAGE, "1,000.00"), "1.2"),
     "numeric-format+": ("ListUnitPrice", lambda d: _set(d, "ListUnitPrice", USAGE, "+3"), "1.2"),
-    "datetime-format": ("ChargePeriodStart", lambda d: _set(d, "ChargePeriodStart", USAGE, "2026-09-03 00:00:00"), "1.2"),
+    "datetime-format": ("ChargePeriodStart",
+                        lambda d: _set(d, "ChargePeriodStart", USAGE, "2026-09-03 00:00:00"), "1.2"),
     "datetime-precision": ("ChargePeriodEnd", lambda d: _set(d, "ChargePeriodEnd", USAGE, "2026-09-04T00:00Z"), "1.2"),
     "boolean-format": ("x_SkuIsCreditEligible", lambda d: _set(d, "x_SkuIsCreditEligible", USAGE, "yes"), "1.2"),
     "key-value-format": ("Tags", lambda d: _set(d, "Tags", USAGE, '{"env": {"nested": 1}}'), "1.2"),
@@ -63,8 +64,10 @@ CASES = {
     "pricing-not-null": ("SkuId", lambda d: _set(d, "SkuId", USAGE, None), "1.2"),
     "consumed-usage-only": ("ConsumedQuantity", lambda d: _set(d, "ConsumedQuantity", PURCHASE, "1"), "1.2"),
     "region-id-name-pair": ("RegionName", lambda d: _set(d, "RegionName", USAGE, None), "1.2"),
-    "charge-period-order": ("ChargePeriodEnd", lambda d: _set(d, "ChargePeriodEnd", USAGE, "2026-09-03T00:00:00Z"), "1.2"),
-    "billing-period-order": ("BillingPeriodEnd", lambda d: _set(d, "BillingPeriodEnd", TAX, "2026-08-01T00:00:00Z"), "1.2"),
+    "charge-period-order": ("ChargePeriodEnd",
+                            lambda d: _set(d, "ChargePeriodEnd", USAGE, "2026-09-03T00:00:00Z"), "1.2"),
+    "billing-period-order": ("BillingPeriodEnd",
+                             lambda d: _set(d, "BillingPeriodEnd", TAX, "2026-08-01T00:00:00Z"), "1.2"),
     "billing-currency-code": ("BillingCurrency", lambda d: _set(d, "BillingCurrency", USAGE, "XAU"), "1.2"),
     "pricing-currency-code": ("PricingCurrency", lambda d: _set(d, "PricingCurrency", USAGE, "Tokens"), "1.2"),
     "unit-price-non-negative": ("ContractedUnitPrice", lambda d: _set(d, "ContractedUnitPrice", USAGE, "-0.1"), "1.2"),
@@ -184,7 +187,8 @@ def test_all_failures_are_collected_not_just_the_first():
     df = export_frame("1.2", "csv")
     df = _set(_set(_set(df, "BilledCost", USAGE, "abc"), "ChargeCategory", PURCHASE, "Bogus"), "PricingUnit", TAX, "x")
     report = _check(df.drop("BillingCurrency").with_columns(pl.lit("1").alias("Id")))
-    assert {"numeric-format", "allowed-values", "tax-pricing-null", "column-presence", "unknown-column"} <= report.rule_ids()
+    expected = {"numeric-format", "allowed-values", "tax-pricing-null", "column-presence", "unknown-column"}
+    assert expected <= report.rule_ids()
 
 
 def test_unparseable_values_are_not_double_reported_as_nulls():

@@ -238,7 +238,8 @@ def test_unit_format_on_the_real_focus_sample_flags_the_non_conformant_units_onl
 
     from cloudmonitor_pipelines.focus.validate import validate_focus_frame
 
-    path = Path(__file__).resolve().parents[3] / "shared" / "samples" / "focus-sample-data" / "FOCUS-1.0_focus_sample.csv.gz"
+    path = (Path(__file__).resolve().parents[3] / "shared" / "samples" / "focus-sample-data"
+            / "FOCUS-1.0_focus_sample.csv.gz")
     frame = pl.read_csv(path, infer_schema=False, null_values=["NULL"])
     report = validate_focus_frame(frame, "1.0", source_file=path.name)
     units = frame["PricingUnit"].drop_nulls().unique().to_list()

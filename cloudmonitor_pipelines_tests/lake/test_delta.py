@@ -133,7 +133,8 @@ def test_single_values_per_file_are_read_from_the_delta_stats_or_not_at_all(tmp_
     # A file mixing two runs (or holding a null) proves nothing: the caller must read the data.
     write(ws, "2026-09", pl.concat([frame("2026-09", 2, 1.0, run="run-a"), frame("2026-09", 1, 1.0, run="run-z")]))
     assert partition_single_values(ws, "costs", "x_BillingMonth", "2026-09", "x_SourceRunId") is None
-    write(ws, "2026-09", frame("2026-09", 2, 1.0, run="run-a").with_columns(pl.lit(None, pl.String).alias("x_SourceRunId")))
+    write(ws, "2026-09",
+          frame("2026-09", 2, 1.0, run="run-a").with_columns(pl.lit(None, pl.String).alias("x_SourceRunId")))
     assert partition_single_values(ws, "costs", "x_BillingMonth", "2026-09", "x_SourceRunId") is None
     # Without stats for the column (e.g. a file written by another tool), nothing is proven either.
     assert partition_single_values(ws, "costs", "x_BillingMonth", "2026-10", "BilledCost") is None

@@ -76,7 +76,9 @@ def _sum_by(frame: pl.DataFrame, keys: Sequence[str], values: Sequence[str]) -> 
 
 def spend_by_tag(workspace: Path, month: str, key: str) -> dict:
     frame = costs(workspace, month).with_columns(
-        pl.col("Tags").fill_null("").map_elements(lambda t: tag_value(t, key) or "(untagged)", return_dtype=pl.String).alias("v"))
+        pl.col("Tags").fill_null("")
+        .map_elements(lambda t: tag_value(t, key) or "(untagged)", return_dtype=pl.String)
+        .alias("v"))
     return _sum_by(frame, ["v", "BillingCurrency"], ["EffectiveCost", "BilledCost"])
 
 
@@ -90,8 +92,10 @@ def untagged(workspace: Path, month: str, required: Sequence[str]) -> dict:
     frame = costs(workspace, month)
     out = {}
     for key in required:
-        flagged = frame.with_columns(pl.col("Tags").fill_null("").map_elements(lambda t, k=key: tag_value(t, k) is not None,
-                                                                 return_dtype=pl.Boolean).alias("has"))
+        flagged = frame.with_columns(
+            pl.col("Tags").fill_null("")
+            .map_elements(lambda t, k=key: tag_value(t, k) is not None, return_dtype=pl.Boolean)
+            .alias("has"))
         for (currency,), (total, tagged) in _sum_by(
                 flagged.with_columns(pl.when(pl.col("has")).then(pl.col("EffectiveCost")).otherwise(0.0).alias("t")),
                 ["BillingCurrency"], ["EffectiveCost", "t"]).items():

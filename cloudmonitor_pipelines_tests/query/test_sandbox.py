@@ -46,7 +46,8 @@ def test_row_limit_truncates_and_says_so(demo):
 
 def test_free_sql_matches_polars(demo):
     answer = run_sql(scope(demo), "SELECT x_BillingMonth AS m, BillingCurrency AS billing_currency, "
-                     "sum(BilledCost) AS billed FROM costs GROUP BY 1, 2 ORDER BY 1 -- oldest first", limit=100, timeout=30)
+                     "sum(BilledCost) AS billed FROM costs GROUP BY 1, 2 ORDER BY 1 -- oldest first",
+                     limit=100, timeout=30)
     costs = pl.read_delta(str(demo.workspace("contoso") / "costs"))
     want = costs.group_by("x_BillingMonth").agg(pl.col("BilledCost").sum()).sort("x_BillingMonth")
     assert answer.rows["m"].to_list() == want["x_BillingMonth"].to_list()
@@ -97,8 +98,8 @@ def test_worker_cannot_write_files_even_past_the_guard(demo, tmp_path):
     target = tmp_path / "written-by-worker.csv"
     job = {"tables": {"costs": str(demo.workspace("contoso") / "costs")}, "storage_options": None, "limit": 5,
            "sql": f"COPY (SELECT 1 AS x) TO '{target}' STORED AS CSV"}
-    done = subprocess.run([sys.executable, "-m", "cloudmonitor_pipelines.query.sandbox"], input=json.dumps(job).encode(),
-                          capture_output=True, timeout=60)
+    done = subprocess.run([sys.executable, "-m", "cloudmonitor_pipelines.query.sandbox"],
+                          input=json.dumps(job).encode(), capture_output=True, timeout=60)
     assert done.returncode != 0
     assert not target.exists() or target.stat().st_size == 0
     assert "error" in done.stderr.decode()

@@ -131,7 +131,8 @@ def test_daily_line_is_well_formed_and_points_follow_dates_and_values(series, st
     costs, flags = [c for c, _ in series], [a for _, a in series]
     root = parse(charts.daily_line_chart(days[::-1], costs[::-1], flags[::-1], "EUR", "Daily"))  # any input order
     _, description = accessible_name(root)
-    points = [(float(c.get("cx")), float(c.get("cy"))) for c in root.iter(f"{SVG}circle") if c.find(f"{SVG}title") is not None]
+    points = [(float(c.get("cx")), float(c.get("cy"))) for c in root.iter(f"{SVG}circle")
+              if c.find(f"{SVG}title") is not None]
     assert len(points) == len(costs)
     assert all(a[0] < b[0] for a, b in zip(points, points[1:], strict=False))  # x grows with the date
     biggest = max(abs(c) for c in costs)

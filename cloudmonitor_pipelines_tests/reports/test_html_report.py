@@ -63,8 +63,8 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         job = defs.resolve_job_def("costs_job")
         first = {(t, m): _run(job, instance, t, m) for t, m in [("contoso", m) for m in MONTHS] + [("fabrikam", MONTH)]}
         rerun = _run(job, instance, "contoso", MONTH)
-        portfolio = defs.resolve_job_def("portfolio_job").execute_in_process(instance=instance, partition_key="northwind",
-                                                                             run_config=platform)
+        portfolio = defs.resolve_job_def("portfolio_job").execute_in_process(
+            instance=instance, partition_key="northwind", run_config=platform)
         assert portfolio.success
         yield {"root": root, "defs": defs, "instance": instance, "first": first, "rerun": rerun, "job": job,
                "registry": registry}
@@ -237,7 +237,8 @@ def test_report_is_rebuilt_only_when_its_inputs_change(world, tmp_path):
     assert materialization.metadata["report_file"].value.endswith(report_path("contoso", MONTH))
     # Changing a tenant setting the report shows (required tags) changes tag_coverage's data version: rebuilt.
     registry = write_tenants_file(world["root"], ["contoso", "fabrikam"],
-                                  contoso={"required_tags": ["env"], "arm_recordings": str(world["root"] / "arm" / "contoso")})
+                                  contoso={"required_tags": ["env"],
+                                           "arm_recordings": str(world["root"] / "arm" / "contoso")})
     job = build_definitions(registry).resolve_job_def("costs_job")
     assert _status(_run(job, world["instance"], "contoso", MONTH), "cost_report") == "rebuilt"
     assert _status(_run(job, world["instance"], "contoso", MONTH), "cost_report") == "unchanged"

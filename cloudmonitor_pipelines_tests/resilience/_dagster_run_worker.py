@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         result = dg.execute_job(
             # Only the ingest step: the checks are separate steps that would each add a process start, and the
             # test inspects the workspaces itself.
-            dg.reconstructable(_dagster_jobs.costs_job).get_subset(asset_selection={COSTS_KEY}, asset_check_selection=set()),
+            dg.reconstructable(_dagster_jobs.costs_job).get_subset(
+                asset_selection={COSTS_KEY}, asset_check_selection=set()),
             instance=instance,
             # The tags Dagster puts on a multi-partition run it launches itself (backfill, schedule, UI).
             tags={"dagster/partition": str(key), "dagster/partition/tenant": args.tenant,

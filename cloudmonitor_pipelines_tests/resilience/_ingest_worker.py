@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(UTC)
     outcome: dict[str, object] = {"pid": os.getpid(), "started": started.isoformat()}
     try:
-        result = ingest_month(tenant, args.month, source=open_source(tenant.source), workspace=open_workspace(tenant.workspace))
+        result = ingest_month(tenant, args.month, source=open_source(tenant.source),
+                              workspace=open_workspace(tenant.workspace))
     except Exception as exc:  # reported to the test, which decides whether this failure is acceptable
         traceback.print_exc()
         outcome |= {"ok": False, "error_type": type(exc).__name__, "error": str(exc)}

@@ -12,7 +12,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_module(module: str, args: list[str], log_dir: Path, name: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+def start_module(module: str, args: list[str], log_dir: Path, name: str,
+                 env: dict[str, str] | None = None) -> subprocess.Popen:
     """`python -m module args` in a new session (own process group), stdout/stderr to `log_dir/name.{out,err}`."""
     log_dir.mkdir(parents=True, exist_ok=True)
     with open(log_dir / f"{name}.out", "wb") as out, open(log_dir / f"{name}.err", "wb") as err:
@@ -36,7 +37,8 @@ def wait_for_marker(marker: Path, process: subprocess.Popen, log_dir: Path, name
     deadline = time.monotonic() + timeout
     while not marker.exists():
         if process.poll() is not None:
-            raise AssertionError(f"{name} exited with {process.returncode} before {marker.name}:\n{stderr_of(log_dir, name)}")
+            raise AssertionError(
+                f"{name} exited with {process.returncode} before {marker.name}:\n{stderr_of(log_dir, name)}")
         if time.monotonic() > deadline:
             raise AssertionError(f"{name} did not reach {marker.name} within {timeout} s:\n{stderr_of(log_dir, name)}")
         time.sleep(0.02)

@@ -139,7 +139,8 @@ def test_each_workspace_holds_only_its_own_tenants_winning_rows(two_tenants):
         assert {r[0]: round(r[1], 2) for r in sums.iter_rows()} == billed
         assert set(costs["x_SourceFile"]) == {p.relative_to(summary.out).as_posix()
                                               for p in summary.winners()[MONTH].blob_paths}
-    currencies = {key: set(pl.read_delta(str(root / "workspaces" / key / "costs"))["BillingCurrency"]) for key in TENANTS}
+    currencies = {key: set(pl.read_delta(str(root / "workspaces" / key / "costs"))["BillingCurrency"])
+                  for key in TENANTS}
     assert currencies == {"contoso": {"EUR"}, "fabrikam": {"USD"}}
 
 

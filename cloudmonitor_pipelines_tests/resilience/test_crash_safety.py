@@ -42,9 +42,9 @@ def kill_ingest_at(world: World, pause: str) -> int:
     """Run the ingest in a worker process, SIGKILL it once it reports reaching `pause`; returns its exit code."""
     marker = world.root / f"{pause}.marker"
     logs = world.root / "logs"
-    process = start_module(INGEST_WORKER, ["--tenants", str(world.root / "tenants.yaml"), "--tenant", TENANT, "--month", MONTH,
-                                    "--result", str(world.root / "worker.json"), "--pause", pause, "--marker", str(marker)],
-                           logs, pause)
+    worker_args = ["--tenants", str(world.root / "tenants.yaml"), "--tenant", TENANT, "--month", MONTH,
+                   "--result", str(world.root / "worker.json"), "--pause", pause, "--marker", str(marker)]
+    process = start_module(INGEST_WORKER, worker_args, logs, pause)
     try:
         announced = wait_for_marker(marker, process, logs, pause)
         assert announced["pid"] == process.pid

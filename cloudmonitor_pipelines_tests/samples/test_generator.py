@@ -111,7 +111,8 @@ def test_data_version_renames_between_10_and_12(tmp_path: Path) -> None:
     details = new_rows["SkuPriceDetails"].drop_nulls()
     assert details.len() > 0
     for text in details.unique():
-        assert all(key in catalog._raw()["skupricedetails_keys"]["1.2"] or key.startswith("x_") for key in json.loads(text))
+        assert all(key in catalog._raw()["skupricedetails_keys"]["1.2"] or key.startswith("x_")
+                   for key in json.loads(text))
     assert old_rows["x_SkuDetails"].drop_nulls().len() > 0
 
 

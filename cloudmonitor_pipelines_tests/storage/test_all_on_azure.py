@@ -1,6 +1,7 @@
 """Everything on Azure storage: two tenants of one partner with sources, workspaces AND the platform root on abfss://
 (Azurite over HTTPS, Entra bearer tokens only), driven through the real Dagster jobs: ingest + enrichment + reports
-(`costs_job`), inventory, the partner portfolio, retention and offboarding. The sources are byte-identical afterwards."""
+(`costs_job`), inventory, the partner portfolio, retention and offboarding. The sources are byte-identical
+afterwards."""
 
 from __future__ import annotations
 

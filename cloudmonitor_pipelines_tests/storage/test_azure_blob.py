@@ -125,7 +125,8 @@ def test_source_refuses_paths_leaving_its_root(path):
 
 def test_manifest_blob_names_resolve_only_inside_the_root():
     source = _source(settings=StorageSettings())
-    assert resolve_blob_name("billing/focus/daily/r/part_0_0001.parquet", "", source.container_prefix) == "daily/r/part_0_0001.parquet"
+    assert (resolve_blob_name("billing/focus/daily/r/part_0_0001.parquet", "", source.container_prefix)
+            == "daily/r/part_0_0001.parquet")
     for outside in (
         "billing/other-tenant/daily/r/part_0_0001.parquet",  # sibling folder
         "billing/focusx/part_0_0001.parquet",  # shares the prefix string, not the folder
@@ -156,7 +157,8 @@ def test_source_class_has_no_mutating_method():
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "POST", "PATCH"])
 def test_source_transport_refuses_non_read_requests_before_sending(method):
     # Port 9 on 127.0.0.1 has no listener: had the request been sent, this would be a connection error instead.
-    with pytest.raises(PermissionError, match=f"refusing {method} https://127.0.0.1:9/c/x: export sources are read-only"):
+    with pytest.raises(PermissionError,
+                       match=f"refusing {method} https://127.0.0.1:9/c/x: export sources are read-only"):
         _ReadOnlyTransport().send(HttpRequest(method, "https://127.0.0.1:9/c/x?comp=lease"))
 
 

@@ -294,7 +294,8 @@ def test_delta_month_replacement_on_the_workspace(workspace):
     size = next(info.size for info in workspace.list("costs/BillingMonth=2026-03"))
     table = deltalake.DeltaTable(uri, storage_options=workspace.storage_options())
     table.create_write_transaction(
-        [AddAction(data_path.removeprefix("costs/"), size, {"BillingMonth": "2026-03"}, int(time.time() * 1000), True, "{}")],
+        [AddAction(data_path.removeprefix("costs/"), size, {"BillingMonth": "2026-03"}, int(time.time() * 1000),
+                   True, "{}")],
         mode="append",
         schema=table.schema(),
         partition_by=["BillingMonth"],

@@ -96,7 +96,8 @@ def test_missing_objects_and_other_failures_keep_their_kind():
 def test_a_failing_credential_becomes_an_auth_error_without_its_message_secrets():
     class BrokenCredential:
         def get_token(self, *scopes, **kwargs):
-            raise ClientAuthenticationError(message=f"AADSTS700024: client assertion {JWT} is not within its valid time range")
+            raise ClientAuthenticationError(
+                message=f"AADSTS700024: client assertion {JWT} is not within its valid time range")
 
     source = AzureBlobSource(
         "abfss://msexports@acmeexports.dfs.core.windows.net/x",

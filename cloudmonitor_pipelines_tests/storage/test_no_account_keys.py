@@ -1,7 +1,8 @@
 """Entra ID only: no package module may even mention account keys, SAS or connection strings.
 
-The credential recogniser behind the tenants config (which refuses such settings) and the redaction code (which masks them) necessarily name them;
-they are allow-listed by file. Tests are not scanned: the emulator fixtures may legitimately talk about keys.
+The credential recogniser behind the tenants config (which refuses such settings) and the redaction code (which masks
+them) necessarily name them; they are allow-listed by file. Tests are not scanned: the emulator fixtures may
+legitimately talk about keys.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ ALLOWED = {
 
 
 def test_package_source_never_mentions_storage_keys_or_sas():
-    scanned = [p for p in PACKAGE_ROOT.rglob("*") if p.is_file() and p.suffix in {".py", ".yaml", ".yml", ".json", ".toml"}]
+    scanned = [p for p in PACKAGE_ROOT.rglob("*")
+               if p.is_file() and p.suffix in {".py", ".yaml", ".yml", ".json", ".toml"}]
     assert len(scanned) > 10  # the scan really covers the package
     offenders = [
         f"{path.relative_to(PACKAGE_ROOT)}:{number}: {line.strip()}"

@@ -362,7 +362,8 @@ def test_enrichment_fields_are_parsed_and_validated(tmp_path):
     assert tenant.arm_recordings == str(tmp_path / "rec")
     assert tenant.subscriptions == ("aaaaaaaa-1111-2222-3333-444444444444",)
     azure = parse_tenants(
-        {"tenants": [{**base, "workspace": "abfss://workspaces@cmacct.dfs.core.windows.net/contoso"}]}, base_dir=tmp_path
+        {"tenants": [{**base, "workspace": "abfss://workspaces@cmacct.dfs.core.windows.net/contoso"}]},
+        base_dir=tmp_path,
     ).get("contoso")
     assert azure.residency_account == "cmacct"
     for field, value, message in [
