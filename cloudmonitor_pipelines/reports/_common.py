@@ -49,16 +49,18 @@ def validate_months(months: Sequence[str] | None, *, table: str) -> list[str] | 
     return sorted(set(months))
 
 
-def with_previous_months(months: Sequence[str]) -> list[str]:
-    """The given months plus each one's previous month (what MoM and baselines need)."""
-    return sorted(set(months) | {previous_month(month) for month in months})
-
-
-def filter_months(costs: pl.LazyFrame, months: Sequence[str] | None) -> pl.LazyFrame:
-    """Keep only rows of the given billing months (all rows when ``months`` is None)."""
-    if months is None:
-        return costs
-    return costs.filter(pl.col(BILLING_MONTH).is_in(list(months)))
+def costs_of_months(costs: pl.LazyFrame, months: Sequence[str] | None, columns: Iterable[str], *, table: str,
+                    previous: bool = False) -> tuple[pl.LazyFrame, list[str] | None]:
+    """The start of every per-tenant builder: refuse ``costs`` without the lineage columns and ``columns`` and
+    refuse bad ``months``; return the rows of those months (all rows when None; plus each one's previous month
+    when ``previous``, for MoM and baselines) with the output ``billing_month`` and ``tenant_key`` columns, and
+    the validated months."""
+    require_columns(costs, (BILLING_MONTH, TENANT_KEY, *columns), table=table, input_name="costs")
+    wanted = validate_months(months, table=table)
+    if wanted is not None:
+        read = sorted(set(wanted) | {previous_month(month) for month in wanted}) if previous else wanted
+        costs = costs.filter(pl.col(BILLING_MONTH).is_in(read))
+    return costs.with_columns(month_from_costs(), tenant_from_costs()), wanted
 
 
 def shape_output(frame: pl.LazyFrame, schema: Mapping[str, pl.DataType], sort_by: Sequence[str]) -> pl.DataFrame:

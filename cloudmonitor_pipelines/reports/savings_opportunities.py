@@ -18,7 +18,6 @@ import polars as pl
 from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH
 from cloudmonitor_pipelines.reports._common import (
-    filter_months,
     lower_resource_id,
     month_from_costs,
     require_columns,
@@ -87,12 +86,12 @@ def build_savings_opportunities(
     require_columns(costs, REQUIRED_COST_COLUMNS, table=TABLE, input_name="costs")
     require_columns(recommendations, REQUIRED_RECOMMENDATION_COLUMNS, table=TABLE, input_name="recommendations")
     wanted = validate_months(months, table=TABLE)
+    if wanted is not None:
+        costs = costs.filter(pl.col(BILLING_MONTH).is_in(wanted))
     # The one pass over the cost rows: spend per month x raw ids x currency, a few rows per resource. Everything
     # below reads these; reading the rows once per use would buffer the month for the slowest reader.
-    spend = (
-        filter_months(costs, wanted)
-        .group_by(BILLING_MONTH, "ResourceId", "SubAccountId", "BillingCurrency")
-        .agg(pl.col("EffectiveCost").sum())
+    spend = costs.group_by(BILLING_MONTH, "ResourceId", "SubAccountId", "BillingCurrency").agg(
+        pl.col("EffectiveCost").sum()
     )
     month_costs = spend.filter(pl.col(BILLING_MONTH) == pl.col(BILLING_MONTH).max()) if wanted is None else spend
 
