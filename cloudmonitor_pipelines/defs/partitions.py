@@ -47,12 +47,6 @@ def recorded_first_months() -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}", v)}
 
 
-def record_first_month(tenant: str, months: list[str]) -> None:
-    """Remember a tenant's first export month (from a listing) so the month dimension can start there."""
-    if months:
-        record_first_months({tenant: min(months)})
-
-
 def record_first_months(first: dict[str, str]) -> None:
     """Merge {tenant: first month} into the record; one read and at most one write however many tenants."""
     path = _first_months_file()

@@ -60,7 +60,7 @@ def costs_of_months(costs: pl.LazyFrame, months: Sequence[str] | None, columns: 
     if wanted is not None:
         read = sorted(set(wanted) | {previous_month(month) for month in wanted}) if previous else wanted
         costs = costs.filter(pl.col(BILLING_MONTH).is_in(read))
-    return costs.with_columns(month_from_costs(), tenant_from_costs()), wanted
+    return costs.with_columns(month_from_costs(), pl.col(TENANT_KEY).alias(TENANT_COLUMN)), wanted
 
 
 def shape_output(frame: pl.LazyFrame, schema: Mapping[str, pl.DataType], sort_by: Sequence[str]) -> pl.DataFrame:
@@ -135,11 +135,6 @@ def aggregate_latest(
         *[pl.col(name).sum() for name in additive],
         *[latest_non_null(source, _LATEST).alias(name) for name, source in attributes.items()],
     )
-
-
-def tenant_from_costs() -> pl.Expr:
-    """The output ``tenant_key`` column from the lineage column of the costs table."""
-    return pl.col(TENANT_KEY).alias(TENANT_COLUMN)
 
 
 def month_from_costs() -> pl.Expr:
