@@ -51,7 +51,7 @@ def validate_months(months: Sequence[str] | None, *, table: str) -> list[str] | 
 
 def costs_of_months(costs: pl.LazyFrame, months: Sequence[str] | None, columns: Iterable[str], *, table: str,
                     previous: bool = False) -> tuple[pl.LazyFrame, list[str] | None]:
-    """The start of every per-tenant builder: refuse ``costs`` without the lineage columns and ``columns`` and
+    """How the per-tenant builders start: refuse ``costs`` without the lineage columns and ``columns`` and
     refuse bad ``months``; return the rows of those months (all rows when None; plus each one's previous month
     when ``previous``, for MoM and baselines) with the output ``billing_month`` and ``tenant_key`` columns, and
     the validated months."""
@@ -67,11 +67,6 @@ def shape_output(frame: pl.LazyFrame, schema: Mapping[str, pl.DataType], sort_by
     """Select the schema's columns in order, cast to its dtypes, sort, and collect with the streaming engine."""
     shaped = frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
     return shaped.sort(list(sort_by), nulls_last=True).collect(engine="streaming")
-
-
-def empty_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """An empty frame with exactly the given schema."""
-    return pl.DataFrame(schema=dict(schema))
 
 
 def lower_resource_id(column: str = "ResourceId") -> pl.Expr:

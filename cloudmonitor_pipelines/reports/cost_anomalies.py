@@ -134,9 +134,8 @@ def _flag(evaluated: pl.LazyFrame, mad_multiplier: float, relative_threshold: fl
             pl.lit(absolute_floor, dtype=pl.Float64()),
         ).alias("threshold"),
     ).with_columns((pl.col("deviation").abs() > pl.col("threshold")).alias("is_anomaly"))
-    flagged = scored.with_columns(
+    return scored.with_columns(
         pl.when(pl.col("is_anomaly"))
         .then(pl.when(pl.col("deviation") > 0).then(pl.lit("up")).otherwise(pl.lit("down")))
         .alias("direction")
     )
-    return flagged

@@ -39,17 +39,8 @@ REQUIRED_COST_COLUMNS = (
     "RegionId", "RegionName", "BillingCurrency", "BilledCost", "EffectiveCost", "ListCost", "ContractedCost",
 )
 
-_KEY = [
-    "billing_month",
-    "tenant_key",
-    "charge_date",
-    "sub_account_id",
-    "resource_group_name",
-    "service_name",
-    "service_category",
-    "region_id",
-    "billing_currency",
-]
+_KEY = ["billing_month", "tenant_key", "charge_date", "sub_account_id", "resource_group_name", "service_name",
+        "service_category", "region_id", "billing_currency"]
 
 
 def build_cost_daily(costs: pl.LazyFrame, months: Sequence[str] | None = None) -> pl.DataFrame:

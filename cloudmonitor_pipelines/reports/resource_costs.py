@@ -54,13 +54,7 @@ REQUIRED_COST_COLUMNS = (
 )
 REQUIRED_RESOURCE_COLUMNS = ("id", "type", "location", "kind", "tags", "sku", "last_seen", "snapshot_time")
 REQUIRED_RECOMMENDATION_COLUMNS = (
-    "recommendation_id",
-    "resource_id",
-    "category",
-    "monthly_savings",
-    "savings_currency",
-    "suppressed",
-    "snapshot_time",
+    "recommendation_id", "resource_id", "category", "monthly_savings", "savings_currency", "suppressed", "snapshot_time"
 )
 
 _KEY = ["billing_month", "tenant_key", "resource_id", "billing_currency"]

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from cloudmonitor_pipelines import tables
-from cloudmonitor_pipelines.reports._common import ReportInputError, costs_of_months, empty_frame, shape_output
+from cloudmonitor_pipelines.reports._common import ReportInputError, costs_of_months, shape_output
 
 TABLE = tables.TAG_COVERAGE
 
@@ -120,7 +120,7 @@ def build_tag_coverage(
     month_costs, _ = costs_of_months(costs, months, REQUIRED_COST_COLUMNS, table=TABLE)
     required = validate_required_tags(required_tags)
     if not required:
-        return empty_frame(TAG_COVERAGE_SCHEMA)
+        return pl.DataFrame(schema=TAG_COVERAGE_SCHEMA)
 
     per_tags_value = (
         month_costs.with_columns(pl.col("BillingCurrency").alias("billing_currency"))
