@@ -37,12 +37,8 @@ TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXP
 
 
 def _totals_metadata(totals: dict[str, dict[str, float]]) -> dict[str, dg.FloatMetadataValue]:
-    return {
-        f"billed_cost_{currency}": dg.MetadataValue.float(round(sums["billed"], 2)) for currency, sums in sorted(totals.items())
-    } | {
-        f"effective_cost_{currency}": dg.MetadataValue.float(round(sums["effective"], 2))
-        for currency, sums in sorted(totals.items())
-    }
+    return {f"{measure}_cost_{currency}": dg.MetadataValue.float(round(totals[currency][measure], 2))
+            for measure in ("billed", "effective") for currency in sorted(totals)}
 
 
 def _loaded_figures(loaded: dict[str, Any] | None) -> dict[str, Any]:
