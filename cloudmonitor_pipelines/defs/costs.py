@@ -36,18 +36,9 @@ COSTS_KEY = dg.AssetKey(COSTS)
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=15, backoff=dg.Backoff.EXPONENTIAL)
 
 
-def column_schema() -> dg.TableSchema:
-    """Exact names, types and descriptions of the canonical columns (data dictionary + FOCUS catalogue)."""
-    return table_column_schema(COSTS)
-
-
 def _totals_metadata(totals: dict[str, dict[str, float]]) -> dict[str, dg.FloatMetadataValue]:
-    return {
-        f"billed_cost_{currency}": dg.MetadataValue.float(round(sums["billed"], 2)) for currency, sums in sorted(totals.items())
-    } | {
-        f"effective_cost_{currency}": dg.MetadataValue.float(round(sums["effective"], 2))
-        for currency, sums in sorted(totals.items())
-    }
+    return {f"{measure}_cost_{currency}": dg.MetadataValue.float(round(totals[currency][measure], 2))
+            for measure in ("billed", "effective") for currency in sorted(totals)}
 
 
 def _loaded_figures(loaded: dict[str, Any] | None) -> dict[str, Any]:
@@ -73,7 +64,7 @@ def result_metadata(result: IngestResult, loaded: dict[str, Any] | None = None) 
         "status": result.status,
         "dagster/partition_row_count": result.rows if result.status == "loaded" else None,
         "dagster/uri": dg.MetadataValue.path(result.table_uri),
-        "dagster/column_schema": column_schema(),
+        "dagster/column_schema": table_column_schema(COSTS),
         "table_version": result.table_version,
         "winning_run_ids": ", ".join(result.run_ids) or "none",
         "export_data_versions": ", ".join(sorted({m.data_version for m in result.winners})) or "none",
@@ -101,7 +92,7 @@ def build_costs_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
         kinds={"polars", "deltalake", "azure"},
         owners=["team:finops"],
         retry_policy=TRANSIENT_RETRY,
-        metadata={"dagster/column_schema": column_schema(), "partition_column": lineage.BILLING_MONTH},
+        metadata={"dagster/column_schema": table_column_schema(COSTS), "partition_column": lineage.BILLING_MONTH},
         description=(
             "FOCUS cost rows of one tenant and billing month, from the newest complete Cost Management export run "
             "of each scope, validated against the FOCUS spec for its dataVersion and harmonized to one canonical "

@@ -6,12 +6,15 @@ per cost row, so the ingest path stays as lean as reading and writing the export
 (docs/enrichment.md); `lake.views.enriched_costs` gives the enriched rows.
 """
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 import polars as pl
 
 from cloudmonitor_pipelines.azure.advisor import fetch_cost_recommendations
+from cloudmonitor_pipelines.azure.arm import ArmClient, FetchResult
 from cloudmonitor_pipelines.azure.resource_graph import fetch_resources
 from cloudmonitor_pipelines.defs.column_metadata import table_column_schema
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY, TRANSIENT_RETRY
@@ -25,12 +28,14 @@ from cloudmonitor_pipelines.enrich.settings import enrichment_enabled, enrichmen
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
 from cloudmonitor_pipelines.lake.inventory_store import overwrite_table, read_inventory
+from cloudmonitor_pipelines.storage import Workspace
 from cloudmonitor_pipelines.tables import COST_ENRICHMENT, COSTS, RECOMMENDATIONS, RESOURCES
 from cloudmonitor_pipelines.tenants import Tenant
 
 RESOURCES_KEY = dg.AssetKey(RESOURCES)
 RECOMMENDATIONS_KEY = dg.AssetKey(RECOMMENDATIONS)
 COST_ENRICHMENT_KEY = dg.AssetKey(COST_ENRICHMENT)
+_Built = tuple[pl.DataFrame, dict[str, Any]]  # a table to write and its figures for the materialization
 with dagster_preview_features():  # beta in Dagster 1.13
     BY_TENANT = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="tenant")
 
@@ -40,85 +45,55 @@ def _enrichment_off(tenant: Tenant) -> dg.MaterializeResult[None]:
     return dg.MaterializeResult(metadata={"status": "enrichment off", "note": enrichment_off_note(tenant)})
 
 
-def _resources_asset(tenant_partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=RESOURCES_KEY,
-        metadata={"dagster/column_schema": table_column_schema(RESOURCES)},
-        partitions_def=tenant_partitions,
-        group_name="enrichment",
-        kinds={"azure", "deltalake"},
-        pool="azure_resource_graph",
-        retry_policy=TRANSIENT_RETRY,
-        description="Every resource of the tenant from Azure Resource Graph (metadata only: id, type, region, tags, "
-        "SKU), with first/last seen across daily snapshots. `id` is lower-cased for joins.",
-    )
+def _merged_resources(rows: list[Any], now: datetime, workspace: Workspace, tenant_key: str) -> _Built:
+    """The snapshot merged into the stored table, so first/last seen span the daily snapshots."""
+    snapshot = resources_table(rows, now, tenant_key)
+    previous = read_table(workspace, RESOURCES)
+    merged = merge_snapshot(previous.collect() if previous is not None else None, snapshot, now)
+    return merged, {"resources_in_snapshot": snapshot.height,
+                    "resources_no_longer_seen": merged.height - snapshot.height}
+
+
+def _recommendations(rows: list[Any], now: datetime, workspace: Workspace, tenant_key: str) -> _Built:
+    table = recommendations_table(rows, now, tenant_key)
+    open_recs = table.filter(~pl.col("suppressed"))
+    savings = open_recs.group_by("savings_currency").agg(pl.col("monthly_savings").sum())
+    return table, {
+        "open_recommendations": open_recs.height,
+        "subscription_scoped": table.filter(pl.col("scope") == "subscription").height,
+        **{f"monthly_savings_{currency}": round(total or 0.0, 2) for currency, total in savings.iter_rows() if currency},
+    }
+
+
+def _inventory_asset(key: dg.AssetKey, description: str, tenant_partitions: dg.PartitionsDefinition,
+                     fetch: Callable[[ArmClient, Sequence[str] | None], FetchResult[Any]],
+                     build: Callable[[list[Any], datetime, Workspace, str], _Built]) -> dg.AssetsDefinition:
+    """A tenant's snapshot of Azure inventory (`resources` or `recommendations`): fetched with the tenant's
+    ARM client, built into the table by `build`, and written over the stored table."""
+    name = key.path[-1]
+
+    @dg.asset(key=key, metadata={"dagster/column_schema": table_column_schema(name)}, partitions_def=tenant_partitions,
+              group_name="enrichment", kinds={"azure", "deltalake"}, pool="azure_resource_graph",
+              retry_policy=TRANSIENT_RETRY, description=description)
     @fail_fast_on_permanent_errors
-    def resources(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
-        tenant = cloudmonitor.tenant(context.partition_key)
-        if not enrichment_enabled(tenant):
-            return _enrichment_off(tenant)
-        workspace = cloudmonitor.workspace_for_write(tenant)
-        now = datetime.now(UTC)
-        with cloudmonitor.arm_client(tenant) as client:
-            fetched = fetch_resources(client, tenant.subscriptions or None)
-        snapshot = resources_table(fetched.rows, now, tenant.key)
-        previous = read_table(workspace, RESOURCES)
-        merged = merge_snapshot(previous.collect() if previous is not None else None, snapshot, now)
-        version = overwrite_table(workspace, RESOURCES, merged)
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": merged.height,
-                "resources_in_snapshot": snapshot.height,
-                "resources_no_longer_seen": merged.height - snapshot.height,
-                "dagster/uri": dg.MetadataValue.path(workspace.table_uri(RESOURCES)),
-                "table_version": version,
-                **fetched.stats.as_metadata(),
-            }
-        )
-
-    return resources
-
-
-def _recommendations_asset(tenant_partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=RECOMMENDATIONS_KEY,
-        metadata={"dagster/column_schema": table_column_schema(RECOMMENDATIONS)},
-        partitions_def=tenant_partitions,
-        group_name="enrichment",
-        kinds={"azure", "deltalake"},
-        pool="azure_resource_graph",
-        retry_policy=TRANSIENT_RETRY,
-        description="Azure Advisor Cost recommendations of the tenant (current snapshot), savings as numbers, "
-        "suppressed ones marked, scoped to a resource or a subscription.",
-    )
-    @fail_fast_on_permanent_errors
-    def recommendations(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
+    def inventory(context: dg.AssetExecutionContext, cloudmonitor: CloudMonitor) -> dg.MaterializeResult[None]:
         tenant = cloudmonitor.tenant(context.partition_key)
         if not enrichment_enabled(tenant):
             return _enrichment_off(tenant)
         workspace = cloudmonitor.workspace_for_write(tenant)
         with cloudmonitor.arm_client(tenant) as client:
-            fetched = fetch_cost_recommendations(client, tenant.subscriptions or None)
-        table = recommendations_table(fetched.rows, datetime.now(UTC), tenant.key)
-        version = overwrite_table(workspace, RECOMMENDATIONS, table)
-        open_recs = table.filter(~pl.col("suppressed"))
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": table.height,
-                "open_recommendations": open_recs.height,
-                "subscription_scoped": table.filter(pl.col("scope") == "subscription").height,
-                "dagster/uri": dg.MetadataValue.path(workspace.table_uri(RECOMMENDATIONS)),
-                "table_version": version,
-                **{
-                    f"monthly_savings_{r['savings_currency']}": round(r["monthly_savings"] or 0.0, 2)
-                    for r in open_recs.group_by("savings_currency").agg(pl.col("monthly_savings").sum()).iter_rows(named=True)
-                    if r["savings_currency"]
-                },
-                **fetched.stats.as_metadata(),
-            }
-        )
+            fetched = fetch(client, tenant.subscriptions or None)
+        table, figures = build(fetched.rows, datetime.now(UTC), workspace, tenant.key)
+        version = overwrite_table(workspace, name, table)
+        return dg.MaterializeResult(metadata={
+            "dagster/row_count": table.height,
+            **figures,
+            "dagster/uri": dg.MetadataValue.path(workspace.table_uri(name)),
+            "table_version": version,
+            **fetched.stats.as_metadata(),
+        })
 
-    return recommendations
+    return inventory
 
 
 def _match_shares(table: pl.DataFrame) -> dict[str, float | int]:
@@ -199,5 +174,12 @@ def _cost_enrichment_asset(tenant_month_partitions: dg.PartitionsDefinition) -> 
 def build_enrichment_assets(
     tenant_partitions: dg.PartitionsDefinition, tenant_month_partitions: dg.PartitionsDefinition
 ) -> list[dg.AssetsDefinition]:
-    return [_resources_asset(tenant_partitions), _recommendations_asset(tenant_partitions),
-            _cost_enrichment_asset(tenant_month_partitions)]
+    resources = _inventory_asset(
+        RESOURCES_KEY, "Every resource of the tenant from Azure Resource Graph (metadata only: id, type, region, "
+        "tags, SKU), with first/last seen across daily snapshots. `id` is lower-cased for joins.",
+        tenant_partitions, fetch_resources, _merged_resources)
+    recommendations = _inventory_asset(
+        RECOMMENDATIONS_KEY, "Azure Advisor Cost recommendations of the tenant (current snapshot), savings as "
+        "numbers, suppressed ones marked, scoped to a resource or a subscription.",
+        tenant_partitions, fetch_cost_recommendations, _recommendations)
+    return [resources, recommendations, _cost_enrichment_asset(tenant_month_partitions)]

@@ -20,7 +20,7 @@ import polars as pl
 
 from cloudmonitor_pipelines.defs.column_metadata import table_column_schema, ui_description
 from cloudmonitor_pipelines.defs.costs import COSTS_KEY
-from cloudmonitor_pipelines.defs.enrichment import BY_TENANT, RECOMMENDATIONS_KEY, RESOURCES_KEY
+from cloudmonitor_pipelines.defs.enrichment import BY_TENANT, RECOMMENDATIONS_KEY
 from cloudmonitor_pipelines.defs.failures import fail_fast_on_permanent_errors
 from cloudmonitor_pipelines.defs.html_reports import COST_REPORT_KEY, COST_REPORT_SPEC, materialize_cost_report
 from cloudmonitor_pipelines.defs.partitions import (
@@ -42,7 +42,7 @@ from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, Repo
 from cloudmonitor_pipelines.reports.html.render import render_portfolio_report
 from cloudmonitor_pipelines.reports.portfolio import TenantSummaryInputs, build_partner_portfolio
 from cloudmonitor_pipelines.storage import Workspace
-from cloudmonitor_pipelines.tables import COSTS, RECOMMENDATIONS, RESOURCES
+from cloudmonitor_pipelines.tables import COSTS, RECOMMENDATIONS
 from cloudmonitor_pipelines.tenants import Tenant
 
 PORTFOLIO_KEY = dg.AssetKey("partner_portfolio")
@@ -51,9 +51,8 @@ REPORT_TABLES_CODE_VERSION = "2"
 
 
 def _table_spec(table: ReportTable) -> dg.AssetSpec:
-    deps = [dg.AssetDep(COSTS_KEY)]
-    deps += [dg.AssetDep(key, partition_mapping=BY_TENANT) for name, key in
-             (("resources", RESOURCES_KEY), ("recommendations", RECOMMENDATIONS_KEY)) if name in table.inputs]
+    # The inventory inputs are partitioned by tenant only.
+    deps = [dg.AssetDep(name, partition_mapping=None if name == COSTS else BY_TENANT) for name in table.inputs]
     return dg.AssetSpec(
         dg.AssetKey(table.name), deps=deps, group_name="reporting", kinds={"polars", "deltalake"},
         code_version=REPORT_TABLES_CODE_VERSION, description=ui_description(table.build.__doc__, table.name),
@@ -72,7 +71,7 @@ def _table_data_version(table: ReportTable, month: str, params: dict[str, Any],
     parts: dict[str, Any] = {"code": REPORT_TABLES_CODE_VERSION, "costs": version_of(COSTS, month), "params": params}
     if table.reads_previous_month:
         parts["previous"] = version_of(COSTS, previous_month(month))
-    parts.update({name: version_of(name, "") for name in ("resources", "recommendations") if name in table.inputs})
+    parts.update({name: version_of(name, "") for name in table.inputs if name != COSTS})
     return dg.DataVersion(hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20])
 
 
@@ -82,12 +81,9 @@ def _build_table(table: ReportTable, workspace: Workspace, tenant_key: str, mont
     if costs is None:
         raise LookupError(f"{tenant_key}: no costs table yet; materialize costs first")
     months = [previous_month(month), month] if table.reads_previous_month else [month]
-    loaders: dict[str, Callable[[], pl.LazyFrame | None]] = {
-        "costs": lambda: costs.filter(pl.col(lineage.BILLING_MONTH).is_in(months)),
-        "resources": lambda: read(RESOURCES),
-        "recommendations": lambda: read(RECOMMENDATIONS),
-    }
-    frame = table.build(**{name: loaders[name]() for name in table.inputs}, months=[month], **params)
+    inputs = {name: read(name) for name in table.inputs}
+    inputs[COSTS] = costs.filter(pl.col(lineage.BILLING_MONTH).is_in(months))
+    frame = table.build(**inputs, months=[month], **params)
     version = replace_partition(workspace, table.name, frame, PARTITION_COLUMN, month,
                                 {"cloudmonitor.tenant": tenant_key, "cloudmonitor.billing_month": month})
     return frame, version

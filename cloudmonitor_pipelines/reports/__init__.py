@@ -23,12 +23,7 @@ from cloudmonitor_pipelines.reports.commitment_utilization import (
 from cloudmonitor_pipelines.reports.cost_anomalies import COST_ANOMALIES_SCHEMA, build_cost_anomalies
 from cloudmonitor_pipelines.reports.cost_daily import COST_DAILY_SCHEMA, build_cost_daily
 from cloudmonitor_pipelines.reports.cost_monthly import COST_MONTHLY_SCHEMA, build_cost_monthly
-from cloudmonitor_pipelines.reports.portfolio import (
-    PORTFOLIO_SCHEMA,
-    TenantSummaryInputs,
-    build_partner_portfolio,
-    summarize_tenant,
-)
+from cloudmonitor_pipelines.reports.portfolio import PORTFOLIO_SCHEMA
 from cloudmonitor_pipelines.reports.resource_costs import RESOURCE_COSTS_SCHEMA, build_resource_costs
 from cloudmonitor_pipelines.reports.savings_opportunities import (
     SAVINGS_OPPORTUNITIES_SCHEMA,
@@ -77,28 +72,5 @@ REPORT_TABLES: Mapping[str, ReportTable] = MappingProxyType(
     }
 )  # fmt: skip
 
-__all__ = [
-    "COMMITMENT_UTILIZATION_SCHEMA",
-    "COST_ANOMALIES_SCHEMA",
-    "COST_DAILY_SCHEMA",
-    "COST_MONTHLY_SCHEMA",
-    "PARTITION_COLUMN",
-    "PORTFOLIO_SCHEMA",
-    "REPORT_TABLES",
-    "RESOURCE_COSTS_SCHEMA",
-    "SAVINGS_OPPORTUNITIES_SCHEMA",
-    "TAG_COVERAGE_SCHEMA",
-    "TENANT_COLUMN",
-    "ReportInputError",
-    "ReportTable",
-    "TenantSummaryInputs",
-    "build_commitment_utilization",
-    "build_cost_anomalies",
-    "build_cost_daily",
-    "build_cost_monthly",
-    "build_partner_portfolio",
-    "build_resource_costs",
-    "build_savings_opportunities",
-    "build_tag_coverage",
-    "summarize_tenant",
-]
+# The package's own names; each builder and its schema are imported from its module.
+__all__ = ["PARTITION_COLUMN", "PORTFOLIO_SCHEMA", "REPORT_TABLES", "TENANT_COLUMN", "ReportInputError", "ReportTable"]

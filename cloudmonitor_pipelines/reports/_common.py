@@ -49,27 +49,24 @@ def validate_months(months: Sequence[str] | None, *, table: str) -> list[str] | 
     return sorted(set(months))
 
 
-def with_previous_months(months: Sequence[str]) -> list[str]:
-    """The given months plus each one's previous month (what MoM and baselines need)."""
-    return sorted(set(months) | {previous_month(month) for month in months})
-
-
-def filter_months(costs: pl.LazyFrame, months: Sequence[str] | None) -> pl.LazyFrame:
-    """Keep only rows of the given billing months (all rows when ``months`` is None)."""
-    if months is None:
-        return costs
-    return costs.filter(pl.col(BILLING_MONTH).is_in(list(months)))
+def costs_of_months(costs: pl.LazyFrame, months: Sequence[str] | None, columns: Iterable[str], *, table: str,
+                    previous: bool = False) -> tuple[pl.LazyFrame, list[str] | None]:
+    """How the per-tenant builders start: refuse ``costs`` without the lineage columns and ``columns`` and
+    refuse bad ``months``; return the rows of those months (all rows when None; plus each one's previous month
+    when ``previous``, for MoM and baselines) with the output ``billing_month`` and ``tenant_key`` columns, and
+    the validated months."""
+    require_columns(costs, (BILLING_MONTH, TENANT_KEY, *columns), table=table, input_name="costs")
+    wanted = validate_months(months, table=table)
+    if wanted is not None:
+        read = sorted(set(wanted) | {previous_month(month) for month in wanted}) if previous else wanted
+        costs = costs.filter(pl.col(BILLING_MONTH).is_in(read))
+    return costs.with_columns(month_from_costs(), pl.col(TENANT_KEY).alias(TENANT_COLUMN)), wanted
 
 
 def shape_output(frame: pl.LazyFrame, schema: Mapping[str, pl.DataType], sort_by: Sequence[str]) -> pl.DataFrame:
     """Select the schema's columns in order, cast to its dtypes, sort, and collect with the streaming engine."""
     shaped = frame.select([pl.col(name).cast(dtype) for name, dtype in schema.items()])
     return shaped.sort(list(sort_by), nulls_last=True).collect(engine="streaming")
-
-
-def empty_frame(schema: Mapping[str, pl.DataType]) -> pl.DataFrame:
-    """An empty frame with exactly the given schema."""
-    return pl.DataFrame(schema=dict(schema))
 
 
 def lower_resource_id(column: str = "ResourceId") -> pl.Expr:
@@ -133,11 +130,6 @@ def aggregate_latest(
         *[pl.col(name).sum() for name in additive],
         *[latest_non_null(source, _LATEST).alias(name) for name, source in attributes.items()],
     )
-
-
-def tenant_from_costs() -> pl.Expr:
-    """The output ``tenant_key`` column from the lineage column of the costs table."""
-    return pl.col(TENANT_KEY).alias(TENANT_COLUMN)
 
 
 def month_from_costs() -> pl.Expr:

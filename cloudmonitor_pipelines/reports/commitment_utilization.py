@@ -12,16 +12,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from cloudmonitor_pipelines import tables
-from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
-from cloudmonitor_pipelines.reports._common import (
-    aggregate_latest,
-    filter_months,
-    month_from_costs,
-    require_columns,
-    shape_output,
-    tenant_from_costs,
-    validate_months,
-)
+from cloudmonitor_pipelines.reports._common import aggregate_latest, costs_of_months, shape_output
 
 TABLE = tables.COMMITMENT_UTILIZATION
 
@@ -41,16 +32,8 @@ COMMITMENT_UTILIZATION_SCHEMA: dict[str, pl.DataType] = {
 }
 
 REQUIRED_COST_COLUMNS = (
-    BILLING_MONTH,
-    TENANT_KEY,
-    "ChargePeriodStart",
-    "BillingCurrency",
-    "EffectiveCost",
-    "CommitmentDiscountId",
-    "CommitmentDiscountName",
-    "CommitmentDiscountType",
-    "CommitmentDiscountCategory",
-    "CommitmentDiscountStatus",
+    "ChargePeriodStart", "BillingCurrency", "EffectiveCost", "CommitmentDiscountId", "CommitmentDiscountName",
+    "CommitmentDiscountType", "CommitmentDiscountCategory", "CommitmentDiscountStatus",
 )
 
 _KEY = ["billing_month", "tenant_key", "commitment_discount_id", "billing_currency"]
@@ -58,19 +41,13 @@ _KEY = ["billing_month", "tenant_key", "commitment_discount_id", "billing_curren
 
 def build_commitment_utilization(costs: pl.LazyFrame, months: Sequence[str] | None = None) -> pl.DataFrame:
     """Utilization = used / (used + unused) effective cost; null when both are zero."""
-    require_columns(costs, REQUIRED_COST_COLUMNS, table=TABLE, input_name="costs")
-    wanted = validate_months(months, table=TABLE)
+    month_costs, _ = costs_of_months(costs, months, REQUIRED_COST_COLUMNS, table=TABLE)
     is_used = pl.col("CommitmentDiscountStatus") == "Used"
     is_unused = pl.col("CommitmentDiscountStatus") == "Unused"
-    committed_rows = (
-        filter_months(costs, wanted)
-        .filter(pl.col("CommitmentDiscountId").is_not_null() & (is_used | is_unused))
-        .with_columns(
-            month_from_costs(),
-            tenant_from_costs(),
-            pl.col("CommitmentDiscountId").str.to_lowercase().alias("commitment_discount_id"),
-            pl.col("BillingCurrency").alias("billing_currency"),
-        )
+    is_committed = pl.col("CommitmentDiscountId").is_not_null() & (is_used | is_unused)
+    committed_rows = month_costs.filter(is_committed).with_columns(
+        pl.col("CommitmentDiscountId").str.to_lowercase().alias("commitment_discount_id"),
+        pl.col("BillingCurrency").alias("billing_currency"),
     )
     per_commitment = aggregate_latest(
         committed_rows,

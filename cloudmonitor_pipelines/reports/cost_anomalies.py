@@ -26,17 +26,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from cloudmonitor_pipelines import tables
-from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
-from cloudmonitor_pipelines.reports._common import (
-    ReportInputError,
-    filter_months,
-    require_columns,
-    shape_output,
-    tenant_from_costs,
-    utc_date,
-    validate_months,
-    with_previous_months,
-)
+from cloudmonitor_pipelines.reports._common import ReportInputError, costs_of_months, shape_output, utc_date
 
 TABLE = tables.COST_ANOMALIES
 
@@ -57,7 +47,7 @@ COST_ANOMALIES_SCHEMA: dict[str, pl.DataType] = {
     "direction": pl.String(),
 }
 
-REQUIRED_COST_COLUMNS = (BILLING_MONTH, TENANT_KEY, "ChargePeriodStart", "BillingCurrency", "EffectiveCost")
+REQUIRED_COST_COLUMNS = ("ChargePeriodStart", "BillingCurrency", "EffectiveCost")
 
 MAD_TO_SIGMA = 1.4826  # consistency constant: 1 / Phi^-1(3/4)
 WINDOW_DAYS = 14
@@ -82,16 +72,12 @@ def build_cost_anomalies(
 ) -> pl.DataFrame:
     """Every evaluated day with its baseline and an ``is_anomaly`` flag (rule in the module docstring)."""
     required = (*REQUIRED_COST_COLUMNS, "SubAccountId") if by_subscription else REQUIRED_COST_COLUMNS
-    require_columns(costs, required, table=TABLE, input_name="costs")
-    wanted = validate_months(months, table=TABLE)
+    month_costs, wanted = costs_of_months(costs, months, required, table=TABLE, previous=True)
     _check_parameters(window_days, min_baseline_days, wanted is not None,
                       mad_multiplier, relative_threshold, absolute_floor)
-    read_months = None if wanted is None else with_previous_months(wanted)
     subscription = pl.col("SubAccountId") if by_subscription else pl.lit(None, dtype=pl.String())
     daily = (
-        filter_months(costs, read_months)
-        .with_columns(
-            tenant_from_costs(),
+        month_costs.with_columns(
             pl.col("BillingCurrency").alias("billing_currency"),
             subscription.alias("sub_account_id"),
             utc_date(costs).alias("charge_date"),
@@ -148,9 +134,8 @@ def _flag(evaluated: pl.LazyFrame, mad_multiplier: float, relative_threshold: fl
             pl.lit(absolute_floor, dtype=pl.Float64()),
         ).alias("threshold"),
     ).with_columns((pl.col("deviation").abs() > pl.col("threshold")).alias("is_anomaly"))
-    flagged = scored.with_columns(
+    return scored.with_columns(
         pl.when(pl.col("is_anomaly"))
         .then(pl.when(pl.col("deviation") > 0).then(pl.lit("up")).otherwise(pl.lit("down")))
         .alias("direction")
     )
-    return flagged

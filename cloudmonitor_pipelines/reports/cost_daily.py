@@ -11,18 +11,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from cloudmonitor_pipelines import tables
-from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
-from cloudmonitor_pipelines.reports._common import (
-    aggregate_latest,
-    filter_months,
-    month_from_costs,
-    require_columns,
-    shape_output,
-    sum_costs,
-    tenant_from_costs,
-    utc_date,
-    validate_months,
-)
+from cloudmonitor_pipelines.reports._common import aggregate_latest, costs_of_months, shape_output, sum_costs, utc_date
 
 TABLE = tables.COST_DAILY
 
@@ -46,43 +35,18 @@ COST_DAILY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 REQUIRED_COST_COLUMNS = (
-    BILLING_MONTH,
-    TENANT_KEY,
-    "ChargePeriodStart",
-    "SubAccountId",
-    "SubAccountName",
-    "x_ResourceGroupName",
-    "ServiceName",
-    "ServiceCategory",
-    "RegionId",
-    "RegionName",
-    "BillingCurrency",
-    "BilledCost",
-    "EffectiveCost",
-    "ListCost",
-    "ContractedCost",
+    "ChargePeriodStart", "SubAccountId", "SubAccountName", "x_ResourceGroupName", "ServiceName", "ServiceCategory",
+    "RegionId", "RegionName", "BillingCurrency", "BilledCost", "EffectiveCost", "ListCost", "ContractedCost",
 )
 
-_KEY = [
-    "billing_month",
-    "tenant_key",
-    "charge_date",
-    "sub_account_id",
-    "resource_group_name",
-    "service_name",
-    "service_category",
-    "region_id",
-    "billing_currency",
-]
+_KEY = ["billing_month", "tenant_key", "charge_date", "sub_account_id", "resource_group_name", "service_name",
+        "service_category", "region_id", "billing_currency"]
 
 
 def build_cost_daily(costs: pl.LazyFrame, months: Sequence[str] | None = None) -> pl.DataFrame:
     """Aggregate one tenant's costs to days; only ``months`` (billing months) when given."""
-    require_columns(costs, REQUIRED_COST_COLUMNS, table=TABLE, input_name="costs")
-    wanted = validate_months(months, table=TABLE)
-    keyed = filter_months(costs, wanted).with_columns(
-        month_from_costs(),
-        tenant_from_costs(),
+    month_costs, _ = costs_of_months(costs, months, REQUIRED_COST_COLUMNS, table=TABLE)
+    keyed = month_costs.with_columns(
         utc_date(costs).alias("charge_date"),
         pl.col("SubAccountId").alias("sub_account_id"),
         # Resource group names are case-insensitive in ARM and exports mix their case between rows.

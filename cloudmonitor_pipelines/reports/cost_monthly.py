@@ -12,18 +12,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from cloudmonitor_pipelines import tables
-from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
-from cloudmonitor_pipelines.reports._common import (
-    aggregate_latest,
-    filter_months,
-    month_from_costs,
-    require_columns,
-    shape_output,
-    sum_costs,
-    tenant_from_costs,
-    validate_months,
-    with_previous_months,
-)
+from cloudmonitor_pipelines.reports._common import aggregate_latest, costs_of_months, shape_output, sum_costs
 
 TABLE = tables.COST_MONTHLY
 
@@ -45,17 +34,8 @@ COST_MONTHLY_SCHEMA: dict[str, pl.DataType] = {
 }
 
 REQUIRED_COST_COLUMNS = (
-    BILLING_MONTH,
-    TENANT_KEY,
-    "ChargePeriodStart",
-    "SubAccountId",
-    "SubAccountName",
-    "ServiceName",
-    "BillingCurrency",
-    "BilledCost",
-    "EffectiveCost",
-    "ListCost",
-    "ContractedCost",
+    "ChargePeriodStart", "SubAccountId", "SubAccountName", "ServiceName", "BillingCurrency", "BilledCost",
+    "EffectiveCost", "ListCost", "ContractedCost",
 )
 
 _KEY = ["tenant_key", "sub_account_id", "service_name", "billing_currency"]
@@ -108,12 +88,8 @@ def month_over_month(
 
 def build_cost_monthly(costs: pl.LazyFrame, months: Sequence[str] | None = None) -> pl.DataFrame:
     """Monthly aggregates with MoM change; the previous month is read from ``costs`` even when not in ``months``."""
-    require_columns(costs, REQUIRED_COST_COLUMNS, table=TABLE, input_name="costs")
-    wanted = validate_months(months, table=TABLE)
-    read_months = None if wanted is None else with_previous_months(wanted)
-    keyed = filter_months(costs, read_months).with_columns(
-        month_from_costs(),
-        tenant_from_costs(),
+    month_costs, wanted = costs_of_months(costs, months, REQUIRED_COST_COLUMNS, table=TABLE, previous=True)
+    keyed = month_costs.with_columns(
         pl.col("SubAccountId").alias("sub_account_id"),
         pl.col("ServiceName").alias("service_name"),
         pl.col("BillingCurrency").alias("billing_currency"),

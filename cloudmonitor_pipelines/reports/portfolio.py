@@ -21,13 +21,7 @@ import polars as pl
 
 from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
-from cloudmonitor_pipelines.reports._common import (
-    ReportInputError,
-    empty_frame,
-    month_from_costs,
-    require_columns,
-    validate_months,
-)
+from cloudmonitor_pipelines.reports._common import ReportInputError, month_from_costs, require_columns, validate_months
 from cloudmonitor_pipelines.reports.cost_monthly import month_over_month
 from cloudmonitor_pipelines.reports.resource_costs import is_cost_category, open_recommendations
 
@@ -50,12 +44,7 @@ PORTFOLIO_SCHEMA: dict[str, pl.DataType] = {
 
 REQUIRED_COST_COLUMNS = (BILLING_MONTH, TENANT_KEY, "BillingCurrency", "BilledCost", "EffectiveCost")
 REQUIRED_RECOMMENDATION_COLUMNS = (
-    "recommendation_id",
-    "category",
-    "monthly_savings",
-    "savings_currency",
-    "suppressed",
-    "snapshot_time",
+    "recommendation_id", "category", "monthly_savings", "savings_currency", "suppressed", "snapshot_time"
 )
 
 _SORT = ["tenant_key", "billing_month", "currency"]
@@ -164,7 +153,7 @@ def _open_savings(recommendations: pl.LazyFrame) -> pl.DataFrame:
 def build_partner_portfolio(per_tenant: Mapping[str, TenantSummaryInputs]) -> pl.DataFrame:
     """Concatenate ``summarize_tenant`` for each tenant of one partner; only aggregate columns leave this function."""
     if not per_tenant:
-        return empty_frame(PORTFOLIO_SCHEMA)
+        return pl.DataFrame(schema=PORTFOLIO_SCHEMA)
     summaries = []
     for tenant_key, inputs in per_tenant.items():
         summary = summarize_tenant(

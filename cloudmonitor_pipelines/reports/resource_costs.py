@@ -13,16 +13,12 @@ from collections.abc import Sequence
 import polars as pl
 
 from cloudmonitor_pipelines import tables
-from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
 from cloudmonitor_pipelines.reports._common import (
     aggregate_latest,
-    filter_months,
+    costs_of_months,
     lower_resource_id,
-    month_from_costs,
     require_columns,
     shape_output,
-    tenant_from_costs,
-    validate_months,
 )
 
 TABLE = tables.RESOURCE_COSTS
@@ -53,27 +49,12 @@ RESOURCE_COSTS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 REQUIRED_COST_COLUMNS = (
-    BILLING_MONTH,
-    TENANT_KEY,
-    "ChargePeriodStart",
-    "ResourceId",
-    "ResourceName",
-    "ResourceType",
-    "SubAccountId",
-    "x_ResourceGroupName",
-    "BillingCurrency",
-    "BilledCost",
-    "EffectiveCost",
+    "ChargePeriodStart", "ResourceId", "ResourceName", "ResourceType", "SubAccountId", "x_ResourceGroupName",
+    "BillingCurrency", "BilledCost", "EffectiveCost",
 )
 REQUIRED_RESOURCE_COLUMNS = ("id", "type", "location", "kind", "tags", "sku", "last_seen", "snapshot_time")
 REQUIRED_RECOMMENDATION_COLUMNS = (
-    "recommendation_id",
-    "resource_id",
-    "category",
-    "monthly_savings",
-    "savings_currency",
-    "suppressed",
-    "snapshot_time",
+    "recommendation_id", "resource_id", "category", "monthly_savings", "savings_currency", "suppressed", "snapshot_time"
 )
 
 _KEY = ["billing_month", "tenant_key", "resource_id", "billing_currency"]
@@ -144,13 +125,10 @@ def build_resource_costs(
     months: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Per-resource monthly cost enriched with inventory metadata and open recommendation savings."""
-    require_columns(costs, REQUIRED_COST_COLUMNS, table=TABLE, input_name="costs")
+    month_costs, _ = costs_of_months(costs, months, REQUIRED_COST_COLUMNS, table=TABLE)
     require_columns(resources, REQUIRED_RESOURCE_COLUMNS, table=TABLE, input_name="resources")
     require_columns(recommendations, REQUIRED_RECOMMENDATION_COLUMNS, table=TABLE, input_name="recommendations")
-    wanted = validate_months(months, table=TABLE)
-    keyed = filter_months(costs, wanted).with_columns(
-        month_from_costs(),
-        tenant_from_costs(),
+    keyed = month_costs.with_columns(
         lower_resource_id().alias("resource_id"),
         pl.col("BillingCurrency").alias("billing_currency"),
     )

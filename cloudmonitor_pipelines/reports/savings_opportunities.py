@@ -18,7 +18,6 @@ import polars as pl
 from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH
 from cloudmonitor_pipelines.reports._common import (
-    filter_months,
     lower_resource_id,
     month_from_costs,
     require_columns,
@@ -78,6 +77,13 @@ def _spend_by(costs: pl.LazyFrame, target: pl.Expr, target_name: str) -> pl.Lazy
     )
 
 
+def _of_target(figure: str) -> pl.Expr:
+    """The ``_spend_by`` ``figure`` of the resource for a resource-scope recommendation, of the subscription for a
+    subscription-scope one."""
+    return (pl.when(pl.col("scope") == "resource").then(pl.col(f"resource_id_{figure}"))
+            .when(pl.col("scope") == "subscription").then(pl.col(f"subscription_id_{figure}")))
+
+
 def build_savings_opportunities(
     costs: pl.LazyFrame,
     recommendations: pl.LazyFrame,
@@ -87,12 +93,12 @@ def build_savings_opportunities(
     require_columns(costs, REQUIRED_COST_COLUMNS, table=TABLE, input_name="costs")
     require_columns(recommendations, REQUIRED_RECOMMENDATION_COLUMNS, table=TABLE, input_name="recommendations")
     wanted = validate_months(months, table=TABLE)
+    if wanted is not None:
+        costs = costs.filter(pl.col(BILLING_MONTH).is_in(wanted))
     # The one pass over the cost rows: spend per month x raw ids x currency, a few rows per resource. Everything
     # below reads these; reading the rows once per use would buffer the month for the slowest reader.
-    spend = (
-        filter_months(costs, wanted)
-        .group_by(BILLING_MONTH, "ResourceId", "SubAccountId", "BillingCurrency")
-        .agg(pl.col("EffectiveCost").sum())
+    spend = costs.group_by(BILLING_MONTH, "ResourceId", "SubAccountId", "BillingCurrency").agg(
+        pl.col("EffectiveCost").sum()
     )
     month_costs = spend.filter(pl.col(BILLING_MONTH) == pl.col(BILLING_MONTH).max()) if wanted is None else spend
 
@@ -110,23 +116,10 @@ def build_savings_opportunities(
     )
     resource_spend = _spend_by(month_costs, lower_resource_id(), "resource_id")
     subscription_spend = _spend_by(month_costs, subscription_guid(pl.col("SubAccountId")), "subscription_id")
-    is_resource_scope = pl.col("scope") == "resource"
-    is_subscription_scope = pl.col("scope") == "subscription"
     with_spend = (
         recs.join(resource_spend, on=["billing_month", "resource_id"], how="left")
         .join(subscription_spend, on=["billing_month", "subscription_id"], how="left")
-        .with_columns(
-            pl.when(is_resource_scope)
-            .then(pl.col("resource_id_spend"))
-            .when(is_subscription_scope)
-            .then(pl.col("subscription_id_spend"))
-            .alias("spend_effective_cost"),
-            pl.when(is_resource_scope)
-            .then(pl.col("resource_id_currency"))
-            .when(is_subscription_scope)
-            .then(pl.col("subscription_id_currency"))
-            .alias("billing_currency"),
-        )
+        .with_columns(_of_target("spend").alias("spend_effective_cost"), _of_target("currency").alias("billing_currency"))
     )
     rank_group = ["billing_month", "savings_currency"]
     ranked = with_spend.sort(

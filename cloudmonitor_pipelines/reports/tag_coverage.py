@@ -16,17 +16,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from cloudmonitor_pipelines import tables
-from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH, TENANT_KEY
-from cloudmonitor_pipelines.reports._common import (
-    ReportInputError,
-    empty_frame,
-    filter_months,
-    month_from_costs,
-    require_columns,
-    shape_output,
-    tenant_from_costs,
-    validate_months,
-)
+from cloudmonitor_pipelines.reports._common import ReportInputError, costs_of_months, shape_output
 
 TABLE = tables.TAG_COVERAGE
 
@@ -45,7 +35,7 @@ TAG_COVERAGE_SCHEMA: dict[str, pl.DataType] = {
     "invalid_tags_row_count": pl.Int64(),
 }
 
-REQUIRED_COST_COLUMNS = (BILLING_MONTH, TENANT_KEY, "BillingCurrency", "BilledCost", "EffectiveCost", "Tags")
+REQUIRED_COST_COLUMNS = ("BillingCurrency", "BilledCost", "EffectiveCost", "Tags")
 
 _GROUP = ["billing_month", "tenant_key", "billing_currency"]
 _INVALID_FIELD = "invalid"
@@ -127,15 +117,13 @@ def build_tag_coverage(
     required_tags: Sequence[str],
 ) -> pl.DataFrame:
     """Cost carrying each of ``required_tags`` vs total cost, per billing month x currency x tag key."""
-    require_columns(costs, REQUIRED_COST_COLUMNS, table=TABLE, input_name="costs")
-    wanted = validate_months(months, table=TABLE)
+    month_costs, _ = costs_of_months(costs, months, REQUIRED_COST_COLUMNS, table=TABLE)
     required = validate_required_tags(required_tags)
     if not required:
-        return empty_frame(TAG_COVERAGE_SCHEMA)
+        return pl.DataFrame(schema=TAG_COVERAGE_SCHEMA)
 
     per_tags_value = (
-        filter_months(costs, wanted)
-        .with_columns(month_from_costs(), tenant_from_costs(), pl.col("BillingCurrency").alias("billing_currency"))
+        month_costs.with_columns(pl.col("BillingCurrency").alias("billing_currency"))
         .group_by([*_GROUP, "Tags"])
         .agg(
             pl.col("BilledCost").sum().alias("billed"),
