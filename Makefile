@@ -34,7 +34,7 @@ check-defs: $(STAMP)
 system-deps:
 	bash scripts/ci-system-deps.sh
 
-# ruff (pyflakes, isort, bugbear, pyupgrade) over everything; mypy strict on the core packages (pyproject [tool.mypy]).
+# ruff (pyflakes, isort, bugbear, pyupgrade, 120-character lines) over everything; mypy strict on the core packages (pyproject [tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check cloudmonitor_pipelines cloudmonitor_pipelines_tests benchmarks scripts
 	$(BIN)/mypy

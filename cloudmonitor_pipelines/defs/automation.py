@@ -140,7 +140,8 @@ def build_tenant_schedule(tenant: Tenant, job: Job) -> dg.ScheduleDefinition:
 
 
 def new_runs_since(paths: list[str], seen: dict[str, str]) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """From manifest paths, the run ids per month newer than `seen` (month -> newest time folder), and the new cursor."""
+    """From manifest paths, the run ids per month newer than `seen` (month -> newest time folder), and the new
+    cursor."""
     fresh: dict[str, list[str]] = {}
     newest = dict(seen)
     for path in paths:

@@ -113,8 +113,8 @@ def build_costs_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefin
         )
         loaded = latest_ingestion(cloudmonitor.workspace(tenant), month) if result.status == "unchanged" else None
         # One line per step, not per file: every log line is an event the instance stores (docs/performance.md).
-        context.log.info(f"{tenant_key} {month}: {result.status}"
-                         + (f", {result.rows} rows from {len(result.files)} files" if result.status == "loaded" else ""))
+        counts = f", {result.rows} rows from {len(result.files)} files" if result.status == "loaded" else ""
+        context.log.info(f"{tenant_key} {month}: {result.status}{counts}")
         # The month's content: its winning export runs, and the load that wrote them (a month dropped by retention
         # and loaded again is new to the reports, whose month was dropped too). Reports rebuild only when it changes.
         load_run = context.run.run_id if result.status == "loaded" else (loaded or {}).get("dagster_run_id")
@@ -176,7 +176,8 @@ def _stored_rows_and_totals(frame: pl.LazyFrame | None) -> tuple[dict[str, int],
     return by_file, totals
 
 
-def _row_mismatches(source: Source, month: str, recorded: dict[str, Any], by_file: dict[str, int]) -> tuple[list[str], str]:
+def _row_mismatches(source: Source, month: str, recorded: dict[str, Any],
+                    by_file: dict[str, int]) -> tuple[list[str], str]:
     """Stored rows against the winning runs' own statements; (mismatches, what they were compared with)."""
     winners = set(filter(None, (recorded["winning_run_ids"] or "").split(",")))
     discovery = discover(source, month)
@@ -226,7 +227,8 @@ def costs_has_only_winning_runs(checked: _CheckedMonth) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=not extra,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"runs_in_table": ", ".join(sorted(in_table)) or "none", "winning_runs": ", ".join(sorted(winners)) or "none",
+        metadata={"runs_in_table": ", ".join(sorted(in_table)) or "none",
+                  "winning_runs": ", ".join(sorted(winners)) or "none",
                   "superseded_runs_found": ", ".join(extra) or "none"},
     )
 

@@ -61,7 +61,8 @@ def _recommendations(rows: list[Any], now: datetime, workspace: Workspace, tenan
     return table, {
         "open_recommendations": open_recs.height,
         "subscription_scoped": table.filter(pl.col("scope") == "subscription").height,
-        **{f"monthly_savings_{currency}": round(total or 0.0, 2) for currency, total in savings.iter_rows() if currency},
+        **{f"monthly_savings_{currency}": round(total or 0.0, 2)
+           for currency, total in savings.iter_rows() if currency},
     }
 
 

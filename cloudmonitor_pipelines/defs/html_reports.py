@@ -88,7 +88,8 @@ def materialize_cost_report(instance: dg.DagsterInstance, tenant: Tenant, worksp
     if previous == version and any(o.path.endswith(path) for o in workspace.list(f"reports/{month}")):
         return dg.MaterializeResult(asset_key=COST_REPORT_KEY, data_version=dg.DataVersion(version), metadata={
             "status": "unchanged", "report_file": dg.MetadataValue.path(location)})
-    report = build_tenant_report(TableQueries(workspace, tenant.key), tenant.key, month, datetime.now(UTC), required_tags)
+    report = build_tenant_report(TableQueries(workspace, tenant.key), tenant.key, month, datetime.now(UTC),
+                                 required_tags)
     html = render_tenant_report(report)
     workspace.write_bytes(path, html.encode("utf-8"))
     metadata: dict[str, dg.MetadataValue] = {

@@ -75,7 +75,8 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
 
     # The file the definitions were built from (resolved when the code location loads,
     # tenants.default_tenants_path), not an EnvVar: the run must read the file its partitions and schedules came from.
-    tenants_file: str | None = Field(None, description="The tenants file; unset: the default (tenants.default_tenants_path).")
+    tenants_file: str | None = Field(None, description="The tenants file; unset: $CLOUDMONITOR_TENANTS, else "
+                                     "./tenants.yaml, else the bundled sample tenants.")
     # Strings, all of them: dg.EnvVar feeds str fields only. Unset (None) = the documented default.
     home: str | None = Field(None, description=f"env {HOME_ENV_VAR}: installation folder; unset: <cwd>/.cloudmonitor.")
     platform_root: str | None = Field(
@@ -164,9 +165,9 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
 
             client = self.arm_client(tenant)
             try:
-                check_workspace_residency(
-                    account, tenant.region, lambda name: lookup_storage_account(client, name, tenant.subscriptions or None)
-                )
+                subscriptions = tenant.subscriptions or None
+                check_workspace_residency(account, tenant.region,
+                                          lambda name: lookup_storage_account(client, name, subscriptions))
             finally:
                 client.close()
             self._residency_checked.add(tenant.key)

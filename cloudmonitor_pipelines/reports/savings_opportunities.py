@@ -119,7 +119,8 @@ def build_savings_opportunities(
     with_spend = (
         recs.join(resource_spend, on=["billing_month", "resource_id"], how="left")
         .join(subscription_spend, on=["billing_month", "subscription_id"], how="left")
-        .with_columns(_of_target("spend").alias("spend_effective_cost"), _of_target("currency").alias("billing_currency"))
+        .with_columns(_of_target("spend").alias("spend_effective_cost"),
+                      _of_target("currency").alias("billing_currency"))
     )
     rank_group = ["billing_month", "savings_currency"]
     ranked = with_spend.sort(

@@ -90,7 +90,8 @@ def render_tenant_report(report: TenantReport) -> str:
 
 def render_portfolio_report(partner: str, portfolio: pl.DataFrame, read_at: datetime) -> str:
     """The partner's portfolio: per-tenant aggregates only (the portfolio table's columns, nothing finer)."""
-    by_currency = {c: portfolio.filter(pl.col("currency") == c).sort("billing_month", "tenant_key", descending=[True, False])
+    newest_first = portfolio.sort("billing_month", "tenant_key", descending=[True, False])
+    by_currency = {c: newest_first.filter(pl.col("currency") == c)
                    for c in sorted(portfolio["currency"].drop_nulls().unique().to_list())}
     return _environment().get_template("portfolio_report.html.j2").render(
         partner=partner, by_currency=by_currency, read_at=read_at, rows=lambda frame: frame.to_dicts())
