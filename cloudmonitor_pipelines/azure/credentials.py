@@ -125,13 +125,10 @@ def _build(tenant: Tenant, assertion_identity: str | None) -> TokenCredential:
         # No client id = the system-assigned identity.
         return identity.ManagedIdentityCredential(client_id=tenant.auth.client_id or None)
     if mode == "workload_identity":
+        client_id = _require_client_id(tenant)
         try:
-            return identity.WorkloadIdentityCredential(
-                tenant_id=tenant.entra_tenant_id, client_id=_require_client_id(tenant)
-            )
+            return identity.WorkloadIdentityCredential(tenant_id=tenant.entra_tenant_id, client_id=client_id)
         except ValueError as exc:
-            if isinstance(exc, CredentialConfigError):
-                raise
             raise CredentialConfigError(
                 f"tenant {tenant.key}: workload identity is not configured on this host ({exc}); "
                 f"AZURE_FEDERATED_TOKEN_FILE must point at the projected service-account token"

@@ -172,10 +172,6 @@ class RecordedArmTransport(HttpTransport[HttpRequest, HttpResponse]):
             raise RecordingError(f"recorded page {page_path} for {key} is unreadable: {err}") from err
         return RecordedResponse(request, int(status), headers, json.dumps(payload).encode())
 
-    def sleep(self, duration: float) -> None:
-        # Recordings never ask for a wait, but keep the real behaviour if a recorded 429 is added one day.
-        time.sleep(duration)
-
     def open(self) -> None:
         pass
 
