@@ -16,7 +16,7 @@ directory markers (`hdi_isfolder`) comes from an HNS account.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
@@ -63,7 +63,6 @@ def dfs_recursive_delete(
     credential: TokenCredential,
     *,
     verify_tls: bool = True,
-    on_error: Callable[[Exception], Exception] | None = None,
 ) -> int:
     """`DELETE {dfs}/{filesystem}/{directory}?recursive=true`, following continuation tokens; returns the request
     count. A missing directory is success (already gone)."""
@@ -88,9 +87,8 @@ def dfs_recursive_delete(
             if response.status_code == 404:
                 return page
             if response.status_code not in (200, 202):
-                error = RuntimeError(f"recursive delete of {filesystem}/{directory}: HTTP {response.status_code} "
-                                     f"{response.headers.get('x-ms-error-code', '')}".strip())
-                raise on_error(error) if on_error else error
+                raise RuntimeError(f"recursive delete of {filesystem}/{directory}: HTTP {response.status_code} "
+                                   f"{response.headers.get('x-ms-error-code', '')}".strip())
             continuation = response.headers.get("x-ms-continuation")
             if not continuation:
                 return page

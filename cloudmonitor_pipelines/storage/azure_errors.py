@@ -80,14 +80,10 @@ def translate_storage_error(
                 "the storage firewall does not admit this host; allow its egress IP or use a private endpoint "
                 "(see docs/security.md)"
             )
-        elif access == "read":
-            hint = (
-                f"the pipeline's Entra ID principal needs the '{READER_ROLE}' role on the export container "
-                "(or the token was expired or rejected; see docs/security.md)"
-            )
         else:
+            role, target = (READER_ROLE, "export") if access == "read" else (CONTRIBUTOR_ROLE, "workspace")
             hint = (
-                f"the pipeline's Entra ID principal needs the '{CONTRIBUTOR_ROLE}' role on the workspace container "
+                f"the pipeline's Entra ID principal needs the '{role}' role on the {target} container "
                 "(or the token was expired or rejected; see docs/security.md)"
             )
         return StorageAuthError(redact(f"{prefix}: access denied ({detail}); {hint}", *secrets))
