@@ -25,6 +25,7 @@ import builtins
 import io
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any, BinaryIO, Unpack, cast
 from urllib.parse import urlsplit
 
@@ -116,10 +117,8 @@ class _AzureRoot:
     # -- credentials ------------------------------------------------------------------------------------------------
 
     def _fresh_token(self) -> str:
-        try:
+        with self._translated("get an Entra ID token for storage"):
             token = self._credential.get_token(STORAGE_SCOPE).token
-        except Exception as exc:  # noqa: BLE001 - every credential failure is translated, none swallowed
-            raise self._error(exc, "get an Entra ID token for storage") from None
         self._issued.append(token)
         del self._issued[:-4]  # a few recent ones suffice; older tokens cannot be in a new error
         return token
@@ -183,13 +182,19 @@ class _AzureRoot:
             secrets=tuple(self._issued),
         )
 
-    def _iter_blobs(self, list_prefix: str | None, operation: str) -> Iterator[BlobProperties]:
+    @contextmanager
+    def _translated(self, operation: str) -> Iterator[None]:
+        """Any failure inside leaves as the translated StorageError (`_error`), never swallowed."""
         try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
+            raise self._error(exc, operation) from None
+
+    def _iter_blobs(self, list_prefix: str | None, operation: str) -> Iterator[BlobProperties]:
+        with self._translated(operation):
             for props in self._container_client().list_blobs(name_starts_with=list_prefix, include=["metadata"]):
                 if not _is_directory_marker(props):
                     yield props
-        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
-            raise self._error(exc, operation) from None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri!r}, tenant_key={self.tenant_key!r})"
@@ -203,9 +208,6 @@ class AzureBlobSource(_AzureRoot):
     exports.reader.resolve_blob_name), principal. There is no write, delete, rename, lease or metadata method,
     and its HTTP transport refuses anything but GET/HEAD.
     """
-
-    _access: Access = "read"
-    _kind = "source"
 
     @property
     def container_prefix(self) -> str:
@@ -225,26 +227,20 @@ class AzureBlobSource(_AzureRoot):
 
     def stat(self, path: str) -> ObjectInfo:
         name = self._blob_name(path, "source path")
-        try:
+        with self._translated(f"stat {path}"):
             props = self._container_client().get_blob_client(name).get_blob_properties()
-        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
-            raise self._error(exc, f"stat {path}") from None
         return _info(props, self._relative(name))
 
     def read_bytes(self, path: str) -> bytes:
         name = self._blob_name(path, "source path")
-        try:
+        with self._translated(f"read {path}"):
             return self._container_client().get_blob_client(name).download_blob().readall()
-        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
-            raise self._error(exc, f"read {path}") from None
 
     def open_stream(self, path: str) -> BinaryIO:
         """The blob as a forward-only stream over the SDK's chunked download (GET requests only, nothing on disk)."""
         name = self._blob_name(path, "source path")
-        try:
+        with self._translated(f"read {path}"):
             downloader = self._container_client().get_blob_client(name).download_blob()
-        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
-            raise self._error(exc, f"read {path}") from None
         # A forward-only raw stream: its read/readinto are all the CSV reader uses of BinaryIO.
         return cast("BinaryIO", ChunkStream(downloader.chunks(), lambda exc: self._error(exc, f"read {path}")))
 
@@ -273,10 +269,8 @@ class AzureWorkspace(_AzureRoot):
     def write_bytes(self, path: str, data: bytes | BinaryIO) -> None:
         """Create or replace one object (Delta data files staged before their commit)."""
         name = self._blob_name(path, "workspace path")
-        try:
+        with self._translated(f"write {path}"):
             self._container_client().upload_blob(name, data, overwrite=True)
-        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
-            raise self._error(exc, f"write {path}") from None
 
     def write_parquet(self, path: str, frame: pl.DataFrame, **options: Unpack[ParquetOptions]) -> int:
         buffer = io.BytesIO()
@@ -288,34 +282,27 @@ class AzureWorkspace(_AzureRoot):
 
     def delete(self, path: str) -> None:
         name = self._blob_name(path, "workspace path")
-        try:
+        # Already gone is what the caller wanted.
+        with self._translated(f"delete {path}"), suppress(ResourceNotFoundError):
             self._container_client().delete_blob(name)
-        except ResourceNotFoundError:
-            return  # already gone is what the caller wanted
-        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
-            raise self._error(exc, f"delete {path}") from None
 
     def delete_prefix(self, prefix: str) -> int:
         list_prefix = self._list_prefix(prefix)
         # Without the trailing '/' so an HNS account's directory blob for `prefix` itself is listed (and removed) too.
         folder = list_prefix[:-1] if list_prefix else None
-        try:
+        with self._translated(f"list workspace {prefix or '/'} for deletion"):
             listed = [
                 props
                 for props in self._container_client().list_blobs(name_starts_with=folder, include=["metadata"])
                 if list_prefix is None or props.name == folder or props.name.startswith(list_prefix)
             ]
-        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
-            raise self._error(exc, f"list workspace {prefix or '/'} for deletion") from None
         files = [props.name for props in listed if not _is_directory_marker(props)]
         hierarchical = self._location.is_onelake or len(files) < len(listed)
-        try:
+        with self._translated(f"delete {prefix or '/'}"):
             if hierarchical:  # real directories: one server-side recursive delete per folder (see azure_delete)
                 self.delete_requests = self._dfs_delete(folder, listed)
             else:  # flat namespace: Blob Batch, 256 names per request
                 self.delete_requests = batch_delete(self._container_client(), files)
-        except Exception as exc:  # noqa: BLE001 - translated, never swallowed
-            raise self._error(exc, f"delete {prefix or '/'}") from None
         return len(files)
 
     def _dfs_delete(self, folder: str | None, listed: builtins.list[BlobProperties]) -> int:
