@@ -95,12 +95,8 @@ class LocalSource:
         return f"{st.st_dev}:{st.st_ino}"
 
     def read_bytes(self, path: str) -> bytes:
-        full = self._resolve(path)
-        try:
-            with open(full, "rb") as fh:
-                return fh.read()
-        except FileNotFoundError as exc:
-            raise ObjectNotFoundError(f"{path} does not exist in {self.root}") from exc
+        with self.open_stream(path) as stream:
+            return stream.read()
 
     def open_stream(self, path: str) -> BinaryIO:
         full = self._resolve(path)
@@ -140,15 +136,17 @@ class LocalWorkspace:
             for name in sorted(filenames):
                 yield _info(self.root, Path(dirpath) / name)
 
-    def write_bytes(self, path: str, data: bytes) -> None:
+    def _new_file(self, path: str) -> Path:
         target = self.root / safe_relative_path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        return target
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        self._new_file(path).write_bytes(data)
 
     def write_parquet(self, path: str, frame: pl.DataFrame, **options: Unpack[ParquetOptions]) -> int:
         # Straight into the file: no in-memory copy of the encoded bytes.
-        target = self.root / safe_relative_path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = self._new_file(path)
         frame.write_parquet(target, **options)
         return target.stat().st_size
 
