@@ -309,8 +309,5 @@ class AzureWorkspace(_AzureRoot):
         # The container root cannot be deleted recursively (it is the filesystem): delete its top-level entries.
         targets = [folder] if folder else sorted({props.name.split("/", 1)[0] for props in listed})
         dfs_url = f"https://{self._location.account_host}"
-        requests = 0
-        for target in targets:
-            requests += dfs_recursive_delete(dfs_url, self.container, target, self._credential,
-                                             verify_tls=self.settings.verify_tls)
-        return requests
+        return sum(dfs_recursive_delete(dfs_url, self.container, target, self._credential,
+                                        verify_tls=self.settings.verify_tls) for target in targets)

@@ -78,10 +78,8 @@ class StorageSettings:
         """Blob service URL of the account behind `location` (no container)."""
         if self.blob_endpoint and not location.is_onelake:
             return self.blob_endpoint.format(account=location.account).rstrip("/")
-        host = location.account_host
         # Same host suffix, Blob service instead of DFS: works for every cloud and for OneLake's regional hosts.
-        blob_host = host.replace(".dfs.", ".blob.", 1)
-        return f"https://{blob_host}"
+        return "https://" + location.account_host.replace(".dfs.", ".blob.", 1)
 
     def object_store_options(self, location: AbfssLocation, bearer_token: str) -> dict[str, str]:
         """object_store options (polars, deltalake) reaching `location` with `bearer_token`; never a key."""
