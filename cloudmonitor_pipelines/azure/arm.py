@@ -87,10 +87,7 @@ class FetchStats:
     retry_backoff_seconds: float = 0.0
 
     def as_metadata(self) -> dict[str, int | float]:
-        values = asdict(self)
-        values["throttle_wait_seconds"] = round(self.throttle_wait_seconds, 3)
-        values["retry_backoff_seconds"] = round(self.retry_backoff_seconds, 3)
-        return values
+        return {name: round(value, 3) if isinstance(value, float) else value for name, value in asdict(self).items()}
 
 
 RowT = TypeVar("RowT")
