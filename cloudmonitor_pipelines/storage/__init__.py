@@ -68,8 +68,7 @@ def open_workspace(
 ) -> Workspace:
     """Open a tenant's workspace root: a local folder, or abfss:// written with an Entra ID token credential.
 
-    `settings` (Blob endpoint template, TLS verification), required for abfss://: the CloudMonitor resource's in a
-    run, `StorageSettings.from_env()` read once at an entry point outside one.
+    `settings`: as for `open_source`.
     """
     if uri[:8].lower() == "abfss://":
         from cloudmonitor_pipelines.storage.azure_blob import AzureWorkspace
