@@ -217,8 +217,7 @@ def _add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--months", required=True, help="comma-separated YYYY-MM list")
     p.add_argument("--rows", type=int, default=1000)
     p.add_argument("--format", default="parquet", choices=["parquet", "csv.gz", "csv"])
-    p.add_argument("--data-version", default="1.2",
-                   choices=list(KNOWN_DATA_VERSIONS))
+    p.add_argument("--data-version", default="1.2", choices=list(KNOWN_DATA_VERSIONS))
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_sample_exports)
 
