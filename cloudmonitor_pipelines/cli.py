@@ -103,8 +103,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.samples.generator import generate_sample_exports
     from cloudmonitor_pipelines.tenants import load_tenants
 
-    home = cloudmonitor_home()
-    os.environ.setdefault(HOME_ENV_VAR, str(home))
+    os.environ.setdefault(HOME_ENV_VAR, str(cloudmonitor_home()))
     registry = load_tenants(args.tenants)
     months = months_before(month_of(datetime.now(UTC)), 2)
     for i, tenant in enumerate(registry):
@@ -196,8 +195,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    home = cloudmonitor_home()
-    os.environ.setdefault(HOME_ENV_VAR, str(home))
+    os.environ.setdefault(HOME_ENV_VAR, str(cloudmonitor_home()))
     ensure_dagster_home()
     # Create/migrate the instance's storage once, before dg dev starts the webserver and daemon side by side: on an
     # empty home they would race on schema creation.
@@ -219,8 +217,7 @@ def _add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p.add_argument("--months", required=True, help="comma-separated YYYY-MM list")
     p.add_argument("--rows", type=int, default=1000)
     p.add_argument("--format", default="parquet", choices=["parquet", "csv.gz", "csv"])
-    p.add_argument("--data-version", default="1.2",
-                   choices=list(KNOWN_DATA_VERSIONS))
+    p.add_argument("--data-version", default="1.2", choices=list(KNOWN_DATA_VERSIONS))
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_sample_exports)
 

@@ -45,12 +45,12 @@ class PartitionOutcome:
     month: str
     success: bool
     status: str
-    rows: int | None
-    run_ids: str
-    totals: dict[str, tuple[float, float]]
-    checks_failed: list[str]
-    error: str | None
-    warnings: list[str]
+    rows: int | None = None
+    run_ids: str = ""
+    totals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    checks_failed: list[str] = field(default_factory=list)
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -255,11 +255,10 @@ class _Runner:
             self.echo(enrichment_off_note(tenant))
         elif inventory:
             result, error = self.execute("inventory_job", tenant.key, tags)
-            ok = result is not None and result.success
-            error = error or (None if ok else failure_message(result))
-            line = "inventory refreshed" if ok else f"inventory FAILED: {error}"
-            self.say(JobOutcome("inventory", tenant.key, ok, line, changed=ok))
-            refreshed = ok
+            refreshed = result is not None and result.success
+            error = error or (None if refreshed else failure_message(result))
+            line = "inventory refreshed" if refreshed else f"inventory FAILED: {error}"
+            self.say(JobOutcome("inventory", tenant.key, refreshed, line, changed=refreshed))
             if error and "access denied" in error:
                 return self._skip_rest(tenant, months, error)
         if not months:
@@ -276,7 +275,7 @@ class _Runner:
     def _skip_rest(self, tenant: Tenant, months: list[str], error: str) -> None:
         for month in months:
             reason = f"not attempted: {error.strip().splitlines()[0]}"
-            outcome = PartitionOutcome(tenant.key, month, False, "not attempted", None, "", {}, [], reason, [])
+            outcome = PartitionOutcome(tenant.key, month, False, "not attempted", error=reason)
             self.say(JobOutcome("costs", f"{tenant.key} {month}", False, f"{tenant.key} {month}: {reason}", outcome))
 
     def month(self, tenant: Tenant, month: str, newest: tuple[str, str] | None, inventory_changed: bool,
@@ -287,15 +286,15 @@ class _Runner:
         if not self.costs_partitions.has_partition_key(str(key)):
             # e.g. an export run for a month after next: contained to this month, reported, never fatal for the run
             reason = f"month {month} is outside the partition range: its export runs were not loaded"
-            outcome = PartitionOutcome(tenant.key, month, False, "failed", None, "", {}, [], reason, [])
+            outcome = PartitionOutcome(tenant.key, month, False, "failed", error=reason)
             return JobOutcome("costs", f"{tenant.key} {month}", False, describe(outcome), outcome)
         loaded = None if inventory_changed else self._already_loaded(tenant, month, key, newest)
         if loaded is not None:
-            outcome = PartitionOutcome(tenant.key, month, True, "unchanged", None, loaded, {}, [], None, [])
+            outcome = PartitionOutcome(tenant.key, month, True, "unchanged", run_ids=loaded)
         else:
             result, error = self.execute("costs_job", key, tags, self._month_assets(tenant))
-            outcome = partition_outcome(tenant.key, month, result) if result is not None else PartitionOutcome(
-                tenant.key, month, False, "failed", None, "", {}, [], error, [])
+            outcome = (partition_outcome(tenant.key, month, result) if result is not None
+                       else PartitionOutcome(tenant.key, month, False, "failed", error=error))
         return JobOutcome("costs", f"{tenant.key} {month}", outcome.success, describe(outcome), outcome,
                           changed=outcome.status == "loaded")
 
@@ -338,9 +337,8 @@ class _Runner:
                 continue
             result, error = self.execute("portfolio_job", partner, {"cloudmonitor/trigger": "cli"})
             ok = result is not None and result.success
-            error = error or (None if ok else failure_message(result))
-            self.say(JobOutcome("portfolio", partner, ok, f"portfolio {partner}: " + ("written" if ok else
-                                                                                      f"FAILED: {error}")))
+            line = f"portfolio {partner}: " + ("written" if ok else f"FAILED: {error or failure_message(result)}")
+            self.say(JobOutcome("portfolio", partner, ok, line))
 
 
 def failure_message(result: dg.ExecuteInProcessResult | None) -> str:

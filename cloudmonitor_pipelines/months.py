@@ -19,12 +19,8 @@ class MonthError(ValueError):
 
 def is_month(text: object) -> bool:
     """True for a 'YYYY-MM' string with a month 01-12 (the year 0001-9999)."""
-    if not isinstance(text, str):
-        return False
-    match = _MONTH.fullmatch(text)
-    if match is None:
-        return False
-    return 1 <= int(match.group(2)) <= 12 and int(match.group(1)) >= 1
+    match = _MONTH.fullmatch(text) if isinstance(text, str) else None
+    return match is not None and 1 <= int(match.group(2)) <= 12 and int(match.group(1)) >= 1
 
 
 def parse_month(text: str) -> date:

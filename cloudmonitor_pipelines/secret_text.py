@@ -53,12 +53,11 @@ def looks_like_secret_key(key: object) -> bool:
 
 @functools.lru_cache(maxsize=4096)  # the same dozen field names repeat for every tenant
 def _key_is_secret(key: str) -> bool:
-    return any(_folded_key_is_secret(form) for form in percent_decodings(key))
-
-
-def _folded_key_is_secret(key: str) -> bool:
-    folded = re.sub(r"[^a-z0-9]", "", key.lower())
-    return folded in _SECRET_KEY_NAMES or any(fragment in folded for fragment in _SECRET_KEY_FRAGMENTS)
+    for form in percent_decodings(key):
+        folded = re.sub(r"[^a-z0-9]", "", form.lower())
+        if folded in _SECRET_KEY_NAMES or any(fragment in folded for fragment in _SECRET_KEY_FRAGMENTS):
+            return True
+    return False
 
 
 def holds_secret(text: str) -> bool:

@@ -135,9 +135,7 @@ def _cron_explanation(expression: str) -> str:
 
 
 def required_tags(value: Any) -> tuple[str, ...]:
-    if isinstance(value, tuple):
-        value = list(value)
-    if not isinstance(value, list):
+    if not isinstance(value, list | tuple):
         raise FieldProblem(f"must be a list of tag names, e.g. [CostCenter, env]; got {kind(value)}")
     seen: dict[str, str] = {}
     for item in value:
@@ -171,9 +169,7 @@ def storage_account(value: Any) -> str:
 
 
 def subscriptions(value: Any, info: ValidationInfo) -> tuple[str, ...]:
-    if isinstance(value, tuple):
-        value = list(value)
-    if not isinstance(value, list):
+    if not isinstance(value, list | tuple):
         raise FieldProblem(f"must be a list of subscription GUIDs, got {kind(value)}")
     ids = tuple(guid(item, info) for item in value)
     if len(set(ids)) != len(ids):

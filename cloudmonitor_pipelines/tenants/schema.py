@@ -59,10 +59,10 @@ def _context(info: ValidationInfo) -> dict[str, Any]:
     return info.context if isinstance(info.context, dict) else {}
 
 
-def _refuse_unknown(data: Mapping[Any, Any], allowed: tuple[str, ...], listing: str) -> None:
+def _refuse_unknown(data: Mapping[Any, Any], allowed: tuple[str, ...], listing: str, what: str = "field") -> None:
     for name in data:
         if name not in allowed:
-            raise FieldProblem(f"unknown field{did_you_mean(name, allowed)}; {listing}: {', '.join(allowed)}",
+            raise FieldProblem(f"unknown {what}{did_you_mean(name, allowed)}; {listing}: {', '.join(allowed)}",
                                field=str(name))
 
 
@@ -290,10 +290,7 @@ class TenantsFile(BaseModel):
             raise FieldProblem(f"the file is empty; it needs a 'tenants:' list ({DOCS_HINT})")
         if not isinstance(data, Mapping):
             raise FieldProblem(f"expected a mapping with 'tenants:' (and optional 'defaults:'), got {kind(data)}")
-        for name in data:
-            if name not in _TOP_LEVEL_FIELDS:
-                raise FieldProblem(f"unknown top-level field{did_you_mean(name, _TOP_LEVEL_FIELDS)}; allowed: "
-                                   f"{', '.join(_TOP_LEVEL_FIELDS)}", field=str(name))
+        _refuse_unknown(data, _TOP_LEVEL_FIELDS, "allowed", what="top-level field")
         if data.get("tenants") is None:
             raise FieldProblem("missing; add a 'tenants:' list with one entry per customer tenant", field="tenants")
         if not isinstance(data["tenants"], list):
