@@ -154,12 +154,8 @@ def time_folder_of(path: str) -> str | None:
 def period_folder_of(path: str) -> tuple[str, str] | None:
     """(first day, last day) as yyyyMMdd from the run's `yyyyMMdd-yyyyMMdd` folder, when the layout has one."""
     parts = path.split("/")
-    # .../{yyyyMMdd-yyyyMMdd}/{yyyyMMddHHmm}/{runId}/manifest.json
-    if len(parts) >= 4 and _TIME_FOLDER.match(parts[-3]):
-        match = _PERIOD_FOLDER.match(parts[-4])
-        if match:
-            return match.group(1), match.group(2)
-    return None
+    match = _PERIOD_FOLDER.match(parts[-4]) if len(parts) >= 4 and time_folder_of(path) else None
+    return (match.group(1), match.group(2)) if match else None
 
 
 def _reject_constant(name: str) -> object:
