@@ -110,11 +110,10 @@ class OffboardingRecord:
         return sum(t.rows or 0 for t in self.tables)
 
     def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
         data = {
             "record_type": RECORD_TYPE,
             "schema_version": RECORD_SCHEMA_VERSION,
-            **data,
+            **asdict(self),
             "objects_found": self.objects_found,
             "bytes_found": self.bytes_found,
             "rows_found": self.rows_found,
@@ -123,7 +122,7 @@ class OffboardingRecord:
         return {key: _jsonable(value) for key, value in data.items()}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+        return json.dumps(self.to_dict(), indent=2)
 
 
 def _jsonable(value: object) -> object:
