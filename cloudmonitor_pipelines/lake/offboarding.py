@@ -221,12 +221,6 @@ def inventory_workspace(workspace: Workspace) -> tuple[TableInventory, ...]:
 # Deletion record storage
 
 
-def _records_location(records_dir: str | os.PathLike[str] | Workspace) -> str:
-    if isinstance(records_dir, str | os.PathLike):
-        return os.fspath(records_dir)
-    return records_dir.uri
-
-
 def _prepare_records_dir(records_dir: str | os.PathLike[str] | Workspace) -> None:
     """Fail before anything is deleted if the record could not be written afterwards."""
     if isinstance(records_dir, str | os.PathLike):
@@ -317,7 +311,7 @@ def offboard_tenant(
     the record goes to `<records_dir>/deletions/<tenant>-<UTC timestamp>.json`. Raises OffboardingError when
     refused (nothing touched) or when anything of the tenant may remain (record written, status `failed`).
     """
-    records_location = _records_location(records_dir)
+    records_location = os.fspath(records_dir) if isinstance(records_dir, str | os.PathLike) else records_dir.uri
     _check_locations(tenant, workspace, records_location)
     started_at = datetime.now(UTC)
     tables = inventory_workspace(workspace)
