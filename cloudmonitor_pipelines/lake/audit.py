@@ -144,8 +144,7 @@ def append_read_log(
 
 
 def append_ingestion_log(workspace: Workspace, row: Mapping[str, object]) -> None:
-    frame = pl.DataFrame([row], schema=INGESTION_LOG_SCHEMA)
-    append_rows(workspace, INGESTION_LOG, frame)
+    append_rows(workspace, INGESTION_LOG, pl.DataFrame([row], schema=INGESTION_LOG_SCHEMA))
 
 
 def latest_ingestion(workspace: Workspace, billing_month: str) -> dict[str, Any] | None:  # a polars named row
