@@ -53,10 +53,8 @@ def stated_counts(source: Source, manifests: Iterable[Manifest]) -> StatedCounts
                 files[path], basis[path] = _parquet_footer_rows(source, path), "parquet footer"
             else:
                 files[path], basis[path] = None, "unstated"
-            if files[path] is None:
-                run_known = False
-            else:
-                run_total += files[path] or 0
+            run_known = run_known and files[path] is not None
+            run_total += files[path] or 0
         if manifest.data_row_count is not None:
             run_total, run_known = manifest.data_row_count, True
         total = total + run_total if total is not None and run_known else None

@@ -100,10 +100,9 @@ class Manifest:
         return self.data_row_count == 0 or not self.blobs  # blob_count is checked to equal len(blobs)
 
 
-def _parse_time(value: object, *, path: str, field: str, required: bool) -> datetime | None:
+def _parse_time(value: object, *, path: str, field: str) -> datetime | None:
+    """An optional ISO 8601 date/time as UTC; None when absent or empty."""
     if value in (None, ""):
-        if required:
-            raise ManifestError(f"{path}: required field {field} is missing")
         return None
     if not isinstance(value, str):
         raise ManifestError(f"{path}: {field} must be an ISO 8601 string, got a {_json_type(value)}")
@@ -155,12 +154,8 @@ def time_folder_of(path: str) -> str | None:
 def period_folder_of(path: str) -> tuple[str, str] | None:
     """(first day, last day) as yyyyMMdd from the run's `yyyyMMdd-yyyyMMdd` folder, when the layout has one."""
     parts = path.split("/")
-    # .../{yyyyMMdd-yyyyMMdd}/{yyyyMMddHHmm}/{runId}/manifest.json
-    if len(parts) >= 4 and _TIME_FOLDER.match(parts[-3]):
-        match = _PERIOD_FOLDER.match(parts[-4])
-        if match:
-            return match.group(1), match.group(2)
-    return None
+    match = _PERIOD_FOLDER.match(parts[-4]) if len(parts) >= 4 and time_folder_of(path) else None
+    return (match.group(1), match.group(2)) if match else None
 
 
 def _reject_constant(name: str) -> object:
@@ -221,10 +216,10 @@ def parse_manifest(content: bytes, path: str) -> Manifest:
     run_id = _required_text(run_info, "runId", "runInfo.runId", path, limit=128)
     if not _RUN_ID.match(run_id):
         raise ManifestError(f"{path}: runInfo.runId is not a run id (letters, digits, '.', '_' and '-' only)")
-    start = _parse_time(run_info.get("startDate"), path=path, field="runInfo.startDate", required=True)
-    if start is None:  # required=True raises instead; this only narrows the type
-        raise ManifestError(f"{path}: runInfo.startDate is missing")
-    end_date = _parse_time(run_info.get("endDate"), path=path, field="runInfo.endDate", required=False)
+    start = _parse_time(run_info.get("startDate"), path=path, field="runInfo.startDate")
+    if start is None:
+        raise ManifestError(f"{path}: required field runInfo.startDate is missing")
+    end_date = _parse_time(run_info.get("endDate"), path=path, field="runInfo.endDate")
     _check_period_folder(path, start, end_date)
 
     blobs = _blob_refs(doc, path)
@@ -244,8 +239,7 @@ def parse_manifest(content: bytes, path: str) -> Manifest:
         dataset_type=dataset_type,
         data_version=data_version,
         run_id=run_id.lower(),
-        submitted_time=_parse_time(run_info.get("submittedTime"), path=path, field="runInfo.submittedTime",
-                                   required=False),
+        submitted_time=_parse_time(run_info.get("submittedTime"), path=path, field="runInfo.submittedTime"),
         start_date=start,
         end_date=end_date,
         billing_month=start.strftime("%Y-%m"),

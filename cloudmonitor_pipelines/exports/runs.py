@@ -162,5 +162,4 @@ def select_month(discovery: Discovery, billing_month: str, dataset: str = FOCUS_
 
 
 def latest_submitted(manifests: Iterable[Manifest]) -> datetime | None:
-    times = [m.submitted_time for m in manifests if m.submitted_time]
-    return max(times) if times else None
+    return max((m.submitted_time for m in manifests if m.submitted_time), default=None)

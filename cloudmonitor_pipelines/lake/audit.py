@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -128,37 +128,23 @@ def append_read_log(
 ) -> None:
     if not records:
         return
-    frame = pl.DataFrame(
-        [
-            {
-                "tenant_key": tenant_key,
-                "billing_month": r.billing_month,
-                "object_kind": r.object_kind,
-                "path": r.path,
-                "uri": r.uri,
-                "bytes": r.bytes,
-                "rows": r.rows,
-                "etag": r.etag,
-                "last_modified": r.last_modified,
-                "manifest_path": r.manifest_path,
-                "export_run_id": r.export_run_id,
-                "dagster_run_id": dagster_run_id,
-                "principal": principal,
-                "read_at": r.read_at,
-                "totals_by_currency": json.dumps(r.totals_by_currency, sort_keys=True)
-                if r.totals_by_currency is not None
-                else None,
-            }
-            for r in records
-        ],
-        schema=READ_LOG_SCHEMA,
-    )
+    rows = [
+        {
+            **asdict(r),
+            "tenant_key": tenant_key,
+            "dagster_run_id": dagster_run_id,
+            "principal": principal,
+            "totals_by_currency": None if r.totals_by_currency is None
+            else json.dumps(r.totals_by_currency, sort_keys=True),
+        }
+        for r in records
+    ]
+    frame = pl.DataFrame(rows, schema=READ_LOG_SCHEMA)
     append_rows(workspace, READ_LOG, frame)
 
 
 def append_ingestion_log(workspace: Workspace, row: Mapping[str, object]) -> None:
-    frame = pl.DataFrame([row], schema=INGESTION_LOG_SCHEMA)
-    append_rows(workspace, INGESTION_LOG, frame)
+    append_rows(workspace, INGESTION_LOG, pl.DataFrame([row], schema=INGESTION_LOG_SCHEMA))
 
 
 def latest_ingestion(workspace: Workspace, billing_month: str) -> dict[str, Any] | None:  # a polars named row

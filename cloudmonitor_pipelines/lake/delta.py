@@ -50,10 +50,6 @@ def arrow_schema(schema: Mapping[str, pl.DataType]) -> pa.Schema:
     return pl.DataFrame(schema=dict(schema)).to_arrow().schema
 
 
-def table_exists(table_uri: str, storage_options: dict[str, str] | None) -> bool:
-    return DeltaTable.is_deltatable(table_uri, storage_options=storage_options)
-
-
 def ensure_table(
     table_uri: str,
     schema: Mapping[str, pl.DataType],
@@ -61,7 +57,7 @@ def ensure_table(
     storage_options: dict[str, str] | None,
 ) -> DeltaTable:
     """Create the table empty if it doesn't exist yet (concurrent first writes would otherwise race)."""
-    if not table_exists(table_uri, storage_options):
+    if not DeltaTable.is_deltatable(table_uri, storage_options=storage_options):
         stats_columns = [c for c in _STATS_COLUMNS if c in schema]
         DeltaTable.create(
             table_uri,
@@ -285,7 +281,7 @@ def read_table(workspace: Workspace, table: str) -> pl.LazyFrame | None:
     uri = workspace.table_uri(table)
     options = workspace.storage_options()
     try:
-        if not table_exists(uri, options):
+        if not DeltaTable.is_deltatable(uri, storage_options=options):
             return None
         return pl.scan_delta(uri, storage_options=options)
     except TableNotFoundError:

@@ -110,11 +110,10 @@ class OffboardingRecord:
         return sum(t.rows or 0 for t in self.tables)
 
     def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
         data = {
             "record_type": RECORD_TYPE,
             "schema_version": RECORD_SCHEMA_VERSION,
-            **data,
+            **asdict(self),
             "objects_found": self.objects_found,
             "bytes_found": self.bytes_found,
             "rows_found": self.rows_found,
@@ -123,7 +122,7 @@ class OffboardingRecord:
         return {key: _jsonable(value) for key, value in data.items()}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+        return json.dumps(self.to_dict(), indent=2)
 
 
 def _jsonable(value: object) -> object:
@@ -222,12 +221,6 @@ def inventory_workspace(workspace: Workspace) -> tuple[TableInventory, ...]:
 # Deletion record storage
 
 
-def _records_location(records_dir: str | os.PathLike[str] | Workspace) -> str:
-    if isinstance(records_dir, str | os.PathLike):
-        return os.fspath(records_dir)
-    return records_dir.uri
-
-
 def _prepare_records_dir(records_dir: str | os.PathLike[str] | Workspace) -> None:
     """Fail before anything is deleted if the record could not be written afterwards."""
     if isinstance(records_dir, str | os.PathLike):
@@ -318,7 +311,7 @@ def offboard_tenant(
     the record goes to `<records_dir>/deletions/<tenant>-<UTC timestamp>.json`. Raises OffboardingError when
     refused (nothing touched) or when anything of the tenant may remain (record written, status `failed`).
     """
-    records_location = _records_location(records_dir)
+    records_location = os.fspath(records_dir) if isinstance(records_dir, str | os.PathLike) else records_dir.uri
     _check_locations(tenant, workspace, records_location)
     started_at = datetime.now(UTC)
     tables = inventory_workspace(workspace)

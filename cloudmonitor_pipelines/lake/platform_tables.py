@@ -25,6 +25,4 @@ def read_record_table(store: Workspace, table: str) -> pl.DataFrame | None:
     return None if frame is None else frame.collect()
 
 
-def append_records(store: Workspace, table: str, frame: pl.DataFrame) -> None:
-    """Append rows to a record table, creating it on the first write."""
-    append_rows(store, table, frame)
+append_records = append_rows  # a record table is appended like any small table, and created on the first write
