@@ -38,13 +38,13 @@ def unit_of(column: str, dtype: str) -> str:
     lowered = column.lower()
     if lowered.endswith("_pct"):
         return "percent"
-    if lowered in ("utilization", "tagged_share") or lowered.endswith("_share"):
+    if lowered == "utilization" or lowered.endswith("_share"):
         return "ratio 0..1"
     if "savings" in lowered and "currency" not in lowered and "count" not in lowered:
         return "money in savings_currency"
     if ("cost" in lowered or "price" in lowered) and dtype.startswith(("Float", "Decimal", "double")):
         return "money in the row's billing currency (BillingCurrency / billing_currency / currency)"
-    if lowered.endswith("count") or lowered.endswith("_rows") or lowered == "rows":
+    if lowered.endswith(("count", "_rows")) or lowered == "rows":
         return "rows"
     if dtype.startswith("Datetime") or "timestamp" in dtype:
         return "UTC timestamp"
@@ -53,7 +53,7 @@ def unit_of(column: str, dtype: str) -> str:
     return ""
 
 
-def describe(scope: QueryScope) -> dict[str, Any]:
+def describe_tables(scope: QueryScope) -> dict[str, Any]:
     """The data dictionary of the scope's existing tables, as a JSON-ready mapping."""
     import polars as pl
 
