@@ -11,6 +11,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import polars as pl
+import pyarrow as pa
+
 from cloudmonitor_pipelines import data_dictionary
 from cloudmonitor_pipelines.query.workspace import QueryScope
 from cloudmonitor_pipelines.tables import COSTS
@@ -55,12 +58,11 @@ def unit_of(column: str, dtype: str) -> str:
 
 def describe_tables(scope: QueryScope) -> dict[str, Any]:
     """The data dictionary of the scope's existing tables, as a JSON-ready mapping."""
-    import polars as pl
-
     docs = documented_columns()
     out: dict[str, Any] = {"scope": {"kind": scope.kind, "key": scope.key}, "tables": {}}
     for name, table in scope.delta_tables().items():
-        schema = pl.DataFrame(table.to_pyarrow_table(columns=None).schema.empty_table()).schema
+        # The Delta log's schema: the same polars types as the data's, without reading a row of it.
+        schema = pl.DataFrame(pa.schema(table.schema().to_arrow()).empty_table()).schema
         described = docs.get(name, {})
         out["tables"][name] = {
             "columns": [{"name": column, "type": str(dtype), "unit": unit_of(column, str(dtype)),
