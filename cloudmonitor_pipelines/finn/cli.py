@@ -107,8 +107,7 @@ def _print(result: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    frame = pl.DataFrame(result["rows"], schema=list(result["columns"]), orient="row") if result["rows"] \
-        else pl.DataFrame(schema=list(result["columns"]))
+    frame = pl.DataFrame(result["rows"], schema=list(result["columns"]), orient="row")
     if fmt == "csv":
         sys.stdout.write(frame.write_csv())
         return

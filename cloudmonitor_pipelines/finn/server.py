@@ -23,7 +23,7 @@ from pydantic import Field
 from cloudmonitor_pipelines.finn.prompts import system_prompt
 from cloudmonitor_pipelines.finn.session import CALL_LOGGED, FinnRefusal, FinnSession
 from cloudmonitor_pipelines.query.api import questions_for
-from cloudmonitor_pipelines.query.catalogue import Param, Question, catalogue_markdown
+from cloudmonitor_pipelines.query.catalogue import MONTH_PATTERN, Param, Question, catalogue_markdown
 from cloudmonitor_pipelines.query.engine import (
     DEFAULT_ROW_LIMIT,
     DEFAULT_TIMEOUT_SECONDS,
@@ -59,14 +59,9 @@ async def _in_thread(call: Callable[[], _T]) -> _T:
 def _annotation(param: Param) -> Any:
     # A Literal built from run-time data, so the SDK's pydantic schema lists the choices as an enum.
     kind = Literal[param.choices] if param.kind == "choice" else _PYTHON_TYPES[param.kind]
-    if param.kind == "int":
-        field = Field(description=param.description, ge=param.minimum, le=param.maximum)
-    elif param.kind == "month":
-        field = Field(description=param.description, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
-    elif param.kind == "bool":
-        field = Field(description=param.description)
-    else:
-        field = Field(description=param.description, max_length=512)
+    constraints: dict[str, dict[str, Any]] = {"int": {"ge": param.minimum, "le": param.maximum},
+                                              "month": {"pattern": MONTH_PATTERN}, "bool": {}}
+    field = Field(description=param.description, **constraints.get(param.kind, {"max_length": 512}))
     return Annotated[kind if param.required else kind | None, field]
 
 

@@ -21,7 +21,7 @@ _EXPORTS = {
     "Answer": "answer", "DEFAULT_ROW_LIMIT": "engine", "DEFAULT_TIMEOUT_SECONDS": "engine", "Param": "catalogue",
     "ParameterError": "catalogue", "QUESTIONS": "questions", "QueryError": "engine", "QueryScope": "workspace",
     "QueryTimeout": "engine", "Question": "catalogue", "ScopeError": "workspace", "SqlRefused": "guard",
-    "ask": "api", "catalogue_markdown": "catalogue", "describe_tables": "api", "open_partner": "workspace",
+    "ask": "api", "catalogue_markdown": "catalogue", "describe_tables": "dictionary", "open_partner": "workspace",
     "open_tenant": "workspace", "partner_scope": "workspace", "questions_for": "api", "run_sql": "api",
     "tenant_scope": "workspace",
 }

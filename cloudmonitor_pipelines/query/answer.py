@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -64,9 +64,7 @@ def currencies_of(frame: pl.DataFrame) -> tuple[str, ...]:
 def json_value(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
+    if isinstance(value, date):  # datetime too (a subclass)
         return value.isoformat()
     if isinstance(value, (list, tuple)):
         return [json_value(v) for v in value]

@@ -26,11 +26,3 @@ def run_sql(scope: QueryScope, sql: str, *, limit: int = DEFAULT_ROW_LIMIT,
     """Guarded free SQL: one SELECT over the scope's tables, at most `limit` rows, at most `timeout` seconds."""
     result, checked = run_isolated(scope, sql, limit=limit, timeout=timeout)
     return Answer.build("run_sql", result, checked, {"limit": limit, "timeout": timeout}, {})
-
-
-def describe_tables(scope: QueryScope) -> dict[str, Any]:
-    from cloudmonitor_pipelines.query.dictionary import describe
-
-    return describe(scope)
-
-

@@ -18,7 +18,8 @@ from cloudmonitor_pipelines.query.answer import Answer
 from cloudmonitor_pipelines.query.engine import run_trusted
 from cloudmonitor_pipelines.query.workspace import QueryScope, ScopeError
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"  # a billing month YYYY-MM
+_MONTH = re.compile(MONTH_PATTERN)
 _TAG_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:\-]{0,63}$")
 _RESOURCE_ID = re.compile(
     r"^/(subscriptions/[A-Za-z0-9\-]{1,64}|providers/[A-Za-z0-9_.\-]{1,160})(/[A-Za-z0-9_.()\-]{1,160}){0,20}$")

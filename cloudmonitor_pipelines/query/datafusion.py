@@ -33,3 +33,9 @@ def collect_arrow(builder: QueryBuilder, sql: str, limit: int) -> pa.Table:
             break
     schema = batches[0].schema if batches else pa.schema(reader.schema)
     return pa.Table.from_batches(batches, schema=schema).slice(0, limit + 1)
+
+
+def engine_message(exc: BaseException) -> str:
+    """The first line of an engine error, bounded (DataFusion appends plans and backtraces below it)."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:500]

@@ -11,6 +11,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+import polars as pl
+import pyarrow as pa
+
 from cloudmonitor_pipelines import data_dictionary
 from cloudmonitor_pipelines.query.workspace import QueryScope
 from cloudmonitor_pipelines.tables import COSTS
@@ -38,13 +41,13 @@ def unit_of(column: str, dtype: str) -> str:
     lowered = column.lower()
     if lowered.endswith("_pct"):
         return "percent"
-    if lowered in ("utilization", "tagged_share") or lowered.endswith("_share"):
+    if lowered == "utilization" or lowered.endswith("_share"):
         return "ratio 0..1"
     if "savings" in lowered and "currency" not in lowered and "count" not in lowered:
         return "money in savings_currency"
     if ("cost" in lowered or "price" in lowered) and dtype.startswith(("Float", "Decimal", "double")):
         return "money in the row's billing currency (BillingCurrency / billing_currency / currency)"
-    if lowered.endswith("count") or lowered.endswith("_rows") or lowered == "rows":
+    if lowered.endswith(("count", "_rows")) or lowered == "rows":
         return "rows"
     if dtype.startswith("Datetime") or "timestamp" in dtype:
         return "UTC timestamp"
@@ -53,14 +56,13 @@ def unit_of(column: str, dtype: str) -> str:
     return ""
 
 
-def describe(scope: QueryScope) -> dict[str, Any]:
+def describe_tables(scope: QueryScope) -> dict[str, Any]:
     """The data dictionary of the scope's existing tables, as a JSON-ready mapping."""
-    import polars as pl
-
     docs = documented_columns()
     out: dict[str, Any] = {"scope": {"kind": scope.kind, "key": scope.key}, "tables": {}}
     for name, table in scope.delta_tables().items():
-        schema = pl.DataFrame(table.to_pyarrow_table(columns=None).schema.empty_table()).schema
+        # The Delta log's schema: the same polars types as the data's, without reading a row of it.
+        schema = pl.DataFrame(pa.schema(table.schema().to_arrow()).empty_table()).schema
         described = docs.get(name, {})
         out["tables"][name] = {
             "columns": [{"name": column, "type": str(dtype), "unit": unit_of(column, str(dtype)),

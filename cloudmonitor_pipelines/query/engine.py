@@ -11,7 +11,6 @@ Why DataFusion and not DuckDB: docs/finn.md ("Engine").
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -22,9 +21,8 @@ from typing import TypeVar
 
 import polars as pl
 import pyarrow as pa
-from deltalake import QueryBuilder
 
-from cloudmonitor_pipelines.query.datafusion import collect_arrow, session
+from cloudmonitor_pipelines.query.datafusion import collect_arrow, engine_message, session
 from cloudmonitor_pipelines.query.guard import SqlRefused, check_sql
 from cloudmonitor_pipelines.query.workspace import QueryScope
 
@@ -32,6 +30,8 @@ DEFAULT_ROW_LIMIT = 1_000
 MAX_ROW_LIMIT = 10_000
 DEFAULT_TIMEOUT_SECONDS = 30.0
 MAX_TIMEOUT_SECONDS = 120.0
+
+
 class QueryError(RuntimeError):
     """The engine failed to run a query (planning error, missing column, ...); message is the engine's first line."""
 
@@ -47,9 +47,9 @@ class QueryResult:
     duration_ms: int
 
 
-def collect(builder: QueryBuilder, sql: str, limit: int) -> tuple[pl.DataFrame, bool]:
-    """At most `limit` rows of `sql`, and whether there were more."""
-    frame = pl.from_arrow(collect_arrow(builder, sql, limit))
+def _first_rows(table: pa.Table, limit: int) -> tuple[pl.DataFrame, bool]:
+    """At most `limit` rows of `table`, and whether there were more."""
+    frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame.head(limit), frame.height > limit
 
@@ -58,9 +58,9 @@ def run_trusted(scope: QueryScope, sql: str, *, limit: int = MAX_ROW_LIMIT) -> Q
     """Run catalogue SQL in-process over the scope's existing tables."""
     started = time.perf_counter()
     try:
-        frame, truncated = collect(session(scope.delta_tables()), sql, limit)
+        frame, truncated = _first_rows(collect_arrow(session(scope.delta_tables()), sql, limit), limit)
     except Exception as exc:  # deltalake raises its own error types for planning and execution problems
-        raise QueryError(_engine_message(exc)) from None
+        raise QueryError(engine_message(exc)) from None
     return QueryResult(frame, truncated, _ms(started))
 
 
@@ -86,10 +86,8 @@ def run_isolated(scope: QueryScope, sql: str, *, limit: int = DEFAULT_ROW_LIMIT,
                            "aggregate before joining, avoid cross joins)") from None
     if child.returncode != 0:
         raise QueryError(_child_error(err, child.returncode))
-    table = pa.ipc.open_stream(io.BytesIO(out)).read_all()
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return QueryResult(frame.head(limit), frame.height > limit, _ms(started)), checked.sql
+    frame, truncated = _first_rows(pa.ipc.open_stream(out).read_all(), limit)
+    return QueryResult(frame, truncated, _ms(started)), checked.sql
 
 
 def _child_env() -> dict[str, str]:
@@ -111,11 +109,6 @@ def _child_error(stderr: bytes, code: int) -> str:
     if code < 0:
         return f"query process ended by signal {-code} (memory or resource limit); narrow the query"
     return f"query failed (exit code {code})"
-
-
-def _engine_message(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:500]
 
 
 _Number = TypeVar("_Number", int, float)

@@ -67,14 +67,14 @@ SELECT {dimension}, label, billing_currency, effective_cost, billed_cost, list_c
        effective_cost / nullif(sum(effective_cost) OVER (PARTITION BY billing_currency), 0) AS share_of_currency_total
 FROM g ORDER BY billing_currency, effective_cost DESC, {dimension}"""
 
+    words = dimension.replace("_", " ")
+    as_id = "; a resource group as /subscriptions/<id>/resourcegroups/<name>" if dimension == "resource_group" else ""
     return Question(
-        f"spend_by_{dimension}", f"Spend by {dimension.replace('_', ' ')} for a billing month",
-        f"Effective, billed and list cost per {dimension.replace('_', ' ')} and currency, largest first "
-        "(from cost_daily).", "tenant", (MONTH,),
-        {dimension: f"the {dimension.replace('_', ' ')} ('(none)' for costs without one; a resource group as "
-                    "/subscriptions/<id>/resourcegroups/<name>)" if dimension == "resource_group" else
-                    f"the {dimension.replace('_', ' ')} ('(none)' for costs without one)",
-         "label": "display name or category", **SPEND_COLUMNS},
+        f"spend_by_{dimension}", f"Spend by {words} for a billing month",
+        f"Effective, billed and list cost per {words} and currency, largest first (from cost_daily).", "tenant",
+        (MONTH,),
+        {dimension: f"the {words} ('(none)' for costs without one{as_id})", "label": "display name or category",
+         **SPEND_COLUMNS},
         sql, month_period, tables.COST_DAILY)
 
 

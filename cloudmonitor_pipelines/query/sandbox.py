@@ -29,15 +29,14 @@ def main() -> int:
     import pyarrow as pa
 
     from cloudmonitor_pipelines.lake.readers import open_table_at
-    from cloudmonitor_pipelines.query.datafusion import collect_arrow, session
+    from cloudmonitor_pipelines.query.datafusion import collect_arrow, engine_message, session
 
     try:
         options = job.get("storage_options")
         tables = {name: open_table_at(uri, options) for name, uri in job["tables"].items()}
         table = collect_arrow(session(tables), job["sql"], int(job["limit"]))
     except Exception as exc:  # report the engine's message to the parent, which raises QueryError with it
-        lines = str(exc).strip().splitlines()
-        sys.stderr.write(json.dumps({"error": (lines[0] if lines else type(exc).__name__)[:500]}) + "\n")
+        sys.stderr.write(json.dumps({"error": engine_message(exc)}) + "\n")
         return 1
     with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as writer:
         writer.write_table(table)
