@@ -453,11 +453,8 @@ class _TemplateBuilder:
     def _frame(self) -> pl.DataFrame:
         floats = {"_weight", "_list", "_contracted", "_effective", "_billed", "_block", "_qty", "_cap", "_sigma",
                   "_amount"}
-        keys: dict[str, None] = {}
-        for row in self.rows:
-            keys.update(dict.fromkeys(row))
         schema: dict[str, pl.DataType] = {}
-        for key in keys:
+        for key in dict.fromkeys(key for row in self.rows for key in row):  # every key, in first-seen order
             if key in floats:
                 schema[key] = pl.Float64()
             elif key in ("_kind", "_period"):
@@ -466,8 +463,7 @@ class _TemplateBuilder:
                 schema[key] = pl.Boolean()
             else:
                 schema[key] = pl.String()
-        data = {key: [row.get(key) for row in self.rows] for key in keys}
-        frame = pl.DataFrame(data, schema=schema)
+        frame = pl.DataFrame(self.rows, schema=schema)  # keys a row lacks are null
         return frame.with_columns(pl.col("_effective_zero").fill_null(False), pl.col("_consumed").fill_null(False))
 
 
