@@ -185,8 +185,7 @@ def _plan_runs(
 ) -> list[RunPlan]:
     """The month's runs in submission order: optional empty run, month-to-date runs, then the closing run."""
     rng = rng_for("runs", profile.key, seed, f"{month_start:%Y-%m}")
-    days = layout.days
-    next_month = month_end(month_start)
+    days, next_month = layout.days, month_end(month_start)
 
     def submitted_at(day: date, hour: int) -> tuple[datetime, int]:
         moment = datetime(day.year, day.month, day.day, hour, rng.randrange(0, 60), rng.randrange(0, 60), tzinfo=UTC)
