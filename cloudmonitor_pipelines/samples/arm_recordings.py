@@ -166,9 +166,7 @@ def write_recordings_for_inventory(
     as_of: datetime | None = None,
 ) -> RecordingSummary:
     """Write recordings for an explicit inventory (what `write_sample_recordings` does with the sample one)."""
-    as_of = (as_of or datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)).astimezone(
-        UTC
-    )
+    as_of = (as_of or datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0)).astimezone(UTC)
     rng = random.Random(f"arm-recordings:{tenant}:{seed}")
     live = sorted((item for item in inventory if not item.deleted), key=lambda item: item.arm_id.lower())
     if not live:
@@ -179,11 +177,9 @@ def write_recordings_for_inventory(
 
     writer = RecordingWriter(Path(out_dir), tenant)
     arg_pages = _record_arg(writer, RESOURCES_QUERY, rows, tenant, "resources")
-    arg_advisor_rows = [
-        {**rec, "type": "microsoft.advisor/recommendations", "subscriptionId": rec["_subscription"]}
-        for rec in recommendations
-    ]
-    _record_arg(writer, ADVISOR_COST_QUERY, [_public(r) for r in arg_advisor_rows], tenant, "advisor")
+    arg_advisor_rows = [_public({**rec, "type": "microsoft.advisor/recommendations",
+                                 "subscriptionId": rec["_subscription"]}) for rec in recommendations]
+    _record_arg(writer, ADVISOR_COST_QUERY, arg_advisor_rows, tenant, "advisor")
     for subscription_id in subscriptions:
         items = [_public(rec) for rec in recommendations if rec["_subscription"] == subscription_id]
         _record_advisor_rest(writer, subscription_id, items)

@@ -76,17 +76,17 @@ class MonthLayout:
         body = self.rows - self.head
         return self.head + min(body, math.ceil(cutoff * body / self.days))
 
-    def batch(self, templates: Templates, start: int, end: int, month_start: date, seed: int) -> pl.DataFrame:
+    def batch(self, templates: Templates, start: int, end: int, month_start: date) -> pl.DataFrame:
         """Template id, day offset and random draws of global rows [start, end)."""
         body = self.rows - self.head
         index = pl.int_range(start, end, dtype=pl.Int64, eager=True).alias("_i")
         frame = pl.DataFrame(index).with_columns(
-            _u0=_uniform("_i", seed + 1),
-            _u1=_uniform("_i", seed + 2),
-            _u2=_uniform("_i", seed + 3),
-            _u3=_uniform("_i", seed + 4),
+            _u0=_uniform("_i", self.seed + 1),
+            _u1=_uniform("_i", self.seed + 2),
+            _u2=_uniform("_i", self.seed + 3),
+            _u3=_uniform("_i", self.seed + 4),
         )
-        previous_days = calendar.monthrange(*(_previous_month(month_start).timetuple()[:2]))[1]
+        previous_days = (month_start - timedelta(days=1)).day
         fixed = pl.Series("fixed", list(self.fixed) or [0], dtype=pl.Int64)
         body_pos = templates.body_cum.search_sorted(frame["_u0"], side="right").clip(0, len(templates.body_cum) - 1)
         corr_pos = templates.correction_cum.search_sorted(frame["_u0"], side="right").clip(
@@ -107,10 +107,6 @@ class MonthLayout:
             .then(0)
             .otherwise(((i - self.head) * self.days) // max(body, 1)),
         ).select("_i", "_t", "_day", "_u1", "_u2", "_u3")
-
-
-def _previous_month(month_start: date) -> date:
-    return (month_start - timedelta(days=1)).replace(day=1)
 
 
 def _uniform(column: str, seed: int) -> pl.Expr:

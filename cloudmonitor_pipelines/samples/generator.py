@@ -12,7 +12,6 @@ at one batch, and there is no per-row Python code. Why the values look the way t
 
 from __future__ import annotations
 
-import calendar
 import json
 import math
 from collections.abc import Sequence
@@ -149,8 +148,8 @@ def _generate_month(
     root: str, include_empty_run: bool,
 ) -> list[GeneratedRun]:
     month = f"{month_start:%Y-%m}"
-    days = calendar.monthrange(month_start.year, month_start.month)[1]
     next_month = month_end(month_start)
+    days = (next_month - month_start).days
     layout = MonthLayout.plan(templates, rows, days, stable_int("rows", profile.key, seed, month))
     plans = _plan_runs(profile, seed, month_start, rows, daily_runs, layout, include_empty_run)
     export_name = export_name_for(profile.key)
@@ -159,8 +158,7 @@ def _generate_month(
                 for plan in plans]
     for run_dir in run_dirs:
         (out / run_dir).mkdir(parents=True, exist_ok=True)
-    month_rows = _MonthRows(profile, month_start, dv, columns, templates, layout,
-                            stable_int("rows", profile.key, seed, month) % 2**62)
+    month_rows = _MonthRows(profile, month_start, dv, columns, templates, layout)
     blobs = _write_parts(out, fmt, dv, plans, run_dirs, rows, part_size, month_rows)
     generated = []
     for plan, run_dir, run_blobs in zip(plans, run_dirs, blobs, strict=True):
@@ -187,8 +185,7 @@ def _plan_runs(
 ) -> list[RunPlan]:
     """The month's runs in submission order: optional empty run, month-to-date runs, then the closing run."""
     rng = rng_for("runs", profile.key, seed, f"{month_start:%Y-%m}")
-    days = layout.days
-    next_month = month_end(month_start)
+    days, next_month = layout.days, month_end(month_start)
 
     def submitted_at(day: date, hour: int) -> tuple[datetime, int]:
         moment = datetime(day.year, day.month, day.day, hour, rng.randrange(0, 60), rng.randrange(0, 60), tzinfo=UTC)
@@ -222,10 +219,9 @@ class _MonthRows:
     columns: tuple[catalog.ExportColumn, ...]
     templates: Templates
     layout: MonthLayout
-    batch_seed: int
 
     def frame(self, start: int, end: int) -> pl.DataFrame:
-        draws = self.layout.batch(self.templates, start, end, self.month_start, self.batch_seed)
+        draws = self.layout.batch(self.templates, start, end, self.month_start)
         return export_frame(draws, self.templates.frame, self.profile, self.month_start, self.dv, self.columns)
 
 
@@ -235,7 +231,6 @@ def _write_parts(
 ) -> list[list[tuple[str, int, int]]]:
     """Write every run's part files; each batch is generated once and written to every run that contains it."""
     invoice_id = _invoice_id(month_rows.profile, month_rows.month_start)
-    extension = {"parquet": "parquet", "csv.gz": "csv.gz", "csv": "csv"}[fmt]
     blobs: list[list[tuple[str, int, int]]] = [[] for _ in plans]
     for part_index, part_start in enumerate(range(0, rows, part_size)):
         part_end = min(rows, part_start + part_size)
@@ -252,7 +247,7 @@ def _write_parts(
                     invoice_column = "InvoiceId" if "InvoiceId" in piece.columns else "x_InvoiceId"
                     piece = piece.with_columns(pl.lit(invoice_id, pl.String).alias(invoice_column))
                 if run_index not in writers:
-                    name = f"{run_dirs[run_index]}/part_{part_index}_0001.{extension}"
+                    name = f"{run_dirs[run_index]}/part_{part_index}_0001.{fmt}"  # the format names are the extensions
                     writers[run_index] = PartWriter(out, name, fmt, dv)
                 writers[run_index].write(piece)
         for run_index, writer in writers.items():

@@ -205,10 +205,7 @@ def _billing_account(
     account_id = f"/providers/Microsoft.Billing/billingAccounts/{account_guid}"
     profile_code = _billing_code(sub_rng)
     profile_id = f"{account_id}/billingProfiles/{profile_code}"
-    departments = []
-    for team in ("Engineering", "Data"):
-        code = _billing_code(sub_rng)
-        departments.append((f"{profile_id}/invoiceSections/{code}", team))
+    departments = [(f"{profile_id}/invoiceSections/{_billing_code(sub_rng)}", team) for team in ("Engineering", "Data")]
     return _BillingAccount(account_id, display, profile_id, f"{display} {currency} billing", profile_id, None,
                            departments)
 
@@ -217,19 +214,16 @@ def _subscriptions(
     sub_rng: random.Random, n_subs: int, display: str, agreement: str, departments: list[tuple[str, str]]
 ) -> tuple[Subscription, ...]:
     sub_names = ("prod", "dev", "shared", "sandbox")
-    subscriptions = []
-    for i in range(n_subs):
-        section = departments[i % len(departments)]
-        subscriptions.append(
-            Subscription(
-                subscription_id=guid(sub_rng),
-                name=f"{display.split()[0]}-{sub_names[i]}",
-                invoice_section_id=section[0],
-                invoice_section_name=section[1],
-                cost_center=f"CC-{1000 + 10 * i}" if agreement == "EA" else None,
-            )
+    return tuple(
+        Subscription(
+            subscription_id=guid(sub_rng),
+            name=f"{display.split()[0]}-{sub_names[i]}",
+            invoice_section_id=departments[i % len(departments)][0],
+            invoice_section_name=departments[i % len(departments)][1],
+            cost_center=f"CC-{1000 + 10 * i}" if agreement == "EA" else None,
         )
-    return tuple(subscriptions)
+        for i in range(n_subs)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -429,12 +423,9 @@ def _sku_and_kind(key: str, rng: random.Random) -> tuple[dict[str, Any] | None, 
 
 
 def _tags(rng: random.Random, profile: TenantProfile, env: str, team: str) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    roll = rng.random()
-    if roll < 0.12:
-        return tags  # untagged resources exist in every estate
-    tags["env"] = env
-    tags["team"] = team
+    if rng.random() < 0.12:
+        return {}  # untagged resources exist in every estate
+    tags = {"env": env, "team": team}
     if rng.random() < 0.5:
         tags["costCenter"] = str(rng.randrange(1000, 1100))
     if rng.random() < 0.35:

@@ -190,7 +190,6 @@ class _TemplateBuilder:
         description = f"{meter.category} {meter.subcategory} - {meter.name}"
         if meter.regional:
             description += f" - {meter_region}"
-        price_details = {**meter.price_details}
         return {
             "ChargeDescription": description,
             "SkuId": sku_id,
@@ -204,7 +203,7 @@ class _TemplateBuilder:
             "x_SkuRegion": meter_region,
             "x_SkuServiceFamily": meter.service_family,
             "x_SkuDetails": json.dumps(meter.sku_details) if meter.sku_details else None,
-            "SkuPriceDetails": json.dumps(price_details) if price_details else None,
+            "SkuPriceDetails": json.dumps(meter.price_details) if meter.price_details else None,
             "PricingUnit": meter.pricing_unit,
             "x_PricingUnitDescription": meter.unit_description,
             "ConsumedUnit": meter.consumed_unit,
@@ -218,12 +217,8 @@ class _TemplateBuilder:
         list_price = list_usd * self.fx
         contracted = list_price * (1 - self.p.negotiated_discount)
         effective = contracted * effective_factor
-        return {
-            "_list": list_price,
-            "_contracted": contracted,
-            "_effective": effective,
-            "_billed": effective if billed else 0.0,
-        }
+        return {"_list": list_price, "_contracted": contracted, "_effective": effective,
+                "_billed": effective if billed else 0.0}
 
     @staticmethod
     def _usage_flags(pricing: str, preview_sub: str) -> dict[str, Any]:
@@ -453,11 +448,8 @@ class _TemplateBuilder:
     def _frame(self) -> pl.DataFrame:
         floats = {"_weight", "_list", "_contracted", "_effective", "_billed", "_block", "_qty", "_cap", "_sigma",
                   "_amount"}
-        keys: dict[str, None] = {}
-        for row in self.rows:
-            keys.update(dict.fromkeys(row))
         schema: dict[str, pl.DataType] = {}
-        for key in keys:
+        for key in dict.fromkeys(key for row in self.rows for key in row):  # every key, in first-seen order
             if key in floats:
                 schema[key] = pl.Float64()
             elif key in ("_kind", "_period"):
@@ -466,8 +458,7 @@ class _TemplateBuilder:
                 schema[key] = pl.Boolean()
             else:
                 schema[key] = pl.String()
-        data = {key: [row.get(key) for row in self.rows] for key in keys}
-        frame = pl.DataFrame(data, schema=schema)
+        frame = pl.DataFrame(self.rows, schema=schema)  # keys a row lacks are null
         return frame.with_columns(pl.col("_effective_zero").fill_null(False), pl.col("_consumed").fill_null(False))
 
 
