@@ -20,6 +20,7 @@ PERSONAL_DATA_NOTE = (
     "the load. What to do about it in a real tenant (masking with `mask_personal_data: true`, non-personal tags): "
     "docs/privacy.md."
 )
+from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.fleet import FleetReport, run_fleet
 from cloudmonitor_pipelines.focus.catalog import KNOWN_DATA_VERSIONS
 from cloudmonitor_pipelines.months import month_of, months_before
@@ -278,9 +279,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     command: Callable[[argparse.Namespace], int] = args.func
-    return command(args)
+    try:
+        return command(args)
+    except PermanentError as exc:
+        # Configuration a user can fix (tenants file, settings, locations): one line naming what is wrong, no
+        # traceback, exit 2. Our permanent errors never carry a credential's value.
+        print(f"{parser.prog}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from cloudmonitor_pipelines.azure.token_guard import (
     is_loopback,
     require_token_endpoint,
 )
+from cloudmonitor_pipelines.secret_text import holds_secret
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,9 @@ def resolve_arm_endpoint(endpoint: str | None = None) -> str:
     """The ARM base URL: `endpoint` (the resource's `arm_endpoint`, env CLOUDMONITOR_ARM_ENDPOINT), else the public
     cloud; no trailing '/'."""
     value = endpoint or DEFAULT_ARM_ENDPOINT
+    if holds_secret(value):
+        raise TokenDestinationError(f"env {ARM_ENDPOINT_ENV} holds a credential; we authenticate with Entra ID only — "
+                                    "give the base URL alone (the value is not shown)")
     # The ARM token is sent to this host: https only, for live ARM and the local fake server alike.
     require_token_endpoint(value, what=f"ARM endpoint (env {ARM_ENDPOINT_ENV})")
     return value.rstrip("/")

@@ -15,11 +15,18 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from cloudmonitor_pipelines.azure.token_guard import TokenDestinationError, is_loopback, require_token_endpoint
+from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.locations import AbfssLocation
+from cloudmonitor_pipelines.secret_text import holds_secret
 from cloudmonitor_pipelines.storage.base import StorageError
 
 BLOB_ENDPOINT_ENV = "CLOUDMONITOR_BLOB_ENDPOINT"
 VERIFY_TLS_ENV = "CLOUDMONITOR_STORAGE_VERIFY_TLS"
+
+
+class StorageSettingsError(StorageError, PermanentError):
+    """A storage setting that cannot be right (a credential, no {account}, plain http, TLS off off-loopback).
+    Never retried; the message names the variable, never a value that could hold a credential."""
 
 
 @dataclass(frozen=True)
@@ -37,10 +44,15 @@ class StorageSettings:
     verify_tls: bool = True
 
     def __post_init__(self) -> None:
+        if self.blob_endpoint is not None and holds_secret(self.blob_endpoint):
+            raise StorageSettingsError(
+                f"env {BLOB_ENDPOINT_ENV} holds a storage key or SAS token; we authenticate with Entra ID only — give "
+                "the endpoint without credentials (the value is not shown)"
+            )
         # Without the placeholder every account would silently map to one endpoint.
         if self.blob_endpoint is not None and "{account}" not in self.blob_endpoint:
-            raise StorageError(
-                f"Blob endpoint template {self.blob_endpoint!r} (env {BLOB_ENDPOINT_ENV}) must contain '{{account}}', "
+            raise StorageSettingsError(
+                f"Blob endpoint template (env {BLOB_ENDPOINT_ENV}) must contain '{{account}}', "
                 "e.g. https://127.0.0.1:10010/{account}"
             )
         # Tokens are sent to this endpoint: https only; an emulator (account in the path) only on loopback.
@@ -52,9 +64,9 @@ class StorageSettings:
                     example, what=f"Blob endpoint (env {BLOB_ENDPOINT_ENV})", path_style=path_style
                 )
             except TokenDestinationError as exc:
-                raise StorageError(str(exc)) from None
+                raise StorageSettingsError(str(exc)) from None
         if not self.verify_tls and not (example and is_loopback(urlsplit(example).hostname)):
-            raise StorageError(
+            raise StorageSettingsError(
                 f"env {VERIFY_TLS_ENV}=0 switches certificate checks off, which is only allowed for a loopback "
                 f"emulator endpoint ({BLOB_ENDPOINT_ENV}=https://127.0.0.1:<port>/{{account}})"
             )
@@ -64,7 +76,7 @@ class StorageSettings:
         """Settings from their configured text (blank = unset; `verify_tls` 1/0, true/false or yes/no)."""
         verify_raw = (verify_tls or "").strip().lower()
         if verify_raw not in ("0", "1", "true", "false", "yes", "no", ""):
-            raise StorageError(f"env {VERIFY_TLS_ENV}={verify_raw!r} is not a boolean; use 1 or 0")
+            raise StorageSettingsError(f"env {VERIFY_TLS_ENV} is not a boolean; use 1 or 0")
         return cls(blob_endpoint=(blob_endpoint or "").strip() or None,
                    verify_tls=verify_raw not in ("0", "false", "no"))
 
