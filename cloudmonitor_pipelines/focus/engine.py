@@ -8,6 +8,7 @@ failing rule is reported once per file it fails in, with that file's count and e
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,17 +20,11 @@ from cloudmonitor_pipelines.focus.rule_catalog import severity
 from cloudmonitor_pipelines.focus.rules import RowRule
 
 
-def _examples(rule: RowRule, failing: pl.LazyFrame, example_source: pl.DataFrame | None) -> list[dict[str, Any]]:
-    """The first MAX_EXAMPLES failing rows, masked: the rule's columns from `example_source` (the raw frame as read)
-    when given, else from the checked frame itself."""
-    sample = failing.head(MAX_EXAMPLES)
-    if example_source is None:
-        return [mask_row(r) for r in sample.select(ROW, *dict.fromkeys(rule.columns)).collect().to_dicts()]
-    indices = sample.select(ROW).collect().to_series().to_list()
-    wanted = [c for c in dict.fromkeys(rule.columns) if c in example_source.columns]
+def _examples(raw: pl.DataFrame, indices: Iterable[int], columns: Iterable[str]) -> list[dict[str, Any]]:
+    wanted = [c for c in dict.fromkeys(columns) if c in raw.columns]
     if not wanted:  # a rule whose example would be the offending value itself (key-value-size): the row only
-        return [{ROW: i} for i in indices]
-    rows = example_source.select(wanted).with_row_index(ROW)[indices]
+        return [{ROW: i} for i in list(indices)[:MAX_EXAMPLES]]
+    rows = raw.select(wanted).with_row_index(ROW)[list(indices)[:MAX_EXAMPLES]]
     return [mask_row(row) for row in rows.to_dicts()]
 
 
@@ -52,7 +47,12 @@ def _per_file(rule: RowRule, failing: pl.LazyFrame, files: FileRows, engine: Lit
     failures = []
     for part, count, sample in parts.iter_rows():
         shift = files.first_rows[part] - files.starts[part]
-        examples = _examples(rule, failing.filter(pl.col(ROW).is_in(sample)), example_source)
+        if example_source is not None:
+            examples = _examples(example_source, sample, rule.columns)
+        else:
+            cols = [c for c in dict.fromkeys(rule.columns)]
+            examples = [mask_row(r) for r in failing.filter(pl.col(ROW).is_in(sample)).select(ROW, *cols)
+                        .collect().to_dicts()]
         examples = [{**e, ROW: e[ROW] + shift} if ROW in e else e for e in examples]
         failures.append(failure(rule.rule, rule.column, count, rule.message, files.paths[part], examples))
     return failures
@@ -101,6 +101,11 @@ def evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], sourc
             count = failing.select(pl.len()).collect(engine=engine).item()
             if not count:
                 continue
-        failures.append(failure(rule.rule, rule.column, count, rule.message, source_file,
-                                _examples(rule, failing, example_source)))
+        sample = failing.head(MAX_EXAMPLES)
+        if example_source is not None:
+            examples = _examples(example_source, sample.select(ROW).collect().to_series().to_list(), rule.columns)
+        else:
+            cols = [c for c in dict.fromkeys(rule.columns)]
+            examples = [mask_row(r) for r in sample.select(ROW, *cols).collect().to_dicts()]
+        failures.append(failure(rule.rule, rule.column, count, rule.message, source_file, examples))
     return failures
