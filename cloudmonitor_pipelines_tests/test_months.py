@@ -61,3 +61,8 @@ def test_an_aware_moment_is_placed_in_its_utc_month() -> None:
     moment = datetime(2026, 3, 1, 0, 30, tzinfo=ZoneInfo("Europe/Amsterdam"))  # still February in UTC
     assert months.month_of(moment) == "2026-02"
     assert months.month_of(datetime(2026, 3, 1, tzinfo=UTC)) == "2026-03"
+
+
+@pytest.mark.parametrize("text", ["２０２６-０９", "٢٠٢٦-09", "2026-09\n"])
+def test_a_month_is_ascii_digits_only(text):
+    assert not months.is_month(text)

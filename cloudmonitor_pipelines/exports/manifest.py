@@ -23,8 +23,8 @@ from cloudmonitor_pipelines.errors import PermanentError
 MANIFEST_NAME = "manifest.json"
 LEGACY_MANIFEST_NAME = "_manifest.json"
 _EXPORTS_SEGMENT = "/providers/microsoft.costmanagement/exports/"
-_TIME_FOLDER = re.compile(r"^\d{12}$")
-_PERIOD_FOLDER = re.compile(r"^(\d{8})-(\d{8})$")
+_TIME_FOLDER = re.compile(r"^[0-9]{12}\Z")  # ASCII: runs are ranked by comparing these names
+_PERIOD_FOLDER = re.compile(r"^([0-9]{8})-([0-9]{8})\Z")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _DIGITS = re.compile(r"^[0-9]{1,16}$")
 

@@ -14,11 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cloudmonitor_pipelines.months import is_month
 from cloudmonitor_pipelines.query.answer import Answer
 from cloudmonitor_pipelines.query.engine import run_trusted
 from cloudmonitor_pipelines.query.workspace import QueryScope, ScopeError
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"  # a billing month YYYY-MM
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"  # a billing month YYYY-MM
 _MONTH = re.compile(MONTH_PATTERN)
 _TAG_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:\-]{0,63}$")
 _RESOURCE_ID = re.compile(
@@ -104,7 +105,7 @@ def validate_params(question: Question, given: Mapping[str, Any]) -> dict[str, A
 def _validate(question: str, param: Param, raw: Any) -> Any:
     where = f"{question}: parameter {param.name!r}"
     if param.kind == "month":
-        if not isinstance(raw, str) or not _MONTH.match(raw):
+        if not isinstance(raw, str) or not is_month(raw):
             raise ParameterError(f"{where} must be a billing month 'YYYY-MM' (got {raw!r})")
         return raw
     if param.kind == "int":

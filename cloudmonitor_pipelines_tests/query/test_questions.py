@@ -62,3 +62,12 @@ def test_partner_questions_are_not_tenant_questions(demo):
     scope = partner_scope("northwind-partners", demo.home / "platform")
     with pytest.raises(LookupError, match="unknown question"):
         ask(scope, "spend_by_service")
+
+
+@pytest.mark.parametrize("month", ["2026-09\n", "٢٠٢٦-09"])
+def test_a_month_parameter_is_checked_by_the_one_month_rule(month):
+    from cloudmonitor_pipelines.query.catalogue import ParameterError, _validate
+    from cloudmonitor_pipelines.query.questions import MONTH
+
+    with pytest.raises(ParameterError):
+        _validate("q", MONTH, month)
