@@ -278,14 +278,11 @@ def append_rows(workspace: Workspace, table: str, frame: pl.DataFrame, partition
 
 
 def read_table(workspace: Workspace, table: str) -> pl.LazyFrame | None:
-    uri = workspace.table_uri(table)
-    options = workspace.storage_options()
-    try:
-        if not DeltaTable.is_deltatable(uri, storage_options=options):
-            return None
-        return pl.scan_delta(uri, storage_options=options)
-    except TableNotFoundError:
-        return None
+    """The table as a lazy scan, or None when it does not exist yet: its log is read once (opened, then scanned),
+    not once to test that it exists and again to scan it."""
+    delta = open_table(workspace, table)
+    # The opened table carries the workspace's storage options; polars scans with them.
+    return None if delta is None else pl.scan_delta(delta)
 
 
 def table_version(workspace: Workspace, table: str) -> int | None:

@@ -18,9 +18,10 @@ import polars as pl
 
 from cloudmonitor_pipelines import query
 from cloudmonitor_pipelines.focus import lineage
-from cloudmonitor_pipelines.lake.delta import open_table
+from cloudmonitor_pipelines.lake.audit import latest_ingestion
+from cloudmonitor_pipelines.lake.delta import read_table
 from cloudmonitor_pipelines.storage.base import Workspace
-from cloudmonitor_pipelines.tables import COSTS, INGESTION_LOG, VALIDATION_RESULTS
+from cloudmonitor_pipelines.tables import COSTS, VALIDATION_RESULTS
 
 DIMENSIONS: dict[str, tuple[str, str, bool]] = {  # report label -> (question, key column, show its label)
     "Services": ("spend_by_service", "service", False),
@@ -152,11 +153,6 @@ class TableQueries:
         return {"runs": self._runs(month), "load": load,
                 "validation": self._validation(month, load["winning_run_ids"] if load else None)}
 
-    def _audit(self, table: str) -> pl.LazyFrame | None:
-        """An audit table (not part of the query scope), its log read once: opened, then scanned."""
-        delta = open_table(self.workspace, table)
-        return None if delta is None else pl.scan_delta(delta)
-
     def _runs(self, month: str) -> list[dict[str, Any]]:
         costs = self.scope.delta_tables().get(COSTS)  # the version the figures were read from (pinned)
         if costs is None:
@@ -168,14 +164,9 @@ class TableQueries:
                 .sort("run_id").collect().to_dicts())
 
     def _load(self, month: str) -> dict[str, Any] | None:
-        log = self._audit(INGESTION_LOG)
-        if log is None:
+        row = latest_ingestion(self.workspace, month)
+        if row is None:
             return None
-        rows = (log.filter(pl.col("billing_month") == month, pl.col("status") == "loaded")
-                .sort("finished_at", descending=True).head(1).collect())
-        if not rows.height:
-            return None
-        row = rows.row(0, named=True)
         return {"winning_run_ids": row["winning_run_ids"], "source_rows": row["source_rows"],
                 "rows_written": row["rows_written"], "finished_at": row["finished_at"],
                 "newest_export_submitted": row["newest_export_submitted"],
@@ -184,7 +175,7 @@ class TableQueries:
     def _validation(self, month: str, run_ids: str | None) -> dict[str, Any]:
         """Failed rules recorded for the month's winning runs (`run_id` holds them comma-joined and sorted, as
         ingestion_log's winning_run_ids); earlier, superseded loads are not this data."""
-        results = self._audit(VALIDATION_RESULTS)
+        results = read_table(self.workspace, VALIDATION_RESULTS)
         if results is None:
             return {"errors": 0, "warnings": 0, "rules": []}
         failed = (results.filter(pl.col("billing_month") == month, pl.col("run_id") == (run_ids or ""),
