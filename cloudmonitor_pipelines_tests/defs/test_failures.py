@@ -70,3 +70,22 @@ def test_our_permanent_errors_fail_at_once_with_their_type(error: Exception):
     assert runs == 1 and not result.success
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert type(error).__name__ in failure.step_failure_data.error.message
+
+
+@pytest.mark.parametrize("fail, runs", [(PermanentError("boom"), 1), (RuntimeError("flaky"), 2)])
+def test_a_multi_asset_that_yields_then_fails_is_retried_only_when_transient(fail, runs):
+    """The reports step is a generator (one result per table): the wrapper must classify what it raises mid-way."""
+    attempts: list[int] = []
+
+    @dg.multi_asset(specs=[dg.AssetSpec("first"), dg.AssetSpec("second")],
+                    retry_policy=dg.RetryPolicy(max_retries=1))
+    @fail_fast_on_permanent_errors
+    def two_tables():
+        attempts.append(1)
+        yield dg.MaterializeResult(asset_key="first")
+        raise fail
+
+    result = dg.materialize([two_tables], raise_on_error=False)
+    assert not result.success and len(attempts) == runs
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert type(fail).__name__ in str(failure.event_specific_data.error)
