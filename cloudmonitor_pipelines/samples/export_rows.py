@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
+from cloudmonitor_pipelines.focus.canonical import AZURE_TYPE_TO_POLARS
 from cloudmonitor_pipelines.samples.profiles import TenantProfile
 from cloudmonitor_pipelines.samples.templates import CORRECTION, MONTHLY, Templates
 
@@ -33,14 +34,6 @@ _SOURCE_COLUMN = {
     "x_OnDemandCostInUsd": "x_ContractedCostInUsd",
     "x_OnDemandUnitPrice": "ContractedUnitPrice",
 }
-_PHYSICAL: dict[str, pl.DataType] = {
-    "String": pl.String(),
-    "Decimal": pl.Float64(),
-    "DateTimeOffset": pl.Datetime("us", "UTC"),
-    "Boolean": pl.Boolean(),
-}
-
-
 def month_end(month_start: date) -> date:
     return month_start + timedelta(days=calendar.monthrange(month_start.year, month_start.month)[1])
 
@@ -130,7 +123,7 @@ def export_frame(
     constants = _month_constants(profile, month_start_dt, month_end_dt)
     selected = []
     for column in columns:
-        dtype = _PHYSICAL[column.azure_type]
+        dtype = AZURE_TYPE_TO_POLARS[column.azure_type]
         source = _SOURCE_COLUMN.get(column.name, column.name)
         if column.name == "InvoiceId" or column.name == "x_InvoiceId":
             expr = pl.lit(None, dtype)  # invoiced only once the month closes (set on the closing run)
