@@ -25,11 +25,7 @@ RESOURCE_COLUMNS = {
     "kind": "x_ResourceKind",
 }
 ENRICHMENT_COLUMNS: dict[str, pl.DataType] = {
-    "x_ResourceArmType": pl.String(),
-    "x_ResourceLocation": pl.String(),
-    "x_ResourceTags": pl.String(),
-    "x_ResourceSku": pl.String(),
-    "x_ResourceKind": pl.String(),
+    **dict.fromkeys(RESOURCE_COLUMNS.values(), pl.String()),
     "x_ResourceFound": pl.Boolean(),
     "x_ResourceRecommendationCount": pl.UInt32(),
     "x_ResourceMonthlySavings": pl.Float64(),
@@ -54,13 +50,9 @@ def _savings_by(recommendations: pl.LazyFrame, scope: str, key: str, prefix: str
     single_currency = pl.col("savings_currency").drop_nulls().n_unique() <= 1
     return active.group_by(pl.col(key).str.to_lowercase().alias(key)).agg(
         pl.len().cast(pl.UInt32).alias(f"x_{prefix}RecommendationCount"),
-        pl.when(single_currency)
-        .then(pl.col("monthly_savings").sum())
-        .otherwise(None)
-        .alias(f"x_{prefix}MonthlySavings"),
+        pl.when(single_currency).then(pl.col("monthly_savings").sum()).alias(f"x_{prefix}MonthlySavings"),
         pl.when(single_currency)
         .then(pl.col("savings_currency").drop_nulls().first())
-        .otherwise(None)
         .alias(f"x_{prefix}SavingsCurrency"),
     )
 

@@ -17,18 +17,10 @@ from cloudmonitor_pipelines.reports._common import aggregate_latest, costs_of_mo
 TABLE = tables.COMMITMENT_UTILIZATION
 
 COMMITMENT_UTILIZATION_SCHEMA: dict[str, pl.DataType] = {
-    "billing_month": pl.String(),
-    "tenant_key": pl.String(),
-    "commitment_discount_id": pl.String(),
-    "commitment_discount_name": pl.String(),
-    "commitment_discount_type": pl.String(),
-    "commitment_discount_category": pl.String(),
-    "billing_currency": pl.String(),
-    "used_effective_cost": pl.Float64(),
-    "unused_effective_cost": pl.Float64(),
-    "utilization": pl.Float64(),
-    "used_row_count": pl.Int64(),
-    "unused_row_count": pl.Int64(),
+    **dict.fromkeys(("billing_month", "tenant_key", "commitment_discount_id", "commitment_discount_name",
+                     "commitment_discount_type", "commitment_discount_category", "billing_currency"), pl.String()),
+    **dict.fromkeys(("used_effective_cost", "unused_effective_cost", "utilization"), pl.Float64()),
+    **dict.fromkeys(("used_row_count", "unused_row_count"), pl.Int64()),
 }
 
 REQUIRED_COST_COLUMNS = (

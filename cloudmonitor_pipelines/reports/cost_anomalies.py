@@ -31,18 +31,11 @@ from cloudmonitor_pipelines.reports._common import ReportInputError, costs_of_mo
 TABLE = tables.COST_ANOMALIES
 
 COST_ANOMALIES_SCHEMA: dict[str, pl.DataType] = {
-    "billing_month": pl.String(),
-    "tenant_key": pl.String(),
-    "billing_currency": pl.String(),
-    "sub_account_id": pl.String(),
+    **dict.fromkeys(("billing_month", "tenant_key", "billing_currency", "sub_account_id"), pl.String()),
     "charge_date": pl.Date(),
-    "effective_cost": pl.Float64(),
-    "baseline_median": pl.Float64(),
-    "baseline_mad": pl.Float64(),
+    **dict.fromkeys(("effective_cost", "baseline_median", "baseline_mad"), pl.Float64()),
     "baseline_days": pl.Int64(),
-    "threshold": pl.Float64(),
-    "deviation": pl.Float64(),
-    "deviation_pct": pl.Float64(),
+    **dict.fromkeys(("threshold", "deviation", "deviation_pct"), pl.Float64()),
     "is_anomaly": pl.Boolean(),
     "direction": pl.String(),
 }

@@ -16,21 +16,11 @@ from cloudmonitor_pipelines.reports._common import aggregate_latest, costs_of_mo
 TABLE = tables.COST_DAILY
 
 COST_DAILY_SCHEMA: dict[str, pl.DataType] = {
-    "billing_month": pl.String(),
-    "tenant_key": pl.String(),
+    **dict.fromkeys(("billing_month", "tenant_key"), pl.String()),
     "charge_date": pl.Date(),
-    "sub_account_id": pl.String(),
-    "sub_account_name": pl.String(),
-    "resource_group_name": pl.String(),
-    "service_name": pl.String(),
-    "service_category": pl.String(),
-    "region_id": pl.String(),
-    "region_name": pl.String(),
-    "billing_currency": pl.String(),
-    "billed_cost": pl.Float64(),
-    "effective_cost": pl.Float64(),
-    "list_cost": pl.Float64(),
-    "contracted_cost": pl.Float64(),
+    **dict.fromkeys(("sub_account_id", "sub_account_name", "resource_group_name", "service_name", "service_category",
+                     "region_id", "region_name", "billing_currency"), pl.String()),
+    **dict.fromkeys(("billed_cost", "effective_cost", "list_cost", "contracted_cost"), pl.Float64()),
     "row_count": pl.Int64(),
 }
 

@@ -17,20 +17,11 @@ from cloudmonitor_pipelines.reports._common import aggregate_latest, costs_of_mo
 TABLE = tables.COST_MONTHLY
 
 COST_MONTHLY_SCHEMA: dict[str, pl.DataType] = {
-    "billing_month": pl.String(),
-    "tenant_key": pl.String(),
-    "sub_account_id": pl.String(),
-    "sub_account_name": pl.String(),
-    "service_name": pl.String(),
-    "billing_currency": pl.String(),
-    "billed_cost": pl.Float64(),
-    "effective_cost": pl.Float64(),
-    "list_cost": pl.Float64(),
-    "contracted_cost": pl.Float64(),
+    **dict.fromkeys(("billing_month", "tenant_key", "sub_account_id", "sub_account_name", "service_name",
+                     "billing_currency"), pl.String()),
+    **dict.fromkeys(("billed_cost", "effective_cost", "list_cost", "contracted_cost"), pl.Float64()),
     "row_count": pl.Int64(),
-    "previous_effective_cost": pl.Float64(),
-    "effective_cost_change": pl.Float64(),
-    "effective_cost_change_pct": pl.Float64(),
+    **dict.fromkeys(("previous_effective_cost", "effective_cost_change", "effective_cost_change_pct"), pl.Float64()),
 }
 
 REQUIRED_COST_COLUMNS = (

@@ -28,18 +28,11 @@ from cloudmonitor_pipelines.reports.resource_costs import is_cost_category, open
 TABLE = tables.PARTNER_PORTFOLIO
 
 PORTFOLIO_SCHEMA: dict[str, pl.DataType] = {
-    "tenant_key": pl.String(),
-    "billing_month": pl.String(),
-    "currency": pl.String(),
-    "billed_cost": pl.Float64(),
-    "effective_cost": pl.Float64(),
-    "previous_effective_cost": pl.Float64(),
-    "effective_cost_change": pl.Float64(),
-    "effective_cost_change_pct": pl.Float64(),
-    "open_monthly_savings": pl.Float64(),
+    **dict.fromkeys(("tenant_key", "billing_month", "currency"), pl.String()),
+    **dict.fromkeys(("billed_cost", "effective_cost", "previous_effective_cost", "effective_cost_change",
+                     "effective_cost_change_pct", "open_monthly_savings"), pl.Float64()),
     "open_recommendation_count": pl.Int64(),
-    "newest_export_submitted_time": pl.Datetime("us", "UTC"),
-    "newest_ingestion_time": pl.Datetime("us", "UTC"),
+    **dict.fromkeys(("newest_export_submitted_time", "newest_ingestion_time"), pl.Datetime("us", "UTC")),
 }
 
 REQUIRED_COST_COLUMNS = (BILLING_MONTH, TENANT_KEY, "BillingCurrency", "BilledCost", "EffectiveCost")

@@ -22,28 +22,17 @@ from cloudmonitor_pipelines.reports._common import (
 )
 
 TABLE = tables.RESOURCE_COSTS
+_INVENTORY_COLUMNS = ("type", "location", "kind", "tags", "sku")  # copied from the newest inventory snapshot
 
 RESOURCE_COSTS_SCHEMA: dict[str, pl.DataType] = {
-    "billing_month": pl.String(),
-    "tenant_key": pl.String(),
-    "resource_id": pl.String(),
-    "billing_currency": pl.String(),
-    "resource_name": pl.String(),
-    "resource_type": pl.String(),
-    "sub_account_id": pl.String(),
-    "resource_group_name": pl.String(),
-    "billed_cost": pl.Float64(),
-    "effective_cost": pl.Float64(),
+    **dict.fromkeys(("billing_month", "tenant_key", "resource_id", "billing_currency", "resource_name",
+                     "resource_type", "sub_account_id", "resource_group_name"), pl.String()),
+    **dict.fromkeys(("billed_cost", "effective_cost"), pl.Float64()),
     "row_count": pl.Int64(),
     "inventory_found": pl.Boolean(),
-    "inventory_type": pl.String(),
-    "inventory_location": pl.String(),
-    "inventory_kind": pl.String(),
-    "inventory_tags": pl.String(),
-    "inventory_sku": pl.String(),
+    **{f"inventory_{column}": pl.String() for column in _INVENTORY_COLUMNS},
     "inventory_last_seen": pl.Datetime("us", "UTC"),
-    "open_recommendation_count": pl.Int64(),
-    "open_cost_recommendation_count": pl.Int64(),
+    **dict.fromkeys(("open_recommendation_count", "open_cost_recommendation_count"), pl.Int64()),
     "open_monthly_savings": pl.Float64(),
     "open_savings_currency": pl.String(),
 }
@@ -52,7 +41,7 @@ REQUIRED_COST_COLUMNS = (
     "ChargePeriodStart", "ResourceId", "ResourceName", "ResourceType", "SubAccountId", "x_ResourceGroupName",
     "BillingCurrency", "BilledCost", "EffectiveCost",
 )
-REQUIRED_RESOURCE_COLUMNS = ("id", "type", "location", "kind", "tags", "sku", "last_seen", "snapshot_time")
+REQUIRED_RESOURCE_COLUMNS = ("id", *_INVENTORY_COLUMNS, "last_seen", "snapshot_time")
 REQUIRED_RECOMMENDATION_COLUMNS = (
     "recommendation_id", "resource_id", "category", "monthly_savings", "savings_currency", "suppressed", "snapshot_time"
 )
@@ -73,11 +62,7 @@ def latest_inventory(resources: pl.LazyFrame) -> pl.LazyFrame:
         .filter(pl.col("resource_id").is_not_null())
         .group_by("resource_id")
         .agg(
-            newest_value("type").alias("inventory_type"),
-            newest_value("location").alias("inventory_location"),
-            newest_value("kind").alias("inventory_kind"),
-            newest_value("tags").alias("inventory_tags"),
-            newest_value("sku").alias("inventory_sku"),
+            *[newest_value(column).alias(f"inventory_{column}") for column in _INVENTORY_COLUMNS],
             newest_value("last_seen").cast(pl.Datetime("us", "UTC")).alias("inventory_last_seen"),
         )
         .with_columns(pl.lit(True).alias("inventory_found"))

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from cloudmonitor_pipelines import tables
+from cloudmonitor_pipelines.enrich.inventory import RECOMMENDATIONS_SCHEMA
 from cloudmonitor_pipelines.focus.lineage import BILLING_MONTH
 from cloudmonitor_pipelines.reports._common import (
     lower_resource_id,
@@ -30,36 +31,19 @@ from cloudmonitor_pipelines.reports.resource_costs import is_cost_category, open
 TABLE = tables.SAVINGS_OPPORTUNITIES
 
 SAVINGS_OPPORTUNITIES_SCHEMA: dict[str, pl.DataType] = {
-    "billing_month": pl.String(),
-    "tenant_key": pl.String(),
-    "savings_currency": pl.String(),
+    **dict.fromkeys(("billing_month", "tenant_key", "savings_currency"), pl.String()),
     "rank": pl.Int64(),
-    "recommendation_id": pl.String(),
-    "name": pl.String(),
-    "category": pl.String(),
-    "impact": pl.String(),
-    "recommendation_type_id": pl.String(),
-    "scope": pl.String(),
-    "resource_id": pl.String(),
-    "subscription_id": pl.String(),
-    "impacted_field": pl.String(),
-    "impacted_value": pl.String(),
-    "problem": pl.String(),
-    "solution": pl.String(),
-    "monthly_savings": pl.Float64(),
-    "annual_savings": pl.Float64(),
-    "last_updated": pl.Datetime("us", "UTC"),
+    **{name: RECOMMENDATIONS_SCHEMA[name] for name in (
+        "recommendation_id", "name", "category", "impact", "recommendation_type_id", "scope", "resource_id",
+        "subscription_id", "impacted_field", "impacted_value", "problem", "solution", "monthly_savings",
+        "annual_savings", "last_updated")},
     "recommendation_snapshot_time": pl.Datetime("us", "UTC"),
     "spend_effective_cost": pl.Float64(),
     "billing_currency": pl.String(),
 }
 
 REQUIRED_COST_COLUMNS = (BILLING_MONTH, "ResourceId", "SubAccountId", "BillingCurrency", "EffectiveCost")
-REQUIRED_RECOMMENDATION_COLUMNS = (
-    "recommendation_id", "name", "resource_id", "scope", "subscription_id", "category", "impact",
-    "recommendation_type_id", "impacted_field", "impacted_value", "problem", "solution", "monthly_savings",
-    "annual_savings", "savings_currency", "last_updated", "suppressed", "snapshot_time", "tenant_key",
-)  # fmt: skip
+REQUIRED_RECOMMENDATION_COLUMNS = tuple(name for name in RECOMMENDATIONS_SCHEMA if name != "extended_properties")
 
 
 def _spend_by(costs: pl.LazyFrame, target: pl.Expr, target_name: str) -> pl.LazyFrame:

@@ -21,18 +21,10 @@ from cloudmonitor_pipelines.reports._common import ReportInputError, costs_of_mo
 TABLE = tables.TAG_COVERAGE
 
 TAG_COVERAGE_SCHEMA: dict[str, pl.DataType] = {
-    "billing_month": pl.String(),
-    "tenant_key": pl.String(),
-    "billing_currency": pl.String(),
-    "tag_key": pl.String(),
-    "total_billed_cost": pl.Float64(),
-    "total_effective_cost": pl.Float64(),
-    "tagged_effective_cost": pl.Float64(),
-    "untagged_effective_cost": pl.Float64(),
-    "tagged_share": pl.Float64(),
-    "total_row_count": pl.Int64(),
-    "tagged_row_count": pl.Int64(),
-    "invalid_tags_row_count": pl.Int64(),
+    **dict.fromkeys(("billing_month", "tenant_key", "billing_currency", "tag_key"), pl.String()),
+    **dict.fromkeys(("total_billed_cost", "total_effective_cost", "tagged_effective_cost", "untagged_effective_cost",
+                     "tagged_share"), pl.Float64()),
+    **dict.fromkeys(("total_row_count", "tagged_row_count", "invalid_tags_row_count"), pl.Int64()),
 }
 
 REQUIRED_COST_COLUMNS = ("BillingCurrency", "BilledCost", "EffectiveCost", "Tags")
