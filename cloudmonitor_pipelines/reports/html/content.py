@@ -61,10 +61,6 @@ class TenantReport:
     reconciliation: list[str] = field(default_factory=list)  # mismatches; empty = reconciled (when a load exists)
     required_tags: tuple[str, ...] = ()
 
-    @property
-    def has_data(self) -> bool:
-        return any(s.effective_cost or s.billed_cost or s.daily.height for s in self.sections)
-
 
 def _currency_rows(frame: pl.DataFrame, currency: str, column: str = "billing_currency") -> pl.DataFrame:
     return frame.lazy().filter(pl.col(column) == currency).drop(column).collect(engine="in-memory")
