@@ -25,18 +25,9 @@ def currency_key(column: str = "BillingCurrency") -> pl.Expr:
             .otherwise(pl.lit(INVALID_CURRENCY)).alias(column))
 
 
-def _sums() -> list[pl.Expr]:
-    return [pl.col("BilledCost").cast(pl.Float64, strict=False).sum().alias("billed"),
-            pl.col("EffectiveCost").cast(pl.Float64, strict=False).sum().alias("effective")]
-
-
 def source_totals(frame: pl.DataFrame) -> Totals:
     """Σ BilledCost and Σ EffectiveCost per billing currency, straight from an export file's own values."""
-    if frame.height == 0 or not _NEEDED <= set(frame.columns):
-        return {}
-    sums = frame.group_by(currency_key()).agg(_sums())
-    return {str(r["BillingCurrency"]): {"billed": r["billed"], "effective": r["effective"]}
-            for r in sums.iter_rows(named=True)}
+    return totals_by_part(frame, pl.zeros(frame.height, pl.UInt32, eager=True), 1)[0]
 
 
 def totals_by_part(frame: pl.DataFrame, part: pl.Series, parts: int) -> list[Totals]:
@@ -45,7 +36,10 @@ def totals_by_part(frame: pl.DataFrame, part: pl.Series, parts: int) -> list[Tot
     found: list[Totals] = [{} for _ in range(parts)]
     if frame.height == 0 or not _NEEDED <= set(frame.columns):
         return found
-    sums = frame.select(*_NEEDED).with_columns(part.alias("__part")).group_by("__part", currency_key()).agg(_sums())
+    sums = frame.select(*_NEEDED).with_columns(part.alias("__part")).group_by("__part", currency_key()).agg(
+        pl.col("BilledCost").cast(pl.Float64, strict=False).sum().alias("billed"),
+        pl.col("EffectiveCost").cast(pl.Float64, strict=False).sum().alias("effective"),
+    )
     for row in sums.iter_rows(named=True):
         found[row["__part"]][str(row["BillingCurrency"])] = {"billed": row["billed"], "effective": row["effective"]}
     return found
