@@ -49,13 +49,8 @@ class ColumnDoc:
 
     @property
     def plain_description(self) -> str:
-        """The description without markdown code marks, for surfaces that show text as is."""
-        return plain_text(self.description)
-
-
-def plain_text(text: str) -> str:
-    """Drop markdown/RST inline-code marks (``x`` and `x`) so text reads cleanly where markup is not rendered."""
-    return re.sub(r"`{1,2}([^`]+)`{1,2}", r"\1", text)
+        """The description without inline-code marks (``x`` and `x`), for surfaces that show text as is."""
+        return re.sub(r"`{1,2}([^`]+)`{1,2}", r"\1", self.description)
 
 
 def type_name(dtype: pl.DataType) -> str:
