@@ -33,12 +33,6 @@ _KEY = ["tenant_key", "sub_account_id", "service_name", "billing_currency"]
 _MEASURES = ["billed_cost", "effective_cost", "list_cost", "contracted_cost", "row_count"]
 
 
-def next_month_expr(month: pl.Expr) -> pl.Expr:
-    """'YYYY-MM' of the month after ``month`` ('YYYY-MM')."""
-    first_day = pl.concat_str(month, pl.lit("-01")).str.to_date("%Y-%m-%d")
-    return first_day.dt.offset_by("1mo").dt.strftime("%Y-%m")
-
-
 def month_over_month(
     current: pl.LazyFrame,
     key: Sequence[str],
@@ -51,8 +45,9 @@ def month_over_month(
     zero-cost row, limited to months that have any data (so the month after the newest one is not invented).
     ``attributes`` (e.g. a display name) are not part of the key; a vanished key keeps last month's value.
     """
+    first_day = pl.concat_str("billing_month", pl.lit("-01")).str.to_date("%Y-%m-%d")
     shifted = current.select(
-        next_month_expr(pl.col("billing_month")).alias("billing_month"),
+        first_day.dt.offset_by("1mo").dt.strftime("%Y-%m").alias("billing_month"),
         *key,
         pl.col("effective_cost").alias("previous_effective_cost"),
         *[pl.col(attribute).alias(f"__previous_{attribute}") for attribute in attributes],
