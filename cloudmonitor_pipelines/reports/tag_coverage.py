@@ -42,7 +42,6 @@ def validate_required_tags(required_tags: Sequence[str]) -> list[str]:
     """Trimmed required keys; refuse blanks, non-strings and keys that collide case-insensitively."""
     if isinstance(required_tags, str):
         raise ReportInputError(f"report {TABLE!r}: required_tags must be a sequence of keys, not one string")
-    keys: list[str] = []
     seen: dict[str, str] = {}
     for key in required_tags:
         if not isinstance(key, str) or not key.strip():
@@ -54,16 +53,11 @@ def validate_required_tags(required_tags: Sequence[str]) -> list[str]:
                 f"(rule: tag keys match case-insensitively)"
             )
         seen[normalized] = key
-        keys.append(key.strip())
-    return keys
+    return [key.strip() for key in seen.values()]
 
 
 def _has_value(value: object) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, str):
-        return bool(value.strip())
-    return True
+    return value is not None and (not isinstance(value, str) or bool(value.strip()))
 
 
 def parse_present_keys(raw: str | None) -> tuple[frozenset[str], bool]:
