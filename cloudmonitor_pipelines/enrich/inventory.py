@@ -58,10 +58,6 @@ def _utc(moment: datetime, what: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _json_or_none(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True)
-
-
 def resources_table(rows: Iterable[Mapping[str, Any]], snapshot_time: datetime, tenant_key: str) -> pl.DataFrame:
     """One Resource Graph snapshot (rows as returned by `fetch_resources`) as a `resources` table.
 
@@ -82,7 +78,7 @@ def resources_table(rows: Iterable[Mapping[str, Any]], snapshot_time: datetime, 
                 "subscription_id": (row.get("subscriptionId") or "").lower() or None,
                 "kind": row.get("kind") or None,
                 "tags": json.dumps(row.get("tags") or {}, sort_keys=True),  # no tags and empty tags read the same
-                "sku": _json_or_none(row.get("sku")),
+                "sku": None if row.get("sku") is None else json.dumps(row["sku"], sort_keys=True),
                 "first_seen": snapshot_time,
                 "last_seen": snapshot_time,
                 "snapshot_time": snapshot_time,
