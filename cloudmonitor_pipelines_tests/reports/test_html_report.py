@@ -279,7 +279,7 @@ def test_partner_report_holds_per_tenant_aggregates_only_outside_every_workspace
 
 
 class _TwoCurrencies:
-    """A ReportQueries answering for a tenant billed in EUR and USD (the generator bills each tenant in one)."""
+    """Stands in for TableQueries: a tenant billed in EUR and USD (the generator bills each tenant in one)."""
 
     def month_totals(self, months):
         return pl.DataFrame({"billing_month": [MONTH, MONTH, "2026-08"], "billing_currency": ["EUR", "USD", "EUR"],

@@ -1,4 +1,4 @@
-"""What one tenant-month report shows, gathered through `ReportQueries` into plain dataclasses (no HTML here).
+"""What one tenant-month report shows, gathered through `TableQueries` into plain dataclasses (no HTML here).
 
 Sections are per billing currency: a tenant billed in EUR and USD gets two sections, each with its own totals,
 trend, top lists, savings, tag coverage and commitments. Savings in a currency the tenant is not billed in get a
@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from cloudmonitor_pipelines.months import add_months, previous_month
-from cloudmonitor_pipelines.reports.html.queries import DIMENSIONS, ReportQueries
+from cloudmonitor_pipelines.reports.html.queries import DIMENSIONS, TableQueries
 
 TOP_LIMIT = 10
 SAVINGS_LIMIT = 20
@@ -82,7 +82,7 @@ def _reconciliation(totals: pl.DataFrame, load: dict[str, Any] | None) -> list[s
     return mismatches
 
 
-def build_tenant_report(queries: ReportQueries, tenant: str, month: str, read_at: datetime,
+def build_tenant_report(queries: TableQueries, tenant: str, month: str, read_at: datetime,
                         required_tags: tuple[str, ...] = ()) -> TenantReport:
     last_month, last_year = previous_month(month), same_month_last_year(month)
     totals = queries.month_totals([month, last_month, last_year])

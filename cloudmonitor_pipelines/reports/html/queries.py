@@ -1,7 +1,7 @@
 """The questions a tenant report asks, answered from the tenant's reporting tables.
 
-`ReportQueries` names each figure the report needs (spend by dimension, month totals, daily trend, anomalies,
-open savings, untagged spend, commitment utilization, provenance). `TableQueries` gets every cost figure from the
+`TableQueries` names each figure the report needs (spend by dimension, month totals, daily trend, anomalies,
+open savings, untagged spend, commitment utilization, provenance) and gets every cost figure from the
 named questions of the shared query layer (`cloudmonitor_pipelines.query`: the CLI `query` command and Finn answer
 the same questions), and only reshapes the answers. Provenance (which export runs, their dataVersions, the load and
 validation record) is not a FinOps question: it is read from the audit tables and the costs lineage columns here.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import polars as pl
 
@@ -36,38 +36,8 @@ _TOTALS_INPUT: dict[str, pl.DataType | type[pl.DataType]] = {
     "billing_currency": pl.String, "billed_cost": pl.Float64, "effective_cost": pl.Float64, "row_count": pl.Int64}
 
 
-class ReportQueries(Protocol):
-    def month_totals(self, months: Sequence[str]) -> pl.DataFrame:
-        """billing_month, billing_currency, billed_cost, effective_cost for each month that has data."""
-        ...
-
-    def top_spend(self, month: str, dimension: str, limit: int) -> pl.DataFrame:
-        """billing_currency, key, label, effective_cost: the `limit` largest per currency."""
-        ...
-
-    def daily_trend(self, month: str) -> pl.DataFrame:
-        """billing_currency, charge_date, effective_cost, is_anomaly, baseline_median."""
-        ...
-
-    def open_savings(self, month: str) -> pl.DataFrame:
-        """savings_currency, rank, name, impact, resource_id, subscription_id, solution, monthly_savings."""
-        ...
-
-    def untagged_spend(self, month: str) -> pl.DataFrame:
-        """billing_currency, tag_key, untagged_effective_cost, total_effective_cost, tagged_share."""
-        ...
-
-    def commitment_utilization(self, month: str) -> pl.DataFrame:
-        """billing_currency, commitment_discount_name, type, used/unused_effective_cost, utilization."""
-        ...
-
-    def provenance(self, month: str) -> dict[str, Any]:
-        """export runs (run id, dataVersion, export name, scope), load record and validation summary."""
-        ...
-
-
 class TableQueries:
-    """`ReportQueries` through the shared query layer (`cloudmonitor_pipelines.query`, the one the CLI `query`
+    """The report's figures through the shared query layer (`cloudmonitor_pipelines.query`, the one the CLI `query`
     command and Finn use): each figure is the answer of a named question over the tenant's reporting tables.
     A question whose table is not materialized yet answers with no rows (the report then says so)."""
 
@@ -88,6 +58,7 @@ class TableQueries:
         return self._answers[key]
 
     def month_totals(self, months: Sequence[str]) -> pl.DataFrame:
+        """billing_month, billing_currency, billed_cost, effective_cost for each month that has data."""
         # Lazy chains (here and below): one collect per answer instead of one per step, in memory (the answers are
         # a few hundred rows; the streaming engine's start-up costs more than the work).
         frames = [self._ask("daily_trend", _TOTALS_INPUT, month=month).lazy()
@@ -100,6 +71,7 @@ class TableQueries:
         return pl.concat(frames).sort("billing_month", "billing_currency").collect(engine="in-memory")
 
     def top_spend(self, month: str, dimension: str, limit: int = 10) -> pl.DataFrame:
+        """billing_currency, key, label, effective_cost: the `limit` largest per currency."""
         question, key, labelled = DIMENSIONS[dimension]
         rows = self._ask(question, {key: pl.String, "label": pl.String, "billing_currency": pl.String,
                                     "effective_cost": pl.Float64}, month=month)
@@ -111,6 +83,7 @@ class TableQueries:
                 .group_by("billing_currency", maintain_order=True).head(limit).collect(engine="in-memory"))
 
     def daily_trend(self, month: str) -> pl.DataFrame:
+        """billing_currency, charge_date, effective_cost, is_anomaly, baseline_median."""
         days = self._ask("daily_trend", _TOTALS_INPUT | {"charge_date": pl.Date}, month=month)
         flags = self._ask("cost_anomalies", {"charge_date": pl.Date, "billing_currency": pl.String,
                                              "sub_account_id": pl.String, "is_anomaly": pl.Boolean,
@@ -124,6 +97,7 @@ class TableQueries:
                 .collect(engine="in-memory"))
 
     def open_savings(self, month: str) -> pl.DataFrame:
+        """savings_currency, rank, name, impact, resource_id, subscription_id, solution, savings, spend."""
         columns = ["savings_currency", "rank", "name", "impact", "resource_id", "subscription_id", "solution",
                    "monthly_savings", "annual_savings", "spend_effective_cost", "billing_currency"]
         empty: EmptySchema = {c: pl.Float64 if "savings" in c or "cost" in c else pl.String for c in columns}
@@ -132,6 +106,7 @@ class TableQueries:
         return rows.lazy().select(columns).sort("savings_currency", "rank").collect(engine="in-memory")
 
     def untagged_spend(self, month: str) -> pl.DataFrame:
+        """billing_currency, tag_key, untagged/tagged/total_effective_cost, tagged_share."""
         rows = self._ask("untagged_spend", {"tag_key": pl.String, "billing_currency": pl.String,
                                             "untagged_effective_cost": pl.Float64, "tagged_effective_cost": pl.Float64,
                                             "total_effective_cost": pl.Float64, "untagged_share": pl.Float64},
@@ -140,6 +115,7 @@ class TableQueries:
                            "total_effective_cost", (1 - pl.col("untagged_share")).alias("tagged_share"))
 
     def commitment_utilization(self, month: str) -> pl.DataFrame:
+        """billing_currency, commitment_discount_id/name/type, used/unused_effective_cost, utilization."""
         columns = ["billing_currency", "commitment_discount_id", "commitment_discount_name", "commitment_discount_type",
                    "used_effective_cost", "unused_effective_cost", "utilization"]
         empty: EmptySchema = {c: pl.Float64 if c.endswith(("cost", "utilization")) else pl.String for c in columns}
@@ -149,6 +125,7 @@ class TableQueries:
                 .collect(engine="in-memory"))
 
     def provenance(self, month: str) -> dict[str, Any]:
+        """Export runs (run id, dataVersion, export name, scope), load record and validation summary."""
         load = self._load(month)
         return {"runs": self._runs(month), "load": load,
                 "validation": self._validation(month, load["winning_run_ids"] if load else None)}
