@@ -45,10 +45,13 @@ _SUBSCRIPTION_KEY = "_cm_subscription_key"
 _MATCHED = "_cm_matched"
 
 
-def _savings_by(recommendations: pl.LazyFrame, scope: str, key: str, prefix: str) -> pl.LazyFrame:
+def _savings_by(recommendations: pl.LazyFrame, scope: str, join_key: str) -> pl.LazyFrame:
+    """The x_<Scope>... columns of the `scope` ('resource' or 'subscription') recommendations, per lower-cased
+    `<scope>_id` named `join_key`."""
+    prefix = scope.capitalize()
     active = recommendations.filter((pl.col("scope") == scope) & ~pl.col("suppressed").fill_null(False))
     single_currency = pl.col("savings_currency").drop_nulls().n_unique() <= 1
-    return active.group_by(pl.col(key).str.to_lowercase().alias(key)).agg(
+    return active.group_by(pl.col(f"{scope}_id").str.to_lowercase().alias(join_key)).agg(
         pl.len().cast(pl.UInt32).alias(f"x_{prefix}RecommendationCount"),
         pl.when(single_currency).then(pl.col("monthly_savings").sum()).alias(f"x_{prefix}MonthlySavings"),
         pl.when(single_currency)
@@ -63,12 +66,8 @@ def enrich_costs(costs: pl.LazyFrame, resources: pl.LazyFrame, recommendations: 
         resources.select(pl.col("id").alias(_RESOURCE_KEY), *(pl.col(c).alias(n) for c, n in RESOURCE_COLUMNS.items()))
         .with_columns(pl.lit(True).alias(_MATCHED))
     )
-    per_resource = _savings_by(recommendations, "resource", "resource_id", "Resource").rename(
-        {"resource_id": _RESOURCE_KEY}
-    )
-    per_subscription = _savings_by(recommendations, "subscription", "subscription_id", "Subscription").rename(
-        {"subscription_id": _SUBSCRIPTION_KEY}
-    )
+    per_resource = _savings_by(recommendations, "resource", _RESOURCE_KEY)
+    per_subscription = _savings_by(recommendations, "subscription", _SUBSCRIPTION_KEY)
     keyed = costs.with_columns(
         pl.col("ResourceId").str.to_lowercase().alias(_RESOURCE_KEY),
         pl.col("SubAccountId").str.extract(_SUBSCRIPTION_GUID, 1).str.to_lowercase().alias(_SUBSCRIPTION_KEY),
