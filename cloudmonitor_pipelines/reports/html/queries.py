@@ -141,13 +141,9 @@ class TableQueries:
                 .sort("run_id").collect().to_dicts())
 
     def _load(self, month: str) -> dict[str, Any] | None:
+        """The ingestion_log row the month's table came from, its totals parsed."""
         row = latest_ingestion(self.workspace, month)
-        if row is None:
-            return None
-        return {"winning_run_ids": row["winning_run_ids"], "source_rows": row["source_rows"],
-                "rows_written": row["rows_written"], "finished_at": row["finished_at"],
-                "newest_export_submitted": row["newest_export_submitted"],
-                "totals_by_currency": json.loads(row["totals_by_currency"] or "{}")}
+        return None if row is None else {**row, "totals_by_currency": json.loads(row["totals_by_currency"] or "{}")}
 
     def _validation(self, month: str, run_ids: str | None) -> dict[str, Any]:
         """Failed rules recorded for the month's winning runs (`run_id` holds them comma-joined and sorted, as
