@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import cache
 
 import polars as pl
 
@@ -80,18 +81,13 @@ def _tag_flags(required: Sequence[str]) -> pl.Expr:
     fields = {_INVALID_FIELD: pl.Boolean(), **{f"t{index}": pl.Boolean() for index in range(len(required))}}
     dtype = pl.Struct(fields)
 
+    @cache  # a Tags value recurs once per month x currency: parsed once
+    def flags_of(raw: str | None) -> dict[str, bool]:
+        present, invalid = parse_present_keys(raw)
+        return {_INVALID_FIELD: invalid, **{f"t{index}": key in present for index, key in enumerate(normalized)}}
+
     def flags(tags: pl.Series) -> pl.Series:
-        cache: dict[str | None, dict[str, bool]] = {}
-        out = []
-        for raw in tags.to_list():
-            if raw not in cache:
-                present, invalid = parse_present_keys(raw)
-                cache[raw] = {
-                    _INVALID_FIELD: invalid,
-                    **{f"t{index}": key in present for index, key in enumerate(normalized)},
-                }
-            out.append(cache[raw])
-        return pl.Series(tags.name, out, dtype=dtype)
+        return pl.Series(tags.name, [flags_of(raw) for raw in tags.to_list()], dtype=dtype)
 
     return pl.col("Tags").map_batches(flags, return_dtype=dtype, is_elementwise=True)
 
