@@ -19,6 +19,7 @@ from cloudmonitor_pipelines.reports._common import (
     lower_resource_id,
     require_columns,
     shape_output,
+    sum_costs,
 )
 
 TABLE = tables.RESOURCE_COSTS
@@ -120,8 +121,7 @@ def build_resource_costs(
     per_resource = aggregate_latest(
         keyed,
         _KEY,
-        {"billed_cost": pl.col("BilledCost").sum(), "effective_cost": pl.col("EffectiveCost").sum(),
-         "row_count": pl.len().cast(pl.Int64)},
+        sum_costs({"billed_cost": "BilledCost", "effective_cost": "EffectiveCost"}),
         {"resource_name": "ResourceName", "resource_type": "ResourceType", "sub_account_id": "SubAccountId",
          "resource_group_name": "x_ResourceGroupName"},
     ).with_columns(pl.col("resource_group_name").str.to_lowercase())
