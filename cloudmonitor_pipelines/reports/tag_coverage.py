@@ -114,20 +114,10 @@ def build_tag_coverage(
         )
     )
     flagged = per_tags_value.with_columns(_tag_flags(required).alias("flags")).unnest("flags")
-    per_key = pl.concat(
-        [
-            flagged.select(
-                *_GROUP,
-                pl.lit(key).alias("tag_key"),
-                "billed",
-                "effective",
-                "rows",
-                pl.col(f"t{index}").alias("tagged"),
-                pl.col(_INVALID_FIELD),
-            )
-            for index, key in enumerate(required)
-        ]
-    )
+    key_of_flag = {f"t{index}": key for index, key in enumerate(required)}  # _tag_flags' field per required key
+    per_key = flagged.unpivot(list(key_of_flag), index=[*_GROUP, "billed", "effective", "rows", _INVALID_FIELD],
+                              variable_name="tag_key", value_name="tagged")
+    per_key = per_key.with_columns(pl.col("tag_key").replace_strict(key_of_flag, return_dtype=pl.String()))
     coverage = (
         per_key.group_by([*_GROUP, "tag_key"])
         .agg(
