@@ -164,9 +164,10 @@ def _chart_id(*parts: str) -> str:
     return "chart-" + hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()[:12]
 
 
-def _domain(values: Sequence[float | None], include: tuple[float, float]) -> list[float]:
+def _axis(values: Sequence[float | None], include: tuple[float, float]) -> tuple[list[float], list[str]]:
     finite = [v for v in map(_finite, values) if v is not None]
-    return nice_ticks(min([*finite, *include]), max([*finite, *include]))
+    ticks = nice_ticks(min([*finite, *include]), max([*finite, *include]))
+    return ticks, [tick_text(t, ticks) for t in ticks]
 
 
 def _value_text(value: float | None, unit: str) -> str:
@@ -183,8 +184,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], unit: str, 
     if len(labels) != len(values):
         raise ValueError(f"{len(labels)} labels for {len(values)} values")
     labels, unit, title = [xml_text(t) for t in labels], xml_text(unit), xml_text(title)
-    ticks = _domain(values, include)
-    texts = [tick_text(t, ticks) for t in ticks]
+    ticks, texts = _axis(values, include)
     label_room = min(max([text_width(t[:MAX_LABEL]) for t in labels] + [0.0]), 0.45 * WIDTH)
     left = _PAD + label_room + _PAD
     right = WIDTH - _PAD - text_width(texts[-1]) / 2
@@ -229,8 +229,7 @@ def daily_line_chart(days: Sequence[date], costs: Sequence[float | None], anomal
     currency, title = xml_text(currency), xml_text(title)
     order = sorted(range(len(days)), key=lambda i: days[i])
     days, costs, anomalies = [days[i] for i in order], [costs[i] for i in order], [anomalies[i] for i in order]
-    ticks = _domain(costs, (0.0, 0.0))
-    texts = [tick_text(t, ticks) for t in ticks]
+    ticks, texts = _axis(costs, (0.0, 0.0))
     left = _PAD + 2 * FONT_SIZE + max(text_width(t) for t in texts) + _PAD
     right, top, bottom = WIDTH - 3 * _PAD, _PAD + _LEGEND, _LINE_HEIGHT - 2 * FONT_SIZE - _PAD
     span = (days[-1] - days[0]).days if days else 0
