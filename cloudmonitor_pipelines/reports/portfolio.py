@@ -45,8 +45,7 @@ _SORT = ["tenant_key", "billing_month", "currency"]
 
 @dataclass(frozen=True)
 class TenantSummaryInputs:
-    """What the portfolio needs from one tenant (`summarize_tenant`'s arguments of the same names): its costs, its
-    recommendations and two freshness stamps."""
+    """What the portfolio needs from one tenant: its costs, its recommendations and two freshness stamps."""
 
     costs: pl.LazyFrame
     recommendations: pl.LazyFrame
@@ -150,7 +149,13 @@ def build_partner_portfolio(per_tenant: Mapping[str, TenantSummaryInputs]) -> pl
         return pl.DataFrame(schema=PORTFOLIO_SCHEMA)
     summaries = []
     for tenant_key, inputs in per_tenant.items():
-        summary = summarize_tenant(**vars(inputs), tenant_key=tenant_key)
+        summary = summarize_tenant(
+            inputs.costs,
+            inputs.recommendations,
+            tenant_key=tenant_key,
+            newest_export_submitted_time=inputs.newest_export_submitted_time,
+            newest_ingestion_time=inputs.newest_ingestion_time,
+        )
         if summary.schema != pl.Schema(PORTFOLIO_SCHEMA):
             raise ReportInputError(
                 f"report {TABLE!r}: summary of tenant {tenant_key!r} has columns {summary.schema!r}, "
