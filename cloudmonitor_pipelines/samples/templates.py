@@ -287,7 +287,7 @@ class _TemplateBuilder:
                 continue
             # Heavier resources get more lines, like real estates where a few resources dominate.
             weight = math.exp(self.rng.gauss(0, 1))
-            meters = meters_for(res.service_key, res.location, res.sku)
+            meters = meters_for(res.service_key, res.sku)
             for meter in meters:
                 variant = self.rng.choices((0, 1, 2), weights=(6, 3, 1))[0]
                 base = {**self._resource(res, variant), **self._meter(meter, res.location, "Consumption"),
