@@ -57,6 +57,13 @@ _PURCHASE_COMMON = {
 }
 _COST_ONLY = {**_MICROSOFT, "ServiceCategory": "Other", "ServiceSubcategory": "Other (Other)",
               "x_SkuIsCreditEligible": False, "_consumed": False, "_period": MONTHLY, "_sigma": 0.3}
+# Template columns that are not strings; every other column is.
+_NON_STRING: dict[str, pl.DataType] = {
+    **dict.fromkeys(("_weight", "_list", "_contracted", "_effective", "_billed", "_block", "_qty", "_cap", "_sigma",
+                     "_amount"), pl.Float64()),
+    "_kind": pl.Int32(), "_period": pl.Int32(),
+    **dict.fromkeys(("_consumed", "x_SkuIsCreditEligible", "_effective_zero"), pl.Boolean()),
+}
 
 
 def _sku_id(*parts: object) -> str:
@@ -67,7 +74,6 @@ def _sku_id(*parts: object) -> str:
         n, r = divmod(n, len(alphabet))
         chars.append(alphabet[r])
     return f"DZH318Z0{''.join(chars[:4])}/{''.join(chars[4:8])}"
-
 
 
 def _meter_guid(*parts: object) -> str:
@@ -139,25 +145,24 @@ class _TemplateBuilder:
         self.rows.append(row)
         return len(self.rows) - 1
 
-    def _account(self, subscription_id: str | None) -> dict[str, Any]:
-        p = self.p
-        sub = self.subs.get(subscription_id) if subscription_id else None
+    def _account(self, subscription_id: str) -> dict[str, Any]:
+        p, sub = self.p, self.subs[subscription_id]
         values: dict[str, Any] = {
-            "SubAccountId": f"/subscriptions/{subscription_id}" if subscription_id else None,
-            "SubAccountName": sub.name if sub else None,
-            "SubAccountType": "Subscription" if sub else None,
-            "x_InvoiceSectionId": sub.invoice_section_id if sub else None,
-            "x_InvoiceSectionName": sub.invoice_section_name if sub else None,
-            "x_CostCenter": sub.cost_center if sub else None,
+            "SubAccountId": f"/subscriptions/{subscription_id}",
+            "SubAccountName": sub.name,
+            "SubAccountType": "Subscription",
+            "x_InvoiceSectionId": sub.invoice_section_id,
+            "x_InvoiceSectionName": sub.invoice_section_name,
+            "x_CostCenter": sub.cost_center,
         }
-        if p.agreement == "EA" and sub:
+        if p.agreement == "EA":
             values |= {
                 "x_AccountName": f"{p.display_name} Azure Operations",
                 "x_AccountOwnerId": p.account_owner_email,
                 "x_AccountId": str(stable_int("account", p.key) % 10_000_000),
                 "x_SkuOfferId": "MS-AZR-0017P",
             }
-        elif sub:
+        else:
             values |= {
                 "x_SkuOrderId": guid(rng_for("order", p.key, subscription_id)),
                 "x_SkuOrderName": "Azure plan",
@@ -444,21 +449,10 @@ class _TemplateBuilder:
         })
         return taxes, credit, adjustment
 
-
     def _frame(self) -> pl.DataFrame:
-        floats = {"_weight", "_list", "_contracted", "_effective", "_billed", "_block", "_qty", "_cap", "_sigma",
-                  "_amount"}
-        schema: dict[str, pl.DataType] = {}
-        for key in dict.fromkeys(key for row in self.rows for key in row):  # every key, in first-seen order
-            if key in floats:
-                schema[key] = pl.Float64()
-            elif key in ("_kind", "_period"):
-                schema[key] = pl.Int32()
-            elif key in ("_consumed", "x_SkuIsCreditEligible", "_effective_zero"):
-                schema[key] = pl.Boolean()
-            else:
-                schema[key] = pl.String()
-        frame = pl.DataFrame(self.rows, schema=schema)  # keys a row lacks are null
+        # every key, in first-seen order; keys a row lacks are null
+        keys = dict.fromkeys(key for row in self.rows for key in row)
+        frame = pl.DataFrame(self.rows, schema={key: _NON_STRING.get(key, pl.String()) for key in keys})
         return frame.with_columns(pl.col("_effective_zero").fill_null(False), pl.col("_consumed").fill_null(False))
 
 
