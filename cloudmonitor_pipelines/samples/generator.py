@@ -23,9 +23,9 @@ import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
 from cloudmonitor_pipelines.focus.versions import normalize_data_version
-from cloudmonitor_pipelines.months import parse_month
+from cloudmonitor_pipelines.months import month_end, parse_month
 from cloudmonitor_pipelines.samples.export_files import PartWriter, RunPlan, manifest_for
-from cloudmonitor_pipelines.samples.export_rows import MonthLayout, export_frame, month_end
+from cloudmonitor_pipelines.samples.export_rows import MonthLayout, export_frame
 from cloudmonitor_pipelines.samples.profiles import (
     SampleResource,
     TenantProfile,
@@ -153,7 +153,7 @@ def _parse_months(months: Sequence[str]) -> list[date]:
 
 def _generate_month(job: _Job, month_start: date) -> list[GeneratedRun]:
     month = f"{month_start:%Y-%m}"
-    next_month = month_end(month_start)
+    next_month = month_end(month)
     days = (next_month - month_start).days
     layout = MonthLayout.plan(job.templates, job.rows, days, stable_int("rows", job.profile.key, job.seed, month))
     plans = _plan_runs(job, month_start, layout)
@@ -185,14 +185,14 @@ def _generate_month(job: _Job, month_start: date) -> list[GeneratedRun]:
 
 def _plan_runs(job: _Job, month_start: date, layout: MonthLayout) -> list[RunPlan]:
     """The month's runs in submission order: optional empty run, month-to-date runs, then the closing run."""
-    rng = rng_for("runs", job.profile.key, job.seed, f"{month_start:%Y-%m}")
-    days, next_month = layout.days, month_end(month_start)
+    month = f"{month_start:%Y-%m}"
+    rng = rng_for("runs", job.profile.key, job.seed, month)
+    days, next_month = layout.days, month_end(month)
 
     def run(day: date, hour: int, end_date: date, row_count: int, closing: bool) -> RunPlan:
         moment = datetime(day.year, day.month, day.day, hour, rng.randrange(0, 60), rng.randrange(0, 60), tzinfo=UTC)
         ticks = rng.randrange(0, 10_000_000)
-        return RunPlan(guid(rng), moment, ticks, end_date, row_count, "OnDemand" if closing else "Scheduled",
-                       "TheLastMonth" if closing else "MonthToDate", closing)
+        return RunPlan(guid(rng), moment, ticks, end_date, row_count, closing)
 
     plans: list[RunPlan] = []
     if job.include_empty_run:
