@@ -155,6 +155,7 @@ def _with_costs(rows: pl.DataFrame, usd: float) -> pl.DataFrame:
     priced = pl.col("_list").is_not_null()
     rows = rows.with_columns(PricingQuantity=pl.when(priced).then(pl.col("_q") / pl.col("_block")))
     pq_col = pl.col("PricingQuantity")
+    usd_twins = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
     return rows.with_columns(
         ListUnitPrice=pl.col("_list"),
         ContractedUnitPrice=pl.col("_contracted"),
@@ -171,10 +172,7 @@ def _with_costs(rows: pl.DataFrame, usd: float) -> pl.DataFrame:
         ConsumedQuantity=pl.when(pl.col("_consumed")).then(pl.col("_q")),
         ConsumedUnit=pl.when(pl.col("_consumed")).then(pl.col("ConsumedUnit")),
     ).with_columns(
-        x_BilledCostInUsd=pl.col("BilledCost") / usd,
-        x_EffectiveCostInUsd=pl.col("EffectiveCost") / usd,
-        x_ListCostInUsd=pl.col("ListCost") / usd,
-        x_ContractedCostInUsd=pl.col("ContractedCost") / usd,
+        *[(pl.col(cost) / usd).alias(f"x_{cost}InUsd") for cost in usd_twins],
         x_ServicePeriodStart=pl.col("ChargePeriodStart"),
         x_ServicePeriodEnd=pl.col("ChargePeriodEnd"),
     )

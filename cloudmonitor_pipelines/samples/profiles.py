@@ -15,21 +15,21 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-# ARM location -> (display name, meter region as Azure prices write it).
-REGIONS: dict[str, tuple[str, str]] = {
-    "westeurope": ("West Europe", "EU West"),
-    "northeurope": ("North Europe", "EU North"),
-    "eastus": ("East US", "US East"),
-    "eastus2": ("East US 2", "US East 2"),
-    "westus2": ("West US 2", "US West 2"),
-    "uksouth": ("UK South", "UK South"),
-    "ukwest": ("UK West", "UK West"),
-    "germanywestcentral": ("Germany West Central", "DE West Central"),
-    "francecentral": ("France Central", "FR Central"),
-    "swedencentral": ("Sweden Central", "SE Central"),
-    "centralus": ("Central US", "US Central"),
-    "japaneast": ("Japan East", "JA East"),
-    "australiaeast": ("Australia East", "AU East"),
+# ARM location -> meter region, as Azure prices write it (display names: `regions.AZURE_PUBLIC_REGIONS`).
+METER_REGIONS: dict[str, str] = {
+    "westeurope": "EU West",
+    "northeurope": "EU North",
+    "eastus": "US East",
+    "eastus2": "US East 2",
+    "westus2": "US West 2",
+    "uksouth": "UK South",
+    "ukwest": "UK West",
+    "germanywestcentral": "DE West Central",
+    "francecentral": "FR Central",
+    "swedencentral": "SE Central",
+    "centralus": "US Central",
+    "japaneast": "JA East",
+    "australiaeast": "AU East",
 }
 
 # Billing currency -> how many units of it one USD buys (fixed per sample; realistic magnitudes).

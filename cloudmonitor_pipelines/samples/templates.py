@@ -15,10 +15,11 @@ from typing import Any
 
 import polars as pl
 
+from cloudmonitor_pipelines.regions import AZURE_PUBLIC_REGIONS
 from cloudmonitor_pipelines.samples import profiles
 from cloudmonitor_pipelines.samples.profiles import (
     MARKETPLACE_PUBLISHERS,
-    REGIONS,
+    METER_REGIONS,
     SERVICE_TYPES,
     VM_SIZES,
     SampleResource,
@@ -172,7 +173,7 @@ class _TemplateBuilder:
 
     def _resource(self, res: SampleResource, variant: int) -> dict[str, Any]:
         service = SERVICE_TYPES[res.service_key]
-        region = res.location if res.location in REGIONS else None
+        region = res.location if res.location in METER_REGIONS else None
         return {
             "ResourceId": _id_casing(res.arm_id, variant),
             "ResourceName": res.name,
@@ -180,7 +181,7 @@ class _TemplateBuilder:
             "x_ResourceType": service.full_type,
             "x_ResourceGroupName": res.resource_group.lower() if variant == 1 else res.resource_group,
             "RegionId": region,
-            "RegionName": REGIONS[region][0] if region else None,
+            "RegionName": AZURE_PUBLIC_REGIONS[region] if region else None,
             "Tags": json.dumps(res.tags),
             "ServiceName": service.service_name,
             "ServiceCategory": service.service_category,
@@ -190,7 +191,7 @@ class _TemplateBuilder:
         }
 
     def _meter(self, meter: profiles.Meter, region: str, price_tag: str) -> dict[str, Any]:
-        meter_region = REGIONS[region][1] if meter.regional else "Intercontinental"
+        meter_region = METER_REGIONS[region] if meter.regional else "Intercontinental"
         sku_id = _sku_id(meter.category, meter.subcategory, meter.name, meter_region)
         description = f"{meter.category} {meter.subcategory} - {meter.name}"
         if meter.regional:
@@ -348,7 +349,7 @@ class _TemplateBuilder:
             "x_ResourceType": "Microsoft.Capacity/reservationOrders/reservations",
             "ChargeDescription": f"Unused reservation - {c.size.replace('_', ' ')}", "SkuId": c.ri_sku,
             "SkuPriceId": f"{c.ri_sku}/Reservation-1Y", "SkuMeter": c.size.replace("_", " "), "_qty": 6.0,
-            "RegionId": p.home_region, "RegionName": REGIONS[p.home_region][0],
+            "RegionId": p.home_region, "RegionName": AZURE_PUBLIC_REGIONS[p.home_region],
         })
         self._add(SP_UNUSED, 1.0, _COMMITMENT_COMMON, unused, c.sp, self._prices(5.0, 1.0, False), {
             "CommitmentDiscountStatus": "Unused", "x_PricingSubcategory": "Committed Spend", "_consumed": False,
