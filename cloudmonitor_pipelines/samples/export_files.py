@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cloudmonitor_pipelines.samples.profiles import TenantProfile
+from cloudmonitor_pipelines.samples.profiles import TenantProfile, workspace_account_name
 
 __all__ = ["MANIFEST_VERSION", "PartWriter", "RunPlan", "manifest_for"]
 
@@ -68,7 +68,7 @@ def manifest_for(
             "fileFormat": "Parquet" if fmt == "parquet" else "Csv",
             "compressionMode": {"parquet": "snappy", "csv.gz": "gzip", "csv": "none"}[fmt],
             "containerUri": (f"/subscriptions/{first_sub}/resourceGroups/rg-cloudmonitor/providers/"
-                             f"Microsoft.Storage/storageAccounts/{profile.workspace_account_name}"),
+                             f"Microsoft.Storage/storageAccounts/{workspace_account_name(profile.key)}"),
             "rootFolderPath": root,
         },
         "runInfo": {

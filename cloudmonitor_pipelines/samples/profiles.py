@@ -97,10 +97,6 @@ class TenantProfile:
     def pricing_to_billing_rate(self) -> float:
         return self.exchange_rate_from_usd if self.agreement == "MCA" else 1.0
 
-    @property
-    def workspace_account_name(self) -> str:
-        return workspace_account_name(self.key)
-
 
 def workspace_account_name(tenant: str) -> str:
     """Name of the tenant's workspace storage account (3-24 lower-case alphanumerics, as Azure requires)."""
@@ -161,7 +157,7 @@ def tenant_profile(tenant: str) -> TenantProfile:
         billing_account_name=account.account_name,
         billing_profile_id=account.profile_id,
         billing_profile_name=account.profile_name,
-        export_scope=account.scope,
+        export_scope=account.profile_id,  # the EA enrollment or the MCA billing profile
         home_region=home,
         regions=(home, *others),
         subscriptions=_subscriptions(sub_rng, n_subs, display, agreement, account.departments),
@@ -179,7 +175,6 @@ class _BillingAccount:
     account_name: str
     profile_id: str
     profile_name: str
-    scope: str  # where the export is defined
     owner: str | None
     departments: list[tuple[str, str]]  # (invoice section or department id, team)
 
@@ -193,15 +188,14 @@ def _billing_account(
         account_id = f"/providers/Microsoft.Billing/billingAccounts/{enrollment}"
         account_name = f"{display} Enterprise Agreement"
         departments = [(str(sub_rng.randrange(100_000, 999_999)), team) for team in ("Engineering", "Data")]
-        return _BillingAccount(account_id, account_name, account_id, account_name, account_id,
-                               f"azure-billing@{domain}", departments)
+        return _BillingAccount(account_id, account_name, account_id, account_name, f"azure-billing@{domain}",
+                               departments)
     account_guid = f"{guid(sub_rng)}:{guid(sub_rng)}_2019-05-31"
     account_id = f"/providers/Microsoft.Billing/billingAccounts/{account_guid}"
     profile_code = _billing_code(sub_rng)
     profile_id = f"{account_id}/billingProfiles/{profile_code}"
     departments = [(f"{profile_id}/invoiceSections/{_billing_code(sub_rng)}", team) for team in ("Engineering", "Data")]
-    return _BillingAccount(account_id, display, profile_id, f"{display} {currency} billing", profile_id, None,
-                           departments)
+    return _BillingAccount(account_id, display, profile_id, f"{display} {currency} billing", None, departments)
 
 
 def _subscriptions(
@@ -496,7 +490,7 @@ def _fixed_resources(profile: TenantProfile, tenant: str) -> list[SampleResource
         billed("rg-observability", "Microsoft.SaaS/resources", f"datadog-{tenant}", "global", tags={"team": "platform"},
                sku=None, kind=None, service_key="saas", marketplace=True),
         # The workspace account (residency check): always in the home region.
-        billed("rg-cloudmonitor", "Microsoft.Storage/storageAccounts", profile.workspace_account_name, home,
+        billed("rg-cloudmonitor", "Microsoft.Storage/storageAccounts", workspace_account_name(tenant), home,
                tags={"env": "prod", "team": "finops", "purpose": "cost-exports"},
                sku={"name": "Standard_LRS", "tier": "Standard"}, kind="StorageV2", service_key="storage"),
     ]
