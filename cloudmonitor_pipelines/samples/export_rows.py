@@ -71,7 +71,7 @@ class MonthLayout:
         """Template id, day offset and random draws of global rows [start, end)."""
         body = self.rows - self.head
         index = pl.int_range(start, end, dtype=pl.Int64, eager=True).alias("_i")
-        frame = pl.DataFrame(index).with_columns(_uniform("_i", self.seed + k).alias(f"_u{k - 1}") for k in range(1, 5))
+        frame = pl.DataFrame(index).with_columns(_uniform("_i", self.seed + 1 + k).alias(f"_u{k}") for k in range(4))
         previous_days = (month_start - timedelta(days=1)).day
         fixed = pl.Series("fixed", list(self.fixed) or [0], dtype=pl.Int64)
 
