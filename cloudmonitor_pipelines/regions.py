@@ -17,83 +17,32 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
-# name -> display name; ordered by geography for readability.
-AZURE_PUBLIC_REGIONS: Mapping[str, str] = MappingProxyType(
-    {
-        # United States
-        "eastus": "East US",
-        "eastus2": "East US 2",
-        "centralus": "Central US",
-        "northcentralus": "North Central US",
-        "southcentralus": "South Central US",
-        "westcentralus": "West Central US",
-        "westus": "West US",
-        "westus2": "West US 2",
-        "westus3": "West US 3",
-        "centraluseuap": "Central US EUAP",
-        "eastus2euap": "East US 2 EUAP",
-        # Canada
-        "canadacentral": "Canada Central",
-        "canadaeast": "Canada East",
-        # Latin America
-        "brazilsouth": "Brazil South",
-        "brazilsoutheast": "Brazil Southeast",
-        "chilecentral": "Chile Central",
-        "mexicocentral": "Mexico Central",
-        # Europe
-        "northeurope": "North Europe",
-        "westeurope": "West Europe",
-        "uksouth": "UK South",
-        "ukwest": "UK West",
-        "francecentral": "France Central",
-        "francesouth": "France South",
-        "germanywestcentral": "Germany West Central",
-        "germanynorth": "Germany North",
-        "switzerlandnorth": "Switzerland North",
-        "switzerlandwest": "Switzerland West",
-        "swedencentral": "Sweden Central",
-        "swedensouth": "Sweden South",
-        "norwayeast": "Norway East",
-        "norwaywest": "Norway West",
-        "italynorth": "Italy North",
-        "polandcentral": "Poland Central",
-        "spaincentral": "Spain Central",
-        "belgiumcentral": "Belgium Central",
-        "austriaeast": "Austria East",
-        "denmarkeast": "Denmark East",
-        # Asia Pacific
-        "eastasia": "East Asia",
-        "southeastasia": "Southeast Asia",
-        "japaneast": "Japan East",
-        "japanwest": "Japan West",
-        "koreacentral": "Korea Central",
-        "koreasouth": "Korea South",
-        "indonesiacentral": "Indonesia Central",
-        "malaysiawest": "Malaysia West",
-        "taiwannorth": "Taiwan North",
-        "taiwannorthwest": "Taiwan Northwest",
-        # India
-        "centralindia": "Central India",
-        "southindia": "South India",
-        "westindia": "West India",
-        "jioindiacentral": "Jio India Central",
-        "jioindiawest": "Jio India West",
-        # Australia and New Zealand
-        "australiaeast": "Australia East",
-        "australiasoutheast": "Australia Southeast",
-        "australiacentral": "Australia Central",
-        "australiacentral2": "Australia Central 2",
-        "newzealandnorth": "New Zealand North",
-        # Middle East
-        "uaenorth": "UAE North",
-        "uaecentral": "UAE Central",
-        "qatarcentral": "Qatar Central",
-        "israelcentral": "Israel Central",
-        "israelnorthwest": "Israel Northwest",
-        # Africa
-        "southafricanorth": "South Africa North",
-        "southafricawest": "South Africa West",
-    }
+# Display names ("West Europe"), grouped by geography; a region's name is its display name normalized
+# (`normalize_region_name`: "westeurope"), which holds for every public region.
+_DISPLAY_NAMES = (
+    # United States
+    "East US", "East US 2", "Central US", "North Central US", "South Central US", "West Central US", "West US",
+    "West US 2", "West US 3", "Central US EUAP", "East US 2 EUAP",
+    # Canada
+    "Canada Central", "Canada East",
+    # Latin America
+    "Brazil South", "Brazil Southeast", "Chile Central", "Mexico Central",
+    # Europe
+    "North Europe", "West Europe", "UK South", "UK West", "France Central", "France South", "Germany West Central",
+    "Germany North", "Switzerland North", "Switzerland West", "Sweden Central", "Sweden South", "Norway East",
+    "Norway West", "Italy North", "Poland Central", "Spain Central", "Belgium Central", "Austria East",
+    "Denmark East",
+    # Asia Pacific
+    "East Asia", "Southeast Asia", "Japan East", "Japan West", "Korea Central", "Korea South", "Indonesia Central",
+    "Malaysia West", "Taiwan North", "Taiwan Northwest",
+    # India
+    "Central India", "South India", "West India", "Jio India Central", "Jio India West",
+    # Australia and New Zealand
+    "Australia East", "Australia Southeast", "Australia Central", "Australia Central 2", "New Zealand North",
+    # Middle East
+    "UAE North", "UAE Central", "Qatar Central", "Israel Central", "Israel Northwest",
+    # Africa
+    "South Africa North", "South Africa West",
 )
 
 # "(Europe) West Europe" is how the portal shows regions (regionalDisplayName); drop the geography prefix.
@@ -112,6 +61,10 @@ def normalize_region_name(text: str) -> str:
     """
     without_prefix = _GEOGRAPHY_PREFIX.sub("", text)
     return re.sub(r"[\s_\-]+", "", without_prefix).lower()
+
+
+# name -> display name
+AZURE_PUBLIC_REGIONS: Mapping[str, str] = MappingProxyType({normalize_region_name(d): d for d in _DISPLAY_NAMES})
 
 
 def suggest_region(text: str) -> str | None:

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 from cloudmonitor_pipelines.azure.advisor import (
@@ -36,41 +36,13 @@ from cloudmonitor_pipelines.azure.arm import DEFAULT_ARM_ENDPOINT, QUOTA_REMAINI
 from cloudmonitor_pipelines.azure.recorded import RecordingWriter
 from cloudmonitor_pipelines.azure.resource_graph import ARG_API_VERSION, ARG_PATH, RESOURCES_QUERY
 from cloudmonitor_pipelines.enrich.residency import STORAGE_ACCOUNT_TYPE, storage_account_query
-from cloudmonitor_pipelines.samples.profiles import sample_inventory, tenant_profile
+from cloudmonitor_pipelines.samples.profiles import SampleResource, sample_inventory, tenant_profile
 
 ARG_RECORDING_PAGE_SIZE = 25
 ADVISOR_REST_RECORDING_PAGE_SIZE = 10
 RECOMMENDED_SHARE = 0.2  # share of live resources that get a resource-level Cost recommendation
 _QUOTA_PER_WINDOW = 15
 _NAMESPACE = uuid.UUID("5d0c7f0e-2f7b-4a8e-9a57-1c0f3f6b8a11")  # for deterministic recommendation GUIDs
-
-
-class InventoryItem(Protocol):
-    """What `samples.profiles.sample_inventory` yields per resource (`SampleResource`); read-only, so frozen
-    dataclasses satisfy it."""
-
-    @property
-    def arm_id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def type(self) -> str: ...
-    @property
-    def location(self) -> str: ...
-    @property
-    def resource_group(self) -> str: ...
-    @property
-    def subscription_id(self) -> str: ...
-    @property
-    def tags(self) -> dict[str, str]: ...
-    @property
-    def sku(self) -> dict[str, Any] | None: ...
-    @property
-    def kind(self) -> str | None: ...
-    @property
-    def billed(self) -> bool: ...
-    @property
-    def deleted(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -88,51 +60,25 @@ def _stand_in_id(text: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, text))
 
 
-_TEMPLATES: dict[str, _Template] = {
-    "microsoft.compute/virtualmachines": _Template(
-        "e10b1381-5f0a-47ff-8c7b-37bd13d7c974",
-        "Microsoft.Compute/virtualMachines",
-        "Right-size or shutdown underutilized virtual machines",
-        (25.0, 400.0),
-        "High",
-    ),
-    "microsoft.compute/disks": _Template(
-        "48eda464-1485-4dcf-a674-d0905df5054a",
-        "Microsoft.Compute/disks",
-        "You have disks which have not been attached to a VM for more than 30 days",
-        (4.0, 60.0),
-        "Medium",
-    ),
-    "microsoft.web/serverfarms": _Template(
-        _stand_in_id("app service plan right-size"),
-        "Microsoft.Web/serverFarms",
-        "Right-size underutilized App Service plans",
-        (30.0, 250.0),
-        "Medium",
-    ),
-    "microsoft.sql/servers/databases": _Template(
-        _stand_in_id("sql database right-size"),
-        "Microsoft.Sql/servers/databases",
-        "Right-size underutilized SQL databases",
-        (40.0, 300.0),
-        "Medium",
-    ),
-    "microsoft.network/publicipaddresses": _Template(
-        _stand_in_id("unassociated public ip"),
-        "Microsoft.Network/publicIPAddresses",
-        "Delete Public IP addresses that are not associated to a resource",
-        (2.5, 4.0),
-        "Low",
-    ),
-    "microsoft.compute/virtualmachinescalesets": _Template(
-        _stand_in_id("vmss right-size"),
-        "Microsoft.Compute/virtualMachineScaleSets",
-        "Right-size underutilized virtual machine scale sets",
-        (60.0, 500.0),
-        "High",
-    ),
-}
-_VM_RESERVED_INSTANCE_TYPE_ID = "84b1a508-fc21-49da-979e-96894f1665df"
+# Resource-level recommendations, keyed by the lower-case resource type they apply to.
+_TEMPLATES: dict[str, _Template] = {template.impacted_field.lower(): template for template in (
+    _Template("e10b1381-5f0a-47ff-8c7b-37bd13d7c974", "Microsoft.Compute/virtualMachines",
+              "Right-size or shutdown underutilized virtual machines", (25.0, 400.0), "High"),
+    _Template("48eda464-1485-4dcf-a674-d0905df5054a", "Microsoft.Compute/disks",
+              "You have disks which have not been attached to a VM for more than 30 days", (4.0, 60.0), "Medium"),
+    _Template(_stand_in_id("app service plan right-size"), "Microsoft.Web/serverFarms",
+              "Right-size underutilized App Service plans", (30.0, 250.0), "Medium"),
+    _Template(_stand_in_id("sql database right-size"), "Microsoft.Sql/servers/databases",
+              "Right-size underutilized SQL databases", (40.0, 300.0), "Medium"),
+    _Template(_stand_in_id("unassociated public ip"), "Microsoft.Network/publicIPAddresses",
+              "Delete Public IP addresses that are not associated to a resource", (2.5, 4.0), "Low"),
+    _Template(_stand_in_id("vmss right-size"), "Microsoft.Compute/virtualMachineScaleSets",
+              "Right-size underutilized virtual machine scale sets", (60.0, 500.0), "High"),
+)}
+_VM_RESERVED_INSTANCES = _Template(
+    "84b1a508-fc21-49da-979e-96894f1665df", "Microsoft.Subscriptions/subscriptions",
+    "Buy virtual machine reserved instances to save money over pay-as-you-go costs", (150.0, 1200.0), "High",
+)
 
 
 @dataclass(frozen=True)
@@ -140,8 +86,6 @@ class RecordingSummary:
     directory: Path
     tenant: str
     resources: int
-    resource_recommendations: int
-    subscription_recommendations: int
     subscriptions: tuple[str, ...]
     arg_resource_pages: int
 
@@ -159,7 +103,7 @@ def write_sample_recordings(
 def write_recordings_for_inventory(
     out_dir: Path,
     tenant: str,
-    inventory: Iterable[InventoryItem],
+    inventory: Iterable[SampleResource],
     *,
     seed: int = 0,
     currency: str = "USD",
@@ -177,33 +121,23 @@ def write_recordings_for_inventory(
 
     writer = RecordingWriter(Path(out_dir), tenant)
     arg_pages = _record_arg(writer, RESOURCES_QUERY, rows, tenant, "resources")
-    arg_advisor_rows = [_public({**rec, "type": "microsoft.advisor/recommendations",
-                                 "subscriptionId": rec["_subscription"]}) for rec in recommendations]
+    arg_advisor_rows = [{**rec, "type": "microsoft.advisor/recommendations", "subscriptionId": subscription_id}
+                        for subscription_id, rec in recommendations]
     _record_arg(writer, ADVISOR_COST_QUERY, arg_advisor_rows, tenant, "advisor")
     for subscription_id in subscriptions:
-        items = [_public(rec) for rec in recommendations if rec["_subscription"] == subscription_id]
+        # REST items carry the ARM-cased type and no subscriptionId member; properties are identical to ARG.
+        items = [{**rec, "type": "Microsoft.Advisor/recommendations"}
+                 for rec_subscription, rec in recommendations if rec_subscription == subscription_id]
         _record_advisor_rest(writer, subscription_id, items)
     for item in live:
         if item.type.lower() == STORAGE_ACCOUNT_TYPE and item.name.isalnum() and item.name.islower():
             found = [{"id": item.arm_id, "name": item.name, "location": item.location}]
             _record_arg(writer, storage_account_query(item.name), found, tenant, f"lookup-{item.name}")
     writer.finish()
-    return RecordingSummary(
-        directory=Path(out_dir),
-        tenant=tenant,
-        resources=len(rows),
-        resource_recommendations=sum(1 for r in recommendations if r["_scope"] == "resource"),
-        subscription_recommendations=sum(1 for r in recommendations if r["_scope"] == "subscription"),
-        subscriptions=subscriptions,
-        arg_resource_pages=arg_pages,
-    )
+    return RecordingSummary(Path(out_dir), tenant, len(rows), subscriptions, arg_pages)
 
 
-def _public(record: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in record.items() if not key.startswith("_")}
-
-
-def _arg_row(item: InventoryItem) -> dict[str, Any]:
+def _arg_row(item: SampleResource) -> dict[str, Any]:
     return {
         "id": item.arm_id,
         "name": item.name,
@@ -217,8 +151,9 @@ def _arg_row(item: InventoryItem) -> dict[str, Any]:
     }
 
 
-def _token(tenant: str, label: str, offset: int) -> str:
-    return base64.b64encode(json.dumps({"t": tenant, "q": label, "o": offset}).encode()).decode()
+def _pages(items: Sequence[dict[str, Any]], size: int) -> list[Sequence[dict[str, Any]]]:
+    """`items` in pages of `size`; no items is one empty page, as ARM answers."""
+    return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
 
 
 def _quota_headers(request_number: int) -> dict[str, str]:
@@ -231,13 +166,12 @@ def _quota_headers(request_number: int) -> dict[str, str]:
 
 def _record_arg(writer: RecordingWriter, query: str, rows: Sequence[dict[str, Any]], tenant: str, label: str) -> int:
     url = f"{DEFAULT_ARM_ENDPOINT}{ARG_PATH}?api-version={ARG_API_VERSION}"
-    pages = [rows[i : i + ARG_RECORDING_PAGE_SIZE] for i in range(0, len(rows), ARG_RECORDING_PAGE_SIZE)] or [[]]
+    pages = _pages(rows, ARG_RECORDING_PAGE_SIZE)
     token: str | None = None
     for number, page_rows in enumerate(pages):
         options: dict[str, Any] = {"$top": 1000, "resultFormat": "objectArray"}
         if token is not None:
             options["$skipToken"] = token
-        next_token = _token(tenant, label, (number + 1) * ARG_RECORDING_PAGE_SIZE) if number + 1 < len(pages) else None
         response: dict[str, Any] = {
             "totalRecords": len(rows),
             "count": len(page_rows),
@@ -245,35 +179,25 @@ def _record_arg(writer: RecordingWriter, query: str, rows: Sequence[dict[str, An
             "facets": [],
             "data": list(page_rows),
         }
-        if next_token:
-            response["$skipToken"] = next_token
+        if number + 1 < len(pages):
+            offset = {"t": tenant, "q": label, "o": (number + 1) * ARG_RECORDING_PAGE_SIZE}
+            response["$skipToken"] = base64.b64encode(json.dumps(offset).encode()).decode()
         writer.add("POST", url, {"query": query, "options": options}, response, headers=_quota_headers(number))
-        token = next_token
+        token = response.get("$skipToken")
     return len(pages)
 
 
 def _record_advisor_rest(writer: RecordingWriter, subscription_id: str, items: Sequence[dict[str, Any]]) -> None:
     base = f"{DEFAULT_ARM_ENDPOINT}{advisor_rest_path(subscription_id)}"
     first = f"{base}?api-version={ADVISOR_API_VERSION}&$filter={quote(ADVISOR_COST_FILTER)}"
-    size = ADVISOR_REST_RECORDING_PAGE_SIZE
-    pages = [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+    pages = _pages(items, ADVISOR_REST_RECORDING_PAGE_SIZE)
     url = first
     for number, page_items in enumerate(pages):
-        response: dict[str, Any] = {"value": [_rest_item(item) for item in page_items]}
+        response: dict[str, Any] = {"value": list(page_items)}
         if number + 1 < len(pages):
-            response["nextLink"] = f"{first}&$skiptoken={(number + 1) * size}"
+            response["nextLink"] = f"{first}&$skiptoken={(number + 1) * ADVISOR_REST_RECORDING_PAGE_SIZE}"
         writer.add("GET", url, None, response)
         url = response.get("nextLink", url)
-
-
-def _rest_item(row: dict[str, Any]) -> dict[str, Any]:
-    # REST items carry the ARM-cased type and no subscriptionId member; properties are identical to ARG.
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "type": "Microsoft.Advisor/recommendations",
-        "properties": row["properties"],
-    }
 
 
 def _money(value: float) -> str:
@@ -281,16 +205,8 @@ def _money(value: float) -> str:
 
 
 def _recommendation(
-    resource_id: str,
-    subscription_id: str,
-    template: _Template,
-    impacted_value: str,
-    extended: dict[str, str],
-    monthly: float,
-    currency: str,
-    as_of: datetime,
-    suppressed: bool,
-    scope: str,
+    resource_id: str, template: _Template, impacted_value: str, extended: dict[str, str], monthly: float,
+    currency: str, as_of: datetime, suppressed: bool,
 ) -> dict[str, Any]:
     name = str(uuid.uuid5(_NAMESPACE, f"{resource_id.lower()}|{template.type_id}"))
     properties: dict[str, Any] = {
@@ -311,18 +227,15 @@ def _recommendation(
     }
     if suppressed:
         properties["suppressionIds"] = [str(uuid.uuid5(_NAMESPACE, f"suppressed|{name}"))]
-    return {
-        "id": f"{resource_id}/providers/Microsoft.Advisor/recommendations/{name}",
-        "name": name,
-        "properties": properties,
-        "_subscription": subscription_id.lower(),
-        "_scope": scope,
-    }
+    return {"id": f"{resource_id}/providers/Microsoft.Advisor/recommendations/{name}", "name": name,
+            "properties": properties}
 
 
 def _recommendations(
-    live: Sequence[InventoryItem], rng: random.Random, currency: str, as_of: datetime
-) -> list[dict[str, Any]]:
+    live: Sequence[SampleResource], rng: random.Random, currency: str, as_of: datetime
+) -> list[tuple[str, dict[str, Any]]]:
+    """(lower-case subscription id, recommendation) pairs: resource-level ones, then per-subscription reserved
+    instances."""
     eligible = [item for item in live if item.type.lower() in _TEMPLATES]
     rng.shuffle(eligible)
     wanted = min(len(eligible), max(1, round(RECOMMENDED_SHARE * len(live))))
@@ -336,22 +249,18 @@ def _recommendations(
             extended = {"recommendationType": "SkuChange", "currentSku": current, "targetSku": "Standard_D2s_v5",
                         "MaxCpuP": str(rng.randint(2, 12)), "regionId": item.location}
         monthly = rng.uniform(*template.monthly_range)
-        results.append(
-            _recommendation(item.arm_id, item.subscription_id, template, item.name, extended, monthly,
-                            currency, as_of, suppressed=index % 9 == 4, scope="resource")
-        )
-    reserved = _Template(_VM_RESERVED_INSTANCE_TYPE_ID, "Microsoft.Subscriptions/subscriptions",
-                         "Buy virtual machine reserved instances to save money over pay-as-you-go costs",
-                         (150.0, 1200.0), "High")
+        results.append((item.subscription_id.lower(), _recommendation(
+            item.arm_id, template, item.name, extended, monthly, currency, as_of, suppressed=index % 9 == 4,
+        )))
     for subscription_id in sorted({item.subscription_id for item in live if "virtualmachines" in item.type.lower()},
                                   key=str.lower):
         vm = next(i for i in live if i.subscription_id == subscription_id and "virtualmachines" in i.type.lower())
         extended = {"reservedResourceType": "VirtualMachines", "subId": subscription_id, "scope": "Single",
                     "term": "P1Y", "lookbackPeriod": "30", "qty": str(rng.randint(1, 6)), "region": vm.location,
                     "sku": (vm.sku or {}).get("name") or "Standard_D2s_v5"}
-        results.append(
-            _recommendation(f"/subscriptions/{subscription_id}", subscription_id, reserved, subscription_id,
-                            extended, rng.uniform(*reserved.monthly_range), currency, as_of, suppressed=False,
-                            scope="subscription")
-        )
+        monthly = rng.uniform(*_VM_RESERVED_INSTANCES.monthly_range)
+        results.append((subscription_id.lower(), _recommendation(
+            f"/subscriptions/{subscription_id}", _VM_RESERVED_INSTANCES, subscription_id, extended, monthly,
+            currency, as_of, suppressed=False,
+        )))
     return results

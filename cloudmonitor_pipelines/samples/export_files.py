@@ -17,9 +17,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cloudmonitor_pipelines.samples.profiles import TenantProfile
+from cloudmonitor_pipelines.samples.profiles import TenantProfile, workspace_account_name
 
-__all__ = ["MANIFEST_VERSION", "PartWriter", "RunPlan", "manifest_data_version", "manifest_for"]
+__all__ = ["MANIFEST_VERSION", "PartWriter", "RunPlan", "manifest_for"]
 
 MANIFEST_VERSION = "2024-04-01"
 _API_VERSION = {
@@ -40,14 +40,7 @@ class RunPlan:
     ticks: int  # 100-ns fraction of the submitted second, as Azure writes it
     end_date: date
     row_count: int
-    execution_type: str
-    time_frame: str
-    is_winner: bool
-
-
-def manifest_data_version(dv: str) -> str:
-    # Real manifests of the preview dataset spell it with a space.
-    return "1.0-preview (v1)" if dv == "1.0-preview(v1)" else dv
+    is_winner: bool  # the closing run (TheLastMonth, OnDemand); the others are scheduled month-to-date runs
 
 
 def manifest_for(
@@ -63,10 +56,10 @@ def manifest_for(
         "exportConfig": {
             "exportName": export_name,
             "resourceId": f"{profile.export_scope}/providers/Microsoft.CostManagement/exports/{export_name}",
-            "dataVersion": manifest_data_version(dv),
+            "dataVersion": "1.0-preview (v1)" if dv == "1.0-preview(v1)" else dv,  # as real preview manifests spell it
             "apiVersion": _API_VERSION[dv],
             "type": "FocusCost",
-            "timeFrame": plan.time_frame,
+            "timeFrame": "TheLastMonth" if plan.is_winner else "MonthToDate",
             "granularity": "Daily",
         },
         "deliveryConfig": {
@@ -75,11 +68,11 @@ def manifest_for(
             "fileFormat": "Parquet" if fmt == "parquet" else "Csv",
             "compressionMode": {"parquet": "snappy", "csv.gz": "gzip", "csv": "none"}[fmt],
             "containerUri": (f"/subscriptions/{first_sub}/resourceGroups/rg-cloudmonitor/providers/"
-                             f"Microsoft.Storage/storageAccounts/{profile.workspace_account_name}"),
+                             f"Microsoft.Storage/storageAccounts/{workspace_account_name(profile.key)}"),
             "rootFolderPath": root,
         },
         "runInfo": {
-            "executionType": plan.execution_type,
+            "executionType": "OnDemand" if plan.is_winner else "Scheduled",
             "submittedTime": f"{plan.submitted:%Y-%m-%dT%H:%M:%S}.{plan.ticks:07d}Z",
             "runId": plan.run_id,
             "startDate": f"{month_start:%Y-%m-%d}T00:00:00",
@@ -134,9 +127,7 @@ class PartWriter:
     def close(self) -> tuple[str, int, int]:
         if self._parquet is not None:
             self._parquet.close()
-        if self._stream is not None:
-            if self._stream is not self._raw:
-                self._stream.close()
-            assert self._raw is not None
-            self._raw.close()
+        if self._raw is not None:
+            self._stream.close()
+            self._raw.close()  # GzipFile leaves the file it wraps open
         return self.blob_name, self.path.stat().st_size, self.rows

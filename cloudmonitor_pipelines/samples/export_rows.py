@@ -7,20 +7,20 @@ mapping of template rows to the export schema of a dataVersion. Runs, files and 
 
 from __future__ import annotations
 
-import calendar
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
 from cloudmonitor_pipelines.focus.canonical import AZURE_TYPE_TO_POLARS
+from cloudmonitor_pipelines.months import month_bounds_utc
 from cloudmonitor_pipelines.samples.profiles import TenantProfile
 from cloudmonitor_pipelines.samples.templates import CORRECTION, MONTHLY, Templates
 
-__all__ = ["MonthLayout", "export_frame", "month_end"]
+__all__ = ["MonthLayout", "export_frame"]
 
 # Export columns whose values come from a differently named column of the generated frame.
 _SOURCE_COLUMN = {
@@ -34,8 +34,6 @@ _SOURCE_COLUMN = {
     "x_OnDemandCostInUsd": "x_ContractedCostInUsd",
     "x_OnDemandUnitPrice": "ContractedUnitPrice",
 }
-def month_end(month_start: date) -> date:
-    return month_start + timedelta(days=calendar.monthrange(month_start.year, month_start.month)[1])
 
 
 @dataclass(frozen=True)
@@ -73,22 +71,18 @@ class MonthLayout:
         """Template id, day offset and random draws of global rows [start, end)."""
         body = self.rows - self.head
         index = pl.int_range(start, end, dtype=pl.Int64, eager=True).alias("_i")
-        frame = pl.DataFrame(index).with_columns(
-            _u0=_uniform("_i", self.seed + 1),
-            _u1=_uniform("_i", self.seed + 2),
-            _u2=_uniform("_i", self.seed + 3),
-            _u3=_uniform("_i", self.seed + 4),
-        )
+        frame = pl.DataFrame(index).with_columns(_uniform("_i", self.seed + 1 + k).alias(f"_u{k}") for k in range(4))
         previous_days = (month_start - timedelta(days=1)).day
         fixed = pl.Series("fixed", list(self.fixed) or [0], dtype=pl.Int64)
-        body_pos = templates.body_cum.search_sorted(frame["_u0"], side="right").clip(0, len(templates.body_cum) - 1)
-        corr_pos = templates.correction_cum.search_sorted(frame["_u0"], side="right").clip(
-            0, len(templates.correction_cum) - 1
-        )
+
+        def draw(ids: pl.Series, cumulative: pl.Series) -> pl.Series:
+            """The template whose cumulative probability band holds the row's `_u0`."""
+            return ids.gather(cumulative.search_sorted(frame["_u0"], side="right").clip(0, len(cumulative) - 1))
+
         head_pos = (frame["_i"] - self.corrections).clip(0, max(0, len(self.fixed) - 1))
         frame = frame.with_columns(
-            _body=templates.body_ids.gather(body_pos),
-            _corr=templates.correction_ids.gather(corr_pos),
+            _body=draw(templates.body_ids, templates.body_cum),
+            _corr=draw(templates.correction_ids, templates.correction_cum),
             _fixed=fixed.gather(head_pos),
         )
         i = pl.col("_i")
@@ -113,8 +107,7 @@ def export_frame(
 ) -> pl.DataFrame:
     """Turn a batch of draws into rows of the export schema of `dv`, using the template `frame`."""
     rows = draws.join(frame, left_on="_t", right_on="_id", how="left", maintain_order="left")
-    month_start_dt = datetime(month_start.year, month_start.month, month_start.day, tzinfo=UTC)
-    month_end_dt = datetime.combine(month_end(month_start), datetime.min.time(), tzinfo=UTC)
+    month_start_dt, month_end_dt = month_bounds_utc(f"{month_start:%Y-%m}")
     rows = _with_costs(_with_quantities(rows, month_start_dt, month_end_dt), profile.exchange_rate_from_usd)
     if dv == "1.0-preview(v1)":
         rows = rows.with_columns(
@@ -162,6 +155,7 @@ def _with_costs(rows: pl.DataFrame, usd: float) -> pl.DataFrame:
     priced = pl.col("_list").is_not_null()
     rows = rows.with_columns(PricingQuantity=pl.when(priced).then(pl.col("_q") / pl.col("_block")))
     pq_col = pl.col("PricingQuantity")
+    usd_twins = ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost")
     return rows.with_columns(
         ListUnitPrice=pl.col("_list"),
         ContractedUnitPrice=pl.col("_contracted"),
@@ -178,10 +172,7 @@ def _with_costs(rows: pl.DataFrame, usd: float) -> pl.DataFrame:
         ConsumedQuantity=pl.when(pl.col("_consumed")).then(pl.col("_q")),
         ConsumedUnit=pl.when(pl.col("_consumed")).then(pl.col("ConsumedUnit")),
     ).with_columns(
-        x_BilledCostInUsd=pl.col("BilledCost") / usd,
-        x_EffectiveCostInUsd=pl.col("EffectiveCost") / usd,
-        x_ListCostInUsd=pl.col("ListCost") / usd,
-        x_ContractedCostInUsd=pl.col("ContractedCost") / usd,
+        *[(pl.col(cost) / usd).alias(f"x_{cost}InUsd") for cost in usd_twins],
         x_ServicePeriodStart=pl.col("ChargePeriodStart"),
         x_ServicePeriodEnd=pl.col("ChargePeriodEnd"),
     )

@@ -23,9 +23,9 @@ import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
 from cloudmonitor_pipelines.focus.versions import normalize_data_version
-from cloudmonitor_pipelines.months import parse_month
+from cloudmonitor_pipelines.months import month_end, parse_month
 from cloudmonitor_pipelines.samples.export_files import PartWriter, RunPlan, manifest_for
-from cloudmonitor_pipelines.samples.export_rows import MonthLayout, export_frame, month_end
+from cloudmonitor_pipelines.samples.export_rows import MonthLayout, export_frame
 from cloudmonitor_pipelines.samples.profiles import (
     SampleResource,
     TenantProfile,
@@ -108,23 +108,32 @@ def generate_sample_exports(
         raise ValueError(f"part_rows must be at least 1, got {part_rows}")
     parsed_months = _parse_months(months)
     profile = tenant_profile(tenant)
-    out = Path(out)
-    part_size = part_rows or max(1, min(_LARGE_PART_ROWS, math.ceil(rows / 2)))
-    templates = Templates.build(profile, seed, catalog.export_focus_version(dv))
-    columns = catalog.export_columns(dv)
-    runs: list[GeneratedRun] = []
-    for month_start in parsed_months:
-        runs.extend(
-            _generate_month(
-                out, profile, seed, month_start, rows, fmt, dv, columns, templates, daily_runs, part_size,
-                root_folder_path.strip("/"), include_empty_run,
-            )
-        )
-    return GenerationSummary(tenant=tenant, out=out, data_version=dv, runs=tuple(runs))
+    job = _Job(
+        out=Path(out), profile=profile, seed=seed, rows=rows, fmt=fmt, dv=dv, columns=catalog.export_columns(dv),
+        templates=Templates.build(profile, seed, catalog.export_focus_version(dv)), daily_runs=daily_runs,
+        part_size=part_rows or max(1, min(_LARGE_PART_ROWS, math.ceil(rows / 2))),
+        root=root_folder_path.strip("/"), include_empty_run=include_empty_run,
+    )
+    runs = tuple(run for month_start in parsed_months for run in _generate_month(job, month_start))
+    return GenerationSummary(tenant=tenant, out=job.out, data_version=dv, runs=runs)
 
 
-def export_name_for(tenant: str) -> str:
-    return f"{tenant}-focus-cost"
+@dataclass(frozen=True)
+class _Job:
+    """What one call writes, the same for each of its months."""
+
+    out: Path
+    profile: TenantProfile
+    seed: int
+    rows: int
+    fmt: str
+    dv: str
+    columns: tuple[catalog.ExportColumn, ...]
+    templates: Templates
+    daily_runs: int
+    part_size: int
+    root: str
+    include_empty_run: bool
 
 
 def _parse_months(months: Sequence[str]) -> list[date]:
@@ -142,28 +151,23 @@ def _parse_months(months: Sequence[str]) -> list[date]:
 # One month
 
 
-def _generate_month(
-    out: Path, profile: TenantProfile, seed: int, month_start: date, rows: int, fmt: str, dv: str,
-    columns: tuple[catalog.ExportColumn, ...], templates: Templates, daily_runs: int, part_size: int,
-    root: str, include_empty_run: bool,
-) -> list[GeneratedRun]:
+def _generate_month(job: _Job, month_start: date) -> list[GeneratedRun]:
     month = f"{month_start:%Y-%m}"
-    next_month = month_end(month_start)
+    next_month = month_end(month)
     days = (next_month - month_start).days
-    layout = MonthLayout.plan(templates, rows, days, stable_int("rows", profile.key, seed, month))
-    plans = _plan_runs(profile, seed, month_start, rows, daily_runs, layout, include_empty_run)
-    export_name = export_name_for(profile.key)
+    layout = MonthLayout.plan(job.templates, job.rows, days, stable_int("rows", job.profile.key, job.seed, month))
+    plans = _plan_runs(job, month_start, layout)
+    export_name = f"{job.profile.key}-focus-cost"
     range_folder = f"{month_start:%Y%m%d}-{next_month - timedelta(days=1):%Y%m%d}"
-    run_dirs = [f"{root}/{export_name}/{range_folder}/{plan.submitted:%Y%m%d%H%M}/{plan.run_id}".lstrip("/")
+    run_dirs = [f"{job.root}/{export_name}/{range_folder}/{plan.submitted:%Y%m%d%H%M}/{plan.run_id}".lstrip("/")
                 for plan in plans]
     for run_dir in run_dirs:
-        (out / run_dir).mkdir(parents=True, exist_ok=True)
-    month_rows = _MonthRows(profile, month_start, dv, columns, templates, layout)
-    blobs = _write_parts(out, fmt, dv, plans, run_dirs, rows, part_size, month_rows)
+        (job.out / run_dir).mkdir(parents=True, exist_ok=True)
+    blobs = _write_parts(job, month_start, layout, plans, run_dirs)
     generated = []
     for plan, run_dir, run_blobs in zip(plans, run_dirs, blobs, strict=True):
-        manifest = manifest_for(profile, dv, fmt, root, export_name, month_start, plan, run_blobs)
-        manifest_path = out / run_dir / "manifest.json"
+        manifest = manifest_for(job.profile, job.dv, job.fmt, job.root, export_name, month_start, plan, run_blobs)
+        manifest_path = job.out / run_dir / "manifest.json"
         manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         generated.append(GeneratedRun(
             export_name=export_name,
@@ -172,72 +176,50 @@ def _generate_month(
             manifest_path=manifest_path,
             submitted_time=plan.submitted.replace(microsecond=plan.ticks // 10),
             row_count=sum(count for _, _, count in run_blobs),
-            blob_paths=tuple(out / name for name, _, _ in run_blobs),
+            blob_paths=tuple(job.out / name for name, _, _ in run_blobs),
             is_empty=not run_blobs,
             is_winner=plan.is_winner,
         ))
     return generated
 
 
-def _plan_runs(
-    profile: TenantProfile, seed: int, month_start: date, rows: int, daily_runs: int, layout: MonthLayout,
-    include_empty_run: bool,
-) -> list[RunPlan]:
+def _plan_runs(job: _Job, month_start: date, layout: MonthLayout) -> list[RunPlan]:
     """The month's runs in submission order: optional empty run, month-to-date runs, then the closing run."""
-    rng = rng_for("runs", profile.key, seed, f"{month_start:%Y-%m}")
-    days, next_month = layout.days, month_end(month_start)
+    month = f"{month_start:%Y-%m}"
+    rng = rng_for("runs", job.profile.key, job.seed, month)
+    days, next_month = layout.days, month_end(month)
 
-    def submitted_at(day: date, hour: int) -> tuple[datetime, int]:
+    def run(day: date, hour: int, end_date: date, row_count: int, closing: bool) -> RunPlan:
         moment = datetime(day.year, day.month, day.day, hour, rng.randrange(0, 60), rng.randrange(0, 60), tzinfo=UTC)
-        return moment, rng.randrange(0, 10_000_000)
+        ticks = rng.randrange(0, 10_000_000)
+        return RunPlan(guid(rng), moment, ticks, end_date, row_count, closing)
 
     plans: list[RunPlan] = []
-    if include_empty_run:
+    if job.include_empty_run:
         # The first month-to-date run of a month finds no usage yet: Azure still writes a manifest, with no blobs.
-        moment, ticks = submitted_at(month_start, 3)
-        plans.append(RunPlan(guid(rng), moment, ticks, month_start, 0, "Scheduled", "MonthToDate", False))
-    cutoffs = sorted({max(1, min(days - 1, days * k // (daily_runs + 1))) for k in range(1, daily_runs + 1)})
+        plans.append(run(month_start, 3, month_start, 0, closing=False))
+    cutoffs = sorted({max(1, min(days - 1, days * k // (job.daily_runs + 1))) for k in range(1, job.daily_runs + 1)})
     for cutoff in cutoffs:
         run_day = month_start + timedelta(days=cutoff)
-        moment, ticks = submitted_at(run_day, 6)
-        plans.append(RunPlan(guid(rng), moment, ticks, run_day, layout.rows_before_day(cutoff), "Scheduled",
-                             "MonthToDate", False))
+        plans.append(run(run_day, 6, run_day, layout.rows_before_day(cutoff), closing=False))
     closing_day = next_month + timedelta(days=2 + rng.randrange(0, 3))
-    moment, ticks = submitted_at(closing_day, 7)
-    plans.append(RunPlan(guid(rng), moment, ticks, next_month - timedelta(days=1), rows, "OnDemand", "TheLastMonth",
-                         True))
+    plans.append(run(closing_day, 7, next_month - timedelta(days=1), job.rows, closing=True))
     return plans
 
 
-@dataclass(frozen=True)
-class _MonthRows:
-    """Everything needed to render global rows [start, end) of one month in the export schema."""
-
-    profile: TenantProfile
-    month_start: date
-    dv: str
-    columns: tuple[catalog.ExportColumn, ...]
-    templates: Templates
-    layout: MonthLayout
-
-    def frame(self, start: int, end: int) -> pl.DataFrame:
-        draws = self.layout.batch(self.templates, start, end, self.month_start)
-        return export_frame(draws, self.templates.frame, self.profile, self.month_start, self.dv, self.columns)
-
-
 def _write_parts(
-    out: Path, fmt: str, dv: str, plans: list[RunPlan], run_dirs: list[str], rows: int, part_size: int,
-    month_rows: _MonthRows,
+    job: _Job, month_start: date, layout: MonthLayout, plans: list[RunPlan], run_dirs: list[str]
 ) -> list[list[tuple[str, int, int]]]:
     """Write every run's part files; each batch is generated once and written to every run that contains it."""
-    invoice_id = _invoice_id(month_rows.profile, month_rows.month_start)
+    invoice_id = _invoice_id(job.profile, month_start)
     blobs: list[list[tuple[str, int, int]]] = [[] for _ in plans]
-    for part_index, part_start in enumerate(range(0, rows, part_size)):
-        part_end = min(rows, part_start + part_size)
+    for part_index, part_start in enumerate(range(0, job.rows, job.part_size)):
+        part_end = min(job.rows, part_start + job.part_size)
         writers: dict[int, PartWriter] = {}
         for batch_start in range(part_start, part_end, _BATCH_ROWS):
             batch_end = min(part_end, batch_start + _BATCH_ROWS)
-            frame = month_rows.frame(batch_start, batch_end)
+            draws = layout.batch(job.templates, batch_start, batch_end, month_start)
+            frame = export_frame(draws, job.templates.frame, job.profile, month_start, job.dv, job.columns)
             for run_index, plan in enumerate(plans):
                 take = min(batch_end, plan.row_count) - batch_start
                 if take <= 0:
@@ -247,8 +229,8 @@ def _write_parts(
                     invoice_column = "InvoiceId" if "InvoiceId" in piece.columns else "x_InvoiceId"
                     piece = piece.with_columns(pl.lit(invoice_id, pl.String).alias(invoice_column))
                 if run_index not in writers:
-                    name = f"{run_dirs[run_index]}/part_{part_index}_0001.{fmt}"  # the format names are the extensions
-                    writers[run_index] = PartWriter(out, name, fmt, dv)
+                    name = f"{run_dirs[run_index]}/part_{part_index}_0001.{job.fmt}"  # formats are named by extension
+                    writers[run_index] = PartWriter(job.out, name, job.fmt, job.dv)
                 writers[run_index].write(piece)
         for run_index, writer in writers.items():
             blobs[run_index].append(writer.close())

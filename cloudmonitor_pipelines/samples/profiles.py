@@ -15,21 +15,21 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-# ARM location -> (display name, meter region as Azure prices write it).
-REGIONS: dict[str, tuple[str, str]] = {
-    "westeurope": ("West Europe", "EU West"),
-    "northeurope": ("North Europe", "EU North"),
-    "eastus": ("East US", "US East"),
-    "eastus2": ("East US 2", "US East 2"),
-    "westus2": ("West US 2", "US West 2"),
-    "uksouth": ("UK South", "UK South"),
-    "ukwest": ("UK West", "UK West"),
-    "germanywestcentral": ("Germany West Central", "DE West Central"),
-    "francecentral": ("France Central", "FR Central"),
-    "swedencentral": ("Sweden Central", "SE Central"),
-    "centralus": ("Central US", "US Central"),
-    "japaneast": ("Japan East", "JA East"),
-    "australiaeast": ("Australia East", "AU East"),
+# ARM location -> meter region, as Azure prices write it (display names: `regions.AZURE_PUBLIC_REGIONS`).
+METER_REGIONS: dict[str, str] = {
+    "westeurope": "EU West",
+    "northeurope": "EU North",
+    "eastus": "US East",
+    "eastus2": "US East 2",
+    "westus2": "US West 2",
+    "uksouth": "UK South",
+    "ukwest": "UK West",
+    "germanywestcentral": "DE West Central",
+    "francecentral": "FR Central",
+    "swedencentral": "SE Central",
+    "centralus": "US Central",
+    "japaneast": "JA East",
+    "australiaeast": "AU East",
 }
 
 # Billing currency -> how many units of it one USD buys (fixed per sample; realistic magnitudes).
@@ -97,10 +97,6 @@ class TenantProfile:
     def pricing_to_billing_rate(self) -> float:
         return self.exchange_rate_from_usd if self.agreement == "MCA" else 1.0
 
-    @property
-    def workspace_account_name(self) -> str:
-        return workspace_account_name(self.key)
-
 
 def workspace_account_name(tenant: str) -> str:
     """Name of the tenant's workspace storage account (3-24 lower-case alphanumerics, as Azure requires)."""
@@ -122,14 +118,6 @@ def guid(rng: random.Random) -> str:
     return str(uuid.UUID(bytes=rng.randbytes(16), version=4))
 
 
-def _check_tenant_key(tenant: str) -> None:
-    if not _TENANT_KEY.match(tenant):
-        raise ValueError(
-            f"tenant key {tenant!r} is invalid: use 1-63 lower-case letters, digits or '-', "
-            "starting with a letter or digit"
-        )
-
-
 _KNOWN: dict[str, tuple[str, str, str, str, str, tuple[str, ...]]] = {
     # key: (display name, domain, currency, agreement, home region, other regions)
     "contoso": ("Contoso Ltd", "contoso.com", "EUR", "MCA", "westeurope", ("northeurope", "germanywestcentral")),
@@ -140,7 +128,9 @@ _KNOWN: dict[str, tuple[str, str, str, str, str, tuple[str, ...]]] = {
 
 def tenant_profile(tenant: str) -> TenantProfile:
     """The billing shape of a sample tenant; unknown keys get a profile derived deterministically from the key."""
-    _check_tenant_key(tenant)
+    if not _TENANT_KEY.match(tenant):
+        raise ValueError(f"tenant key {tenant!r} is invalid: use 1-63 lower-case letters, digits or '-', "
+                         "starting with a letter or digit")
     rng = rng_for("profile", tenant)
     if tenant in _KNOWN:
         display, domain, currency, agreement, home, others = _KNOWN[tenant]
@@ -167,7 +157,7 @@ def tenant_profile(tenant: str) -> TenantProfile:
         billing_account_name=account.account_name,
         billing_profile_id=account.profile_id,
         billing_profile_name=account.profile_name,
-        export_scope=account.scope,
+        export_scope=account.profile_id,  # the EA enrollment or the MCA billing profile
         home_region=home,
         regions=(home, *others),
         subscriptions=_subscriptions(sub_rng, n_subs, display, agreement, account.departments),
@@ -185,7 +175,6 @@ class _BillingAccount:
     account_name: str
     profile_id: str
     profile_name: str
-    scope: str  # where the export is defined
     owner: str | None
     departments: list[tuple[str, str]]  # (invoice section or department id, team)
 
@@ -199,15 +188,14 @@ def _billing_account(
         account_id = f"/providers/Microsoft.Billing/billingAccounts/{enrollment}"
         account_name = f"{display} Enterprise Agreement"
         departments = [(str(sub_rng.randrange(100_000, 999_999)), team) for team in ("Engineering", "Data")]
-        return _BillingAccount(account_id, account_name, account_id, account_name, account_id,
-                               f"azure-billing@{domain}", departments)
+        return _BillingAccount(account_id, account_name, account_id, account_name, f"azure-billing@{domain}",
+                               departments)
     account_guid = f"{guid(sub_rng)}:{guid(sub_rng)}_2019-05-31"
     account_id = f"/providers/Microsoft.Billing/billingAccounts/{account_guid}"
     profile_code = _billing_code(sub_rng)
     profile_id = f"{account_id}/billingProfiles/{profile_code}"
     departments = [(f"{profile_id}/invoiceSections/{_billing_code(sub_rng)}", team) for team in ("Engineering", "Data")]
-    return _BillingAccount(account_id, display, profile_id, f"{display} {currency} billing", profile_id, None,
-                           departments)
+    return _BillingAccount(account_id, display, profile_id, f"{display} {currency} billing", None, departments)
 
 
 def _subscriptions(
@@ -314,61 +302,56 @@ MARKETPLACE_PUBLISHERS = {
 }
 
 
-def meters_for(kind: str, region: str, sku: dict[str, Any] | None) -> tuple[Meter, ...]:
-    """The meters a resource of this kind is billed on (prices are Azure list prices in USD)."""
-    meter_region = REGIONS[region][1]
+# Resource kind -> the meters it is billed on (prices are Azure list prices in USD); VMs by size in `_vm_meters`.
+_METERS: dict[str, tuple[Meter, ...]] = {
+    "disk": (Meter("Storage", "Premium SSD Managed Disks", "P10 LRS Disk", "Units/Month", "1/Month", "Units/Month",
+                   1, 19.71, 1 / 30, "Storage",
+                   sku_details={"DiskSize": "128"}, price_details={"DiskSpace": 128, "DiskType": "Premium SSD",
+                                                                   "Redundancy": "LRS"}),),
+    "storage": (
+        Meter("Storage", "Tiered Block Blob", "Hot LRS Data Stored", "GB/Month", "1 GB/Month", "GB/Month", 1,
+              0.0184, 420 / 30, "Storage", price_details={"StorageClass": "Hot", "Redundancy": "LRS"}),
+        Meter("Storage", "Tiered Block Blob", "Hot LRS Write Operations", "Units", "10K", "Units", 10_000,
+              0.055, 180_000, "Storage", price_details={"Redundancy": "LRS"}),
+        Meter("Storage", "Tiered Block Blob", "All Other Operations", "Units", "10K", "Units", 10_000, 0.0044,
+              900_000, "Storage"),
+    ),
+    "sqldb": (Meter("SQL Database", "Single General Purpose", "vCore", "Hours", "1 Hour", "Hours", 1, 0.2522,
+                    48.0, "Databases", sku_details={"VCores": 2, "ServiceType": "GP_Gen5"},
+                    price_details={"CoreCount": 2, "x_ServiceTier": "GeneralPurpose"}),
+              Meter("SQL Database", "Single General Purpose - Storage", "Data Stored", "GB/Month", "1 GB/Month",
+                    "GB/Month", 1, 0.115, 64 / 30, "Databases")),
+    "aks": (Meter("Azure Kubernetes Service", "Standard", "Standard Uptime SLA", "Hours", "1 Hour", "Hours", 1,
+                  0.10, 24.0, "Compute"),),
+    "appplan": (Meter("Azure App Service", "Premium v3 Plan - Linux", "P1 v3 App", "Hours", "1 Hour", "Hours", 1,
+                      0.165, 24.0, "Compute", sku_details={"VCPUs": 2}, price_details={"CoreCount": 2,
+                                                                                       "OperatingSystem": "Linux"}),),
+    "pip": (Meter("Virtual Network", "IP Addresses", "Standard IPv4 Static Public IP", "Hours", "1 Hour", "Hours",
+                  1, 0.005, 24.0, "Networking"),),
+    "lb": (Meter("Load Balancer", "Standard", "Standard Data Processed", "GB", "1 GB", "GB", 1, 0.005, 80.0,
+                 "Networking"),
+           Meter("Load Balancer", "Standard", "Standard Included LB Rules and Outbound Rules", "Hours", "1 Hour",
+                 "Hours", 1, 0.025, 24.0, "Networking")),
+    "kv": (Meter("Key Vault", "Standard", "Operations", "Units", "10K", "Units", 10_000, 0.03, 40_000,
+                 "Security"),),
+    "law": (Meter("Log Analytics", "Analytics Logs", "Analytics Logs Data Ingestion", "GB", "1 GB", "GB", 1, 2.76,
+                  6.0, "Management and Governance"),),
+    "cosmos": (Meter("Azure Cosmos DB", "Azure Cosmos DB", "100 RU/s", "Hours", "100/Hour", "Hours", 1, 0.008,
+                     24.0 * 8, "Databases"),),
+    "openai": (Meter("Cognitive Services", "Azure OpenAI", "gpt-4o-0806-Inp-glbl Tokens", "Units", "1K", "Units",
+                     1_000, 0.0025, 8_000_000, "AI + Machine Learning", regional=False),
+               Meter("Cognitive Services", "Azure OpenAI", "gpt-4o-0806-Outp-glbl Tokens", "Units", "1K", "Units",
+                     1_000, 0.01, 1_500_000, "AI + Machine Learning", regional=False)),
+}
+
+
+def meters_for(kind: str, sku: dict[str, Any] | None) -> tuple[Meter, ...]:
+    """The meters a resource of this kind (and, for a VM, this size) is billed on."""
     if kind == "vm":
         return _vm_meters(sku["name"].removeprefix("Standard_") if sku else "D2s_v5")
-    if kind == "disk":
-        return (Meter("Storage", "Premium SSD Managed Disks", "P10 LRS Disk", "Units/Month", "1/Month", "Units/Month",
-                      1, 19.71, 1 / 30, "Storage",
-                      sku_details={"DiskSize": "128"}, price_details={"DiskSpace": 128, "DiskType": "Premium SSD",
-                                                                      "Redundancy": "LRS"}),)
-    if kind == "storage":
-        return (
-            Meter("Storage", "Tiered Block Blob", "Hot LRS Data Stored", "GB/Month", "1 GB/Month", "GB/Month", 1,
-                  0.0184, 420 / 30, "Storage", price_details={"StorageClass": "Hot", "Redundancy": "LRS"}),
-            Meter("Storage", "Tiered Block Blob", "Hot LRS Write Operations", "Units", "10K", "Units", 10_000,
-                  0.055, 180_000, "Storage", price_details={"Redundancy": "LRS"}),
-            Meter("Storage", "Tiered Block Blob", "All Other Operations", "Units", "10K", "Units", 10_000, 0.0044,
-                  900_000, "Storage"),
-        )
-    if kind == "sqldb":
-        return (Meter("SQL Database", "Single General Purpose", "vCore", "Hours", "1 Hour", "Hours", 1, 0.2522,
-                      48.0, "Databases", sku_details={"VCores": 2, "ServiceType": "GP_Gen5"},
-                      price_details={"CoreCount": 2, "x_ServiceTier": "GeneralPurpose"}),
-                Meter("SQL Database", "Single General Purpose - Storage", "Data Stored", "GB/Month", "1 GB/Month",
-                      "GB/Month", 1, 0.115, 64 / 30, "Databases"))
-    if kind == "aks":
-        return (Meter("Azure Kubernetes Service", "Standard", "Standard Uptime SLA", "Hours", "1 Hour", "Hours", 1,
-                      0.10, 24.0, "Compute"),)
-    if kind == "appplan":
-        return (Meter("Azure App Service", "Premium v3 Plan - Linux", "P1 v3 App", "Hours", "1 Hour", "Hours", 1,
-                      0.165, 24.0, "Compute", sku_details={"VCPUs": 2}, price_details={"CoreCount": 2,
-                                                                                       "OperatingSystem": "Linux"}),)
-    if kind == "pip":
-        return (Meter("Virtual Network", "IP Addresses", "Standard IPv4 Static Public IP", "Hours", "1 Hour", "Hours",
-                      1, 0.005, 24.0, "Networking"),)
-    if kind == "lb":
-        return (Meter("Load Balancer", "Standard", "Standard Data Processed", "GB", "1 GB", "GB", 1, 0.005, 80.0,
-                      "Networking"),
-                Meter("Load Balancer", "Standard", "Standard Included LB Rules and Outbound Rules", "Hours", "1 Hour",
-                      "Hours", 1, 0.025, 24.0, "Networking"))
-    if kind == "kv":
-        return (Meter("Key Vault", "Standard", "Operations", "Units", "10K", "Units", 10_000, 0.03, 40_000,
-                      "Security"),)
-    if kind == "law":
-        return (Meter("Log Analytics", "Analytics Logs", "Analytics Logs Data Ingestion", "GB", "1 GB", "GB", 1, 2.76,
-                      6.0, "Management and Governance"),)
-    if kind == "cosmos":
-        return (Meter("Azure Cosmos DB", "Azure Cosmos DB", "100 RU/s", "Hours", "100/Hour", "Hours", 1, 0.008,
-                      24.0 * 8, "Databases"),)
-    if kind == "openai":
-        return (Meter("Cognitive Services", "Azure OpenAI", "gpt-4o-0806-Inp-glbl Tokens", "Units", "1K", "Units",
-                      1_000, 0.0025, 8_000_000, "AI + Machine Learning", regional=False),
-                Meter("Cognitive Services", "Azure OpenAI", "gpt-4o-0806-Outp-glbl Tokens", "Units", "1K", "Units",
-                      1_000, 0.01, 1_500_000, "AI + Machine Learning", regional=False))
-    raise ValueError(f"no meters defined for resource kind {kind!r} (region {meter_region})")
+    if kind not in _METERS:
+        raise ValueError(f"no meters defined for resource kind {kind!r}")
+    return _METERS[kind]
 
 
 def _vm_meters(size: str) -> tuple[Meter, ...]:
@@ -402,24 +385,20 @@ class SampleResource:
     marketplace: bool = False  # also billed by a third-party publisher
 
 
-def _sku_and_kind(key: str, rng: random.Random) -> tuple[dict[str, Any] | None, str | None]:
-    if key == "vm":
-        return {"name": "Standard_" + rng.choice(list(VM_SIZES))}, None
-    by_key: dict[str, tuple[dict[str, Any] | None, str | None]] = {
-        "disk": ({"name": "Premium_LRS", "tier": "Premium"}, None),
-        "storage": ({"name": "Standard_LRS", "tier": "Standard"}, "StorageV2"),
-        "sqldb": ({"name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 2}, "v12.0,user"),
-        "aks": ({"name": "Base", "tier": "Standard"}, None),
-        "appplan": ({"name": "P1v3", "tier": "PremiumV3", "size": "P1v3", "family": "Pv3", "capacity": 1}, "linux"),
-        "pip": ({"name": "Standard", "tier": "Regional"}, None),
-        "lb": ({"name": "Standard", "tier": "Regional"}, None),
-        "kv": ({"family": "A", "name": "standard"}, None),
-        "law": ({"name": "pergb2018"}, None),
-        "cosmos": (None, "GlobalDocumentDB"),
-        "openai": ({"name": "S0"}, "OpenAI"),
-        "saas": (None, None),
-    }
-    return by_key[key]
+# Resource kind -> (sku, kind) as Resource Graph reports them; a VM's size is drawn per resource.
+_SKU_AND_KIND: dict[str, tuple[dict[str, Any] | None, str | None]] = {
+    "disk": ({"name": "Premium_LRS", "tier": "Premium"}, None),
+    "storage": ({"name": "Standard_LRS", "tier": "Standard"}, "StorageV2"),
+    "sqldb": ({"name": "GP_Gen5", "tier": "GeneralPurpose", "family": "Gen5", "capacity": 2}, "v12.0,user"),
+    "aks": ({"name": "Base", "tier": "Standard"}, None),
+    "appplan": ({"name": "P1v3", "tier": "PremiumV3", "size": "P1v3", "family": "Pv3", "capacity": 1}, "linux"),
+    "pip": ({"name": "Standard", "tier": "Regional"}, None),
+    "lb": ({"name": "Standard", "tier": "Regional"}, None),
+    "kv": ({"family": "A", "name": "standard"}, None),
+    "law": ({"name": "pergb2018"}, None),
+    "cosmos": (None, "GlobalDocumentDB"),
+    "openai": ({"name": "S0"}, "OpenAI"),
+}
 
 
 def _tags(rng: random.Random, profile: TenantProfile, env: str, team: str) -> dict[str, str]:
@@ -477,7 +456,10 @@ def _subscription_resources(
             else:
                 arm_id = (f"/subscriptions/{sub.subscription_id}/resourceGroups/{group}/providers/"
                           f"{service.full_type}/{name}")
-            sku, kind = _sku_and_kind(key, rng)
+            if key != "vm":
+                sku, kind = _SKU_AND_KIND[key]
+            else:
+                sku, kind = {"name": "Standard_" + rng.choice(list(VM_SIZES))}, None
             billed = rng.random() > 0.08
             deleted = billed and rng.random() < 0.08
             resources.append(SampleResource(
@@ -489,38 +471,28 @@ def _subscription_resources(
 
 
 def _fixed_resources(profile: TenantProfile, tenant: str) -> list[SampleResource]:
-    """Resources every sample tenant has, in its first subscription."""
-    first_sub = profile.subscriptions[0]
-    net_rg = f"rg-network-{ENVIRONMENTS[0]}"
-    ws_name = profile.workspace_account_name
+    """Resources every sample tenant has, in its first subscription: billed, never deleted."""
+    sub = profile.subscriptions[0].subscription_id
+    home = profile.home_region
+
+    def billed(group: str, arm_type: str, name: str, location: str, **fields: Any) -> SampleResource:
+        return SampleResource(
+            arm_id=f"/subscriptions/{sub}/resourceGroups/{group}/providers/{arm_type}/{name}", name=name,
+            type=arm_type.lower(), location=location, resource_group=group, subscription_id=sub, billed=True,
+            deleted=False, **fields,
+        )
+
     return [
         # Third-party charges: a FortiGate VM image (marketplace meter on a VM) and a Datadog SaaS subscription.
-        SampleResource(
-            arm_id=f"/subscriptions/{first_sub.subscription_id}/resourceGroups/{net_rg}/providers/"
-                   f"Microsoft.Compute/virtualMachines/fgt-{profile.home_region}-01",
-            name=f"fgt-{profile.home_region}-01", type="microsoft.compute/virtualmachines",
-            location=profile.home_region, resource_group=net_rg, subscription_id=first_sub.subscription_id,
-            tags={"env": "prod", "team": "network", "owner": f"netops@{profile.email_domain}"},
-            sku={"name": "Standard_F8s_v2"}, kind=None, billed=True, deleted=False, service_key="vm",
-            marketplace=True,
-        ),
-        SampleResource(
-            arm_id=f"/subscriptions/{first_sub.subscription_id}/resourceGroups/rg-observability/providers/"
-                   f"Microsoft.SaaS/resources/datadog-{tenant}",
-            name=f"datadog-{tenant}", type="microsoft.saas/resources", location="global",
-            resource_group="rg-observability", subscription_id=first_sub.subscription_id, tags={"team": "platform"},
-            sku=None, kind=None, billed=True, deleted=False, service_key="saas", marketplace=True,
-        ),
-        # The workspace account (residency check): always in the home region, billed, never deleted.
-        SampleResource(
-            arm_id=f"/subscriptions/{first_sub.subscription_id}/resourceGroups/rg-cloudmonitor/providers/"
-                   f"Microsoft.Storage/storageAccounts/{ws_name}",
-            name=ws_name, type="microsoft.storage/storageaccounts", location=profile.home_region,
-            resource_group="rg-cloudmonitor", subscription_id=first_sub.subscription_id,
-            tags={"env": "prod", "team": "finops", "purpose": "cost-exports"},
-            sku={"name": "Standard_LRS", "tier": "Standard"}, kind="StorageV2", billed=True, deleted=False,
-            service_key="storage",
-        ),
+        billed(f"rg-network-{ENVIRONMENTS[0]}", "Microsoft.Compute/virtualMachines", f"fgt-{home}-01", home,
+               tags={"env": "prod", "team": "network", "owner": f"netops@{profile.email_domain}"},
+               sku={"name": "Standard_F8s_v2"}, kind=None, service_key="vm", marketplace=True),
+        billed("rg-observability", "Microsoft.SaaS/resources", f"datadog-{tenant}", "global", tags={"team": "platform"},
+               sku=None, kind=None, service_key="saas", marketplace=True),
+        # The workspace account (residency check): always in the home region.
+        billed("rg-cloudmonitor", "Microsoft.Storage/storageAccounts", workspace_account_name(tenant), home,
+               tags={"env": "prod", "team": "finops", "purpose": "cost-exports"},
+               sku={"name": "Standard_LRS", "tier": "Standard"}, kind="StorageV2", service_key="storage"),
     ]
 
 

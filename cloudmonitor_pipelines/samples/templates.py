@@ -15,10 +15,11 @@ from typing import Any
 
 import polars as pl
 
+from cloudmonitor_pipelines.regions import AZURE_PUBLIC_REGIONS
 from cloudmonitor_pipelines.samples import profiles
 from cloudmonitor_pipelines.samples.profiles import (
     MARKETPLACE_PUBLISHERS,
-    REGIONS,
+    METER_REGIONS,
     SERVICE_TYPES,
     VM_SIZES,
     SampleResource,
@@ -57,6 +58,13 @@ _PURCHASE_COMMON = {
 }
 _COST_ONLY = {**_MICROSOFT, "ServiceCategory": "Other", "ServiceSubcategory": "Other (Other)",
               "x_SkuIsCreditEligible": False, "_consumed": False, "_period": MONTHLY, "_sigma": 0.3}
+# Template columns that are not strings; every other column is.
+_NON_STRING: dict[str, pl.DataType] = {
+    **dict.fromkeys(("_weight", "_list", "_contracted", "_effective", "_billed", "_block", "_qty", "_cap", "_sigma",
+                     "_amount"), pl.Float64()),
+    "_kind": pl.Int32(), "_period": pl.Int32(),
+    **dict.fromkeys(("_consumed", "x_SkuIsCreditEligible", "_effective_zero"), pl.Boolean()),
+}
 
 
 def _sku_id(*parts: object) -> str:
@@ -67,7 +75,6 @@ def _sku_id(*parts: object) -> str:
         n, r = divmod(n, len(alphabet))
         chars.append(alphabet[r])
     return f"DZH318Z0{''.join(chars[:4])}/{''.join(chars[4:8])}"
-
 
 
 def _meter_guid(*parts: object) -> str:
@@ -139,25 +146,24 @@ class _TemplateBuilder:
         self.rows.append(row)
         return len(self.rows) - 1
 
-    def _account(self, subscription_id: str | None) -> dict[str, Any]:
-        p = self.p
-        sub = self.subs.get(subscription_id) if subscription_id else None
+    def _account(self, subscription_id: str) -> dict[str, Any]:
+        p, sub = self.p, self.subs[subscription_id]
         values: dict[str, Any] = {
-            "SubAccountId": f"/subscriptions/{subscription_id}" if subscription_id else None,
-            "SubAccountName": sub.name if sub else None,
-            "SubAccountType": "Subscription" if sub else None,
-            "x_InvoiceSectionId": sub.invoice_section_id if sub else None,
-            "x_InvoiceSectionName": sub.invoice_section_name if sub else None,
-            "x_CostCenter": sub.cost_center if sub else None,
+            "SubAccountId": f"/subscriptions/{subscription_id}",
+            "SubAccountName": sub.name,
+            "SubAccountType": "Subscription",
+            "x_InvoiceSectionId": sub.invoice_section_id,
+            "x_InvoiceSectionName": sub.invoice_section_name,
+            "x_CostCenter": sub.cost_center,
         }
-        if p.agreement == "EA" and sub:
+        if p.agreement == "EA":
             values |= {
                 "x_AccountName": f"{p.display_name} Azure Operations",
                 "x_AccountOwnerId": p.account_owner_email,
                 "x_AccountId": str(stable_int("account", p.key) % 10_000_000),
                 "x_SkuOfferId": "MS-AZR-0017P",
             }
-        elif sub:
+        else:
             values |= {
                 "x_SkuOrderId": guid(rng_for("order", p.key, subscription_id)),
                 "x_SkuOrderName": "Azure plan",
@@ -167,7 +173,7 @@ class _TemplateBuilder:
 
     def _resource(self, res: SampleResource, variant: int) -> dict[str, Any]:
         service = SERVICE_TYPES[res.service_key]
-        region = res.location if res.location in REGIONS else None
+        region = res.location if res.location in METER_REGIONS else None
         return {
             "ResourceId": _id_casing(res.arm_id, variant),
             "ResourceName": res.name,
@@ -175,7 +181,7 @@ class _TemplateBuilder:
             "x_ResourceType": service.full_type,
             "x_ResourceGroupName": res.resource_group.lower() if variant == 1 else res.resource_group,
             "RegionId": region,
-            "RegionName": REGIONS[region][0] if region else None,
+            "RegionName": AZURE_PUBLIC_REGIONS[region] if region else None,
             "Tags": json.dumps(res.tags),
             "ServiceName": service.service_name,
             "ServiceCategory": service.service_category,
@@ -185,7 +191,7 @@ class _TemplateBuilder:
         }
 
     def _meter(self, meter: profiles.Meter, region: str, price_tag: str) -> dict[str, Any]:
-        meter_region = REGIONS[region][1] if meter.regional else "Intercontinental"
+        meter_region = METER_REGIONS[region] if meter.regional else "Intercontinental"
         sku_id = _sku_id(meter.category, meter.subcategory, meter.name, meter_region)
         description = f"{meter.category} {meter.subcategory} - {meter.name}"
         if meter.regional:
@@ -287,7 +293,7 @@ class _TemplateBuilder:
                 continue
             # Heavier resources get more lines, like real estates where a few resources dominate.
             weight = math.exp(self.rng.gauss(0, 1))
-            meters = meters_for(res.service_key, res.location, res.sku)
+            meters = meters_for(res.service_key, res.sku)
             for meter in meters:
                 variant = self.rng.choices((0, 1, 2), weights=(6, 3, 1))[0]
                 base = {**self._resource(res, variant), **self._meter(meter, res.location, "Consumption"),
@@ -343,7 +349,7 @@ class _TemplateBuilder:
             "x_ResourceType": "Microsoft.Capacity/reservationOrders/reservations",
             "ChargeDescription": f"Unused reservation - {c.size.replace('_', ' ')}", "SkuId": c.ri_sku,
             "SkuPriceId": f"{c.ri_sku}/Reservation-1Y", "SkuMeter": c.size.replace("_", " "), "_qty": 6.0,
-            "RegionId": p.home_region, "RegionName": REGIONS[p.home_region][0],
+            "RegionId": p.home_region, "RegionName": AZURE_PUBLIC_REGIONS[p.home_region],
         })
         self._add(SP_UNUSED, 1.0, _COMMITMENT_COMMON, unused, c.sp, self._prices(5.0, 1.0, False), {
             "CommitmentDiscountStatus": "Unused", "x_PricingSubcategory": "Committed Spend", "_consumed": False,
@@ -444,21 +450,10 @@ class _TemplateBuilder:
         })
         return taxes, credit, adjustment
 
-
     def _frame(self) -> pl.DataFrame:
-        floats = {"_weight", "_list", "_contracted", "_effective", "_billed", "_block", "_qty", "_cap", "_sigma",
-                  "_amount"}
-        schema: dict[str, pl.DataType] = {}
-        for key in dict.fromkeys(key for row in self.rows for key in row):  # every key, in first-seen order
-            if key in floats:
-                schema[key] = pl.Float64()
-            elif key in ("_kind", "_period"):
-                schema[key] = pl.Int32()
-            elif key in ("_consumed", "x_SkuIsCreditEligible", "_effective_zero"):
-                schema[key] = pl.Boolean()
-            else:
-                schema[key] = pl.String()
-        frame = pl.DataFrame(self.rows, schema=schema)  # keys a row lacks are null
+        # every key, in first-seen order; keys a row lacks are null
+        keys = dict.fromkeys(key for row in self.rows for key in row)
+        frame = pl.DataFrame(self.rows, schema={key: _NON_STRING.get(key, pl.String()) for key in keys})
         return frame.with_columns(pl.col("_effective_zero").fill_null(False), pl.col("_consumed").fill_null(False))
 
 
