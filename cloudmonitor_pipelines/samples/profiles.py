@@ -50,7 +50,7 @@ _HOME_CURRENCY = {
     "westeurope": "EUR", "northeurope": "EUR", "francecentral": "EUR", "swedencentral": "SEK",
     "eastus": "USD", "uksouth": "GBP", "japaneast": "JPY", "australiaeast": "AUD",
 }
-_TENANT_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_TENANT_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")  # fullmatch: "$" would let a trailing newline through
 
 FIRST_NAMES = ("jane", "john", "amelia", "lukas", "sofia", "noah", "mei", "omar", "ines", "pieter")
 LAST_NAMES = ("doe", "smith", "jansen", "garcia", "muller", "chen", "haddad", "silva", "novak", "okafor")
@@ -128,7 +128,7 @@ _KNOWN: dict[str, tuple[str, str, str, str, str, tuple[str, ...]]] = {
 
 def tenant_profile(tenant: str) -> TenantProfile:
     """The billing shape of a sample tenant; unknown keys get a profile derived deterministically from the key."""
-    if not _TENANT_KEY.match(tenant):
+    if not _TENANT_KEY.fullmatch(tenant):
         raise ValueError(f"tenant key {tenant!r} is invalid: use 1-63 lower-case letters, digits or '-', "
                          "starting with a letter or digit")
     rng = rng_for("profile", tenant)

@@ -280,8 +280,9 @@ def test_tenant_profiles() -> None:
                         contoso.billing_account_id)
     assert contoso.billing_profile_id.startswith(contoso.billing_account_id + "/billingProfiles/")
     assert tenant_profile("acme-corp") == tenant_profile("acme-corp")
-    with pytest.raises(ValueError, match="tenant key"):
-        tenant_profile("Bad Key!")
+    for bad_key in ("Bad Key!", "acme\n", ""):
+        with pytest.raises(ValueError, match="tenant key"):
+            tenant_profile(bad_key)
 
 
 def test_ea_billing_shape_in_rows(tmp_path: Path) -> None:
