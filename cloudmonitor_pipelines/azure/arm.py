@@ -25,18 +25,15 @@ from urllib.parse import urlsplit
 
 from azure.core import PipelineClient
 from azure.core.credentials import TokenCredential
-from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import (
     BearerTokenCredentialPolicy,
     HeadersPolicy,
     RetryPolicy,
     UserAgentPolicy,
 )
-from azure.core.pipeline.transport import AsyncHttpResponse as LegacyAsyncHttpResponse
-from azure.core.pipeline.transport import HttpRequest as LegacyHttpRequest
-from azure.core.pipeline.transport import HttpResponse as LegacyHttpResponse
 from azure.core.pipeline.transport import HttpTransport, RequestsTransport
-from azure.core.rest import AsyncHttpResponse, HttpRequest, HttpResponse
+from azure.core.rest import HttpRequest, HttpResponse
 from azure.core.utils import case_insensitive_dict
 
 from cloudmonitor_pipelines.azure.token_guard import (
@@ -154,11 +151,6 @@ def _quota_exhausted(headers: Mapping[str, str]) -> bool:
         return False
 
 
-# What azure-core's RetryPolicy hooks may be handed: either HTTP stack (azure-core's own TypeVars, not exported).
-_AnyRequest = TypeVar("_AnyRequest", HttpRequest, LegacyHttpRequest)
-_AnyResponse = TypeVar("_AnyResponse", HttpResponse, LegacyHttpResponse, AsyncHttpResponse, LegacyAsyncHttpResponse)
-
-
 class _AccountingRetryPolicy(RetryPolicy[HttpRequest, HttpResponse]):
     """azure-core RetryPolicy that books retries and sleeps into the FetchStats passed with the request."""
 
@@ -168,7 +160,7 @@ class _AccountingRetryPolicy(RetryPolicy[HttpRequest, HttpResponse]):
         settings[_STATS_OPTION] = stats
         return settings
 
-    def get_retry_after(self, response: PipelineResponse[Any, _AnyResponse]) -> float | None:
+    def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
         retry_after = super().get_retry_after(response)
         if retry_after is None and response.http_response.status_code == 429:
             # ARG documents throttling through its quota headers; a 429 may carry only those.
@@ -177,30 +169,20 @@ class _AccountingRetryPolicy(RetryPolicy[HttpRequest, HttpResponse]):
                 return parse_resets_after(headers.get(QUOTA_RESETS_AFTER_HEADER)) or _FALLBACK_QUOTA_WINDOW_SECONDS
         return retry_after
 
-    def increment(
-        self,
-        settings: dict[str, Any],
-        response: PipelineRequest[_AnyRequest] | PipelineResponse[_AnyRequest, _AnyResponse] | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        will_retry = super().increment(settings, response=response, error=error)
-        stats: FetchStats | None = settings.get(_STATS_OPTION)
-        if will_retry and stats is not None:
-            stats.retries += 1
-            stats.requests += 1
-        return will_retry
-
     def sleep(
         self,
         settings: dict[str, Any],
         transport: HttpTransport[HttpRequest, HttpResponse],
         response: PipelineResponse[HttpRequest, HttpResponse] | None = None,
     ) -> None:
+        # azure-core sleeps exactly once before each retry, so this is also where retries are counted.
         started = time.monotonic()
         super().sleep(settings, transport, response=response)
         elapsed = time.monotonic() - started
         stats: FetchStats | None = settings.get(_STATS_OPTION)
         if stats is not None:
+            stats.retries += 1
+            stats.requests += 1
             if response is not None and response.http_response.status_code == 429:
                 stats.throttle_wait_seconds += elapsed
             else:
