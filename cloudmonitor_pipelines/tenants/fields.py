@@ -1,10 +1,10 @@
-"""The field types of the tenants file: each an `Annotated` pydantic type whose validator explains a refusal.
+"""The field validators of the tenants file (pydantic `BeforeValidator`s in schema.py), each explaining a refusal.
 
 What belongs here: one validator per kind of value (slug, GUID, region, time zone, cron schedule, tag list, whole
 number, storage account, location, local folder), each taking the raw YAML value and returning the normalized one
 or raising `FieldProblem` with a message that says what is wrong and how to fix it. The schedule is checked by
 Dagster's own rule (the one `ScheduleDefinition` applies), so a schedule we accept is one Dagster runs.
-Model-level rules (auth modes, secrets, overlap) live in model.py and isolation.py.
+Model-level rules (auth modes, secrets, overlap) live in schema.py and isolation.py.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dagster._utils.schedules import is_valid_cron_string  # what dg.ScheduleDefinition validates cron_schedule with
-from pydantic import BeforeValidator, ValidationInfo
+from pydantic import ValidationInfo
 
 from cloudmonitor_pipelines.locations import LocationError, has_dot_dot_segment, is_abfss, parse_abfss
 from cloudmonitor_pipelines.regions import is_known_region, suggest_region
@@ -208,17 +208,3 @@ def local_folder(value: Any, info: ValidationInfo) -> str:
         raise FieldProblem("must be a local folder of recorded responses, not an abfss:// URI")
     return folder
 
-
-Slug = Annotated[str, BeforeValidator(slug)]
-Guid = Annotated[str, BeforeValidator(guid)]
-DisplayName = Annotated[str, BeforeValidator(display_name)]
-Region = Annotated[str, BeforeValidator(region)]
-TimeZone = Annotated[str, BeforeValidator(timezone)]
-CronSchedule = Annotated[str, BeforeValidator(schedule)]
-TagNames = Annotated[tuple[str, ...], BeforeValidator(required_tags)]
-PositiveInt = Annotated[int, BeforeValidator(positive_int)]
-Flag = Annotated[bool, BeforeValidator(boolean)]
-StorageAccount = Annotated[str, BeforeValidator(storage_account)]
-SubscriptionIds = Annotated[tuple[str, ...], BeforeValidator(subscriptions)]
-Location = Annotated[str, BeforeValidator(location)]
-LocalFolder = Annotated[str, BeforeValidator(local_folder)]
