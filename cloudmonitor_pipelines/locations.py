@@ -62,10 +62,6 @@ class AbfssLocation:
         suffix = f"/{self.path}" if self.path else ""
         return f"abfss://{self.container}@{self.account_host}{suffix}"
 
-    @property
-    def segments(self) -> tuple[str, ...]:
-        return tuple(self.path.split("/")) if self.path else ()
-
 
 @dataclass(frozen=True, order=True)
 class LocationId:
