@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
@@ -65,7 +65,6 @@ class ArmResponseError(RuntimeError):
     def __init__(self, url: str, page: int | str, problem: str, status_code: int | None = None) -> None:
         self.url = url
         self.page = page
-        self.problem = problem
         self.status_code = status_code
         super().__init__(f"ARM response unusable ({url}, page {page}): {problem}")
 
@@ -204,7 +203,6 @@ class ArmClient:
         retry: RetryConfig = RetryConfig(),
         connection_verify: bool | str = True,
         transport: HttpTransport[HttpRequest, HttpResponse] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """`connection_verify` (False or a CA bundle path) exists for tests against a local fake server only.
 
@@ -214,7 +212,6 @@ class ArmClient:
         if connection_verify is False and transport is None and not is_loopback(urlsplit(self.endpoint).hostname):
             raise TokenDestinationError(f"certificate checks may only be switched off for a loopback ARM endpoint, "
                                         f"not {urlsplit(self.endpoint).hostname}")
-        self._sleep = sleep
         self._not_before = 0.0  # monotonic time before which no request may be sent (quota exhausted)
         self._pace_lock = threading.Lock()
         self._transport = transport or RequestsTransport(connection_verify=connection_verify)
@@ -280,7 +277,7 @@ class ArmClient:
             delay = self._not_before - time.monotonic()
         if delay > 0:
             logger.info("Resource Graph quota exhausted; waiting %.2f s for the window to reset", delay)
-            self._sleep(delay)
+            time.sleep(delay)
             stats.throttle_wait_seconds += delay
 
     def _note_quota(self, headers: Mapping[str, str]) -> None:

@@ -153,7 +153,6 @@ class RecordingWriter:
         body: Mapping[str, Any] | None,
         response_body: Any,
         *,
-        status: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> str:
         encoded = json.dumps(body) if body is not None else None
@@ -163,7 +162,7 @@ class RecordingWriter:
         relative = f"pages/{len(self._pages) + 1:04d}.json"
         page = {
             "request": {"method": method.upper(), "url": url, "body": body},
-            "status": status,
+            "status": 200,
             "headers": {"Content-Type": "application/json", **(headers or {})},
             "body": response_body,
         }
