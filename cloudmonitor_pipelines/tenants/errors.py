@@ -25,7 +25,7 @@ class TenantConfigError(PermanentError, ValueError):
 
 
 class FieldProblem(ValueError):
-    """A validator's refusal: `problem` is the text; `field` is relative to where pydantic reports it.
+    """A validator's refusal: its message is the problem; `field` is relative to where pydantic reports it.
 
     `label`/`tenant` override the tenant pydantic's location points at (document-level checks such as overlap
     and duplicate keys, which are raised on the whole file but belong to one tenant).
@@ -35,7 +35,6 @@ class FieldProblem(ValueError):
         self, problem: str, *, field: str | None = None, label: str | None = None, tenant: str | None = None
     ) -> None:
         super().__init__(problem)
-        self.problem = problem
         self.field = field
         self.label = label
         self.tenant = tenant

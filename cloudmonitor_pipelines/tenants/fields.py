@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from dagster._utils.schedules import is_valid_cron_string  # what dg.ScheduleDefinition validates cron_schedule with
 from pydantic import ValidationInfo
 
-from cloudmonitor_pipelines.locations import LocationError, has_dot_dot_segment, is_abfss, parse_abfss
+from cloudmonitor_pipelines.locations import STORAGE_ACCOUNT, LocationError, has_dot_dot_segment, is_abfss, parse_abfss
 from cloudmonitor_pipelines.regions import is_known_region, suggest_region
 from cloudmonitor_pipelines.tenants.errors import FieldProblem, kind, require_text, short
 from cloudmonitor_pipelines.tenants.uri_hints import unsupported_scheme_problem
@@ -27,7 +27,6 @@ SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _NIL_GUID = "00000000-0000-0000-0000-000000000000"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
-_STORAGE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
 _CRON_FIELD_NAMES = ("minute", "hour", "day of month", "month", "day of week")
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 
@@ -163,7 +162,7 @@ def boolean(value: Any) -> bool:
 
 def storage_account(value: Any) -> str:
     text = require_text(value).strip()
-    if not _STORAGE_ACCOUNT.fullmatch(text):
+    if not STORAGE_ACCOUNT.fullmatch(text):
         raise FieldProblem("must be a storage account name: 3-24 lower-case letters and digits")
     return text
 

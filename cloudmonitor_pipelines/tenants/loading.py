@@ -102,7 +102,7 @@ def _translate(err: ValidationError, data: Any, origin: str) -> TenantConfigErro
             label, tenant = cause.label, cause.tenant
         if cause.field:
             fields.append(cause.field)
-        problem = cause.problem
+        problem = str(cause)
     else:  # pydantic's own check (our validators leave none expected): its first clause, never its echo of the input
         problem = f"{str(first.get('msg', 'invalid')).split(',')[0]} ({DOCS_HINT})"
     field = ".".join(fields) or None
