@@ -9,6 +9,7 @@ Model-level rules (auth modes, secrets, overlap) live in schema.py and isolation
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
@@ -89,8 +90,6 @@ def timezone(value: Any) -> str:
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        import difflib
-
         # Listing the tz database is slow, so it is only done after a failure, for the suggestion.
         close = difflib.get_close_matches(text, sorted(available_timezones()), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "; use an IANA name such as 'Europe/Amsterdam' or 'UTC'"
