@@ -30,7 +30,7 @@ from requests import PreparedRequest, Response, Session
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 
-from cloudmonitor_pipelines.azure.arm import DEFAULT_ARM_ENDPOINT, ArmClient, RetryConfig
+from cloudmonitor_pipelines.azure.arm import ArmClient, RetryConfig
 
 RECORDING_FORMAT = 1
 INDEX_FILE = "index.json"
@@ -126,7 +126,6 @@ def recorded_arm_client(directory: Path | str) -> ArmClient:
     """An `ArmClient` that reads the recording in `directory` instead of calling Azure."""
     return ArmClient(
         RecordedCredential(),
-        endpoint=DEFAULT_ARM_ENDPOINT,
         retry=RetryConfig(total=0),
         transport=RecordedArmTransport(directory),
     )
