@@ -69,8 +69,7 @@ class _RecordingAdapter(HTTPAdapter):
         return self.build_response(request, raw)
 
 
-# azure-core exports RequestsTransport through a module __getattr__, so mypy sees it as Any.
-class RecordedArmTransport(RequestsTransport):  # type: ignore[misc]  # azure-core ships RequestsTransport untyped
+class RecordedArmTransport(RequestsTransport):  # type: ignore[misc]  # azure-core ships it untyped (Any base)
     """Serves recorded pages by request key; records the keys it was asked for (for tests and debugging)."""
 
     def __init__(self, directory: Path | str) -> None:
