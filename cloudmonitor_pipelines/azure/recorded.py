@@ -152,7 +152,7 @@ class RecordingWriter:
         response_body: Any,
         *,
         headers: Mapping[str, str] | None = None,
-    ) -> str:
+    ) -> None:
         encoded = json.dumps(body) if body is not None else None
         key = request_key(method, url, encoded)
         if key in self._pages:
@@ -166,9 +166,7 @@ class RecordingWriter:
         }
         (self.directory / relative).write_text(json.dumps(page, indent=1, sort_keys=True), encoding="utf-8")
         self._pages[key] = relative
-        return key
 
-    def finish(self) -> Path:
+    def finish(self) -> None:
         index = {"format": RECORDING_FORMAT, "tenant": self.tenant, "pages": self._pages}
         (self.directory / INDEX_FILE).write_text(json.dumps(index, indent=1, sort_keys=True), encoding="utf-8")
-        return self.directory
