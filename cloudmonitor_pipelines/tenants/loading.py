@@ -68,7 +68,7 @@ def load_tenants(path: str | Path | None = None, *, environ: Mapping[str, str] |
         raise TenantConfigError(f"{resolved}: not valid YAML{where}: {problem}") from err
     except yaml.YAMLError as err:
         raise TenantConfigError(f"{resolved}: not valid YAML: {err}") from err
-    return _validate(data, base_dir=resolved.parent, origin=str(resolved), path=resolved, environ=environ)
+    return _validate(data, base_dir=resolved.parent, origin=str(resolved), environ=environ)
 
 
 def parse_tenants(
@@ -76,18 +76,16 @@ def parse_tenants(
 ) -> TenantRegistry:
     """Validate an already-parsed tenants document; relative local paths resolve against `base_dir`."""
     base = Path(os.path.abspath(os.fspath(base_dir)))
-    return _validate(data, base_dir=base, origin=origin, path=Path(origin), environ=environ)
+    return _validate(data, base_dir=base, origin=origin, environ=environ)
 
 
-def _validate(
-    data: Any, *, base_dir: Path, origin: str, path: Path, environ: Mapping[str, str] | None
-) -> TenantRegistry:
+def _validate(data: Any, *, base_dir: Path, origin: str, environ: Mapping[str, str] | None) -> TenantRegistry:
     context = {"base_dir": base_dir, "environment": Environment(environ if environ is not None else os.environ)}
     try:
         document = TenantsFile.model_validate(data, context=context)
     except ValidationError as err:
         raise _translate(err, data, origin) from None
-    return TenantRegistry(path=path, tenants=tuple(entry.to_tenant() for entry in document.tenants))
+    return TenantRegistry(path=Path(origin), tenants=tuple(entry.to_tenant() for entry in document.tenants))
 
 
 def _translate(err: ValidationError, data: Any, origin: str) -> TenantConfigError:
