@@ -31,7 +31,7 @@ BLOB_HOST_SUFFIX = ".blob.core.windows.net"
 ONELAKE_HOST = "onelake.dfs.fabric.microsoft.com"
 ONELAKE_HOST_SUFFIX = ".dfs.fabric.microsoft.com"  # onelake.dfs… and regional/private-link variants
 _ONELAKE_ALIAS = re.compile(r"(?:[a-z0-9-]+-)?onelake\.(?:dfs|blob)\.fabric\.microsoft\.com")
-_STORAGE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
+STORAGE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
 _CONTAINER = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}")
 _ONELAKE_AREAS = ("Files", "Tables")
 _MAX_DECODINGS = 8  # percent-decoding is repeated until stable; more layers than this is itself hostile
@@ -61,10 +61,6 @@ class AbfssLocation:
     def uri(self) -> str:
         suffix = f"/{self.path}" if self.path else ""
         return f"abfss://{self.container}@{self.account_host}{suffix}"
-
-    @property
-    def segments(self) -> tuple[str, ...]:
-        return tuple(self.path.split("/")) if self.path else ()
 
 
 @dataclass(frozen=True, order=True)
@@ -178,7 +174,7 @@ def _checked_abfss(uri: str, container: str, host: str, segments: list[str]) -> 
     path = "/".join(segments)
     if host.endswith(ADLS_HOST_SUFFIX):
         account = host[: -len(ADLS_HOST_SUFFIX)]
-        if not _STORAGE_ACCOUNT.fullmatch(account):
+        if not STORAGE_ACCOUNT.fullmatch(account):
             raise LocationError(
                 f"{uri!r}: {account!r} is not a storage account name (3-24 lower-case letters and digits)"
             )

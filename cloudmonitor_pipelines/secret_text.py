@@ -46,14 +46,10 @@ _ACCOUNT_KEY = re.compile(r"[A-Za-z0-9+/]{86}==")
 _BEARER_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.")
 
 
+@functools.lru_cache(maxsize=4096)  # the same dozen field names repeat for every tenant
 def looks_like_secret_key(key: object) -> bool:
     """True when a configuration key name says a secret goes there (any case, separators ignored, any encoding)."""
-    return _key_is_secret(str(key))
-
-
-@functools.lru_cache(maxsize=4096)  # the same dozen field names repeat for every tenant
-def _key_is_secret(key: str) -> bool:
-    for form in percent_decodings(key):
+    for form in percent_decodings(str(key)):
         folded = re.sub(r"[^a-z0-9]", "", form.lower())
         if folded in _SECRET_KEY_NAMES or any(fragment in folded for fragment in _SECRET_KEY_FRAGMENTS):
             return True

@@ -29,6 +29,7 @@ from cloudmonitor_pipelines.azure.resource_graph import (
 ADVISOR_API_VERSION = "2025-01-01"
 ADVISOR_COST_FILTER = "Category eq 'Cost'"
 ADVISOR_REST_PAGE_SIZE = 100
+_MAX_REST_PAGES = 10_000  # per subscription
 # Projecting whole `properties` keeps one parser for both paths (ARG rows carry the same JSON as REST items).
 ADVISOR_COST_QUERY = (
     "advisorresources | where type == 'microsoft.advisor/recommendations' "
@@ -104,42 +105,35 @@ def _fetch_rest(client: ArmClient, subscriptions: Sequence[str] | None, page_siz
     stats = FetchStats()
     items: list[dict[str, Any]] = []
     for subscription_id in normalized:
-        items.extend(_fetch_rest_subscription(client, subscription_id, page_size, stats))
+        url = first_url = (
+            client.url(advisor_rest_path(subscription_id))
+            + f"?api-version={ADVISOR_API_VERSION}&$filter={quote(ADVISOR_COST_FILTER)}&$top={page_size}"
+        )
+        seen = {first_url}  # every link followed: one seen again would loop
+        for page_number in range(1, _MAX_REST_PAGES + 1):
+            page = client.request_json("GET", url, stats=stats, page=page_number)
+            body = page.body
+            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+                raise ArmResponseError(page.url, page_number, "Advisor response has no 'value' list")
+            for index, item in enumerate(body["value"]):
+                if not isinstance(item, dict) or not item.get("id"):
+                    raise ArmResponseError(page.url, page_number, f"value[{index}] is not an object with an 'id'")
+            items.extend(body["value"])
+            next_link = body.get("nextLink") or None
+            if next_link is None:
+                break
+            if not client.is_own_url(next_link):
+                raise ArmResponseError(
+                    page.url, page_number, f"nextLink {next_link!r} leaves the ARM endpoint {client.endpoint}"
+                )
+            if next_link in seen:
+                raise ArmResponseError(page.url, page_number, "nextLink repeats an earlier link; paging would loop")
+            seen.add(next_link)
+            url = next_link
+        else:
+            problem = f"still paging after {_MAX_REST_PAGES} pages; refusing to continue"
+            raise ArmResponseError(first_url, _MAX_REST_PAGES, problem)
     return FetchResult(rows=items, stats=stats)
-
-
-def _fetch_rest_subscription(
-    client: ArmClient, subscription_id: str, page_size: int, stats: FetchStats, max_pages: int = 10_000
-) -> list[dict[str, Any]]:
-    first_url = (
-        client.url(advisor_rest_path(subscription_id))
-        + f"?api-version={ADVISOR_API_VERSION}&$filter={quote(ADVISOR_COST_FILTER)}&$top={page_size}"
-    )
-    url: str | None = first_url
-    seen: set[str] = set()
-    items: list[dict[str, Any]] = []
-    for page_number in range(1, max_pages + 1):
-        assert url is not None
-        page = client.request_json("GET", url, stats=stats, page=page_number)
-        body = page.body
-        if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-            raise ArmResponseError(page.url, page_number, "Advisor response has no 'value' list")
-        for index, item in enumerate(body["value"]):
-            if not isinstance(item, dict) or not item.get("id"):
-                raise ArmResponseError(page.url, page_number, f"value[{index}] is not an object with an 'id'")
-        items.extend(body["value"])
-        next_link = body.get("nextLink") or None
-        if next_link is None:
-            return items
-        if not client.is_own_url(next_link):
-            raise ArmResponseError(
-                page.url, page_number, f"nextLink {next_link!r} leaves the ARM endpoint {client.endpoint}"
-            )
-        if next_link in seen or next_link == url:
-            raise ArmResponseError(page.url, page_number, "nextLink repeats an earlier link; paging would loop")
-        seen.add(next_link)
-        url = next_link
-    raise ArmResponseError(first_url, max_pages, f"still paging after {max_pages} pages; refusing to continue")
 
 
 def normalize_recommendation(item: Mapping[str, Any]) -> RecommendationRecord:

@@ -18,25 +18,22 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from azure.core import PipelineClient
 from azure.core.credentials import TokenCredential
-from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import (
     BearerTokenCredentialPolicy,
     HeadersPolicy,
     RetryPolicy,
     UserAgentPolicy,
 )
-from azure.core.pipeline.transport import AsyncHttpResponse as LegacyAsyncHttpResponse
-from azure.core.pipeline.transport import HttpRequest as LegacyHttpRequest
-from azure.core.pipeline.transport import HttpResponse as LegacyHttpResponse
 from azure.core.pipeline.transport import HttpTransport, RequestsTransport
-from azure.core.rest import AsyncHttpResponse, HttpRequest, HttpResponse
+from azure.core.rest import HttpRequest, HttpResponse
 from azure.core.utils import case_insensitive_dict
 
 from cloudmonitor_pipelines.azure.token_guard import (
@@ -68,7 +65,6 @@ class ArmResponseError(RuntimeError):
     def __init__(self, url: str, page: int | str, problem: str, status_code: int | None = None) -> None:
         self.url = url
         self.page = page
-        self.problem = problem
         self.status_code = status_code
         super().__init__(f"ARM response unusable ({url}, page {page}): {problem}")
 
@@ -154,11 +150,6 @@ def _quota_exhausted(headers: Mapping[str, str]) -> bool:
         return False
 
 
-# What azure-core's RetryPolicy hooks may be handed: either HTTP stack (azure-core's own TypeVars, not exported).
-_AnyRequest = TypeVar("_AnyRequest", HttpRequest, LegacyHttpRequest)
-_AnyResponse = TypeVar("_AnyResponse", HttpResponse, LegacyHttpResponse, AsyncHttpResponse, LegacyAsyncHttpResponse)
-
-
 class _AccountingRetryPolicy(RetryPolicy[HttpRequest, HttpResponse]):
     """azure-core RetryPolicy that books retries and sleeps into the FetchStats passed with the request."""
 
@@ -168,7 +159,7 @@ class _AccountingRetryPolicy(RetryPolicy[HttpRequest, HttpResponse]):
         settings[_STATS_OPTION] = stats
         return settings
 
-    def get_retry_after(self, response: PipelineResponse[Any, _AnyResponse]) -> float | None:
+    def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
         retry_after = super().get_retry_after(response)
         if retry_after is None and response.http_response.status_code == 429:
             # ARG documents throttling through its quota headers; a 429 may carry only those.
@@ -177,30 +168,20 @@ class _AccountingRetryPolicy(RetryPolicy[HttpRequest, HttpResponse]):
                 return parse_resets_after(headers.get(QUOTA_RESETS_AFTER_HEADER)) or _FALLBACK_QUOTA_WINDOW_SECONDS
         return retry_after
 
-    def increment(
-        self,
-        settings: dict[str, Any],
-        response: PipelineRequest[_AnyRequest] | PipelineResponse[_AnyRequest, _AnyResponse] | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        will_retry = super().increment(settings, response=response, error=error)
-        stats: FetchStats | None = settings.get(_STATS_OPTION)
-        if will_retry and stats is not None:
-            stats.retries += 1
-            stats.requests += 1
-        return will_retry
-
     def sleep(
         self,
         settings: dict[str, Any],
         transport: HttpTransport[HttpRequest, HttpResponse],
         response: PipelineResponse[HttpRequest, HttpResponse] | None = None,
     ) -> None:
+        # azure-core sleeps exactly once before each retry, so this is also where retries are counted.
         started = time.monotonic()
         super().sleep(settings, transport, response=response)
         elapsed = time.monotonic() - started
         stats: FetchStats | None = settings.get(_STATS_OPTION)
         if stats is not None:
+            stats.retries += 1
+            stats.requests += 1
             if response is not None and response.http_response.status_code == 429:
                 stats.throttle_wait_seconds += elapsed
             else:
@@ -222,7 +203,6 @@ class ArmClient:
         retry: RetryConfig = RetryConfig(),
         connection_verify: bool | str = True,
         transport: HttpTransport[HttpRequest, HttpResponse] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """`connection_verify` (False or a CA bundle path) exists for tests against a local fake server only.
 
@@ -232,7 +212,6 @@ class ArmClient:
         if connection_verify is False and transport is None and not is_loopback(urlsplit(self.endpoint).hostname):
             raise TokenDestinationError(f"certificate checks may only be switched off for a loopback ARM endpoint, "
                                         f"not {urlsplit(self.endpoint).hostname}")
-        self._sleep = sleep
         self._not_before = 0.0  # monotonic time before which no request may be sent (quota exhausted)
         self._pace_lock = threading.Lock()
         self._transport = transport or RequestsTransport(connection_verify=connection_verify)
@@ -298,7 +277,7 @@ class ArmClient:
             delay = self._not_before - time.monotonic()
         if delay > 0:
             logger.info("Resource Graph quota exhausted; waiting %.2f s for the window to reset", delay)
-            self._sleep(delay)
+            time.sleep(delay)
             stats.throttle_wait_seconds += delay
 
     def _note_quota(self, headers: Mapping[str, str]) -> None:

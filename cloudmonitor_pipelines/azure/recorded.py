@@ -1,7 +1,8 @@
 """Recorded ARM responses served through an azure-core transport, for sample tenants without Azure access.
 
-`RecordedArmTransport` replaces the network under the normal `ArmClient`: retries, auth, paging and validation run
-exactly as they do live; only the bytes come from a directory written by `RecordingWriter`.
+`RecordedArmTransport` replaces the network under the normal `ArmClient`: it is azure-core's `RequestsTransport` with
+a requests adapter that answers from a directory written by `RecordingWriter`, so retries, auth, paging, response
+reading and validation run exactly as they do live.
 
 Layout of a recording directory:
     index.json              {"format": 1, "tenant": ..., "pages": {<request key>: "pages/0001.json", ...}}
@@ -15,20 +16,21 @@ which the client reports as `ArmResponseError` naming the missing key.
 
 from __future__ import annotations
 
+import io
 import json
 import time
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from azure.core.credentials import AccessToken
-from azure.core.exceptions import HttpResponseError
-from azure.core.pipeline.transport import HttpTransport
-from azure.core.rest import HttpRequest, HttpResponse
-from azure.core.utils import case_insensitive_dict
+from azure.core.pipeline.transport import RequestsTransport
+from requests import PreparedRequest, Response, Session
+from requests.adapters import HTTPAdapter
+from urllib3 import HTTPResponse
 
-from cloudmonitor_pipelines.azure.arm import DEFAULT_ARM_ENDPOINT, ArmClient, RetryConfig
+from cloudmonitor_pipelines.azure.arm import ArmClient, RetryConfig
 
 RECORDING_FORMAT = 1
 INDEX_FILE = "index.json"
@@ -53,90 +55,21 @@ def request_key(method: str, url: str, body: bytes | str | None) -> str:
     return key
 
 
-class RecordedResponse(HttpResponse):
-    """A complete, in-memory `azure.core.rest.HttpResponse`."""
+class _RecordingAdapter(HTTPAdapter):
+    """A requests adapter that answers from a recording: the response is built by requests and read by azure-core
+    exactly as a live one (no hand-written `HttpResponse`), and nothing ever reaches the network."""
 
-    def __init__(self, request: HttpRequest, status_code: int, headers: Mapping[str, str], content: bytes) -> None:
-        self._request = request
-        self._status_code = status_code
-        self._headers: MutableMapping[str, str] = case_insensitive_dict(headers)
-        self._content = content
-        self._closed = False
+    def __init__(self, answer: Callable[[PreparedRequest], tuple[int, Mapping[str, str], bytes]]) -> None:
+        super().__init__()
+        self._answer = answer
 
-    @property
-    def request(self) -> HttpRequest:
-        return self._request
-
-    @property
-    def status_code(self) -> int:
-        return self._status_code
-
-    @property
-    def headers(self) -> MutableMapping[str, str]:
-        return self._headers
-
-    @property
-    def reason(self) -> str:
-        return "OK" if self._status_code < 400 else "Recorded error"
-
-    @property
-    def content_type(self) -> str | None:
-        return self._headers.get("Content-Type")
-
-    @property
-    def is_closed(self) -> bool:
-        return self._closed
-
-    @property
-    def is_stream_consumed(self) -> bool:
-        return True
-
-    @property
-    def encoding(self) -> str | None:
-        return "utf-8"
-
-    @encoding.setter
-    def encoding(self, value: str | None) -> None:  # the recordings are always UTF-8 JSON
-        pass
-
-    @property
-    def url(self) -> str:
-        return self._request.url
-
-    @property
-    def content(self) -> bytes:
-        return self._content
-
-    def text(self, encoding: str | None = None) -> str:
-        return self._content.decode(encoding or "utf-8")
-
-    def json(self) -> Any:
-        return json.loads(self._content)
-
-    def raise_for_status(self) -> None:
-        if self._status_code >= 400:
-            raise HttpResponseError(response=self)
-
-    def read(self) -> bytes:
-        return self._content
-
-    def iter_raw(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self._content
-
-    def iter_bytes(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self._content
-
-    def close(self) -> None:
-        self._closed = True
-
-    def __enter__(self) -> RecordedResponse:
-        return self
-
-    def __exit__(self, *args: object) -> None:
-        self.close()
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Response:
+        status, headers, content = self._answer(request)
+        raw = HTTPResponse(body=io.BytesIO(content), headers=headers, status=status, preload_content=False)
+        return self.build_response(request, raw)
 
 
-class RecordedArmTransport(HttpTransport[HttpRequest, HttpResponse]):
+class RecordedArmTransport(RequestsTransport):  # type: ignore[misc]  # azure-core ships it untyped (Any base)
     """Serves recorded pages by request key; records the keys it was asked for (for tests and debugging)."""
 
     def __init__(self, directory: Path | str) -> None:
@@ -154,32 +87,27 @@ class RecordedArmTransport(HttpTransport[HttpRequest, HttpResponse]):
         self._pages: dict[str, str] = dict(index.get("pages") or {})
         self.requested_keys: list[str] = []
         self.saw_bearer_token: list[bool] = []  # per request: did auth run exactly as it does live?
+        session = Session()
+        for prefix in ("https://", "http://"):  # replaces requests' network adapters
+            session.mount(prefix, _RecordingAdapter(self._answer))
+        super().__init__(session=session, session_owner=False)
 
-    def send(self, request: HttpRequest, **kwargs: Any) -> RecordedResponse:
-        body = request.content if isinstance(request.content, (bytes, str)) else None
-        key = request_key(request.method, request.url, body)
+    def _answer(self, request: PreparedRequest) -> tuple[int, Mapping[str, str], bytes]:
+        body = request.body if isinstance(request.body, (bytes, str)) else None
+        key = request_key(request.method or "", request.url or "", body)
         self.requested_keys.append(key)
         self.saw_bearer_token.append(str(request.headers.get("Authorization", "")).startswith("Bearer "))
         relative = self._pages.get(key)
         if relative is None:
             error = {"error": {"code": "NotRecorded", "message": f"no recorded response for {key}"}}
-            return RecordedResponse(request, 404, {"Content-Type": "application/json"}, json.dumps(error).encode())
+            return 404, {"Content-Type": "application/json"}, json.dumps(error).encode()
         page_path = self.directory / relative
         try:
             recorded = json.loads(page_path.read_text(encoding="utf-8"))
             status, headers, payload = recorded["status"], recorded.get("headers") or {}, recorded["body"]
         except (OSError, ValueError, KeyError) as err:
             raise RecordingError(f"recorded page {page_path} for {key} is unreadable: {err}") from err
-        return RecordedResponse(request, int(status), headers, json.dumps(payload).encode())
-
-    def open(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def __exit__(self, *args: object) -> None:
-        self.close()
+        return int(status), headers, json.dumps(payload).encode()
 
 
 class RecordedCredential:
@@ -197,7 +125,6 @@ def recorded_arm_client(directory: Path | str) -> ArmClient:
     """An `ArmClient` that reads the recording in `directory` instead of calling Azure."""
     return ArmClient(
         RecordedCredential(),
-        endpoint=DEFAULT_ARM_ENDPOINT,
         retry=RetryConfig(total=0),
         transport=RecordedArmTransport(directory),
     )
@@ -224,9 +151,8 @@ class RecordingWriter:
         body: Mapping[str, Any] | None,
         response_body: Any,
         *,
-        status: int = 200,
         headers: Mapping[str, str] | None = None,
-    ) -> str:
+    ) -> None:
         encoded = json.dumps(body) if body is not None else None
         key = request_key(method, url, encoded)
         if key in self._pages:
@@ -234,15 +160,13 @@ class RecordingWriter:
         relative = f"pages/{len(self._pages) + 1:04d}.json"
         page = {
             "request": {"method": method.upper(), "url": url, "body": body},
-            "status": status,
+            "status": 200,
             "headers": {"Content-Type": "application/json", **(headers or {})},
             "body": response_body,
         }
         (self.directory / relative).write_text(json.dumps(page, indent=1, sort_keys=True), encoding="utf-8")
         self._pages[key] = relative
-        return key
 
-    def finish(self) -> Path:
+    def finish(self) -> None:
         index = {"format": RECORDING_FORMAT, "tenant": self.tenant, "pages": self._pages}
         (self.directory / INDEX_FILE).write_text(json.dumps(index, indent=1, sort_keys=True), encoding="utf-8")
-        return self.directory

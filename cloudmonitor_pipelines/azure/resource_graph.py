@@ -18,6 +18,7 @@ from cloudmonitor_pipelines.azure.arm import ArmClient, ArmResponseError, FetchR
 ARG_PATH = "/providers/Microsoft.ResourceGraph/resources"
 ARG_API_VERSION = "2024-04-01"
 MAX_PAGE_SIZE = 1000  # the API maximum for $top
+MAX_PAGES = 100_000  # per query and scope: 100 million rows
 # Set when a tenant-scope query covered only the first 10,000 subscriptions: the result would be partial.
 SUBSCRIPTION_LIMIT_HEADER = "x-ms-tenant-subscription-limit-hit"
 MAX_SUBSCRIPTIONS_PER_QUERY = 300  # Microsoft's throttling guidance: fewer than 300 subscriptions per query
@@ -65,7 +66,6 @@ def query_resource_graph(
     subscriptions: Sequence[str] | None = None,
     page_size: int = MAX_PAGE_SIZE,
     batch_size: int = MAX_SUBSCRIPTIONS_PER_QUERY,
-    max_pages: int = 100_000,
 ) -> FetchResult[dict[str, Any]]:
     """Run `query` (which must project `id`) over every page; rows are the `objectArray` dicts as returned."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -73,7 +73,7 @@ def query_resource_graph(
     stats = FetchStats()
     rows: list[dict[str, Any]] = []
     for batch in subscription_batches(subscriptions, batch_size):
-        rows.extend(_query_one_scope(client, query, batch, page_size, max_pages, stats))
+        rows.extend(_query_one_scope(client, query, batch, page_size, stats))
     return FetchResult(rows=rows, stats=stats)
 
 
@@ -95,7 +95,6 @@ def _query_one_scope(
     query: str,
     subscriptions: list[str] | None,
     page_size: int,
-    max_pages: int,
     stats: FetchStats,
 ) -> list[dict[str, Any]]:
     url = client.url(ARG_PATH)
@@ -103,7 +102,7 @@ def _query_one_scope(
     seen_tokens: set[str] = set()
     skip_token: str | None = None
     total_records: int | None = None
-    for page_number in range(1, max_pages + 1):
+    for page_number in range(1, MAX_PAGES + 1):
         options: dict[str, Any] = {"$top": page_size, "resultFormat": "objectArray"}
         if skip_token is not None:
             options["$skipToken"] = skip_token
@@ -129,7 +128,7 @@ def _query_one_scope(
         seen_tokens.add(next_token)
         skip_token = next_token
     else:
-        raise ArmResponseError(url, max_pages, f"still paging after {max_pages} pages; refusing to continue")
+        raise ArmResponseError(url, MAX_PAGES, f"still paging after {MAX_PAGES} pages; refusing to continue")
     if total_records is not None and total_records != len(rows):
         raise ArmResponseError(
             url, page_number, f"read {len(rows)} rows but the first page announced totalRecords={total_records}"

@@ -86,7 +86,6 @@ class BearerDestinationPolicy(SansIOHTTPPolicy[HttpRequest, HttpResponse]):
         refuse_misdirected_token(http_request.url, http_request.headers, self._allowed)
 
 
-# azure-core exports RequestsTransport through a module __getattr__, so mypy sees it as Any.
 class GuardedTransport(RequestsTransport):  # type: ignore[misc]  # azure-core ships RequestsTransport untyped (Any base)
     """RequestsTransport that refuses to send a bearer token anywhere but HTTPS to `allowed_hosts`."""
 

@@ -12,7 +12,6 @@ Exit codes: 0 answered, 2 refused (bad question, parameter or SQL), 1 failed or 
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import sys
@@ -122,10 +121,11 @@ def _print(result: dict[str, Any], fmt: str) -> None:
 
 
 def cmd_finn(args: argparse.Namespace) -> int:
+    from cloudmonitor_pipelines.azure.token_guard import is_loopback
     from cloudmonitor_pipelines.finn.server import serve
     from cloudmonitor_pipelines.query import ScopeError
 
-    if args.transport == "http" and not _is_loopback(args.host) and not args.allow_non_loopback:
+    if args.transport == "http" and not is_loopback(args.host) and not args.allow_non_loopback:
         print(f"finn: refusing to bind {args.host}: Finn's HTTP endpoint has no authentication of its own; bind "
               "127.0.0.1 (default) or pass --allow-non-loopback behind an authenticating proxy", file=sys.stderr)
         return 2
@@ -136,12 +136,3 @@ def cmd_finn(args: argparse.Namespace) -> int:
         return 2
     serve(session, args.transport, host=args.host, port=args.port)
     return 0
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import date
@@ -48,9 +47,6 @@ class Answer:
             "rows": [{k: json_value(v) for k, v in row.items()} for row in self.rows.iter_rows(named=True)],
             "sql": self.sql, "notes": list(self.notes),
         }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
 
 
 def currencies_of(frame: pl.DataFrame) -> tuple[str, ...]:

@@ -1,10 +1,10 @@
-"""The named-question machinery: typed parameters, validation into SQL literals, and `ask`.
+"""The named-question machinery: typed parameters, validation into SQL literals, the catalogue as Markdown.
 
 A `Question` is a documented, parameterized query with its result schema; `questions.py` defines them. Parameter
 values reach SQL only as literals built here from validated values (a month matching YYYY-MM, a bounded integer,
 one of a fixed set of words, an ARM id or tag key of a restricted alphabet), so no parameter can change a query's
-shape. `ask` runs the SQL in-process (it is ours, not the caller's) and returns an `Answer` that states currency
-and period.
+shape. `api.ask` runs the SQL in-process (it is ours, not the caller's) and returns an `Answer` that states
+currency and period.
 """
 
 from __future__ import annotations
@@ -15,12 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cloudmonitor_pipelines.months import is_month
-from cloudmonitor_pipelines.query.answer import Answer
-from cloudmonitor_pipelines.query.engine import run_trusted
-from cloudmonitor_pipelines.query.workspace import QueryScope, ScopeError
 
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"  # a billing month YYYY-MM
-_MONTH = re.compile(MONTH_PATTERN)
 _TAG_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:\-]{0,63}$")
 _RESOURCE_ID = re.compile(
     r"^/(subscriptions/[A-Za-z0-9\-]{1,64}|providers/[A-Za-z0-9_.\-]{1,160})(/[A-Za-z0-9_.()\-]{1,160}){0,20}$")
@@ -41,22 +37,6 @@ class Param:
     minimum: int | None = None
     maximum: int | None = None
 
-    def json_schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"description": self.description}
-        if self.kind == "int":
-            schema.update(type="integer", minimum=self.minimum, maximum=self.maximum)
-        elif self.kind == "bool":
-            schema["type"] = "boolean"
-        elif self.kind == "choice":
-            schema.update(type="string", enum=list(self.choices))
-        elif self.kind == "month":
-            schema.update(type="string", pattern=_MONTH.pattern)
-        else:
-            schema["type"] = "string"
-        if self.default is not None:
-            schema["default"] = self.default
-        return schema
-
 
 @dataclass(frozen=True)
 class Question:
@@ -71,13 +51,6 @@ class Question:
     build_sql: Callable[[dict[str, Any]], str] = field(repr=False)
     period: Callable[[dict[str, Any]], dict[str, str]] = field(repr=False)
     month_table: str | None = None  # table whose newest billing_month is the default month
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "title": self.title, "description": self.description, "scope": self.scope,
-            "parameters": {p.name: {**p.json_schema(), "required": p.required} for p in self.params},
-            "result_columns": dict(self.columns),
-        }
 
 
 def sql_text(value: str) -> str:
@@ -130,29 +103,6 @@ def _validate(question: str, param: Param, raw: Any) -> Any:
     if not isinstance(raw, str) or not pattern.match(raw):
         raise ParameterError(f"{where} is not a valid {param.kind.replace('_', ' ')} (rule: {pattern.pattern})")
     return raw
-
-
-def latest_month(scope: QueryScope, table: str) -> str | None:
-    if table not in scope.existing_tables():
-        return None
-    frame = run_trusted(scope, f"SELECT max(billing_month) AS m FROM {table}", limit=1).frame
-    return frame.item(0, 0) if frame.height else None
-
-
-def ask(scope: QueryScope, questions: Mapping[str, Question], name: str, **params: Any) -> Answer:
-    """Answer one named question over the scope's tables."""
-    question = questions.get(name)
-    if question is None or question.scope != scope.kind:
-        available = sorted(n for n, q in questions.items() if q.scope == scope.kind)
-        raise ScopeError(f"unknown question {name!r} for a {scope.kind} session; questions: {', '.join(available)}")
-    values = validate_params(question, params)
-    if "month" in values and values["month"] is None and question.month_table:
-        values["month"] = latest_month(scope, question.month_table)
-        if values["month"] is None:
-            raise ScopeError(f"{question.name}: table {question.month_table} has no data yet in this workspace")
-    sql = question.build_sql(values)
-    result = run_trusted(scope, sql)
-    return Answer.build(question.name, result, sql, values, question.period(values))
 
 
 def catalogue_markdown(questions: Sequence[Question]) -> str:

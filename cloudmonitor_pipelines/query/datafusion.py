@@ -35,7 +35,7 @@ def collect_arrow(builder: QueryBuilder, sql: str, limit: int) -> pa.Table:
     return pa.Table.from_batches(batches, schema=schema).slice(0, limit + 1)
 
 
-def engine_message(exc: BaseException) -> str:
-    """The first line of an engine error, bounded (DataFusion appends plans and backtraces below it)."""
+def engine_message(exc: BaseException, limit: int = 500) -> str:
+    """The first line of an engine (or parser) error, bounded (DataFusion appends plans and backtraces below it)."""
     lines = str(exc).strip().splitlines()
-    return (lines[0] if lines else type(exc).__name__)[:500]
+    return (lines[0] if lines else type(exc).__name__)[:limit]

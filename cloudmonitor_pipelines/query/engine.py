@@ -72,7 +72,7 @@ def run_isolated(scope: QueryScope, sql: str, *, limit: int = DEFAULT_ROW_LIMIT,
     present = set(scope.existing_tables())
     existing = {name: uri for name, uri in scope.tables.items() if name in present}
     checked = check_sql(sql, existing.keys())
-    job = {"tables": {name: existing[name] for name in checked.tables}, "storage_options": scope.storage_options,
+    job = {"tables": {name: existing[name] for name in checked.tables}, "storage_options": scope.storage_options(),
            "sql": checked.sql, "limit": limit}
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "cloudmonitor_pipelines.query.sandbox"], stdin=subprocess.PIPE,

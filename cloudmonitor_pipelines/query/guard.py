@@ -24,6 +24,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
+from cloudmonitor_pipelines.query.datafusion import engine_message
+
 MAX_SQL_CHARS = 20_000  # an agent's query is a few hundred characters; bound what we parse
 DIALECT = "postgres"  # DataFusion's SQL is PostgreSQL-flavoured (`::` casts, `$$` strings): parse it that way
 
@@ -72,7 +74,7 @@ def check_sql(sql: str, visible_tables: Collection[str]) -> CheckedQuery:
     try:
         statements = [s for s in sqlglot.parse(sql, read=DIALECT) if s is not None]
     except (ParseError, TokenError) as exc:
-        raise SqlRefused(f"query does not parse as SQL: {_first_line(exc)}") from None
+        raise SqlRefused(f"query does not parse as SQL: {engine_message(exc, 300)}") from None
     if len(statements) != 1:
         raise SqlRefused(f"send exactly one statement (got {len(statements)}); only SELECT queries are allowed")
     tree = statements[0]
@@ -116,8 +118,3 @@ def _function_name(node: exp.Func) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.this).lower()
     return node.sql_name().lower()
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__

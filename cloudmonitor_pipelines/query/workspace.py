@@ -43,27 +43,23 @@ class QueryScope:
     key: str  # tenant key or partner key
     tables: Mapping[str, str]
     audit_workspace: Workspace  # agent_log is appended here (the tenant's workspace, or the partner's _finn folder)
-    # object_store options per use: on Azure each call fetches a fresh token (a Finn server runs for hours)
-    options_provider: Callable[[], dict[str, str] | None] = field(default=lambda: None, repr=False)
+    # called per use, like Workspace.storage_options: a fresh Azure token each time (a Finn server runs for hours)
+    storage_options: Callable[[], dict[str, str] | None] = field(default=lambda: None, repr=False)
     # Set by `pinned()`: the tables opened once, which every query of this scope then reads.
     opened: Mapping[str, DeltaTable] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def storage_options(self) -> dict[str, str] | None:
-        return self.options_provider()
 
     def delta_tables(self) -> dict[str, DeltaTable]:
         """Every visible table at its current version (tables not materialized yet are simply absent); for a pinned
         scope, the versions it was pinned at."""
         if self.opened is not None:
             return dict(self.opened)
-        options = self.storage_options
+        options = self.storage_options()
         return {name: open_table_at(uri, options) for name, uri in self.tables.items() if is_table(uri, options)}
 
     def existing_tables(self) -> list[str]:
         if self.opened is not None:
             return list(self.opened)
-        options = self.storage_options
+        options = self.storage_options()
         return [n for n, uri in self.tables.items() if is_table(uri, options)]
 
     def pinned(self) -> QueryScope:

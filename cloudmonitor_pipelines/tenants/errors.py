@@ -1,14 +1,13 @@
 """The one error of the tenants file, and the pieces that build its message: file, tenant, field, problem.
 
 What belongs here: `TenantConfigError` (public), `FieldProblem` (raised inside the pydantic validators: the problem
-text plus, when the validator knows better than pydantic's location, the field and tenant), `Where` (formats
-"<file>: tenant 'x', field 'y': <problem>") and the small wording helpers every validator shares.
+text plus, when the validator knows better than pydantic's location, the field and tenant) and the small wording
+helpers every validator shares. loading.py formats the message: "<file>: tenant 'x', field 'y': <problem>".
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from typing import Any
 
 from cloudmonitor_pipelines.errors import PermanentError
@@ -26,7 +25,7 @@ class TenantConfigError(PermanentError, ValueError):
 
 
 class FieldProblem(ValueError):
-    """A validator's refusal: `problem` is the text; `field` is relative to where pydantic reports it.
+    """A validator's refusal: its message is the problem; `field` is relative to where pydantic reports it.
 
     `label`/`tenant` override the tenant pydantic's location points at (document-level checks such as overlap
     and duplicate keys, which are raised on the whole file but belong to one tenant).
@@ -36,25 +35,9 @@ class FieldProblem(ValueError):
         self, problem: str, *, field: str | None = None, label: str | None = None, tenant: str | None = None
     ) -> None:
         super().__init__(problem)
-        self.problem = problem
         self.field = field
         self.label = label
         self.tenant = tenant
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where a value came from, for error messages: file, tenant label (key or index), tenant key if valid."""
-
-    origin: str
-    label: str
-    tenant_key: str | None
-
-    def fail(self, field_name: str | None, problem: str) -> TenantConfigError:
-        field_part = f", field {field_name!r}" if field_name else ""
-        return TenantConfigError(
-            f"{self.origin}: {self.label}{field_part}: {problem}", tenant=self.tenant_key, field=field_name
-        )
 
 
 def did_you_mean(name: Any, choices: tuple[str, ...] | list[str]) -> str:

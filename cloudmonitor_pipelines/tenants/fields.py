@@ -1,24 +1,25 @@
-"""The field types of the tenants file: each an `Annotated` pydantic type whose validator explains a refusal.
+"""The field validators of the tenants file (pydantic `BeforeValidator`s in schema.py), each explaining a refusal.
 
 What belongs here: one validator per kind of value (slug, GUID, region, time zone, cron schedule, tag list, whole
 number, storage account, location, local folder), each taking the raw YAML value and returning the normalized one
 or raising `FieldProblem` with a message that says what is wrong and how to fix it. The schedule is checked by
 Dagster's own rule (the one `ScheduleDefinition` applies), so a schedule we accept is one Dagster runs.
-Model-level rules (auth modes, secrets, overlap) live in model.py and isolation.py.
+Model-level rules (auth modes, secrets, overlap) live in schema.py and isolation.py.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dagster._utils.schedules import is_valid_cron_string  # what dg.ScheduleDefinition validates cron_schedule with
-from pydantic import BeforeValidator, ValidationInfo
+from pydantic import ValidationInfo
 
-from cloudmonitor_pipelines.locations import LocationError, has_dot_dot_segment, is_abfss, parse_abfss
+from cloudmonitor_pipelines.locations import STORAGE_ACCOUNT, LocationError, has_dot_dot_segment, is_abfss, parse_abfss
 from cloudmonitor_pipelines.regions import is_known_region, suggest_region
 from cloudmonitor_pipelines.tenants.errors import FieldProblem, kind, require_text, short
 from cloudmonitor_pipelines.tenants.uri_hints import unsupported_scheme_problem
@@ -27,7 +28,6 @@ SLUG = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _NIL_GUID = "00000000-0000-0000-0000-000000000000"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://")
-_STORAGE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
 _CRON_FIELD_NAMES = ("minute", "hour", "day of month", "month", "day of week")
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 
@@ -90,8 +90,6 @@ def timezone(value: Any) -> str:
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError) as err:
-        import difflib
-
         # Listing the tz database is slow, so it is only done after a failure, for the suggestion.
         close = difflib.get_close_matches(text, sorted(available_timezones()), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else "; use an IANA name such as 'Europe/Amsterdam' or 'UTC'"
@@ -163,7 +161,7 @@ def boolean(value: Any) -> bool:
 
 def storage_account(value: Any) -> str:
     text = require_text(value).strip()
-    if not _STORAGE_ACCOUNT.fullmatch(text):
+    if not STORAGE_ACCOUNT.fullmatch(text):
         raise FieldProblem("must be a storage account name: 3-24 lower-case letters and digits")
     return text
 
@@ -208,17 +206,3 @@ def local_folder(value: Any, info: ValidationInfo) -> str:
         raise FieldProblem("must be a local folder of recorded responses, not an abfss:// URI")
     return folder
 
-
-Slug = Annotated[str, BeforeValidator(slug)]
-Guid = Annotated[str, BeforeValidator(guid)]
-DisplayName = Annotated[str, BeforeValidator(display_name)]
-Region = Annotated[str, BeforeValidator(region)]
-TimeZone = Annotated[str, BeforeValidator(timezone)]
-CronSchedule = Annotated[str, BeforeValidator(schedule)]
-TagNames = Annotated[tuple[str, ...], BeforeValidator(required_tags)]
-PositiveInt = Annotated[int, BeforeValidator(positive_int)]
-Flag = Annotated[bool, BeforeValidator(boolean)]
-StorageAccount = Annotated[str, BeforeValidator(storage_account)]
-SubscriptionIds = Annotated[tuple[str, ...], BeforeValidator(subscriptions)]
-Location = Annotated[str, BeforeValidator(location)]
-LocalFolder = Annotated[str, BeforeValidator(local_folder)]

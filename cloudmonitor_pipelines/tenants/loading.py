@@ -3,7 +3,7 @@
 What belongs here: choosing the file, the one rule every entry point goes through (`default_tenants_path`), the YAML
 loader that refuses duplicate keys, running `schema.TenantsFile` with its context (base folder, environment), and
 turning the first pydantic error into "<file>: tenant 'x', field 'y': <problem>" — the problem text is always our
-validators' own (or written here for pydantic's missing/extra errors), never pydantic's echo of the input.
+validators' own (pydantic's own checks are left none to fail), never pydantic's echo of the input.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import yaml
 from pydantic import ValidationError
 
 from cloudmonitor_pipelines.tenants.environment import Environment
-from cloudmonitor_pipelines.tenants.errors import DOCS_HINT, FieldProblem, TenantConfigError, Where, did_you_mean
+from cloudmonitor_pipelines.tenants.errors import DOCS_HINT, FieldProblem, TenantConfigError
 from cloudmonitor_pipelines.tenants.fields import SLUG
 from cloudmonitor_pipelines.tenants.registry import TenantRegistry
-from cloudmonitor_pipelines.tenants.schema import TenantEntry, TenantsFile
+from cloudmonitor_pipelines.tenants.schema import TenantsFile
 
 TENANTS_ENV_VAR = "CLOUDMONITOR_TENANTS"
 PROJECT_TENANTS_FILENAME = "tenants.yaml"
@@ -68,7 +68,7 @@ def load_tenants(path: str | Path | None = None, *, environ: Mapping[str, str] |
         raise TenantConfigError(f"{resolved}: not valid YAML{where}: {problem}") from err
     except yaml.YAMLError as err:
         raise TenantConfigError(f"{resolved}: not valid YAML: {err}") from err
-    return _validate(data, base_dir=resolved.parent, origin=str(resolved), path=resolved, environ=environ)
+    return _validate(data, base_dir=resolved.parent, origin=str(resolved), environ=environ)
 
 
 def parse_tenants(
@@ -76,62 +76,52 @@ def parse_tenants(
 ) -> TenantRegistry:
     """Validate an already-parsed tenants document; relative local paths resolve against `base_dir`."""
     base = Path(os.path.abspath(os.fspath(base_dir)))
-    return _validate(data, base_dir=base, origin=origin, path=Path(origin), environ=environ)
+    return _validate(data, base_dir=base, origin=origin, environ=environ)
 
 
-def _validate(
-    data: Any, *, base_dir: Path, origin: str, path: Path, environ: Mapping[str, str] | None
-) -> TenantRegistry:
+def _validate(data: Any, *, base_dir: Path, origin: str, environ: Mapping[str, str] | None) -> TenantRegistry:
     context = {"base_dir": base_dir, "environment": Environment(environ if environ is not None else os.environ)}
     try:
         document = TenantsFile.model_validate(data, context=context)
     except ValidationError as err:
         raise _translate(err, data, origin) from None
-    return TenantRegistry(path=path, tenants=tuple(entry.to_tenant() for entry in document.tenants))
+    return TenantRegistry(path=Path(origin), tenants=tuple(entry.to_tenant() for entry in document.tenants))
 
 
 def _translate(err: ValidationError, data: Any, origin: str) -> TenantConfigError:
     """The first error pydantic found, as one message naming file, tenant and field."""
     first = err.errors(include_url=False, include_input=False)[0]
     loc = list(first["loc"])
-    where = _where(loc, data, origin)
+    label, tenant = _where(loc, data)
     fields = [str(part) for part in loc if isinstance(part, str)]
     cause = (first.get("ctx") or {}).get("error")
     if isinstance(cause, FieldProblem):
         if cause.label is not None:
-            where = Where(origin, cause.label, cause.tenant)
+            label, tenant = cause.label, cause.tenant
         if cause.field:
             fields.append(cause.field)
-        problem = cause.problem
-    else:
-        problem = _pydantic_problem(first["type"], loc, fields, str(first.get("msg", "invalid")))
-    return where.fail(".".join(fields) or None, problem)
+        problem = str(cause)
+    else:  # pydantic's own check (our validators leave none expected): its first clause, never its echo of the input
+        problem = f"{str(first.get('msg', 'invalid')).split(',')[0]} ({DOCS_HINT})"
+    field = ".".join(fields) or None
+    field_part = f", field {field!r}" if field else ""
+    return TenantConfigError(f"{origin}: {label}{field_part}: {problem}", tenant=tenant, field=field)
 
 
-def _where(loc: list[Any], data: Any, origin: str) -> Where:
+def _where(loc: list[Any], data: Any) -> tuple[str, str | None]:
+    """The label of the part of the file `loc` points into, and its tenant key when it names a valid one."""
     if loc[:1] == ["defaults"]:
         del loc[:1]
-        return Where(origin, "defaults", None)
+        return "defaults", None
     if loc[:1] == ["tenants"] and len(loc) > 1 and isinstance(loc[1], int):
         index = loc[1]
         del loc[:2]
         entry = data["tenants"][index] if isinstance(data, Mapping) else None
         raw_key = entry.get("key") if isinstance(entry, Mapping) else None
         if isinstance(raw_key, str) and SLUG.fullmatch(raw_key):
-            return Where(origin, f"tenant {raw_key!r}", raw_key)
-        return Where(origin, f"tenant tenants[{index}]", None)
-    return Where(origin, "top level", None)
-
-
-def _pydantic_problem(kind: str, loc: list[Any], fields: list[str], message: str) -> str:
-    """Our wording for the errors pydantic raises itself (its own messages may quote the input)."""
-    if kind == "missing":
-        return f"missing required field ({DOCS_HINT})"
-    if kind == "extra_forbidden":
-        allowed = tuple(TenantEntry.model_fields)
-        suggestion = did_you_mean(fields[-1] if fields else "", allowed)
-        return f"unknown field{suggestion}; allowed fields: {', '.join(allowed)}"
-    return f"{message.split(',')[0]} ({DOCS_HINT})"
+            return f"tenant {raw_key!r}", raw_key
+        return f"tenant tenants[{index}]", None
+    return "top level", None
 
 
 class _StrictYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # base picked at run time

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cloudmonitor_pipelines.errors import UnknownTenantError
@@ -17,10 +18,10 @@ class TenantRegistry:
 
     path: Path
     tenants: tuple[Tenant, ...]
-    _by_key: Mapping[str, Tenant] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_key", {tenant.key: tenant for tenant in self.tenants})
+    @cached_property
+    def _by_key(self) -> dict[str, Tenant]:
+        return {tenant.key: tenant for tenant in self.tenants}
 
     def keys(self) -> list[str]:
         return [tenant.key for tenant in self.tenants]

@@ -103,9 +103,6 @@ class AuthEntry(BaseModel):
             raise FieldProblem(f"not used by mode {self.mode}; {_TAKES_NO_CLIENT_ID[self.mode]}", field="client_id")
         return self
 
-    def to_settings(self) -> AuthSettings:
-        return AuthSettings(mode=self.mode, client_id=self.client_id)
-
 
 class TenantEntry(BaseModel):
     """One customer Azure tenant: where its exports are read, where its Delta tables live, how it authenticates."""
@@ -210,7 +207,7 @@ class TenantEntry(BaseModel):
 
     def to_tenant(self) -> Tenant:
         values = {name: getattr(self, name) for name in type(self).model_fields}
-        values["auth"] = self.auth.to_settings()
+        values["auth"] = AuthSettings(mode=self.auth.mode, client_id=self.auth.client_id)
         return Tenant(**values)
 
 

@@ -28,7 +28,8 @@ class AuthSettings:
 
 @dataclass(frozen=True)
 class Tenant:
-    """One customer Azure tenant: where its exports are read from and where its Delta tables live."""
+    """One customer Azure tenant: where its exports are read from and where its Delta tables live. Each field is
+    documented once, on `schema.TenantEntry` (its description, also in docs/tenants.schema.json)."""
 
     key: str
     entra_tenant_id: str
@@ -43,16 +44,10 @@ class Tenant:
     retention_months: int | None = None
     freshness_hours: int = DEFAULT_FRESHNESS_HOURS
     auth: AuthSettings = AuthSettings()
-    # Storage account that hosts the workspace, for the residency check. Taken from an abfss:// workspace URI;
-    # for a local (mounted) workspace it can be declared here so the check still runs.
     workspace_account: str | None = None
-    # Subscriptions to query in Resource Graph / Advisor; empty means the whole tenant (every subscription we see).
     subscriptions: tuple[str, ...] = ()
-    # Folder of recorded Resource Graph / Advisor responses served instead of live ARM (sample tenants, demos).
     arm_recordings: str | None = None
-    # Mask values that look like personal data (emails, phone numbers) in the tables (focus/pii.py).
     mask_personal_data: bool = False
-    # Resource Graph / Advisor enrichment: True, False, or None to infer it from `declares_arm_access`.
     enrichment: bool | None = None
 
     @property
