@@ -229,7 +229,6 @@ def test_parse_abfss_adls() -> None:
         path="providers/x/contoso",
         is_onelake=False,
     )
-    assert location.segments == ("providers", "x", "contoso")
     assert location.uri == "abfss://exports@contosocost.dfs.core.windows.net/providers/x/contoso"
     assert parse_abfss("abfss://exports@contosocost.dfs.core.windows.net").path == ""
 
