@@ -71,7 +71,8 @@ def ensure_table(
     return DeltaTable(table_uri, storage_options=storage_options)
 
 
-def _json_value(value: object) -> object:
+def json_value(value: object) -> object:
+    """A value as JSON text holds it (Delta stats, records, predicates): datetimes ISO 8601 with UTC as 'Z'."""
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
@@ -88,8 +89,8 @@ def file_stats(frame: pl.DataFrame) -> str:
             *[pl.col(c).max().alias(f"max.{c}") for c in columns],
             *[pl.col(c).null_count().alias(f"null.{c}") for c in columns],
         ).row(0, named=True)
-        stats["minValues"] = {c: _json_value(row[f"min.{c}"]) for c in columns if row[f"min.{c}"] is not None}
-        stats["maxValues"] = {c: _json_value(row[f"max.{c}"]) for c in columns if row[f"max.{c}"] is not None}
+        stats["minValues"] = {c: json_value(row[f"min.{c}"]) for c in columns if row[f"min.{c}"] is not None}
+        stats["maxValues"] = {c: json_value(row[f"max.{c}"]) for c in columns if row[f"max.{c}"] is not None}
         stats["nullCount"] = {c: row[f"null.{c}"] for c in columns}
     return json.dumps(stats)
 

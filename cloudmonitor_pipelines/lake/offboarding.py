@@ -31,6 +31,7 @@ from pathlib import Path
 import polars as pl
 from deltalake import DeltaTable
 
+from cloudmonitor_pipelines.lake.delta import json_value
 from cloudmonitor_pipelines.locations import location_id, overlaps
 from cloudmonitor_pipelines.platform import DELETIONS_DIRNAME
 from cloudmonitor_pipelines.storage.base import ObjectInfo, Workspace
@@ -126,13 +127,11 @@ class OffboardingRecord:
 
 
 def _jsonable(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    return value
+    return json_value(value)
 
 
 # ----------------------------------------------------------------------------------------------------------------
