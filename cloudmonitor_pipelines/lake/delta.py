@@ -10,6 +10,7 @@ before its commit are deleted, and are invisible to readers in any case because 
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -106,8 +107,12 @@ class DataFile:
 
 def open_table(workspace: Workspace, table: str) -> DeltaTable | None:
     """The table at its current version (one load of the log), or None when it does not exist yet."""
+    uri = workspace.table_uri(table)
+    # Most fleets never write some tables (access records): on a local root a missing one costs a stat, not an open.
+    if "://" not in uri and not os.path.isdir(os.path.join(uri, "_delta_log")):
+        return None
     try:
-        return DeltaTable(workspace.table_uri(table), storage_options=workspace.storage_options())
+        return DeltaTable(uri, storage_options=workspace.storage_options())
     except TableNotFoundError:
         return None
 
