@@ -134,10 +134,6 @@ def _jsonable(value: object) -> object:
     return json_value(value)
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Guards
-
-
 def _check_locations(tenant: Tenant, workspace: Workspace, records_location: str) -> None:
     try:
         same = location_id(workspace.uri) == location_id(tenant.workspace)
@@ -162,10 +158,6 @@ def _check_locations(tenant: Tenant, workspace: Workspace, records_location: str
             )
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Inventory
-
-
 def _top_level(path: str) -> str:
     head, sep, _rest = path.partition("/")
     return head if sep else ROOT_FILES
@@ -184,11 +176,8 @@ def _delta_inventory(workspace: Workspace, name: str, objects: int, size: int) -
         else:  # files committed without stats: count by reading (only parquet footers are needed)
             counted = pl.scan_delta(uri, storage_options=workspace.storage_options()).select(pl.len()).collect()
             rows = int(counted.item())
-        partitions: tuple[str, ...] = ()
-        if partition_columns and actions.height:
-            column = f"partition.{partition_columns[0]}"
-            if column in actions.columns:
-                partitions = tuple(sorted(str(v) for v in actions[column].drop_nulls().unique().to_list()))
+        first = partition_columns[0] if partition_columns else ""
+        partitions = tuple(sorted({str(p[first]) for p in table.partitions() if p.get(first) is not None}))
         return TableInventory(
             name=name, is_delta=True, objects=objects, bytes=size, rows=rows, delta_version=table.version(),
             partition_columns=partition_columns, partitions=partitions,
@@ -214,10 +203,6 @@ def inventory_workspace(workspace: Workspace) -> tuple[TableInventory, ...]:
         else:
             tables.append(TableInventory(name=name, is_delta=False, objects=len(infos), bytes=size))
     return tuple(tables)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Deletion record storage
 
 
 def _prepare_records_dir(records_dir: str | os.PathLike[str] | Workspace) -> None:
@@ -263,35 +248,12 @@ def write_deletion_record(records_dir: str | os.PathLike[str] | Workspace, recor
     return record.record_uri
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Offboarding
-
-
-def _delete_everything(workspace: Workspace, tables: tuple[TableInventory, ...]) -> int:
-    deleted = 0
-    for table in tables:
-        if table.is_delta:
-            deleted += workspace.delete_prefix(f"{table.name}/{_DELTA_LOG}")
-    deleted += workspace.delete_prefix("")
-    return deleted
-
-
 def _acting_principal(workspace: Workspace) -> str:
     # Azure workspaces know the Entra identity behind their last token (fetched by the inventory); local ones don't.
     principal = getattr(workspace, "principal", None)
     if callable(principal):
         return str(principal())
     return f"local:{getpass.getuser()}"
-
-
-def verify_workspace_empty(workspace: Workspace) -> Verification:
-    remaining = [info.path for info in workspace.list("")]
-    return Verification(
-        workspace_empty=not remaining,
-        remaining_objects=len(remaining),
-        remaining_examples=tuple(remaining[:_REMAINING_EXAMPLES]),
-        checked_at=datetime.now(UTC),
-    )
 
 
 def offboard_tenant(
@@ -357,7 +319,9 @@ def _delete_tenant(tenant_key: str, workspace: Workspace, record: OffboardingRec
                    instance_cleanup: Callable[[str], int] | None) -> Exception | None:
     """Delete the workspace's objects and the Dagster history into `record`; the failure, if any, is returned."""
     try:
-        record.objects_deleted = _delete_everything(workspace, record.tables)
+        # Each table's log first: the table stops being one at once, before any of its files go.
+        logs = sum(workspace.delete_prefix(f"{t.name}/{_DELTA_LOG}") for t in record.tables if t.is_delta)
+        record.objects_deleted = logs + workspace.delete_prefix("")
         if instance_cleanup is None:
             record.notes.append("no instance cleanup configured: Dagster partitions/materializations not removed")
         else:
@@ -373,7 +337,10 @@ def _delete_tenant(tenant_key: str, workspace: Workspace, record: OffboardingRec
 
 def _settle(record: OffboardingRecord, workspace: Workspace, failure: Exception | None) -> None:
     """Verify the workspace is empty and set the record's final status."""
-    record.verification = verify_workspace_empty(workspace)
+    remaining = [info.path for info in workspace.list("")]
+    record.verification = Verification(workspace_empty=not remaining, remaining_objects=len(remaining),
+                                       remaining_examples=tuple(remaining[:_REMAINING_EXAMPLES]),
+                                       checked_at=datetime.now(UTC))
     if failure is None and not record.verification.workspace_empty:
         record.error = (
             f"{record.verification.remaining_objects} object(s) remain in {workspace.uri}, e.g. "
