@@ -269,7 +269,7 @@ class PartitionWriter:
         return DeltaTable(uri, storage_options=options).version()
 
 
-def append_rows(workspace: Workspace, table: str, frame: pl.DataFrame, partition_by: Sequence[str] = ()) -> None:
+def append_rows(workspace: Workspace, table: str, frame: pl.DataFrame) -> None:
     """Append a small frame (audit and history tables) with delta-rs' own writer."""
     if frame.height == 0:
         return
@@ -277,7 +277,6 @@ def append_rows(workspace: Workspace, table: str, frame: pl.DataFrame, partition
         workspace.table_uri(table),
         frame.to_arrow(),
         mode="append",
-        partition_by=list(partition_by) or None,
         storage_options=workspace.storage_options(),
         schema_mode="merge",
     )

@@ -190,11 +190,13 @@ class _AzureRoot:
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise self._error(exc, operation) from None
 
-    def _iter_blobs(self, list_prefix: str | None, operation: str) -> Iterator[BlobProperties]:
+    def _objects(self, rel_prefix: str, operation: str) -> Iterator[ObjectInfo]:
+        """Every object below `rel_prefix` ('' = the root), from one listing; directory markers left out."""
+        list_prefix = self._list_prefix(rel_prefix)
         with self._translated(operation):
             for props in self._container_client().list_blobs(name_starts_with=list_prefix, include=["metadata"]):
                 if not _is_directory_marker(props):
-                    yield props
+                    yield _info(props, self._relative(props.name))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri!r}, tenant_key={self.tenant_key!r})"
@@ -215,15 +217,12 @@ class AzureBlobSource(_AzureRoot):
         return self._prefix
 
     def list(self, suffix: str | None = None) -> Iterator[ObjectInfo]:
-        for props in self._iter_blobs(self._list_prefix(""), "list export files"):
-            if suffix is None or props.name.endswith(suffix):
-                yield _info(props, self._relative(props.name))
+        return (info for info in self._objects("", "list export files") if suffix is None or info.path.endswith(suffix))
 
     def list_folder(self, folder: str) -> Iterator[ObjectInfo]:
         """Every object below `folder`, from one listing (a request per 5,000 blobs): the sizes of a run's files
         without a HEAD request per file (exports.reader.check_blob_files)."""
-        for props in self._iter_blobs(self._list_prefix(folder), f"list {folder}"):
-            yield _info(props, self._relative(props.name))
+        return self._objects(folder, f"list {folder}")
 
     def stat(self, path: str) -> ObjectInfo:
         name = self._blob_name(path, "source path")
@@ -263,8 +262,7 @@ class AzureWorkspace(_AzureRoot):
         return self._abfss(self._blob_name(table, "table name"))
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        for props in self._iter_blobs(self._list_prefix(prefix), f"list workspace {prefix or '/'}"):
-            yield _info(props, self._relative(props.name))
+        return self._objects(prefix, f"list workspace {prefix or '/'}")
 
     def write_bytes(self, path: str, data: bytes | BinaryIO) -> None:
         """Create or replace one object (Delta data files staged before their commit)."""
