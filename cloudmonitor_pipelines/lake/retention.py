@@ -31,7 +31,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
 
 import polars as pl
 from deltalake import CommitProperties, DeltaTable
@@ -222,14 +221,14 @@ def _execute(
     rows = files = 0
     if plan.kind == "month_partitioned" and plan.months_dropped:
         metrics = table.delete(f"{MONTH_PARTITION_COLUMN} < '{cutoff}'", commit_properties=commit)
-        rows = _deleted_rows(metrics, uri, options, version_before, cutoff)
+        # delta-rs leaves the count out when files lack stats: count the dropped months in the version before.
+        rows = (int(metrics["num_deleted_rows"]) if "num_deleted_rows" in metrics
+                else _rows_where(uri, options, pl.col(MONTH_PARTITION_COLUMN) < cutoff, version_before))
         files = int(metrics["num_removed_files"])
     elif plan.kind == "audit":
         column = AUDIT_TIME_COLUMNS[plan.table]
         boundary = month_bounds_utc(cutoff)[0]
-        old_rows = (
-            pl.scan_delta(uri, storage_options=options).filter(pl.col(column) < boundary).select(pl.len()).collect()
-        ).item()
+        old_rows = _rows_where(uri, options, pl.col(column) < boundary)
         if old_rows:  # delta-rs would not commit an empty delete either, but it would rewrite-scan the table
             metrics = table.delete(f"{column} < '{json_value(boundary)}'", commit_properties=commit)
             rows, files = int(metrics.get("num_deleted_rows", old_rows)), int(metrics["num_removed_files"])
@@ -257,15 +256,6 @@ def _months_before(table: DeltaTable, name: str, cutoff: str) -> tuple[str, ...]
     return tuple(sorted(v for v in values if v < cutoff))
 
 
-def _deleted_rows(metrics: dict[str, Any], uri: str, options: dict[str, str] | None, version_before: int,
-                  cutoff: str) -> int:
-    if "num_deleted_rows" in metrics:
-        return int(metrics["num_deleted_rows"])
-    # delta-rs leaves the count out when files lack stats; count the dropped months in the version before the delete.
-    return int(
-        pl.scan_delta(uri, version=version_before, storage_options=options)
-        .filter(pl.col(MONTH_PARTITION_COLUMN) < cutoff)
-        .select(pl.len())
-        .collect()
-        .item()
-    )
+def _rows_where(uri: str, options: dict[str, str] | None, condition: pl.Expr, version: int | None = None) -> int:
+    counted = pl.scan_delta(uri, version=version, storage_options=options).filter(condition).select(pl.len())
+    return int(counted.collect().item())
