@@ -133,12 +133,8 @@ def _unique_names(names: list[str]) -> list[str]:
     seen: dict[str, int] = {}
     unique = []
     for name in names:
-        if name in seen:
-            unique.append(f"{name}_duplicated_{seen[name]}")
-            seen[name] += 1
-        else:
-            seen[name] = 0
-            unique.append(name)
+        seen[name] = seen.get(name, -1) + 1  # earlier headers of this name
+        unique.append(f"{name}_duplicated_{seen[name] - 1}" if seen[name] else name)
     return unique
 
 
