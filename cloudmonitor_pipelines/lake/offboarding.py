@@ -168,14 +168,11 @@ def _delta_inventory(workspace: Workspace, name: str, objects: int, size: int) -
     try:
         table = DeltaTable(uri, storage_options=workspace.storage_options())
         partition_columns = tuple(table.metadata().partition_columns)
-        actions = pl.DataFrame(table.get_add_actions(flatten=True))
-        if actions.height == 0:
-            rows = 0
-        elif "num_records" in actions.columns and actions["num_records"].null_count() == 0:
-            rows = int(actions["num_records"].sum())
+        records = pl.DataFrame(table.get_add_actions(flatten=True)).get_column("num_records", default=None)
+        if records is not None and records.null_count() == 0:
+            rows = int(records.sum())
         else:  # files committed without stats: count by reading (only parquet footers are needed)
-            counted = pl.scan_delta(uri, storage_options=workspace.storage_options()).select(pl.len()).collect()
-            rows = int(counted.item())
+            rows = int(pl.scan_delta(table).select(pl.len()).collect().item())
         first = partition_columns[0] if partition_columns else ""
         partitions = tuple(sorted({str(p[first]) for p in table.partitions() if p.get(first) is not None}))
         return TableInventory(
@@ -197,8 +194,7 @@ def inventory_workspace(workspace: Workspace) -> tuple[TableInventory, ...]:
     for name in sorted(groups):
         infos = groups[name]
         size = sum(i.size for i in infos)
-        is_delta = name != ROOT_FILES and any(i.path.startswith(f"{name}/{_DELTA_LOG}/") for i in infos)
-        if is_delta:
+        if name != ROOT_FILES and any(i.path.startswith(f"{name}/{_DELTA_LOG}/") for i in infos):
             tables.append(_delta_inventory(workspace, name, len(infos), size))
         else:
             tables.append(TableInventory(name=name, is_delta=False, objects=len(infos), bytes=size))
