@@ -285,6 +285,14 @@ def read_table(workspace: Workspace, table: str) -> pl.LazyFrame | None:
     return None if delta is None else pl.scan_delta(delta)
 
 
+def overwrite_table(workspace: Workspace, table: str, frame: pl.DataFrame) -> int:
+    """Replace a small whole-table snapshot (inventory, a portfolio) in one commit; returns the new version."""
+    uri = workspace.table_uri(table)
+    options = workspace.storage_options()
+    write_deltalake(uri, frame.to_arrow(), mode="overwrite", schema_mode="overwrite", storage_options=options)
+    return DeltaTable(uri, storage_options=options).version()
+
+
 def table_version(workspace: Workspace, table: str) -> int | None:
     delta = open_table(workspace, table)
     return None if delta is None else delta.version()
