@@ -139,8 +139,7 @@ def append_read_log(
         }
         for r in records
     ]
-    frame = pl.DataFrame(rows, schema=READ_LOG_SCHEMA)
-    append_rows(workspace, READ_LOG, frame)
+    append_rows(workspace, READ_LOG, pl.DataFrame(rows, schema=READ_LOG_SCHEMA))
 
 
 def append_ingestion_log(workspace: Workspace, row: Mapping[str, object]) -> None:

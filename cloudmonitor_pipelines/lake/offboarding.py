@@ -158,11 +158,6 @@ def _check_locations(tenant: Tenant, workspace: Workspace, records_location: str
             )
 
 
-def _top_level(path: str) -> str:
-    head, sep, _rest = path.partition("/")
-    return head if sep else ROOT_FILES
-
-
 def _delta_inventory(workspace: Workspace, name: str, objects: int, size: int) -> TableInventory:
     uri = workspace.table_uri(name)
     try:
@@ -189,7 +184,8 @@ def inventory_workspace(workspace: Workspace) -> tuple[TableInventory, ...]:
     """Every object under the workspace root, grouped by top-level folder; Delta tables with rows and version."""
     groups: dict[str, list[ObjectInfo]] = {}
     for info in workspace.list(""):
-        groups.setdefault(_top_level(info.path), []).append(info)
+        head, sep, _rest = info.path.partition("/")
+        groups.setdefault(head if sep else ROOT_FILES, []).append(info)
     tables = []
     for name in sorted(groups):
         infos = groups[name]

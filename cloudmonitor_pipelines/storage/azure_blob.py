@@ -114,8 +114,6 @@ class _AzureRoot:
         # Every token we handed out, so error text echoing one can still be scrubbed.
         self._issued: list[str] = []
 
-    # -- credentials ------------------------------------------------------------------------------------------------
-
     def _fresh_token(self) -> str:
         with self._translated("get an Entra ID token for storage"):
             token = self._credential.get_token(STORAGE_SCOPE).token
@@ -137,8 +135,6 @@ class _AzureRoot:
             return "entra:" + " ".join(f"{name}={value}" for name, value in claims.items())
         return f"entra:{type(self._credential).__name__} tenant_key={self.tenant_key}"
 
-    # -- paths ------------------------------------------------------------------------------------------------------
-
     def _blob_name(self, path: str, what: str) -> str:
         rel = safe_relative_path(path, what=what)
         return f"{self._prefix}/{rel}" if self._prefix else rel
@@ -154,8 +150,6 @@ class _AzureRoot:
         if rel_prefix:
             return self._blob_name(rel_prefix, "prefix") + "/"
         return f"{self._prefix}/" if self._prefix else None
-
-    # -- client -----------------------------------------------------------------------------------------------------
 
     def _container_client(self) -> ContainerClient:
         if self._client is None:
@@ -203,13 +197,8 @@ class _AzureRoot:
 
 
 class AzureBlobSource(_AzureRoot):
-    """A tenant's export folder on ADLS Gen2 or OneLake, read in place with Entra ID. Read-only by construction.
-
-    Public surface: list, stat, read_bytes (manifests), open_stream (CSV data files), object_uri + storage_options
-    (parquet data files, read by polars), container_prefix (manifest blob names resolve below it, see
-    exports.reader.resolve_blob_name), principal. There is no write, delete, rename, lease or metadata method,
-    and its HTTP transport refuses anything but GET/HEAD.
-    """
+    """A tenant's export folder on ADLS Gen2 or OneLake, read in place with Entra ID. Read-only by construction: no
+    write, delete, rename, lease or metadata method, and its HTTP transport refuses anything but GET/HEAD."""
 
     @property
     def container_prefix(self) -> str:
@@ -248,11 +237,7 @@ class AzureBlobSource(_AzureRoot):
 
 
 class AzureWorkspace(_AzureRoot):
-    """A tenant's workspace folder on ADLS Gen2 (or OneLake) holding its Delta tables, written with Entra ID.
-
-    deltalake and polars write through `table_uri(name)` + `storage_options()`; `list`/`delete`/`delete_prefix` use
-    azure-storage-blob with the same credential (retention and offboarding).
-    """
+    """A tenant's workspace folder on ADLS Gen2 (or OneLake) holding its Delta tables, written with Entra ID."""
 
     _access: Access = "write"
     _kind = "workspace"
