@@ -37,11 +37,6 @@ _STATS_COLUMNS = (
 _UNSIGNED = (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 
 
-def delta_schema(schema: Mapping[str, pl.DataType]) -> dict[str, pl.DataType]:
-    """Delta has no unsigned integers: readers would see Int32 where files hold UInt32. Store them as Int64."""
-    return {name: pl.Int64() if isinstance(dtype, _UNSIGNED) else dtype for name, dtype in schema.items()}
-
-
 class ConcurrentWriteError(RuntimeError):
     """Another writer committed to the same table concurrently; transient, safe to retry."""
 
@@ -171,7 +166,8 @@ class PartitionWriter:
     staged: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.schema = delta_schema(self.schema)
+        # Delta has no unsigned integers: readers would see Int32 where files hold UInt32. Store them as Int64.
+        self.schema = {name: pl.Int64() if isinstance(t, _UNSIGNED) else t for name, t in self.schema.items()}
 
     def write(self, frame: pl.DataFrame) -> None:
         """Write one data file of the partition (not yet visible to readers: see commit)."""

@@ -111,12 +111,7 @@ def _error_code(exc: BaseException) -> str | None:
 def _describe(exc: BaseException) -> str:
     """Type, status, error code, first message line, and the request id / auth detail Azure support asks for."""
     status = getattr(exc, "status_code", None)
-    code = _error_code(exc)
-    parts = [type(exc).__name__]
-    if status:
-        parts.append(f"HTTP {status}")
-    if code:
-        parts.append(code)
+    parts = [part for part in (type(exc).__name__, status and f"HTTP {status}", _error_code(exc)) if part]
     lines = str(exc).strip().splitlines()
     # azure-core messages repeat the whole response body; its first line is the useful part.
     summary = " ".join(parts) + (f": {lines[0][:500]}" if lines else "")
