@@ -72,7 +72,6 @@ class TableRetention:
 class RetentionResult:
     tenant_key: str
     retention_months: int
-    today: date
     cutoff_month: str  # months before this one are dropped; this one is kept
     vacuum_retention_hours: int
     tables: tuple[TableRetention, ...] = field(default_factory=tuple)
@@ -176,7 +175,6 @@ def apply_retention(
     return RetentionResult(
         tenant_key=tenant_key,
         retention_months=retention_months,
-        today=today,
         cutoff_month=cutoff,
         vacuum_retention_hours=vacuum_retention_hours,
         tables=tuple(results),
