@@ -118,16 +118,13 @@ def _partition_actions(workspace: Workspace, table: str, partition_column: str, 
     delta = open_table(workspace, table)
     if delta is None:
         return None
-    actions = pl.DataFrame(delta.get_add_actions(flatten=True))
-    if actions.height == 0:
-        return actions
-    return actions.filter(pl.col(f"partition.{partition_column}") == value)
+    return pl.DataFrame(delta.get_add_actions(flatten=True)).filter(pl.col(f"partition.{partition_column}") == value)
 
 
 def partition_data_files(workspace: Workspace, table: str, partition_column: str, value: str) -> list[DataFile]:
     """The current data files of one partition, read from the Delta log alone (no data file is opened)."""
     actions = _partition_actions(workspace, table, partition_column, value)
-    if actions is None or actions.height == 0:
+    if actions is None:
         return []
     return sorted(DataFile(p, s, n) for p, s, n in actions.select("path", "size_bytes", "num_records").iter_rows())
 
@@ -313,12 +310,9 @@ def replace_partition(
 
 
 def partition_files(workspace: Workspace, table: str, partition_column: str, value: str,
-                    files: Sequence[DataFile] | None = None) -> list[pl.LazyFrame]:
-    """The data files of one partition (`files`, or the current ones from the log) as lazy frames, with the
-    partition column added back: for work that must stay bounded by a file rather than by the month (each file we
-    write holds at most one ingest batch)."""
-    if files is None:
-        files = partition_data_files(workspace, table, partition_column, value)
+                    files: Sequence[DataFile]) -> list[pl.LazyFrame]:
+    """`files` of one partition (partition_data_files) as lazy frames, with the partition column added back: for
+    work that must stay bounded by a file rather than by the month (each file we write holds at most one batch)."""
     uri = workspace.table_uri(table).rstrip("/")
     options = workspace.storage_options()
     return [
