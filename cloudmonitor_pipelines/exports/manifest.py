@@ -280,9 +280,7 @@ def _required_text(section: dict[str, object], name: str, field: str, path: str,
 def _scope(resource_id: str | None) -> str | None:
     """The export's scope: exportConfig.resourceId, lower-cased, without its `/providers/.../exports/{name}` tail."""
     lowered = (resource_id or "").lower()
-    if _EXPORTS_SEGMENT in lowered:
-        return lowered.split(_EXPORTS_SEGMENT, 1)[0]
-    return lowered or None
+    return lowered.split(_EXPORTS_SEGMENT, 1)[0] if _EXPORTS_SEGMENT in lowered else lowered or None
 
 
 def _blob_refs(doc: dict[str, object], path: str) -> list[BlobRef]:

@@ -143,15 +143,14 @@ def select_month(discovery: Discovery, billing_month: str) -> MonthSelection:
             )
 
     newest_folder = max((w.time_folder or "" for w in winners), default="")
-    blocking, unplaced = [], []
+    blocking = []
     for p in discovery.problems:
-        if p.billing_month is None:
-            unplaced.append(p)
-        elif p.billing_month == billing_month and (p.time_folder is None or p.time_folder >= newest_folder):
+        if p.billing_month == billing_month and (p.time_folder is None or p.time_folder >= newest_folder):
             blocking.append(p)
         elif p.billing_month == billing_month:
             notes.append(f"ignored unusable manifest of an older run: {p.path}: {p.message}")
-    notes.extend(f"unusable manifest outside any month folder: {p.path}: {p.message}" for p in unplaced)
+    notes.extend(f"unusable manifest outside any month folder: {p.path}: {p.message}"
+                 for p in discovery.problems if p.billing_month is None)
     return MonthSelection(
         billing_month=billing_month,
         winners=tuple(winners),
