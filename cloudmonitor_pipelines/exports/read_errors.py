@@ -67,9 +67,7 @@ def delimiter_problem(header: list[str]) -> str | None:
 
 
 def read_error(source: Source, path: str, kind: str, exc: Exception) -> Exception:
-    """The error to raise for a failed read: names the file, explains the cause, never carries a token."""
-    if isinstance(exc, StorageError):
-        return exc
+    """The error to raise for a failed read (not a StorageError): names the file and the cause, never a token."""
     account = getattr(source, "account", None)
     if account is not None:
         # Azure: name tenant, account and the missing role on auth failures, never a token; keep foreign text
