@@ -51,8 +51,7 @@ class ManifestError(PermanentError, ValueError):
 
     def __init__(self, message: str, rule: str | None = None) -> None:
         super().__init__(message)
-        if rule is not None:
-            self.rule = rule
+        self.rule = rule or self.rule
 
 
 class LegacyManifestError(ManifestError):

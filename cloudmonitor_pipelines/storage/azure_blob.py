@@ -66,12 +66,10 @@ class _ReadOnlyTransport(GuardedTransport):
 
 def _identity_claims(token: str) -> dict[str, str]:
     """tid/oid/appid of an access token (its payload is readable base64 JSON; signature not needed for a label)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return {}
     try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:  # not base64 JSON: an opaque token, so there is nothing to label with
+        _header, body, _signature = token.split(".")
+        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except ValueError:  # not three parts of base64 JSON: an opaque token, so there is nothing to label with
         return {}
     if not isinstance(payload, dict):
         return {}
