@@ -122,12 +122,8 @@ def cutoff_month(today: date, retention_months: int) -> str:
 
 def workspace_tables(workspace: Workspace) -> list[str]:
     """Top-level folders of the workspace that are Delta tables (hold a `_delta_log/`)."""
-    names = set()
-    for info in workspace.list(""):
-        head, _, rest = info.path.partition("/")
-        if rest.startswith("_delta_log/"):
-            names.add(head)
-    return sorted(names)
+    parts = (info.path.partition("/") for info in workspace.list(""))
+    return sorted({head for head, _, rest in parts if rest.startswith("_delta_log/")})
 
 
 def apply_retention(

@@ -128,7 +128,7 @@ class Workspace(Protocol):
         ...
 
     def write_bytes(self, path: str, data: bytes) -> None:
-        """Create or replace one object (used for Delta data files before they are committed)."""
+        """Create or replace one object (HTML reports, deletion records on a remote platform root)."""
         ...
 
     def write_parquet(self, path: str, frame: pl.DataFrame, **options: Unpack[ParquetOptions]) -> int:
