@@ -167,10 +167,6 @@ def tenant_freshness(workspace: Workspace) -> tuple[datetime | None, datetime | 
     log = read_table(workspace, INGESTION_LOG)
     if log is None:
         return None, None
-    row = (
-        log.filter(pl.col("status").is_in(["loaded", "unchanged"]))
-        .select(pl.col("newest_export_submitted").max(), pl.col("finished_at").max())
-        .collect()
-        .row(0)
-    )
-    return row[0], row[1]
+    loads = log.filter(pl.col("status").is_in(["loaded", "unchanged"]))
+    newest, finished = loads.select(pl.max("newest_export_submitted"), pl.max("finished_at")).collect().row(0)
+    return newest, finished

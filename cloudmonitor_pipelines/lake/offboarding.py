@@ -187,8 +187,7 @@ def inventory_workspace(workspace: Workspace) -> tuple[TableInventory, ...]:
         head, sep, _rest = info.path.partition("/")
         groups.setdefault(head if sep else ROOT_FILES, []).append(info)
     tables = []
-    for name in sorted(groups):
-        infos = groups[name]
+    for name, infos in sorted(groups.items()):
         size = sum(i.size for i in infos)
         if name != ROOT_FILES and any(i.path.startswith(f"{name}/{_DELTA_LOG}/") for i in infos):
             tables.append(_delta_inventory(workspace, name, len(infos), size))
