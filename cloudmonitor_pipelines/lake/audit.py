@@ -153,12 +153,8 @@ def latest_ingestion(workspace: Workspace, billing_month: str) -> dict[str, Any]
     log = read_table(workspace, INGESTION_LOG)
     if log is None:
         return None
-    rows = (
-        log.filter(pl.col("billing_month") == billing_month, pl.col("status") == "loaded")
-        .sort("finished_at", descending=True)
-        .head(1)
-        .collect()
-    )
+    loads = log.filter(pl.col("billing_month") == billing_month, pl.col("status") == "loaded")
+    rows = loads.sort("finished_at", descending=True).head(1).collect()
     return rows.row(0, named=True) if rows.height else None
 
 

@@ -66,10 +66,8 @@ def translate_storage_error(
         if redacted == str(exc):
             return exc  # already ours and clean
         # Keep the kind callers branch on; other subclasses may need more constructor arguments than a message.
-        kind = next(
-            (k for k in (StorageAuthError, ObjectNotFoundError, PathEscapesRootError) if isinstance(exc, k)),
-            StorageError,
-        )
+        kinds = (StorageAuthError, ObjectNotFoundError, PathEscapesRootError)
+        kind = next((k for k in kinds if isinstance(exc, k)), StorageError)
         return kind(redacted)
     where = f"storage account {account!r}" + (f", container {container!r}" if container else "")
     detail = _describe(exc)
