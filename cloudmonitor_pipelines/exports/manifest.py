@@ -139,11 +139,8 @@ def _opt_int(value: object, *, path: str, field: str) -> int | None:
 
 
 def time_folder_of(path: str) -> str | None:
-    parts = path.split("/")
-    # .../{yyyyMMdd-yyyyMMdd}/{yyyyMMddHHmm}/{runId}/manifest.json
-    if len(parts) >= 3 and _TIME_FOLDER.match(parts[-3]):
-        return parts[-3]
-    return None
+    parts = path.split("/")  # .../{yyyyMMdd-yyyyMMdd}/{yyyyMMddHHmm}/{runId}/manifest.json
+    return parts[-3] if len(parts) >= 3 and _TIME_FOLDER.match(parts[-3]) else None
 
 
 def period_folder_of(path: str) -> tuple[str, str] | None:
