@@ -48,10 +48,11 @@ def _step(workspace_uri: str, month: str, step: str, tenant: str) -> Callable[[]
 
     from cloudmonitor_pipelines.focus import lineage
     from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
-    from cloudmonitor_pipelines.lake.inventory_store import RECOMMENDATIONS, RESOURCES, read_inventory
+    from cloudmonitor_pipelines.lake.views import read_inventory
     from cloudmonitor_pipelines.months import previous_month
     from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES
     from cloudmonitor_pipelines.storage import open_workspace
+    from cloudmonitor_pipelines.tables import RECOMMENDATIONS, RESOURCES
 
     workspace = open_workspace(workspace_uri)
     costs = read_table(workspace, "costs")

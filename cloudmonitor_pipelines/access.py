@@ -112,12 +112,12 @@ class AccessState:
 def current_states(store: Workspace) -> dict[str, AccessState]:
     """The latest state of every tenant that was ever revoked (`store`: the opened platform root)."""
     # Imported here: the lake (deltalake) is loaded only when the table is used, not by every importer of this module.
-    from cloudmonitor_pipelines.lake.platform_tables import read_record_table
+    from cloudmonitor_pipelines.lake.delta import read_table
 
-    rows = read_record_table(store, ACCESS_STATE_DIRNAME)
+    rows = read_table(store, ACCESS_STATE_DIRNAME)
     if rows is None:
         return {}
-    latest = rows.sort("checked_at").group_by("tenant").last()
+    latest = rows.collect().sort("checked_at").group_by("tenant").last()
     return {row["tenant"]: AccessState(**row) for row in latest.iter_rows(named=True)}
 
 
@@ -126,9 +126,9 @@ def revoked_tenants(store: Workspace) -> dict[str, AccessState]:
 
 
 def _append(row: dict[str, Any], store: Workspace) -> None:
-    from cloudmonitor_pipelines.lake.platform_tables import append_records
+    from cloudmonitor_pipelines.lake.delta import append_rows
 
-    append_records(store, ACCESS_STATE_DIRNAME, pl.DataFrame([row], schema=_SCHEMA))
+    append_rows(store, ACCESS_STATE_DIRNAME, pl.DataFrame([row], schema=_SCHEMA))
 
 
 def record_revoked(error: AccessDeniedError, store: Workspace, now: datetime | None = None) -> None:

@@ -26,8 +26,8 @@ from cloudmonitor_pipelines.enrich.inventory import merge_snapshot, recommendati
 from cloudmonitor_pipelines.enrich.join import COST_ENRICHMENT_SCHEMA, ENRICHMENT_KEYS, enrich_costs
 from cloudmonitor_pipelines.enrich.settings import enrichment_enabled, enrichment_off_note
 from cloudmonitor_pipelines.focus import lineage
-from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
-from cloudmonitor_pipelines.lake.inventory_store import overwrite_table, read_inventory
+from cloudmonitor_pipelines.lake.delta import overwrite_table, read_table, replace_partition
+from cloudmonitor_pipelines.lake.views import read_inventory
 from cloudmonitor_pipelines.storage import Workspace
 from cloudmonitor_pipelines.tables import COST_ENRICHMENT, COSTS, RECOMMENDATIONS, RESOURCES
 from cloudmonitor_pipelines.tenants import Tenant

@@ -33,9 +33,9 @@ from cloudmonitor_pipelines.defs.partitions import (
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
 from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.lake.audit import tenant_freshness
-from cloudmonitor_pipelines.lake.delta import read_table, replace_partition
-from cloudmonitor_pipelines.lake.inventory_store import overwrite_table, read_inventory
+from cloudmonitor_pipelines.lake.delta import overwrite_table, read_table, replace_partition
 from cloudmonitor_pipelines.lake.platform_store import portfolio_table
+from cloudmonitor_pipelines.lake.views import read_inventory
 from cloudmonitor_pipelines.months import previous_month
 from cloudmonitor_pipelines.platform import assert_outside_workspaces
 from cloudmonitor_pipelines.reports import PARTITION_COLUMN, REPORT_TABLES, ReportTable

@@ -63,9 +63,8 @@ def stated_counts(source: Source, manifests: Iterable[Manifest]) -> StatedCounts
 
 def count_mismatches(stated: StatedCounts, table_rows: Mapping[str, int]) -> list[str]:
     """Every way the stored rows per source file (`x_SourceFile`) disagree with what the export states."""
-    problems = []
-    for path in sorted(set(table_rows) - set(stated.files)):
-        problems.append(f"{path}: {table_rows[path]} rows in the table from a file no winning manifest lists")
+    problems = [f"{path}: {table_rows[path]} rows in the table from a file no winning manifest lists"
+                for path in sorted(set(table_rows) - set(stated.files))]
     for path, want in sorted(stated.files.items()):
         got = table_rows.get(path, 0)
         if want is not None and got != want:

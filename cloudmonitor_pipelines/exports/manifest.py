@@ -51,8 +51,7 @@ class ManifestError(PermanentError, ValueError):
 
     def __init__(self, message: str, rule: str | None = None) -> None:
         super().__init__(message)
-        if rule is not None:
-            self.rule = rule
+        self.rule = rule or self.rule
 
 
 class LegacyManifestError(ManifestError):
@@ -109,12 +108,8 @@ def _parse_time(value: object, *, path: str, field: str) -> datetime | None:
     text = value.strip()
     if len(text) > 64:
         raise ManifestError(f"{path}: {field} is {len(text)} characters long, not an ISO 8601 date/time")
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    # Cost Management writes 7 fractional digits; Python accepts at most 6.
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text)  # reads 'Z', and Cost Management's 7 fractional digits cut to 6
     except ValueError:
         raise ManifestError(f"{path}: {field} is not an ISO 8601 date/time") from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
@@ -144,11 +139,8 @@ def _opt_int(value: object, *, path: str, field: str) -> int | None:
 
 
 def time_folder_of(path: str) -> str | None:
-    parts = path.split("/")
-    # .../{yyyyMMdd-yyyyMMdd}/{yyyyMMddHHmm}/{runId}/manifest.json
-    if len(parts) >= 3 and _TIME_FOLDER.match(parts[-3]):
-        return parts[-3]
-    return None
+    parts = path.split("/")  # .../{yyyyMMdd-yyyyMMdd}/{yyyyMMddHHmm}/{runId}/manifest.json
+    return parts[-3] if len(parts) >= 3 and _TIME_FOLDER.match(parts[-3]) else None
 
 
 def period_folder_of(path: str) -> tuple[str, str] | None:
@@ -284,9 +276,7 @@ def _required_text(section: dict[str, object], name: str, field: str, path: str,
 def _scope(resource_id: str | None) -> str | None:
     """The export's scope: exportConfig.resourceId, lower-cased, without its `/providers/.../exports/{name}` tail."""
     lowered = (resource_id or "").lower()
-    if _EXPORTS_SEGMENT in lowered:
-        return lowered.split(_EXPORTS_SEGMENT, 1)[0]
-    return lowered or None
+    return lowered.split(_EXPORTS_SEGMENT, 1)[0] if _EXPORTS_SEGMENT in lowered else lowered or None
 
 
 def _blob_refs(doc: dict[str, object], path: str) -> list[BlobRef]:

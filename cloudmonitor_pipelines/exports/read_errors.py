@@ -20,20 +20,17 @@ class ExportReadError(PermanentError, StorageError):
 # Polars/object_store messages with a plain explanation an operator can act on (matched case-insensitively).
 NOT_UTF8 = ("the file is not valid UTF-8 (Cost Management writes UTF-8; the file was re-encoded, e.g. saved as "
             "Windows-1252/Latin-1)")
-_READ_HINTS: tuple[tuple[str, str], ...] = (
-    ("unexpected end of file", "the gzip stream ends early: the file is truncated (incomplete upload or copy)"),
-    ("ended before the end-of-stream", "the gzip stream ends early: the file is truncated (incomplete upload or copy)"),
-    ("not a gzipped file", "the file is not a valid gzip stream although its name ends in .gz"),
-    ("invalid gzip", "the file is not a valid gzip stream although its name ends in .gz"),
-    ("invalid deflate", "the gzip stream is corrupt (damaged in transfer or storage)"),
-    ("crc check failed", "the gzip stream is corrupt (damaged in transfer or storage)"),
-    ("invalid utf-8", NOT_UTF8),
-    ("invalid utf8", NOT_UTF8),
-    ("more fields than defined", "a row has more fields than the header (a ragged row, or an unquoted ',' inside a "
-                                 "value)"),
-    ("columns, got", "a row has a different number of fields than the header (a ragged row, or an unquoted ',' "
-                     "inside a value)"),
-    ("parquet", "the file is not a complete parquet file (corrupt or truncated footer, or not parquet at all)"),
+_READ_HINTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("unexpected end of file", "ended before the end-of-stream"),
+     "the gzip stream ends early: the file is truncated (incomplete upload or copy)"),
+    (("not a gzipped file", "invalid gzip"), "the file is not a valid gzip stream although its name ends in .gz"),
+    (("invalid deflate", "crc check failed"), "the gzip stream is corrupt (damaged in transfer or storage)"),
+    (("invalid utf-8", "invalid utf8"), NOT_UTF8),
+    (("more fields than defined",), "a row has more fields than the header (a ragged row, or an unquoted ',' "
+                                    "inside a value)"),
+    (("columns, got",), "a row has a different number of fields than the header (a ragged row, or an unquoted ',' "
+                        "inside a value)"),
+    (("parquet",), "the file is not a complete parquet file (corrupt or truncated footer, or not parquet at all)"),
 )
 _OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
@@ -50,8 +47,8 @@ def explain(kind: str, error: object) -> str:
         return (f"CSV parse error: a row has {got} fields, the header {expected} - a row has {side} fields than the "
                 "header (a ragged row, or an unquoted ',' inside a value)")
     lowered = text.lower()
-    for needle, hint in _READ_HINTS:
-        if needle in lowered and (needle != "parquet" or kind == "parquet"):
+    for needles, hint in _READ_HINTS:
+        if any(n in lowered for n in needles) and (needles != ("parquet",) or kind == "parquet"):
             # Polars' own advice on later lines ("Consider setting truncate_ragged_lines=True") is for its
             # callers, not for an operator fixing the export.
             return f"{text.strip().splitlines()[0]} - {hint}"
@@ -70,9 +67,7 @@ def delimiter_problem(header: list[str]) -> str | None:
 
 
 def read_error(source: Source, path: str, kind: str, exc: Exception) -> Exception:
-    """The error to raise for a failed read: names the file, explains the cause, never carries a token."""
-    if isinstance(exc, StorageError):
-        return exc
+    """The error to raise for a failed read (not a StorageError): names the file and the cause, never a token."""
     account = getattr(source, "account", None)
     if account is not None:
         # Azure: name tenant, account and the missing role on auth failures, never a token; keep foreign text

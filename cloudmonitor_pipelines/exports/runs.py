@@ -49,8 +49,8 @@ class Discovery:
     problems: tuple[ManifestProblem, ...]
     objects: Mapping[str, ObjectInfo] = field(default_factory=dict)  # listing info of every manifest read
 
-    def months(self, dataset: str = FOCUS_DATASET) -> list[str]:
-        return sorted({m.billing_month for m in self.manifests if m.dataset_type.lower() == dataset})
+    def months(self) -> list[str]:
+        return sorted({m.billing_month for m in self.manifests if m.dataset_type.lower() == FOCUS_DATASET})
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def _rank(m: Manifest) -> tuple[datetime, float, datetime, str, int, str]:
     )
 
 
-def select_month(discovery: Discovery, billing_month: str, dataset: str = FOCUS_DATASET) -> MonthSelection:
+def select_month(discovery: Discovery, billing_month: str) -> MonthSelection:
     """Choose the winning run of every scope for one billing month.
 
     A manifest problem blocks the month when it belongs to that month and is not older than the month's newest
@@ -128,7 +128,7 @@ def select_month(discovery: Discovery, billing_month: str, dataset: str = FOCUS_
     """
     candidates: dict[str, list[Manifest]] = defaultdict(list)
     for m in discovery.manifests:
-        if m.dataset_type.lower() == dataset and m.billing_month == billing_month and not m.is_empty:
+        if m.dataset_type.lower() == FOCUS_DATASET and m.billing_month == billing_month and not m.is_empty:
             candidates[m.scope].append(m)
 
     winners, superseded, notes = [], [], []
@@ -143,15 +143,14 @@ def select_month(discovery: Discovery, billing_month: str, dataset: str = FOCUS_
             )
 
     newest_folder = max((w.time_folder or "" for w in winners), default="")
-    blocking, unplaced = [], []
+    blocking = []
     for p in discovery.problems:
-        if p.billing_month is None:
-            unplaced.append(p)
-        elif p.billing_month == billing_month and (p.time_folder is None or p.time_folder >= newest_folder):
+        if p.billing_month == billing_month and (p.time_folder is None or p.time_folder >= newest_folder):
             blocking.append(p)
         elif p.billing_month == billing_month:
             notes.append(f"ignored unusable manifest of an older run: {p.path}: {p.message}")
-    notes.extend(f"unusable manifest outside any month folder: {p.path}: {p.message}" for p in unplaced)
+    notes.extend(f"unusable manifest outside any month folder: {p.path}: {p.message}"
+                 for p in discovery.problems if p.billing_month is None)
     return MonthSelection(
         billing_month=billing_month,
         winners=tuple(winners),

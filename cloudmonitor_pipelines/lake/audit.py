@@ -139,8 +139,7 @@ def append_read_log(
         }
         for r in records
     ]
-    frame = pl.DataFrame(rows, schema=READ_LOG_SCHEMA)
-    append_rows(workspace, READ_LOG, frame)
+    append_rows(workspace, READ_LOG, pl.DataFrame(rows, schema=READ_LOG_SCHEMA))
 
 
 def append_ingestion_log(workspace: Workspace, row: Mapping[str, object]) -> None:
@@ -154,12 +153,8 @@ def latest_ingestion(workspace: Workspace, billing_month: str) -> dict[str, Any]
     log = read_table(workspace, INGESTION_LOG)
     if log is None:
         return None
-    rows = (
-        log.filter(pl.col("billing_month") == billing_month, pl.col("status") == "loaded")
-        .sort("finished_at", descending=True)
-        .head(1)
-        .collect()
-    )
+    loads = log.filter(pl.col("billing_month") == billing_month, pl.col("status") == "loaded")
+    rows = loads.sort("finished_at", descending=True).head(1).collect()
     return rows.row(0, named=True) if rows.height else None
 
 
@@ -168,10 +163,6 @@ def tenant_freshness(workspace: Workspace) -> tuple[datetime | None, datetime | 
     log = read_table(workspace, INGESTION_LOG)
     if log is None:
         return None, None
-    row = (
-        log.filter(pl.col("status").is_in(["loaded", "unchanged"]))
-        .select(pl.col("newest_export_submitted").max(), pl.col("finished_at").max())
-        .collect()
-        .row(0)
-    )
-    return row[0], row[1]
+    loads = log.filter(pl.col("status").is_in(["loaded", "unchanged"]))
+    newest, finished = loads.select(pl.max("newest_export_submitted"), pl.max("finished_at")).collect().row(0)
+    return newest, finished

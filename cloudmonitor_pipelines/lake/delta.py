@@ -10,6 +10,7 @@ before its commit are deleted, and are invisible to readers in any case because 
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -26,7 +27,7 @@ from cloudmonitor_pipelines.storage.base import Workspace
 
 # Columns whose min/max/null counts go into each file's Delta stats so readers can skip files: the periods,
 # currency, subscription, charge and service category, and the lineage run id (a string column costs 1-4 ms per
-# 250k rows). These are the only statistics a data file carries: no parquet column statistics (see _write_file).
+# 250k rows). These are the only statistics a data file carries: no parquet column statistics (PartitionWriter.write).
 _STATS_COLUMNS = (
     "ChargePeriodStart", "ChargePeriodEnd", "BillingPeriodStart", "BillingCurrency", "SubAccountId",
     "ChargeCategory", "ServiceCategory", "x_SourceRunId",
@@ -34,11 +35,6 @@ _STATS_COLUMNS = (
 
 
 _UNSIGNED = (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
-
-
-def delta_schema(schema: Mapping[str, pl.DataType]) -> dict[str, pl.DataType]:
-    """Delta has no unsigned integers: readers would see Int32 where files hold UInt32. Store them as Int64."""
-    return {name: pl.Int64() if isinstance(dtype, _UNSIGNED) else dtype for name, dtype in schema.items()}
 
 
 class ConcurrentWriteError(RuntimeError):
@@ -71,7 +67,8 @@ def ensure_table(
     return DeltaTable(table_uri, storage_options=storage_options)
 
 
-def _json_value(value: object) -> object:
+def json_value(value: object) -> object:
+    """A value as JSON text holds it (Delta stats, records, predicates): datetimes ISO 8601 with UTC as 'Z'."""
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
@@ -88,8 +85,8 @@ def file_stats(frame: pl.DataFrame) -> str:
             *[pl.col(c).max().alias(f"max.{c}") for c in columns],
             *[pl.col(c).null_count().alias(f"null.{c}") for c in columns],
         ).row(0, named=True)
-        stats["minValues"] = {c: _json_value(row[f"min.{c}"]) for c in columns if row[f"min.{c}"] is not None}
-        stats["maxValues"] = {c: _json_value(row[f"max.{c}"]) for c in columns if row[f"max.{c}"] is not None}
+        stats["minValues"] = {c: json_value(row[f"min.{c}"]) for c in columns if row[f"min.{c}"] is not None}
+        stats["maxValues"] = {c: json_value(row[f"max.{c}"]) for c in columns if row[f"max.{c}"] is not None}
         stats["nullCount"] = {c: row[f"null.{c}"] for c in columns}
     return json.dumps(stats)
 
@@ -105,8 +102,12 @@ class DataFile:
 
 def open_table(workspace: Workspace, table: str) -> DeltaTable | None:
     """The table at its current version (one load of the log), or None when it does not exist yet."""
+    uri = workspace.table_uri(table)
+    # Most fleets never write some tables (access records): on a local root a missing one costs a stat, not an open.
+    if "://" not in uri and not os.path.isdir(os.path.join(uri, "_delta_log")):
+        return None
     try:
-        return DeltaTable(workspace.table_uri(table), storage_options=workspace.storage_options())
+        return DeltaTable(uri, storage_options=workspace.storage_options())
     except TableNotFoundError:
         return None
 
@@ -117,16 +118,13 @@ def _partition_actions(workspace: Workspace, table: str, partition_column: str, 
     delta = open_table(workspace, table)
     if delta is None:
         return None
-    actions = pl.DataFrame(delta.get_add_actions(flatten=True))
-    if actions.height == 0:
-        return actions
-    return actions.filter(pl.col(f"partition.{partition_column}") == value)
+    return pl.DataFrame(delta.get_add_actions(flatten=True)).filter(pl.col(f"partition.{partition_column}") == value)
 
 
 def partition_data_files(workspace: Workspace, table: str, partition_column: str, value: str) -> list[DataFile]:
     """The current data files of one partition, read from the Delta log alone (no data file is opened)."""
     actions = _partition_actions(workspace, table, partition_column, value)
-    if actions is None or actions.height == 0:
+    if actions is None:
         return []
     return sorted(DataFile(p, s, n) for p, s, n in actions.select("path", "size_bytes", "num_records").iter_rows())
 
@@ -165,36 +163,32 @@ class PartitionWriter:
     staged: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.schema = delta_schema(self.schema)
-
-    def _relative(self, file_name: str) -> str:
-        return f"{self.table}/{self.partition_column}={self.partition_value}/{file_name}"
+        # Delta has no unsigned integers: readers would see Int32 where files hold UInt32. Store them as Int64.
+        self.schema = {name: pl.Int64() if isinstance(t, _UNSIGNED) else t for name, t in self.schema.items()}
 
     def write(self, frame: pl.DataFrame) -> None:
         """Write one data file of the partition (not yet visible to readers: see commit)."""
         if frame.columns != list(self.schema):
             raise ValueError(f"{self.table}: frame columns differ from the table schema")
-        if frame.height:
-            self._write_file(frame)
-
-    def _write_file(self, frame: pl.DataFrame) -> None:
-        """Encode and store one data file, and remember its AddAction for the commit."""
+        if not frame.height:
+            return
         current = frame.schema  # building a Schema is not free; read it once per file
         frame = frame.cast({c: t for c, t in self.schema.items() if current[c] != t})
         # Partition values live in the folder name; Delta readers add the column back from partitionValues.
         data = frame.drop(self.partition_column)
         file_name = f"part-{len(self.actions):05d}-{uuid.uuid4()}.zstd.parquet"
-        self.staged.append(self._relative(file_name))
+        path = f"{self.partition_column}={self.partition_value}/{file_name}"  # relative to the table root
+        self.staged.append(f"{self.table}/{path}")
         # No parquet column statistics: a file is one row group, so they would only repeat per file what the Delta
         # stats (file_stats) give readers before opening it, and encoding them for all ~115 columns cost 6-10% of
         # the write (measured: 250k canonical rows, 523 -> 472 ms median).
         size = self.workspace.write_parquet(
-            self._relative(file_name), data, compression="zstd", statistics=False, row_group_size=256_000
+            f"{self.table}/{path}", data, compression="zstd", statistics=False, row_group_size=256_000
         )
         del data
         self.actions.append(
             AddAction(
-                path=f"{self.partition_column}={self.partition_value}/{file_name}",
+                path=path,
                 size=size,
                 partition_values={self.partition_column: self.partition_value},
                 modification_time=int(time.time() * 1000),
@@ -202,7 +196,7 @@ class PartitionWriter:
                 stats=file_stats(frame),
             )
         )
-        self.files.append(DataFile(self.actions[-1].path, size, frame.height))
+        self.files.append(DataFile(path, size, frame.height))
 
     @property
     def rows(self) -> int:
@@ -263,7 +257,7 @@ class PartitionWriter:
         return DeltaTable(uri, storage_options=options).version()
 
 
-def append_rows(workspace: Workspace, table: str, frame: pl.DataFrame, partition_by: Sequence[str] = ()) -> None:
+def append_rows(workspace: Workspace, table: str, frame: pl.DataFrame) -> None:
     """Append a small frame (audit and history tables) with delta-rs' own writer."""
     if frame.height == 0:
         return
@@ -271,7 +265,6 @@ def append_rows(workspace: Workspace, table: str, frame: pl.DataFrame, partition
         workspace.table_uri(table),
         frame.to_arrow(),
         mode="append",
-        partition_by=list(partition_by) or None,
         storage_options=workspace.storage_options(),
         schema_mode="merge",
     )
@@ -283,6 +276,14 @@ def read_table(workspace: Workspace, table: str) -> pl.LazyFrame | None:
     delta = open_table(workspace, table)
     # The opened table carries the workspace's storage options; polars scans with them.
     return None if delta is None else pl.scan_delta(delta)
+
+
+def overwrite_table(workspace: Workspace, table: str, frame: pl.DataFrame) -> int:
+    """Replace a small whole-table snapshot (inventory, a portfolio) in one commit; returns the new version."""
+    uri = workspace.table_uri(table)
+    options = workspace.storage_options()
+    write_deltalake(uri, frame.to_arrow(), mode="overwrite", schema_mode="overwrite", storage_options=options)
+    return DeltaTable(uri, storage_options=options).version()
 
 
 def table_version(workspace: Workspace, table: str) -> int | None:
@@ -309,12 +310,9 @@ def replace_partition(
 
 
 def partition_files(workspace: Workspace, table: str, partition_column: str, value: str,
-                    files: Sequence[DataFile] | None = None) -> list[pl.LazyFrame]:
-    """The data files of one partition (`files`, or the current ones from the log) as lazy frames, with the
-    partition column added back: for work that must stay bounded by a file rather than by the month (each file we
-    write holds at most one ingest batch)."""
-    if files is None:
-        files = partition_data_files(workspace, table, partition_column, value)
+                    files: Sequence[DataFile]) -> list[pl.LazyFrame]:
+    """`files` of one partition (partition_data_files) as lazy frames, with the partition column added back: for
+    work that must stay bounded by a file rather than by the month (each file we write holds at most one batch)."""
     uri = workspace.table_uri(table).rstrip("/")
     options = workspace.storage_options()
     return [

@@ -31,6 +31,7 @@ from pathlib import Path
 import polars as pl
 from deltalake import DeltaTable
 
+from cloudmonitor_pipelines.lake.delta import json_value
 from cloudmonitor_pipelines.locations import location_id, overlaps
 from cloudmonitor_pipelines.platform import DELETIONS_DIRNAME
 from cloudmonitor_pipelines.storage.base import ObjectInfo, Workspace
@@ -126,17 +127,11 @@ class OffboardingRecord:
 
 
 def _jsonable(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
-    return value
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Guards
+    return json_value(value)
 
 
 def _check_locations(tenant: Tenant, workspace: Workspace, records_location: str) -> None:
@@ -163,33 +158,18 @@ def _check_locations(tenant: Tenant, workspace: Workspace, records_location: str
             )
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Inventory
-
-
-def _top_level(path: str) -> str:
-    head, sep, _rest = path.partition("/")
-    return head if sep else ROOT_FILES
-
-
 def _delta_inventory(workspace: Workspace, name: str, objects: int, size: int) -> TableInventory:
     uri = workspace.table_uri(name)
     try:
         table = DeltaTable(uri, storage_options=workspace.storage_options())
         partition_columns = tuple(table.metadata().partition_columns)
-        actions = pl.DataFrame(table.get_add_actions(flatten=True))
-        if actions.height == 0:
-            rows = 0
-        elif "num_records" in actions.columns and actions["num_records"].null_count() == 0:
-            rows = int(actions["num_records"].sum())
+        records = pl.DataFrame(table.get_add_actions(flatten=True)).get_column("num_records", default=None)
+        if records is not None and records.null_count() == 0:
+            rows = int(records.sum())
         else:  # files committed without stats: count by reading (only parquet footers are needed)
-            counted = pl.scan_delta(uri, storage_options=workspace.storage_options()).select(pl.len()).collect()
-            rows = int(counted.item())
-        partitions: tuple[str, ...] = ()
-        if partition_columns and actions.height:
-            column = f"partition.{partition_columns[0]}"
-            if column in actions.columns:
-                partitions = tuple(sorted(str(v) for v in actions[column].drop_nulls().unique().to_list()))
+            rows = int(pl.scan_delta(table).select(pl.len()).collect().item())
+        first = partition_columns[0] if partition_columns else ""
+        partitions = tuple(sorted({str(p[first]) for p in table.partitions() if p.get(first) is not None}))
         return TableInventory(
             name=name, is_delta=True, objects=objects, bytes=size, rows=rows, delta_version=table.version(),
             partition_columns=partition_columns, partitions=partitions,
@@ -204,21 +184,16 @@ def inventory_workspace(workspace: Workspace) -> tuple[TableInventory, ...]:
     """Every object under the workspace root, grouped by top-level folder; Delta tables with rows and version."""
     groups: dict[str, list[ObjectInfo]] = {}
     for info in workspace.list(""):
-        groups.setdefault(_top_level(info.path), []).append(info)
+        head, sep, _rest = info.path.partition("/")
+        groups.setdefault(head if sep else ROOT_FILES, []).append(info)
     tables = []
-    for name in sorted(groups):
-        infos = groups[name]
+    for name, infos in sorted(groups.items()):
         size = sum(i.size for i in infos)
-        is_delta = name != ROOT_FILES and any(i.path.startswith(f"{name}/{_DELTA_LOG}/") for i in infos)
-        if is_delta:
+        if name != ROOT_FILES and any(i.path.startswith(f"{name}/{_DELTA_LOG}/") for i in infos):
             tables.append(_delta_inventory(workspace, name, len(infos), size))
         else:
             tables.append(TableInventory(name=name, is_delta=False, objects=len(infos), bytes=size))
     return tuple(tables)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Deletion record storage
 
 
 def _prepare_records_dir(records_dir: str | os.PathLike[str] | Workspace) -> None:
@@ -264,35 +239,12 @@ def write_deletion_record(records_dir: str | os.PathLike[str] | Workspace, recor
     return record.record_uri
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Offboarding
-
-
-def _delete_everything(workspace: Workspace, tables: tuple[TableInventory, ...]) -> int:
-    deleted = 0
-    for table in tables:
-        if table.is_delta:
-            deleted += workspace.delete_prefix(f"{table.name}/{_DELTA_LOG}")
-    deleted += workspace.delete_prefix("")
-    return deleted
-
-
 def _acting_principal(workspace: Workspace) -> str:
     # Azure workspaces know the Entra identity behind their last token (fetched by the inventory); local ones don't.
     principal = getattr(workspace, "principal", None)
     if callable(principal):
         return str(principal())
     return f"local:{getpass.getuser()}"
-
-
-def verify_workspace_empty(workspace: Workspace) -> Verification:
-    remaining = [info.path for info in workspace.list("")]
-    return Verification(
-        workspace_empty=not remaining,
-        remaining_objects=len(remaining),
-        remaining_examples=tuple(remaining[:_REMAINING_EXAMPLES]),
-        checked_at=datetime.now(UTC),
-    )
 
 
 def offboard_tenant(
@@ -358,7 +310,9 @@ def _delete_tenant(tenant_key: str, workspace: Workspace, record: OffboardingRec
                    instance_cleanup: Callable[[str], int] | None) -> Exception | None:
     """Delete the workspace's objects and the Dagster history into `record`; the failure, if any, is returned."""
     try:
-        record.objects_deleted = _delete_everything(workspace, record.tables)
+        # Each table's log first: the table stops being one at once, before any of its files go.
+        logs = sum(workspace.delete_prefix(f"{t.name}/{_DELTA_LOG}") for t in record.tables if t.is_delta)
+        record.objects_deleted = logs + workspace.delete_prefix("")
         if instance_cleanup is None:
             record.notes.append("no instance cleanup configured: Dagster partitions/materializations not removed")
         else:
@@ -374,7 +328,10 @@ def _delete_tenant(tenant_key: str, workspace: Workspace, record: OffboardingRec
 
 def _settle(record: OffboardingRecord, workspace: Workspace, failure: Exception | None) -> None:
     """Verify the workspace is empty and set the record's final status."""
-    record.verification = verify_workspace_empty(workspace)
+    remaining = [info.path for info in workspace.list("")]
+    record.verification = Verification(workspace_empty=not remaining, remaining_objects=len(remaining),
+                                       remaining_examples=tuple(remaining[:_REMAINING_EXAMPLES]),
+                                       checked_at=datetime.now(UTC))
     if failure is None and not record.verification.workspace_empty:
         record.error = (
             f"{record.verification.remaining_objects} object(s) remain in {workspace.uri}, e.g. "

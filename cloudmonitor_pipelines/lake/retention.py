@@ -29,15 +29,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from dataclasses import dataclass, field, replace
+from datetime import date
 
 import polars as pl
 from deltalake import CommitProperties, DeltaTable
 
 from cloudmonitor_pipelines.focus import lineage
-from cloudmonitor_pipelines.months import add_months, is_month, month_of
+from cloudmonitor_pipelines.lake.delta import json_value
+from cloudmonitor_pipelines.months import add_months, is_month, month_bounds_utc, month_of
 from cloudmonitor_pipelines.storage.base import Workspace
 from cloudmonitor_pipelines.tables import AGENT_LOG, INGESTION_LOG, READ_LOG, VALIDATION_RESULTS
 
@@ -65,8 +65,6 @@ class TableRetention:
     rows_removed: int = 0
     files_removed: int = 0  # data files removed from the current version by the delete commit
     files_vacuumed: int = 0  # data files physically deleted by vacuum
-    version_before: int | None = None
-    version_after: int | None = None
     note: str | None = None
 
 
@@ -74,7 +72,6 @@ class TableRetention:
 class RetentionResult:
     tenant_key: str
     retention_months: int
-    today: date
     cutoff_month: str  # months before this one are dropped; this one is kept
     vacuum_retention_hours: int
     tables: tuple[TableRetention, ...] = field(default_factory=tuple)
@@ -125,12 +122,8 @@ def cutoff_month(today: date, retention_months: int) -> str:
 
 def workspace_tables(workspace: Workspace) -> list[str]:
     """Top-level folders of the workspace that are Delta tables (hold a `_delta_log/`)."""
-    names = set()
-    for info in workspace.list(""):
-        head, _, rest = info.path.partition("/")
-        if rest.startswith("_delta_log/"):
-            names.add(head)
-    return sorted(names)
+    parts = (info.path.partition("/") for info in workspace.list(""))
+    return sorted({head for head, _, rest in parts if rest.startswith("_delta_log/")})
 
 
 def apply_retention(
@@ -171,41 +164,28 @@ def apply_retention(
         "cloudmonitor.cutoff_month": cutoff,
     }
     results = [
-        _execute(workspace, plan, cutoff, vacuum_retention_hours, enforce_retention_duration, metadata)
-        if plan.kind != "skipped"
-        else TableRetention(table=plan.table, kind="skipped", version_before=plan.version,
-                            version_after=plan.version, note=plan.note)
+        plan if plan.kind == "skipped"
+        else _execute(workspace, plan, cutoff, vacuum_retention_hours, enforce_retention_duration, metadata)
         for plan in plans
     ]
     return RetentionResult(
         tenant_key=tenant_key,
         retention_months=retention_months,
-        today=today,
         cutoff_month=cutoff,
         vacuum_retention_hours=vacuum_retention_hours,
         tables=tuple(results),
     )
 
 
-@dataclass(frozen=True)
-class _Plan:
-    table: str
-    kind: str  # month_partitioned | audit | skipped
-    version: int | None = None
-    months: tuple[str, ...] = ()  # month_partitioned: the months to drop
-    time_column: str | None = None  # audit: the column rows are trimmed by
-    note: str | None = None
-
-
-def _plan_table(workspace: Workspace, name: str, cutoff: str) -> _Plan:
+def _plan_table(workspace: Workspace, name: str, cutoff: str) -> TableRetention:
+    """What retention will do to one table (nothing changed yet): its kind and, partitioned, the months to drop."""
     uri = workspace.table_uri(name)
     options = workspace.storage_options()
     if not DeltaTable.is_deltatable(uri, storage_options=options):
-        return _Plan(table=name, kind="skipped", note="not a Delta table")
+        return TableRetention(table=name, kind="skipped", note="not a Delta table")
     table = DeltaTable(uri, storage_options=options)
     if MONTH_PARTITION_COLUMN in table.metadata().partition_columns:
-        return _Plan(table=name, kind="month_partitioned", version=table.version(),
-                     months=_months_before(table, name, cutoff))
+        return TableRetention(table=name, kind="month_partitioned", months_dropped=_months_before(table, name, cutoff))
     if name in AUDIT_TIME_COLUMNS:
         column = AUDIT_TIME_COLUMNS[name]
         schema_names = [f.name for f in table.schema().fields]
@@ -214,14 +194,14 @@ def _plan_table(workspace: Workspace, name: str, cutoff: str) -> _Plan:
                 f"table {name} ({uri}): audit time column {column!r} is missing (columns: {', '.join(schema_names)}); "
                 "retention cannot tell old rows from new ones; nothing was changed"
             )
-        return _Plan(table=name, kind="audit", version=table.version(), time_column=column)
-    return _Plan(table=name, kind="skipped", version=table.version(),
-                 note=f"neither partitioned by {MONTH_PARTITION_COLUMN} nor an audit table; kept as is")
+        return TableRetention(table=name, kind="audit")
+    return TableRetention(table=name, kind="skipped",
+                          note=f"neither partitioned by {MONTH_PARTITION_COLUMN} nor an audit table; kept as is")
 
 
 def _execute(
     workspace: Workspace,
-    plan: _Plan,
+    plan: TableRetention,
     cutoff: str,
     vacuum_hours: int,
     enforce: bool,
@@ -233,21 +213,18 @@ def _execute(
     version_before = table.version()
     commit = CommitProperties(custom_metadata=metadata)
     rows = files = 0
-    if plan.kind == "month_partitioned" and plan.months:
+    if plan.kind == "month_partitioned" and plan.months_dropped:
         metrics = table.delete(f"{MONTH_PARTITION_COLUMN} < '{cutoff}'", commit_properties=commit)
-        rows = _deleted_rows(metrics, uri, options, version_before, cutoff)
+        # delta-rs leaves the count out when files lack stats: count the dropped months in the version before.
+        rows = (int(metrics["num_deleted_rows"]) if "num_deleted_rows" in metrics
+                else _rows_where(uri, options, pl.col(MONTH_PARTITION_COLUMN) < cutoff, version_before))
         files = int(metrics["num_removed_files"])
     elif plan.kind == "audit":
-        column = plan.time_column
-        if column is None:
-            raise ValueError(f"retention plan for {plan.table} has no time column")  # _plan sets one for audit tables
-        boundary = datetime(int(cutoff[:4]), int(cutoff[5:]), 1, tzinfo=UTC)
-        old_rows = (
-            pl.scan_delta(uri, storage_options=options).filter(pl.col(column) < boundary).select(pl.len()).collect()
-        ).item()
+        column = AUDIT_TIME_COLUMNS[plan.table]
+        boundary = month_bounds_utc(cutoff)[0]
+        old_rows = _rows_where(uri, options, pl.col(column) < boundary)
         if old_rows:  # delta-rs would not commit an empty delete either, but it would rewrite-scan the table
-            predicate = f"{column} < '{boundary.isoformat().replace('+00:00', 'Z')}'"
-            metrics = table.delete(predicate, commit_properties=commit)
+            metrics = table.delete(f"{column} < '{json_value(boundary)}'", commit_properties=commit)
             rows, files = int(metrics.get("num_deleted_rows", old_rows)), int(metrics["num_removed_files"])
 
     vacuumed = table.vacuum(
@@ -256,13 +233,9 @@ def _execute(
         enforce_retention_duration=enforce,
         # Full mode also finds files no commit ever referenced: what a run killed before its commit leaves behind.
         full=True,
-        commit_properties=CommitProperties(custom_metadata=metadata),
+        commit_properties=commit,
     )
-    return TableRetention(
-        table=plan.table, kind=plan.kind, months_dropped=plan.months, rows_removed=rows, files_removed=files,
-        files_vacuumed=len(vacuumed), version_before=version_before,
-        version_after=DeltaTable(uri, storage_options=options).version(),
-    )
+    return replace(plan, rows_removed=rows, files_removed=files, files_vacuumed=len(vacuumed))
 
 
 def _months_before(table: DeltaTable, name: str, cutoff: str) -> tuple[str, ...]:
@@ -277,15 +250,6 @@ def _months_before(table: DeltaTable, name: str, cutoff: str) -> tuple[str, ...]
     return tuple(sorted(v for v in values if v < cutoff))
 
 
-def _deleted_rows(metrics: dict[str, Any], uri: str, options: dict[str, str] | None, version_before: int,
-                  cutoff: str) -> int:
-    if "num_deleted_rows" in metrics:
-        return int(metrics["num_deleted_rows"])
-    # delta-rs leaves the count out when files lack stats; count the dropped months in the version before the delete.
-    return int(
-        pl.scan_delta(uri, version=version_before, storage_options=options)
-        .filter(pl.col(MONTH_PARTITION_COLUMN) < cutoff)
-        .select(pl.len())
-        .collect()
-        .item()
-    )
+def _rows_where(uri: str, options: dict[str, str] | None, condition: pl.Expr, version: int | None = None) -> int:
+    counted = pl.scan_delta(uri, version=version, storage_options=options).filter(condition).select(pl.len())
+    return int(counted.collect().item())

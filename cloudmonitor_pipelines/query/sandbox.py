@@ -27,13 +27,13 @@ def main() -> int:
     job = json.loads(sys.stdin.buffer.read(1_000_000))
     _lock_down()
     import pyarrow as pa
+    from deltalake import DeltaTable
 
-    from cloudmonitor_pipelines.lake.readers import open_table_at
     from cloudmonitor_pipelines.query.datafusion import collect_arrow, engine_message, session
 
     try:
         options = job.get("storage_options")
-        tables = {name: open_table_at(uri, options) for name, uri in job["tables"].items()}
+        tables = {name: DeltaTable(uri, storage_options=options) for name, uri in job["tables"].items()}
         table = collect_arrow(session(tables), job["sql"], int(job["limit"]))
     except Exception as exc:  # report the engine's message to the parent, which raises QueryError with it
         sys.stderr.write(json.dumps({"error": engine_message(exc)}) + "\n")

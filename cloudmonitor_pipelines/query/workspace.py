@@ -14,15 +14,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cloudmonitor_pipelines.lake.readers import is_table, open_table_at
+from deltalake import DeltaTable
+
 from cloudmonitor_pipelines.reports import REPORT_TABLES
 from cloudmonitor_pipelines.reports.portfolio import TABLE as PORTFOLIO_TABLE
 from cloudmonitor_pipelines.storage.base import Workspace
 from cloudmonitor_pipelines.tables import COST_ENRICHMENT, COSTS, RECOMMENDATIONS, RESOURCES
 
 if TYPE_CHECKING:
-    from deltalake import DeltaTable
-
     from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 
 # The tables a tenant session sees, in the order describe_tables lists them.
@@ -54,13 +53,14 @@ class QueryScope:
         if self.opened is not None:
             return dict(self.opened)
         options = self.storage_options()
-        return {name: open_table_at(uri, options) for name, uri in self.tables.items() if is_table(uri, options)}
+        return {name: DeltaTable(uri, storage_options=options) for name, uri in self.tables.items()
+                if DeltaTable.is_deltatable(uri, storage_options=options)}
 
     def existing_tables(self) -> list[str]:
         if self.opened is not None:
             return list(self.opened)
         options = self.storage_options()
-        return [n for n, uri in self.tables.items() if is_table(uri, options)]
+        return [n for n, uri in self.tables.items() if DeltaTable.is_deltatable(uri, storage_options=options)]
 
     def pinned(self) -> QueryScope:
         """This scope with its tables opened once, now. Every query through it reads those versions: the answers

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cloudmonitor_pipelines.storage.base import (
-    ObjectInfo,
-    ObjectNotFoundError,
-    PathEscapesRootError,
-    Source,
-    StorageAuthError,
-    StorageError,
-    Workspace,
-    safe_relative_path,
-)
+from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
 from cloudmonitor_pipelines.storage.local import LocalSource, LocalWorkspace
 
 if TYPE_CHECKING:
@@ -21,20 +12,7 @@ if TYPE_CHECKING:
 
     from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 
-__all__ = [
-    "LocalSource",
-    "LocalWorkspace",
-    "ObjectInfo",
-    "ObjectNotFoundError",
-    "PathEscapesRootError",
-    "Source",
-    "StorageAuthError",
-    "StorageError",
-    "Workspace",
-    "open_source",
-    "open_workspace",
-    "safe_relative_path",
-]
+__all__ = ["Source", "Workspace", "open_source", "open_workspace"]
 
 
 def open_source(

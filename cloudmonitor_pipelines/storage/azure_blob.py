@@ -66,12 +66,10 @@ class _ReadOnlyTransport(GuardedTransport):
 
 def _identity_claims(token: str) -> dict[str, str]:
     """tid/oid/appid of an access token (its payload is readable base64 JSON; signature not needed for a label)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return {}
     try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:  # not base64 JSON: an opaque token, so there is nothing to label with
+        _header, body, _signature = token.split(".")
+        payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except ValueError:  # not three parts of base64 JSON: an opaque token, so there is nothing to label with
         return {}
     if not isinstance(payload, dict):
         return {}
@@ -114,8 +112,6 @@ class _AzureRoot:
         # Every token we handed out, so error text echoing one can still be scrubbed.
         self._issued: list[str] = []
 
-    # -- credentials ------------------------------------------------------------------------------------------------
-
     def _fresh_token(self) -> str:
         with self._translated("get an Entra ID token for storage"):
             token = self._credential.get_token(STORAGE_SCOPE).token
@@ -137,8 +133,6 @@ class _AzureRoot:
             return "entra:" + " ".join(f"{name}={value}" for name, value in claims.items())
         return f"entra:{type(self._credential).__name__} tenant_key={self.tenant_key}"
 
-    # -- paths ------------------------------------------------------------------------------------------------------
-
     def _blob_name(self, path: str, what: str) -> str:
         rel = safe_relative_path(path, what=what)
         return f"{self._prefix}/{rel}" if self._prefix else rel
@@ -154,8 +148,6 @@ class _AzureRoot:
         if rel_prefix:
             return self._blob_name(rel_prefix, "prefix") + "/"
         return f"{self._prefix}/" if self._prefix else None
-
-    # -- client -----------------------------------------------------------------------------------------------------
 
     def _container_client(self) -> ContainerClient:
         if self._client is None:
@@ -190,24 +182,21 @@ class _AzureRoot:
         except Exception as exc:  # noqa: BLE001 - translated, never swallowed
             raise self._error(exc, operation) from None
 
-    def _iter_blobs(self, list_prefix: str | None, operation: str) -> Iterator[BlobProperties]:
+    def _objects(self, rel_prefix: str, operation: str) -> Iterator[ObjectInfo]:
+        """Every object below `rel_prefix` ('' = the root), from one listing; directory markers left out."""
+        list_prefix = self._list_prefix(rel_prefix)
         with self._translated(operation):
             for props in self._container_client().list_blobs(name_starts_with=list_prefix, include=["metadata"]):
                 if not _is_directory_marker(props):
-                    yield props
+                    yield _info(props, self._relative(props.name))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.uri!r}, tenant_key={self.tenant_key!r})"
 
 
 class AzureBlobSource(_AzureRoot):
-    """A tenant's export folder on ADLS Gen2 or OneLake, read in place with Entra ID. Read-only by construction.
-
-    Public surface: list, stat, read_bytes (manifests), open_stream (CSV data files), object_uri + storage_options
-    (parquet data files, read by polars), container_prefix (manifest blob names resolve below it, see
-    exports.reader.resolve_blob_name), principal. There is no write, delete, rename, lease or metadata method,
-    and its HTTP transport refuses anything but GET/HEAD.
-    """
+    """A tenant's export folder on ADLS Gen2 or OneLake, read in place with Entra ID. Read-only by construction: no
+    write, delete, rename, lease or metadata method, and its HTTP transport refuses anything but GET/HEAD."""
 
     @property
     def container_prefix(self) -> str:
@@ -215,15 +204,12 @@ class AzureBlobSource(_AzureRoot):
         return self._prefix
 
     def list(self, suffix: str | None = None) -> Iterator[ObjectInfo]:
-        for props in self._iter_blobs(self._list_prefix(""), "list export files"):
-            if suffix is None or props.name.endswith(suffix):
-                yield _info(props, self._relative(props.name))
+        return (info for info in self._objects("", "list export files") if suffix is None or info.path.endswith(suffix))
 
     def list_folder(self, folder: str) -> Iterator[ObjectInfo]:
         """Every object below `folder`, from one listing (a request per 5,000 blobs): the sizes of a run's files
         without a HEAD request per file (exports.reader.check_blob_files)."""
-        for props in self._iter_blobs(self._list_prefix(folder), f"list {folder}"):
-            yield _info(props, self._relative(props.name))
+        return self._objects(folder, f"list {folder}")
 
     def stat(self, path: str) -> ObjectInfo:
         name = self._blob_name(path, "source path")
@@ -249,11 +235,7 @@ class AzureBlobSource(_AzureRoot):
 
 
 class AzureWorkspace(_AzureRoot):
-    """A tenant's workspace folder on ADLS Gen2 (or OneLake) holding its Delta tables, written with Entra ID.
-
-    deltalake and polars write through `table_uri(name)` + `storage_options()`; `list`/`delete`/`delete_prefix` use
-    azure-storage-blob with the same credential (retention and offboarding).
-    """
+    """A tenant's workspace folder on ADLS Gen2 (or OneLake) holding its Delta tables, written with Entra ID."""
 
     _access: Access = "write"
     _kind = "workspace"
@@ -263,8 +245,7 @@ class AzureWorkspace(_AzureRoot):
         return self._abfss(self._blob_name(table, "table name"))
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        for props in self._iter_blobs(self._list_prefix(prefix), f"list workspace {prefix or '/'}"):
-            yield _info(props, self._relative(props.name))
+        return self._objects(prefix, f"list workspace {prefix or '/'}")
 
     def write_bytes(self, path: str, data: bytes | BinaryIO) -> None:
         """Create or replace one object (Delta data files staged before their commit)."""

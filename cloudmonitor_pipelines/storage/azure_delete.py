@@ -37,23 +37,18 @@ _MAX_DFS_PAGES = 100_000  # a bound on continuation pages, so a misbehaving endp
 _OK_STATUSES = (200, 202, 404)  # deleted, accepted, or already gone (what the caller wanted)
 
 
-class BatchDeleteError(RuntimeError):
-    """Some objects of a batch could not be deleted; names the first failures with their status."""
-
-
 def batch_delete(client: ContainerClient, names: Sequence[str]) -> int:
     """Delete `names` with Blob Batch, 256 per request; returns how many batch requests were sent."""
-    requests = 0
-    for start in range(0, len(names), BATCH_LIMIT):
+    starts = range(0, len(names), BATCH_LIMIT)
+    for start in starts:
         chunk = list(names[start : start + BATCH_LIMIT])
         responses = list(client.delete_blobs(*chunk, raise_on_any_failure=False))
-        requests += 1
         failed = [(name, r.status_code) for name, r in zip(chunk, responses, strict=True)
                   if r.status_code not in _OK_STATUSES]
         if failed:
             shown = ", ".join(f"{name} (HTTP {status})" for name, status in failed[:5])
-            raise BatchDeleteError(f"{len(failed)} of {len(chunk)} deletes in a batch failed, e.g. {shown}")
-    return requests
+            raise RuntimeError(f"{len(failed)} of {len(chunk)} deletes in a batch failed, e.g. {shown}")
+    return len(starts)
 
 
 def dfs_recursive_delete(

@@ -66,10 +66,8 @@ def translate_storage_error(
         if redacted == str(exc):
             return exc  # already ours and clean
         # Keep the kind callers branch on; other subclasses may need more constructor arguments than a message.
-        kind = next(
-            (k for k in (StorageAuthError, ObjectNotFoundError, PathEscapesRootError) if isinstance(exc, k)),
-            StorageError,
-        )
+        kinds = (StorageAuthError, ObjectNotFoundError, PathEscapesRootError)
+        kind = next((k for k in kinds if isinstance(exc, k)), StorageError)
         return kind(redacted)
     where = f"storage account {account!r}" + (f", container {container!r}" if container else "")
     detail = _describe(exc)
@@ -111,12 +109,7 @@ def _error_code(exc: BaseException) -> str | None:
 def _describe(exc: BaseException) -> str:
     """Type, status, error code, first message line, and the request id / auth detail Azure support asks for."""
     status = getattr(exc, "status_code", None)
-    code = _error_code(exc)
-    parts = [type(exc).__name__]
-    if status:
-        parts.append(f"HTTP {status}")
-    if code:
-        parts.append(code)
+    parts = [part for part in (type(exc).__name__, status and f"HTTP {status}", _error_code(exc)) if part]
     lines = str(exc).strip().splitlines()
     # azure-core messages repeat the whole response body; its first line is the useful part.
     summary = " ".join(parts) + (f": {lines[0][:500]}" if lines else "")

@@ -44,25 +44,24 @@ class StorageSettings:
     verify_tls: bool = True
 
     def __post_init__(self) -> None:
-        if self.blob_endpoint is not None and holds_secret(self.blob_endpoint):
-            raise StorageSettingsError(
-                f"env {BLOB_ENDPOINT_ENV} holds a storage key or SAS token; we authenticate with Entra ID only — give "
-                "the endpoint without credentials (the value is not shown)"
-            )
-        # Without the placeholder every account would silently map to one endpoint.
-        if self.blob_endpoint is not None and "{account}" not in self.blob_endpoint:
-            raise StorageSettingsError(
-                f"Blob endpoint template (env {BLOB_ENDPOINT_ENV}) must contain '{{account}}', "
-                "e.g. https://127.0.0.1:10010/{account}"
-            )
-        # Tokens are sent to this endpoint: https only; an emulator (account in the path) only on loopback.
-        example = self.blob_endpoint.replace("{account}", "account") if self.blob_endpoint else None
-        if example is not None:
-            path_style = "{account}" not in (urlsplit(self.blob_endpoint or "").hostname or "")
-            try:
-                require_token_endpoint(
-                    example, what=f"Blob endpoint (env {BLOB_ENDPOINT_ENV})", path_style=path_style
+        example = None
+        if self.blob_endpoint is not None:
+            if holds_secret(self.blob_endpoint):
+                raise StorageSettingsError(
+                    f"env {BLOB_ENDPOINT_ENV} holds a storage key or SAS token; we authenticate with Entra ID only — "
+                    "give the endpoint without credentials (the value is not shown)"
                 )
+            # Without the placeholder every account would silently map to one endpoint.
+            if "{account}" not in self.blob_endpoint:
+                raise StorageSettingsError(
+                    f"Blob endpoint template (env {BLOB_ENDPOINT_ENV}) must contain '{{account}}', "
+                    "e.g. https://127.0.0.1:10010/{account}"
+                )
+            # Tokens are sent to this endpoint: https only; an emulator (account in the path) only on loopback.
+            example = self.blob_endpoint.replace("{account}", "account")
+            path_style = "{account}" not in (urlsplit(self.blob_endpoint).hostname or "")
+            try:
+                require_token_endpoint(example, what=f"Blob endpoint (env {BLOB_ENDPOINT_ENV})", path_style=path_style)
             except TokenDestinationError as exc:
                 raise StorageSettingsError(str(exc)) from None
         if not self.verify_tls and not (example and is_loopback(urlsplit(example).hostname)):

@@ -51,21 +51,22 @@ class ObjectInfo:
     last_modified: datetime | None = None
 
 
-def safe_relative_path(path: str, *, what: str = "path") -> str:
+def safe_relative_path(path: str, *, what: str = "path", echo: bool = True) -> str:
     """Normalize a root-relative path, refusing anything that could leave the root.
 
     Refused: empty paths, absolute paths, URLs (any '://'), backslashes, drive letters, '..' segments and NUL bytes.
-    '.' and empty segments are dropped.
+    '.' and empty segments are dropped. Refusals name `what` and, unless `echo` is False (untrusted text), the path.
     """
+    subject = f"{what} {path!r}" if echo else what
     if not path or "\x00" in path:
-        raise PathEscapesRootError(f"{what} {path!r} is empty or contains a NUL byte")
+        raise PathEscapesRootError(f"{subject} is empty or contains a NUL byte")
     if "://" in path or path.startswith(("/", "\\")) or "\\" in path or (len(path) > 1 and path[1] == ":"):
-        raise PathEscapesRootError(f"{what} {path!r} is absolute or a URL; only paths inside the export root are read")
+        raise PathEscapesRootError(f"{subject} is absolute or a URL; only paths inside the export root are read")
     parts = [p for p in path.split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts):
-        raise PathEscapesRootError(f"{what} {path!r} contains '..' and would escape the export root")
+        raise PathEscapesRootError(f"{subject} contains '..' and would escape the export root")
     if not parts:
-        raise PathEscapesRootError(f"{what} {path!r} names the root itself, not a file")
+        raise PathEscapesRootError(f"{subject} names the root itself, not a file")
     return "/".join(parts)
 
 
@@ -127,7 +128,7 @@ class Workspace(Protocol):
         ...
 
     def write_bytes(self, path: str, data: bytes) -> None:
-        """Create or replace one object (used for Delta data files before they are committed)."""
+        """Create or replace one object (HTML reports, deletion records on a remote platform root)."""
         ...
 
     def write_parquet(self, path: str, frame: pl.DataFrame, **options: Unpack[ParquetOptions]) -> int:

@@ -45,20 +45,7 @@ def canonical_blob_name(name: object, *, entry: str) -> str:
         raise PathEscapesRootError(f"{entry} is percent-encoded more than once; refused")
     if _CONTROL.search(decoded):
         raise PathEscapesRootError(f"{entry} contains a control character or NUL byte; refused")
-    try:
-        return safe_relative_path(decoded, what=entry)
-    except PathEscapesRootError as exc:
-        raise PathEscapesRootError(_reason(decoded, entry)) from exc.__cause__
-
-
-def _reason(decoded: str, entry: str) -> str:
-    """Why safe_relative_path refused a name, in words that do not repeat it."""
-    if "://" in decoded or decoded.startswith(("/", "\\")) or "\\" in decoded or (len(decoded) > 1
-                                                                                   and decoded[1] == ":"):
-        return f"{entry} is absolute or a URL; only paths inside the export root are read"
-    if ".." in decoded.split("/"):
-        return f"{entry} contains '..' and would escape the export root"
-    return f"{entry} names the root itself, not a file"
+    return safe_relative_path(decoded, what=entry, echo=False)
 
 
 def object_identity(source: object, path: str) -> str:

@@ -130,9 +130,7 @@ class LocalWorkspace:
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         base = self.root / safe_relative_path(prefix) if prefix else self.root
-        if not base.exists():
-            return
-        for dirpath, _dirnames, filenames in os.walk(base):
+        for dirpath, _dirnames, filenames in os.walk(base):  # a missing folder walks as empty
             for name in sorted(filenames):
                 yield _info(self.root, Path(dirpath) / name)
 

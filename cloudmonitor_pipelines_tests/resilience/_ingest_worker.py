@@ -55,7 +55,7 @@ def wait_at_barrier(folder: Path, parties: int) -> None:
 
 
 def install_hooks(pause: str | None, marker: Path | None, barrier: Path | None, parties: int) -> None:
-    original_write = delta.PartitionWriter._write_file
+    original_write = delta.PartitionWriter.write
     original_commit = delta.PartitionWriter.commit
     original_transaction = DeltaTable.create_write_transaction
 
@@ -78,7 +78,7 @@ def install_hooks(pause: str | None, marker: Path | None, barrier: Path | None, 
             announce_and_sleep(marker)
         return version
 
-    delta.PartitionWriter._write_file = write  # the step that puts one data file on storage
+    delta.PartitionWriter.write = write  # the step that puts one data file on storage
     delta.PartitionWriter.commit = commit
     DeltaTable.create_write_transaction = create_write_transaction
 
