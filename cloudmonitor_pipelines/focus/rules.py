@@ -21,7 +21,6 @@ from typing import Literal
 import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
-from cloudmonitor_pipelines.focus.rule_catalog import Severity, severity
 from cloudmonitor_pipelines.focus.text_parsing import (
     BOOLEAN_TEXT,
     PLACEHOLDER_LITERALS,
@@ -101,10 +100,6 @@ class RowRule:
     candidate: pl.Expr | None = None  # cheap superset of `failing`, evaluated on all rows first
     refine: Callable[[str], bool] | None = None  # exact per-value check (True = bad) on candidate values
     probe: pl.Expr | None = None  # scalar; when given, the first pass evaluates it instead of counting rows
-
-    @property
-    def severity(self) -> Severity:
-        return severity(self.rule)
 
 
 # The longest JSON cell (Tags, SkuPriceDetails, ...) parsed. Azure allows 50 tags of <= 512 + 256 characters per
