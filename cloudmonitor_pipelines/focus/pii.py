@@ -28,8 +28,8 @@ Patterns (deliberately narrow — a false alarm on every row would train people 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, astuple, dataclass, field
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -91,6 +91,9 @@ class TagKeyFinding:
     email_rows: int
     phone_rows: int
     key_is_personal: bool = False
+
+
+_Finding = TypeVar("_Finding", ColumnFinding, TagKeyFinding)
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,17 @@ def _pattern_hits(distinct: pl.DataFrame) -> pl.DataFrame:
     ).filter(pl.col("email") | pl.col("phone"))
 
 
+def _findings(rows: int, scanned: list[str], hits: dict[str, pl.DataFrame],
+              by_definition: dict[str, int]) -> PiiFindings:
+    """PiiFindings from each column's pattern hits (distinct `value`s flagged email/phone, with their `rows`)."""
+    columns = tuple(ColumnFinding(column, int(found.filter("email")["rows"].sum()),
+                                  int(found.filter("phone")["rows"].sum()), int(found["rows"].sum()))
+                    for column, found in hits.items())
+    tags = hits.get(TAGS_COLUMN)
+    tag_keys = _tag_key_findings(tags["value"], tags["rows"]) if tags is not None else ()
+    return PiiFindings(rows, tuple(scanned), columns, tag_keys, by_definition)
+
+
 def scan_personal_data(lf: pl.LazyFrame) -> PiiFindings:
     """Count rows holding emails or phone numbers per column, and the tag keys holding them.
 
@@ -176,31 +190,13 @@ def scan_personal_data(lf: pl.LazyFrame) -> PiiFindings:
     totals = lf.select(
         pl.len().alias("rows"), *[pl.col(c).is_not_null().sum().alias(c) for c in by_definition]
     ).collect(engine="streaming").row(0, named=True)
-    findings: list[ColumnFinding] = []
-    tag_hits: pl.DataFrame | None = None
+    hits: dict[str, pl.DataFrame] = {}
     for column in scanned:
-        distinct = (
-            lf.group_by(_as_text(column).alias("value"))
-            .agg(pl.len().alias("rows"))
-            .collect(engine="streaming")
-        )
-        hits = _pattern_hits(distinct)
-        if hits.height:
-            findings.append(ColumnFinding(
-                column,
-                int(hits.filter(pl.col("email"))["rows"].sum()),
-                int(hits.filter(pl.col("phone"))["rows"].sum()),
-                int(hits["rows"].sum()),
-            ))
-            if column == TAGS_COLUMN:
-                tag_hits = hits
-    return PiiFindings(
-        rows_scanned=int(totals["rows"]),
-        columns_scanned=tuple(scanned),
-        columns=tuple(findings),
-        tag_keys=_tag_key_findings(tag_hits["value"], tag_hits["rows"]) if tag_hits is not None else (),
-        personal_by_definition={c: int(totals[c]) for c in by_definition},
-    )
+        distinct = lf.group_by(_as_text(column).alias("value")).agg(pl.len().alias("rows")).collect(engine="streaming")
+        found = _pattern_hits(distinct)
+        if found.height:
+            hits[column] = found
+    return _findings(int(totals["rows"]), scanned, hits, {c: int(totals[c]) for c in by_definition})
 
 
 def scan_batch(frame: pl.DataFrame) -> PiiFindings:
@@ -213,24 +209,26 @@ def scan_batch(frame: pl.DataFrame) -> PiiFindings:
     by_definition = {c: frame.height - frame.get_column(c).null_count() for c in PERSONAL_BY_DEFINITION
                      if c in frame.columns}
     distinct = frame.select(_as_text(c).drop_nulls().unique().implode() for c in scanned).row(0) if scanned else ()
-    findings: list[ColumnFinding] = []
-    tag_keys: tuple[TagKeyFinding, ...] = ()
+    hits: dict[str, pl.DataFrame] = {}
     for column, values in zip(scanned, distinct, strict=True):
-        hits = _pattern_hits(pl.DataFrame({"value": values}, schema={"value": pl.String}))
-        if not hits.height:
-            continue
-        text = _as_text(column)
-        email_rows, phone_rows, rows = frame.select(
-            text.is_in(hits.filter("email")["value"].to_list()).sum().alias("email"),
-            text.is_in(hits.filter("phone")["value"].to_list()).sum().alias("phone"),
-            text.is_in(hits["value"].to_list()).sum().alias("rows"),
-        ).row(0)
-        findings.append(ColumnFinding(column, int(email_rows), int(phone_rows), int(rows)))
-        if column == TAGS_COLUMN:
-            weights = (frame.select(text.alias("value")).filter(pl.col("value").is_in(hits["value"].to_list()))
-                       .group_by("value").agg(pl.len().alias("rows")))  # one column, not the whole batch
-            tag_keys = _tag_key_findings(weights["value"], weights["rows"])
-    return PiiFindings(frame.height, tuple(scanned), tuple(findings), tag_keys, by_definition)
+        found = _pattern_hits(pl.DataFrame({"value": values}, schema={"value": pl.String}))
+        if found.height:
+            matched = pl.col("value").is_in(found["value"].to_list())
+            rows = (frame.select(_as_text(column).alias("value")).filter(matched)  # one column, not the whole batch
+                    .group_by("value").agg(pl.len().alias("rows")))
+            hits[column] = found.join(rows, on="value")
+    return _findings(frame.height, scanned, hits, by_definition)
+
+
+def _summed(findings: tuple[_Finding, ...]) -> dict[str, _Finding]:
+    """Findings of the same column or tag key added up (counts add, key_is_personal if either says so)."""
+    summed: dict[str, _Finding] = {}
+    for finding in findings:
+        name, *counts = astuple(finding)
+        seen = summed.get(name)
+        summed[name] = finding if seen is None else type(finding)(
+            name, *(a or b if isinstance(a, bool) else a + b for a, b in zip(astuple(seen)[1:], counts, strict=True)))
+    return summed
 
 
 def merge_findings(first: PiiFindings | None, second: PiiFindings) -> PiiFindings:
@@ -238,21 +236,9 @@ def merge_findings(first: PiiFindings | None, second: PiiFindings) -> PiiFinding
     if first is None:
         return second
     scanned = tuple(dict.fromkeys(first.columns_scanned + second.columns_scanned))
-    columns: dict[str, ColumnFinding] = {}
-    for finding in first.columns + second.columns:
-        seen = columns.get(finding.column)
-        columns[finding.column] = finding if seen is None else ColumnFinding(
-            finding.column, seen.email_rows + finding.email_rows, seen.phone_rows + finding.phone_rows,
-            seen.rows + finding.rows)
-    keys: dict[str, TagKeyFinding] = {}
-    for key in first.tag_keys + second.tag_keys:
-        seen_key = keys.get(key.key)
-        keys[key.key] = key if seen_key is None else TagKeyFinding(
-            key.key, seen_key.email_rows + key.email_rows, seen_key.phone_rows + key.phone_rows,
-            seen_key.key_is_personal or key.key_is_personal)
-    by_definition = dict(first.personal_by_definition)
-    for column, rows in second.personal_by_definition.items():
-        by_definition[column] = by_definition.get(column, 0) + rows
+    columns, keys = _summed(first.columns + second.columns), _summed(first.tag_keys + second.tag_keys)
+    by_definition = {**first.personal_by_definition, **{c: first.personal_by_definition.get(c, 0) + rows
+                                                        for c, rows in second.personal_by_definition.items()}}
     return PiiFindings(
         first.rows_scanned + second.rows_scanned, scanned,
         tuple(columns[c] for c in scanned if c in columns), tuple(keys[k] for k in sorted(keys)), by_definition,
