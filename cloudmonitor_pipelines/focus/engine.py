@@ -50,9 +50,8 @@ def _per_file(rule: RowRule, failing: pl.LazyFrame, files: FileRows, engine: Lit
         if example_source is not None:
             examples = _examples(example_source, sample, rule.columns)
         else:
-            cols = [c for c in dict.fromkeys(rule.columns)]
-            examples = [mask_row(r) for r in failing.filter(pl.col(ROW).is_in(sample)).select(ROW, *cols)
-                        .collect().to_dicts()]
+            examples = [mask_row(r) for r in failing.filter(pl.col(ROW).is_in(sample))
+                        .select(ROW, *dict.fromkeys(rule.columns)).collect().to_dicts()]
         examples = [{**e, ROW: e[ROW] + shift} if ROW in e else e for e in examples]
         failures.append(failure(rule.rule, rule.column, count, rule.message, files.paths[part], examples))
     return failures
@@ -105,7 +104,6 @@ def evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], sourc
         if example_source is not None:
             examples = _examples(example_source, sample.select(ROW).collect().to_series().to_list(), rule.columns)
         else:
-            cols = [c for c in dict.fromkeys(rule.columns)]
-            examples = [mask_row(r) for r in sample.select(ROW, *cols).collect().to_dicts()]
+            examples = [mask_row(r) for r in sample.select(ROW, *dict.fromkeys(rule.columns)).collect().to_dicts()]
         failures.append(failure(rule.rule, rule.column, count, rule.message, source_file, examples))
     return failures
