@@ -14,9 +14,6 @@ import polars as pl
 
 from cloudmonitor_pipelines.focus.pii import MASK, PERSONAL_BY_DEFINITION, mask_text_expr
 
-# Columns whose whole value identifies a person (Azure: EA enrollment account owner name and email).
-PERSONAL_COLUMNS: frozenset[str] = frozenset(PERSONAL_BY_DEFINITION)
-
 
 def mask_text(text: str) -> str:
     """Mask emails (keeping the domain, which helps debugging) and phone numbers inside free text: the same
@@ -25,26 +22,19 @@ def mask_text(text: str) -> str:
     return masked
 
 
-def mask_name(text: str) -> str:
-    """Keep only the first character of each word: 'Jane Doe' -> 'J*** D***'; emails keep their domain."""
-    if "@" in text:
-        return mask_text(text)
-    return " ".join(f"{word[0]}{MASK}" for word in text.split() if word) or MASK
-
-
 def mask_value(column: str, value: object) -> object:
-    """Mask one cell for display; JSON-friendly output (datetimes become ISO strings)."""
+    """Mask one cell for display; JSON-friendly output (datetimes become ISO strings). A name in a column that
+    identifies a person keeps only the first character of each word ('Jane Doe' -> 'J*** D***')."""
     if value is None:
         return None
     if isinstance(value, datetime | date):
         return value.isoformat()
     if not isinstance(value, str):
         return value
-    if column in PERSONAL_COLUMNS:
-        return mask_name(value)
+    if column in PERSONAL_BY_DEFINITION and "@" not in value:
+        return " ".join(f"{word[0]}{MASK}" for word in value.split() if word) or MASK
     return mask_text(value)
 
 
 def mask_row(row: Mapping[str, object]) -> dict[str, object]:
-    """Mask every cell of an example row."""
     return {column: mask_value(column, value) for column, value in row.items()}
