@@ -29,7 +29,7 @@ from functools import cache
 import polars as pl
 
 from cloudmonitor_pipelines.errors import PermanentError
-from cloudmonitor_pipelines.focus import canonical, catalog, derive, schemas, text_parsing, versions
+from cloudmonitor_pipelines.focus import canonical, catalog, derive, schemas, text_parsing
 from cloudmonitor_pipelines.focus import lineage as lineage_columns  # `lineage` is harmonize()'s parameter
 from cloudmonitor_pipelines.focus.derive import sku_details_to_price_details
 
@@ -137,8 +137,7 @@ def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object]
 def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object] | None = None,
                     typed: pl.DataFrame | None = None, distinct: Mapping[str, pl.Series] | None = None) -> Harmonized:
     """harmonize, also naming the columns carried over unchanged from `typed`."""
-    versions.require_known(data_version)
-    schema = schemas.export_schema(data_version)
+    schema = schemas.export_schema(data_version)  # refuses an unknown dataVersion
     logical = {**_legacy_logical_types(), **schemas.logical_types(schema)}
     # Legacy columns are coalesced whenever they appear, even in a version that no longer exports them.
     present = [c for c in df.columns if c in schema.columns or c in canonical.PROMOTED_X_COLUMNS]

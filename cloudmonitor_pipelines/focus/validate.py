@@ -51,7 +51,6 @@ from cloudmonitor_pipelines.focus.canonical_check import (
 from cloudmonitor_pipelines.focus.engine import FileRows, evaluate, failure
 from cloudmonitor_pipelines.focus.pandera_adapter import column_rules, pandera_failures
 from cloudmonitor_pipelines.focus.report import (
-    MAX_EXAMPLES,
     VALIDATION_RESULTS_SCHEMA,
     FocusValidationError,
     RuleFailure,
@@ -61,8 +60,8 @@ from cloudmonitor_pipelines.focus.rules import RowRule
 from cloudmonitor_pipelines.months import parse_month
 
 __all__ = [  # validate.py is the one import for callers; the report types and the canonical check live beside it
-    "MAX_EXAMPLES", "VALIDATION_RESULTS_SCHEMA", "AlreadyChecked", "FileRows", "FocusValidationError", "RuleFailure",
-    "ValidatedBatch", "ValidationReport", "canonical_schema_failures", "validate_canonical", "validate_export_batch",
+    "VALIDATION_RESULTS_SCHEMA", "AlreadyChecked", "FileRows", "FocusValidationError", "RuleFailure", "ValidatedBatch",
+    "ValidationReport", "canonical_schema_failures", "validate_canonical", "validate_export_batch",
     "validate_export_frame", "validate_focus_frame",
 ]
 
