@@ -26,11 +26,11 @@ from cloudmonitor_pipelines.focus.text_parsing import (
     PLACEHOLDER_LITERALS,
     parse_datetime_as,
     parse_datetime_strict,
-    parse_decimal,
     placeholder_candidate,
     placeholder_exact,
     placeholder_probe,
     real_text,
+    typed_expression,
 )
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -137,6 +137,8 @@ def format_rules(
     Only text columns get format rules; native parquet types are checked by the typed schema.
     `parsed(name)` may point at an already parsed copy of the column (strict parse) so text is parsed once.
     """
+    parse = parsed or (lambda name: typed_expression(name, expected[name], pl.String(), set(), set(),
+                                                     datetime_precision)[0])
     json_objects = set(json_object_columns)
     skip = set(all_null)  # columns without a single value cannot break a format rule (null counts are free)
     rules: list[RowRule] = []
@@ -151,16 +153,15 @@ def format_rules(
             continue
         if raw_schema[name] != pl.String:
             continue
-        # With the parsed copy at hand, text that did not parse is the cheap superset for the number, date/time and
-        # boolean columns: a placeholder never parses, so it is also their placeholder probe, and the candidates
-        # need no per-row placeholder lookup (the exact checks on the candidates leave placeholders out).
-        unparsed_text = (c.is_not_null() & parsed(name).is_null()
-                         if parsed is not None and logical in ("Decimal", "DateTime", "Boolean") else None)
+        # Text that did not parse is the cheap superset for the number, date/time and boolean columns: a placeholder
+        # never parses, so it is also their placeholder probe, and the candidates need no per-row placeholder lookup
+        # (the exact checks on the candidates leave placeholders out).
+        converted = logical in ("Decimal", "DateTime", "Boolean")
+        unparsed_text = c.is_not_null() & parse(name).is_null()
         rules.append(RowRule(
             "null-handling", name, (name,), placeholder_exact(name),
             f"{name} uses an empty/whitespace or 'NULL' string as a placeholder for null",
-            candidate=placeholder_candidate(name),
-            probe=unparsed_text.any() if unparsed_text is not None else placeholder_probe(name),
+            candidate=placeholder_candidate(name), probe=unparsed_text.any() if converted else placeholder_probe(name),
         ))
         rules += _typed_text_rules(name, logical, unparsed_text, datetime_precision, name in json_objects)
     return rules
@@ -252,44 +253,37 @@ def _charge_category_rules(has: Callable[[str], bool]) -> list[RowRule]:
     return rules
 
 
-def _typed_text_rules(name: str, logical: str, unparsed_text: pl.Expr | None,
+def _typed_text_rules(name: str, logical: str, unparsed_text: pl.Expr,
                       datetime_precision: Literal["minutes", "seconds"], json_object: bool) -> list[RowRule]:
     """The format rule of one text column by its logical type (numbers, date/times, booleans, JSON).
-
-    `unparsed_text`: text that the strict parse left null (a cheap superset of the bad values), when known.
-    """
+    `unparsed_text`: text that the strict parse left null (a cheap superset of the bad values)."""
     c = pl.col(name)
     not_placeholder = ~c.is_in(PLACEHOLDER_LITERALS)
     rules: list[RowRule] = []
     if logical == "Decimal":
-        cast_failed = (unparsed_text if unparsed_text is not None
-                       else c.is_not_null() & not_placeholder & parse_decimal(name).is_null())
         suspicious = c.str.contains_any(["n", "N", "+", "i", "I"])  # inf/NaN/'+' that a cast would accept
         rules.append(RowRule(
             "numeric-format", name, (name,), real_text(name) & ~c.str.contains(_NUMERIC_PATTERN),
             f"{name} holds text that is not a plain decimal number",
-            candidate=cast_failed | (c.is_not_null() & suspicious),
+            candidate=unparsed_text | (c.is_not_null() & suspicious),
         ))
     elif logical == "DateTime":
         # Clean data costs one strptime in the version's own form; only text that fails it is looked at again.
-        unparsed = (unparsed_text if unparsed_text is not None
-                    else c.is_not_null() & not_placeholder & parse_datetime_as(name, datetime_precision).is_null())
         rules.append(RowRule(
             "datetime-format", name, (name,), real_text(name) & parse_datetime_strict(name).is_null(),
-            f"{name} is not an ISO 8601 UTC date/time 'YYYY-MM-DDTHH:mm[:ss]Z'", candidate=unparsed,
+            f"{name} is not an ISO 8601 UTC date/time 'YYYY-MM-DDTHH:mm[:ss]Z'", candidate=unparsed_text,
         ))
         other: Literal["minutes", "seconds"] = "minutes" if datetime_precision == "seconds" else "seconds"
         written = "with seconds" if datetime_precision == "seconds" else "without seconds"
         rules.append(RowRule(
             "datetime-precision", name, (name,), parse_datetime_as(name, other).is_not_null(),
-            f"{name} is valid ISO 8601 but this version writes date/times {written}", candidate=unparsed,
+            f"{name} is valid ISO 8601 but this version writes date/times {written}", candidate=unparsed_text,
         ))
     elif logical == "Boolean":
         rules.append(RowRule(
             "boolean-format", name, (name,), real_text(name) & ~c.is_in(list(BOOLEAN_TEXT)),
             f"{name} is not a boolean (true/false)",
-            candidate=(unparsed_text if unparsed_text is not None
-                       else c.is_not_null() & not_placeholder & ~c.is_in(list(BOOLEAN_TEXT))),
+            candidate=unparsed_text,
         ))
     elif logical == "JSON":
         if json_object:
