@@ -93,15 +93,9 @@ def still_to_check(row_rules: list[RowRule], checked: AlreadyChecked | None) -> 
     passed: dict[tuple[str, str | None], list[RowRule]] = {}
     for rule in checked.rules:
         passed.setdefault((rule.rule, rule.column), []).append(rule)
-    remaining = []
-    for rule in row_rules:
-        proven = _read_columns(rule) <= checked.columns and any(
-            _same_expr(rule.failing, p.failing) and _same_expr(rule.candidate, p.candidate) and rule.refine is p.refine
-            for p in passed.get((rule.rule, rule.column), ())
-        )
-        if not proven:
-            remaining.append(rule)
-    return remaining
+    return [rule for rule in row_rules if not (_read_columns(rule) <= checked.columns and any(
+        _same_expr(rule.failing, p.failing) and _same_expr(rule.candidate, p.candidate) and rule.refine is p.refine
+        for p in passed.get((rule.rule, rule.column), ())))]
 
 
 def validate_canonical(frame: pl.DataFrame | pl.LazyFrame, source_file: str | None = None, *,
