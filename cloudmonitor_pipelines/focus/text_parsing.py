@@ -74,14 +74,6 @@ def parse_datetime_lenient(column: str) -> pl.Expr:
     return pl.coalesce(parse_datetime_strict(column).dt.replace_time_zone(None), *attempts).dt.replace_time_zone("UTC")
 
 
-def parse_decimal(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.Float64, strict=False)
-
-
-def parse_boolean(column: str) -> pl.Expr:
-    return pl.col(column).replace_strict(BOOLEAN_TEXT, default=None, return_dtype=pl.Boolean)
-
-
 def typed_expression(name: str, logical: str, raw_dtype: pl.DataType, clean_strings: set[str],
                       lenient_datetimes: set[str], precision: Literal["minutes", "seconds"] | None = None,
                       ) -> tuple[pl.Expr, bool, str | None]:
@@ -98,9 +90,8 @@ def typed_expression(name: str, logical: str, raw_dtype: pl.DataType, clean_stri
         ok = raw_dtype.is_numeric() or raw_dtype == pl.Boolean or raw_dtype.is_temporal()
         return (c.cast(pl.String) if ok else c), ok, None
     if logical == "Decimal":
-        if raw_dtype == pl.String:
-            return parse_decimal(name), True, None
-        return (c.cast(pl.Float64), True, None) if raw_dtype.is_numeric() else (c, False, None)
+        ok = raw_dtype == pl.String or raw_dtype.is_numeric()
+        return (c.cast(pl.Float64, strict=False) if ok else c), ok, None
     if logical == "DateTime":
         if raw_dtype == pl.String:
             if name in lenient_datetimes:
@@ -117,8 +108,7 @@ def typed_expression(name: str, logical: str, raw_dtype: pl.DataType, clean_stri
         return c, False, None
     if logical == "Boolean":
         if raw_dtype == pl.String:
-            return parse_boolean(name), True, None
-        if raw_dtype == pl.Boolean:
-            return c, True, None
-        return (c.cast(pl.Boolean), True, None) if raw_dtype.is_integer() else (c, False, None)
+            return c.replace_strict(BOOLEAN_TEXT, default=None, return_dtype=pl.Boolean), True, None
+        ok = raw_dtype == pl.Boolean or raw_dtype.is_integer()
+        return (c.cast(pl.Boolean) if ok else c), ok, None
     raise ValueError(f"unknown logical type {logical!r} for column {name}")
