@@ -57,7 +57,7 @@ from cloudmonitor_pipelines.focus.report import (
     ValidationReport,
 )
 from cloudmonitor_pipelines.focus.rules import RowRule
-from cloudmonitor_pipelines.months import parse_month
+from cloudmonitor_pipelines.months import month_bounds_utc, parse_month
 
 __all__ = [  # validate.py is the one import for callers; the report types and the canonical check live beside it
     "VALIDATION_RESULTS_SCHEMA", "AlreadyChecked", "FileRows", "FocusValidationError", "RuleFailure", "ValidatedBatch",
@@ -245,7 +245,8 @@ def _row_rules(target: _Target, usable: dict[str, pl.DataType], wrong_dtype: set
     if target.rules_focus_version != "1.0":  # FOCUS-defined SkuPriceDetails keys exist from 1.2
         row_rules += value_rules.sku_price_details_rules(usable)
     if target.billing_month is not None:
-        row_rules += value_rules.export_month_rules(usable, target.billing_month)
+        start = pl.lit(month_bounds_utc(target.billing_month)[0], dtype=pl.Datetime("us", "UTC"))
+        row_rules += value_rules.billing_month_rules(usable, start)
     return row_rules
 
 

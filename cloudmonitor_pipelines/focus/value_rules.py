@@ -30,7 +30,6 @@ import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
 from cloudmonitor_pipelines.focus.rules import RowRule
-from cloudmonitor_pipelines.months import month_bounds_utc
 
 MAX_ABS_COST = 1e12
 MAX_ABS_UNIT_PRICE = 1e12
@@ -102,10 +101,6 @@ def _correction(present: dict[str, pl.DataType]) -> tuple[pl.Expr, tuple[str, ..
     if present.get("ChargeSubcategory") == pl.String:
         return (pl.col("ChargeSubcategory") == "Refund").fill_null(False), ("ChargeSubcategory",)
     return pl.lit(False), ()
-
-
-def export_month_rules(present: dict[str, pl.DataType], billing_month: str) -> list[RowRule]:
-    return billing_month_rules(present, pl.lit(month_bounds_utc(billing_month)[0], dtype=pl.Datetime("us", "UTC")))
 
 
 # ---------------------------------------------------------------------------------------------------------------
