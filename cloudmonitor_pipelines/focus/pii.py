@@ -148,7 +148,6 @@ class PiiFindings:
 
 
 def _string_columns(lf: pl.LazyFrame, wanted: Sequence[str]) -> list[str]:
-    """The wanted columns present in the frame as text (String or Categorical)."""
     schema = lf.collect_schema()
     return [c for c in wanted if c in schema and isinstance(schema[c], pl.String | pl.Categorical)]
 
@@ -259,9 +258,8 @@ def findings_from_record(record: dict[str, Any]) -> PiiFindings:
 
 
 def _tag_key_findings(tags: pl.Series, weights: pl.Series) -> tuple[TagKeyFinding, ...]:
-    """Split the Tags JSON strings that hold personal data into pairs and count rows per tag key.
-
-    `weights` is how many cost rows carry each Tags string."""
+    """Split the Tags JSON strings that hold personal data into pairs and count rows per tag key (`weights`: how
+    many cost rows carry each Tags string)."""
     frame = pl.DataFrame({"tags": tags, "weight": weights.cast(pl.Int64)})
     pairs = (
         frame.with_row_index("row")

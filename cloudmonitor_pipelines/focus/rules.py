@@ -168,10 +168,8 @@ def format_rules(
 
 
 def conditional_rules(present: dict[str, pl.DataType], focus_version: str, preview: bool = False) -> list[RowRule]:
-    """Cross-column rules on the typed frame. `present` = typed columns with the expected dtype.
-
-    Rules whose columns are absent are skipped (partial files, or versions without the column).
-    """
+    """Cross-column rules on the typed frame. `present` = typed columns with the expected dtype (rules whose columns
+    are absent are skipped)."""
     has = present.__contains__
     rules: list[RowRule] = []
 

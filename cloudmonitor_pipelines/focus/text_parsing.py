@@ -77,11 +77,8 @@ def parse_datetime_lenient(column: str) -> pl.Expr:
 def typed_expression(name: str, logical: str, raw_dtype: pl.DataType, clean_strings: set[str],
                       lenient_datetimes: set[str], precision: Literal["minutes", "seconds"] | None = None,
                       ) -> tuple[pl.Expr, bool, str | None]:
-    """(expression, dtype ok, timezone note) turning one raw column into its typed form.
-
-    Date/time text: lenient parse for `lenient_datetimes`, else only the `precision` form when given, else both
-    FOCUS/Azure forms.
-    """
+    """(expression, dtype ok, timezone note) turning one raw column into its typed form. Date/time text: lenient
+    parse for `lenient_datetimes`, else only the `precision` form when given, else both FOCUS/Azure forms."""
     c = pl.col(name)
     if logical in ("String", "JSON"):
         if raw_dtype == pl.String:

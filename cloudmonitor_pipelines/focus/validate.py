@@ -308,10 +308,8 @@ def validate_export_batch(df: pl.DataFrame, data_version: str, source_file: str 
 
 def validate_focus_frame(df: pl.DataFrame, focus_version: str, source_file: str | None = None, *,
                          partial: bool = False) -> ValidationReport:
-    """Validate a pure FOCUS dataset (any provider) against FOCUS 1.0/1.1/1.2/1.3.
-
-    partial=True checks only the columns present (spec examples carry a subset of columns).
-    """
+    """Validate a pure FOCUS dataset (any provider) against FOCUS 1.0/1.1/1.2/1.3. partial=True checks only the
+    columns present (spec examples carry a subset of columns)."""
     if focus_version not in catalog.focus_versions():
         raise ValueError(f"unknown FOCUS version {focus_version!r}; known: {', '.join(catalog.focus_versions())}")
     return _validate(df, _Target(schemas.focus_schema(focus_version), None, focus_version, "seconds", partial),

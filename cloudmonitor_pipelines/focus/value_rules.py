@@ -51,10 +51,8 @@ def magnitude_bound(column: str) -> float:
 
 
 def value_rules(present: dict[str, pl.DataType], already_reported: AbstractSet[str] = frozenset()) -> list[RowRule]:
-    """value-finite and value-magnitude for every float column (Decimal columns once typed).
-
-    `already_reported`: columns with format failures (a Decimal column's NaN/inf text is reported there already).
-    """
+    """value-finite and value-magnitude for every float column (Decimal columns once typed). `already_reported`:
+    columns with format failures (a Decimal column's NaN/inf text is reported there already)."""
     found: list[RowRule] = []
     for name, dtype in present.items():
         if not dtype.is_float():

@@ -38,10 +38,8 @@ _RULES_FOCUS_VERSION = {"1.0-preview": "1.0", "1.0": "1.0", "1.2": "1.2"}
 
 
 def normalize_data_version(raw: str) -> str:
-    """Return the canonical spelling of a FocusCost dataVersion, e.g. '1.0-preview (v1)' -> '1.0-preview(v1)'.
-
-    Only whitespace and letter case are normalized; anything else raises UnknownDataVersionError naming the value.
-    """
+    """'1.0-preview (v1)' -> '1.0-preview(v1)': only whitespace and letter case are normalized; anything else raises
+    UnknownDataVersionError naming the value."""
     if not isinstance(raw, str):
         raise UnknownDataVersionError(raw)
     known = _BY_LOOKUP_KEY.get(re.sub(r"\s+", "", raw).lower())
