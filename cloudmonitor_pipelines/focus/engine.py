@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import polars as pl
 
-from cloudmonitor_pipelines.focus.masking import mask_row
+from cloudmonitor_pipelines.focus.pii import mask_row
 from cloudmonitor_pipelines.focus.report import MAX_EXAMPLES, ROW, RuleFailure
 from cloudmonitor_pipelines.focus.rule_catalog import severity
 from cloudmonitor_pipelines.focus.rules import RowRule

@@ -9,11 +9,11 @@ more people can read than the cost data. A tag key that is itself an email or ph
 Everything is vectorized polars (Rust regex over string columns). Tags are scanned as their JSON text: decoding
 would need one struct schema across rows whose keys all differ. A 1M-row frame scans in about a second.
 
-Masking (`mask_personal_data`) replaces each email with `***@<domain>` and each phone number with `***`. The domain
-is kept because it tells an internal owner from a partner's without naming anyone; a hash was rejected because
-unsalted hashes of emails are reversible by guessing, and a salted one needs a managed secret. Inside `Tags` the
-replacement happens in the JSON text; the replacement holds no quote or backslash and never starts inside an
-escape sequence, so the JSON stays valid.
+Masking (`mask_personal_data`; `mask_row` for validation examples) replaces each email with `***@<domain>` and
+each phone number with `***`. The domain is kept because it tells an internal owner from a partner's without naming
+anyone; a hash was rejected because unsalted hashes of emails are reversible by guessing, and a salted one needs a
+managed secret. Inside `Tags` the replacement happens in the JSON text; the replacement holds no quote or
+backslash and never starts inside an escape sequence, so the JSON stays valid.
 
 Patterns (deliberately narrow — a false alarm on every row would train people to ignore the check):
 - email: `local@domain.tld` with a letters-only TLD of at least 2 characters;
@@ -27,8 +27,9 @@ Patterns (deliberately narrow — a false alarm on every row would train people 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, astuple, dataclass, field
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import polars as pl
@@ -348,3 +349,28 @@ def mask_personal_data(
         for c in redact_columns
     ]
     return lf.with_columns(expressions) if expressions else lf
+
+
+def mask_text(text: str) -> str:
+    """mask_text_expr for one string (validation examples)."""
+    masked: str = pl.select(mask_text_expr(pl.lit(text, dtype=pl.String))).item()
+    return masked
+
+
+def mask_value(column: str, value: object) -> object:
+    """Mask one cell of a validation example (examples end up in Dagster metadata and the validation_results table,
+    which far more people can read than the cost data); JSON-friendly output (datetimes become ISO strings). A name
+    in a column that identifies a person keeps only the first character of each word ('Jane Doe' -> 'J*** D***')."""
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        return value
+    if column in PERSONAL_BY_DEFINITION and "@" not in value:
+        return " ".join(f"{word[0]}{MASK}" for word in value.split() if word) or MASK
+    return mask_text(value)
+
+
+def mask_row(row: Mapping[str, object]) -> dict[str, object]:
+    return {column: mask_value(column, value) for column, value in row.items()}
