@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
 
 import polars as pl
@@ -98,18 +97,13 @@ def _check_lossless(raw: pl.DataFrame, typed: pl.DataFrame, converted: list[str]
 
 
 def _lineage_columns(data_version: str, values: Mapping[str, object] | None) -> list[pl.Expr]:
-    values = dict(values or {})
+    values = {lineage_columns.SOURCE_DATA_VERSION: data_version, **(values or {})}
     unknown = set(values) - set(lineage_columns.FILE_LINEAGE)
     if unknown:
         raise ValueError(f"unknown lineage column(s) {sorted(unknown)}; known: {list(lineage_columns.FILE_LINEAGE)}")
-    values.setdefault(lineage_columns.SOURCE_DATA_VERSION, data_version)
-    exprs = []
-    for name in lineage_columns.FILE_LINEAGE:
-        dtype, value = lineage_columns.LINEAGE_SCHEMA[name], values.get(name)
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)  # naive times from the caller are UTC by convention
-        exprs.append(pl.lit(value, dtype=dtype).alias(name))
-    return exprs
+    # polars reads a naive datetime as UTC, which is the convention for naive times from the caller
+    return [pl.lit(values.get(name), dtype=lineage_columns.LINEAGE_SCHEMA[name]).alias(name)
+            for name in lineage_columns.FILE_LINEAGE]
 
 
 @dataclass(frozen=True)
