@@ -1,18 +1,10 @@
 """Harmonize one Azure FocusCost export frame (any known dataVersion) to the canonical `costs` schema.
 
-Version differences applied (after FinOps hubs' Costs_transform_v1_2, see docs/data-dictionary-costs.md):
-- 1.0-preview: ChargeSubcategory Credit/Refund/Used Commitment/Unused Commitment -> ChargeCategory, ChargeClass,
-  CommitmentDiscountStatus; Region -> RegionId (lower-case, no spaces) and RegionName; UsageQuantity/UsageUnit ->
-  ConsumedQuantity/ConsumedUnit on Usage rows only; x_OnDemand* -> Contracted*; PricingCategory On-Demand ->
-  Standard and Commitment-Based -> Committed.
-- up to 1.2-preview: x_InvoiceId -> InvoiceId, x_PricingCurrency -> PricingCurrency, x_SkuMeterName -> SkuMeter,
-  x_SkuDetails -> SkuPriceDetails (keys rewritten as the toolkit does, derive.py). The FOCUS column wins when both
-  are filled (coalesce), so overlapping versions never lose values.
-- every version: FOCUS 1.1/1.2 values the export leaves null derived as the toolkit does (CommitmentDiscountQuantity/
-  Unit, CapacityReservationId/Status, x_AmortizationClass), ConsumedQuantity/ConsumedUnit null on rows that are not
-  Usage; x_DerivedColumns names, per row, the columns whose value was derived or removed (derive.py).
-- 1.0 vs 1.0r2 date precision disappears once text is parsed into Datetime(us, UTC).
-- Placeholder strings ('', whitespace, 'NULL') become null; Tags/SkuPriceDetails become compact JSON text.
+Version differences applied (after FinOps hubs' Costs_transform_v1_2): 1.0-preview names and values mapped to
+FOCUS 1.0+ (ChargeSubcategory, Region, UsageQuantity/UsageUnit, PricingCategory values); the legacy x_ columns a
+later version promoted coalesced into their FOCUS column (canonical.PROMOTED_X_COLUMNS; the FOCUS value wins when
+both are filled); values the export leaves null derived (derive.py); text parsed into the canonical types,
+placeholders null, Tags/SkuPriceDetails compact JSON. Each mapping: docs/data-dictionary-costs.md.
 
 The input is expected to have passed validate_export_frame. A value that still cannot be converted raises
 HarmonizationError naming the column; nothing is silently turned into null.

@@ -1,22 +1,9 @@
-"""Rules on values that cannot be right (issue 13) and on the FOCUS UnitFormat of unit columns.
-
-- value-finite / value-magnitude: every Decimal column (Float64 once typed) must be finite and within a bound.
-  Bounds (documented in docs/data-dictionary-costs.md, "Value bounds"): |cost| and |unit price| <= 1e12 in the
-  billing (or pricing) currency; |quantity| <= 1e15; x_BillingExchangeRate <= 1e6. 1e12 of the highest-denomination
-  currency Azure bills in (KRW, about 1,400 per USD) is still about USD 700M for one row, far above any single
-  charge; and because every row is bounded, no sum of a month (even 1e9 rows) can overflow to infinity, which a
-  single 1e308 would.
-- charge-period-in-month / billing-period-in-month: a run of billing month M holds charges whose ChargePeriodStart
-  lies in [M, M+1), except corrections of an earlier, already invoiced period (ChargeClass 'Correction', the
-  preview's ChargeSubcategory 'Refund'), whose ChargePeriodStart may lie in any earlier month; BillingPeriodStart
-  must start a billing period that covers M: in [M-1 + 1 day, M+1). Calendar
-  billing (EA, MCA) always gives exactly M; pay-as-you-go (MOSA) billing periods start on the subscription's
-  anniversary day, so a charge in M belongs to a period that started on that day of M or of M-1 (FinOps hubs
-  snaps these to the month start for the same reason).
-- unit-format: UnitFormat forms (FOCUS 1.0-1.3 attribute UnitFormat): '<plural-units>', '<singular-unit>-<plural-
-  time-units>', '<plural-units>/<singular-time-unit>', '<quantity> <plural-units>', '<plural-units>/<interval>
-  <plural-time-units>'; data size units only as the listed abbreviations, time units only as listed, counts as
-  capitalized nouns, listed terms in their listed capitalization, quantities as whole numbers.
+"""Rules on values that cannot be right (issue 13) and on the FOCUS formats of unit columns and SkuPriceDetails keys:
+value-finite / value-magnitude on every Decimal column (Float64 once typed), charge-period-in-month /
+billing-period-in-month against the run's billing month, unit-format (the spec's UnitFormat forms) and
+sku-price-details-keys. The bounds, the billing-month tolerances (corrections; pay-as-you-go billing periods that
+start on the subscription's anniversary day) and the accepted unit forms, with the reasons:
+docs/data-dictionary-costs.md ("Value bounds and the billing month", "Rule catalogue").
 """
 
 from __future__ import annotations
@@ -40,7 +27,7 @@ UNIT_COLUMNS: tuple[str, ...] = ("PricingUnit", "ConsumedUnit", "CommitmentDisco
 
 
 def magnitude_bound(column: str) -> float:
-    """The largest absolute value a Decimal column may hold (see the module docstring for why)."""
+    """The largest absolute value a Decimal column may hold (docs/data-dictionary-costs.md says why)."""
     if column == "x_BillingExchangeRate":
         return MAX_EXCHANGE_RATE
     if column.endswith("UnitPrice"):
