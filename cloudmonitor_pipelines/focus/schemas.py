@@ -1,13 +1,8 @@
 """pandera (polars backend) schemas derived from the FOCUS catalog: one per Azure dataVersion, one per FOCUS version.
 
 The schemas describe the *typed* frame (after validate.py has parsed CSV text): column presence (Mandatory ->
-required), polars dtype, nullability and allowed values. They are the column-level half of validation. pandera
-checks presence and dtypes; the data checks the schemas declare (nullable=False, Check.isin) are evaluated by
-validate.py in the same single polars query as the cross-column rules of rules.py, because pandera's polars backend
-runs each column check as a query of its own (see docs/data-dictionary-costs.md, "Validation design").
-
-Each Column carries `metadata={"logical_type": ...}`: the logical type decides how validate.py and harmonize.py
-parse the column.
+required), polars dtype, nullability and allowed values, and (`metadata={"logical_type": ...}`) how validate.py and
+harmonize.py parse each column. pandera_adapter.py says which half pandera checks itself.
 """
 
 from __future__ import annotations

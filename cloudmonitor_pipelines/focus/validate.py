@@ -2,23 +2,13 @@
 canonical_check.py; the report types are in report.py, the rule engine in engine.py, pandera in pandera_adapter.py;
 this module re-exports what callers need).
 
-One export file is checked in a fixed number of passes, whatever the number of rules:
-1. column names (duplicates, unknown columns, missing export columns, columns outside the declared dataVersion's
-   export schema, a dataVersion the columns disagree with) - no data pass;
-2. one `select` of failure counts for the format rules on the raw text (numbers, date/times, booleans, JSON,
-   placeholders), then exact re-checks only on the few candidate rows;
-3. one `select` that parses text into the typed frame;
-4. pandera (polars backend) on the typed frame's schema: presence of Mandatory columns and dtypes;
-5. one `select` of failure counts for the data checks the pandera schema declares (nullability, allowed values)
-   together with the cross-column rules (rules.conditional_rules, pair_rules) and the value rules (value_rules:
-   finite, magnitude, the run's billing month, UnitFormat, SkuPriceDetails keys);
-6. example rows (<= 5, masked) fetched only for rules that failed.
-All failures are collected (never stop at the first); each names the file, the column and the rule.
-
-The batches of a file share what depends only on their columns (pandera's schema-level result, the format rule
-expressions). Key-value JSON columns get their first pass on distinct values, which harmonize reuses; the rules
-that pass are returned with the typed frame so the canonical check does not evaluate them again on columns
-harmonize leaves unchanged.
+One export file is checked in a fixed number of passes, whatever the number of rules: column names (no data pass),
+format rules on the raw text, one parse into the typed frame, pandera on its schema, one query of the column,
+cross-column and value rules, and examples only for the rules that failed (docs/data-dictionary-costs.md,
+"Validation design"). All failures are collected (never stop at the first); each names the file, the column and
+the rule. The batches of a file share what depends only on their columns. Key-value JSON columns get their first
+pass on distinct values, which harmonize reuses; the rules that pass are returned with the typed frame so the
+canonical check does not evaluate them again on columns harmonize leaves unchanged.
 """
 
 from __future__ import annotations
