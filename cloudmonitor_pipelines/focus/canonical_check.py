@@ -100,12 +100,9 @@ def still_to_check(row_rules: list[RowRule], checked: AlreadyChecked | None) -> 
 
 def validate_canonical(frame: pl.DataFrame | pl.LazyFrame, source_file: str | None = None, *,
                        checked: AlreadyChecked | None = None, files: FileRows | None = None) -> ValidationReport:
-    """Check canonical `costs` data: schema plus the rules that still apply after harmonization.
-
-    The ingest checks every harmonized batch in memory before writing it (a DataFrame), skipping what `checked`
-    proves validation already found clean; a LazyFrame (a stored Delta file) is streamed, so memory follows the
-    engine's chunks rather than the file. `files`: a batch of several files, row failures reported per file.
-    """
+    """Check canonical `costs` data: schema plus the rules that still apply after harmonization. A harmonized batch
+    (DataFrame) skips what `checked` proves validation already found clean; a LazyFrame (a stored Delta file) is
+    streamed, so memory follows the engine's chunks rather than the file. `files`: row failures reported per file."""
     actual = frame.collect_schema()
     failures = canonical_schema_failures(actual, source_file)
     usable = {n: d for n, d in actual.items() if canonical.CANONICAL_SCHEMA.get(n) == d}
