@@ -150,18 +150,13 @@ def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, o
     mapped, derived_flags, stages = _mapped_columns(typed, known)
     for stage in stages:  # derived values, computed once each (temporary columns the final select leaves out)
         typed = typed.with_columns(**stage)
-    out = []
+    data = {n: d for n, d in canonical.CANONICAL_SCHEMA.items() if n not in lineage_columns.LINEAGE_SCHEMA}
     typed_schema = typed.schema
-    unchanged = []
-    for name, dtype in canonical.CANONICAL_SCHEMA.items():
-        if name in lineage_columns.LINEAGE_SCHEMA:
-            continue
-        if name in typed_names and name not in mapped and typed_schema[name] == dtype:
-            unchanged.append(name)
-        out.append(_current(typed, mapped, name).cast(dtype).alias(name))
-    out += _lineage_columns(data_version, lineage)
-    out.append(derive.derived_lineage(derived_flags))
-    return Harmonized(typed.select(out), frozenset(unchanged))
+    unchanged = frozenset(n for n, d in data.items()
+                          if n in typed_names and n not in mapped and typed_schema[n] == d)
+    out = [*(_current(typed, mapped, n).cast(d).alias(n) for n, d in data.items()),
+           *_lineage_columns(data_version, lineage), derive.derived_lineage(derived_flags)]
+    return Harmonized(typed.select(out), unchanged)
 
 
 def _current(typed: pl.DataFrame, mapped: dict[str, pl.Expr], name: str) -> pl.Expr:
