@@ -56,8 +56,7 @@ def export_columns(data_version: str) -> tuple[ExportColumn, ...]:
 
 def export_focus_version(data_version: str) -> str:
     """FOCUS version implemented by an Azure dataVersion ('1.0-preview', '1.0' or '1.2')."""
-    version: str = _raw()["azure_exports"][data_version]["focus_version"]
-    return version
+    return str(_raw()["azure_exports"][data_version]["focus_version"])
 
 
 def enumeration(column: str, focus_version: str) -> tuple[str, ...] | None:

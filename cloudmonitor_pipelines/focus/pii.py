@@ -343,8 +343,7 @@ def mask_personal_data(
 
 def mask_text(text: str) -> str:
     """mask_text_expr for one string (validation examples)."""
-    masked: str = pl.select(mask_text_expr(pl.lit(text, dtype=pl.String))).item()
-    return masked
+    return str(pl.select(mask_text_expr(pl.lit(text, dtype=pl.String))).item())
 
 
 def mask_value(column: str, value: object) -> object:

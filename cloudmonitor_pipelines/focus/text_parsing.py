@@ -13,8 +13,6 @@ from typing import Literal
 import polars as pl
 
 PLACEHOLDER_LITERALS: tuple[str, ...] = ("", "NULL", "null", "Null")
-DATETIME_FORMAT_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
-DATETIME_FORMAT_MINUTES = "%Y-%m-%dT%H:%MZ"
 # Tolerated only to evaluate other rules on non-conformant third-party data; still reported as datetime-format.
 _LENIENT_DATETIME_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
@@ -55,7 +53,7 @@ def real_text(column: str) -> pl.Expr:
 
 def parse_datetime_as(column: str, precision: Literal["minutes", "seconds"]) -> pl.Expr:
     """Text -> Datetime(us, UTC) in exactly one of the two forms (one strptime; a failed parse is the slow path)."""
-    fmt = DATETIME_FORMAT_SECONDS if precision == "seconds" else DATETIME_FORMAT_MINUTES
+    fmt = "%Y-%m-%dT%H:%M:%SZ" if precision == "seconds" else "%Y-%m-%dT%H:%MZ"
     return pl.col(column).str.strptime(pl.Datetime("us"), fmt, strict=False).dt.replace_time_zone("UTC")
 
 
