@@ -20,23 +20,17 @@ _CANONICAL_NOT_NULL = tuple(
     if not spec.allows_nulls and not catalog.focus_columns("1.2")[n].allows_nulls
 )
 _LINEAGE_NOT_NULL = (lineage.BILLING_MONTH, lineage.TENANT_KEY)
+_ALLOWED = {n: values for n in canonical.FOCUS_COLUMNS
+            if (values := catalog.enumeration(n, canonical.CANONICAL_FOCUS_VERSION))}
 
 
 def canonical_rules(usable: dict[str, pl.DataType]) -> list[RowRule]:
-    row_rules: list[RowRule] = []
-    for name in _CANONICAL_NOT_NULL:
-        if name in usable:
-            row_rules.append(RowRule("not-null", name, (name,), pl.col(name).is_null(), f"{name} must not be null"))
-    for name in usable:
-        allowed = catalog.enumeration(name, canonical.CANONICAL_FOCUS_VERSION)
-        if allowed and name in canonical.FOCUS_COLUMNS:
-            row_rules.append(RowRule("allowed-values", name, (name,),
-                                     pl.col(name).is_not_null() & ~pl.col(name).is_in(allowed),
-                                     f"{name} has values outside {list(allowed)}"))
-    for name in _LINEAGE_NOT_NULL:
-        if name in usable:
-            row_rules.append(RowRule("lineage-not-null", name, (name,), pl.col(name).is_null(),
-                                     f"lineage column {name} must not be null"))
+    row_rules = [RowRule("not-null", n, (n,), pl.col(n).is_null(), f"{n} must not be null")
+                 for n in _CANONICAL_NOT_NULL if n in usable]
+    row_rules += [RowRule("allowed-values", n, (n,), pl.col(n).is_not_null() & ~pl.col(n).is_in(_ALLOWED[n]),
+                          f"{n} has values outside {list(_ALLOWED[n])}") for n in usable if n in _ALLOWED]
+    row_rules += [RowRule("lineage-not-null", n, (n,), pl.col(n).is_null(), f"lineage column {n} must not be null")
+                  for n in _LINEAGE_NOT_NULL if n in usable]
     if lineage.BILLING_MONTH in usable:
         month = pl.col(lineage.BILLING_MONTH)
         row_rules.append(RowRule("billing-month-format", lineage.BILLING_MONTH, (lineage.BILLING_MONTH,),
