@@ -20,12 +20,12 @@ from cloudmonitor_pipelines.focus.rule_catalog import severity
 from cloudmonitor_pipelines.focus.rules import RowRule
 
 
-def _examples(raw: pl.DataFrame, indices: Iterable[int], columns: Iterable[str]) -> list[dict[str, Any]]:
+def _examples(raw: pl.DataFrame, indices: list[int], columns: Iterable[str]) -> list[dict[str, Any]]:
+    """The masked example rows `indices` (at most MAX_EXAMPLES, the first failing rows) of the raw frame."""
     wanted = [c for c in dict.fromkeys(columns) if c in raw.columns]
     if not wanted:  # a rule whose example would be the offending value itself (key-value-size): the row only
-        return [{ROW: i} for i in list(indices)[:MAX_EXAMPLES]]
-    rows = raw.select(wanted).with_row_index(ROW)[list(indices)[:MAX_EXAMPLES]]
-    return [mask_row(row) for row in rows.to_dicts()]
+        return [{ROW: i} for i in indices]
+    return [mask_row(row) for row in raw.select(wanted).with_row_index(ROW)[indices].to_dicts()]
 
 
 @dataclass(frozen=True)
