@@ -55,9 +55,8 @@ def pandera_failures(schema: pa.DataFrameSchema, typed: pl.DataFrame, source_fil
     failures: list[RuleFailure] = []
     for column, check, values in _pandera_cases(schema, partial, typed.schema):
         if check == "column_in_dataframe":
-            for missing in values:
-                failures.append(failure("column-presence", missing, 0,
-                                         f"mandatory column {missing} is missing", source_file))
+            failures += [failure("column-presence", missing, 0, f"mandatory column {missing} is missing", source_file)
+                         for missing in values]
         elif check.startswith("dtype"):
             failures.append(failure("column-dtype", column, typed.height,
                                      f"{column} has type {typed.schema[column]}, expected {check}", source_file))

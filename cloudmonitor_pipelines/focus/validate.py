@@ -159,20 +159,15 @@ def _export_schema_failures(columns: list[str], target: _Target, source_file: st
     """Columns the declared dataVersion's export schema lacks or has, and a better-matching dataVersion."""
     if target.export_columns is None or target.data_version is None or target.partial:
         return []
-    found: list[RuleFailure] = []
     schema, exported = target.schema.columns, set(target.export_columns)
-    for name in target.export_columns:
-        if name not in columns and not schema[name].required and not name.startswith("x_"):
-            found.append(failure("export-column-missing", name, 0,
-                                 f"column {name} is part of this export schema but missing; it will be null",
-                                 source_file))
-    for name in columns:
-        if name not in exported and (name in schema or name in _KNOWN_X):
-            found.append(failure("column-outside-export-schema", name, 0,
-                                 f"column {name} is not in the dataVersion {target.data_version} export schema; "
-                                 "it is loaded as it is", source_file))
-    found += _data_version_mismatch(columns, target.data_version, source_file)
-    return found
+    missing = [failure("export-column-missing", name, 0,
+                       f"column {name} is part of this export schema but missing; it will be null", source_file)
+               for name in target.export_columns
+               if name not in columns and not schema[name].required and not name.startswith("x_")]
+    outside = [failure("column-outside-export-schema", name, 0, f"column {name} is not in the dataVersion "
+                       f"{target.data_version} export schema; it is loaded as it is", source_file)
+               for name in columns if name not in exported and (name in schema or name in _KNOWN_X)]
+    return missing + outside + _data_version_mismatch(columns, target.data_version, source_file)
 
 
 def _data_version_mismatch(columns: list[str], declared: str, source_file: str | None) -> list[RuleFailure]:
