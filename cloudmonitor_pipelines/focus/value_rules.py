@@ -156,15 +156,10 @@ def _unit_format_bad(text: str) -> bool:
 
 def unit_rules(present: dict[str, pl.DataType]) -> list[RowRule]:
     """unit-format (a warning: the spec says SHOULD) for the unit columns present as text."""
-    found = []
-    for name in UNIT_COLUMNS:
-        if present.get(name) == pl.String:
-            c = pl.col(name)
-            found.append(RowRule(
-                "unit-format", name, (name,), pl.lit(True), f"{name} is not in a FOCUS UnitFormat form",
-                candidate=c.is_not_null() & ~c.str.contains(FAST_VALID_PATTERN), refine=_unit_format_bad,
-            ))
-    return found
+    return [RowRule("unit-format", name, (name,), pl.lit(True), f"{name} is not in a FOCUS UnitFormat form",
+                    candidate=pl.col(name).is_not_null() & ~pl.col(name).str.contains(FAST_VALID_PATTERN),
+                    refine=_unit_format_bad)
+            for name in UNIT_COLUMNS if present.get(name) == pl.String]
 
 
 # ---------------------------------------------------------------------------------------------------------------
