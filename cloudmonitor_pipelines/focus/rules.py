@@ -54,6 +54,11 @@ _NON_NATIONAL = frozenset(
 )
 NATIONAL_CURRENCY_CODES: frozenset[str] = (ISO_4217_CODES | ISO_4217_RECENTLY_WITHDRAWN) - _NON_NATIONAL
 CURRENCY_CODES: frozenset[str] = ISO_4217_CODES | ISO_4217_RECENTLY_WITHDRAWN
+_CURRENCY_RULES = (  # (column, rule, the codes it accepts, message after the column name)
+    ("BillingCurrency", "billing-currency-code", NATIONAL_CURRENCY_CODES, "must be an ISO 4217 national currency code"),
+    ("PricingCurrency", "pricing-currency-code", CURRENCY_CODES, "is not an ISO 4217 currency code"),
+    ("x_PricingCurrency", "pricing-currency-code", CURRENCY_CODES, "is not an ISO 4217 currency code"),
+)
 
 # The spec's conditional-null columns for Tax vs Usage/Purchase rows.
 PRICING_COLUMNS: tuple[str, ...] = (
@@ -200,23 +205,12 @@ def conditional_rules(present: dict[str, pl.DataType], focus_version: str, previ
                              ("BillingPeriodStart", "BillingPeriodEnd", "billing-period-order")):
         if has(start) and has(end):
             rules.append(RowRule(rule, end, (start, end), pl.col(end) <= pl.col(start), f"{end} must be after {start}"))
-    if has("BillingCurrency"):
-        rules.append(RowRule(
-            "billing-currency-code", "BillingCurrency", ("BillingCurrency",),
-            pl.col("BillingCurrency").is_not_null() & ~pl.col("BillingCurrency").is_in(NATIONAL_CURRENCY_CODES),
-            "BillingCurrency must be an ISO 4217 national currency code",
-        ))
-    for name in ("PricingCurrency", "x_PricingCurrency"):
+    for name, rule, codes, message in _CURRENCY_RULES:
         if has(name):
-            rules.append(RowRule(
-                "pricing-currency-code", name, (name,),
-                pl.col(name).is_not_null() & ~pl.col(name).is_in(CURRENCY_CODES),
-                f"{name} is not an ISO 4217 currency code",
-            ))
-    for name in UNIT_PRICE_COLUMNS:
-        if has(name):
-            rules.append(RowRule("unit-price-non-negative", name, (name,), pl.col(name) < 0, f"{name} is negative"))
-    return rules
+            rules.append(RowRule(rule, name, (name,), pl.col(name).is_not_null() & ~pl.col(name).is_in(codes),
+                                 f"{name} {message}"))
+    return rules + [RowRule("unit-price-non-negative", name, (name,), pl.col(name) < 0, f"{name} is negative")
+                    for name in UNIT_PRICE_COLUMNS if has(name)]
 
 
 def _charge_category_rules(has: Callable[[str], bool]) -> list[RowRule]:
@@ -227,17 +221,11 @@ def _charge_category_rules(has: Callable[[str], bool]) -> list[RowRule]:
     not_correction = (pl.col("ChargeClass") != "Correction").fill_null(True) if has("ChargeClass") else pl.lit(True)
     usage_or_purchase = category.is_in(["Usage", "Purchase"]) & not_correction
     context = ("ChargeCategory", "ChargeClass") if has("ChargeClass") else ("ChargeCategory",)
-    for name in PRICING_COLUMNS:
-        if not has(name):
-            continue
-        rules.append(RowRule(
-            "tax-pricing-null", name, (*context, name), is_tax & pl.col(name).is_not_null(),
-            f"{name} must be null on Tax rows",
-        ))
-        rules.append(RowRule(
-            "pricing-not-null", name, (*context, name), usage_or_purchase & pl.col(name).is_null(),
-            f"{name} must not be null on Usage/Purchase rows that are not corrections",
-        ))
+    for name in (n for n in PRICING_COLUMNS if has(n)):
+        rules += [RowRule("tax-pricing-null", name, (*context, name), is_tax & pl.col(name).is_not_null(),
+                          f"{name} must be null on Tax rows"),
+                  RowRule("pricing-not-null", name, (*context, name), usage_or_purchase & pl.col(name).is_null(),
+                          f"{name} must not be null on Usage/Purchase rows that are not corrections")]
     unused = (pl.col("CommitmentDiscountStatus") == "Unused").fill_null(False) if has(
         "CommitmentDiscountStatus") else pl.lit(False)
     status = ("CommitmentDiscountStatus",) if has("CommitmentDiscountStatus") else ()
