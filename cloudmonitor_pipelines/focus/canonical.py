@@ -2,15 +2,9 @@
 
 Layout: the 57 FOCUS 1.2 CostAndUsage columns (in catalog order; the four Azure does not export stay null), then
 every Azure `x_` column of the five dataVersions except those that a later version promoted to a FOCUS column
-(alphabetical), then the lineage columns the pipeline adds (last, in lineage.LINEAGE_SCHEMA order).
-
-Type choices:
-- FOCUS Decimal -> Float64. FinOps hubs made the same move (v12 stores `real`); float64 keeps 15-16 significant
-  digits, more than Azure writes, and reconciliation rounds to cents. Delta/parquet Float64 also avoids the
-  precision/scale drift a Decimal(p, s) column would need to be declared up front.
-- DateTime -> Datetime('us', 'UTC').
-- JSON (Tags, SkuPriceDetails) -> String holding a compact JSON object (keys vary per row, a Struct would drift).
-- Azure Boolean x_ columns -> Boolean; everything else String.
+(alphabetical), then the lineage columns the pipeline adds (last, in lineage.LINEAGE_SCHEMA order). The type choices
+and why (Decimal -> Float64 as FinOps hubs stores `real`; JSON as compact text because its keys vary per row):
+docs/data-dictionary-costs.md ("Layout and types").
 """
 
 from __future__ import annotations

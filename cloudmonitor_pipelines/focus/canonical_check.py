@@ -20,23 +20,17 @@ _CANONICAL_NOT_NULL = tuple(
     if not spec.allows_nulls and not catalog.focus_columns("1.2")[n].allows_nulls
 )
 _LINEAGE_NOT_NULL = (lineage.BILLING_MONTH, lineage.TENANT_KEY)
+_ALLOWED = {n: values for n in canonical.FOCUS_COLUMNS
+            if (values := catalog.enumeration(n, canonical.CANONICAL_FOCUS_VERSION))}
 
 
 def canonical_rules(usable: dict[str, pl.DataType]) -> list[RowRule]:
-    row_rules: list[RowRule] = []
-    for name in _CANONICAL_NOT_NULL:
-        if name in usable:
-            row_rules.append(RowRule("not-null", name, (name,), pl.col(name).is_null(), f"{name} must not be null"))
-    for name in usable:
-        allowed = catalog.enumeration(name, canonical.CANONICAL_FOCUS_VERSION)
-        if allowed and name in canonical.FOCUS_COLUMNS:
-            row_rules.append(RowRule("allowed-values", name, (name,),
-                                     pl.col(name).is_not_null() & ~pl.col(name).is_in(allowed),
-                                     f"{name} has values outside {list(allowed)}"))
-    for name in _LINEAGE_NOT_NULL:
-        if name in usable:
-            row_rules.append(RowRule("lineage-not-null", name, (name,), pl.col(name).is_null(),
-                                     f"lineage column {name} must not be null"))
+    row_rules = [RowRule("not-null", n, (n,), pl.col(n).is_null(), f"{n} must not be null")
+                 for n in _CANONICAL_NOT_NULL if n in usable]
+    row_rules += [RowRule("allowed-values", n, (n,), pl.col(n).is_not_null() & ~pl.col(n).is_in(_ALLOWED[n]),
+                          f"{n} has values outside {list(_ALLOWED[n])}") for n in usable if n in _ALLOWED]
+    row_rules += [RowRule("lineage-not-null", n, (n,), pl.col(n).is_null(), f"lineage column {n} must not be null")
+                  for n in _LINEAGE_NOT_NULL if n in usable]
     if lineage.BILLING_MONTH in usable:
         month = pl.col(lineage.BILLING_MONTH)
         row_rules.append(RowRule("billing-month-format", lineage.BILLING_MONTH, (lineage.BILLING_MONTH,),
@@ -93,25 +87,16 @@ def still_to_check(row_rules: list[RowRule], checked: AlreadyChecked | None) -> 
     passed: dict[tuple[str, str | None], list[RowRule]] = {}
     for rule in checked.rules:
         passed.setdefault((rule.rule, rule.column), []).append(rule)
-    remaining = []
-    for rule in row_rules:
-        proven = _read_columns(rule) <= checked.columns and any(
-            _same_expr(rule.failing, p.failing) and _same_expr(rule.candidate, p.candidate) and rule.refine is p.refine
-            for p in passed.get((rule.rule, rule.column), ())
-        )
-        if not proven:
-            remaining.append(rule)
-    return remaining
+    return [rule for rule in row_rules if not (_read_columns(rule) <= checked.columns and any(
+        _same_expr(rule.failing, p.failing) and _same_expr(rule.candidate, p.candidate) and rule.refine is p.refine
+        for p in passed.get((rule.rule, rule.column), ())))]
 
 
 def validate_canonical(frame: pl.DataFrame | pl.LazyFrame, source_file: str | None = None, *,
                        checked: AlreadyChecked | None = None, files: FileRows | None = None) -> ValidationReport:
-    """Check canonical `costs` data: schema plus the rules that still apply after harmonization.
-
-    The ingest checks every harmonized batch in memory before writing it (a DataFrame), skipping what `checked`
-    proves validation already found clean; a LazyFrame (a stored Delta file) is streamed, so memory follows the
-    engine's chunks rather than the file. `files`: a batch of several files, row failures reported per file.
-    """
+    """Check canonical `costs` data: schema plus the rules that still apply after harmonization. A harmonized batch
+    (DataFrame) skips what `checked` proves validation already found clean; a LazyFrame (a stored Delta file) is
+    streamed, so memory follows the engine's chunks rather than the file. `files`: row failures reported per file."""
     actual = frame.collect_schema()
     failures = canonical_schema_failures(actual, source_file)
     usable = {n: d for n, d in actual.items() if canonical.CANONICAL_SCHEMA.get(n) == d}

@@ -22,8 +22,6 @@ class FocusColumn:
     feature_level: str  # Mandatory | Conditional | Recommended | Optional
     data_type: str  # String | Decimal | DateTime | JSON
     allows_nulls: bool
-    allowed_values: tuple[str, ...] | None
-    deprecated: bool
 
 
 @dataclass(frozen=True)
@@ -46,9 +44,7 @@ def focus_versions() -> tuple[str, ...]:
 def focus_columns(focus_version: str) -> dict[str, FocusColumn]:
     """CostAndUsage columns of one FOCUS version (1.0, 1.1, 1.2, 1.3), by name."""
     columns = _raw()["focus_versions"][focus_version]["columns"]
-    # The catalogue stores allowed values as {value, description}; callers need the values.
-    return {name: FocusColumn(name, spec["feature_level"], spec["data_type"], spec["allows_nulls"],
-                              tuple(v["value"] for v in spec["allowed_values"] or ()) or None, spec["deprecated"])
+    return {name: FocusColumn(name, spec["feature_level"], spec["data_type"], spec["allows_nulls"])
             for name, spec in columns.items()}
 
 
@@ -60,8 +56,7 @@ def export_columns(data_version: str) -> tuple[ExportColumn, ...]:
 
 def export_focus_version(data_version: str) -> str:
     """FOCUS version implemented by an Azure dataVersion ('1.0-preview', '1.0' or '1.2')."""
-    version: str = _raw()["azure_exports"][data_version]["focus_version"]
-    return version
+    return str(_raw()["azure_exports"][data_version]["focus_version"])
 
 
 def enumeration(column: str, focus_version: str) -> tuple[str, ...] | None:

@@ -2,22 +2,8 @@
 Microsoft's FinOps toolkit derives them (finops-hub Costs_transform_v1_2 in IngestionSetup_v1_2.kql), and the
 lineage of which values were derived.
 
-Every derivation fills only a null value: an exported value always wins. The differences from the toolkit are
-deliberate and listed in docs/data-dictionary-costs.md ("Derived values").
-
-- CommitmentDiscountQuantity, only when CommitmentDiscountStatus is set: Spend commitments EffectiveCost /
-  x_BillingExchangeRate (1 when missing); Usage commitments PricingQuantity / x_PricingBlockSize (1 when missing)
-  x the normalization ratio (RINormalizationRatio of the SKU details, 1 when missing).
-- CommitmentDiscountUnit, when the quantity is set: Spend -> PricingCurrency; Usage -> ConsumedUnit when the ratio
-  is 1, 'Normalized <ConsumedUnit>' when it is larger.
-- CapacityReservationId from the SKU details' VMCapacityReservationId; CapacityReservationStatus, when the id is
-  set: 'Unused' for the capacity reservation resource itself, else 'Used'.
-- x_AmortizationClass: 'Principal' for purchases of a reservation or savings plan order, 'Amortized Charge' for
-  Usage rows a commitment covered.
-- ConsumedQuantity/ConsumedUnit are null on rows that are not Usage (the toolkit's handling; the export's value
-  is reported by the consumed-usage-only warning and the row lists the columns in x_DerivedColumns).
-- x_SkuDetails -> SkuPriceDetails: every key x_-prefixed, VCPUs/VCores/vCores renamed CoreCount (a number),
-  ServiceType/ServerSku renamed InstanceType, OperatingSystem added from ImageType.
+Every derivation fills only a null value: an exported value always wins. What each column is derived from, and the
+deliberate differences from the toolkit (with the reasons): docs/data-dictionary-costs.md ("Derived values").
 """
 
 from __future__ import annotations
@@ -96,14 +82,11 @@ def sku_detail(frame: pl.DataFrame, columns: tuple[str, ...], keys: tuple[str, .
     return pl.coalesce(found) if found else pl.lit(None, dtype=pl.String)
 
 
-Current = Callable[[str], pl.Expr]
-
-
 def _tmp(name: str) -> str:
     return f"__derived_{name}"
 
 
-def derivation_stages(current: Current, sku: Callable[[tuple[str, ...]], pl.Expr]) -> tuple[
+def derivation_stages(current: Callable[[str], pl.Expr], sku: Callable[[tuple[str, ...]], pl.Expr]) -> tuple[
         list[dict[str, pl.Expr]], dict[str, pl.Expr]]:
     """The derived values as stages of temporary columns (each stage may use the ones before it, so every derived
     expression is computed once however often later expressions and the lineage flags use it), and per derived

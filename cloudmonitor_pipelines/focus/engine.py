@@ -14,18 +14,18 @@ from typing import Any, Literal
 
 import polars as pl
 
-from cloudmonitor_pipelines.focus.masking import mask_row
+from cloudmonitor_pipelines.focus.pii import mask_row
 from cloudmonitor_pipelines.focus.report import MAX_EXAMPLES, ROW, RuleFailure
 from cloudmonitor_pipelines.focus.rule_catalog import severity
 from cloudmonitor_pipelines.focus.rules import RowRule
 
 
-def _examples(raw: pl.DataFrame, indices: Iterable[int], columns: Iterable[str]) -> list[dict[str, Any]]:
+def _examples(raw: pl.DataFrame, indices: list[int], columns: Iterable[str]) -> list[dict[str, Any]]:
+    """The masked example rows `indices` (at most MAX_EXAMPLES, the first failing rows) of the raw frame."""
     wanted = [c for c in dict.fromkeys(columns) if c in raw.columns]
     if not wanted:  # a rule whose example would be the offending value itself (key-value-size): the row only
-        return [{ROW: i} for i in list(indices)[:MAX_EXAMPLES]]
-    rows = raw.select(wanted).with_row_index(ROW)[list(indices)[:MAX_EXAMPLES]]
-    return [mask_row(row) for row in rows.to_dicts()]
+        return [{ROW: i} for i in indices]
+    return [mask_row(row) for row in raw.select(wanted).with_row_index(ROW)[indices].to_dicts()]
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,8 @@ def _per_file(rule: RowRule, failing: pl.LazyFrame, files: FileRows, engine: Lit
         if example_source is not None:
             examples = _examples(example_source, sample, rule.columns)
         else:
-            cols = [c for c in dict.fromkeys(rule.columns)]
-            examples = [mask_row(r) for r in failing.filter(pl.col(ROW).is_in(sample)).select(ROW, *cols)
-                        .collect().to_dicts()]
+            examples = [mask_row(r) for r in failing.filter(pl.col(ROW).is_in(sample))
+                        .select(ROW, *dict.fromkeys(rule.columns)).collect().to_dicts()]
         examples = [{**e, ROW: e[ROW] + shift} if ROW in e else e for e in examples]
         failures.append(failure(rule.rule, rule.column, count, rule.message, files.paths[part], examples))
     return failures
@@ -105,7 +104,6 @@ def evaluate(frame: pl.DataFrame | pl.LazyFrame, row_rules: list[RowRule], sourc
         if example_source is not None:
             examples = _examples(example_source, sample.select(ROW).collect().to_series().to_list(), rule.columns)
         else:
-            cols = [c for c in dict.fromkeys(rule.columns)]
-            examples = [mask_row(r) for r in sample.select(ROW, *cols).collect().to_dicts()]
+            examples = [mask_row(r) for r in sample.select(ROW, *dict.fromkeys(rule.columns)).collect().to_dicts()]
         failures.append(failure(rule.rule, rule.column, count, rule.message, source_file, examples))
     return failures

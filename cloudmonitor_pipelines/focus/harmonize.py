@@ -1,18 +1,10 @@
 """Harmonize one Azure FocusCost export frame (any known dataVersion) to the canonical `costs` schema.
 
-Version differences applied (after FinOps hubs' Costs_transform_v1_2, see docs/data-dictionary-costs.md):
-- 1.0-preview: ChargeSubcategory Credit/Refund/Used Commitment/Unused Commitment -> ChargeCategory, ChargeClass,
-  CommitmentDiscountStatus; Region -> RegionId (lower-case, no spaces) and RegionName; UsageQuantity/UsageUnit ->
-  ConsumedQuantity/ConsumedUnit on Usage rows only; x_OnDemand* -> Contracted*; PricingCategory On-Demand ->
-  Standard and Commitment-Based -> Committed.
-- up to 1.2-preview: x_InvoiceId -> InvoiceId, x_PricingCurrency -> PricingCurrency, x_SkuMeterName -> SkuMeter,
-  x_SkuDetails -> SkuPriceDetails (keys rewritten as the toolkit does, derive.py). The FOCUS column wins when both
-  are filled (coalesce), so overlapping versions never lose values.
-- every version: FOCUS 1.1/1.2 values the export leaves null derived as the toolkit does (CommitmentDiscountQuantity/
-  Unit, CapacityReservationId/Status, x_AmortizationClass), ConsumedQuantity/ConsumedUnit null on rows that are not
-  Usage; x_DerivedColumns names, per row, the columns whose value was derived or removed (derive.py).
-- 1.0 vs 1.0r2 date precision disappears once text is parsed into Datetime(us, UTC).
-- Placeholder strings ('', whitespace, 'NULL') become null; Tags/SkuPriceDetails become compact JSON text.
+Version differences applied (after FinOps hubs' Costs_transform_v1_2): 1.0-preview names and values mapped to
+FOCUS 1.0+ (ChargeSubcategory, Region, UsageQuantity/UsageUnit, PricingCategory values); the legacy x_ columns a
+later version promoted coalesced into their FOCUS column (canonical.PROMOTED_X_COLUMNS; the FOCUS value wins when
+both are filled); values the export leaves null derived (derive.py); text parsed into the canonical types,
+placeholders null, Tags/SkuPriceDetails compact JSON. Each mapping: docs/data-dictionary-costs.md.
 
 The input is expected to have passed validate_export_frame. A value that still cannot be converted raises
 HarmonizationError naming the column; nothing is silently turned into null.
@@ -23,13 +15,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
 
 import polars as pl
 
 from cloudmonitor_pipelines.errors import PermanentError
-from cloudmonitor_pipelines.focus import canonical, catalog, derive, schemas, text_parsing, versions
+from cloudmonitor_pipelines.focus import canonical, catalog, derive, schemas, text_parsing
 from cloudmonitor_pipelines.focus import lineage as lineage_columns  # `lineage` is harmonize()'s parameter
 from cloudmonitor_pipelines.focus.derive import sku_details_to_price_details
 
@@ -98,18 +89,13 @@ def _check_lossless(raw: pl.DataFrame, typed: pl.DataFrame, converted: list[str]
 
 
 def _lineage_columns(data_version: str, values: Mapping[str, object] | None) -> list[pl.Expr]:
-    values = dict(values or {})
+    values = {lineage_columns.SOURCE_DATA_VERSION: data_version, **(values or {})}
     unknown = set(values) - set(lineage_columns.FILE_LINEAGE)
     if unknown:
         raise ValueError(f"unknown lineage column(s) {sorted(unknown)}; known: {list(lineage_columns.FILE_LINEAGE)}")
-    values.setdefault(lineage_columns.SOURCE_DATA_VERSION, data_version)
-    exprs = []
-    for name in lineage_columns.FILE_LINEAGE:
-        dtype, value = lineage_columns.LINEAGE_SCHEMA[name], values.get(name)
-        if isinstance(value, datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)  # naive times from the caller are UTC by convention
-        exprs.append(pl.lit(value, dtype=dtype).alias(name))
-    return exprs
+    # polars reads a naive datetime as UTC, which is the convention for naive times from the caller
+    return [pl.lit(values.get(name), dtype=lineage_columns.LINEAGE_SCHEMA[name]).alias(name)
+            for name in lineage_columns.FILE_LINEAGE]
 
 
 @dataclass(frozen=True)
@@ -137,8 +123,7 @@ def harmonize(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object]
 def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, object] | None = None,
                     typed: pl.DataFrame | None = None, distinct: Mapping[str, pl.Series] | None = None) -> Harmonized:
     """harmonize, also naming the columns carried over unchanged from `typed`."""
-    versions.require_known(data_version)
-    schema = schemas.export_schema(data_version)
+    schema = schemas.export_schema(data_version)  # refuses an unknown dataVersion
     logical = {**_legacy_logical_types(), **schemas.logical_types(schema)}
     # Legacy columns are coalesced whenever they appear, even in a version that no longer exports them.
     present = [c for c in df.columns if c in schema.columns or c in canonical.PROMOTED_X_COLUMNS]
@@ -165,18 +150,13 @@ def harmonize_batch(df: pl.DataFrame, data_version: str, lineage: Mapping[str, o
     mapped, derived_flags, stages = _mapped_columns(typed, known)
     for stage in stages:  # derived values, computed once each (temporary columns the final select leaves out)
         typed = typed.with_columns(**stage)
-    out = []
+    data = {n: d for n, d in canonical.CANONICAL_SCHEMA.items() if n not in lineage_columns.LINEAGE_SCHEMA}
     typed_schema = typed.schema
-    unchanged = []
-    for name, dtype in canonical.CANONICAL_SCHEMA.items():
-        if name in lineage_columns.LINEAGE_SCHEMA:
-            continue
-        if name in typed_names and name not in mapped and typed_schema[name] == dtype:
-            unchanged.append(name)
-        out.append(_current(typed, mapped, name).cast(dtype).alias(name))
-    out += _lineage_columns(data_version, lineage)
-    out.append(derive.derived_lineage(derived_flags))
-    return Harmonized(typed.select(out), frozenset(unchanged))
+    unchanged = frozenset(n for n, d in data.items()
+                          if n in typed_names and n not in mapped and typed_schema[n] == d)
+    out = [*(_current(typed, mapped, n).cast(d).alias(n) for n, d in data.items()),
+           *_lineage_columns(data_version, lineage), derive.derived_lineage(derived_flags)]
+    return Harmonized(typed.select(out), unchanged)
 
 
 def _current(typed: pl.DataFrame, mapped: dict[str, pl.Expr], name: str) -> pl.Expr:

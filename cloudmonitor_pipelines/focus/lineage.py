@@ -17,13 +17,8 @@ INGESTION_TIME = "x_IngestionTime"  # UTC time the partition was ingested
 DERIVED_COLUMNS = "x_DerivedColumns"
 
 LINEAGE_SCHEMA: dict[str, pl.DataType] = {
-    BILLING_MONTH: pl.String(),
-    TENANT_KEY: pl.String(),
-    SOURCE_RUN_ID: pl.String(),
-    SOURCE_FILE: pl.String(),
-    SOURCE_DATA_VERSION: pl.String(),
-    SOURCE_SCOPE: pl.String(),
-    SOURCE_EXPORT_NAME: pl.String(),
+    **dict.fromkeys((BILLING_MONTH, TENANT_KEY, SOURCE_RUN_ID, SOURCE_FILE, SOURCE_DATA_VERSION, SOURCE_SCOPE,
+                     SOURCE_EXPORT_NAME), pl.String()),
     INGESTION_TIME: pl.Datetime("us", "UTC"),
     DERIVED_COLUMNS: pl.String(),
 }

@@ -34,17 +34,14 @@ NOT_NULL_WITH: tuple[tuple[str, str], ...] = (
 
 def pair_rules(present: dict[str, pl.DataType]) -> list[RowRule]:
     has = present.__contains__
-    found: list[RowRule] = []
-    for column, parent in NULL_WITH:
-        if has(column) and has(parent):
-            found.append(RowRule("null-with-parent", column, (parent, column),
-                                 pl.col(parent).is_null() & pl.col(column).is_not_null(),
-                                 f"{column} must be null when {parent} is null"))
-    for column, parent in NOT_NULL_WITH:
-        if has(column) and has(parent):
-            found.append(RowRule("not-null-with-parent", column, (parent, column),
-                                 pl.col(parent).is_not_null() & pl.col(column).is_null(),
-                                 f"{column} must not be null when {parent} is not null"))
+    found = [RowRule("null-with-parent", column, (parent, column),
+                     pl.col(parent).is_null() & pl.col(column).is_not_null(),
+                     f"{column} must be null when {parent} is null")
+             for column, parent in NULL_WITH if has(column) and has(parent)]
+    found += [RowRule("not-null-with-parent", column, (parent, column),
+                      pl.col(parent).is_not_null() & pl.col(column).is_null(),
+                      f"{column} must not be null when {parent} is not null")
+              for column, parent in NOT_NULL_WITH if has(column) and has(parent)]
     if has("ChargeCategory") and has("ChargeFrequency"):
         found.append(RowRule("charge-frequency-purchase", "ChargeFrequency", ("ChargeCategory", "ChargeFrequency"),
                              (pl.col("ChargeCategory") == "Purchase") & (pl.col("ChargeFrequency") == "Usage-Based"),

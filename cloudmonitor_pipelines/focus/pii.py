@@ -9,27 +9,18 @@ more people can read than the cost data. A tag key that is itself an email or ph
 Everything is vectorized polars (Rust regex over string columns). Tags are scanned as their JSON text: decoding
 would need one struct schema across rows whose keys all differ. A 1M-row frame scans in about a second.
 
-Masking (`mask_personal_data`) replaces each email with `***@<domain>` and each phone number with `***`. The domain
-is kept because it tells an internal owner from a partner's without naming anyone; a hash was rejected because
-unsalted hashes of emails are reversible by guessing, and a salted one needs a managed secret. Inside `Tags` the
-replacement happens in the JSON text; the replacement holds no quote or backslash and never starts inside an
-escape sequence, so the JSON stays valid.
-
-Patterns (deliberately narrow — a false alarm on every row would train people to ignore the check):
-- email: `local@domain.tld` with a letters-only TLD of at least 2 characters;
-- phone: `+` country code followed by 7-14 more digits, optionally grouped by single spaces, dots or dashes and an
-  area code in parentheses (`+49 30 1234567`, `+1 (425) 555-0100`, `+4915112345678`), or North-American
-  `(425) 555-0100` / `425-555-0100` / `425.555.0100`. A match must not touch letters, digits, `.`, `/`, `-` or `+`
-  on either side (a sentence-ending period is fine), so GUIDs, ARM ids, ISO dates and times, version numbers, IP
-  addresses and prices do not match. Plain digit runs without separators or `+` (IDs, cost centers) are not
-  flagged.
+Masking (`mask_personal_data`; `mask_row` for validation examples) replaces each email with `***@<domain>` and
+each phone number with `***`. Inside `Tags` the replacement happens in the JSON text; the replacement holds no quote
+or backslash and never starts inside an escape sequence, so the JSON stays valid. What the patterns recognise (and
+deliberately do not), and why the domain is kept rather than hashed: docs/privacy.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, astuple, dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -93,6 +84,9 @@ class TagKeyFinding:
     key_is_personal: bool = False
 
 
+_Finding = TypeVar("_Finding", ColumnFinding, TagKeyFinding)
+
+
 @dataclass(frozen=True)
 class PiiFindings:
     """Where personal data was found: counts per column and the tag keys involved. Never a value."""
@@ -145,7 +139,6 @@ class PiiFindings:
 
 
 def _string_columns(lf: pl.LazyFrame, wanted: Sequence[str]) -> list[str]:
-    """The wanted columns present in the frame as text (String or Categorical)."""
     schema = lf.collect_schema()
     return [c for c in wanted if c in schema and isinstance(schema[c], pl.String | pl.Categorical)]
 
@@ -162,6 +155,17 @@ def _pattern_hits(distinct: pl.DataFrame) -> pl.DataFrame:
     ).filter(pl.col("email") | pl.col("phone"))
 
 
+def _findings(rows: int, scanned: list[str], hits: dict[str, pl.DataFrame],
+              by_definition: dict[str, int]) -> PiiFindings:
+    """PiiFindings from each column's pattern hits (distinct `value`s flagged email/phone, with their `rows`)."""
+    columns = tuple(ColumnFinding(column, int(found.filter("email")["rows"].sum()),
+                                  int(found.filter("phone")["rows"].sum()), int(found["rows"].sum()))
+                    for column, found in hits.items())
+    tags = hits.get(TAGS_COLUMN)
+    tag_keys = _tag_key_findings(tags["value"], tags["rows"]) if tags is not None else ()
+    return PiiFindings(rows, tuple(scanned), columns, tag_keys, by_definition)
+
+
 def scan_personal_data(lf: pl.LazyFrame) -> PiiFindings:
     """Count rows holding emails or phone numbers per column, and the tag keys holding them.
 
@@ -176,31 +180,13 @@ def scan_personal_data(lf: pl.LazyFrame) -> PiiFindings:
     totals = lf.select(
         pl.len().alias("rows"), *[pl.col(c).is_not_null().sum().alias(c) for c in by_definition]
     ).collect(engine="streaming").row(0, named=True)
-    findings: list[ColumnFinding] = []
-    tag_hits: pl.DataFrame | None = None
+    hits: dict[str, pl.DataFrame] = {}
     for column in scanned:
-        distinct = (
-            lf.group_by(_as_text(column).alias("value"))
-            .agg(pl.len().alias("rows"))
-            .collect(engine="streaming")
-        )
-        hits = _pattern_hits(distinct)
-        if hits.height:
-            findings.append(ColumnFinding(
-                column,
-                int(hits.filter(pl.col("email"))["rows"].sum()),
-                int(hits.filter(pl.col("phone"))["rows"].sum()),
-                int(hits["rows"].sum()),
-            ))
-            if column == TAGS_COLUMN:
-                tag_hits = hits
-    return PiiFindings(
-        rows_scanned=int(totals["rows"]),
-        columns_scanned=tuple(scanned),
-        columns=tuple(findings),
-        tag_keys=_tag_key_findings(tag_hits["value"], tag_hits["rows"]) if tag_hits is not None else (),
-        personal_by_definition={c: int(totals[c]) for c in by_definition},
-    )
+        distinct = lf.group_by(_as_text(column).alias("value")).agg(pl.len().alias("rows")).collect(engine="streaming")
+        found = _pattern_hits(distinct)
+        if found.height:
+            hits[column] = found
+    return _findings(int(totals["rows"]), scanned, hits, {c: int(totals[c]) for c in by_definition})
 
 
 def scan_batch(frame: pl.DataFrame) -> PiiFindings:
@@ -213,24 +199,26 @@ def scan_batch(frame: pl.DataFrame) -> PiiFindings:
     by_definition = {c: frame.height - frame.get_column(c).null_count() for c in PERSONAL_BY_DEFINITION
                      if c in frame.columns}
     distinct = frame.select(_as_text(c).drop_nulls().unique().implode() for c in scanned).row(0) if scanned else ()
-    findings: list[ColumnFinding] = []
-    tag_keys: tuple[TagKeyFinding, ...] = ()
+    hits: dict[str, pl.DataFrame] = {}
     for column, values in zip(scanned, distinct, strict=True):
-        hits = _pattern_hits(pl.DataFrame({"value": values}, schema={"value": pl.String}))
-        if not hits.height:
-            continue
-        text = _as_text(column)
-        email_rows, phone_rows, rows = frame.select(
-            text.is_in(hits.filter("email")["value"].to_list()).sum().alias("email"),
-            text.is_in(hits.filter("phone")["value"].to_list()).sum().alias("phone"),
-            text.is_in(hits["value"].to_list()).sum().alias("rows"),
-        ).row(0)
-        findings.append(ColumnFinding(column, int(email_rows), int(phone_rows), int(rows)))
-        if column == TAGS_COLUMN:
-            weights = (frame.select(text.alias("value")).filter(pl.col("value").is_in(hits["value"].to_list()))
-                       .group_by("value").agg(pl.len().alias("rows")))  # one column, not the whole batch
-            tag_keys = _tag_key_findings(weights["value"], weights["rows"])
-    return PiiFindings(frame.height, tuple(scanned), tuple(findings), tag_keys, by_definition)
+        found = _pattern_hits(pl.DataFrame({"value": values}, schema={"value": pl.String}))
+        if found.height:
+            matched = pl.col("value").is_in(found["value"].to_list())
+            rows = (frame.select(_as_text(column).alias("value")).filter(matched)  # one column, not the whole batch
+                    .group_by("value").agg(pl.len().alias("rows")))
+            hits[column] = found.join(rows, on="value")
+    return _findings(frame.height, scanned, hits, by_definition)
+
+
+def _summed(findings: tuple[_Finding, ...]) -> dict[str, _Finding]:
+    """Findings of the same column or tag key added up (counts add, key_is_personal if either says so)."""
+    summed: dict[str, _Finding] = {}
+    for finding in findings:
+        name, *counts = astuple(finding)
+        seen = summed.get(name)
+        summed[name] = finding if seen is None else type(finding)(
+            name, *(a or b if isinstance(a, bool) else a + b for a, b in zip(astuple(seen)[1:], counts, strict=True)))
+    return summed
 
 
 def merge_findings(first: PiiFindings | None, second: PiiFindings) -> PiiFindings:
@@ -238,21 +226,9 @@ def merge_findings(first: PiiFindings | None, second: PiiFindings) -> PiiFinding
     if first is None:
         return second
     scanned = tuple(dict.fromkeys(first.columns_scanned + second.columns_scanned))
-    columns: dict[str, ColumnFinding] = {}
-    for finding in first.columns + second.columns:
-        seen = columns.get(finding.column)
-        columns[finding.column] = finding if seen is None else ColumnFinding(
-            finding.column, seen.email_rows + finding.email_rows, seen.phone_rows + finding.phone_rows,
-            seen.rows + finding.rows)
-    keys: dict[str, TagKeyFinding] = {}
-    for key in first.tag_keys + second.tag_keys:
-        seen_key = keys.get(key.key)
-        keys[key.key] = key if seen_key is None else TagKeyFinding(
-            key.key, seen_key.email_rows + key.email_rows, seen_key.phone_rows + key.phone_rows,
-            seen_key.key_is_personal or key.key_is_personal)
-    by_definition = dict(first.personal_by_definition)
-    for column, rows in second.personal_by_definition.items():
-        by_definition[column] = by_definition.get(column, 0) + rows
+    columns, keys = _summed(first.columns + second.columns), _summed(first.tag_keys + second.tag_keys)
+    by_definition = {**first.personal_by_definition, **{c: first.personal_by_definition.get(c, 0) + rows
+                                                        for c, rows in second.personal_by_definition.items()}}
     return PiiFindings(
         first.rows_scanned + second.rows_scanned, scanned,
         tuple(columns[c] for c in scanned if c in columns), tuple(keys[k] for k in sorted(keys)), by_definition,
@@ -273,9 +249,8 @@ def findings_from_record(record: dict[str, Any]) -> PiiFindings:
 
 
 def _tag_key_findings(tags: pl.Series, weights: pl.Series) -> tuple[TagKeyFinding, ...]:
-    """Split the Tags JSON strings that hold personal data into pairs and count rows per tag key.
-
-    `weights` is how many cost rows carry each Tags string."""
+    """Split the Tags JSON strings that hold personal data into pairs and count rows per tag key (`weights`: how
+    many cost rows carry each Tags string)."""
     frame = pl.DataFrame({"tags": tags, "weight": weights.cast(pl.Int64)})
     pairs = (
         frame.with_row_index("row")
@@ -364,3 +339,27 @@ def mask_personal_data(
         for c in redact_columns
     ]
     return lf.with_columns(expressions) if expressions else lf
+
+
+def mask_text(text: str) -> str:
+    """mask_text_expr for one string (validation examples)."""
+    return str(pl.select(mask_text_expr(pl.lit(text, dtype=pl.String))).item())
+
+
+def mask_value(column: str, value: object) -> object:
+    """Mask one cell of a validation example (examples end up in Dagster metadata and the validation_results table,
+    which far more people can read than the cost data); JSON-friendly output (datetimes become ISO strings). A name
+    in a column that identifies a person keeps only the first character of each word ('Jane Doe' -> 'J*** D***')."""
+    if value is None:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        return value
+    if column in PERSONAL_BY_DEFINITION and "@" not in value:
+        return " ".join(f"{word[0]}{MASK}" for word in value.split() if word) or MASK
+    return mask_text(value)
+
+
+def mask_row(row: Mapping[str, object]) -> dict[str, object]:
+    return {column: mask_value(column, value) for column, value in row.items()}

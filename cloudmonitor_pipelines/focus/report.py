@@ -132,14 +132,10 @@ class FocusValidationError(PermanentError):
 
     def __init__(self, report: ValidationReport) -> None:
         self.report = report
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        errors = self.report.errors
-        files = {f.source_file for f in errors}
-        lines = [f"FOCUS validation failed: {len(errors)} error(s) in {len(files)} file(s)"
-                 f" ({len(self.report.warnings)} warning(s) not listed)"]
+        errors = report.errors
+        lines = [f"FOCUS validation failed: {len(errors)} error(s) in {len({f.source_file for f in errors})} file(s)"
+                 f" ({len(report.warnings)} warning(s) not listed)"]
         lines += [f"  file={f.source_file or '<unnamed input>'} column={f.column or '-'} rule={f.rule}: "
                   f"{f.failing_rows} row(s) - {f.message}" for f in errors]
-        return "\n".join(lines)
+        super().__init__("\n".join(lines))
 

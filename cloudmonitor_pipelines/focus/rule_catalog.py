@@ -1,12 +1,9 @@
 """The rule catalogue: every rule id validation can report, its severity, what it checks and the spec reference.
 
-Severity policy (documented in docs/data-dictionary-costs.md):
-- error: the row cannot be trusted as a cost fact or cannot be loaded into the canonical table (structure, types,
-  formats, required values, allowed values, impossible periods or magnitudes, a period outside the run's billing
-  month, unknown billing currency, negative unit prices).
-- warning: a FOCUS conformance gap in an otherwise usable row, either known to occur in Azure data (missing prices,
-  quantities on non-usage rows, SHOULD-level formats such as UnitFormat) or repaired losslessly by harmonize
-  (placeholder strings, date precision), and column sets that disagree with the declared dataVersion.
+Severity policy (docs/data-dictionary-costs.md, "Severity policy"): an error when the row cannot be trusted as a
+cost fact or cannot be loaded into the canonical table; a warning for a FOCUS conformance gap in an otherwise usable
+row (known to occur in Azure data, or repaired losslessly by harmonize) and for column sets that disagree with the
+declared dataVersion.
 """
 
 from __future__ import annotations

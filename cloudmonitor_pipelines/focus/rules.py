@@ -21,17 +21,16 @@ from typing import Literal
 import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
-from cloudmonitor_pipelines.focus.rule_catalog import Severity, severity
 from cloudmonitor_pipelines.focus.text_parsing import (
     BOOLEAN_TEXT,
     PLACEHOLDER_LITERALS,
     parse_datetime_as,
     parse_datetime_strict,
-    parse_decimal,
     placeholder_candidate,
     placeholder_exact,
     placeholder_probe,
     real_text,
+    typed_expression,
 )
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -55,6 +54,11 @@ _NON_NATIONAL = frozenset(
 )
 NATIONAL_CURRENCY_CODES: frozenset[str] = (ISO_4217_CODES | ISO_4217_RECENTLY_WITHDRAWN) - _NON_NATIONAL
 CURRENCY_CODES: frozenset[str] = ISO_4217_CODES | ISO_4217_RECENTLY_WITHDRAWN
+_CURRENCY_RULES = (  # (column, rule, the codes it accepts, message after the column name)
+    ("BillingCurrency", "billing-currency-code", NATIONAL_CURRENCY_CODES, "must be an ISO 4217 national currency code"),
+    ("PricingCurrency", "pricing-currency-code", CURRENCY_CODES, "is not an ISO 4217 currency code"),
+    ("x_PricingCurrency", "pricing-currency-code", CURRENCY_CODES, "is not an ISO 4217 currency code"),
+)
 
 # The spec's conditional-null columns for Tax vs Usage/Purchase rows.
 PRICING_COLUMNS: tuple[str, ...] = (
@@ -102,10 +106,6 @@ class RowRule:
     refine: Callable[[str], bool] | None = None  # exact per-value check (True = bad) on candidate values
     probe: pl.Expr | None = None  # scalar; when given, the first pass evaluates it instead of counting rows
 
-    @property
-    def severity(self) -> Severity:
-        return severity(self.rule)
-
 
 # The longest JSON cell (Tags, SkuPriceDetails, ...) parsed. Azure allows 50 tags of <= 512 + 256 characters per
 # resource (~40 KB, ~100 KB with inherited tags); 2 MiB is 20x that. Longer values fail `key-value-size` on their
@@ -142,6 +142,8 @@ def format_rules(
     Only text columns get format rules; native parquet types are checked by the typed schema.
     `parsed(name)` may point at an already parsed copy of the column (strict parse) so text is parsed once.
     """
+    parse = parsed or (lambda name: typed_expression(name, expected[name], pl.String(), set(), set(),
+                                                     datetime_precision)[0])
     json_objects = set(json_object_columns)
     skip = set(all_null)  # columns without a single value cannot break a format rule (null counts are free)
     rules: list[RowRule] = []
@@ -156,26 +158,23 @@ def format_rules(
             continue
         if raw_schema[name] != pl.String:
             continue
-        # With the parsed copy at hand, text that did not parse is the cheap superset for the number, date/time and
-        # boolean columns: a placeholder never parses, so it is also their placeholder probe, and the candidates
-        # need no per-row placeholder lookup (the exact checks on the candidates leave placeholders out).
-        unparsed_text = (c.is_not_null() & parsed(name).is_null()
-                         if parsed is not None and logical in ("Decimal", "DateTime", "Boolean") else None)
+        # Text that did not parse is the cheap superset for the number, date/time and boolean columns: a placeholder
+        # never parses, so it is also their placeholder probe, and the candidates need no per-row placeholder lookup
+        # (the exact checks on the candidates leave placeholders out).
+        converted = logical in ("Decimal", "DateTime", "Boolean")
+        unparsed_text = c.is_not_null() & parse(name).is_null()
         rules.append(RowRule(
             "null-handling", name, (name,), placeholder_exact(name),
             f"{name} uses an empty/whitespace or 'NULL' string as a placeholder for null",
-            candidate=placeholder_candidate(name),
-            probe=unparsed_text.any() if unparsed_text is not None else placeholder_probe(name),
+            candidate=placeholder_candidate(name), probe=unparsed_text.any() if converted else placeholder_probe(name),
         ))
         rules += _typed_text_rules(name, logical, unparsed_text, datetime_precision, name in json_objects)
     return rules
 
 
 def conditional_rules(present: dict[str, pl.DataType], focus_version: str, preview: bool = False) -> list[RowRule]:
-    """Cross-column rules on the typed frame. `present` = typed columns with the expected dtype.
-
-    Rules whose columns are absent are skipped (partial files, or versions without the column).
-    """
+    """Cross-column rules on the typed frame. `present` = typed columns with the expected dtype (rules whose columns
+    are absent are skipped)."""
     has = present.__contains__
     rules: list[RowRule] = []
 
@@ -206,23 +205,12 @@ def conditional_rules(present: dict[str, pl.DataType], focus_version: str, previ
                              ("BillingPeriodStart", "BillingPeriodEnd", "billing-period-order")):
         if has(start) and has(end):
             rules.append(RowRule(rule, end, (start, end), pl.col(end) <= pl.col(start), f"{end} must be after {start}"))
-    if has("BillingCurrency"):
-        rules.append(RowRule(
-            "billing-currency-code", "BillingCurrency", ("BillingCurrency",),
-            pl.col("BillingCurrency").is_not_null() & ~pl.col("BillingCurrency").is_in(NATIONAL_CURRENCY_CODES),
-            "BillingCurrency must be an ISO 4217 national currency code",
-        ))
-    for name in ("PricingCurrency", "x_PricingCurrency"):
+    for name, rule, codes, message in _CURRENCY_RULES:
         if has(name):
-            rules.append(RowRule(
-                "pricing-currency-code", name, (name,),
-                pl.col(name).is_not_null() & ~pl.col(name).is_in(CURRENCY_CODES),
-                f"{name} is not an ISO 4217 currency code",
-            ))
-    for name in UNIT_PRICE_COLUMNS:
-        if has(name):
-            rules.append(RowRule("unit-price-non-negative", name, (name,), pl.col(name) < 0, f"{name} is negative"))
-    return rules
+            rules.append(RowRule(rule, name, (name,), pl.col(name).is_not_null() & ~pl.col(name).is_in(codes),
+                                 f"{name} {message}"))
+    return rules + [RowRule("unit-price-non-negative", name, (name,), pl.col(name) < 0, f"{name} is negative")
+                    for name in UNIT_PRICE_COLUMNS if has(name)]
 
 
 def _charge_category_rules(has: Callable[[str], bool]) -> list[RowRule]:
@@ -233,17 +221,11 @@ def _charge_category_rules(has: Callable[[str], bool]) -> list[RowRule]:
     not_correction = (pl.col("ChargeClass") != "Correction").fill_null(True) if has("ChargeClass") else pl.lit(True)
     usage_or_purchase = category.is_in(["Usage", "Purchase"]) & not_correction
     context = ("ChargeCategory", "ChargeClass") if has("ChargeClass") else ("ChargeCategory",)
-    for name in PRICING_COLUMNS:
-        if not has(name):
-            continue
-        rules.append(RowRule(
-            "tax-pricing-null", name, (*context, name), is_tax & pl.col(name).is_not_null(),
-            f"{name} must be null on Tax rows",
-        ))
-        rules.append(RowRule(
-            "pricing-not-null", name, (*context, name), usage_or_purchase & pl.col(name).is_null(),
-            f"{name} must not be null on Usage/Purchase rows that are not corrections",
-        ))
+    for name in (n for n in PRICING_COLUMNS if has(n)):
+        rules += [RowRule("tax-pricing-null", name, (*context, name), is_tax & pl.col(name).is_not_null(),
+                          f"{name} must be null on Tax rows"),
+                  RowRule("pricing-not-null", name, (*context, name), usage_or_purchase & pl.col(name).is_null(),
+                          f"{name} must not be null on Usage/Purchase rows that are not corrections")]
     unused = (pl.col("CommitmentDiscountStatus") == "Unused").fill_null(False) if has(
         "CommitmentDiscountStatus") else pl.lit(False)
     status = ("CommitmentDiscountStatus",) if has("CommitmentDiscountStatus") else ()
@@ -257,44 +239,37 @@ def _charge_category_rules(has: Callable[[str], bool]) -> list[RowRule]:
     return rules
 
 
-def _typed_text_rules(name: str, logical: str, unparsed_text: pl.Expr | None,
+def _typed_text_rules(name: str, logical: str, unparsed_text: pl.Expr,
                       datetime_precision: Literal["minutes", "seconds"], json_object: bool) -> list[RowRule]:
     """The format rule of one text column by its logical type (numbers, date/times, booleans, JSON).
-
-    `unparsed_text`: text that the strict parse left null (a cheap superset of the bad values), when known.
-    """
+    `unparsed_text`: text that the strict parse left null (a cheap superset of the bad values)."""
     c = pl.col(name)
     not_placeholder = ~c.is_in(PLACEHOLDER_LITERALS)
     rules: list[RowRule] = []
     if logical == "Decimal":
-        cast_failed = (unparsed_text if unparsed_text is not None
-                       else c.is_not_null() & not_placeholder & parse_decimal(name).is_null())
         suspicious = c.str.contains_any(["n", "N", "+", "i", "I"])  # inf/NaN/'+' that a cast would accept
         rules.append(RowRule(
             "numeric-format", name, (name,), real_text(name) & ~c.str.contains(_NUMERIC_PATTERN),
             f"{name} holds text that is not a plain decimal number",
-            candidate=cast_failed | (c.is_not_null() & suspicious),
+            candidate=unparsed_text | (c.is_not_null() & suspicious),
         ))
     elif logical == "DateTime":
         # Clean data costs one strptime in the version's own form; only text that fails it is looked at again.
-        unparsed = (unparsed_text if unparsed_text is not None
-                    else c.is_not_null() & not_placeholder & parse_datetime_as(name, datetime_precision).is_null())
         rules.append(RowRule(
             "datetime-format", name, (name,), real_text(name) & parse_datetime_strict(name).is_null(),
-            f"{name} is not an ISO 8601 UTC date/time 'YYYY-MM-DDTHH:mm[:ss]Z'", candidate=unparsed,
+            f"{name} is not an ISO 8601 UTC date/time 'YYYY-MM-DDTHH:mm[:ss]Z'", candidate=unparsed_text,
         ))
         other: Literal["minutes", "seconds"] = "minutes" if datetime_precision == "seconds" else "seconds"
         written = "with seconds" if datetime_precision == "seconds" else "without seconds"
         rules.append(RowRule(
             "datetime-precision", name, (name,), parse_datetime_as(name, other).is_not_null(),
-            f"{name} is valid ISO 8601 but this version writes date/times {written}", candidate=unparsed,
+            f"{name} is valid ISO 8601 but this version writes date/times {written}", candidate=unparsed_text,
         ))
     elif logical == "Boolean":
         rules.append(RowRule(
             "boolean-format", name, (name,), real_text(name) & ~c.is_in(list(BOOLEAN_TEXT)),
             f"{name} is not a boolean (true/false)",
-            candidate=(unparsed_text if unparsed_text is not None
-                       else c.is_not_null() & not_placeholder & ~c.is_in(list(BOOLEAN_TEXT))),
+            candidate=unparsed_text,
         ))
     elif logical == "JSON":
         if json_object:

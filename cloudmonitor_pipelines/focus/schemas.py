@@ -1,12 +1,8 @@
 """pandera (polars backend) schemas derived from the FOCUS catalog: one per Azure dataVersion, one per FOCUS version.
 
 The schemas describe the *typed* frame (after validate.py has parsed CSV text): column presence (Mandatory ->
-required), polars dtype, nullability and allowed values. They are the column-level half of validation. pandera
-checks presence and dtypes; the data checks the schemas declare (nullable=False, Check.isin) are evaluated by
-validate.py in the same single polars query as the cross-column rules of rules.py, because pandera's polars backend
-runs each column check as a query of its own (see docs/data-dictionary-costs.md, "Validation design").
-
-Each Column carries `metadata={"focus_type": ..., "feature_level": ...}` so tests and docs can read the facts back.
+required), polars dtype, nullability and allowed values, and (`metadata={"logical_type": ...}`) how validate.py and
+harmonize.py parse each column. pandera_adapter.py says which half pandera checks itself.
 """
 
 from __future__ import annotations
@@ -23,21 +19,17 @@ from cloudmonitor_pipelines.focus.canonical import AZURE_TYPE_TO_POLARS, FOCUS_T
 AZURE_TO_LOGICAL = {"String": "String", "Decimal": "Decimal", "DateTimeOffset": "DateTime", "Boolean": "Boolean"}
 
 
-def _column(name: str, dtype: pl.DataType, *, nullable: bool, required: bool, allowed: tuple[str, ...] | None,
-            logical: str, feature_level: str | None) -> pa.Column:
+def _column(name: str, dtype: pl.DataType, logical: str, *, nullable: bool = True, required: bool = False,
+            allowed: tuple[str, ...] | None = None) -> pa.Column:
     checks = [pa.Check.isin(list(allowed), name="isin")] if allowed else None
-    return pa.Column(
-        dtype, checks=checks, nullable=nullable, required=required, name=name,
-        metadata={"logical_type": logical, "feature_level": feature_level},
-    )
+    return pa.Column(dtype, checks=checks, nullable=nullable, required=required, name=name,
+                     metadata={"logical_type": logical})
 
 
-def _focus_column(name: str, focus_version: str, *, required: bool,
-                  allowed_override: tuple[str, ...] | None = None) -> pa.Column:
-    spec = catalog.focus_columns(focus_version)[name]
-    allowed = allowed_override if allowed_override is not None else catalog.enumeration(name, focus_version)
-    return _column(name, FOCUS_TYPE_TO_POLARS[spec.data_type], nullable=spec.allows_nulls, required=required,
-                   allowed=allowed, logical=spec.data_type, feature_level=spec.feature_level)
+def _focus_column(spec: catalog.FocusColumn, focus_version: str, *, required: bool,
+                  allowed: tuple[str, ...] | None = None) -> pa.Column:
+    return _column(spec.name, FOCUS_TYPE_TO_POLARS[spec.data_type], spec.data_type, nullable=spec.allows_nulls,
+                   required=required, allowed=allowed or catalog.enumeration(spec.name, focus_version))
 
 
 @cache
@@ -45,7 +37,7 @@ def focus_schema(focus_version: str) -> pa.DataFrameSchema:
     """Schema of a pure FOCUS CostAndUsage dataset (1.0, 1.1, 1.2 or 1.3); Mandatory columns are required."""
     columns = catalog.focus_columns(focus_version)  # KeyError for unknown versions is explicit enough
     return pa.DataFrameSchema(
-        {name: _focus_column(name, focus_version, required=spec.feature_level == "Mandatory")
+        {name: _focus_column(spec, focus_version, required=spec.feature_level == "Mandatory")
          for name, spec in columns.items()},
         name=f"FOCUS {focus_version} CostAndUsage",
         strict=False,  # unknown columns are a warning (reported by validate.py), not a schema error
@@ -60,8 +52,7 @@ def export_schema(data_version: str) -> pa.DataFrameSchema:
     with their Azure type, nullable) plus the FOCUS columns of that version Azure does not write (optional). A
     FOCUS column is required when the spec marks it Mandatory and the dataVersion exports it.
     """
-    versions.require_known(data_version)
-    focus_version = versions.rules_focus_version(data_version)
+    focus_version = versions.rules_focus_version(data_version)  # refuses an unknown dataVersion
     preview = versions.is_preview(data_version)
     focus = catalog.focus_columns(focus_version)
     columns: dict[str, pa.Column] = {}
@@ -69,17 +60,14 @@ def export_schema(data_version: str) -> pa.DataFrameSchema:
         name = export_column.name
         if name in focus:
             override = rules.PREVIEW_PRICING_CATEGORIES if preview and name == "PricingCategory" else None
-            columns[name] = _focus_column(
-                name, focus_version, required=focus[name].feature_level == "Mandatory", allowed_override=override
-            )
+            columns[name] = _focus_column(focus[name], focus_version,
+                                          required=focus[name].feature_level == "Mandatory", allowed=override)
         else:
-            columns[name] = _column(
-                name, AZURE_TYPE_TO_POLARS[export_column.azure_type], nullable=True, required=False, allowed=None,
-                logical=AZURE_TO_LOGICAL[export_column.azure_type], feature_level=None,
-            )
-    for name in focus:
+            columns[name] = _column(name, AZURE_TYPE_TO_POLARS[export_column.azure_type],
+                                    AZURE_TO_LOGICAL[export_column.azure_type])
+    for name, spec in focus.items():
         if name not in columns:
-            columns[name] = _focus_column(name, focus_version, required=False)
+            columns[name] = _focus_column(spec, focus_version, required=False)
     return pa.DataFrameSchema(columns, name=f"Azure FocusCost {data_version}", strict=False)
 
 

@@ -13,8 +13,6 @@ from typing import Literal
 import polars as pl
 
 PLACEHOLDER_LITERALS: tuple[str, ...] = ("", "NULL", "null", "Null")
-DATETIME_FORMAT_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
-DATETIME_FORMAT_MINUTES = "%Y-%m-%dT%H:%MZ"
 # Tolerated only to evaluate other rules on non-conformant third-party data; still reported as datetime-format.
 _LENIENT_DATETIME_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
@@ -35,14 +33,10 @@ _LITERAL_LENGTHS = sorted({len(v.encode()) for v in PLACEHOLDER_LITERALS if v})
 
 
 def placeholder_probe(column: str) -> pl.Expr:
-    """Scalar: may the column hold placeholders? The same superset as placeholder_candidate, computed cheaper.
-
-    Text with leading whitespace (so every whitespace-only value) and '' sort below '!' (a comparison of the
-    inline prefix, no hashing). The literal 'NULL' spellings are looked up only among values of their byte length:
-    hashing every value was half the cost of validating a parquet batch (79 text columns x 250k rows: 125 -> 74
-    ms; min() or a chain of == comparisons are slower). Text with only trailing blanks ('NULL ') is not detected -
-    a deliberate trade for speed.
-    """
+    """Scalar: may the column hold placeholders? The same superset as placeholder_candidate, computed cheaper:
+    leading whitespace and '' sort below '!' (no hashing), and the 'NULL' spellings are looked up only among values
+    of their byte length (hashing every value was half the cost of a parquet batch: 125 -> 74 ms per 79 text columns
+    x 250k rows). Text with only trailing blanks ('NULL ') is not detected - a deliberate trade for speed."""
     c = pl.col(column)
     return (c < "!").any() | c.filter(c.str.len_bytes().is_in(_LITERAL_LENGTHS)).is_in(PLACEHOLDER_LITERALS).any()
 
@@ -59,7 +53,7 @@ def real_text(column: str) -> pl.Expr:
 
 def parse_datetime_as(column: str, precision: Literal["minutes", "seconds"]) -> pl.Expr:
     """Text -> Datetime(us, UTC) in exactly one of the two forms (one strptime; a failed parse is the slow path)."""
-    fmt = DATETIME_FORMAT_SECONDS if precision == "seconds" else DATETIME_FORMAT_MINUTES
+    fmt = "%Y-%m-%dT%H:%M:%SZ" if precision == "seconds" else "%Y-%m-%dT%H:%MZ"
     return pl.col(column).str.strptime(pl.Datetime("us"), fmt, strict=False).dt.replace_time_zone("UTC")
 
 
@@ -74,22 +68,11 @@ def parse_datetime_lenient(column: str) -> pl.Expr:
     return pl.coalesce(parse_datetime_strict(column).dt.replace_time_zone(None), *attempts).dt.replace_time_zone("UTC")
 
 
-def parse_decimal(column: str) -> pl.Expr:
-    return pl.col(column).cast(pl.Float64, strict=False)
-
-
-def parse_boolean(column: str) -> pl.Expr:
-    return pl.col(column).replace_strict(BOOLEAN_TEXT, default=None, return_dtype=pl.Boolean)
-
-
 def typed_expression(name: str, logical: str, raw_dtype: pl.DataType, clean_strings: set[str],
                       lenient_datetimes: set[str], precision: Literal["minutes", "seconds"] | None = None,
                       ) -> tuple[pl.Expr, bool, str | None]:
-    """(expression, dtype ok, timezone note) turning one raw column into its typed form.
-
-    Date/time text: lenient parse for `lenient_datetimes`, else only the `precision` form when given, else both
-    FOCUS/Azure forms.
-    """
+    """(expression, dtype ok, timezone note) turning one raw column into its typed form. Date/time text: lenient
+    parse for `lenient_datetimes`, else only the `precision` form when given, else both FOCUS/Azure forms."""
     c = pl.col(name)
     if logical in ("String", "JSON"):
         if raw_dtype == pl.String:
@@ -98,9 +81,8 @@ def typed_expression(name: str, logical: str, raw_dtype: pl.DataType, clean_stri
         ok = raw_dtype.is_numeric() or raw_dtype == pl.Boolean or raw_dtype.is_temporal()
         return (c.cast(pl.String) if ok else c), ok, None
     if logical == "Decimal":
-        if raw_dtype == pl.String:
-            return parse_decimal(name), True, None
-        return (c.cast(pl.Float64), True, None) if raw_dtype.is_numeric() else (c, False, None)
+        ok = raw_dtype == pl.String or raw_dtype.is_numeric()
+        return (c.cast(pl.Float64, strict=False) if ok else c), ok, None
     if logical == "DateTime":
         if raw_dtype == pl.String:
             if name in lenient_datetimes:
@@ -117,8 +99,7 @@ def typed_expression(name: str, logical: str, raw_dtype: pl.DataType, clean_stri
         return c, False, None
     if logical == "Boolean":
         if raw_dtype == pl.String:
-            return parse_boolean(name), True, None
-        if raw_dtype == pl.Boolean:
-            return c, True, None
-        return (c.cast(pl.Boolean), True, None) if raw_dtype.is_integer() else (c, False, None)
+            return c.replace_strict(BOOLEAN_TEXT, default=None, return_dtype=pl.Boolean), True, None
+        ok = raw_dtype == pl.Boolean or raw_dtype.is_integer()
+        return (c.cast(pl.Boolean) if ok else c), ok, None
     raise ValueError(f"unknown logical type {logical!r} for column {name}")

@@ -2,23 +2,13 @@
 canonical_check.py; the report types are in report.py, the rule engine in engine.py, pandera in pandera_adapter.py;
 this module re-exports what callers need).
 
-One export file is checked in a fixed number of passes, whatever the number of rules:
-1. column names (duplicates, unknown columns, missing export columns, columns outside the declared dataVersion's
-   export schema, a dataVersion the columns disagree with) - no data pass;
-2. one `select` of failure counts for the format rules on the raw text (numbers, date/times, booleans, JSON,
-   placeholders), then exact re-checks only on the few candidate rows;
-3. one `select` that parses text into the typed frame;
-4. pandera (polars backend) on the typed frame's schema: presence of Mandatory columns and dtypes;
-5. one `select` of failure counts for the data checks the pandera schema declares (nullability, allowed values)
-   together with the cross-column rules (rules.conditional_rules, pair_rules) and the value rules (value_rules:
-   finite, magnitude, the run's billing month, UnitFormat, SkuPriceDetails keys);
-6. example rows (<= 5, masked) fetched only for rules that failed.
-All failures are collected (never stop at the first); each names the file, the column and the rule.
-
-The batches of a file share what depends only on their columns (pandera's schema-level result, the format rule
-expressions). Key-value JSON columns get their first pass on distinct values, which harmonize reuses; the rules
-that pass are returned with the typed frame so the canonical check does not evaluate them again on columns
-harmonize leaves unchanged.
+One export file is checked in a fixed number of passes, whatever the number of rules: column names (no data pass),
+format rules on the raw text, one parse into the typed frame, pandera on its schema, one query of the column,
+cross-column and value rules, and examples only for the rules that failed (docs/data-dictionary-costs.md,
+"Validation design"). All failures are collected (never stop at the first); each names the file, the column and
+the rule. The batches of a file share what depends only on their columns. Key-value JSON columns get their first
+pass on distinct values, which harmonize reuses; the rules that pass are returned with the typed frame so the
+canonical check does not evaluate them again on columns harmonize leaves unchanged.
 """
 
 from __future__ import annotations
@@ -51,18 +41,17 @@ from cloudmonitor_pipelines.focus.canonical_check import (
 from cloudmonitor_pipelines.focus.engine import FileRows, evaluate, failure
 from cloudmonitor_pipelines.focus.pandera_adapter import column_rules, pandera_failures
 from cloudmonitor_pipelines.focus.report import (
-    MAX_EXAMPLES,
     VALIDATION_RESULTS_SCHEMA,
     FocusValidationError,
     RuleFailure,
     ValidationReport,
 )
 from cloudmonitor_pipelines.focus.rules import RowRule
-from cloudmonitor_pipelines.months import parse_month
+from cloudmonitor_pipelines.months import month_bounds_utc, parse_month
 
 __all__ = [  # validate.py is the one import for callers; the report types and the canonical check live beside it
-    "MAX_EXAMPLES", "VALIDATION_RESULTS_SCHEMA", "AlreadyChecked", "FileRows", "FocusValidationError", "RuleFailure",
-    "ValidatedBatch", "ValidationReport", "canonical_schema_failures", "validate_canonical", "validate_export_batch",
+    "VALIDATION_RESULTS_SCHEMA", "AlreadyChecked", "FileRows", "FocusValidationError", "RuleFailure", "ValidatedBatch",
+    "ValidationReport", "canonical_schema_failures", "validate_canonical", "validate_export_batch",
     "validate_export_frame", "validate_focus_frame",
 ]
 
@@ -170,20 +159,15 @@ def _export_schema_failures(columns: list[str], target: _Target, source_file: st
     """Columns the declared dataVersion's export schema lacks or has, and a better-matching dataVersion."""
     if target.export_columns is None or target.data_version is None or target.partial:
         return []
-    found: list[RuleFailure] = []
     schema, exported = target.schema.columns, set(target.export_columns)
-    for name in target.export_columns:
-        if name not in columns and not schema[name].required and not name.startswith("x_"):
-            found.append(failure("export-column-missing", name, 0,
-                                 f"column {name} is part of this export schema but missing; it will be null",
-                                 source_file))
-    for name in columns:
-        if name not in exported and (name in schema or name in _KNOWN_X):
-            found.append(failure("column-outside-export-schema", name, 0,
-                                 f"column {name} is not in the dataVersion {target.data_version} export schema; "
-                                 "it is loaded as it is", source_file))
-    found += _data_version_mismatch(columns, target.data_version, source_file)
-    return found
+    missing = [failure("export-column-missing", name, 0,
+                       f"column {name} is part of this export schema but missing; it will be null", source_file)
+               for name in target.export_columns
+               if name not in columns and not schema[name].required and not name.startswith("x_")]
+    outside = [failure("column-outside-export-schema", name, 0, f"column {name} is not in the dataVersion "
+                       f"{target.data_version} export schema; it is loaded as it is", source_file)
+               for name in columns if name not in exported and (name in schema or name in _KNOWN_X)]
+    return missing + outside + _data_version_mismatch(columns, target.data_version, source_file)
 
 
 def _data_version_mismatch(columns: list[str], declared: str, source_file: str | None) -> list[RuleFailure]:
@@ -246,7 +230,8 @@ def _row_rules(target: _Target, usable: dict[str, pl.DataType], wrong_dtype: set
     if target.rules_focus_version != "1.0":  # FOCUS-defined SkuPriceDetails keys exist from 1.2
         row_rules += value_rules.sku_price_details_rules(usable)
     if target.billing_month is not None:
-        row_rules += value_rules.export_month_rules(usable, target.billing_month)
+        start = pl.lit(month_bounds_utc(target.billing_month)[0], dtype=pl.Datetime("us", "UTC"))
+        row_rules += value_rules.billing_month_rules(usable, start)
     return row_rules
 
 
@@ -308,10 +293,8 @@ def validate_export_batch(df: pl.DataFrame, data_version: str, source_file: str 
 
 def validate_focus_frame(df: pl.DataFrame, focus_version: str, source_file: str | None = None, *,
                          partial: bool = False) -> ValidationReport:
-    """Validate a pure FOCUS dataset (any provider) against FOCUS 1.0/1.1/1.2/1.3.
-
-    partial=True checks only the columns present (spec examples carry a subset of columns).
-    """
+    """Validate a pure FOCUS dataset (any provider) against FOCUS 1.0/1.1/1.2/1.3. partial=True checks only the
+    columns present (spec examples carry a subset of columns)."""
     if focus_version not in catalog.focus_versions():
         raise ValueError(f"unknown FOCUS version {focus_version!r}; known: {', '.join(catalog.focus_versions())}")
     return _validate(df, _Target(schemas.focus_schema(focus_version), None, focus_version, "seconds", partial),

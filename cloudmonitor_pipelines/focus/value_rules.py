@@ -1,22 +1,9 @@
-"""Rules on values that cannot be right (issue 13) and on the FOCUS UnitFormat of unit columns.
-
-- value-finite / value-magnitude: every Decimal column (Float64 once typed) must be finite and within a bound.
-  Bounds (documented in docs/data-dictionary-costs.md, "Value bounds"): |cost| and |unit price| <= 1e12 in the
-  billing (or pricing) currency; |quantity| <= 1e15; x_BillingExchangeRate <= 1e6. 1e12 of the highest-denomination
-  currency Azure bills in (KRW, about 1,400 per USD) is still about USD 700M for one row, far above any single
-  charge; and because every row is bounded, no sum of a month (even 1e9 rows) can overflow to infinity, which a
-  single 1e308 would.
-- charge-period-in-month / billing-period-in-month: a run of billing month M holds charges whose ChargePeriodStart
-  lies in [M, M+1), except corrections of an earlier, already invoiced period (ChargeClass 'Correction', the
-  preview's ChargeSubcategory 'Refund'), whose ChargePeriodStart may lie in any earlier month; BillingPeriodStart
-  must start a billing period that covers M: in [M-1 + 1 day, M+1). Calendar
-  billing (EA, MCA) always gives exactly M; pay-as-you-go (MOSA) billing periods start on the subscription's
-  anniversary day, so a charge in M belongs to a period that started on that day of M or of M-1 (FinOps hubs
-  snaps these to the month start for the same reason).
-- unit-format: UnitFormat forms (FOCUS 1.0-1.3 attribute UnitFormat): '<plural-units>', '<singular-unit>-<plural-
-  time-units>', '<plural-units>/<singular-time-unit>', '<quantity> <plural-units>', '<plural-units>/<interval>
-  <plural-time-units>'; data size units only as the listed abbreviations, time units only as listed, counts as
-  capitalized nouns, listed terms in their listed capitalization, quantities as whole numbers.
+"""Rules on values that cannot be right (issue 13) and on the FOCUS formats of unit columns and SkuPriceDetails keys:
+value-finite / value-magnitude on every Decimal column (Float64 once typed), charge-period-in-month /
+billing-period-in-month against the run's billing month, unit-format (the spec's UnitFormat forms) and
+sku-price-details-keys. The bounds, the billing-month tolerances (corrections; pay-as-you-go billing periods that
+start on the subscription's anniversary day) and the accepted unit forms, with the reasons:
+docs/data-dictionary-costs.md ("Value bounds and the billing month", "Rule catalogue").
 """
 
 from __future__ import annotations
@@ -30,7 +17,6 @@ import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
 from cloudmonitor_pipelines.focus.rules import RowRule
-from cloudmonitor_pipelines.months import month_bounds_utc
 
 MAX_ABS_COST = 1e12
 MAX_ABS_UNIT_PRICE = 1e12
@@ -41,7 +27,7 @@ UNIT_COLUMNS: tuple[str, ...] = ("PricingUnit", "ConsumedUnit", "CommitmentDisco
 
 
 def magnitude_bound(column: str) -> float:
-    """The largest absolute value a Decimal column may hold (see the module docstring for why)."""
+    """The largest absolute value a Decimal column may hold (docs/data-dictionary-costs.md says why)."""
     if column == "x_BillingExchangeRate":
         return MAX_EXCHANGE_RATE
     if column.endswith("UnitPrice"):
@@ -52,10 +38,8 @@ def magnitude_bound(column: str) -> float:
 
 
 def value_rules(present: dict[str, pl.DataType], already_reported: AbstractSet[str] = frozenset()) -> list[RowRule]:
-    """value-finite and value-magnitude for every float column (Decimal columns once typed).
-
-    `already_reported`: columns with format failures (a Decimal column's NaN/inf text is reported there already).
-    """
+    """value-finite and value-magnitude for every float column (Decimal columns once typed). `already_reported`:
+    columns with format failures (a Decimal column's NaN/inf text is reported there already)."""
     found: list[RowRule] = []
     for name, dtype in present.items():
         if not dtype.is_float():
@@ -102,10 +86,6 @@ def _correction(present: dict[str, pl.DataType]) -> tuple[pl.Expr, tuple[str, ..
     if present.get("ChargeSubcategory") == pl.String:
         return (pl.col("ChargeSubcategory") == "Refund").fill_null(False), ("ChargeSubcategory",)
     return pl.lit(False), ()
-
-
-def export_month_rules(present: dict[str, pl.DataType], billing_month: str) -> list[RowRule]:
-    return billing_month_rules(present, pl.lit(month_bounds_utc(billing_month)[0], dtype=pl.Datetime("us", "UTC")))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -176,15 +156,10 @@ def _unit_format_bad(text: str) -> bool:
 
 def unit_rules(present: dict[str, pl.DataType]) -> list[RowRule]:
     """unit-format (a warning: the spec says SHOULD) for the unit columns present as text."""
-    found = []
-    for name in UNIT_COLUMNS:
-        if present.get(name) == pl.String:
-            c = pl.col(name)
-            found.append(RowRule(
-                "unit-format", name, (name,), pl.lit(True), f"{name} is not in a FOCUS UnitFormat form",
-                candidate=c.is_not_null() & ~c.str.contains(FAST_VALID_PATTERN), refine=_unit_format_bad,
-            ))
-    return found
+    return [RowRule("unit-format", name, (name,), pl.lit(True), f"{name} is not in a FOCUS UnitFormat form",
+                    candidate=pl.col(name).is_not_null() & ~pl.col(name).str.contains(FAST_VALID_PATTERN),
+                    refine=_unit_format_bad)
+            for name in UNIT_COLUMNS if present.get(name) == pl.String]
 
 
 # ---------------------------------------------------------------------------------------------------------------

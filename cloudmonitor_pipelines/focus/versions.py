@@ -20,7 +20,6 @@ class UnknownDataVersionError(PermanentError, ValueError):
     """The export's dataVersion is not one this pipeline has a schema and mapping for."""
 
     def __init__(self, raw: object) -> None:
-        self.raw = raw
         super().__init__(
             f"unknown FocusCost dataVersion {raw!r}; known versions are: {', '.join(catalog.KNOWN_DATA_VERSIONS)}"
         )
@@ -30,13 +29,7 @@ _BY_LOOKUP_KEY = {re.sub(r"\s+", "", v).lower(): v for v in catalog.KNOWN_DATA_V
 
 # Azure wrote date/time values without seconds up to dataVersion 1.0 and with seconds from 1.0r2 on
 # ('2024-01-01T00:00Z' vs '2024-01-01T00:00:00Z'); the FOCUS specification itself requires seconds.
-_DATETIME_PRECISION: dict[str, DatetimePrecision] = {
-    "1.0-preview(v1)": "minutes",
-    "1.0": "minutes",
-    "1.0r2": "seconds",
-    "1.2-preview": "seconds",
-    "1.2": "seconds",
-}
+_WITHOUT_SECONDS = ("1.0-preview(v1)", "1.0")
 
 # FOCUS version whose column rules (nullability, allowed values, types) apply to an export. 1.0-preview has no
 # machine-readable spec in the catalog; its shared columns follow 1.0, with the preview-only differences applied
@@ -45,10 +38,8 @@ _RULES_FOCUS_VERSION = {"1.0-preview": "1.0", "1.0": "1.0", "1.2": "1.2"}
 
 
 def normalize_data_version(raw: str) -> str:
-    """Return the canonical spelling of a FocusCost dataVersion, e.g. '1.0-preview (v1)' -> '1.0-preview(v1)'.
-
-    Only whitespace and letter case are normalized; anything else raises UnknownDataVersionError naming the value.
-    """
+    """'1.0-preview (v1)' -> '1.0-preview(v1)': only whitespace and letter case are normalized; anything else raises
+    UnknownDataVersionError naming the value."""
     if not isinstance(raw, str):
         raise UnknownDataVersionError(raw)
     known = _BY_LOOKUP_KEY.get(re.sub(r"\s+", "", raw).lower())
@@ -66,7 +57,7 @@ def require_known(data_version: str) -> str:
 
 def datetime_precision(data_version: str) -> DatetimePrecision:
     """How the dataVersion writes date/time text: 'minutes' (1.0-preview, 1.0) or 'seconds' (1.0r2 and later)."""
-    return _DATETIME_PRECISION[require_known(data_version)]
+    return "minutes" if require_known(data_version) in _WITHOUT_SECONDS else "seconds"
 
 
 def rules_focus_version(data_version: str) -> str:

@@ -99,6 +99,12 @@ def test_unknown_version_and_lineage_keys_are_refused():
         harmonize(export_frame("1.2", "csv"), "1.2", {"x_Tenant": "contoso"})
 
 
+def test_a_naive_ingestion_time_is_taken_as_utc():
+    out = harmonize(export_frame("1.2", "csv"), "1.2", {lineage.INGESTION_TIME: datetime(2026, 10, 2, 6, 30)})
+    assert out[lineage.INGESTION_TIME].to_list() == [datetime(2026, 10, 2, 6, 30, tzinfo=UTC)] * out.height
+    assert out[lineage.SOURCE_DATA_VERSION].to_list() == ["1.2"] * out.height
+
+
 def test_every_text_column_a_placeholder_gives_the_same_result_from_validations_typed_frame():
     """Validation nulls the placeholders in its typed frame; harmonize must not need to find them again."""
     from cloudmonitor_pipelines.focus.validate import validate_export_batch

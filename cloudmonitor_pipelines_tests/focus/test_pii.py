@@ -4,6 +4,7 @@ keeps Tags valid JSON; GUIDs, ARM ids, dates, prices and plain names are not fla
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
@@ -13,6 +14,8 @@ from cloudmonitor_pipelines.focus.pii import (
     findings_from_record,
     findings_record,
     mask_personal_data,
+    mask_row,
+    mask_text,
     merge_findings,
     scan_batch,
     scan_personal_data,
@@ -251,3 +254,21 @@ def test_a_batch_without_personal_data_adds_only_its_rows():
     month = _month_with_personal_data()
     merged = merge_findings(scan_batch(month), clean)
     assert merged.rows_scanned == month.height + 1 and merged.columns == scan_batch(month).columns
+
+
+# Validation examples (engine) are masked cell by cell.
+def test_emails_and_phone_numbers_are_masked_in_free_text():
+    assert mask_text("owner jane.doe@contoso.com") == "owner ***@contoso.com"
+    assert "555" not in mask_text("call (425) 555-0100 or +49 30 1234567")
+
+
+def test_ids_dates_and_numbers_are_left_alone():
+    for text in ("2024-10-01", "0.00000525600", "64e355d7-997c-491d-b0c1-8414dccfcf42", "2024-10-01T00:00:00Z"):
+        assert mask_text(text) == text
+
+
+def test_personal_columns_are_masked_entirely():
+    row = mask_row({"x_AccountName": "Jane Doe", "x_AccountOwnerId": "jane@contoso.com", "BilledCost": 1.5,
+                    "ChargePeriodStart": datetime(2024, 1, 1, tzinfo=UTC)})
+    assert row == {"x_AccountName": "J*** D***", "x_AccountOwnerId": "***@contoso.com", "BilledCost": 1.5,
+                   "ChargePeriodStart": "2024-01-01T00:00:00+00:00"}

@@ -111,7 +111,8 @@ def test_conditional_rules_skip_absent_columns_and_preview_only_rules():
 
 @pytest.mark.parametrize(("rule", "severity"), [("null-handling", "warning"), ("numeric-format", "error")])
 def test_row_rule_severity_is_the_catalogue_entry(rule, severity):
-    assert RowRule(rule, "c", ("c",), pl.lit(False), "m").severity == severity
+    failures = evaluate(pl.DataFrame({"c": [1]}), [RowRule(rule, "c", ("c",), pl.lit(True), "m")], None, None)
+    assert [f.severity for f in failures] == [severity]
 
 
 def test_currency_code_sets():
