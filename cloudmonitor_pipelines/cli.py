@@ -162,7 +162,7 @@ def cmd_offboard(args: argparse.Namespace) -> int:
               "Re-run with --yes to proceed, or --dry-run to see what would be deleted.")
         return 2
     ensure_dagster_home()
-    resource = CloudMonitor.from_environ(tenants_file=str(registry.path))
+    resource = CloudMonitor(tenants_file=str(registry.path))
     instance = dg.DagsterInstance.get()
     try:
         record = offboard_tenant(
@@ -184,7 +184,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(args.tenants)
-    resource = CloudMonitor.from_environ(tenants_file=str(registry.path))
+    resource = CloudMonitor(tenants_file=str(registry.path))
     for tenant in [registry.get(k) for k in args.tenant] if args.tenant else list(registry):
         if not tenant.retention_months:
             print(f"{tenant.key}: no retention_months configured")

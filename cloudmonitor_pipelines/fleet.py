@@ -140,7 +140,7 @@ def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, month
 
     logging.getLogger("azure").setLevel(logging.ERROR)  # azure-identity's per-credential chatter; we say one line
     registry = load_tenants(tenants_file)
-    resource = CloudMonitor.from_environ(tenants_file=str(registry.path))
+    resource = CloudMonitor(tenants_file=str(registry.path))
     selected = [registry.get(k) for k in tenant_keys] if tenant_keys else list(registry)
     report = FleetReport()
     states = access.revoked_tenants(resource.platform_store())

@@ -3,11 +3,11 @@ storage and ARM.
 
 Every setting that varies by deployment is a field of `CloudMonitor`, set in the definitions with `dg.EnvVar` (see
 `ENV_VARS`), so the UI's resource page shows which variable feeds it, never its value; core functions get the values
-as parameters. Code outside a run that needs the resource (the CLI, `fleet`) builds it with `from_environ`.
+as parameters. Code outside a run that needs the resource (the CLI, `fleet`) constructs it plainly: a field left
+unset reads its variable when used (`_setting`).
 """
 
 import os
-from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,11 +35,6 @@ ENV_VARS = {
     "arm_endpoint": ARM_ENDPOINT_ENV,
     "assertion_identity_client_id": ASSERTION_IDENTITY_ENV,
 }
-
-
-def _set_vars(environ: Mapping[str, str] | None) -> list[tuple[str, str]]:
-    env = os.environ if environ is None else environ
-    return [(field, name) for field, name in ENV_VARS.items() if name in env]
 
 
 # (path, mtime, size, environment) -> the registry parsed from them
@@ -101,16 +96,11 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
     _residency_checked: set[str] = PrivateAttr(default_factory=set)
 
     @classmethod
-    def from_env_vars(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> "CloudMonitor":
+    def from_env_vars(cls, **fields: Any) -> "CloudMonitor":
         """The resource for the definitions: each setting whose variable is set becomes `dg.EnvVar(name)`, read by
         the run process. Unset ones keep their default, because Dagster refuses an EnvVar whose variable is unset."""
-        return cls(**{**{field: dg.EnvVar(name) for field, name in _set_vars(environ)}, **fields})
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> "CloudMonitor":
-        """The resource for code outside a run (CLI, fleet): the settings' values read from the environment now."""
-        env = os.environ if environ is None else environ
-        return cls(**{**{field: env[name] for field, name in _set_vars(env)}, **fields})
+        env_vars = {field: dg.EnvVar(name) for field, name in ENV_VARS.items() if name in os.environ}
+        return cls(**{**env_vars, **fields})
 
     def _setting(self, field: str) -> str | None:
         """The field's configured value; a field the run's config leaves unset falls back to its variable in the run
