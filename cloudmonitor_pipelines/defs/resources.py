@@ -70,29 +70,32 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
 
     # The file the definitions were built from (resolved when the code location loads,
     # tenants.default_tenants_path), not an EnvVar: the run must read the file its partitions and schedules came from.
-    tenants_file: str | None = Field(None, description="The tenants file; unset: $CLOUDMONITOR_TENANTS, else "
+    tenants_file: str | None = Field(default=None, description="The tenants file; unset: $CLOUDMONITOR_TENANTS, else "
                                      "./tenants.yaml, else the bundled sample tenants.")
     # Strings, all of them: dg.EnvVar feeds str fields only. Unset (None) = the documented default.
-    home: str | None = Field(None, description=f"env {HOME_ENV_VAR}: installation folder; unset: <cwd>/.cloudmonitor.")
+    home: str | None = Field(
+        default=None, description=f"env {HOME_ENV_VAR}: installation folder; unset: <cwd>/.cloudmonitor."
+    )
     platform_root: str | None = Field(
-        None, description=f"env {PLATFORM_ROOT_ENV_VAR}: local folder or abfss:// URI of platform records "
+        default=None, description=f"env {PLATFORM_ROOT_ENV_VAR}: local folder or abfss:// URI of platform records "
         "(deletion records, portfolios, access state); unset: <home>/platform."
     )
     blob_endpoint: str | None = Field(
-        None, description=f"env {BLOB_ENDPOINT_ENV}: Blob endpoint template with {{account}} (private endpoint, "
-        "sovereign cloud, emulator); unset: derived from each abfss:// host."
+        default=None, description=f"env {BLOB_ENDPOINT_ENV}: Blob endpoint template with {{account}} (private "
+        "endpoint, sovereign cloud, emulator); unset: derived from each abfss:// host."
     )
     storage_verify_tls: str | None = Field(
-        None, description=f"env {VERIFY_TLS_ENV}: 0 turns storage certificate checks off (loopback emulator only)."
+        default=None,
+        description=f"env {VERIFY_TLS_ENV}: 0 turns storage certificate checks off (loopback emulator only).",
     )
     arm_endpoint: str | None = Field(
-        None, description=f"env {ARM_ENDPOINT_ENV}: Azure Resource Manager base URL; unset: https://management.azure.com."
+        default=None, description=f"env {ARM_ENDPOINT_ENV}: Azure Resource Manager base URL; unset: https://management.azure.com."
     )
     assertion_identity_client_id: str | None = Field(
-        None, description=f"env {ASSERTION_IDENTITY_ENV}: client id of the managed identity whose token is the "
+        default=None, description=f"env {ASSERTION_IDENTITY_ENV}: client id of the managed identity whose token is the "
         "client_assertion mode's federated assertion; unset: the system-assigned identity."
     )
-    arm_verify_tls: bool = Field(True, description="False only for tests against a local fake ARM server.")
+    arm_verify_tls: bool = Field(default=True, description="False only for tests against a local fake ARM server.")
     _residency_checked: set[str] = PrivateAttr(default_factory=set)
 
     @classmethod
