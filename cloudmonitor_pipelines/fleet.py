@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from cloudmonitor_pipelines import access
 from cloudmonitor_pipelines.enrich.settings import enrichment_enabled, enrichment_off_note
@@ -109,9 +109,9 @@ class FleetReport:
 class Progress:
     """Which tenant-month, rows so far, elapsed: a rewritten status line on a terminal, nothing extra otherwise."""
 
-    def __init__(self, total: int, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+    def __init__(self, total: int) -> None:
+        self.stream = sys.stderr  # resolved per run: a caller may have redirected it since import
+        self.tty = self.stream.isatty()
         self.total, self.done, self.rows, self.started = total, 0, 0, time.monotonic()
 
     def show(self, label: str) -> None:
@@ -128,8 +128,7 @@ class Progress:
 
 
 def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, months: Sequence[str] | None, *,
-              echo: Callable[[str], None] = print, inventory: bool = True, portfolio: bool = True,
-              progress_stream: TextIO | None = None) -> FleetReport:
+              echo: Echo = print, inventory: bool = True, portfolio: bool = True) -> FleetReport:
     """Materialize the selected tenant-months against the persistent instance ($DAGSTER_HOME)."""
     import dagster as dg
 
@@ -159,7 +158,7 @@ def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, month
     # One definitions load for the whole invocation, after the first export months are known.
     defs = build_definitions(registry, tenants_file=str(registry.path))
     instance = dg.DagsterInstance.get()
-    progress = Progress(sum(len(p[1]) for p in plans), progress_stream)
+    progress = Progress(sum(len(p[1]) for p in plans))
     runner = _Runner(defs, instance, resource, report, echo, progress)
     for tenant, tenant_months, newest in plans:
         runner.tenant(tenant, tenant_months, newest, inventory)

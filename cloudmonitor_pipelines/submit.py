@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 from cloudmonitor_pipelines.defs.partitions import partition_key
 
@@ -31,6 +31,7 @@ LOCATION = "cloudmonitor_pipelines"
 REPOSITORY = "__repository__"
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
+POLL_S = 2.0
 _BACKFILL_OPEN = {"REQUESTED", "CANCELING", "FAILING"}
 
 _LAUNCH_RUN = """
@@ -163,9 +164,8 @@ def _pair_of(run: JsonObject) -> tuple[str, str]:
 
 
 def wait_for(gql: GraphQL, *, run_ids: Iterable[str] = (), backfill_id: str | None = None, expected: int,
-             timeout_s: float, poll_s: float = 2.0, out: TextIO | None = None) -> list[Outcome] | None:
+             timeout_s: float) -> list[Outcome] | None:
     """Poll until `expected` runs finished; prints each outcome once. None on timeout."""
-    out = out or sys.stdout  # resolved per call: a caller may have redirected stdout since import
     wanted = set(run_ids)
     reported: dict[str, Outcome] = {}
     deadline = time.monotonic() + timeout_s
@@ -183,12 +183,12 @@ def wait_for(gql: GraphQL, *, run_ids: Iterable[str] = (), backfill_id: str | No
             if run["status"] in TERMINAL and run["runId"] not in reported:
                 tenant, month = _pair_of(run)
                 reported[run["runId"]] = outcome = Outcome(tenant, month, run["runId"], run["status"])
-                print(f"{outcome.status:<8} {tenant} {month} run {outcome.run_id}", file=out, flush=True)
+                print(f"{outcome.status:<8} {tenant} {month} run {outcome.run_id}", flush=True)
         all_done = all(run["status"] in TERMINAL for run in runs)
         # A closed backfill with fewer runs than partitions created no run for some: report what exists.
         if (len(reported) >= expected or (backfill_id and all_done)) and not backfill_open:
             return sorted(reported.values(), key=lambda o: (o.tenant, o.month))
-        time.sleep(poll_s)
+        time.sleep(POLL_S)
     return None
 
 
