@@ -149,10 +149,9 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     """Delete a tenant's workspace tables and Dagster history; write a deletion record outside the workspace."""
     import dagster as dg
 
-    from cloudmonitor_pipelines.defs.lifecycle import wipe_tenant_history
+    from cloudmonitor_pipelines.defs.lifecycle import offboard
     from cloudmonitor_pipelines.defs.resources import CloudMonitor
-    from cloudmonitor_pipelines.lake.offboarding import OffboardingError, offboard_tenant
-    from cloudmonitor_pipelines.lake.platform_store import deletion_records_target
+    from cloudmonitor_pipelines.lake.offboarding import OffboardingError
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(args.tenants)
@@ -162,15 +161,9 @@ def cmd_offboard(args: argparse.Namespace) -> int:
               "Re-run with --yes to proceed, or --dry-run to see what would be deleted.")
         return 2
     ensure_dagster_home()
-    resource = CloudMonitor(tenants_file=str(registry.path))
-    instance = dg.DagsterInstance.get()
     try:
-        record = offboard_tenant(
-            tenant, resource.workspace(tenant),
-            records_dir=deletion_records_target(resource.platform_root_location(), resource.storage_settings),
-            instance_cleanup=lambda key: wipe_tenant_history(instance, key),
-            dry_run=args.dry_run, performed_by=f"cli:{getpass.getuser()}", reason=args.reason,
-        )
+        record = offboard(CloudMonitor(tenants_file=str(registry.path)), tenant, dg.DagsterInstance.get(),
+                          dry_run=args.dry_run, performed_by=f"cli:{getpass.getuser()}", reason=args.reason)
     except OffboardingError as exc:
         print(f"offboarding {tenant.key} FAILED: {exc}")
         return 1

@@ -68,14 +68,8 @@ def append_manifest_problems(workspace: Workspace, tenant_key: str, billing_mont
                               ValidationReport(rows_checked=0, failures=failures, data_version=None), dagster_run_id)
 
 
-def append_validation_results(
-    workspace: Workspace,
-    tenant_key: str,
-    billing_month: str,
-    selection: MonthSelection,
-    report: ValidationReport,
-    dagster_run_id: str | None,
-) -> None:
+def append_validation_results(workspace: Workspace, tenant_key: str, billing_month: str, selection: MonthSelection,
+                              report: ValidationReport, dagster_run_id: str | None) -> None:
     records = report.to_records(
         tenant=tenant_key,
         month=billing_month,

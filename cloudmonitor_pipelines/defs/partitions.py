@@ -21,13 +21,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from cloudmonitor_pipelines.exports.runs import infer_billing_month
 from cloudmonitor_pipelines.months import month_of, previous_month
 from cloudmonitor_pipelines.tenants import TenantRegistry
 
 FIRST_MONTHS_FILENAME = "first_export_months.json"
 # Cost Management keeps FOCUS data for 7 years, but few customers backfill before 2024.
 DEFAULT_FIRST_MONTH = "2024-01"
-_RANGE_FOLDER = re.compile(r"^(\d{4})(\d{2})\d{2}-\d{8}$")
 _SCAN_DEPTH = 4  # {source}/[folders/]{export}/{range}: export runs sit a few levels below the source root
 
 
@@ -77,8 +77,7 @@ def scan_local_first_month(source: str) -> str | None:
             for entry in entries:
                 if not entry.is_dir(follow_symlinks=False):
                     continue
-                if match := _RANGE_FOLDER.match(entry.name):
-                    month = f"{match.group(1)}-{match.group(2)}"
+                if month := infer_billing_month(entry.name):  # an export's {yyyyMMdd-yyyyMMdd} folder
                     best = month if best is None or month < best else best
                 else:
                     next_frontier.append(entry.path)
