@@ -166,14 +166,10 @@ def _stored_rows_and_totals(frame: pl.LazyFrame | None) -> tuple[dict[str, int],
              pl.col("EffectiveCost").sum().alias("effective"))
         .collect(engine="streaming")
     )
-    by_file: dict[str, int] = {}
-    totals: dict[str, dict[str, float]] = {}
-    for row in grouped.iter_rows(named=True):
-        by_file[row[lineage.SOURCE_FILE]] = by_file.get(row[lineage.SOURCE_FILE], 0) + row["rows"]
-        target = totals.setdefault(row["BillingCurrency"], {"billed": 0.0, "effective": 0.0})
-        target["billed"] += row["billed"] or 0.0
-        target["effective"] += row["effective"] or 0.0
-    return by_file, totals
+    by_file = dict(grouped.group_by(lineage.SOURCE_FILE).agg(pl.col("rows").sum()).iter_rows())
+    sums = grouped.group_by("BillingCurrency").agg(pl.col("billed", "effective").fill_null(0.0).sum())
+    return by_file, {currency: {"billed": billed, "effective": effective}
+                     for currency, billed, effective in sums.iter_rows()}
 
 
 def _row_mismatches(source: Source, month: str, recorded: dict[str, Any],
