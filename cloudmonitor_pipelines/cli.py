@@ -82,15 +82,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """Per tenant: access state (revoked since when, what answered) and whether enrichment is on."""
     from cloudmonitor_pipelines.access import current_states
+    from cloudmonitor_pipelines.defs.resources import CloudMonitor
     from cloudmonitor_pipelines.enrich.settings import enrichment_enabled
-    from cloudmonitor_pipelines.lake.platform_store import open_platform_store
-    from cloudmonitor_pipelines.platform import platform_root
-    from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(args.tenants)
-    # An entry point: the platform root and storage settings are read from the environment here, once.
-    states = current_states(open_platform_store(platform_root(), StorageSettings.from_env()))
+    states = current_states(CloudMonitor(tenants_file=str(registry.path)).platform_store())
     print(f"tenants file: {registry.path}")
     for tenant in registry:
         state = states.get(tenant.key)
