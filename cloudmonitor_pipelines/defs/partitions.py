@@ -103,14 +103,10 @@ def tenant_partitions(registry: TenantRegistry) -> dg.StaticPartitionsDefinition
     return dg.StaticPartitionsDefinition(registry.keys())
 
 
-def month_partitions(start: str) -> dg.MonthlyPartitionsDefinition:
-    # end_offset=1 makes the in-progress month a partition: exports re-deliver it month-to-date every day.
-    return dg.MonthlyPartitionsDefinition(start_date=start, end_offset=1)
-
-
 def tenant_month_partitions(registry: TenantRegistry) -> dg.MultiPartitionsDefinition:
-    return dg.MultiPartitionsDefinition({"tenant": tenant_partitions(registry),
-                                         "month": month_partitions(first_month(registry))})
+    # end_offset=1 makes the in-progress month a partition: exports re-deliver it month-to-date every day.
+    month = dg.MonthlyPartitionsDefinition(start_date=first_month(registry), end_offset=1)
+    return dg.MultiPartitionsDefinition({"tenant": tenant_partitions(registry), "month": month})
 
 
 def month_key(billing_month: str) -> str:
