@@ -111,10 +111,12 @@ def _tags(pairs: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in pairs.items()]
 
 
-def _refused(result: JsonObject) -> str:
-    errors = result.get("errors") or []
-    detail = result.get("message") or "; ".join(e["message"] for e in errors)
-    return f"{result['__typename']}: {detail}"[:1000]
+def _accepted(result: JsonObject, success: str, what: str) -> JsonObject:
+    """`result` if it is a `success`; otherwise SubmitError: `what`, and why the webserver refused."""
+    if result["__typename"] != success:
+        detail = result.get("message") or "; ".join(e["message"] for e in result.get("errors") or [])
+        raise SubmitError(f"{what} — " + f"{result['__typename']}: {detail}"[:1000])
+    return result
 
 
 def submit_runs(gql: GraphQL, job: str, pairs: Sequence[tuple[str, str]]) -> dict[str, tuple[str, str]]:
@@ -127,9 +129,8 @@ def submit_runs(gql: GraphQL, job: str, pairs: Sequence[tuple[str, str]]) -> dic
                 "cloudmonitor/trigger": "cli-submit"}
         params = {"selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job},
                   "runConfigData": {}, "executionMetadata": {"tags": _tags(tags)}}
-        result = gql(_LAUNCH_RUN, {"params": params})["launchRun"]
-        if result["__typename"] != "LaunchRunSuccess":
-            raise SubmitError(f"{tenant} {month}: run not queued — {_refused(result)}")
+        result = _accepted(gql(_LAUNCH_RUN, {"params": params})["launchRun"], "LaunchRunSuccess",
+                           f"{tenant} {month}: run not queued")
         submitted[result["run"]["runId"]] = (tenant, month)
     return submitted
 
@@ -143,10 +144,7 @@ def submit_backfill(gql: GraphQL, job: str, pairs: Sequence[tuple[str, str]]) ->
         "tags": _tags({"cloudmonitor/trigger": "cli-backfill"}),
     }
     result = gql(_LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
-    if result["__typename"] != "LaunchBackfillSuccess":
-        raise SubmitError(f"backfill not queued — {_refused(result)}")
-    backfill_id: str = result["backfillId"]
-    return backfill_id
+    return str(_accepted(result, "LaunchBackfillSuccess", "backfill not queued")["backfillId"])
 
 
 def _runs(gql: GraphQL, run_filter: JsonObject) -> list[JsonObject]:
