@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
 from cloudmonitor_pipelines.exports.runs import infer_billing_month
-from cloudmonitor_pipelines.months import month_of, previous_month
+from cloudmonitor_pipelines.months import is_month, month_of, previous_month
 from cloudmonitor_pipelines.tenants import TenantRegistry
 
 FIRST_MONTHS_FILENAME = "first_export_months.json"
@@ -46,7 +45,7 @@ def recorded_first_months() -> dict[str, str]:
         data = json.loads(path.read_text()) if path is not None else {}
     except (OSError, ValueError):
         return {}
-    return {k: v for k, v in data.items() if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}", v)}
+    return {k: v for k, v in data.items() if is_month(v)}
 
 
 def record_first_months(first: dict[str, str]) -> None:
@@ -66,23 +65,14 @@ def scan_local_first_month(source: str) -> str | None:
     """The earliest billing month among a local source's export range folders (folder names only)."""
     if "://" in source or not os.path.isdir(source):
         return None
-    best, frontier = None, [source]
-    for _ in range(_SCAN_DEPTH):
-        next_frontier = []
-        for folder in frontier:
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            for entry in entries:
-                if not entry.is_dir(follow_symlinks=False):
-                    continue
-                if month := infer_billing_month(entry.name):  # an export's {yyyyMMdd-yyyyMMdd} folder
-                    best = month if best is None or month < best else best
-                else:
-                    next_frontier.append(entry.path)
-        frontier = next_frontier
-    return best
+    months: list[str] = []
+    for folder, subfolders, _files in os.walk(source):  # unreadable folders are skipped; links are not followed
+        depth = len(Path(folder).relative_to(source).parts)
+        found = {name: infer_billing_month(name) for name in subfolders  # an export's {yyyyMMdd-yyyyMMdd} folder
+                 if not os.path.islink(os.path.join(folder, name))}
+        months += [month for month in found.values() if month]
+        subfolders[:] = [name for name, month in found.items() if not month] if depth < _SCAN_DEPTH - 1 else []
+    return min(months, default=None)
 
 
 def first_month(registry: TenantRegistry, today: datetime | None = None) -> str:
