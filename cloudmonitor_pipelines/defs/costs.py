@@ -25,7 +25,7 @@ from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.pii import scan_personal_data
 from cloudmonitor_pipelines.focus.validate import ValidationReport, canonical_schema_failures, validate_canonical
-from cloudmonitor_pipelines.ingest_records import recorded_conformance, recorded_personal_data
+from cloudmonitor_pipelines.ingest_records import recorded_checks
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
 from cloudmonitor_pipelines.lake.delta import DataFile, partition_data_files, partition_files, read_table
 from cloudmonitor_pipelines.pipeline import IngestResult, ingest_month, loaded_run_ids
@@ -235,9 +235,9 @@ def costs_conform_to_focus(checked: _CheckedMonth) -> dg.AssetCheckResult:
         return dg.AssetCheckResult(passed=True, metadata={"note": "no rows for this month"})
     schema_failures = canonical_schema_failures(frame.collect_schema())
     revalidate = checked.revalidate_stored_files
-    recorded = None if revalidate else recorded_conformance(checked.recorded)
-    if recorded is not None and recorded[1] == stored:
-        report, how = recorded[0], "checked at ingest; the month holds exactly the files written then"
+    recorded = None if revalidate else recorded_checks(checked.recorded)
+    if recorded is not None and recorded.files == stored:
+        report, how = recorded.conformance, "checked at ingest; the month holds exactly the files written then"
     else:
         how = ("re-validated the stored files" + (" (requested)" if revalidate else
                " (the month's files differ from those the newest load recorded)"))
@@ -254,9 +254,9 @@ def costs_conform_to_focus(checked: _CheckedMonth) -> dg.AssetCheckResult:
 def costs_personal_data(checked: _CheckedMonth) -> dg.AssetCheckResult:
     # Like the conformance check: the ingest scanned every batch it wrote; trust that only while the month
     # still consists of exactly those files, and open the table for a scan only otherwise.
-    recorded = recorded_personal_data(checked.recorded)
-    if recorded is not None and recorded[1] == checked.stored:
-        findings, how = recorded[0], "scanned at ingest; the month holds exactly the files written then"
+    recorded = recorded_checks(checked.recorded)
+    if recorded is not None and recorded.personal_data is not None and recorded.files == checked.stored:
+        findings, how = recorded.personal_data, "scanned at ingest; the month holds exactly the files written then"
     else:
         frame = checked.frame
         if frame is None:
