@@ -8,7 +8,7 @@ unset reads its variable when used (`_setting`).
 """
 
 import os
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,10 +37,6 @@ ENV_VARS = {
 }
 
 
-# (path, mtime, size, environment) -> the registry parsed from them
-_REGISTRIES: dict[tuple[str, int, int, frozenset[tuple[str, str]]], TenantRegistry] = {}
-
-
 def _load_registry(tenants_file: str | None) -> TenantRegistry:
     """load_tenants, parsed once per process while the file and the environment it expands are unchanged.
 
@@ -55,11 +51,12 @@ def _load_registry(tenants_file: str | None) -> TenantRegistry:
     except OSError:
         return load_tenants(tenants_file)  # let the loader say what is wrong
     # The whole environment, read not as a setting but because the file's ${VAR} references expand from it.
-    key = (path, stat.st_mtime_ns, stat.st_size, frozenset(os.environ.items()))
-    if key not in _REGISTRIES:
-        _REGISTRIES.clear()
-        _REGISTRIES[key] = load_tenants(tenants_file)
-    return _REGISTRIES[key]
+    return _parsed(tenants_file, path, stat.st_mtime_ns, stat.st_size, frozenset(os.environ.items()))
+
+
+@lru_cache(maxsize=1)  # keyed by the file's path, mtime and size and the environment, too
+def _parsed(tenants_file: str | None, *_key: object) -> TenantRegistry:
+    return load_tenants(tenants_file)
 
 
 class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
