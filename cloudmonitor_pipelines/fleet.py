@@ -186,11 +186,9 @@ def _access_allows(resource: CloudMonitor, tenant: Tenant, state: access.AccessS
         echo(f"{tenant.key}: access probe failed ({type(exc).__name__}); skipped")
         return False
     if denied is not None:
-        access.record_revoked(denied, resource.platform_store())
         report.jobs.append(JobOutcome("access", tenant.key, True, str(denied)))
         echo(f"{tenant.key}: skipped, still revoked: {denied}")
         return False
-    access.record_access_works(tenant.key, resource.platform_store())
     echo(f"{tenant.key}: access works again; resuming")
     return True
 
