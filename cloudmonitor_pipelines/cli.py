@@ -97,6 +97,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from cloudmonitor_pipelines.defs.html_reports import report_path
+    from cloudmonitor_pipelines.lake.platform_store import portfolio_table
     from cloudmonitor_pipelines.platform import platform_root
     from cloudmonitor_pipelines.samples.generator import generate_sample_exports
     from cloudmonitor_pipelines.tenants import load_tenants
@@ -131,10 +133,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("HTML cost reports (open offline in any browser):")
     for tenant in registry:
         for month in months:
-            print(f"  {tenant.key} {month}: {tenant.workspace}/reports/{month}/cost-report-{tenant.key}-{month}.html")
+            print(f"  {tenant.key} {month}: {tenant.workspace}/{report_path(tenant.key, month)}")
     root = platform_root()
     for partner in sorted({t.partner for t in registry if t.partner}):
-        print(f"  partner {partner}: {root}/portfolios/{partner}.html  (per-tenant aggregates only)")
+        print(f"  partner {partner}: {root}/{portfolio_table(partner)}.html  (per-tenant aggregates only)")
     if any("costs_personal_data" in o.warnings for o in report.partitions):
         print(PERSONAL_DATA_NOTE)
     print(f"Dagster runs are recorded in {os.environ['DAGSTER_HOME']}.")

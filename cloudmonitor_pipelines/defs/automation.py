@@ -155,8 +155,7 @@ def new_runs_since(paths: list[str], seen: dict[str, str]) -> tuple[dict[str, li
     return fresh, newest
 
 
-def build_export_sensor(job: Job,
-                        partitions_def: dg.PartitionsDefinition) -> dg.SensorDefinition:
+def build_export_sensor(job: Job, partitions_def: dg.PartitionsDefinition) -> dg.SensorDefinition:
     @dg.sensor(
         name="new_export_runs_sensor",
         job=job,
