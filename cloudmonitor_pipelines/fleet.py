@@ -354,11 +354,9 @@ def partition_outcome(tenant: str, month: str, result: dg.ExecuteInProcessResult
     evaluations = [e for e in result.get_asset_check_evaluations() if not e.passed]
     failed_checks = [e.check_name for e in evaluations if e.severity == dg.AssetCheckSeverity.ERROR]
     warnings = [e.check_name for e in evaluations if e.severity != dg.AssetCheckSeverity.ERROR]
-    totals: dict[str, tuple[float, float]] = {}
-    for key, value in metadata.items():
-        if key.startswith("billed_cost_"):
-            currency = key.removeprefix("billed_cost_")
-            totals[currency] = (value, metadata[f"effective_cost_{currency}"])  # the costs asset writes both
+    currencies = [key.removeprefix("billed_cost_") for key in metadata if key.startswith("billed_cost_")]
+    # The costs asset writes both figures of every currency.
+    totals = {c: (metadata[f"billed_cost_{c}"], metadata[f"effective_cost_{c}"]) for c in currencies}
     error = None if result.success else failure_message(result)
     return PartitionOutcome(
         tenant=tenant, month=month, success=result.success and not failed_checks,

@@ -60,8 +60,7 @@ def summary_markdown(report: TenantReport) -> str:
                   f"{change[0]:+,.2f} {c}" + (f" ({change[1]:+.1f} %)" if change[1] is not None else "")
                   + " vs last month")
         lines.append(f"**{c}**: effective {section.effective_cost:,.2f} {c}, {versus}")
-        services = section.top["Services"]
-        for row in services.head(3).iter_rows(named=True):
+        for row in section.top["Services"].head(3).iter_rows(named=True):
             lines.append(f"- {row['label'] or row['key']}: {row['effective_cost']:,.2f} {c}")
     return "\n".join(lines)
 
