@@ -104,13 +104,7 @@ def _materialize_table(context: dg.AssetExecutionContext, table: ReportTable, te
 
 def build_reports_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The seven reporting tables of a tenant-month and the HTML `cost_report` rendered from them, as one step;
-    each keeps its own asset key, schema and deps.
-
-    A table's month is rebuilt only when its data version (`_table_data_version`) differs from the one its
-    last materialization of the partition recorded; otherwise nothing is written and the materialization says
-    `unchanged`, carrying the figures of the build that wrote the month. The HTML report follows the same rule
-    over the tables' data versions (defs/html_reports.py).
-    """
+    each keeps its own asset key, schema and deps (when a month is rebuilt: the module docstring)."""
 
     @dg.multi_asset(name="reports", specs=[*(_table_spec(t) for t in REPORT_TABLES.values()), COST_REPORT_SPEC],
                     partitions_def=partitions_def, can_subset=True)
