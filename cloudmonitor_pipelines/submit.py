@@ -20,8 +20,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cloudmonitor_pipelines.defs.partitions import partition_key
@@ -83,28 +84,23 @@ class Outcome:
 
 
 JsonObject = dict[str, Any]  # a decoded GraphQL response object
+GraphQL = Callable[[str, Mapping[str, Any]], JsonObject]  # post_graphql bound to a webserver URL
 
 
-class GraphQL:
-    """POSTs GraphQL documents to `<url>/graphql`; raises SubmitError on transport or GraphQL errors."""
-
-    def __init__(self, url: str, timeout_s: float = 30.0) -> None:
-        self.url = url.rstrip("/")
-        self.timeout_s = timeout_s
-
-    def __call__(self, query: str, variables: Mapping[str, Any]) -> JsonObject:
-        body = json.dumps({"query": query, "variables": dict(variables)}).encode()
-        request = urllib.request.Request(f"{self.url}/graphql", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                payload = json.load(response)
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise SubmitError(f"cannot reach the Dagster webserver at {self.url}: {exc}") from None
-        if payload.get("errors"):
-            raise SubmitError(f"webserver rejected the request: {payload['errors'][0].get('message', '')[:500]}")
-        data: JsonObject = payload["data"]
-        return data
+def post_graphql(url: str, query: str, variables: Mapping[str, Any]) -> JsonObject:
+    """POST a GraphQL document to `<url>/graphql`; SubmitError on transport or GraphQL errors."""
+    body = json.dumps({"query": query, "variables": dict(variables)}).encode()
+    request = urllib.request.Request(f"{url}/graphql", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30.0) as response:
+            payload = json.load(response)
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise SubmitError(f"cannot reach the Dagster webserver at {url}: {exc}") from None
+    if payload.get("errors"):
+        raise SubmitError(f"webserver rejected the request: {payload['errors'][0].get('message', '')[:500]}")
+    data: JsonObject = payload["data"]
+    return data
 
 
 def _tags(pairs: Mapping[str, str]) -> list[dict[str, str]]:
@@ -195,7 +191,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if not pairs:
         print("nothing to submit: give --month and --tenant (or --all-tenants)", file=sys.stderr)
         return EXIT_USAGE
-    gql = GraphQL(args.url)
+    gql = partial(post_graphql, args.url.rstrip("/"))
     try:
         if args.backfill:
             backfill_id = submit_backfill(gql, args.job, pairs)
