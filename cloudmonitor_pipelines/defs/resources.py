@@ -86,7 +86,8 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
         description=f"env {VERIFY_TLS_ENV}: 0 turns storage certificate checks off (loopback emulator only).",
     )
     arm_endpoint: str | None = Field(
-        default=None, description=f"env {ARM_ENDPOINT_ENV}: Azure Resource Manager base URL; unset: https://management.azure.com."
+        default=None,
+        description=f"env {ARM_ENDPOINT_ENV}: Azure Resource Manager base URL; unset: https://management.azure.com.",
     )
     assertion_identity_client_id: str | None = Field(
         default=None, description=f"env {ASSERTION_IDENTITY_ENV}: client id of the managed identity whose token is the "
