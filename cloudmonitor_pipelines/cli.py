@@ -148,7 +148,7 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     """Delete a tenant's workspace tables and Dagster history; write a deletion record outside the workspace."""
     import dagster as dg
 
-    from cloudmonitor_pipelines.defs.lifecycle import offboard
+    from cloudmonitor_pipelines.defs.lifecycle import run_offboarding
     from cloudmonitor_pipelines.defs.resources import CloudMonitor
     from cloudmonitor_pipelines.lake.offboarding import OffboardingError
     from cloudmonitor_pipelines.tenants import load_tenants
@@ -161,8 +161,8 @@ def cmd_offboard(args: argparse.Namespace) -> int:
         return 2
     ensure_dagster_home()
     try:
-        record = offboard(CloudMonitor(tenants_file=str(registry.path)), tenant, dg.DagsterInstance.get(),
-                          dry_run=args.dry_run, performed_by=f"cli:{getpass.getuser()}", reason=args.reason)
+        record = run_offboarding(CloudMonitor(tenants_file=str(registry.path)), tenant, dg.DagsterInstance.get(),
+                                 dry_run=args.dry_run, performed_by=f"cli:{getpass.getuser()}", reason=args.reason)
     except OffboardingError as exc:
         print(f"offboarding {tenant.key} FAILED: {exc}")
         return 1

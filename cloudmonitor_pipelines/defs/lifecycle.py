@@ -38,8 +38,8 @@ def wipe_tenant_history(instance: dg.DagsterInstance, tenant_key: str, keep_run_
     return len(run_ids)
 
 
-def offboard(cloudmonitor: CloudMonitor, tenant: Tenant, instance: dg.DagsterInstance, *, dry_run: bool,
-             performed_by: str, reason: str | None, keep_run_id: str | None = None) -> OffboardingRecord:
+def run_offboarding(cloudmonitor: CloudMonitor, tenant: Tenant, instance: dg.DagsterInstance, *, dry_run: bool,
+                    performed_by: str, reason: str | None, keep_run_id: str | None = None) -> OffboardingRecord:
     """Offboard `tenant` (the CLI's `offboard` and the offboarding job): its workspace tables and Dagster history,
     with the deletion record under the platform root."""
     return offboard_tenant(
@@ -67,9 +67,9 @@ def build_lifecycle_jobs() -> list[dg.JobDefinition]:
     @dg.op(description="Delete every table of a tenant's workspace and its Dagster partitions; record the deletion "
            "outside the workspace and verify nothing remains. Never touches the source.")
     def offboard(context: dg.OpExecutionContext, config: OffboardConfig, cloudmonitor: CloudMonitor) -> dg.Output[None]:
-        record = offboard(cloudmonitor, cloudmonitor.tenant(config.tenant), context.instance, dry_run=config.dry_run,
-                          performed_by=f"dagster run {context.run_id}", reason=config.reason,
-                          keep_run_id=context.run_id)
+        record = run_offboarding(cloudmonitor, cloudmonitor.tenant(config.tenant), context.instance,
+                                 dry_run=config.dry_run, performed_by=f"dagster run {context.run_id}",
+                                 reason=config.reason, keep_run_id=context.run_id)
         return dg.Output(None, metadata={"record": dg.MetadataValue.json(record.to_dict())})
 
     @dg.op(description="Drop months older than the tenant's retention and vacuum unreferenced Delta files past the "
