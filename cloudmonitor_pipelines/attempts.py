@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from cloudmonitor_pipelines.exports.runs import MonthSelection, latest_submitted
 from cloudmonitor_pipelines.lake.audit import ReadRecord, append_ingestion_log, append_read_log
 from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
+
+if TYPE_CHECKING:
+    from cloudmonitor_pipelines.pipeline import IngestResult
 
 
 class IngestFailedError(StorageError):
@@ -44,13 +47,6 @@ def failure_message(exc: BaseException, where: str) -> str:
     return f"{where}: {detail}"
 
 
-class _Outcome(Protocol):  # the fields of pipeline.IngestResult an ingestion_log row records
-    source_rows: int
-    rows: int
-    totals: dict[str, dict[str, float]]
-    table_version: int | None
-
-
 @dataclass
 class IngestAttempt:
     """What one ingest attempt has done so far, so every way it can end writes one ingestion_log row."""
@@ -66,7 +62,7 @@ class IngestAttempt:
     where: str = ""  # the manifest or file being processed, named for errors raised outside this package
     logged: bool = False
 
-    def finish(self, status: str, result: _Outcome | None = None, error: str | None = None,
+    def finish(self, status: str, result: IngestResult | None = None, error: str | None = None,
                conformance: str | None = None) -> None:
         self.logged = True  # set first: a log that fails to write is not retried as a second row
         winners = self.selection.winners if self.selection else ()

@@ -82,15 +82,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     """Per tenant: access state (revoked since when, what answered) and whether enrichment is on."""
     from cloudmonitor_pipelines.access import current_states
+    from cloudmonitor_pipelines.defs.resources import CloudMonitor
     from cloudmonitor_pipelines.enrich.settings import enrichment_enabled
-    from cloudmonitor_pipelines.lake.platform_store import open_platform_store
-    from cloudmonitor_pipelines.platform import platform_root
-    from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(args.tenants)
-    # An entry point: the platform root and storage settings are read from the environment here, once.
-    states = current_states(open_platform_store(platform_root(), StorageSettings.from_env()))
+    states = current_states(CloudMonitor(tenants_file=str(registry.path)).platform_store())
     print(f"tenants file: {registry.path}")
     for tenant in registry:
         state = states.get(tenant.key)
@@ -100,6 +97,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from cloudmonitor_pipelines.defs.html_reports import report_path
+    from cloudmonitor_pipelines.lake.platform_store import portfolio_table
     from cloudmonitor_pipelines.platform import platform_root
     from cloudmonitor_pipelines.samples.generator import generate_sample_exports
     from cloudmonitor_pipelines.tenants import load_tenants
@@ -134,10 +133,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("HTML cost reports (open offline in any browser):")
     for tenant in registry:
         for month in months:
-            print(f"  {tenant.key} {month}: {tenant.workspace}/reports/{month}/cost-report-{tenant.key}-{month}.html")
+            print(f"  {tenant.key} {month}: {tenant.workspace}/{report_path(tenant.key, month)}")
     root = platform_root()
     for partner in sorted({t.partner for t in registry if t.partner}):
-        print(f"  partner {partner}: {root}/portfolios/{partner}.html  (per-tenant aggregates only)")
+        print(f"  partner {partner}: {root}/{portfolio_table(partner)}.html  (per-tenant aggregates only)")
     if any("costs_personal_data" in o.warnings for o in report.partitions):
         print(PERSONAL_DATA_NOTE)
     print(f"Dagster runs are recorded in {os.environ['DAGSTER_HOME']}.")
@@ -149,10 +148,9 @@ def cmd_offboard(args: argparse.Namespace) -> int:
     """Delete a tenant's workspace tables and Dagster history; write a deletion record outside the workspace."""
     import dagster as dg
 
-    from cloudmonitor_pipelines.defs.lifecycle import wipe_tenant_history
+    from cloudmonitor_pipelines.defs.lifecycle import run_offboarding
     from cloudmonitor_pipelines.defs.resources import CloudMonitor
-    from cloudmonitor_pipelines.lake.offboarding import OffboardingError, offboard_tenant
-    from cloudmonitor_pipelines.lake.platform_store import deletion_records_target
+    from cloudmonitor_pipelines.lake.offboarding import OffboardingError
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(args.tenants)
@@ -162,15 +160,9 @@ def cmd_offboard(args: argparse.Namespace) -> int:
               "Re-run with --yes to proceed, or --dry-run to see what would be deleted.")
         return 2
     ensure_dagster_home()
-    resource = CloudMonitor.from_environ(tenants_file=str(registry.path))
-    instance = dg.DagsterInstance.get()
     try:
-        record = offboard_tenant(
-            tenant, resource.workspace(tenant),
-            records_dir=deletion_records_target(resource.platform_root_location(), resource.storage_settings),
-            instance_cleanup=lambda key: wipe_tenant_history(instance, key),
-            dry_run=args.dry_run, performed_by=f"cli:{getpass.getuser()}", reason=args.reason,
-        )
+        record = run_offboarding(CloudMonitor(tenants_file=str(registry.path)), tenant, dg.DagsterInstance.get(),
+                                 dry_run=args.dry_run, performed_by=f"cli:{getpass.getuser()}", reason=args.reason)
     except OffboardingError as exc:
         print(f"offboarding {tenant.key} FAILED: {exc}")
         return 1
@@ -184,7 +176,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.tenants import load_tenants
 
     registry = load_tenants(args.tenants)
-    resource = CloudMonitor.from_environ(tenants_file=str(registry.path))
+    resource = CloudMonitor(tenants_file=str(registry.path))
     for tenant in [registry.get(k) for k in args.tenant] if args.tenant else list(registry):
         if not tenant.retention_months:
             print(f"{tenant.key}: no retention_months configured")

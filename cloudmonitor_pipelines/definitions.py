@@ -41,10 +41,9 @@ def build_definitions(registry: TenantRegistry, tenants_file: str | None = None)
     reports = build_reports_asset(partitions)
     partners = sorted(registry.partners())
     portfolio = [build_portfolio_asset(partners)] if partners else []
-    month_assets = [COSTS_KEY, COST_ENRICHMENT_KEY, *reports.keys]
     costs_job = dg.define_asset_job(
         "costs_job",
-        selection=dg.AssetSelection.assets(*month_assets),
+        selection=dg.AssetSelection.assets(COSTS_KEY, COST_ENRICHMENT_KEY, *reports.keys),
         description="One tenant-month: ingest the FOCUS exports (with the blocking checks), enrich, rebuild reports.",
         # The run is the unit of isolation (one process or pod per run); a subprocess per step would re-import
         # polars/deltalake/dagster ~10 times per tenant-month, which dominates small tenants (docs/performance.md).

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from cloudmonitor_pipelines import access
 from cloudmonitor_pipelines.enrich.settings import enrichment_enabled, enrichment_off_note
@@ -106,30 +106,8 @@ class FleetReport:
         return lines
 
 
-class Progress:
-    """Which tenant-month, rows so far, elapsed: a rewritten status line on a terminal, nothing extra otherwise."""
-
-    def __init__(self, total: int, stream: TextIO | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.total, self.done, self.rows, self.started = total, 0, 0, time.monotonic()
-
-    def show(self, label: str) -> None:
-        if self.tty:
-            elapsed = time.monotonic() - self.started
-            self.stream.write(f"\r\033[K[{self.done + 1}/{self.total}] {label} | {self.rows:,} rows so far | "
-                              f"{elapsed:,.0f} s")
-            self.stream.flush()
-
-    def clear(self) -> None:
-        if self.tty:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-
-
 def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, months: Sequence[str] | None, *,
-              echo: Callable[[str], None] = print, inventory: bool = True, portfolio: bool = True,
-              progress_stream: TextIO | None = None) -> FleetReport:
+              echo: Echo = print, inventory: bool = True, portfolio: bool = True) -> FleetReport:
     """Materialize the selected tenant-months against the persistent instance ($DAGSTER_HOME)."""
     import dagster as dg
 
@@ -140,7 +118,7 @@ def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, month
 
     logging.getLogger("azure").setLevel(logging.ERROR)  # azure-identity's per-credential chatter; we say one line
     registry = load_tenants(tenants_file)
-    resource = CloudMonitor.from_environ(tenants_file=str(registry.path))
+    resource = CloudMonitor(tenants_file=str(registry.path))
     selected = [registry.get(k) for k in tenant_keys] if tenant_keys else list(registry)
     report = FleetReport()
     states = access.revoked_tenants(resource.platform_store())
@@ -159,13 +137,12 @@ def run_fleet(tenants_file: str | None, tenant_keys: Sequence[str] | None, month
     # One definitions load for the whole invocation, after the first export months are known.
     defs = build_definitions(registry, tenants_file=str(registry.path))
     instance = dg.DagsterInstance.get()
-    progress = Progress(sum(len(p[1]) for p in plans), progress_stream)
-    runner = _Runner(defs, instance, resource, report, echo, progress)
+    runner = _Runner(defs, instance, resource, report, echo, total=sum(len(p[1]) for p in plans))
     for tenant, tenant_months, newest in plans:
         runner.tenant(tenant, tenant_months, newest, inventory)
     if portfolio:
         runner.portfolios(selected, registry)
-    progress.clear()
+    runner.clear()
     return report
 
 
@@ -187,11 +164,9 @@ def _access_allows(resource: CloudMonitor, tenant: Tenant, state: access.AccessS
         echo(f"{tenant.key}: access probe failed ({type(exc).__name__}); skipped")
         return False
     if denied is not None:
-        access.record_revoked(denied, resource.platform_store())
         report.jobs.append(JobOutcome("access", tenant.key, True, str(denied)))
         echo(f"{tenant.key}: skipped, still revoked: {denied}")
         return False
-    access.record_access_works(tenant.key, resource.platform_store())
     echo(f"{tenant.key}: access works again; resuming")
     return True
 
@@ -219,20 +194,34 @@ def _newest_runs(paths: list[str]) -> dict[str, tuple[str, str]]:
 
 
 class _Runner:
-    """Launches the jobs of one invocation and books their outcomes."""
+    """Launches the jobs of one invocation and books their outcomes; shows progress (which tenant-month, rows so far,
+    elapsed) as a rewritten status line on a terminal, nothing extra otherwise."""
 
     def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance, resource: CloudMonitor, report: FleetReport,
-                 echo: Echo, progress: Progress) -> None:
-        self.defs, self.instance, self.resource, self.report = defs, instance, resource, report
-        self.echo, self.progress = echo, progress
+                 echo: Echo, total: int) -> None:
+        self.defs, self.instance, self.resource, self.report, self.echo = defs, instance, resource, report, echo
+        self.tty = sys.stderr.isatty()
+        self.total, self.done, self.rows, self.started = total, 0, 0, time.monotonic()
         self.costs_job = defs.resolve_job_def("costs_job")
         if self.costs_job.partitions_def is None:
             raise TypeError("costs_job has no partitions definition")
         self.costs_partitions = self.costs_job.partitions_def
 
+    def show(self, label: str) -> None:
+        if self.tty:
+            elapsed = time.monotonic() - self.started
+            sys.stderr.write(f"\r\033[K[{self.done + 1}/{self.total}] {label} | {self.rows:,} rows so far | "
+                             f"{elapsed:,.0f} s")
+            sys.stderr.flush()
+
+    def clear(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
     def say(self, outcome: JobOutcome) -> None:
         self.report.jobs.append(outcome)
-        self.progress.clear()
+        self.clear()
         self.echo(outcome.line if outcome.partition is not None or outcome.job != "inventory"
                   else f"{outcome.target}: {outcome.line}")
 
@@ -264,10 +253,10 @@ class _Runner:
         if not months:
             self.echo(f"{tenant.key}: no export runs found in {tenant.source}")
         for i, month in enumerate(months):
-            self.progress.show(f"{tenant.key} {month}")
+            self.show(f"{tenant.key} {month}")
             outcome = self.month(tenant, month, newest.get(month), refreshed, tags)
-            self.progress.done += 1
-            self.progress.rows += (outcome.partition.rows or 0) if outcome.partition else 0
+            self.done += 1
+            self.rows += (outcome.partition.rows or 0) if outcome.partition else 0
             self.say(outcome)
             if outcome.partition and outcome.partition.error and "access denied" in outcome.partition.error:
                 return self._skip_rest(tenant, months[i + 1:], outcome.partition.error)
@@ -357,11 +346,9 @@ def partition_outcome(tenant: str, month: str, result: dg.ExecuteInProcessResult
     evaluations = [e for e in result.get_asset_check_evaluations() if not e.passed]
     failed_checks = [e.check_name for e in evaluations if e.severity == dg.AssetCheckSeverity.ERROR]
     warnings = [e.check_name for e in evaluations if e.severity != dg.AssetCheckSeverity.ERROR]
-    totals: dict[str, tuple[float, float]] = {}
-    for key, value in metadata.items():
-        if key.startswith("billed_cost_"):
-            currency = key.removeprefix("billed_cost_")
-            totals[currency] = (value, metadata[f"effective_cost_{currency}"])  # the costs asset writes both
+    currencies = [key.removeprefix("billed_cost_") for key in metadata if key.startswith("billed_cost_")]
+    # The costs asset writes both figures of every currency.
+    totals = {c: (metadata[f"billed_cost_{c}"], metadata[f"effective_cost_{c}"]) for c in currencies}
     error = None if result.success else failure_message(result)
     return PartitionOutcome(
         tenant=tenant, month=month, success=result.success and not failed_checks,

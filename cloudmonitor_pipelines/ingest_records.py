@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -37,27 +37,23 @@ def conformance_record(report: ValidationReport, written: list[DataFile], person
     )
 
 
-def recorded_conformance(recorded: Mapping[str, Any] | None) -> tuple[ValidationReport, list[DataFile]] | None:
-    """The conformance an ingestion_log row recorded, and the files it covers; None for rows without one."""
+class RecordedChecks(NamedTuple):
+    conformance: ValidationReport
+    personal_data: PiiFindings | None  # None: the load recorded no personal-data scan
+    files: list[DataFile]  # the data files both cover
+
+
+def recorded_checks(recorded: Mapping[str, Any] | None) -> RecordedChecks | None:
+    """What an ingestion_log row recorded of its checks; None for rows without a record."""
     raw = (recorded or {}).get("conformance")
     if not raw:
         return None
     data = json.loads(raw)
-    report = ValidationReport(data["rows_checked"], [RuleFailure(**f) for f in data["failures"]], None)
-    return report, _recorded_files(data)
-
-
-def _recorded_files(data: Mapping[str, Any]) -> list[DataFile]:
-    return sorted(DataFile(path, size, rows) for path, size, rows in data["files"])
-
-
-def recorded_personal_data(recorded: Mapping[str, Any] | None) -> tuple[PiiFindings, list[DataFile]] | None:
-    """The personal-data findings an ingestion_log row recorded, and the files they cover; None without them."""
-    raw = (recorded or {}).get("conformance")
-    data = json.loads(raw) if raw else {}
-    if not data.get("personal_data"):
-        return None
-    return findings_from_record(data["personal_data"]), _recorded_files(data)
+    return RecordedChecks(
+        ValidationReport(data["rows_checked"], [RuleFailure(**f) for f in data["failures"]], None),
+        findings_from_record(data["personal_data"]) if data.get("personal_data") else None,
+        sorted(DataFile(path, size, rows) for path, size, rows in data["files"]),
+    )
 
 
 def append_manifest_problems(workspace: Workspace, tenant_key: str, billing_month: str, selection: MonthSelection,
@@ -68,14 +64,8 @@ def append_manifest_problems(workspace: Workspace, tenant_key: str, billing_mont
                               ValidationReport(rows_checked=0, failures=failures, data_version=None), dagster_run_id)
 
 
-def append_validation_results(
-    workspace: Workspace,
-    tenant_key: str,
-    billing_month: str,
-    selection: MonthSelection,
-    report: ValidationReport,
-    dagster_run_id: str | None,
-) -> None:
+def append_validation_results(workspace: Workspace, tenant_key: str, billing_month: str, selection: MonthSelection,
+                              report: ValidationReport, dagster_run_id: str | None) -> None:
     records = report.to_records(
         tenant=tenant_key,
         month=billing_month,

@@ -34,6 +34,7 @@ from cloudmonitor_pipelines.focus.validate import (
     AlreadyChecked,
     FileRows,
     FocusValidationError,
+    ValidatedBatch,
     ValidationReport,
     validate_canonical,
     validate_export_batch,
@@ -108,16 +109,12 @@ class MonthLoad:
             self._add_report_and_totals(report, batch, validated.typed, files)
             return True
         try:
-            harmonized = harmonize_batch(batch.frame, data_version, lineage={**lineage_values, lineage.SOURCE_FILE: ""},
-                                         typed=validated.typed, distinct=validated.distinct)
+            canonical, checked = self._canonical(batch.frame, data_version, {**lineage_values, lineage.SOURCE_FILE: ""},
+                                                 validated)
         except HarmonizationError:
             return False
-        canonical = harmonized.frame
         canonical.replace_column(canonical.get_column_index(lineage.SOURCE_FILE),  # each row's own file
                                  pl.Series(lineage.SOURCE_FILE, files.paths).gather(files.index))
-        checked: AlreadyChecked | None = AlreadyChecked(validated.passed_rules, harmonized.unchanged)
-        if self.tenant.mask_personal_data:  # masking rewrites columns: every canonical rule runs again
-            canonical, checked = mask_personal_data(canonical.lazy()).collect(), None
         conformance = _per_file(validate_canonical(canonical, checked=checked, files=files), batch)
         if conformance is None or conformance.has_errors:
             return False
@@ -145,15 +142,9 @@ class MonthLoad:
         if self.report.has_errors:
             return  # keep validating the rest so the report lists every failure
         try:  # validation should have caught it; name the file when it did not
-            harmonized = harmonize_batch(frame, data_version, lineage=file_lineage, typed=validated.typed,
-                                         distinct=validated.distinct)
+            canonical, checked = self._canonical(frame, data_version, file_lineage, validated)
         except HarmonizationError as exc:
             raise HarmonizationError(f"{path}: {exc}") from exc
-        canonical = harmonized.frame
-        # Rules validation passed on columns harmonize carried over unchanged are not evaluated twice.
-        checked: AlreadyChecked | None = AlreadyChecked(validated.passed_rules, harmonized.unchanged)
-        if self.tenant.mask_personal_data:  # masking rewrites columns: every canonical rule runs again
-            canonical, checked = mask_personal_data(canonical.lazy()).collect(), None
         # The canonical rules on exactly the rows about to be stored (in memory, no re-read): a harmonization fault
         # fails the month here, before anything is committed.
         self.conformance = self.conformance.merge(
@@ -162,6 +153,16 @@ class MonthLoad:
         if self.conformance.has_errors:
             raise FocusValidationError(self.conformance)
         self._write(canonical)
+
+    def _canonical(self, frame: pl.DataFrame, data_version: str, lineage_values: Mapping[str, object],
+                   validated: ValidatedBatch) -> tuple[pl.DataFrame, AlreadyChecked | None]:
+        """The rows harmonized (and masked, if the tenant asks), and the canonical rules they need not be checked
+        against again: those validation passed on columns harmonize carried over unchanged."""
+        harmonized = harmonize_batch(frame, data_version, lineage=lineage_values, typed=validated.typed,
+                                     distinct=validated.distinct)
+        if self.tenant.mask_personal_data:  # masking rewrites columns: every canonical rule runs again
+            return mask_personal_data(harmonized.frame.lazy()).collect(), None
+        return harmonized.frame, AlreadyChecked(validated.passed_rules, harmonized.unchanged)
 
     def _write(self, canonical: pl.DataFrame) -> None:
         # The personal-data scan of exactly these rows, so the warning check needs no re-read either.
@@ -189,8 +190,7 @@ class MonthLoad:
         cleanup_error = self.writer.abort()
         if cleanup_error is not None:
             exc.add_note(cleanup_error)
-        partial_result = self.result_of(status="failed", rows=0, source_rows=self.source_rows, table_version=None,
-                                        totals=self.totals)
+        partial_result = self.result_of(status="failed", source_rows=self.source_rows, totals=self.totals)
         self.attempt.finish("failed", partial_result, error=failure_message(exc, self.attempt.where)
                             + (f"; {cleanup_error}" if cleanup_error else ""))
         if self.report.failures or self.conformance.failures:

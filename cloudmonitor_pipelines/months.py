@@ -52,11 +52,6 @@ def next_month(month: str) -> str:
     return add_months(month, 1)
 
 
-def month_start(month: str) -> date:
-    """The first day of the month."""
-    return parse_month(month)
-
-
 def month_end(month: str) -> date:
     """The first day of the next month: billing periods are half-open, [start, end)."""
     return parse_month(next_month(month))
@@ -64,7 +59,7 @@ def month_end(month: str) -> date:
 
 def month_bounds_utc(month: str) -> tuple[datetime, datetime]:
     """[start, end) of the month as aware UTC datetimes."""
-    start, end = month_start(month), month_end(month)
+    start, end = parse_month(month), month_end(month)
     return (datetime(start.year, start.month, 1, tzinfo=UTC), datetime(end.year, end.month, 1, tzinfo=UTC))
 
 

@@ -17,7 +17,6 @@ the ingest records beside the table (conformance JSON, validation_results rows) 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -57,12 +56,12 @@ class IngestResult:
     tenant_key: str
     billing_month: str
     status: str  # loaded | unchanged | no_data
-    rows: int
-    source_rows: int
     table_uri: str
-    table_version: int | None
     winners: tuple[Manifest, ...]
-    totals: Totals  # currency -> {"billed": .., "effective": ..} as read from the source
+    table_version: int | None = None
+    rows: int = 0
+    source_rows: int = 0
+    totals: Totals = field(default_factory=dict)  # currency -> {"billed": .., "effective": ..} as read from the source
     files: list[str] = field(default_factory=list)
     bytes_read: int = 0
     validation: ValidationReport | None = None
@@ -96,21 +95,14 @@ def loaded_run_ids(workspace: Workspace, billing_month: str) -> set[str] | None:
 
 def _manifest_reads(source: Source, discovery: Discovery, month: str) -> list[ReadRecord]:
     """Audit rows for the month's manifests, which discovery read (size, ETag and time from the listing)."""
-    records = []
     now = datetime.now(UTC)
-    for m in discovery.manifests:
-        if m.billing_month != month:
-            continue
-        info = discovery.objects.get(m.path)
-        records.append(
-            ReadRecord(
-                billing_month=month, object_kind="manifest", path=m.path, uri=source.object_uri(m.path),
-                bytes=info.size if info else 0, rows=None, etag=info.etag if info else None,
-                last_modified=info.last_modified if info else None, manifest_path=m.path, export_run_id=m.run_id,
-                read_at=now,
-            )
-        )
-    return records
+    return [
+        ReadRecord(billing_month=month, object_kind="manifest", path=m.path, uri=source.object_uri(m.path),
+                   bytes=info.size, rows=None, etag=info.etag, last_modified=info.last_modified,
+                   manifest_path=m.path, export_run_id=m.run_id, read_at=now)
+        for m in discovery.manifests if m.billing_month == month
+        for info in [discovery.objects[m.path]]  # discover() keeps the listing of every manifest it read
+    ]
 
 
 def ingest_month(
@@ -120,8 +112,6 @@ def ingest_month(
     source: Source,
     workspace: Workspace,
     dagster_run_id: str | None = None,
-    discovery: Discovery | None = None,
-    on_file: Callable[[str, int], None] | None = None,
 ) -> IngestResult:
     """Load the winning export runs of one billing month into `<workspace>/costs`, replacing the month atomically.
 
@@ -131,7 +121,7 @@ def ingest_month(
     attempt = IngestAttempt(tenant.key, billing_month, source, workspace, dagster_run_id, datetime.now(UTC),
                             where=f"tenant {tenant.key} month {billing_month}")
     try:
-        return _ingest(tenant, attempt, discovery, on_file)
+        return _ingest(tenant, attempt)
     except BaseException as exc:
         replacement = attempt.failed(exc)
         if replacement is exc:
@@ -139,18 +129,16 @@ def ingest_month(
         raise replacement from None  # a foreign error's text (it may quote data) is not chained
 
 
-def _ingest(tenant: Tenant, attempt: IngestAttempt, discovery: Discovery | None,
-            on_file: Callable[[str, int], None] | None) -> IngestResult:
+def _ingest(tenant: Tenant, attempt: IngestAttempt) -> IngestResult:
     billing_month, source, workspace = attempt.billing_month, attempt.source, attempt.workspace
     clock = time.perf_counter()
     attempt.where = f"tenant {tenant.key} month {billing_month}: discovering export runs in the source"
-    discovery = discovery or discover(source, billing_month)
+    discovery = discover(source, billing_month)
     selection: MonthSelection = select_month(discovery, billing_month)
     attempt.selection = selection
-    table_uri = workspace.table_uri(COSTS)
     attempt.reads.extend(_manifest_reads(source, discovery, billing_month))
-    result_of = partial(IngestResult, tenant_key=tenant.key, billing_month=billing_month, table_uri=table_uri,
-                        winners=selection.winners)
+    result_of = partial(IngestResult, tenant_key=tenant.key, billing_month=billing_month,
+                        table_uri=workspace.table_uri(COSTS), winners=selection.winners)
 
     if selection.problems:
         message = "; ".join((p.message if p.message.startswith(p.path) else f"{p.path}: {p.message}")
@@ -161,8 +149,8 @@ def _ingest(tenant: Tenant, attempt: IngestAttempt, discovery: Discovery | None,
         raise error
 
     if not selection.winners:
-        result = result_of(status="no_data", rows=0, source_rows=0, table_version=table_version(workspace, COSTS),
-                           totals={}, notes=[*selection.notes, "no non-empty FocusCost export run for this month"])
+        result = result_of(status="no_data", table_version=table_version(workspace, COSTS),
+                           notes=[*selection.notes, "no non-empty FocusCost export run for this month"])
         attempt.finish("no_data", result)
         return result
 
@@ -176,20 +164,19 @@ def _ingest(tenant: Tenant, attempt: IngestAttempt, discovery: Discovery | None,
         and loaded_run_ids(workspace, billing_month) == set(selection.run_ids)
     ):
         loaded = ", ".join(selection.run_ids)
-        result = result_of(status="unchanged", rows=0, source_rows=0, table_version=table_version(workspace, COSTS),
-                           totals={},
+        result = result_of(status="unchanged", table_version=table_version(workspace, COSTS),
                            notes=[*selection.notes, f"winning run(s) {loaded} already loaded; nothing written"])
         attempt.finish("unchanged", result)
         result.seconds = time.perf_counter() - clock
         return result
-    return _load(MonthLoad(tenant, attempt, selection, result_of), on_file, clock)
+    return _load(MonthLoad(tenant, attempt, selection, result_of), clock)
 
 
-def _load(load: MonthLoad, on_file: Callable[[str, int], None] | None, clock: float) -> IngestResult:
+def _load(load: MonthLoad, clock: float) -> IngestResult:
     """Read, check and stage every listed file of every winner, then commit the month; on any failure, unstage."""
     tenant, attempt, selection, writer = load.tenant, load.attempt, load.selection, load.writer
     try:
-        _stage_winners(load, on_file)
+        _stage_winners(load)
         attempt.where = f"tenant {tenant.key} month {attempt.billing_month}: committing the month to the costs table"
         version = writer.commit(
             {
@@ -215,11 +202,8 @@ def _load(load: MonthLoad, on_file: Callable[[str, int], None] | None, clock: fl
     return result
 
 
-def _stage_winners(load: MonthLoad, on_file: Callable[[str, int], None] | None) -> None:
-    """Stage every batch of every winner's listed files, checking each run's rows against its manifest.
-
-    `on_file(what, rows)` is told of every staged batch: `what` names its file, or its first and last file and how
-    many files it holds (one call per batch, not per file: a run of 10,000 small parts is a few batches)."""
+def _stage_winners(load: MonthLoad) -> None:
+    """Stage every batch of every winner's listed files, checking each run's rows against its manifest."""
     attempt, selection = load.attempt, load.selection
     data_versions = _data_versions(load.tenant.key, attempt.billing_month, selection.winners)
     # Every listed file of every winner checked (identity, size, byteCount) before the first is read.
@@ -232,8 +216,6 @@ def _stage_winners(load: MonthLoad, on_file: Callable[[str, int], None] | None) 
         run_rows: dict[str, int] = {}
         for batch in run_batches(attempt.source, listed[manifest.path], reading=attempt.reading):
             run_rows.update(load.stage(batch, manifest, data_versions[manifest.path]))
-            if on_file:
-                on_file(batch.describe(), batch.frame.height)
             del batch
         if not load.report.has_errors:  # a file that failed validation was not read to the end of every batch
             check_run_rows(manifest, run_rows)

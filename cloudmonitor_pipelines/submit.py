@@ -20,9 +20,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from functools import partial
+from typing import Any
 
 from cloudmonitor_pipelines.defs.partitions import partition_key
 
@@ -31,6 +32,7 @@ LOCATION = "cloudmonitor_pipelines"
 REPOSITORY = "__repository__"
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, EXIT_TIMEOUT = 0, 1, 2, 3
+POLL_S = 2.0
 _BACKFILL_OPEN = {"REQUESTED", "CANCELING", "FAILING"}
 
 _LAUNCH_RUN = """
@@ -82,38 +84,35 @@ class Outcome:
 
 
 JsonObject = dict[str, Any]  # a decoded GraphQL response object
+GraphQL = Callable[[str, Mapping[str, Any]], JsonObject]  # post_graphql bound to a webserver URL
 
 
-class GraphQL:
-    """POSTs GraphQL documents to `<url>/graphql`; raises SubmitError on transport or GraphQL errors."""
-
-    def __init__(self, url: str, timeout_s: float = 30.0) -> None:
-        self.url = url.rstrip("/")
-        self.timeout_s = timeout_s
-
-    def __call__(self, query: str, variables: Mapping[str, Any]) -> JsonObject:
-        body = json.dumps({"query": query, "variables": dict(variables)}).encode()
-        request = urllib.request.Request(f"{self.url}/graphql", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                payload = json.load(response)
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-            raise SubmitError(f"cannot reach the Dagster webserver at {self.url}: {exc}") from None
-        if payload.get("errors"):
-            raise SubmitError(f"webserver rejected the request: {payload['errors'][0].get('message', '')[:500]}")
-        data: JsonObject = payload["data"]
-        return data
+def post_graphql(url: str, query: str, variables: Mapping[str, Any]) -> JsonObject:
+    """POST a GraphQL document to `<url>/graphql`; SubmitError on transport or GraphQL errors."""
+    body = json.dumps({"query": query, "variables": dict(variables)}).encode()
+    request = urllib.request.Request(f"{url}/graphql", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30.0) as response:
+            payload = json.load(response)
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise SubmitError(f"cannot reach the Dagster webserver at {url}: {exc}") from None
+    if payload.get("errors"):
+        raise SubmitError(f"webserver rejected the request: {payload['errors'][0].get('message', '')[:500]}")
+    data: JsonObject = payload["data"]
+    return data
 
 
 def _tags(pairs: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"key": k, "value": v} for k, v in pairs.items()]
 
 
-def _refused(result: JsonObject) -> str:
-    errors = result.get("errors") or []
-    detail = result.get("message") or "; ".join(e["message"] for e in errors)
-    return f"{result['__typename']}: {detail}"[:1000]
+def _accepted(result: JsonObject, success: str, what: str) -> JsonObject:
+    """`result` if it is a `success`; otherwise SubmitError: `what`, and why the webserver refused."""
+    if result["__typename"] != success:
+        detail = result.get("message") or "; ".join(e["message"] for e in result.get("errors") or [])
+        raise SubmitError(f"{what} — " + f"{result['__typename']}: {detail}"[:1000])
+    return result
 
 
 def submit_runs(gql: GraphQL, job: str, pairs: Sequence[tuple[str, str]]) -> dict[str, tuple[str, str]]:
@@ -126,9 +125,8 @@ def submit_runs(gql: GraphQL, job: str, pairs: Sequence[tuple[str, str]]) -> dic
                 "cloudmonitor/trigger": "cli-submit"}
         params = {"selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": job},
                   "runConfigData": {}, "executionMetadata": {"tags": _tags(tags)}}
-        result = gql(_LAUNCH_RUN, {"params": params})["launchRun"]
-        if result["__typename"] != "LaunchRunSuccess":
-            raise SubmitError(f"{tenant} {month}: run not queued — {_refused(result)}")
+        result = _accepted(gql(_LAUNCH_RUN, {"params": params})["launchRun"], "LaunchRunSuccess",
+                           f"{tenant} {month}: run not queued")
         submitted[result["run"]["runId"]] = (tenant, month)
     return submitted
 
@@ -142,10 +140,7 @@ def submit_backfill(gql: GraphQL, job: str, pairs: Sequence[tuple[str, str]]) ->
         "tags": _tags({"cloudmonitor/trigger": "cli-backfill"}),
     }
     result = gql(_LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
-    if result["__typename"] != "LaunchBackfillSuccess":
-        raise SubmitError(f"backfill not queued — {_refused(result)}")
-    backfill_id: str = result["backfillId"]
-    return backfill_id
+    return str(_accepted(result, "LaunchBackfillSuccess", "backfill not queued")["backfillId"])
 
 
 def _runs(gql: GraphQL, run_filter: JsonObject) -> list[JsonObject]:
@@ -163,9 +158,8 @@ def _pair_of(run: JsonObject) -> tuple[str, str]:
 
 
 def wait_for(gql: GraphQL, *, run_ids: Iterable[str] = (), backfill_id: str | None = None, expected: int,
-             timeout_s: float, poll_s: float = 2.0, out: TextIO | None = None) -> list[Outcome] | None:
+             timeout_s: float) -> list[Outcome] | None:
     """Poll until `expected` runs finished; prints each outcome once. None on timeout."""
-    out = out or sys.stdout  # resolved per call: a caller may have redirected stdout since import
     wanted = set(run_ids)
     reported: dict[str, Outcome] = {}
     deadline = time.monotonic() + timeout_s
@@ -183,12 +177,12 @@ def wait_for(gql: GraphQL, *, run_ids: Iterable[str] = (), backfill_id: str | No
             if run["status"] in TERMINAL and run["runId"] not in reported:
                 tenant, month = _pair_of(run)
                 reported[run["runId"]] = outcome = Outcome(tenant, month, run["runId"], run["status"])
-                print(f"{outcome.status:<8} {tenant} {month} run {outcome.run_id}", file=out, flush=True)
+                print(f"{outcome.status:<8} {tenant} {month} run {outcome.run_id}", flush=True)
         all_done = all(run["status"] in TERMINAL for run in runs)
         # A closed backfill with fewer runs than partitions created no run for some: report what exists.
         if (len(reported) >= expected or (backfill_id and all_done)) and not backfill_open:
             return sorted(reported.values(), key=lambda o: (o.tenant, o.month))
-        time.sleep(poll_s)
+        time.sleep(POLL_S)
     return None
 
 
@@ -197,7 +191,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     if not pairs:
         print("nothing to submit: give --month and --tenant (or --all-tenants)", file=sys.stderr)
         return EXIT_USAGE
-    gql = GraphQL(args.url)
+    gql = partial(post_graphql, args.url.rstrip("/"))
     try:
         if args.backfill:
             backfill_id = submit_backfill(gql, args.job, pairs)

@@ -42,7 +42,8 @@ PROBE_QUERY = "resources | project id | limit 1"
 
 
 def probe_access(cloudmonitor: CloudMonitor, tenant: Tenant, surface: str) -> access.AccessDeniedError | None:
-    """One cheap read of the surface that was refused: None when it works, the AccessDeniedError otherwise.
+    """One cheap read of the surface that was refused, its answer recorded: None (recorded restored) when it works,
+    the AccessDeniedError (recorded revoked) otherwise.
 
     Any other failure (network, 5xx) is raised: it says nothing about whether access came back.
     """
@@ -69,15 +70,16 @@ def probe_access(cloudmonitor: CloudMonitor, tenant: Tenant, surface: str) -> ac
         denied = access.classify_access_error(exc, tenant.key, surface, endpoint)
         if denied is None:
             raise
+        access.record_revoked(denied, cloudmonitor.platform_store())
         return denied
+    access.record_access_works(tenant.key, cloudmonitor.platform_store())
     return None
 
 
 def tenants_to_process(cloudmonitor: CloudMonitor, tenants: Iterable[Tenant],
                        log: logging.Logger | dg.DagsterLogManager) -> list[Tenant]:
     """`tenants` minus those whose access is revoked; a revoked tenant due for its daily probe is probed here."""
-    store = cloudmonitor.platform_store()
-    states = access.revoked_tenants(store)
+    states = access.revoked_tenants(cloudmonitor.platform_store())
     keep = []
     for tenant in tenants:
         state = states.get(tenant.key)
@@ -93,11 +95,9 @@ def tenants_to_process(cloudmonitor: CloudMonitor, tenants: Iterable[Tenant],
             log.warning(f"{tenant.key}: access probe inconclusive ({type(exc).__name__}); still skipped")
             continue
         if denied is None:
-            access.record_access_works(tenant.key, store)
             log.info(f"{tenant.key}: access works again; resuming")
             keep.append(tenant)
         else:
-            access.record_revoked(denied, store)
             log.info(f"{tenant.key}: still revoked ({denied}); next probe in a day")
     return keep
 
@@ -155,8 +155,7 @@ def new_runs_since(paths: list[str], seen: dict[str, str]) -> tuple[dict[str, li
     return fresh, newest
 
 
-def build_export_sensor(job: Job,
-                        partitions_def: dg.PartitionsDefinition) -> dg.SensorDefinition:
+def build_export_sensor(job: Job, partitions_def: dg.PartitionsDefinition) -> dg.SensorDefinition:
     @dg.sensor(
         name="new_export_runs_sensor",
         job=job,

@@ -25,7 +25,7 @@ from cloudmonitor_pipelines.focus import lineage
 from cloudmonitor_pipelines.focus.canonical import CANONICAL_SCHEMA
 from cloudmonitor_pipelines.focus.pii import scan_personal_data
 from cloudmonitor_pipelines.focus.validate import ValidationReport, canonical_schema_failures, validate_canonical
-from cloudmonitor_pipelines.ingest_records import recorded_conformance, recorded_personal_data
+from cloudmonitor_pipelines.ingest_records import recorded_checks
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
 from cloudmonitor_pipelines.lake.delta import DataFile, partition_data_files, partition_files, read_table
 from cloudmonitor_pipelines.pipeline import IngestResult, ingest_month, loaded_run_ids
@@ -166,14 +166,10 @@ def _stored_rows_and_totals(frame: pl.LazyFrame | None) -> tuple[dict[str, int],
              pl.col("EffectiveCost").sum().alias("effective"))
         .collect(engine="streaming")
     )
-    by_file: dict[str, int] = {}
-    totals: dict[str, dict[str, float]] = {}
-    for row in grouped.iter_rows(named=True):
-        by_file[row[lineage.SOURCE_FILE]] = by_file.get(row[lineage.SOURCE_FILE], 0) + row["rows"]
-        target = totals.setdefault(row["BillingCurrency"], {"billed": 0.0, "effective": 0.0})
-        target["billed"] += row["billed"] or 0.0
-        target["effective"] += row["effective"] or 0.0
-    return by_file, totals
+    by_file = dict(grouped.group_by(lineage.SOURCE_FILE).agg(pl.col("rows").sum()).iter_rows())
+    sums = grouped.group_by("BillingCurrency").agg(pl.col("billed", "effective").fill_null(0.0).sum())
+    return by_file, {currency: {"billed": billed, "effective": effective}
+                     for currency, billed, effective in sums.iter_rows()}
 
 
 def _row_mismatches(source: Source, month: str, recorded: dict[str, Any],
@@ -239,9 +235,9 @@ def costs_conform_to_focus(checked: _CheckedMonth) -> dg.AssetCheckResult:
         return dg.AssetCheckResult(passed=True, metadata={"note": "no rows for this month"})
     schema_failures = canonical_schema_failures(frame.collect_schema())
     revalidate = checked.revalidate_stored_files
-    recorded = None if revalidate else recorded_conformance(checked.recorded)
-    if recorded is not None and recorded[1] == stored:
-        report, how = recorded[0], "checked at ingest; the month holds exactly the files written then"
+    recorded = None if revalidate else recorded_checks(checked.recorded)
+    if recorded is not None and recorded.files == stored:
+        report, how = recorded.conformance, "checked at ingest; the month holds exactly the files written then"
     else:
         how = ("re-validated the stored files" + (" (requested)" if revalidate else
                " (the month's files differ from those the newest load recorded)"))
@@ -258,9 +254,9 @@ def costs_conform_to_focus(checked: _CheckedMonth) -> dg.AssetCheckResult:
 def costs_personal_data(checked: _CheckedMonth) -> dg.AssetCheckResult:
     # Like the conformance check: the ingest scanned every batch it wrote; trust that only while the month
     # still consists of exactly those files, and open the table for a scan only otherwise.
-    recorded = recorded_personal_data(checked.recorded)
-    if recorded is not None and recorded[1] == checked.stored:
-        findings, how = recorded[0], "scanned at ingest; the month holds exactly the files written then"
+    recorded = recorded_checks(checked.recorded)
+    if recorded is not None and recorded.personal_data is not None and recorded.files == checked.stored:
+        findings, how = recorded.personal_data, "scanned at ingest; the month holds exactly the files written then"
     else:
         frame = checked.frame
         if frame is None:

@@ -101,17 +101,16 @@ def _match_shares(table: pl.DataFrame) -> dict[str, float | int]:
     """How much of the month found its resource: shares over cost rows that carry a ResourceId (purchases, tax
     etc. have none and cannot match)."""
     has_id = pl.col("ResourceId").is_not_null() & (pl.col("ResourceId") != "")
-    share = table.select(
-        pl.col("key_rows").filter(has_id).sum().alias("rows_with_id"),
-        pl.col("key_rows").filter(has_id & pl.col("x_ResourceFound")).sum().alias("matched_rows"),
-        pl.col("key_effective_cost").filter(has_id).sum().alias("cost_with_id"),
-        pl.col("key_effective_cost").filter(has_id & pl.col("x_ResourceFound")).sum().alias("matched_cost"),
-    ).row(0, named=True)
+    matched = has_id & pl.col("x_ResourceFound")
+    rows, matched_rows, cost, matched_cost = table.select(
+        pl.col("key_rows").filter(has_id).sum(), pl.col("key_rows").filter(matched).sum().alias("matched_rows"),
+        pl.col("key_effective_cost").filter(has_id).sum(),
+        pl.col("key_effective_cost").filter(matched).sum().alias("matched_cost"),
+    ).row(0)
     return {
-        "rows_with_resource_id": int(share["rows_with_id"] or 0),
-        "matched_row_share": round(share["matched_rows"] / share["rows_with_id"], 4) if share["rows_with_id"] else 0.0,
-        "matched_effective_cost_share": round(share["matched_cost"] / share["cost_with_id"], 4)
-        if share["cost_with_id"] else 0.0,
+        "rows_with_resource_id": int(rows or 0),
+        "matched_row_share": round(matched_rows / rows, 4) if rows else 0.0,
+        "matched_effective_cost_share": round(matched_cost / cost, 4) if cost else 0.0,
     }
 
 

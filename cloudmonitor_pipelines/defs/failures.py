@@ -61,7 +61,9 @@ def _permanent_errors_fail_fast(args: tuple[Any, ...], kwargs: dict[str, Any]) -
     except Exception as exc:
         # A foreign authentication error (azure-core, ARM 401/403) becomes our AccessDeniedError first.
         if (denied := _access_denied(exc, context, resource)) is not None:
-            raise _access_failure(denied) from exc
+            raise dg.Failure(description=str(denied), allow_retries=False, metadata={
+                "access_surface": denied.surface, "answered_by": denied.answered_by,
+                "http_status": denied.http_status or 0, "role_needed": denied.role}) from exc
         if not isinstance(exc, PermanentError):
             raise
         metadata = exc.report.to_metadata() if isinstance(exc, FocusValidationError) else {}
@@ -69,12 +71,6 @@ def _permanent_errors_fail_fast(args: tuple[Any, ...], kwargs: dict[str, Any]) -
             description=f"{type(exc).__name__}: {exc}", metadata=metadata, allow_retries=False
         ) from exc
     _note_access_works(context, resource)
-
-
-def _access_failure(denied: access.AccessDeniedError) -> dg.Failure:
-    return dg.Failure(description=str(denied), allow_retries=False, metadata={
-        "access_surface": denied.surface, "answered_by": denied.answered_by,
-        "http_status": denied.http_status or 0, "role_needed": denied.role})
 
 
 # Assets whose success proves we can read the tenant's source (costs) or ARM scope (inventory).

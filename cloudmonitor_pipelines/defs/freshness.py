@@ -14,10 +14,6 @@ from cloudmonitor_pipelines.defs.resources import CloudMonitor
 COST_EXPORTS_KEY = dg.AssetKey("cost_exports")
 
 
-def export_age_hours(newest: datetime | None, now: datetime) -> float | None:
-    return None if newest is None else (now - newest).total_seconds() / 3600
-
-
 def build_export_freshness(tenant_partitions: dg.PartitionsDefinition) -> tuple[dg.AssetSpec, dg.AssetChecksDefinition]:
     spec = dg.AssetSpec(
         COST_EXPORTS_KEY,
@@ -35,7 +31,7 @@ def build_export_freshness(tenant_partitions: dg.PartitionsDefinition) -> tuple[
         # Listing only (no content read): the newest manifest's last-modified time is when the last run landed.
         newest = max((o.last_modified for o in cloudmonitor.source(tenant).list(suffix="manifest.json")
                       if o.last_modified), default=None)
-        age_hours = export_age_hours(newest, datetime.now(UTC))
+        age_hours = None if newest is None else (datetime.now(UTC) - newest).total_seconds() / 3600
         return dg.AssetCheckResult(
             passed=age_hours is not None and age_hours <= tenant.freshness_hours,
             severity=dg.AssetCheckSeverity.WARN,

@@ -35,17 +35,15 @@ def report_path(tenant: str, month: str) -> str:
     return f"reports/{month}/cost-report-{tenant}-{month}.html"
 
 
-def input_data_versions(instance: dg.DagsterInstance, tenant: str, month: str,
-                        current: Mapping[str, str]) -> dict[str, str | None]:
-    """Current data versions of everything the report reads, by 'table@month'; this month's tables from `current`
-    where the same step materialized them, the others from their latest materialization."""
+def report_data_version(instance: dg.DagsterInstance, tenant: str, month: str, current: Mapping[str, str],
+                        required_tags: tuple[str, ...]) -> str:
+    """A hash of the code version, the required tags and the current data versions of everything the report reads,
+    by 'table@month': this month's tables from `current` where the same step materialized them, the others from
+    their latest materialization."""
     wanted = [(name, month) for name in REPORT_INPUTS] + [
         (COMPARISON_INPUT, previous_month(month)), (COMPARISON_INPUT, same_month_last_year(month))]
-    return {f"{name}@{m}": current[name] if m == month and name in current else
-            latest_data_version(instance, dg.AssetKey(name), str(partition_key(tenant, m))) for name, m in wanted}
-
-
-def report_data_version(inputs: dict[str, str | None], required_tags: tuple[str, ...]) -> str:
+    inputs = {f"{name}@{m}": current[name] if m == month and name in current else
+              latest_data_version(instance, dg.AssetKey(name), str(partition_key(tenant, m))) for name, m in wanted}
     text = json.dumps({"code": REPORT_VERSION, "inputs": inputs, "required_tags": list(required_tags)}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
@@ -62,8 +60,7 @@ def summary_markdown(report: TenantReport) -> str:
                   f"{change[0]:+,.2f} {c}" + (f" ({change[1]:+.1f} %)" if change[1] is not None else "")
                   + " vs last month")
         lines.append(f"**{c}**: effective {section.effective_cost:,.2f} {c}, {versus}")
-        services = section.top["Services"]
-        for row in services.head(3).iter_rows(named=True):
+        for row in section.top["Services"].head(3).iter_rows(named=True):
             lines.append(f"- {row['label'] or row['key']}: {row['effective_cost']:,.2f} {c}")
     return "\n".join(lines)
 
@@ -81,7 +78,7 @@ def materialize_cost_report(instance: dg.DagsterInstance, tenant: Tenant, worksp
     """Write the report unless its data version equals the one of the partition's last materialization and the
     file is still there. `current`: data versions of this month's tables materialized in the same step."""
     required_tags = tuple(tenant.required_tags or ())
-    version = report_data_version(input_data_versions(instance, tenant.key, month, current), required_tags)
+    version = report_data_version(instance, tenant.key, month, current, required_tags)
     path = report_path(tenant.key, month)
     location = f"{workspace.uri.rstrip('/')}/{path}"
     previous = latest_data_version(instance, COST_REPORT_KEY, str(partition_key(tenant.key, month)))

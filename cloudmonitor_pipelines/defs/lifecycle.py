@@ -11,10 +11,10 @@ from typing import Any
 import dagster as dg
 
 from cloudmonitor_pipelines.defs.resources import CloudMonitor
-from cloudmonitor_pipelines.lake.offboarding import offboard_tenant
+from cloudmonitor_pipelines.lake.offboarding import OffboardingRecord, offboard_tenant
 from cloudmonitor_pipelines.lake.platform_store import deletion_records_target
 from cloudmonitor_pipelines.lake.retention import apply_retention
-from cloudmonitor_pipelines.tenants import TenantRegistry
+from cloudmonitor_pipelines.tenants import Tenant, TenantRegistry
 
 
 def wipe_tenant_history(instance: dg.DagsterInstance, tenant_key: str, keep_run_id: str | None = None) -> int:
@@ -38,6 +38,18 @@ def wipe_tenant_history(instance: dg.DagsterInstance, tenant_key: str, keep_run_
     return len(run_ids)
 
 
+def run_offboarding(cloudmonitor: CloudMonitor, tenant: Tenant, instance: dg.DagsterInstance, *, dry_run: bool,
+                    performed_by: str, reason: str | None, keep_run_id: str | None = None) -> OffboardingRecord:
+    """Offboard `tenant` (the CLI's `offboard` and the offboarding job): its workspace tables and Dagster history,
+    with the deletion record under the platform root."""
+    return offboard_tenant(
+        tenant, cloudmonitor.workspace(tenant),
+        records_dir=deletion_records_target(cloudmonitor.platform_root_location(), cloudmonitor.storage_settings),
+        instance_cleanup=lambda key: wipe_tenant_history(instance, key, keep_run_id),
+        dry_run=dry_run, performed_by=performed_by, reason=reason,
+    )
+
+
 class OffboardConfig(dg.Config):
     tenant: str
     dry_run: bool = False
@@ -55,16 +67,9 @@ def build_lifecycle_jobs() -> list[dg.JobDefinition]:
     @dg.op(description="Delete every table of a tenant's workspace and its Dagster partitions; record the deletion "
            "outside the workspace and verify nothing remains. Never touches the source.")
     def offboard(context: dg.OpExecutionContext, config: OffboardConfig, cloudmonitor: CloudMonitor) -> dg.Output[None]:
-        tenant = cloudmonitor.tenant(config.tenant)
-        record = offboard_tenant(
-            tenant,
-            cloudmonitor.workspace(tenant),
-            records_dir=deletion_records_target(cloudmonitor.platform_root_location(), cloudmonitor.storage_settings),
-            instance_cleanup=lambda key: wipe_tenant_history(context.instance, key, keep_run_id=context.run_id),
-            dry_run=config.dry_run,
-            performed_by=f"dagster run {context.run_id}",
-            reason=config.reason,
-        )
+        record = run_offboarding(cloudmonitor, cloudmonitor.tenant(config.tenant), context.instance,
+                                 dry_run=config.dry_run, performed_by=f"dagster run {context.run_id}",
+                                 reason=config.reason, keep_run_id=context.run_id)
         return dg.Output(None, metadata={"record": dg.MetadataValue.json(record.to_dict())})
 
     @dg.op(description="Drop months older than the tenant's retention and vacuum unreferenced Delta files past the "

@@ -15,19 +15,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
-from cloudmonitor_pipelines.months import month_of, previous_month
+from cloudmonitor_pipelines.exports.runs import infer_billing_month
+from cloudmonitor_pipelines.months import is_month, month_of, previous_month
 from cloudmonitor_pipelines.tenants import TenantRegistry
 
 FIRST_MONTHS_FILENAME = "first_export_months.json"
 # Cost Management keeps FOCUS data for 7 years, but few customers backfill before 2024.
 DEFAULT_FIRST_MONTH = "2024-01"
-_RANGE_FOLDER = re.compile(r"^(\d{4})(\d{2})\d{2}-\d{8}$")
 _SCAN_DEPTH = 4  # {source}/[folders/]{export}/{range}: export runs sit a few levels below the source root
 
 
@@ -46,7 +45,7 @@ def recorded_first_months() -> dict[str, str]:
         data = json.loads(path.read_text()) if path is not None else {}
     except (OSError, ValueError):
         return {}
-    return {k: v for k, v in data.items() if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}", v)}
+    return {k: v for k, v in data.items() if is_month(v)}
 
 
 def record_first_months(first: dict[str, str]) -> None:
@@ -66,24 +65,14 @@ def scan_local_first_month(source: str) -> str | None:
     """The earliest billing month among a local source's export range folders (folder names only)."""
     if "://" in source or not os.path.isdir(source):
         return None
-    best, frontier = None, [source]
-    for _ in range(_SCAN_DEPTH):
-        next_frontier = []
-        for folder in frontier:
-            try:
-                entries = list(os.scandir(folder))
-            except OSError:
-                continue
-            for entry in entries:
-                if not entry.is_dir(follow_symlinks=False):
-                    continue
-                if match := _RANGE_FOLDER.match(entry.name):
-                    month = f"{match.group(1)}-{match.group(2)}"
-                    best = month if best is None or month < best else best
-                else:
-                    next_frontier.append(entry.path)
-        frontier = next_frontier
-    return best
+    months: list[str] = []
+    for folder, subfolders, _files in os.walk(source):  # unreadable folders are skipped; links are not followed
+        depth = len(Path(folder).relative_to(source).parts)
+        found = {name: infer_billing_month(name) for name in subfolders  # an export's {yyyyMMdd-yyyyMMdd} folder
+                 if not os.path.islink(os.path.join(folder, name))}
+        months += [month for month in found.values() if month]
+        subfolders[:] = [name for name, month in found.items() if not month] if depth < _SCAN_DEPTH - 1 else []
+    return min(months, default=None)
 
 
 def first_month(registry: TenantRegistry, today: datetime | None = None) -> str:
@@ -104,14 +93,10 @@ def tenant_partitions(registry: TenantRegistry) -> dg.StaticPartitionsDefinition
     return dg.StaticPartitionsDefinition(registry.keys())
 
 
-def month_partitions(start: str) -> dg.MonthlyPartitionsDefinition:
-    # end_offset=1 makes the in-progress month a partition: exports re-deliver it month-to-date every day.
-    return dg.MonthlyPartitionsDefinition(start_date=start, end_offset=1)
-
-
 def tenant_month_partitions(registry: TenantRegistry) -> dg.MultiPartitionsDefinition:
-    return dg.MultiPartitionsDefinition({"tenant": tenant_partitions(registry),
-                                         "month": month_partitions(first_month(registry))})
+    # end_offset=1 makes the in-progress month a partition: exports re-deliver it month-to-date every day.
+    month = dg.MonthlyPartitionsDefinition(start_date=first_month(registry), end_offset=1)
+    return dg.MultiPartitionsDefinition({"tenant": tenant_partitions(registry), "month": month})
 
 
 def month_key(billing_month: str) -> str:

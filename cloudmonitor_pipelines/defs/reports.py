@@ -75,20 +75,6 @@ def _table_data_version(table: ReportTable, month: str, params: dict[str, Any],
     return dg.DataVersion(hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20])
 
 
-def _build_table(table: ReportTable, workspace: Workspace, tenant_key: str, month: str, params: dict[str, Any],
-                 read: Callable[[str], pl.LazyFrame | None]) -> tuple[pl.DataFrame, int]:
-    costs = read(COSTS)
-    if costs is None:
-        raise LookupError(f"{tenant_key}: no costs table yet; materialize costs first")
-    months = [previous_month(month), month] if table.reads_previous_month else [month]
-    inputs = {name: read(name) for name in table.inputs}
-    inputs[COSTS] = costs.filter(pl.col(lineage.BILLING_MONTH).is_in(months))
-    frame = table.build(**inputs, months=[month], **params)
-    version = replace_partition(workspace, table.name, frame, PARTITION_COLUMN, month,
-                                {"cloudmonitor.tenant": tenant_key, "cloudmonitor.billing_month": month})
-    return frame, version
-
-
 def _materialize_table(context: dg.AssetExecutionContext, table: ReportTable, tenant: Tenant, workspace: Workspace,
                        month: str, version_of: Callable[[str, str], str | None],
                        read: Callable[[str], pl.LazyFrame | None]) -> dg.MaterializeResult[None]:
@@ -102,7 +88,15 @@ def _materialize_table(context: dg.AssetExecutionContext, table: ReportTable, te
         metadata.update(status="unchanged", **{k: v for k, v in last.metadata.items()
                                                if k in ("dagster/partition_row_count", "table_version", "built_at")})
     else:
-        frame, version = _build_table(table, workspace, tenant.key, month, params, read)
+        costs = read(COSTS)
+        if costs is None:
+            raise LookupError(f"{tenant.key}: no costs table yet; materialize costs first")
+        months = [previous_month(month), month] if table.reads_previous_month else [month]
+        inputs = {name: read(name) for name in table.inputs}
+        inputs[COSTS] = costs.filter(pl.col(lineage.BILLING_MONTH).is_in(months))
+        frame = table.build(**inputs, months=[month], **params)
+        version = replace_partition(workspace, table.name, frame, PARTITION_COLUMN, month,
+                                    {"cloudmonitor.tenant": tenant.key, "cloudmonitor.billing_month": month})
         metadata.update({"status": "rebuilt", "dagster/partition_row_count": frame.height,
                          "table_version": version, "built_at": datetime.now(UTC).isoformat()})
     return dg.MaterializeResult(asset_key=key, data_version=data_version, metadata=metadata)
@@ -110,13 +104,7 @@ def _materialize_table(context: dg.AssetExecutionContext, table: ReportTable, te
 
 def build_reports_asset(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The seven reporting tables of a tenant-month and the HTML `cost_report` rendered from them, as one step;
-    each keeps its own asset key, schema and deps.
-
-    A table's month is rebuilt only when its data version (`_table_data_version`) differs from the one its
-    last materialization of the partition recorded; otherwise nothing is written and the materialization says
-    `unchanged`, carrying the figures of the build that wrote the month. The HTML report follows the same rule
-    over the tables' data versions (defs/html_reports.py).
-    """
+    each keeps its own asset key, schema and deps (when a month is rebuilt: the module docstring)."""
 
     @dg.multi_asset(name="reports", specs=[*(_table_spec(t) for t in REPORT_TABLES.values()), COST_REPORT_SPEC],
                     partitions_def=partitions_def, can_subset=True)

@@ -3,12 +3,12 @@ storage and ARM.
 
 Every setting that varies by deployment is a field of `CloudMonitor`, set in the definitions with `dg.EnvVar` (see
 `ENV_VARS`), so the UI's resource page shows which variable feeds it, never its value; core functions get the values
-as parameters. Code outside a run that needs the resource (the CLI, `fleet`) builds it with `from_environ`.
+as parameters. Code outside a run that needs the resource (the CLI, `fleet`) constructs it plainly: a field left
+unset reads its variable when used (`_setting`).
 """
 
 import os
-from collections.abc import Mapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,15 +37,6 @@ ENV_VARS = {
 }
 
 
-def _set_vars(environ: Mapping[str, str] | None) -> list[tuple[str, str]]:
-    env = os.environ if environ is None else environ
-    return [(field, name) for field, name in ENV_VARS.items() if name in env]
-
-
-# (path, mtime, size, environment) -> the registry parsed from them
-_REGISTRIES: dict[tuple[str, int, int, frozenset[tuple[str, str]]], TenantRegistry] = {}
-
-
 def _load_registry(tenants_file: str | None) -> TenantRegistry:
     """load_tenants, parsed once per process while the file and the environment it expands are unchanged.
 
@@ -60,11 +51,12 @@ def _load_registry(tenants_file: str | None) -> TenantRegistry:
     except OSError:
         return load_tenants(tenants_file)  # let the loader say what is wrong
     # The whole environment, read not as a setting but because the file's ${VAR} references expand from it.
-    key = (path, stat.st_mtime_ns, stat.st_size, frozenset(os.environ.items()))
-    if key not in _REGISTRIES:
-        _REGISTRIES.clear()
-        _REGISTRIES[key] = load_tenants(tenants_file)
-    return _REGISTRIES[key]
+    return _parsed(tenants_file, path, stat.st_mtime_ns, stat.st_size, frozenset(os.environ.items()))
+
+
+@lru_cache(maxsize=1)  # keyed by the file's path, mtime and size and the environment, too
+def _parsed(tenants_file: str | None, *_key: object) -> TenantRegistry:
+    return load_tenants(tenants_file)
 
 
 class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
@@ -75,42 +67,41 @@ class CloudMonitor(dg.ConfigurableResource["CloudMonitor"]):
 
     # The file the definitions were built from (resolved when the code location loads,
     # tenants.default_tenants_path), not an EnvVar: the run must read the file its partitions and schedules came from.
-    tenants_file: str | None = Field(None, description="The tenants file; unset: $CLOUDMONITOR_TENANTS, else "
+    tenants_file: str | None = Field(default=None, description="The tenants file; unset: $CLOUDMONITOR_TENANTS, else "
                                      "./tenants.yaml, else the bundled sample tenants.")
     # Strings, all of them: dg.EnvVar feeds str fields only. Unset (None) = the documented default.
-    home: str | None = Field(None, description=f"env {HOME_ENV_VAR}: installation folder; unset: <cwd>/.cloudmonitor.")
+    home: str | None = Field(
+        default=None, description=f"env {HOME_ENV_VAR}: installation folder; unset: <cwd>/.cloudmonitor."
+    )
     platform_root: str | None = Field(
-        None, description=f"env {PLATFORM_ROOT_ENV_VAR}: local folder or abfss:// URI of platform records "
+        default=None, description=f"env {PLATFORM_ROOT_ENV_VAR}: local folder or abfss:// URI of platform records "
         "(deletion records, portfolios, access state); unset: <home>/platform."
     )
     blob_endpoint: str | None = Field(
-        None, description=f"env {BLOB_ENDPOINT_ENV}: Blob endpoint template with {{account}} (private endpoint, "
-        "sovereign cloud, emulator); unset: derived from each abfss:// host."
+        default=None, description=f"env {BLOB_ENDPOINT_ENV}: Blob endpoint template with {{account}} (private "
+        "endpoint, sovereign cloud, emulator); unset: derived from each abfss:// host."
     )
     storage_verify_tls: str | None = Field(
-        None, description=f"env {VERIFY_TLS_ENV}: 0 turns storage certificate checks off (loopback emulator only)."
+        default=None,
+        description=f"env {VERIFY_TLS_ENV}: 0 turns storage certificate checks off (loopback emulator only).",
     )
     arm_endpoint: str | None = Field(
-        None, description=f"env {ARM_ENDPOINT_ENV}: Azure Resource Manager base URL; unset: https://management.azure.com."
+        default=None,
+        description=f"env {ARM_ENDPOINT_ENV}: Azure Resource Manager base URL; unset: https://management.azure.com.",
     )
     assertion_identity_client_id: str | None = Field(
-        None, description=f"env {ASSERTION_IDENTITY_ENV}: client id of the managed identity whose token is the "
+        default=None, description=f"env {ASSERTION_IDENTITY_ENV}: client id of the managed identity whose token is the "
         "client_assertion mode's federated assertion; unset: the system-assigned identity."
     )
-    arm_verify_tls: bool = Field(True, description="False only for tests against a local fake ARM server.")
+    arm_verify_tls: bool = Field(default=True, description="False only for tests against a local fake ARM server.")
     _residency_checked: set[str] = PrivateAttr(default_factory=set)
 
     @classmethod
-    def from_env_vars(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> "CloudMonitor":
+    def from_env_vars(cls, **fields: Any) -> "CloudMonitor":
         """The resource for the definitions: each setting whose variable is set becomes `dg.EnvVar(name)`, read by
         the run process. Unset ones keep their default, because Dagster refuses an EnvVar whose variable is unset."""
-        return cls(**{**{field: dg.EnvVar(name) for field, name in _set_vars(environ)}, **fields})
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None, **fields: Any) -> "CloudMonitor":
-        """The resource for code outside a run (CLI, fleet): the settings' values read from the environment now."""
-        env = os.environ if environ is None else environ
-        return cls(**{**{field: env[name] for field, name in _set_vars(env)}, **fields})
+        env_vars = {field: dg.EnvVar(name) for field, name in ENV_VARS.items() if name in os.environ}
+        return cls(**{**env_vars, **fields})
 
     def _setting(self, field: str) -> str | None:
         """The field's configured value; a field the run's config leaves unset falls back to its variable in the run

@@ -17,7 +17,7 @@ from typing import Any
 
 from cloudmonitor_pipelines import tables
 from cloudmonitor_pipelines.data_dictionary import meanings
-from cloudmonitor_pipelines.months import add_months, month_end, month_start
+from cloudmonitor_pipelines.months import add_months, month_end, parse_month
 from cloudmonitor_pipelines.query.catalogue import Param, Question, sql_text
 
 MONTH = Param("month", "month", "billing month YYYY-MM; default: the newest month with data")
@@ -196,7 +196,7 @@ GROUP BY 1, 2 ORDER BY billing_currency, charge_date"""
 
 def _forecast_sql(v: dict[str, Any]) -> str:
     month = v["month"]
-    days = (month_end(month) - month_start(month)).days
+    days = (month_end(month) - parse_month(month)).days
     # Corrections of earlier months carry earlier charge dates: they count in month-to-date but not in the run rate.
     return f"""WITH d AS (SELECT charge_date, billing_currency, sum(effective_cost) AS cost FROM cost_daily
            WHERE billing_month = {sql_text(month)} GROUP BY charge_date, billing_currency),

@@ -79,7 +79,7 @@ def test_a_run_reads_the_settings_from_the_variables(tmp_path: Path, monkeypatch
     assert seen == {"storage": StorageSettings(blob_endpoint=BLOB_ENDPOINT, verify_tls=False),
                     "root": tmp_path / "records", "identity": "mi-client-id"}
     # Outside a run (CLI, fleet) the same variables give the same values.
-    outside = CloudMonitor.from_environ()
+    outside = CloudMonitor()
     assert outside.storage_settings == seen["storage"] and outside.platform_root_location() == seen["root"]
 
 
@@ -106,7 +106,7 @@ def test_a_launchpad_override_of_one_setting_keeps_the_others(tmp_path: Path, mo
 def test_a_bad_setting_fails_with_the_variable_named(monkeypatch) -> None:
     monkeypatch.setenv("CLOUDMONITOR_STORAGE_VERIFY_TLS", "maybe")
     with pytest.raises(Exception, match="CLOUDMONITOR_STORAGE_VERIFY_TLS"):
-        _ = CloudMonitor.from_environ().storage_settings
+        _ = CloudMonitor().storage_settings
 
 
 def test_a_launch_time_platform_root_reaches_every_platform_write(tmp_path: Path, monkeypatch) -> None:
