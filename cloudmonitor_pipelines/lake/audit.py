@@ -56,7 +56,7 @@ INGESTION_LOG_SCHEMA: dict[str, pl.DataType] = {
     "dagster_run_id": pl.String(),
     "error": pl.String(),
     # JSON: the canonical conformance of every batch as written and the data files it was written to (see
-    # pipeline.conformance_record); the blocking conformance check trusts it only while the month holds exactly
+    # ingest_records.conformance_record); the blocking conformance check trusts it only while the month holds exactly
     # those files.
     "conformance": pl.String(),
     "started_at": pl.Datetime("us", "UTC"),
