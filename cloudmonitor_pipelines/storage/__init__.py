@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
+from cloudmonitor_pipelines.storage.base import (
+    ObjectInfo,
+    ObjectNotFoundError,
+    PathEscapesRootError,
+    Source,
+    StorageAuthError,
+    StorageError,
+    Workspace,
+    safe_relative_path,
+)
 from cloudmonitor_pipelines.storage.local import LocalSource, LocalWorkspace
 
 if TYPE_CHECKING:
@@ -12,7 +21,11 @@ if TYPE_CHECKING:
 
     from cloudmonitor_pipelines.storage.azure_settings import StorageSettings
 
-__all__ = ["Source", "Workspace", "open_source", "open_workspace"]
+# The package's public names (kept importable from here for users' code, though our own modules import from base/local).
+__all__ = [
+    "LocalSource", "LocalWorkspace", "ObjectInfo", "ObjectNotFoundError", "PathEscapesRootError", "Source",
+    "StorageAuthError", "StorageError", "Workspace", "open_source", "open_workspace", "safe_relative_path",
+]
 
 
 def open_source(
