@@ -140,7 +140,14 @@ class LocalWorkspace:
         return target
 
     def write_bytes(self, path: str, data: bytes) -> None:
-        self._new_file(path).write_bytes(data)
+        # Whole or not at all, as a blob upload is: a reader (a browser on the HTML report) never sees half a file.
+        target = self._new_file(path)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            partial.write_bytes(data)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
 
     def write_parquet(self, path: str, frame: pl.DataFrame, **options: Unpack[ParquetOptions]) -> int:
         # Straight into the file: no in-memory copy of the encoded bytes.
