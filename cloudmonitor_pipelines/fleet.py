@@ -299,7 +299,9 @@ class _Runner:
         """The loaded run id when nothing can change: newest run already loaded and the last costs_job succeeded."""
         import dagster as dg
 
+        from cloudmonitor_pipelines.lake.delta import open_table
         from cloudmonitor_pipelines.pipeline import loaded_run_ids
+        from cloudmonitor_pipelines.tables import COSTS
 
         if newest is None:
             return None
@@ -308,7 +310,7 @@ class _Runner:
         if not runs or runs[0].status != dg.DagsterRunStatus.SUCCESS:
             return None
         try:
-            loaded = loaded_run_ids(self.resource.workspace(tenant), month)
+            loaded = loaded_run_ids(open_table(self.resource.workspace(tenant), COSTS), month)
         except Exception:  # cannot tell cheaply: let the job decide
             return None
         return newest[1] if loaded and newest[1] in loaded else None

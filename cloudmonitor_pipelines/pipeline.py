@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 import polars as pl
+from deltalake import DeltaTable
 
 from cloudmonitor_pipelines.attempts import IngestAttempt
 from cloudmonitor_pipelines.cost_totals import Totals
@@ -40,7 +41,7 @@ from cloudmonitor_pipelines.ingest_records import (
     conformance_record,
 )
 from cloudmonitor_pipelines.lake.audit import ReadRecord, latest_ingestion
-from cloudmonitor_pipelines.lake.delta import DataFile, partition_single_values, read_table, table_version
+from cloudmonitor_pipelines.lake.delta import DataFile, open_table, partition_single_values, table_version
 from cloudmonitor_pipelines.month_load import MonthLoad
 from cloudmonitor_pipelines.storage.base import Source, StorageError, Workspace
 from cloudmonitor_pipelines.tables import COSTS
@@ -76,17 +77,16 @@ class IngestResult:
         return tuple(sorted(m.run_id for m in self.winners))
 
 
-def loaded_run_ids(workspace: Workspace, billing_month: str) -> set[str] | None:
-    """Run ids present in the costs table for the month; None when the table doesn't exist."""
-    # Every data file is written from one batch of one export run, so its stats usually prove its single run id.
-    proven = partition_single_values(workspace, COSTS, lineage.BILLING_MONTH, billing_month, lineage.SOURCE_RUN_ID)
-    if proven is not None:
-        return {str(run_id) for run_id in proven}
-    costs = read_table(workspace, COSTS)
+def loaded_run_ids(costs: DeltaTable | None, billing_month: str) -> set[str] | None:
+    """Run ids present in the opened costs table (`open_table`) for the month; None when there is no table."""
     if costs is None:
         return None
+    # Every data file is written from one batch of one export run, so its stats usually prove its single run id.
+    proven = partition_single_values(costs, lineage.BILLING_MONTH, billing_month, lineage.SOURCE_RUN_ID)
+    if proven is not None:
+        return {str(run_id) for run_id in proven}
     ids = (
-        costs.filter(pl.col(lineage.BILLING_MONTH) == billing_month)
+        pl.scan_delta(costs).filter(pl.col(lineage.BILLING_MONTH) == billing_month)
         .select(pl.col(lineage.SOURCE_RUN_ID).unique())
         .collect(engine="streaming")
     )
@@ -161,7 +161,7 @@ def _ingest(tenant: Tenant, attempt: IngestAttempt) -> IngestResult:
     if (  # the log row first: after a new export run it differs, and the table's run ids need a scan
         recorded is not None
         and recorded["winning_run_ids"] == ",".join(selection.run_ids)
-        and loaded_run_ids(workspace, billing_month) == set(selection.run_ids)
+        and loaded_run_ids(open_table(workspace, COSTS), billing_month) == set(selection.run_ids)
     ):
         loaded = ", ".join(selection.run_ids)
         result = result_of(status="unchanged", table_version=table_version(workspace, COSTS),

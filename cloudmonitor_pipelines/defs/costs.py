@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
+from deltalake import DeltaTable
 
 from cloudmonitor_pipelines.cost_totals import currency_key
 from cloudmonitor_pipelines.defs.column_metadata import table_column_schema
@@ -27,7 +28,7 @@ from cloudmonitor_pipelines.focus.pii import scan_personal_data
 from cloudmonitor_pipelines.focus.validate import ValidationReport, canonical_schema_failures, validate_canonical
 from cloudmonitor_pipelines.ingest_records import recorded_checks
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
-from cloudmonitor_pipelines.lake.delta import DataFile, partition_data_files, partition_files, read_table
+from cloudmonitor_pipelines.lake.delta import DataFile, open_table, partition_data_files, partition_files
 from cloudmonitor_pipelines.pipeline import IngestResult, ingest_month, loaded_run_ids
 from cloudmonitor_pipelines.storage.base import Source, Workspace
 from cloudmonitor_pipelines.tables import COSTS
@@ -133,13 +134,20 @@ class _CheckedMonth:
     source: Callable[[], Source]  # opened only by the check that reads the source
     workspace: Workspace
     month: str
-    frame: pl.LazyFrame | None  # the month in the costs table (lazy); None when there is no table yet
+    table: DeltaTable | None  # the costs table opened once: every check sees this one version; None before a load
     recorded: dict[str, Any] | None  # newest 'loaded' ingestion_log row of the month
     revalidate_stored_files: bool
 
     @cached_property
+    def frame(self) -> pl.LazyFrame | None:
+        """The month in the costs table (lazy)."""
+        if self.table is None:
+            return None
+        return pl.scan_delta(self.table).filter(pl.col(lineage.BILLING_MONTH) == self.month)
+
+    @cached_property
     def stored(self) -> list[DataFile]:
-        return partition_data_files(self.workspace, COSTS, lineage.BILLING_MONTH, self.month)
+        return partition_data_files(self.table, lineage.BILLING_MONTH, self.month)
 
 
 class ConformanceCheckConfig(dg.Config):
@@ -216,7 +224,7 @@ def costs_reconcile_with_source(checked: _CheckedMonth) -> dg.AssetCheckResult:
 
 
 def costs_has_only_winning_runs(checked: _CheckedMonth) -> dg.AssetCheckResult:
-    in_table = loaded_run_ids(checked.workspace, checked.month) or set()
+    in_table = loaded_run_ids(checked.table, checked.month) or set()
     expected = checked.recorded
     winners = set(filter(None, expected["winning_run_ids"].split(","))) if expected else set()
     extra = sorted(in_table - winners)
@@ -301,9 +309,7 @@ def build_costs_checks(partitions_def: dg.PartitionsDefinition) -> dg.AssetCheck
             tenant_key, month = split_partition(context)
             tenant = cloudmonitor.tenant(tenant_key)
             workspace = cloudmonitor.workspace(tenant)
-            costs = read_table(workspace, COSTS)
-            frame = None if costs is None else costs.filter(pl.col(lineage.BILLING_MONTH) == month)
-            checked = _CheckedMonth(lambda: cloudmonitor.source(tenant), workspace, month, frame,
+            checked = _CheckedMonth(lambda: cloudmonitor.source(tenant), workspace, month, open_table(workspace, COSTS),
                                     latest_ingestion(workspace, month), config.revalidate_stored_files)
             for name, (check, _blocking, _description) in COSTS_CHECKS.items():
                 if dg.AssetCheckKey(COSTS_KEY, name) in context.selected_asset_check_keys:

@@ -112,31 +112,29 @@ def open_table(workspace: Workspace, table: str) -> DeltaTable | None:
         return None
 
 
-def _partition_actions(workspace: Workspace, table: str, partition_column: str, value: str) -> pl.DataFrame | None:
-    """The add actions (path, size, rows, file stats) of one partition's current files, from the Delta log alone;
-    None when the table does not exist."""
-    delta = open_table(workspace, table)
-    if delta is None:
-        return None
+def _partition_actions(delta: DeltaTable, partition_column: str, value: str) -> pl.DataFrame:
+    """The add actions (path, size, rows, file stats) of one partition's files at the opened version, from the
+    Delta log alone."""
     return pl.DataFrame(delta.get_add_actions(flatten=True)).filter(pl.col(f"partition.{partition_column}") == value)
 
 
-def partition_data_files(workspace: Workspace, table: str, partition_column: str, value: str) -> list[DataFile]:
-    """The current data files of one partition, read from the Delta log alone (no data file is opened)."""
-    actions = _partition_actions(workspace, table, partition_column, value)
-    if actions is None:
+def partition_data_files(delta: DeltaTable | None, partition_column: str, value: str) -> list[DataFile]:
+    """The data files of one partition at the opened table's version (none without a table), from its log alone:
+    a caller that also scans the table passes the same opened table, so both see one version."""
+    if delta is None:
         return []
+    actions = _partition_actions(delta, partition_column, value)
     return sorted(DataFile(p, s, n) for p, s, n in actions.select("path", "size_bytes", "num_records").iter_rows())
 
 
-def partition_single_values(workspace: Workspace, table: str, partition_column: str, value: str,
+def partition_single_values(delta: DeltaTable | None, partition_column: str, value: str,
                             column: str) -> set[object] | None:
     """The distinct values of `column` in one partition, from the Delta log's file stats alone, when every file's
     stats prove it holds one value (min == max, no nulls); None when the table does not exist or a file's stats
     cannot prove it (no stats for the column, or a file mixes values or holds nulls): the caller reads the data."""
-    actions = _partition_actions(workspace, table, partition_column, value)
-    if actions is None:
+    if delta is None:
         return None
+    actions = _partition_actions(delta, partition_column, value)
     if actions.height == 0:
         return set()
     low, high, nulls = f"min.{column}", f"max.{column}", f"null_count.{column}"

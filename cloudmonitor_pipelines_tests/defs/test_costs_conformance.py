@@ -20,6 +20,7 @@ from cloudmonitor_pipelines.focus.validate import FocusValidationError
 from cloudmonitor_pipelines.lake.audit import latest_ingestion
 from cloudmonitor_pipelines.lake.delta import (
     PartitionWriter,
+    open_table,
     partition_data_files,
     partition_single_values,
     replace_partition,
@@ -64,7 +65,7 @@ def test_the_ingest_records_what_it_checked_and_where_it_wrote_it(loaded):
     assert evaluation.passed
     assert evaluation.metadata["how"].text.startswith("checked at ingest")
     assert evaluation.metadata["rows_checked"].value == 3000
-    stored = partition_data_files(loaded["workspace"], "costs", "x_BillingMonth", MONTH)
+    stored = partition_data_files(open_table(loaded["workspace"], "costs"), "x_BillingMonth", MONTH)
     assert stored and sum(f.rows for f in stored) == 3000
     assert evaluation.metadata["files_checked"].value == len(stored)
     record = json.loads(latest_ingestion(loaded["workspace"], MONTH)["conformance"])
@@ -172,10 +173,10 @@ def test_a_superseded_run_in_the_month_fails_the_winning_runs_check(loaded, layo
         writer.write(month)
         writer.write(stale)
         writer.commit({})
-        assert partition_single_values(workspace, "costs", "x_BillingMonth", MONTH, "x_SourceRunId") is not None
     else:
         replace_partition(workspace, "costs", pl.concat([month, stale]), "x_BillingMonth", MONTH)
-        assert partition_single_values(workspace, "costs", "x_BillingMonth", MONTH, "x_SourceRunId") is None
+    proven = partition_single_values(open_table(workspace, "costs"), "x_BillingMonth", MONTH, "x_SourceRunId")
+    assert (proven is not None) == (layout == "own file")
     evaluation = _run_named_check(loaded, "costs_has_only_winning_runs")
     assert not evaluation.passed
     assert evaluation.metadata["superseded_runs_found"].text == "superseded-run"
@@ -187,3 +188,25 @@ def test_the_personal_data_check_before_any_load_passes_with_a_note(tmp_path):
     with dg.instance_for_test() as instance:
         evaluation = _run_pii_check({"job": job, "instance": instance})
     assert evaluation.passed and evaluation.metadata["note"].value == "no costs table yet"
+
+
+def test_the_checks_step_reads_one_version_of_the_costs_table(loaded, monkeypatch):
+    # Every check of the step compares the same version: the table is opened once, and the month's scan and its
+    # file list both come from that opened table (a load committing in between cannot split them).
+    from cloudmonitor_pipelines.lake import delta as delta_module
+
+    opened: list[str] = []
+
+    class CountingDeltaTable(delta_module.DeltaTable):
+        def __init__(self, table_uri, *args, **kwargs):
+            opened.append(str(table_uri))
+            super().__init__(table_uri, *args, **kwargs)
+
+    monkeypatch.setattr(delta_module, "DeltaTable", CountingDeltaTable)
+    checks = {key for key in loaded["job"].asset_layer.asset_graph.asset_check_keys if key.asset_key.path == ["costs"]}
+    assert len(checks) >= 4
+    only_checks = loaded["job"].get_subset(asset_selection=set(), asset_check_selection=checks)
+    result = only_checks.execute_in_process(instance=loaded["instance"], partition_key=partition_key("contoso", MONTH),
+                                            tags={"tenant": "contoso"}, raise_on_error=False)
+    assert {e.check_name for e in result.get_asset_check_evaluations()} == {key.name for key in checks}
+    assert [uri for uri in opened if Path(uri).name == "costs"] == [str(loaded["workspace"].table_uri("costs"))]

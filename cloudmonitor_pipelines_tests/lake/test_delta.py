@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from deltalake import DeltaTable
 
-from cloudmonitor_pipelines.lake.delta import PartitionWriter, read_table, replace_partition, table_version
+from cloudmonitor_pipelines.lake.delta import PartitionWriter, open_table, read_table, replace_partition, table_version
 from cloudmonitor_pipelines.storage.local import LocalWorkspace
 
 SCHEMA = {
@@ -125,16 +125,20 @@ def test_single_values_per_file_are_read_from_the_delta_stats_or_not_at_all(tmp_
     from cloudmonitor_pipelines.lake.delta import partition_single_values
 
     ws = LocalWorkspace(tmp_path)
-    assert partition_single_values(ws, "costs", "x_BillingMonth", "2026-09", "x_SourceRunId") is None  # no table
+
+    def single_run_ids(month: str, column: str = "x_SourceRunId") -> set[object] | None:
+        return partition_single_values(open_table(ws, "costs"), "x_BillingMonth", month, column)
+
+    assert single_run_ids("2026-09") is None  # no table
     write(ws, "2026-09", frame("2026-09", 3, 1.0, run="run-a"), frame("2026-09", 2, 1.0, run="run-b"))
     write(ws, "2026-10", frame("2026-10", 3, 1.0, run="run-c"))
-    assert partition_single_values(ws, "costs", "x_BillingMonth", "2026-09", "x_SourceRunId") == {"run-a", "run-b"}
-    assert partition_single_values(ws, "costs", "x_BillingMonth", "2026-11", "x_SourceRunId") == set()
+    assert single_run_ids("2026-09") == {"run-a", "run-b"}
+    assert single_run_ids("2026-11") == set()
     # A file mixing two runs (or holding a null) proves nothing: the caller must read the data.
     write(ws, "2026-09", pl.concat([frame("2026-09", 2, 1.0, run="run-a"), frame("2026-09", 1, 1.0, run="run-z")]))
-    assert partition_single_values(ws, "costs", "x_BillingMonth", "2026-09", "x_SourceRunId") is None
+    assert single_run_ids("2026-09") is None
     write(ws, "2026-09",
           frame("2026-09", 2, 1.0, run="run-a").with_columns(pl.lit(None, pl.String).alias("x_SourceRunId")))
-    assert partition_single_values(ws, "costs", "x_BillingMonth", "2026-09", "x_SourceRunId") is None
+    assert single_run_ids("2026-09") is None
     # Without stats for the column (e.g. a file written by another tool), nothing is proven either.
-    assert partition_single_values(ws, "costs", "x_BillingMonth", "2026-10", "BilledCost") is None
+    assert single_run_ids("2026-10", "BilledCost") is None
