@@ -161,10 +161,12 @@ def _ingest(tenant: Tenant, attempt: IngestAttempt) -> IngestResult:
     if (  # the log row first: after a new export run it differs, and the table's run ids need a scan
         recorded is not None
         and recorded["winning_run_ids"] == ",".join(selection.run_ids)
-        and loaded_run_ids(open_table(workspace, COSTS), billing_month) == set(selection.run_ids)
+        and (costs := open_table(workspace, COSTS)) is not None
+        and loaded_run_ids(costs, billing_month) == set(selection.run_ids)
     ):
         loaded = ", ".join(selection.run_ids)
-        result = result_of(status="unchanged", table_version=table_version(workspace, COSTS),
+        # The version whose run ids were just compared: the table is opened once on this path (most runs take it).
+        result = result_of(status="unchanged", table_version=costs.version(),
                            notes=[*selection.notes, f"winning run(s) {loaded} already loaded; nothing written"])
         attempt.finish("unchanged", result)
         result.seconds = time.perf_counter() - clock

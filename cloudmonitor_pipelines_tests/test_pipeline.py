@@ -184,7 +184,7 @@ def test_loaded_then_unchanged_then_a_new_run_replaces_the_month_atomically(tmp_
     files = sorted(DeltaTable(table_path).file_uris())
 
     again = _ingest(tmp_path)
-    assert again.status == "unchanged" and again.rows == 0
+    assert again.status == "unchanged" and again.rows == 0 and again.table_version == version
     assert DeltaTable(table_path).version() == version and sorted(DeltaTable(table_path).file_uris()) == files
 
     tenant = _tenant(tmp_path)
