@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,7 +143,8 @@ class LocalWorkspace:
     def write_bytes(self, path: str, data: bytes) -> None:
         # Whole or not at all, as a blob upload is: a reader (a browser on the HTML report) never sees half a file.
         target = self._new_file(path)
-        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        # A name of its own per write: two writers of one path (threads of one process too) never share a temp file.
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.partial")
         try:
             partial.write_bytes(data)
             os.replace(partial, target)

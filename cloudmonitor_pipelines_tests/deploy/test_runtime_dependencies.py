@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import sys
 import tomllib
+from collections.abc import Mapping
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -52,10 +54,16 @@ def _imported_modules() -> dict[str, str]:
     return found
 
 
+@cache
+def _distributions_by_top_level() -> Mapping[str, list[str]]:
+    return metadata.packages_distributions()
+
+
+@cache
 def _distribution_of(module: str) -> str:
     """The installed distribution that provides ``module`` (its most specific package folder wins)."""
     parts = module.split(".")
-    candidates = metadata.packages_distributions().get(parts[0], [])
+    candidates = _distributions_by_top_level().get(parts[0], [])
     for depth in range(len(parts), 0, -1):
         folder = "/".join(parts[:depth]) + "/"
         owners = [name for name in candidates
@@ -69,8 +77,8 @@ def _distribution_of(module: str) -> str:
 def test_every_imported_third_party_module_is_a_declared_runtime_dependency():
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     declared = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
-    undeclared = {module: (_distribution_of(module), where) for module, where in _imported_modules().items()
-                  if _distribution_of(module) not in declared}
+    provided = {module: (_distribution_of(module), where) for module, where in _imported_modules().items()}
+    undeclared = {module: found for module, found in provided.items() if found[0] not in declared}
     assert undeclared == {}, f"imported at run time but not in [project.dependencies]: {undeclared}"
 
 
