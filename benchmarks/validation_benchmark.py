@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from cloudmonitor_pipelines.focus import catalog
+from cloudmonitor_pipelines.focus.canonical import AZURE_TYPE_TO_POLARS
 from cloudmonitor_pipelines.focus.harmonize import harmonize
 from cloudmonitor_pipelines.focus.validate import validate_export_frame
 
@@ -78,9 +79,7 @@ def generate(rows: int, seed: int = 0) -> pl.DataFrame:
         "x_BillingExchangeRate": pl.lit(1.0), "x_SkuIsCreditEligible": (h % 2) == 0,
         "x_ResourceGroupName": pl.format("rg{}", h % 50), "x_AccountOwnerId": pl.lit("owner@contoso.com"),
     }
-    types = {"String": pl.String, "Decimal": pl.Float64, "DateTimeOffset": pl.Datetime("us", "UTC"),
-             "Boolean": pl.Boolean}
-    exprs = [(values[c.name] if c.name in values else pl.lit(None)).cast(types[c.azure_type]).alias(c.name)
+    exprs = [values.get(c.name, pl.lit(None)).cast(AZURE_TYPE_TO_POLARS[c.azure_type]).alias(c.name)
              for c in catalog.export_columns(DATA_VERSION)]
     return pl.select(i.alias("i")).select(exprs)
 
