@@ -27,6 +27,7 @@ from cloudmonitor_pipelines.months import month_end, parse_month
 from cloudmonitor_pipelines.samples.export_files import PartWriter, RunPlan, manifest_for
 from cloudmonitor_pipelines.samples.export_rows import MonthLayout, export_frame
 from cloudmonitor_pipelines.samples.profiles import (
+    SampleRequestError,
     SampleResource,
     TenantProfile,
     guid,
@@ -99,13 +100,14 @@ def generate_sample_exports(
     """Write FocusCost export runs for `tenant` under `out` (the container root) and describe what was written."""
     dv = normalize_data_version(data_version)
     if fmt not in SUPPORTED_FORMATS:
-        raise ValueError(f"format {fmt!r} is not supported; use one of {', '.join(SUPPORTED_FORMATS)}")
+        raise SampleRequestError(f"format {fmt!r} is not supported; use one of {', '.join(SUPPORTED_FORMATS)}")
     if rows < 1:
-        raise ValueError(f"rows must be at least 1, got {rows}")
+        raise SampleRequestError(f"rows must be at least 1, got {rows}")
     if not 0 <= daily_runs <= 27:
-        raise ValueError(f"daily_runs must be between 0 and 27 (one per day of the month), got {daily_runs}")
+        raise SampleRequestError(f"daily_runs must be between 0 and 27 (one per day of the month), "
+                                 f"got {daily_runs}")
     if part_rows is not None and part_rows < 1:
-        raise ValueError(f"part_rows must be at least 1, got {part_rows}")
+        raise SampleRequestError(f"part_rows must be at least 1, got {part_rows}")
     parsed_months = _parse_months(months)
     profile = tenant_profile(tenant)
     job = _Job(
@@ -141,9 +143,9 @@ def _parse_months(months: Sequence[str]) -> list[date]:
         months = [m for m in months.split(",") if m]
     parsed = [parse_month(month.strip()) for month in months]
     if not parsed:
-        raise ValueError("months is empty; give at least one 'YYYY-MM'")
+        raise SampleRequestError("months is empty; give at least one 'YYYY-MM'")
     if len(set(parsed)) != len(parsed):
-        raise ValueError(f"months contains duplicates: {list(months)}")
+        raise SampleRequestError(f"months contains duplicates: {list(months)}")
     return sorted(parsed)
 
 

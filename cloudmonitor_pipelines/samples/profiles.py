@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from cloudmonitor_pipelines.errors import PermanentError
+
 # ARM location -> meter region, as Azure prices write it (display names: `regions.AZURE_PUBLIC_REGIONS`).
 METER_REGIONS: dict[str, str] = {
     "westeurope": "EU West",
@@ -126,11 +128,16 @@ _KNOWN: dict[str, tuple[str, str, str, str, str, tuple[str, ...]]] = {
 }
 
 
+class SampleRequestError(PermanentError, ValueError):
+    """A sample request the user can fix (tenant key, rows, format, months): `cloudmonitor-pipelines
+    sample-exports` prints it as one line and exits 2, like every other user error."""
+
+
 def tenant_profile(tenant: str) -> TenantProfile:
     """The billing shape of a sample tenant; unknown keys get a profile derived deterministically from the key."""
     if not _TENANT_KEY.fullmatch(tenant):
-        raise ValueError(f"tenant key {tenant!r} is invalid: use 1-63 lower-case letters, digits or '-', "
-                         "starting with a letter or digit")
+        raise SampleRequestError(f"tenant key {tenant!r} is invalid: use 1-63 lower-case letters, digits or "
+                                 "'-', starting with a letter or digit")
     rng = rng_for("profile", tenant)
     if tenant in _KNOWN:
         display, domain, currency, agreement, home, others = _KNOWN[tenant]

@@ -328,3 +328,19 @@ def test_tiny_month_still_covers_every_category(tmp_path: Path) -> None:
     rows = _read_run(summary.winners()["2026-09"].blob_paths, "1.2")
     assert rows.height == 20
     assert set(rows["ChargeCategory"]) == {"Usage", "Purchase", "Tax", "Credit", "Adjustment"}
+
+
+@pytest.mark.parametrize(("argument", "value", "said"), [
+    ("--tenant", "Bad Key!", "tenant key 'Bad Key!' is invalid"),
+    ("--rows", "0", "rows must be at least 1, got 0"),
+    ("--months", "2026-01,2026-01", "months contains duplicates"),
+])
+def test_a_sample_request_the_user_can_fix_is_one_line_and_exit_2(tmp_path: Path, capsys, argument, value, said):
+    from cloudmonitor_pipelines.cli import main
+
+    args = {"--out": str(tmp_path / "out"), "--tenant": "contoso", "--months": "2026-01", "--rows": "10",
+            argument: value}
+    assert main(["sample-exports", *(part for pair in args.items() for part in pair)]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()  # refused before anything is written
