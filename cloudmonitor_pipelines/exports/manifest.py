@@ -25,8 +25,8 @@ LEGACY_MANIFEST_NAME = "_manifest.json"
 _EXPORTS_SEGMENT = "/providers/microsoft.costmanagement/exports/"
 _TIME_FOLDER = re.compile(r"^[0-9]{12}\Z")  # ASCII: runs are ranked by comparing these names
 _PERIOD_FOLDER = re.compile(r"^([0-9]{8})-([0-9]{8})\Z")
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_DIGITS = re.compile(r"^[0-9]{1,16}$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")  # \Z: '$' would take a trailing newline
+_DIGITS = re.compile(r"^[0-9]{1,16}\Z")
 
 # Limits on what a manifest may be (documented in docs/security.md). Real manifests are a few KB, three levels deep,
 # and list one blob per ~1 GB of export: these leave two orders of magnitude of headroom.

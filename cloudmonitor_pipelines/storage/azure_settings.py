@@ -88,7 +88,9 @@ class StorageSettings:
     def account_url(self, location: AbfssLocation) -> str:
         """Blob service URL of the account behind `location` (no container)."""
         if self.blob_endpoint and not location.is_onelake:
-            return self.blob_endpoint.format(account=location.account).rstrip("/")
+            # The same substitution the checks in __post_init__ made: str.format would read other braces ('{x}'
+            # fails at the first request; '{{' turns into '{'), so the URL used could differ from the URL checked.
+            return self.blob_endpoint.replace("{account}", location.account).rstrip("/")
         # Same host suffix, Blob service instead of DFS: works for every cloud and for OneLake's regional hosts.
         return "https://" + location.account_host.replace(".dfs.", ".blob.", 1)
 

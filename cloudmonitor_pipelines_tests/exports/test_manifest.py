@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from cloudmonitor_pipelines.exports.manifest import LegacyManifestError, ManifestError, parse_manifest
+from cloudmonitor_pipelines.exports.manifest import (
+    LegacyManifestError,
+    ManifestError,
+    parse_manifest,
+    period_folder_of,
+    time_folder_of,
+)
 
 RUN = "3a9f3d28-8f2f-4a1c-8a56-740bed1165a5"
 PATH = f"ftk-demo/20240101-20240131/202401110649/{RUN}/manifest.json"
@@ -96,6 +102,9 @@ def test_bom_prefixed_manifest_is_read():
         (lambda d: d["exportConfig"].pop("resourceId"), "exportConfig.resourceId is missing"),
         (lambda d: d["blobs"][0].update(byteCount="many"), "blobs[0].byteCount"),
         (lambda d: d["blobs"][0].update(byteCount=-1), "must not be negative"),
+        # A trailing newline is not part of a run id or a count ('$' alone would let it through into logs).
+        (lambda d: d["runInfo"].update(runId=RUN + "\n"), "runInfo.runId is not a run id"),
+        (lambda d: d["blobs"][0].update(byteCount="123456\n"), "blobs[0].byteCount must be a whole number"),
         (lambda d: d["blobs"].append(dict(d["blobs"][0])), "same blobName twice"),
         (lambda d: d["blobs"][0].pop("blobName"), "blobs[0].blobName is missing"),
     ],
@@ -106,6 +115,15 @@ def test_broken_manifests_name_path_and_field(mutate, message):
     with pytest.raises(ManifestError) as exc:
         parse_manifest(json.dumps(doc).encode(), PATH)
     assert PATH in str(exc.value) and message in str(exc.value)
+
+
+@pytest.mark.parametrize("time_folder", ["２０２４０１１１０６４９", "202401110649\n", "٢٠٢٤01110649"])
+def test_run_folders_are_ascii_digits_only(time_folder):
+    # Runs are ranked by comparing these names: only the ASCII digits Cost Management writes place a run.
+    path = f"ftk-demo/20240101-20240131/{time_folder}/{RUN}/manifest.json"
+    assert time_folder_of(path) is None and period_folder_of(path) is None
+    assert period_folder_of(f"ftk-demo/２０２４０１０１-20240131/202401110649/{RUN}/manifest.json") is None
+    assert time_folder_of(PATH) == "202401110649" and period_folder_of(PATH) == ("20240101", "20240131")
 
 
 def test_not_json_is_a_clear_error():

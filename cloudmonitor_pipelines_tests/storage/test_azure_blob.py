@@ -85,6 +85,15 @@ def test_onelake_source_uses_the_workspace_as_container_and_the_fabric_endpoint(
     assert options["account_name"] == "onelake"
 
 
+@pytest.mark.parametrize("template", ["https://127.0.0.1:9/{account}/{x}", "https://127.0.0.1:9/{{account}}"])
+def test_the_blob_endpoint_used_is_the_one_checked(template):
+    # Only '{account}' is a placeholder: other braces stay as written, as the endpoint checks saw them.
+    settings = StorageSettings(blob_endpoint=template)
+    expected = template.replace("{account}", "contosoexports")
+    assert settings.account_url(parse_abfss(ADLS)) == expected
+    assert _source(settings=settings).storage_options()["endpoint"] == expected
+
+
 def test_settings_from_env():
     settings = StorageSettings.from_env(
         {"CLOUDMONITOR_BLOB_ENDPOINT": "https://127.0.0.1:9/{account}", "CLOUDMONITOR_STORAGE_VERIFY_TLS": "0"}
