@@ -116,10 +116,11 @@ def build_tag_coverage(
         )
     )
     flagged = per_tags_value.with_columns(_tag_flags(required).alias("flags")).unnest("flags")
-    key_of_flag = {f"t{index}": key for index, key in enumerate(required)}  # _tag_flags' field per required key
-    per_key = flagged.unpivot(list(key_of_flag), index=[*_GROUP, "billed", "effective", "rows", _INVALID_FIELD],
-                              variable_name="tag_key", value_name="tagged")
-    per_key = per_key.with_columns(pl.col("tag_key").replace_strict(key_of_flag, return_dtype=pl.String()))
+    # One select per required key, concatenated: streams. An unpivot of the flag columns (fewer lines) is not
+    # streamed and holds the month's distinct Tags values at once (2M rows, 1M distinct: peak +1.04 GB vs +0.70 GB).
+    per_key = pl.concat([flagged.select(*_GROUP, pl.lit(key).alias("tag_key"), "billed", "effective", "rows",
+                                        pl.col(f"t{index}").alias("tagged"), pl.col(_INVALID_FIELD))
+                         for index, key in enumerate(required)])
     coverage = (
         per_key.group_by([*_GROUP, "tag_key"])
         .agg(
