@@ -81,13 +81,15 @@ def _tag_flags(required: Sequence[str]) -> pl.Expr:
     fields = {_INVALID_FIELD: pl.Boolean(), **{f"t{index}": pl.Boolean() for index in range(len(required))}}
     dtype = pl.Struct(fields)
 
-    @cache  # a Tags value recurs once per month x currency: parsed once
     def flags_of(raw: str | None) -> dict[str, bool]:
         present, invalid = parse_present_keys(raw)
         return {_INVALID_FIELD: invalid, **{f"t{index}": key in present for index, key in enumerate(normalized)}}
 
     def flags(tags: pl.Series) -> pl.Series:
-        return pl.Series(tags.name, [flags_of(raw) for raw in tags.to_list()], dtype=dtype)
+        # A memo per batch, not per build: one kept across batches holds every distinct Tags value of the months
+        # read, so memory would grow with the export (1M distinct values: +1.4 GB peak).
+        parsed = cache(flags_of)
+        return pl.Series(tags.name, [parsed(raw) for raw in tags.to_list()], dtype=dtype)
 
     return pl.col("Tags").map_batches(flags, return_dtype=dtype, is_elementwise=True)
 
@@ -114,10 +116,11 @@ def build_tag_coverage(
         )
     )
     flagged = per_tags_value.with_columns(_tag_flags(required).alias("flags")).unnest("flags")
-    key_of_flag = {f"t{index}": key for index, key in enumerate(required)}  # _tag_flags' field per required key
-    per_key = flagged.unpivot(list(key_of_flag), index=[*_GROUP, "billed", "effective", "rows", _INVALID_FIELD],
-                              variable_name="tag_key", value_name="tagged")
-    per_key = per_key.with_columns(pl.col("tag_key").replace_strict(key_of_flag, return_dtype=pl.String()))
+    # One select per required key, concatenated: streams. An unpivot of the flag columns (fewer lines) is not
+    # streamed and holds the month's distinct Tags values at once (2M rows, 1M distinct: peak +1.04 GB vs +0.70 GB).
+    per_key = pl.concat([flagged.select(*_GROUP, pl.lit(key).alias("tag_key"), "billed", "effective", "rows",
+                                        pl.col(f"t{index}").alias("tagged"), pl.col(_INVALID_FIELD))
+                         for index, key in enumerate(required)])
     coverage = (
         per_key.group_by([*_GROUP, "tag_key"])
         .agg(

@@ -7,6 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from cloudmonitor_pipelines.reports import tag_coverage
 from cloudmonitor_pipelines.reports._common import ReportInputError
 from cloudmonitor_pipelines.reports.tag_coverage import TAG_COVERAGE_SCHEMA, build_tag_coverage, parse_present_keys
 from cloudmonitor_pipelines_tests.reports.fixtures import cost_row, costs_frame, realistic_costs
@@ -86,3 +87,21 @@ def test_required_tags_validation_and_empty() -> None:
         build_tag_coverage(realistic_costs(), required_tags=["Env", "env"])
     with pytest.raises(ReportInputError, match="blank"):
         build_tag_coverage(realistic_costs(), required_tags=["  "])
+
+
+def test_parsed_tags_values_are_remembered_per_batch_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A memo kept across batches would hold every distinct Tags value of the months read: memory growing with the
+    # export. Within a batch a repeated value is parsed once; a later batch parses it again.
+    parsed: list[str | None] = []
+
+    def counting(raw: str | None) -> tuple[frozenset[str], bool]:
+        parsed.append(raw)
+        return parse_present_keys(raw)
+
+    monkeypatch.setattr(tag_coverage, "parse_present_keys", counting)
+    flags = tag_coverage._tag_flags(["env"])
+    for _ in range(2):
+        batch = pl.DataFrame({"Tags": ['{"env": "prod"}', '{"env": "prod"}', "not json"]})
+        assert batch.select(flags.alias("f")).unnest("f").to_dicts() == [
+            {"invalid": False, "t0": True}, {"invalid": False, "t0": True}, {"invalid": True, "t0": False}]
+    assert parsed == ['{"env": "prod"}', "not json"] * 2
