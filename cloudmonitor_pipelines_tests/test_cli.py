@@ -48,3 +48,14 @@ def test_an_arm_endpoint_carrying_a_credential_is_refused_without_echoing_it() -
     with pytest.raises(TokenDestinationError, match="credential") as refused:
         resolve_arm_endpoint(f"https://management.azure.com/?{SECRET}")
     assert "c2VjcmV0" not in str(refused.value)
+
+
+@pytest.mark.parametrize("argv", [["run", "--tenant", "nobody"], ["offboard", "--tenant", "nobody", "--dry-run"],
+                                  ["retention", "--tenant", "nobody"]])
+def test_an_unknown_tenant_is_one_plain_line_and_exit_2(argv, monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CLOUDMONITOR_TENANTS", raising=False)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    # The message itself, not KeyError's quoted repr of it.
+    assert err.startswith("cloudmonitor-pipelines: unknown tenant 'nobody'") and "\n" not in err, err
