@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import sys
 import tomllib
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -52,14 +53,24 @@ def _imported_modules() -> dict[str, str]:
     return found
 
 
+@cache  # scans every installed distribution's metadata: once per test session, not once per import
+def _packages_distributions() -> dict[str, list[str]]:
+    return dict(metadata.packages_distributions())
+
+
+@cache
+def _files_of(distribution: str) -> tuple[str, ...]:
+    return tuple(str(f) for f in metadata.distribution(distribution).files or ())
+
+
+@cache
 def _distribution_of(module: str) -> str:
     """The installed distribution that provides ``module`` (its most specific package folder wins)."""
     parts = module.split(".")
-    candidates = metadata.packages_distributions().get(parts[0], [])
+    candidates = _packages_distributions().get(parts[0], [])
     for depth in range(len(parts), 0, -1):
         folder = "/".join(parts[:depth]) + "/"
-        owners = [name for name in candidates
-                  if any(str(f).startswith(folder) for f in metadata.distribution(name).files or ())]
+        owners = [name for name in candidates if any(f.startswith(folder) for f in _files_of(name))]
         if len(owners) == 1:
             return canonicalize_name(owners[0])
     assert len(candidates) == 1, f"{module}: provided by {candidates}, cannot tell which"
