@@ -23,7 +23,7 @@ PERSONAL_DATA_NOTE = (
 from cloudmonitor_pipelines.errors import PermanentError
 from cloudmonitor_pipelines.fleet import FleetReport, run_fleet
 from cloudmonitor_pipelines.focus.catalog import KNOWN_DATA_VERSIONS
-from cloudmonitor_pipelines.months import month_of, months_before
+from cloudmonitor_pipelines.months import is_month, month_of, months_before
 from cloudmonitor_pipelines.tenants import HOME_DEFAULT_DIRNAME, HOME_ENV_VAR, TENANTS_ENV_VAR
 
 DEMO_FORMATS = {  # tenant -> (file format, dataVersion): the demo shows the version/format mix real customers have
@@ -54,6 +54,27 @@ def ensure_dagster_home() -> Path:
     return home
 
 
+def month_argument(text: str) -> str:
+    """A billing month on the command line (argparse `type=`): anything else is a usage error, exit 2, no traceback."""
+    if not is_month(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a billing month (YYYY-MM, month 01-12)")
+    return text
+
+
+def _month_list(text: str) -> list[str]:
+    return [month_argument(m.strip()) for m in text.split(",") if m.strip()]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def _finish(report: FleetReport) -> int:
     """Print the summary (every failed job listed) and return the exit code: non-zero when anything failed."""
     for line in report.summary():
@@ -65,7 +86,7 @@ def cmd_sample_exports(args: argparse.Namespace) -> int:
     from cloudmonitor_pipelines.samples.generator import generate_sample_exports
 
     summary = generate_sample_exports(
-        Path(args.out), args.tenant, [m.strip() for m in args.months.split(",") if m.strip()], args.rows,
+        Path(args.out), args.tenant, args.months, args.rows,
         fmt=args.format, data_version=args.data_version, seed=args.seed,
     )
     for month, run in sorted(summary.winners().items()):
@@ -207,8 +228,8 @@ def _add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     p = sub.add_parser("sample-exports", help="write realistic FocusCost exports in the real Cost Management layout")
     p.add_argument("--out", required=True)
     p.add_argument("--tenant", required=True)
-    p.add_argument("--months", required=True, help="comma-separated YYYY-MM list")
-    p.add_argument("--rows", type=int, default=1000)
+    p.add_argument("--months", required=True, type=_month_list, help="comma-separated YYYY-MM list")
+    p.add_argument("--rows", type=_positive_int, default=1000)
     p.add_argument("--format", default="parquet", choices=["parquet", "csv.gz", "csv"])
     p.add_argument("--data-version", default="1.2", choices=list(KNOWN_DATA_VERSIONS))
     p.add_argument("--seed", type=int, default=0)
@@ -238,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help=run_help, description=run_help)
     p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
     p.add_argument("--tenant", action="append", help="tenant key (repeatable; default: all)")
-    p.add_argument("--month", help="billing month YYYY-MM (default: every month with export runs)")
+    p.add_argument("--month", type=month_argument,
+                   help="billing month YYYY-MM (default: every month with export runs)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("status", help="per tenant: access state (revoked or ok) and enrichment on/off; exit 3 if "
@@ -248,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="generate sample tenants' exports, run everything, print where the tables are")
     p.add_argument("--tenants", help="tenants YAML (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
-    p.add_argument("--rows", type=int, default=5000, help="rows per tenant-month in the closing export run")
+    p.add_argument("--rows", type=_positive_int, default=5000, help="rows per tenant-month in the closing export run")
     p.set_defaults(func=cmd_demo)
 
     _add_data_commands(sub)

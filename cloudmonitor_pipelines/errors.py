@@ -12,3 +12,7 @@ class PermanentError(Exception):
 
 class UnknownTenantError(PermanentError, KeyError):
     """A tenant key that the tenants file does not define. A KeyError too, for callers that look tenants up as keys."""
+
+    def __str__(self) -> str:
+        # KeyError's own str() is the repr of its argument: the message would be shown in quotes, escapes and all.
+        return str(self.args[0]) if self.args else ""

@@ -228,6 +228,7 @@ def _tenant_keys(args: argparse.Namespace) -> list[str]:
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from cloudmonitor_pipelines.cli import month_argument  # cli builds this parser: imported by then
     p = sub.add_parser(
         "submit", help="queue runs or a backfill on a Dagster deployment (daemon, run launcher and per-tenant limits "
         "apply); --wait reports each outcome",
@@ -238,7 +239,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--all-tenants", action="store_true", help="every tenant of the tenants file")
     p.add_argument("--tenants",
                    help="tenants YAML for --all-tenants (default: $CLOUDMONITOR_TENANTS, ./tenants.yaml, the sample)")
-    p.add_argument("--month", action="append", default=[], help="billing month YYYY-MM (repeatable)")
+    p.add_argument("--month", action="append", default=[], type=month_argument,
+                   help="billing month YYYY-MM (repeatable)")
     p.add_argument("--backfill", action="store_true", help="one partition backfill instead of individual runs")
     p.add_argument("--wait", action="store_true", help="wait for every run and report its outcome")
     p.add_argument("--timeout", type=float, default=6 * 3600, help="seconds to wait with --wait (default 6 h)")

@@ -48,3 +48,32 @@ def test_an_arm_endpoint_carrying_a_credential_is_refused_without_echoing_it() -
     with pytest.raises(TokenDestinationError, match="credential") as refused:
         resolve_arm_endpoint(f"https://management.azure.com/?{SECRET}")
     assert "c2VjcmV0" not in str(refused.value)
+
+
+@pytest.mark.parametrize("argv", [["run", "--tenant", "nobody"], ["offboard", "--tenant", "nobody", "--dry-run"],
+                                  ["retention", "--tenant", "nobody"]])
+def test_an_unknown_tenant_is_one_plain_line_and_exit_2(argv, monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CLOUDMONITOR_TENANTS", raising=False)
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    # The message itself, not KeyError's quoted repr of it.
+    assert err.startswith("cloudmonitor-pipelines: unknown tenant 'nobody'") and "\n" not in err, err
+
+
+@pytest.mark.parametrize("argv", [
+    ["run", "--month", "2026-13"],
+    ["submit", "--tenant", "contoso", "--month", "2026-9"],
+    ["sample-exports", "--out", "x", "--tenant", "t", "--months", "2026-01,２０２６-０２"],
+    ["sample-exports", "--out", "x", "--tenant", "t", "--months", "2026-01", "--rows", "-5"],
+    ["demo", "--rows", "0"],
+])
+def test_a_month_or_row_count_that_cannot_be_right_is_a_usage_error(argv, capsys, tmp_path, monkeypatch):
+    # Refused by the parser, before anything is read, written or sent: not a traceback, not "outside the range".
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "Traceback" not in err
+    assert "is not a billing month" in err or "is not a whole number of at least 1" in err
+    assert list(tmp_path.iterdir()) == []

@@ -70,7 +70,9 @@ def scan_local_first_month(source: str) -> str | None:
         depth = len(Path(folder).relative_to(source).parts)
         found = {name: infer_billing_month(name) for name in subfolders  # an export's {yyyyMMdd-yyyyMMdd} folder
                  if not os.path.islink(os.path.join(folder, name))}
-        months += [month for month in found.values() if month]
+        # An impossible month in a folder name ("20260001-…") must not become the partitions' start date: Dagster
+        # refuses it, and the code location of every tenant would fail to load.
+        months += [month for month in found.values() if month and is_month(month)]
         subfolders[:] = [name for name, month in found.items() if not month] if depth < _SCAN_DEPTH - 1 else []
     return min(months, default=None)
 

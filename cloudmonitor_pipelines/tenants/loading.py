@@ -59,6 +59,9 @@ def load_tenants(path: str | Path | None = None, *, environ: Mapping[str, str] |
         ) from err
     except OSError as err:
         raise TenantConfigError(f"{resolved}: cannot read the tenants file{provenance}: {err.strerror}") from err
+    except UnicodeDecodeError as err:  # the bytes themselves are never shown: they may be part of a secret
+        raise TenantConfigError(f"{resolved}: not UTF-8 text (byte {err.start} cannot be decoded); save the tenants "
+                                "file as UTF-8") from None
     try:
         data = yaml.load(text, Loader=_StrictYamlLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as err:

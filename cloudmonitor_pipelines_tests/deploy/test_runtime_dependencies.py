@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import sys
 import tomllib
-from collections.abc import Mapping
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -54,20 +53,24 @@ def _imported_modules() -> dict[str, str]:
     return found
 
 
+@cache  # scans every installed distribution's metadata: once per test session, not once per import
+def _packages_distributions() -> dict[str, list[str]]:
+    return dict(metadata.packages_distributions())
+
+
 @cache
-def _distributions_by_top_level() -> Mapping[str, list[str]]:
-    return metadata.packages_distributions()
+def _files_of(distribution: str) -> tuple[str, ...]:
+    return tuple(str(f) for f in metadata.distribution(distribution).files or ())
 
 
 @cache
 def _distribution_of(module: str) -> str:
     """The installed distribution that provides ``module`` (its most specific package folder wins)."""
     parts = module.split(".")
-    candidates = _distributions_by_top_level().get(parts[0], [])
+    candidates = _packages_distributions().get(parts[0], [])
     for depth in range(len(parts), 0, -1):
         folder = "/".join(parts[:depth]) + "/"
-        owners = [name for name in candidates
-                  if any(str(f).startswith(folder) for f in metadata.distribution(name).files or ())]
+        owners = [name for name in candidates if any(f.startswith(folder) for f in _files_of(name))]
         if len(owners) == 1:
             return canonicalize_name(owners[0])
     assert len(candidates) == 1, f"{module}: provided by {candidates}, cannot tell which"
@@ -77,14 +80,17 @@ def _distribution_of(module: str) -> str:
 def test_every_imported_third_party_module_is_a_declared_runtime_dependency():
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     declared = {canonicalize_name(Requirement(r).name) for r in project["dependencies"]}
-    provided = {module: (_distribution_of(module), where) for module, where in _imported_modules().items()}
-    undeclared = {module: found for module, found in provided.items() if found[0] not in declared}
+    undeclared = {module: (_distribution_of(module), where) for module, where in _imported_modules().items()
+                  if _distribution_of(module) not in declared}
     assert undeclared == {}, f"imported at run time but not in [project.dependencies]: {undeclared}"
 
 
-def test_the_import_scan_sees_namespace_packages_and_declared_pins():
-    # The check above is only as good as its scan: it must see azure-core behind `azure.core` and pydantic.
+def test_the_import_scan_sees_namespace_packages_and_skips_type_checking_imports():
+    # The check above is only as good as its scan: it must resolve each `azure.*` package to its own distribution,
+    # see `from azure import identity`, and leave out what is imported for the type checker only.
     modules = _imported_modules()
     assert _distribution_of("azure.core.exceptions") == "azure-core"
     assert _distribution_of("azure.storage.blob") == "azure-storage-blob"
+    assert "azure.identity" in modules and _distribution_of("azure.identity") == "azure-identity"
     assert {"pydantic", "polars", "deltalake"} <= {m.split(".")[0] for m in modules}
+    assert not [m for m in modules if m.startswith("_typeshed")]

@@ -310,6 +310,14 @@ def test_invalid_yaml_reports_file_and_line(tmp_path: Path) -> None:
         load_tenants(tenants_file, environ={})
 
 
+def test_a_file_that_is_not_utf8_is_refused_without_echoing_its_bytes(tmp_path: Path) -> None:
+    tenants_file = tmp_path / "tenants.yaml"
+    tenants_file.write_bytes("tenants:\n  - key: contoso\n    source: sig=geheim\xe9\n".encode("latin-1"))
+    with pytest.raises(TenantConfigError, match=r"not UTF-8 text \(byte 48 ") as caught:
+        load_tenants(tenants_file, environ={})
+    assert str(tenants_file) in str(caught.value) and "geheim" not in str(caught.value)
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(TenantConfigError, match="tenants file not found"):
         load_tenants(tmp_path / "nope.yaml")
