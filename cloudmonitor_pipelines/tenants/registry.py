@@ -55,5 +55,5 @@ class TenantRegistry:
             return f"unknown tenant {key!r}: {self.path} defines no tenants"
         shown = ", ".join(keys[:20]) + (f", … ({len(keys) - 20} more)" if len(keys) > 20 else "")
         close = difflib.get_close_matches(str(key), keys, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown tenant {key!r}{hint} Known tenants in {self.path}: {shown}"
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown tenant {key!r}{hint}. Known tenants in {self.path}: {shown}"
