@@ -332,7 +332,6 @@ def test_tiny_month_still_covers_every_category(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("argument", "value", "said"), [
     ("--tenant", "Bad Key!", "tenant key 'Bad Key!' is invalid"),
-    ("--rows", "0", "rows must be at least 1, got 0"),
     ("--months", "2026-01,2026-01", "months contains duplicates"),
 ])
 def test_a_sample_request_the_user_can_fix_is_one_line_and_exit_2(tmp_path: Path, capsys, argument, value, said):
@@ -344,3 +343,12 @@ def test_a_sample_request_the_user_can_fix_is_one_line_and_exit_2(tmp_path: Path
     err = capsys.readouterr().err
     assert said in err and "Traceback" not in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()  # refused before anything is written
+
+
+def test_a_row_count_below_one_is_a_permanent_error_from_the_generator_too(tmp_path: Path) -> None:
+    # The CLI's parser refuses --rows 0 before the generator runs; callers of the function get a PermanentError.
+    from cloudmonitor_pipelines.errors import PermanentError
+
+    with pytest.raises(PermanentError, match="rows must be at least 1, got 0"):
+        generate_sample_exports(tmp_path / "out", "contoso", ["2026-01"], rows=0)
+    assert not (tmp_path / "out").exists()
